@@ -11,7 +11,7 @@ import (
 
 // Claimant is the part of the claimant the registration rules look at.
 type Claimant struct {
-	Kind                         typesv1.ClaimantKind
+	Kind                        typesv1.ClaimantKind
 	Phone, IDNumber, CreditCode string
 }
 

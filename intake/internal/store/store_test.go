@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+
+	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
+)
+
+const region = "141181"
+
+func form(now time.Time, ref string) *intakev1.Dispute {
+	return &intakev1.Dispute{
+		Claimant: &intakev1.Claimant{
+			Kind: typesv1.ClaimantKind_CLAIMANT_KIND_INDIVIDUAL, Name: "张三", Phone: "13812345678",
+		},
+		Complaint:             "单位未足额缴纳社会保险费",
+		Category:              typesv1.Category_CATEGORY_CONTRIBUTION_AMOUNT,
+		Channel:               typesv1.Channel_CHANNEL_HOTLINE_12345,
+		ExternalRef:           ref,
+		RegisteringDepartment: "tax",
+		RegisteringStaff:      "clerk1",
+		FirstReceiver:         "clerk1",
+		ProposedDepartment:    "tax",
+		RegisterTime:          timestamppb.New(now),
+	}
+}
+
+func registration(t *testing.T, now time.Time, requestID, ref string) Registration {
+	t.Helper()
+	d := form(now, ref)
+	ev, err := events.New(Service, region, "", &typesv1.Actor{Region: region, Department: "tax", StaffId: "clerk1"}, "",
+		&intakev1.DisputeRegistered{Dispute: d}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Registration{Region: region, RequestID: requestID, Time: now, Dispute: d, Event: ev}
+}
+
+// TestRegisterBuildsValidMessages checks the bytes the Lua script
+// assembles: the stored Dispute and the Event envelope both decode with
+// proto.Unmarshal and carry the allocated name and number.
+func TestRegisterBuildsValidMessages(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+
+	r := registration(t, now, "req-1", "WO-1")
+	got, replayed, err := s.Register(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replayed {
+		t.Error("first registration reported as replayed")
+	}
+	want := proto.Clone(r.Dispute).(*intakev1.Dispute)
+	want.Name, want.Number = "regions/141181/disputes/2026-1", "2026年第1号"
+	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
+		t.Errorf("returned dispute (-want +got):\n%s", d)
+	}
+
+	raw, err := rdb.Get(ctx, DisputeKey(region, "2026-1")).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := &intakev1.Dispute{}
+	if err := proto.Unmarshal(raw, stored); err != nil {
+		t.Fatalf("stored bytes do not decode: %v", err)
+	}
+	if d := cmp.Diff(want, stored, protocmp.Transform()); d != "" {
+		t.Errorf("stored dispute (-want +got):\n%s", d)
+	}
+
+	msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("stream: %d entries, err %v", len(msgs), err)
+	}
+	ev, err := events.Decode(msgs[0])
+	if err != nil {
+		t.Fatalf("event does not decode: %v", err)
+	}
+	wantEv := proto.Clone(r.Event).(*eventv1.Event)
+	wantEv.Dispute = "regions/141181/disputes/2026-1"
+	if d := cmp.Diff(wantEv, ev, protocmp.Transform()); d != "" {
+		t.Errorf("event (-want +got):\n%s", d)
+	}
+	if msgs[0].Values[events.FieldID] != r.Event.GetId() || msgs[0].Values[events.FieldType] != "disputes.intake.v1.DisputeRegistered" {
+		t.Errorf("entry fields = %v", msgs[0].Values)
+	}
+	payload, err := events.Payload[*intakev1.DisputeRegistered](ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload.GetDispute().GetName() != "" || payload.GetDispute().GetComplaint() != r.Dispute.GetComplaint() {
+		t.Errorf("payload dispute = %v", payload.GetDispute())
+	}
+}
+
+func TestLargeNumber(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+	rdb.Set(ctx, SequenceKey(region, 2026), 999999, 0)
+	got, _, err := s.Register(ctx, registration(t, now, "req-big", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetNumber() != "2026年第1000000号" || got.GetName() != "regions/141181/disputes/2026-1000000" {
+		t.Errorf("got %q %q", got.GetName(), got.GetNumber())
+	}
+}
+
+// TestLuaVarint runs the script's varint encoder on lengths around each
+// 7-bit boundary and compares with protowire.
+func TestLuaVarint(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	for _, n := range []int{0, 1, 127, 128, 300, 16383, 16384, 2097151, 2097152} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s := string(make([]byte, n))
+			// The helpers are locals of the script: run its head with a
+			// different tail.
+			helpers := registerLua[:strings.Index(registerLua, "local existing")]
+			got, err := rdb.Eval(ctx, helpers+"return field(0x0A, ARGV[1])", nil, s).Text()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &intakev1.Dispute{}
+			if err := proto.Unmarshal([]byte(got), m); err != nil || len(m.GetName()) != n {
+				t.Errorf("decoded name of %d bytes, err %v; want %d", len(m.GetName()), err, n)
+			}
+		})
+	}
+}
+
+func TestReplayAndDuplicateRef(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+
+	first, _, err := New(rdb).Register(ctx, registration(t, now, "req-1", "WO-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another Store (another replica) sees the same request id.
+	again, replayed, err := New(rdb).Register(ctx, registration(t, now, "req-1", "WO-1"))
+	if err != nil || !replayed || again.GetNumber() != first.GetNumber() {
+		t.Fatalf("replay = %q replayed=%v err=%v; want %q", again.GetNumber(), replayed, err, first.GetNumber())
+	}
+	_, _, err = New(rdb).Register(ctx, registration(t, now, "req-2", "WO-1"))
+	var dup *dispute.DuplicateRefError
+	if !errors.As(err, &dup) || dup.Existing != first.GetName() {
+		t.Fatalf("duplicate ref: err = %v, want DuplicateRefError naming %s", err, first.GetName())
+	}
+	// The same work-order number on another channel is another work order.
+	r := registration(t, now, "req-3", "WO-1")
+	r.Dispute.Channel = typesv1.Channel_CHANNEL_PHONE
+	second, _, err := New(rdb).Register(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.GetNumber() != "2026年第2号" {
+		t.Errorf("after a refused duplicate, number = %q, want 2026年第2号 (no number consumed)", second.GetNumber())
+	}
+	if n, _ := rdb.XLen(ctx, events.Stream(Service, region)).Result(); n != 2 {
+		t.Errorf("stream has %d events, want 2", n)
+	}
+}
+
+func TestListPagesNewestFirst(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	base := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+	const total = 130
+	for i := 1; i <= total; i++ {
+		// Two thirds share one millisecond, so ties cross batch boundaries.
+		now := base
+		if i > 2*total/3 {
+			now = base.Add(time.Duration(i) * time.Second)
+		}
+		r := registration(t, now, fmt.Sprint("req-", i), "")
+		if i%2 == 0 {
+			r.Dispute.Category = typesv1.Category_CATEGORY_LATE_FEE
+		}
+		if _, _, err := s.Register(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collect := func(t *testing.T, q Query) []string {
+		var names []string
+		for page := 0; page < 1000; page++ {
+			ds, next, err := s.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) > q.Size {
+				t.Fatalf("page of %d > size %d", len(ds), q.Size)
+			}
+			for _, d := range ds {
+				names = append(names, d.GetName())
+			}
+			if next == nil {
+				return names
+			}
+			if len(ds) != q.Size {
+				t.Fatalf("short page of %d with a next cursor", len(ds))
+			}
+			q.After = next
+		}
+		t.Fatal("too many pages")
+		return nil
+	}
+	var want, wantLate []string
+	for i := total; i >= 1; i-- {
+		want = append(want, fmt.Sprintf("regions/141181/disputes/2026-%d", i))
+		if i%2 == 0 {
+			wantLate = append(wantLate, fmt.Sprintf("regions/141181/disputes/2026-%d", i))
+		}
+	}
+	for _, size := range []int{1, 7, 50, 500} {
+		t.Run(fmt.Sprint("size ", size), func(t *testing.T) {
+			if d := cmp.Diff(want, collect(t, Query{Region: region, Size: size})); d != "" {
+				t.Errorf("all (-want +got):\n%s", d)
+			}
+			late := collect(t, Query{Region: region, Size: size, Keep: func(d *intakev1.Dispute) bool {
+				return d.GetCategory() == typesv1.Category_CATEGORY_LATE_FEE
+			}})
+			if d := cmp.Diff(wantLate, late); d != "" {
+				t.Errorf("filtered (-want +got):\n%s", d)
+			}
+		})
+	}
+	// Time range [base+100s, base+120s): disputes 100..119.
+	got := collect(t, Query{Region: region, Size: 6, From: base.Add(100 * time.Second), To: base.Add(120 * time.Second)})
+	if len(got) != 20 || got[0] != "regions/141181/disputes/2026-119" || got[19] != "regions/141181/disputes/2026-100" {
+		t.Errorf("time range gave %d: %v", len(got), got)
+	}
+}
