@@ -1,0 +1,100 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestMasksPersonalNumbers(t *testing.T) {
+	tests := []struct {
+		name string
+		log  func(l *slog.Logger)
+		key  string
+		want string
+	}{
+		{"message", func(l *slog.Logger) { l.Info("claimant 13812341234 called") }, "msg", "claimant 138****1234 called"},
+		{"attr", func(l *slog.Logger) { l.Info("x", "phone", "13812341234") }, "phone", "138****1234"},
+		{"id attr", func(l *slog.Logger) { l.Info("x", "id_number", "14230119900101123X") }, "id_number", "142301********123X"},
+		{"error", func(l *slog.Logger) { l.Error("x", "err", errors.New("duplicate 13812341234")) }, "err", "duplicate 138****1234"},
+		{"group", func(l *slog.Logger) { l.Info("x", slog.Group("req", "phone", "13812341234")) }, "req", ""},
+		{"camel key", func(l *slog.Logger) { l.Info("x", "durationMs", "5") }, "duration_ms", "5"},
+		{"struct", func(l *slog.Logger) { l.Info("x", "party", struct{ Phone string }{"13812341234"}) }, "party", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l, err := New(&buf, "intake", "debug")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.log(l)
+			line := buf.String()
+			if strings.Contains(line, "13812341234") || strings.Contains(line, "14230119900101123X") {
+				t.Fatalf("full number leaked: %s", line)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+				t.Fatalf("not JSON: %v: %s", err, line)
+			}
+			if m["service"] != "intake" {
+				t.Fatalf("service = %v", m["service"])
+			}
+			if tt.want != "" && m[tt.key] != tt.want {
+				t.Fatalf("%s = %v, want %q (line %s)", tt.key, m[tt.key], tt.want, line)
+			}
+			if _, ok := m[tt.key]; !ok {
+				t.Fatalf("key %q missing: %s", tt.key, line)
+			}
+		})
+	}
+}
+
+func TestLevel(t *testing.T) {
+	tests := []struct {
+		level   string
+		debug   bool
+		wantErr bool
+	}{
+		{"", false, false},
+		{"debug", true, false},
+		{"WARN", false, false},
+		{"loud", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level, func(t *testing.T) {
+			var buf bytes.Buffer
+			l, err := New(&buf, "s", tt.level)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			l.Debug("d")
+			if got := buf.Len() > 0; got != tt.debug {
+				t.Fatalf("debug logged = %v, want %v", got, tt.debug)
+			}
+		})
+	}
+}
+
+func TestSnake(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"duration_ms", "duration_ms"},
+		{"durationMs", "duration_ms"},
+		{"requestID", "request_id"},
+		{"HTTPStatus", "http_status"},
+		{"grpc-code", "grpc_code"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := snake(tt.in); got != tt.want {
+				t.Fatalf("snake(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,138 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is the part of every service's configuration that the shared
+// bootstrap needs. Services embed or fill it and add their own fields.
+type Config struct {
+	// Service is the short service name ("intake"); it prefixes env vars and
+	// labels logs.
+	Service string
+	// GRPCAddr and AdminAddr are listen addresses; ":0" picks a free port.
+	GRPCAddr, AdminAddr string
+	// PublicKeyFile is the PEM Ed25519 key tokens are verified with.
+	PublicKeyFile string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// ShutdownTimeout bounds the graceful stop; DrainDelay is how long the
+	// server keeps serving after readiness turns failing, so load balancers
+	// notice before connections close.
+	ShutdownTimeout, DrainDelay time.Duration
+
+	envErrs []error
+}
+
+// Defaults used by RegisterFlags for fields left zero.
+const (
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultDrainDelay      = time.Second
+	DefaultLogLevel        = "info"
+)
+
+// PublicKeyEnv names the env var holding the token public key file, shared
+// by all services.
+const PublicKeyEnv = "DISPUTES_PUBLIC_KEY"
+
+var serviceRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	errs := append([]error(nil), c.envErrs...)
+	if !serviceRE.MatchString(c.Service) {
+		errs = append(errs, fmt.Errorf("service %q: must be lower-case letters, digits and dashes", c.Service))
+	}
+	if c.GRPCAddr == "" {
+		errs = append(errs, errors.New("grpc address is required"))
+	}
+	if c.AdminAddr == "" {
+		errs = append(errs, errors.New("admin address is required"))
+	}
+	if c.LogLevel != "" {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+			errs = append(errs, fmt.Errorf("log level: %w", err))
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown timeout %v: must be positive", c.ShutdownTimeout))
+	}
+	if c.DrainDelay < 0 {
+		errs = append(errs, fmt.Errorf("drain delay %v: must not be negative", c.DrainDelay))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid %s config: %w", c.Service, err)
+	}
+	return nil
+}
+
+// RegisterFlags registers c's fields on fs. Each flag defaults from the env
+// var <SERVICE>_<FLAG> (INTAKE_GRPC_ADDR for -grpc-addr of "intake"), then
+// from the value already in c; the key file comes from DISPUTES_PUBLIC_KEY.
+// Set c.Service before calling. A malformed env value is reported by Validate.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.DrainDelay == 0 {
+		c.DrainDelay = DefaultDrainDelay
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = DefaultLogLevel
+	}
+	env := func(name string) string { return EnvName(c.Service, name) }
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", EnvOr(env("grpc-addr"), c.GRPCAddr), "gRPC listen address (env "+env("grpc-addr")+")")
+	fs.StringVar(&c.AdminAddr, "admin-addr", EnvOr(env("admin-addr"), c.AdminAddr), "admin HTTP listen address for /metrics, /healthz, /readyz (env "+env("admin-addr")+")")
+	fs.StringVar(&c.PublicKeyFile, "public-key", EnvOr(PublicKeyEnv, c.PublicKeyFile), "PEM Ed25519 public key that verifies tokens (env "+PublicKeyEnv+")")
+	fs.StringVar(&c.LogLevel, "log-level", EnvOr(env("log-level"), c.LogLevel), "debug, info, warn or error (env "+env("log-level")+")")
+	for _, d := range []struct {
+		p    *time.Duration
+		name string
+		help string
+	}{
+		{&c.ShutdownTimeout, "shutdown-timeout", "longest graceful stop before in-flight RPCs are cut"},
+		{&c.DrainDelay, "drain-delay", "time to keep serving after readiness fails on shutdown"},
+	} {
+		v, err := EnvDuration(env(d.name), *d.p)
+		if err != nil {
+			c.envErrs = append(c.envErrs, err)
+		}
+		fs.DurationVar(d.p, d.name, v, d.help+" (env "+env(d.name)+")")
+	}
+}
+
+// EnvName returns the env var for a service's flag: ("intake", "grpc-addr")
+// gives "INTAKE_GRPC_ADDR".
+func EnvName(service, flagName string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(service + "_" + flagName))
+}
+
+// EnvOr returns the value of env var key, or def when it is unset or empty.
+func EnvOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// EnvDuration returns env var key parsed as a time.Duration ("1500ms"), def
+// when unset or empty, and an error naming the variable when malformed.
+func EnvDuration(key string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("env %s: %w", key, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,79 @@
+package testenv
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestRedisSurvivesKill(t *testing.T) {
+	r := StartRedis(t)
+	c := r.Client(t)
+	tests := []struct{ key, val string }{{"dispute:1", "registered"}, {"dispute:2", "routed"}}
+	for _, tt := range tests {
+		if err := c.Set(ctx(t), tt.key, tt.val, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Kill()
+	if err := r.ping(); err == nil {
+		t.Fatal("PING after Kill succeeded")
+	}
+	r.Restart(t)
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			got, err := c.Get(ctx(t), tt.key).Result()
+			if err != nil || got != tt.val {
+				t.Fatalf("GET %s after restart = %q, %v; want %q", tt.key, got, err, tt.val)
+			}
+		})
+	}
+}
+
+func TestEtcdStopStart(t *testing.T) {
+	e := StartEtcd(t)
+	c := e.Client(t)
+	if _, err := c.Put(ctx(t), "/roster/110105", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	e.Stop()
+	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.Get(short, "/roster/110105"); err == nil {
+		t.Fatal("Get after Stop succeeded")
+	}
+	e.Start(t)
+	resp, err := c.Get(ctx(t), "/roster/110105")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v1" {
+		t.Fatalf("after restart got %v", resp.Kvs)
+	}
+}
+
+func TestMissingBinary(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	tests := []struct {
+		name  string
+		start func() error
+		want  string
+	}{
+		{"redis", func() error { _, err := NewRedis(t.TempDir()); return err }, "redis-server not found on PATH: install it with `apt-get install redis-server`"},
+		{"etcd", func() error { _, err := NewEtcd(t.TempDir()); return err }, "etcd not found on PATH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.start(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want containing %q", err, tt.want)
+			}
+		})
+	}
+}
