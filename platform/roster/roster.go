@@ -373,8 +373,10 @@ type ChangeRecord struct {
 	ID string `json:"id"`
 	// Time the change was made.
 	Time time.Time `json:"time"`
-	// Actor is who made it ("141181/tax/wang (admin)").
+	// Actor is who made it: "<region>/<department>/<staff>" ("141181/tax/wang").
 	Actor string `json:"actor"`
+	// Roles the actor held.
+	Roles []string `json:"roles,omitempty"`
 	// Reason is why.
 	Reason string `json:"reason"`
 	// Fields replaced.
@@ -485,15 +487,50 @@ func Changes(ctx context.Context, cli *clientv3.Client, region string, limit int
 	}
 	out := make([]ChangeRecord, 0, len(resp.Kvs))
 	for i := len(resp.Kvs) - 1; i >= 0; i-- {
-		kv := resp.Kvs[i]
-		var c ChangeRecord
-		if err := json.Unmarshal(kv.Value, &c); err != nil {
-			return nil, fmt.Errorf("roster change %s: %w", kv.Key, err)
+		c, err := decodeChange(resp.Kvs[i])
+		if err != nil {
+			return nil, err
 		}
-		c.NewEtag = strconv.FormatInt(kv.ModRevision, 10)
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// ChangesAfter returns up to limit of region's audit records made after the
+// record with id after (all from the oldest when after is ""), oldest first:
+// how a publisher catches up on changes it has not announced yet.
+func ChangesAfter(ctx context.Context, cli *clientv3.Client, region, after string, limit int64) ([]ChangeRecord, error) {
+	p := ChangesPrefix(region)
+	from := p
+	if after != "" {
+		from = p + after + "\x00"
+	}
+	opts := []clientv3.OpOption{clientv3.WithRange(clientv3.GetPrefixRangeEnd(p))}
+	if limit > 0 {
+		opts = append(opts, clientv3.WithLimit(limit))
+	}
+	resp, err := cli.Get(ctx, from, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("roster changes %s: %w", region, err)
+	}
+	out := make([]ChangeRecord, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		c, err := decodeChange(kv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func decodeChange(kv *mvccpb.KeyValue) (ChangeRecord, error) {
+	var c ChangeRecord
+	if err := json.Unmarshal(kv.Value, &c); err != nil {
+		return c, fmt.Errorf("roster change %s: %w", kv.Key, err)
+	}
+	c.NewEtag = strconv.FormatInt(kv.ModRevision, 10)
+	return c, nil
 }
 
 var changeSeq atomic.Int64

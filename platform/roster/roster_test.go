@@ -275,6 +275,13 @@ func TestStore(t *testing.T) {
 		!slices.Equal(changes[0].Fields, []string{FieldUnits}) {
 		t.Errorf("audit records = %+v", changes)
 	}
+	after, err := ChangesAfter(ctx, cli, region, "", 10)
+	if err != nil || len(after) != 1 || after[0].ID != change.ID {
+		t.Errorf("ChangesAfter(\"\") = %+v, %v", after, err)
+	}
+	if after, err := ChangesAfter(ctx, cli, region, change.ID, 10); err != nil || len(after) != 0 {
+		t.Errorf("ChangesAfter(last) = %+v, %v", after, err)
+	}
 
 	t.Run("stale etag", func(t *testing.T) {
 		_, err := Store(ctx, cli, region, sample(), nil, cur.GetEtag(), &ChangeRecord{})
