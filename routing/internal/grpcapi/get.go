@@ -1,0 +1,31 @@
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+
+	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/wire"
+)
+
+// GetTracking returns a dispute's state, holder, clocks and history to a
+// department that registered, holds or held it, or to the region's office
+// and convenor.
+func (s *Server) GetTracking(ctx context.Context, req *routingv1.GetTrackingRequest) (*routingv1.GetTrackingResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := inRegion(c, req.GetName()); err != nil {
+		return nil, s.toStatus(err)
+	}
+	t, err := s.store.Get(ctx, req.GetName())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	if !t.CanView(c) {
+		return nil, s.toStatus(fmt.Errorf("%w: department %s has no part in %s", tracker.ErrPermissionDenied, c.Department, t.Name))
+	}
+	return &routingv1.GetTrackingResponse{Tracking: wire.Tracking(t, s.calendar, s.now())}, nil
+}

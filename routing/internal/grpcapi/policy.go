@@ -1,0 +1,27 @@
+package grpcapi
+
+import (
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+)
+
+func method(name string) string {
+	return "/" + routingv1.RoutingService_ServiceDesc.ServiceName + "/" + name
+}
+
+var (
+	staff   = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}
+	viewers = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform}
+)
+
+// Policy is routing's per-RPC role table. Which department may act on which
+// dispute is decided per call by the tracker's rules.
+var Policy = authn.Policy{
+	method("RouteDispute"):    {AnyRole: staff},
+	method("ReceiveTransfer"): {AnyRole: staff},
+	method("ReturnTransfer"):  {AnyRole: staff},
+	method("RecordReply"):     {AnyRole: staff},
+	method("RecordObjection"): {AnyRole: staff},
+	method("ListWorklist"):    {AnyRole: viewers},
+	method("GetTracking"):     {AnyRole: viewers},
+}

@@ -1,0 +1,99 @@
+// Package grpcapi implements routing.v1.RoutingService: thin handlers that
+// authorise, call the tracker domain through the store and map errors.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
+	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
+)
+
+// Rosters gives the last valid roster of a region (the roster watcher).
+type Rosters interface {
+	Get(region string) (*rosterv1.Roster, bool)
+}
+
+// Server is the RoutingService implementation.
+type Server struct {
+	routingv1.UnimplementedRoutingServiceServer
+
+	store    *store.Store
+	rosters  Rosters
+	calendar tracker.Calendar
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New returns the service.
+func New(st *store.Store, rosters Rosters, cal tracker.Calendar, now func() time.Time, log *slog.Logger) *Server {
+	return &Server{store: st, rosters: rosters, calendar: cal, now: now, log: log}
+}
+
+var errNoRoster = errors.New("roster of the region is not loaded")
+
+// caller returns the domain view of the authenticated caller.
+func caller(ctx context.Context) (tracker.Caller, error) {
+	id, ok := authn.FromContext(ctx)
+	if !ok {
+		return tracker.Caller{}, status.Error(codes.Unauthenticated, "no caller identity")
+	}
+	return tracker.Caller{
+		Actor:      tracker.Actor{Region: id.Region, Department: id.Department, Staff: id.Staff, Roles: id.Roles},
+		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor),
+	}, nil
+}
+
+// inRegion refuses callers of another region before anything is read.
+func inRegion(c tracker.Caller, name string) error {
+	region, _, _, err := tracker.ParseName(name)
+	if err != nil {
+		return err
+	}
+	if region != c.Region {
+		return fmt.Errorf("%w: caller's region %s differs from the dispute's region %s", tracker.ErrPermissionDenied, c.Region, region)
+	}
+	return nil
+}
+
+// toStatus is the one table from domain and store errors to gRPC statuses.
+func (s *Server) toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var ve *tracker.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.Is(err, tracker.ErrNotFound):
+		return apierr.New(codes.NotFound, "TRACKING_NOT_FOUND", err.Error())
+	case errors.Is(err, tracker.ErrPermissionDenied):
+		return apierr.New(codes.PermissionDenied, "PERMISSION_DENIED", err.Error())
+	case errors.Is(err, tracker.ErrIllegalTransition):
+		return apierr.New(codes.FailedPrecondition, "ILLEGAL_TRANSITION", err.Error())
+	case errors.Is(err, tracker.ErrEtagMismatch):
+		return apierr.New(codes.Aborted, "ETAG_MISMATCH", err.Error())
+	case errors.Is(err, tracker.ErrNoOffice):
+		return apierr.New(codes.FailedPrecondition, "NO_OFFICE", err.Error())
+	case errors.Is(err, errNoRoster):
+		return apierr.New(codes.Unavailable, "ROSTER_UNAVAILABLE", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	s.log.Error("routing request failed", "error", err)
+	return apierr.New(codes.Internal, "INTERNAL", "internal error")
+}

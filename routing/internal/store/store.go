@@ -1,0 +1,186 @@
+// Package store keeps routing's trackers in Redis. Every change is one
+// WATCH/MULTI/EXEC that writes the tracker and queues its events on the
+// routing stream, so state and event never diverge and concurrent writers
+// of one tracker serialise: the loser re-reads and is judged on the new state.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
+)
+
+// Service is the key prefix and event source of routing.
+const Service = "routing"
+
+// China is the time zone slip numbers' years are counted in.
+var China = time.FixedZone("CST", 8*3600)
+
+// maxAttempts bounds retries of a transaction that lost a WATCH race.
+const maxAttempts = 20
+
+// Store is the Redis store of trackers.
+type Store struct {
+	rdb redis.UniversalClient
+}
+
+// New returns a store on rdb.
+func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+
+// trackerKey is the key of a dispute's tracker.
+func trackerKey(name string) (string, error) {
+	region, year, n, err := tracker.ParseName(name)
+	if err != nil {
+		return "", err
+	}
+	return events.Key(Service, region, "tracker", year+"-"+n), nil
+}
+
+// slipSeqKey is the counter of a region's transfer slip numbers in a year.
+func slipSeqKey(region, year string) string { return events.Key(Service, region, "slipseq", year) }
+
+func load(ctx context.Context, get func(context.Context, string) *redis.StringCmd, key string) (*tracker.Tracker, error) {
+	b, err := get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, tracker.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	t := &tracker.Tracker{}
+	if err := json.Unmarshal(b, t); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return t, nil
+}
+
+// Get returns the tracker of dispute name, or tracker.ErrNotFound.
+func (s *Store) Get(ctx context.Context, name string) (*tracker.Tracker, error) {
+	key, err := trackerKey(name)
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, s.rdb.Get, key)
+}
+
+func put(ctx context.Context, pipe redis.Pipeliner, key string, t *tracker.Tracker, evs []*eventv1.Event) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode tracker: %w", err)
+	}
+	pipe.Set(ctx, key, b, 0)
+	for _, ev := range evs {
+		if err := events.Append(ctx, pipe, events.Stream(Service, t.Region), ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyFunc computes an event's effect on the current tracker (nil when
+// there is none yet): the tracker to write (nil to write nothing) and the
+// events to publish with it.
+type ApplyFunc func(cur *tracker.Tracker) (next *tracker.Tracker, out []*eventv1.Event, err error)
+
+// ApplyEvent applies the effect of another service's event on dispute name
+// exactly once per event id. It reports whether the effect ran now (false
+// when the event had been applied before).
+func (s *Store) ApplyEvent(ctx context.Context, ev *eventv1.Event, name string, fn ApplyFunc) (bool, error) {
+	key, err := trackerKey(name)
+	if err != nil {
+		return false, err
+	}
+	marker := events.Marker(Service, ev.GetRegion(), ev.GetId())
+	return events.Once(ctx, s.rdb, marker, []string{key}, func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
+		cur, err := load(ctx, tx.Get, key)
+		if err != nil && !errors.Is(err, tracker.ErrNotFound) {
+			return err
+		}
+		next, out, err := fn(cur)
+		if err != nil || next == nil {
+			return err
+		}
+		return put(ctx, pipe, key, next, out)
+	})
+}
+
+// Tx is what a mutation may use besides the tracker.
+type Tx struct {
+	ctx    context.Context
+	tx     *redis.Tx
+	region string
+	year   string
+	next   int64
+}
+
+// NextSlip allocates the next transfer slip of the region in the current
+// year. The counter is read under WATCH and written in the same EXEC as the
+// tracker, so a failed routing leaves no gap in the series.
+func (x *Tx) NextSlip() (name, number string, err error) {
+	if x.next == 0 {
+		n, err := x.tx.Get(x.ctx, slipSeqKey(x.region, x.year)).Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return "", "", fmt.Errorf("read slip counter: %w", err)
+		}
+		x.next = n
+	}
+	x.next++
+	n := strconv.FormatInt(x.next, 10)
+	return "regions/" + x.region + "/transfer-slips/" + x.year + "-" + n, x.year + "年第" + n + "号", nil
+}
+
+// MutateFunc changes t in place and returns the events that publish the change.
+type MutateFunc func(t *tracker.Tracker, x *Tx) ([]*eventv1.Event, error)
+
+// Mutate loads dispute name's tracker, applies fn and writes the tracker
+// with fn's events atomically. On a lost WATCH race it retries with the
+// tracker as the winner left it; fn's error (including a domain refusal)
+// aborts without writing. now picks the year of slip numbers.
+func (s *Store) Mutate(ctx context.Context, name string, now time.Time, fn MutateFunc) (*tracker.Tracker, error) {
+	key, err := trackerKey(name)
+	if err != nil {
+		return nil, err
+	}
+	region, _, _, _ := tracker.ParseName(name)
+	year := strconv.Itoa(now.In(China).Year())
+	seqKey := slipSeqKey(region, year)
+	for range maxAttempts {
+		var out *tracker.Tracker
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			t, err := load(ctx, tx.Get, key)
+			if err != nil {
+				return err
+			}
+			x := &Tx{ctx: ctx, tx: tx, region: region, year: year}
+			evs, err := fn(t, x)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				if x.next > 0 {
+					pipe.Set(ctx, seqKey, x.next, 0)
+				}
+				return put(ctx, pipe, key, t, evs)
+			})
+			out = t
+			return err
+		}, key, seqKey)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("mutate %s: too much contention", name)
+}
