@@ -1,0 +1,227 @@
+// Package app is the one bootstrap of every service process: flags and
+// environment, logger, token verifier, Redis and etcd clients, the roster
+// watcher, the gRPC server and the service's background loops, started in
+// that order and stopped in reverse.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
+	"github.com/xiaoyi-disputes/disputes/platform/server"
+)
+
+// Defaults for the shared backends, those `make run` starts.
+const (
+	DefaultRedisAddr     = "127.0.0.1:6390"
+	DefaultEtcdEndpoints = "127.0.0.1:2390"
+)
+
+// Service describes one service process.
+type Service struct {
+	// Name is the short name: intake, routing, meeting or archive.
+	Name string
+	// GRPCAddr and AdminAddr are the default listen addresses.
+	GRPCAddr, AdminAddr string
+	// Policy is the service's per-RPC access table.
+	Policy authn.Policy
+	// Setup registers the gRPC services on d.Server.GRPC() and returns the
+	// background loops (event consumers, scanners) to run with the process.
+	// A loop that returns before shutdown stops the whole process.
+	Setup func(ctx context.Context, d *Deps) ([]func(context.Context) error, error)
+}
+
+// Config is a service process's configuration.
+type Config struct {
+	// Server is the gRPC and admin server's part.
+	Server server.Config
+	// RedisAddr is the service's Redis (host:port).
+	RedisAddr string
+	// EtcdEndpoints is a comma-separated list of etcd client endpoints.
+	EtcdEndpoints string
+}
+
+// Deps is what Setup gets to build the service from.
+type Deps struct {
+	// Config is the parsed configuration.
+	Config Config
+	// Log is the process logger (JSON, personal numbers masked).
+	Log *slog.Logger
+	// Server is the gRPC server (not yet serving while Setup runs).
+	Server *server.Server
+	// Redis is the one Redis client of the process.
+	Redis *redis.Client
+	// Etcd is the one etcd client of the process.
+	Etcd *clientv3.Client
+	// Roster holds the last valid roster of every region.
+	Roster *roster.Watcher
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Main runs the service until SIGINT or SIGTERM and exits with its status.
+func Main(s Service) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, s, os.Args[1:], os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", s.Name, err)
+		os.Exit(1)
+	}
+}
+
+// Run parses args, builds the service and serves until ctx is done.
+func Run(ctx context.Context, s Service, args []string, stderr io.Writer) error {
+	cfg, err := parse(s, args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, s.Name, cfg.Server.LogLevel)
+	if err != nil {
+		return fmt.Errorf("logger: %w", err)
+	}
+	return serve(ctx, s, cfg, log, nil)
+}
+
+// Started is called by RunConfig once the service is built, with its deps;
+// tests use it to learn the listen addresses.
+type Started func(d *Deps)
+
+// RunConfig serves s with an already parsed configuration; tests use it with
+// ports ":0" and the Started callback.
+func RunConfig(ctx context.Context, s Service, cfg Config, log *slog.Logger, started Started) error {
+	return serve(ctx, s, cfg, log, started)
+}
+
+func parse(s Service, args []string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(s.Name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := Config{Server: server.Config{Service: s.Name, GRPCAddr: s.GRPCAddr, AdminAddr: s.AdminAddr}}
+	cfg.Server.RegisterFlags(fs)
+	redisEnv := server.EnvName(s.Name, "redis-addr")
+	etcdEnv := server.EnvName(s.Name, "etcd-endpoints")
+	fs.StringVar(&cfg.RedisAddr, "redis-addr",
+		server.EnvOr(redisEnv, server.EnvOr("DISPUTES_REDIS_ADDR", DefaultRedisAddr)),
+		"Redis address (env "+redisEnv+" or DISPUTES_REDIS_ADDR)")
+	fs.StringVar(&cfg.EtcdEndpoints, "etcd-endpoints",
+		server.EnvOr(etcdEnv, server.EnvOr("DISPUTES_ETCD_ENDPOINTS", DefaultEtcdEndpoints)),
+		"comma-separated etcd endpoints (env "+etcdEnv+" or DISPUTES_ETCD_ENDPOINTS)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	errs := []error{c.Server.Validate()}
+	if c.Server.PublicKeyFile == "" {
+		errs = append(errs, fmt.Errorf("public key file is required (-public-key or %s)", server.PublicKeyEnv))
+	}
+	if c.RedisAddr == "" {
+		errs = append(errs, errors.New("redis address is required"))
+	}
+	if len(c.endpoints()) == 0 {
+		errs = append(errs, errors.New("at least one etcd endpoint is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) endpoints() []string {
+	var eps []string
+	for _, e := range strings.Split(c.EtcdEndpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			eps = append(eps, e)
+		}
+	}
+	return eps
+}
+
+func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started Started) error {
+	pub, err := authn.LoadPublicKey(cfg.Server.PublicKeyFile)
+	if err != nil {
+		return fmt.Errorf("load token key: %w", err)
+	}
+	srv, err := server.New(cfg.Server, log, s.Policy, authn.NewVerifier(pub))
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+
+	rdb := redis.NewClient(&redis.Options{
+		Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second,
+		WriteTimeout: 3 * time.Second, PoolSize: 128,
+	})
+	defer rdb.Close()
+	etcd, err := clientv3.New(clientv3.Config{
+		Endpoints: cfg.endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop(),
+	})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer etcd.Close()
+
+	watcher := roster.NewWatcher(etcd, log, srv.Registry())
+	srv.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	srv.AddReadinessInfo("roster", watcher.ReadinessInfo)
+
+	deps := &Deps{Config: cfg, Log: log, Server: srv, Redis: rdb, Etcd: etcd, Roster: watcher, Now: time.Now}
+	loops, err := s.Setup(ctx, deps)
+	if err != nil {
+		return fmt.Errorf("set up %s: %w", s.Name, err)
+	}
+	if started != nil {
+		started(deps)
+	}
+
+	// The roster watcher and the service's loops run beside the server; the
+	// first of them to fail stops the process (no limping on half a service).
+	loopCtx, cancelLoops := context.WithCancelCause(context.Background())
+	defer cancelLoops(nil)
+	serveCtx, stopServing := context.WithCancelCause(ctx)
+	defer stopServing(nil)
+	var wg sync.WaitGroup
+	for _, loop := range append([]func(context.Context) error{watcher.Run}, loops...) {
+		wg.Go(func() {
+			err := loop(loopCtx)
+			if loopCtx.Err() == nil {
+				if err == nil {
+					err = errors.New("background loop ended unexpectedly")
+				}
+				log.Error("background loop failed; stopping", "error", err)
+				stopServing(err)
+			}
+		})
+	}
+	serveErr := srv.Run(serveCtx)
+	cancelLoops(errors.New("shutting down"))
+	wg.Wait()
+	// A failed loop is the real cause even when it also made serving fail.
+	if cause := context.Cause(serveCtx); ctx.Err() == nil && cause != nil {
+		return cause
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	log.Info("stopped")
+	return nil
+}

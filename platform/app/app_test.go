@@ -1,0 +1,113 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xiaoyi-disputes/disputes/platform/app"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/server"
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
+)
+
+func config(t *testing.T, redisAddr, etcd string) app.Config {
+	t.Helper()
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "key.pub.pem")
+	if err := authn.GenerateKeyFiles(filepath.Join(dir, "key.pem"), pub); err != nil {
+		t.Fatal(err)
+	}
+	return app.Config{
+		Server: server.Config{Service: "probe", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+			PublicKeyFile: pub, LogLevel: "info", ShutdownTimeout: 5 * time.Second},
+		RedisAddr: redisAddr, EtcdEndpoints: etcd,
+	}
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	rd, et := testenv.StartRedis(t), testenv.StartEtcd(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	admin := make(chan string, 1)
+	loopStopped := make(chan struct{})
+	svc := app.Service{Name: "probe", Policy: authn.Policy{},
+		Setup: func(ctx context.Context, d *app.Deps) ([]func(context.Context) error, error) {
+			if err := d.Redis.Ping(ctx).Err(); err != nil {
+				return nil, err
+			}
+			return []func(context.Context) error{func(ctx context.Context) error {
+				<-ctx.Done()
+				close(loopStopped)
+				return nil
+			}}, nil
+		}}
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunConfig(ctx, svc, config(t, rd.Addr, et.Endpoint), slog.New(slog.NewTextHandler(io.Discard, nil)),
+			func(d *app.Deps) { admin <- d.Server.AdminAddr() })
+	}()
+	addr := <-admin
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v %s", err, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, "roster") {
+		t.Errorf("readyz lacks the redis check or the roster info: %s", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+	select {
+	case <-loopStopped:
+	default:
+		t.Fatal("background loop was not stopped")
+	}
+}
+
+func TestFailingLoopStopsTheProcess(t *testing.T) {
+	rd, et := testenv.StartRedis(t), testenv.StartEtcd(t)
+	boom := errors.New("consumer lost its stream")
+	svc := app.Service{Name: "probe", Policy: authn.Policy{},
+		Setup: func(context.Context, *app.Deps) ([]func(context.Context) error, error) {
+			return []func(context.Context) error{func(context.Context) error { return boom }}, nil
+		}}
+	err := app.RunConfig(context.Background(), svc, config(t, rd.Addr, et.Endpoint),
+		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want the loop's error", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	cfg := config(t, "", " , ")
+	cfg.Server.PublicKeyFile = ""
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a config without redis, etcd and key")
+	}
+	for _, want := range []string{"public key", "redis address", "etcd endpoint"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %q does not mention %q", err, want)
+		}
+	}
+}
