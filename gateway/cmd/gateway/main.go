@@ -1,0 +1,91 @@
+// Command gateway serves the platform over HTTP/JSON, with the OpenAPI
+// document and the staff console (工作台).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/console"
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/gateway"
+	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := realMain(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	env := func(flag, def string) string { return server.EnvOr(server.EnvName("gateway", flag), def) }
+	httpAddr := fs.String("http-addr", env("http-addr", ":8080"), "HTTP listen address (env GATEWAY_HTTP_ADDR)")
+	var b gateway.Backends
+	fs.StringVar(&b.Intake, "intake-addr", env("intake-addr", "127.0.0.1:9101"), "intake gRPC address (env GATEWAY_INTAKE_ADDR)")
+	fs.StringVar(&b.Routing, "routing-addr", env("routing-addr", "127.0.0.1:9102"), "routing gRPC address (env GATEWAY_ROUTING_ADDR)")
+	fs.StringVar(&b.Meeting, "meeting-addr", env("meeting-addr", "127.0.0.1:9103"), "meeting gRPC address (env GATEWAY_MEETING_ADDR)")
+	fs.StringVar(&b.Archive, "archive-addr", env("archive-addr", "127.0.0.1:9104"), "archive gRPC address (env GATEWAY_ARCHIVE_ADDR)")
+	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env GATEWAY_LOG_LEVEL)")
+	drain := fs.Duration("drain-delay", time.Second, "time to keep serving after readiness fails on shutdown")
+	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "longest graceful stop")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logging.New(os.Stderr, "gateway", *logLevel)
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(ctx, b, console.Handler(), log)
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+
+	lis, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *httpAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           gw.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	log.Info("serving", "http_addr", lis.Addr().String(), "backends", fmt.Sprintf("%+v", b))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutdown step 1/3: readiness failing")
+	gw.Stopping()
+	log.Info("shutdown step 2/3: draining", "drain_delay", drain.String())
+	time.Sleep(*drain)
+	log.Info("shutdown step 3/3: graceful stop", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

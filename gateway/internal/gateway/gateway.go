@@ -1,0 +1,210 @@
+// Package gateway serves the platform over HTTP/JSON: the grpc-gateway
+// mapping of every service's RPCs, the OpenAPI document and the staff
+// console. It holds no state and no identity of its own: the caller's
+// Authorization header is forwarded to the services, which verify it.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
+	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
+	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	"github.com/xiaoyi-disputes/disputes/proto/openapi"
+)
+
+// Backends are the gRPC addresses of the services.
+type Backends struct {
+	Intake, Routing, Meeting, Archive string
+}
+
+// Gateway is the HTTP face of the platform.
+type Gateway struct {
+	conns    map[string]*grpc.ClientConn
+	handler  http.Handler
+	registry *prometheus.Registry
+	stopping chan struct{}
+	stopOnce sync.Once
+}
+
+// forwardedHeader allows only Authorization through to the services: no
+// Grpc-Metadata-* or other header can carry a forged identity.
+func forwardedHeader(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == "Authorization" {
+		return "authorization", true
+	}
+	return "", false
+}
+
+// New dials the backends (lazily: a service that is down answers
+// UNAVAILABLE per request) and builds the HTTP handler. console may be nil.
+func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{conns: map[string]*grpc.ClientConn{}, registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
+	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gateway_http_requests_total", Help: "HTTP requests by method pattern and status code.",
+	}, []string{"pattern", "code"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "gateway_http_request_duration_seconds", Help: "HTTP request latency by method pattern.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"pattern"})
+	g.registry.MustRegister(requests, latency)
+
+	mux := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(forwardedHeader),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
+			Marshaler: &runtime.JSONPb{
+				MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+			},
+		}),
+	)
+	dial := func(name, addr string) (*grpc.ClientConn, error) {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
+		}
+		g.conns[name] = conn
+		return conn, nil
+	}
+	type reg struct {
+		name, addr string
+		fns        []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+	}
+	for _, r := range []reg{
+		{"intake", b.Intake, []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{intakev1.RegisterIntakeServiceHandler}},
+		{"routing", b.Routing, []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{routingv1.RegisterRoutingServiceHandler}},
+		{"meeting", b.Meeting, []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+			meetingv1.RegisterMeetingServiceHandler, rosterv1.RegisterRosterServiceHandler}},
+		{"archive", b.Archive, []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{archivev1.RegisterArchiveServiceHandler}},
+	} {
+		conn, err := dial(r.name, r.addr)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		for _, fn := range r.fns {
+			if err := fn(ctx, mux, conn); err != nil {
+				g.Close()
+				return nil, fmt.Errorf("register %s handlers: %w", r.name, err)
+			}
+		}
+	}
+
+	root := http.NewServeMux()
+	root.Handle("/v1/", instrument(mux, requests, latency))
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openapi.Document)
+	})
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	root.HandleFunc("GET /readyz", g.readyz)
+	root.Handle("GET /metrics", promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{Registry: g.registry}))
+	if console != nil {
+		root.Handle("/", console)
+	}
+	g.handler = root
+	_ = log
+	return g, nil
+}
+
+// instrument counts and times requests by their route pattern.
+func instrument(next http.Handler, requests *prometheus.CounterVec, latency *prometheus.HistogramVec) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		pattern := "other"
+		if p, ok := runtime.HTTPPathPattern(r.Context()); ok {
+			pattern = r.Method + " " + p
+		}
+		requests.WithLabelValues(pattern, fmt.Sprint(rec.code)).Inc()
+		latency.WithLabelValues(pattern).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Handler returns the HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Stopping makes /readyz answer 503 from now on (first shutdown step).
+func (g *Gateway) Stopping() { g.stopOnce.Do(func() { close(g.stopping) }) }
+
+// readyz reports each backend's gRPC health; 503 when one is not serving or
+// shutdown has started.
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	res := map[string]string{}
+	ok := true
+	select {
+	case <-g.stopping:
+		ok = false
+		res["gateway"] = "shutting down"
+	default:
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, conn := range g.conns {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+			defer cancel()
+			st := "ok"
+			resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+			switch {
+			case err != nil:
+				st = err.Error()
+			case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+				st = strings.ToLower(resp.GetStatus().String())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res[name] = st
+			if st != "ok" {
+				ok = false
+			}
+		})
+	}
+	wg.Wait()
+	w.Header().Set("Content-Type", "application/json")
+	status := "ready"
+	if !ok {
+		status = "not_ready"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(map[string]any{"status": status, "checks": res})
+}
+
+// Close closes the backend connections.
+func (g *Gateway) Close() {
+	for _, c := range g.conns {
+		c.Close()
+	}
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Runs the whole platform on this machine: Redis on 6390 and etcd on 2390
+# (data under ./var), then meeting, intake, routing, archive and the gateway.
+# Ctrl-C stops everything, services first, then the servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VAR=$ROOT/var
+BIN=$ROOT/bin
+REGION=141181
+REDIS_PORT=${REDIS_PORT:-6390}
+ETCD_PORT=${ETCD_PORT:-2390}
+ETCD_PEER_PORT=${ETCD_PEER_PORT:-2391}
+mkdir -p "$VAR/redis" "$VAR/etcd" "$VAR/keys" "$VAR/log"
+
+for port in $REDIS_PORT $ETCD_PORT 8080 9101 9102 9103 9104 9201 9202 9203 9204; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use: is another 'make run' still running?" >&2
+    exit 1
+  fi
+done
+
+pids=()
+names=()
+stop_all() {
+  trap - EXIT INT TERM
+  echo
+  echo "stopping..."
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  echo "stopped."
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
+
+start() { # name logfile cmd...
+  local name=$1 log=$2
+  shift 2
+  "$@" >>"$log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+}
+
+wait_for() { # what command...
+  local what=$1
+  shift
+  for _ in $(seq 1 100); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "$what did not come up; see $VAR/log" >&2
+  exit 1
+}
+
+# Redis with the append-only file fsynced on every write (appendfsync always):
+# an acknowledged write survives a crash of Redis or of the machine.
+start redis "$VAR/log/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR/redis" \
+  --appendonly yes --appendfsync always --save "" --protected-mode yes
+wait_for "redis" redis-cli -p "$REDIS_PORT" ping
+
+start etcd "$VAR/log/etcd.log" etcd --name dev --data-dir "$VAR/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "dev=http://127.0.0.1:$ETCD_PEER_PORT"
+wait_for "etcd" env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" endpoint health
+
+"$BIN/disputectl" keygen --dir "$VAR/keys"
+"$BIN/disputectl" roster init --file "deploy/roster/$REGION.json" --etcd "127.0.0.1:$ETCD_PORT"
+
+export DISPUTES_PUBLIC_KEY="$VAR/keys/dev-key.pub.pem"
+export DISPUTES_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
+export DISPUTES_ETCD_ENDPOINTS="127.0.0.1:$ETCD_PORT"
+i=1
+for svc in intake routing meeting archive; do
+  start "$svc" "$VAR/log/$svc.log" "$BIN/$svc" -grpc-addr ":910$i" -admin-addr ":920$i"
+  i=$((i+1))
+done
+i=1
+for svc in intake routing meeting archive; do
+  wait_for "$svc" curl -fsS "http://127.0.0.1:920$i/readyz"
+  i=$((i+1))
+done
+start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr :8080
+wait_for "gateway" curl -fsS http://127.0.0.1:8080/readyz
+
+TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 24h)
+ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 24h)
+GRPCURL=grpcurl
+command -v grpcurl >/dev/null 2>&1 || GRPCURL="$ROOT/.tools/bin/grpcurl"
+
+cat <<EOT
+
+社会保险费征缴争议联合处置平台 is running.
+
+  Staff console (工作台)  http://localhost:8080/        (paste the token below to log in)
+  OpenAPI                 http://localhost:8080/openapi.json
+  gRPC                    intake localhost:9101  routing localhost:9102  meeting localhost:9103  archive localhost:9104
+  Admin (metrics/health)  localhost:9201-9204  (/metrics /healthz /readyz)
+  Redis                   127.0.0.1:$REDIS_PORT (AOF, appendfsync always)   etcd 127.0.0.1:$ETCD_PORT
+  Logs                    $VAR/log/
+
+Dev token (tax clerk/handler, 24 h):
+  export TOKEN=$TOKEN
+Admin token (roster):
+  export ADMIN_TOKEN=$ADMIN_TOKEN
+
+Try:
+  $GRPCURL -plaintext localhost:9101 list
+  curl -s -X POST http://localhost:8080/v1/regions/$REGION/disputes -H "Authorization: Bearer \$TOKEN" \\
+    -d '{"requestId":"demo-1","dispute":{"claimant":{"kind":"CLAIMANT_KIND_INDIVIDUAL","name":"张三","phone":"13812345678"},"complaint":"单位未足额缴纳社会保险费","category":"CATEGORY_CONTRIBUTION_AMOUNT","channel":"CHANNEL_WINDOW","registeringDepartment":"tax"}}'
+  curl -s http://localhost:8080/v1/regions/$REGION/disputes/$(date +%Y)-1/dossier -H "Authorization: Bearer \$TOKEN"
+  $GRPCURL -plaintext -H "authorization: Bearer \$TOKEN" -d '{"name":"regions/$REGION/disputes/$(date +%Y)-1"}' localhost:9102 disputes.routing.v1.RoutingService/GetTracking
+  $BIN/disputectl roster get --token \$ADMIN_TOKEN
+
+Press Ctrl-C to stop.
+EOT
+
+# Stop everything when any process exits on its own.
+set +e
+wait -n "${pids[@]}"
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    echo "${names[$i]} exited; see $VAR/log/${names[$i]}.log" >&2
+  fi
+done
+exit 1
