@@ -1,0 +1,63 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
+)
+
+// ErrorInfo reasons of the meeting service.
+const (
+	ReasonEtagMismatch       = "ETAG_MISMATCH"
+	ReasonRosterNotFound     = "ROSTER_NOT_FOUND"
+	ReasonRosterUnavailable  = "ROSTER_UNAVAILABLE"
+	ReasonRegionMismatch     = "REGION_MISMATCH"
+	ReasonBackendUnavailable = "BACKEND_UNAVAILABLE"
+	ReasonInternal           = "INTERNAL"
+)
+
+// toStatus is the one place the meeting service turns domain and storage
+// errors into gRPC statuses. Field paths of roster violations are made
+// relative to the request ("units[2].id" becomes "roster.units[2].id");
+// etcd keys, named when the stored roster is unreadable, stay as they are.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, roster.ErrStale):
+		return apierr.New(codes.Aborted, ReasonEtagMismatch, "the roster changed since it was read: get it again, reapply the change and retry with the new etag")
+	case errors.Is(err, roster.ErrNotFound):
+		return apierr.New(codes.NotFound, ReasonRosterNotFound, err.Error())
+	}
+	if vs, ok := roster.Violations(err); ok {
+		out := make([]apierr.Violation, len(vs))
+		for i, v := range vs {
+			out[i] = apierr.Violation{Field: requestPath(v.Field), Reason: v.Reason}
+		}
+		return apierr.Invalid(out...)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return apierr.New(codes.Unavailable, ReasonBackendUnavailable, "storage did not answer in time")
+	}
+	if st, ok := status.FromError(err); ok && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded) {
+		return apierr.New(codes.Unavailable, ReasonBackendUnavailable, "storage unavailable: "+st.Message())
+	}
+	return apierr.New(codes.Internal, ReasonInternal, err.Error())
+}
+
+func requestPath(field string) string {
+	switch {
+	case field == "update_mask", strings.HasPrefix(field, "/"):
+		return field
+	case field == "":
+		return "roster"
+	}
+	return "roster." + field
+}
