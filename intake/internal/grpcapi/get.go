@@ -1,0 +1,37 @@
+package grpcapi
+
+import (
+	"context"
+
+	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+)
+
+// GetDispute returns a dispute, unmasked, to those allowed to see it.
+func (s *Service) GetDispute(ctx context.Context, req *intakev1.GetDisputeRequest) (*intakev1.GetDisputeResponse, error) {
+	resp, err := s.get(ctx, req)
+	return resp, toStatus(err)
+}
+
+func (s *Service) get(ctx context.Context, req *intakev1.GetDisputeRequest) (*intakev1.GetDisputeResponse, error) {
+	_, caller, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	region, id, err := dispute.ParseName(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if err := dispute.CheckRegion(caller, region); err != nil {
+		return nil, err
+	}
+	d, err := s.store.Get(ctx, region, id)
+	if err != nil {
+		return nil, err
+	}
+	if !allowed(caller, d) {
+		return nil, &dispute.DeniedError{Reason: dispute.ReasonDisputeNotVisible,
+			Msg: "dispute " + d.GetName() + " is visible to its registering department and the office only"}
+	}
+	return &intakev1.GetDisputeResponse{Dispute: d}, nil
+}

@@ -1,0 +1,18 @@
+package grpcapi
+
+import (
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+)
+
+// Policy is who may call each RPC, by token role. Per-dispute and
+// per-department checks happen in the handlers (see allowed).
+var Policy = authn.Policy{
+	intakev1.IntakeService_RegisterDispute_FullMethodName: {AnyRole: []string{authn.RoleClerk}},
+	intakev1.IntakeService_GetDispute_FullMethodName: {AnyRole: []string{
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
+	intakev1.IntakeService_ListDisputes_FullMethodName: {AnyRole: []string{
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
+	intakev1.IntakeService_WithdrawDispute_FullMethodName: {AnyRole: []string{
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}},
+}

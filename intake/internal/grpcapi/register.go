@@ -1,0 +1,110 @@
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
+)
+
+// RegisterDispute checks the form against the rules and the region's
+// roster, then stores it and allocates its number in one atomic step.
+// Nothing is stored and no number is used when the form is refused.
+func (s *Service) RegisterDispute(ctx context.Context, req *intakev1.RegisterDisputeRequest) (*intakev1.RegisterDisputeResponse, error) {
+	resp, err := s.register(ctx, req)
+	return resp, toStatus(err)
+}
+
+func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeRequest) (*intakev1.RegisterDisputeResponse, error) {
+	id, caller, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	region, err := dispute.ParseParent(req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	if err := dispute.CheckRegion(caller, region); err != nil {
+		return nil, err
+	}
+	r, ok := s.rosters.Get(region)
+	if !ok {
+		return nil, fmt.Errorf("%w %s", dispute.ErrNoRoster, region)
+	}
+	now := s.now()
+	d := normalized(req.GetDispute())
+	reg, err := dispute.CheckRegistration(formOf(d), rosterOf(r), caller, now)
+	if err != nil {
+		return nil, err
+	}
+	d.ProposedDepartment = reg.ProposedDepartment
+	d.RegisteringStaff = id.Staff
+	d.FirstReceiver = id.Staff
+	d.RegisterTime = timestamppb.New(now)
+
+	ev, err := events.New(store.Service, region, "", events.ActorOf(id), "", &intakev1.DisputeRegistered{Dispute: d}, now)
+	if err != nil {
+		return nil, err
+	}
+	out, replayed, err := s.store.Register(ctx, store.Registration{
+		Region: region, RequestID: req.GetRequestId(), Time: now, Dispute: d, Event: ev,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.RegisterDisputeResponse{Dispute: out, Replayed: replayed}, nil
+}
+
+// normalized returns a copy of the submitted form with output-only fields
+// cleared and numbers trimmed and upper-cased.
+func normalized(in *intakev1.Dispute) *intakev1.Dispute {
+	d := proto.Clone(in).(*intakev1.Dispute)
+	d.Name, d.Number, d.RegisteringStaff, d.FirstReceiver = "", "", "", ""
+	d.RegisterTime, d.WithdrawTime, d.WithdrawReason = nil, nil, ""
+	d.LinkedDisputes, d.MassDispute = nil, false
+	if c := d.GetClaimant(); c != nil {
+		c.Phone = strings.TrimSpace(c.Phone)
+		c.IdNumber = dispute.NormalizeNumber(c.IdNumber)
+		c.CreditCode = dispute.NormalizeNumber(c.CreditCode)
+	}
+	d.EmployerCreditCode = dispute.NormalizeNumber(d.EmployerCreditCode)
+	d.ExternalRef = strings.TrimSpace(d.ExternalRef)
+	return d
+}
+
+func formOf(d *intakev1.Dispute) dispute.Form {
+	c := d.GetClaimant()
+	return dispute.Form{
+		Claimant: dispute.Claimant{
+			Kind: c.GetKind(), Phone: c.GetPhone(), IDNumber: c.GetIdNumber(), CreditCode: c.GetCreditCode(),
+		},
+		Category:              d.GetCategory(),
+		Channel:               d.GetChannel(),
+		ExternalRef:           d.GetExternalRef(),
+		RegisteringDepartment: d.GetRegisteringDepartment(),
+		ProposedDepartment:    d.GetProposedDepartment(),
+		Jurisdiction:          d.GetJurisdiction(),
+		EmployerCreditCode:    d.GetEmployerCreditCode(),
+	}
+}
+
+func rosterOf(r *rosterv1.Roster) *dispute.Roster {
+	out := &dispute.Roster{OfficeHostUnit: r.GetLeadership().GetOfficeHostUnit()}
+	for _, u := range r.GetUnits() {
+		out.Units = append(out.Units, dispute.Unit{
+			ID: u.GetId(), IntakePoint: u.GetIntakePoint(), DefaultCategories: u.GetDefaultCategories(),
+		})
+	}
+	for _, j := range r.GetJurisdictions() {
+		out.Jurisdictions = append(out.Jurisdictions, j.GetCode())
+	}
+	return out
+}
