@@ -45,7 +45,9 @@ func validForm() *intakev1.Dispute {
 	}
 }
 
-func number(e *env, n int) string { return fmt.Sprintf("%d年第%d号", dispute.Year(e.clock.Now()), n) }
+func number(e *env, n int) string {
+	return fmt.Sprintf("%d年第%d号", dispute.Year(e.clock.Now()), n)
+}
 
 func name(e *env, n int) string {
 	return fmt.Sprintf("regions/%s/disputes/%d-%d", region, dispute.Year(e.clock.Now()), n)
