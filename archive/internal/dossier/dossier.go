@@ -1,0 +1,192 @@
+// Package dossier is the archive domain: what the archive keeps about one
+// dispute besides its events (number, registering department, category,
+// last state, departments involved), who may read it, search filters and
+// statistics. It is pure: events arrive already reduced to Facts.
+package dossier
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+)
+
+// Errors the grpcapi error table maps to status codes.
+var (
+	// ErrNotFound: no dossier for the dispute.
+	ErrNotFound = errors.New("dossier not found")
+	// ErrPermissionDenied: the caller may not read it.
+	ErrPermissionDenied = errors.New("permission denied")
+)
+
+// ValidationError is bad input in one field.
+type ValidationError struct {
+	Field, Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+var nameRE = regexp.MustCompile(`^regions/([0-9]{6})/disputes/([0-9]{4}-[0-9]{1,9})$`)
+
+// ParseName returns the region and id ("2026-17") of a dispute name.
+func ParseName(name string) (region, id string, err error) {
+	m := nameRE.FindStringSubmatch(name)
+	if m == nil {
+		return "", "", &ValidationError{Field: "name", Reason: fmt.Sprintf("%q is not regions/<region>/disputes/<year>-<n>", name)}
+	}
+	return m[1], m[2], nil
+}
+
+// Fact is what one event tells the dossier. Zero fields tell nothing.
+type Fact struct {
+	Time                  time.Time
+	Number                string
+	RegisteringDepartment string
+	Category              typesv1.Category
+	Channel               typesv1.Channel
+	RegisterTime          time.Time
+	// State is the dispute's state after the event; Unspecified when the
+	// event does not move it.
+	State typesv1.DisputeState
+	// Departments took part through this event.
+	Departments []string
+}
+
+// Dossier is the archive's summary of one dispute.
+type Dossier struct {
+	Name                  string               `json:"name"`
+	Region                string               `json:"region"`
+	Number                string               `json:"number,omitempty"`
+	State                 typesv1.DisputeState `json:"state,omitempty"`
+	StateTime             time.Time            `json:"state_time,omitzero"`
+	RegisteringDepartment string               `json:"registering_department,omitempty"`
+	Category              typesv1.Category     `json:"category,omitempty"`
+	Channel               typesv1.Channel      `json:"channel,omitempty"`
+	RegisterTime          time.Time            `json:"register_time,omitzero"`
+	Departments           []string             `json:"departments,omitempty"`
+	Events                int                  `json:"events"`
+}
+
+// New returns the empty dossier of dispute name, numbered from the name.
+func New(name string) (*Dossier, error) {
+	region, id, err := ParseName(name)
+	if err != nil {
+		return nil, err
+	}
+	year, n, _ := strings.Cut(id, "-")
+	n = strings.TrimLeft(n, "0")
+	if n == "" {
+		n = "0"
+	}
+	return &Dossier{Name: name, Region: region, Number: year + "年第" + n + "号"}, nil
+}
+
+// Apply folds one event's fact into d. Events from different streams
+// arrive in any order, so the state is the one of the latest event by time.
+func (d *Dossier) Apply(f Fact) {
+	d.Events++
+	if f.Number != "" {
+		d.Number = f.Number
+	}
+	if f.RegisteringDepartment != "" {
+		d.RegisteringDepartment = f.RegisteringDepartment
+	}
+	if f.Category != typesv1.Category_CATEGORY_UNSPECIFIED {
+		d.Category = f.Category
+	}
+	if f.Channel != typesv1.Channel_CHANNEL_UNSPECIFIED {
+		d.Channel = f.Channel
+	}
+	if !f.RegisterTime.IsZero() {
+		d.RegisterTime = f.RegisterTime
+	}
+	if f.State != typesv1.DisputeState_DISPUTE_STATE_UNSPECIFIED && !f.Time.Before(d.StateTime) {
+		d.State, d.StateTime = f.State, f.Time
+	}
+	for _, dep := range append([]string{f.RegisteringDepartment}, f.Departments...) {
+		if dep != "" && !slices.Contains(d.Departments, dep) {
+			d.Departments = append(d.Departments, dep)
+		}
+	}
+	slices.Sort(d.Departments)
+}
+
+// Caller is who reads the archive.
+type Caller struct {
+	Region, Department string
+	// RegionWide is set for the office and convenor roles.
+	RegionWide bool
+}
+
+// CanView reports whether c may read d: its region's office and convenor,
+// or a department that took part.
+func (d *Dossier) CanView(c Caller) bool {
+	return c.Region == d.Region && (c.RegionWide || slices.Contains(d.Departments, c.Department))
+}
+
+// Filter selects dossiers in a search.
+type Filter struct {
+	State    typesv1.DisputeState
+	Category typesv1.Category
+	// Query matches the number or a department id, as a substring.
+	Query string
+	// From and To bound the registration time (zero: unbounded).
+	From, To time.Time
+}
+
+// Match reports whether d passes f.
+func (f Filter) Match(d *Dossier) bool {
+	switch {
+	case f.State != typesv1.DisputeState_DISPUTE_STATE_UNSPECIFIED && d.State != f.State:
+		return false
+	case f.Category != typesv1.Category_CATEGORY_UNSPECIFIED && d.Category != f.Category:
+		return false
+	case !f.From.IsZero() && d.RegisterTime.Before(f.From):
+		return false
+	case !f.To.IsZero() && !d.RegisterTime.Before(f.To):
+		return false
+	case f.Query != "":
+		return strings.Contains(d.Number, f.Query) || strings.Contains(d.Name, f.Query) ||
+			slices.ContainsFunc(d.Departments, func(s string) bool { return strings.Contains(s, f.Query) })
+	}
+	return true
+}
+
+// Count is one labelled number.
+type Count struct {
+	Key   string
+	Value int64
+}
+
+// Statistics are counts over a set of dossiers.
+type Statistics struct {
+	Total                                        int64
+	ByCategory, ByChannel, ByState, ByDepartment []Count
+}
+
+// Stats counts ds by category, channel, state and registering department,
+// each list sorted by key.
+func Stats(ds []*Dossier) Statistics {
+	cat, ch, st, dep := map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
+	for _, d := range ds {
+		cat[d.Category.String()]++
+		ch[d.Channel.String()]++
+		st[d.State.String()]++
+		dep[d.RegisteringDepartment]++
+	}
+	return Statistics{Total: int64(len(ds)), ByCategory: sorted(cat), ByChannel: sorted(ch), ByState: sorted(st), ByDepartment: sorted(dep)}
+}
+
+func sorted(m map[string]int64) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{Key: k, Value: v})
+	}
+	slices.SortFunc(out, func(a, b Count) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}

@@ -1,0 +1,211 @@
+// Package grpcapi implements archive.v1.ArchiveService: thin handlers that
+// authorise per dossier, read the store and map errors.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+)
+
+// Server is the ArchiveService implementation.
+type Server struct {
+	archivev1.UnimplementedArchiveServiceServer
+
+	store *store.Store
+	log   *slog.Logger
+}
+
+// New returns the service.
+func New(st *store.Store, log *slog.Logger) *Server { return &Server{store: st, log: log} }
+
+func caller(ctx context.Context) (dossier.Caller, error) {
+	id, ok := authn.FromContext(ctx)
+	if !ok {
+		return dossier.Caller{}, status.Error(codes.Unauthenticated, "no caller identity")
+	}
+	return dossier.Caller{Region: id.Region, Department: id.Department,
+		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor)}, nil
+}
+
+var parentRE = regexp.MustCompile(`^regions/([0-9]{6})$`)
+
+// regionOf returns the region of a parent "regions/<r>" the caller belongs to.
+func regionOf(c dossier.Caller, parent string) (string, error) {
+	m := parentRE.FindStringSubmatch(parent)
+	if m == nil {
+		return "", &dossier.ValidationError{Field: "parent", Reason: fmt.Sprintf("%q is not regions/<region>", parent)}
+	}
+	if m[1] != c.Region {
+		return "", fmt.Errorf("%w: caller's region %s differs from %s", dossier.ErrPermissionDenied, c.Region, m[1])
+	}
+	return m[1], nil
+}
+
+// toStatus is the one table from domain and store errors to gRPC statuses.
+func (s *Server) toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var ve *dossier.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.Is(err, dossier.ErrNotFound):
+		return apierr.New(codes.NotFound, "DOSSIER_NOT_FOUND", err.Error())
+	case errors.Is(err, dossier.ErrPermissionDenied):
+		return apierr.New(codes.PermissionDenied, "PERMISSION_DENIED", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	s.log.Error("archive request failed", "error", err)
+	return apierr.New(codes.Internal, "INTERNAL", "internal error")
+}
+
+func summary(d *dossier.Dossier) *archivev1.Dossier {
+	out := &archivev1.Dossier{
+		Name: d.Name, Number: d.Number, State: d.State, RegisteringDepartment: d.RegisteringDepartment,
+		Category: d.Category, Departments: slices.Clone(d.Departments),
+	}
+	if !d.RegisterTime.IsZero() {
+		out.RegisterTime = timestamppb.New(d.RegisterTime)
+	}
+	return out
+}
+
+// GetDossier returns a dossier with its events in order to a department
+// that took part, or to the region's office and convenor.
+func (s *Server) GetDossier(ctx context.Context, req *archivev1.GetDossierRequest) (*archivev1.GetDossierResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	region, _, err := dossier.ParseName(req.GetName())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	if region != c.Region {
+		return nil, s.toStatus(fmt.Errorf("%w: caller's region %s differs from the dispute's region %s", dossier.ErrPermissionDenied, c.Region, region))
+	}
+	d, evs, err := s.store.Get(ctx, req.GetName())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	if !d.CanView(c) {
+		return nil, s.toStatus(fmt.Errorf("%w: department %s took no part in %s", dossier.ErrPermissionDenied, c.Department, d.Name))
+	}
+	out := summary(d)
+	out.Events = evs
+	return &archivev1.GetDossierResponse{Dossier: out}, nil
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// visible lists the region's dossiers the caller may see that pass f.
+func (s *Server) visible(ctx context.Context, c dossier.Caller, region string, f dossier.Filter) ([]*dossier.Dossier, error) {
+	all, err := s.store.List(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	var out []*dossier.Dossier
+	for _, d := range all {
+		if d.CanView(c) && f.Match(d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// SearchDossiers pages the dossiers a caller may see, latest registered
+// first: the whole region for the office and convenor, else those the
+// caller's department took part in.
+func (s *Server) SearchDossiers(ctx context.Context, req *archivev1.SearchDossiersRequest) (*archivev1.SearchDossiersResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	region, err := regionOf(c, req.GetParent())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	offset := 0
+	if tok := req.GetPageToken(); tok != "" {
+		if offset, err = strconv.Atoi(tok); err != nil || offset < 0 {
+			return nil, s.toStatus(&dossier.ValidationError{Field: "page_token", Reason: "is not a token from a previous response"})
+		}
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = defaultPageSize
+	}
+	size = min(size, maxPageSize)
+	ds, err := s.visible(ctx, c, region, dossier.Filter{State: req.GetState(), Category: req.GetCategory(), Query: req.GetQuery()})
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	resp := &archivev1.SearchDossiersResponse{}
+	for i := offset; i < len(ds) && i < offset+size; i++ {
+		resp.Dossiers = append(resp.Dossiers, summary(ds[i]))
+	}
+	if offset+size < len(ds) {
+		resp.NextPageToken = strconv.Itoa(offset + size)
+	}
+	return resp, nil
+}
+
+// GetStatistics counts the dossiers a caller may see registered in the
+// given time range.
+func (s *Server) GetStatistics(ctx context.Context, req *archivev1.GetStatisticsRequest) (*archivev1.GetStatisticsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	region, err := regionOf(c, req.GetParent())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	f := dossier.Filter{}
+	if req.GetStartTime() != nil {
+		f.From = req.GetStartTime().AsTime()
+	}
+	if req.GetEndTime() != nil {
+		f.To = req.GetEndTime().AsTime()
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return nil, s.toStatus(&dossier.ValidationError{Field: "end_time", Reason: "must be after start_time"})
+	}
+	ds, err := s.visible(ctx, c, region, f)
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	st := dossier.Stats(ds)
+	conv := func(cs []dossier.Count) []*archivev1.Count {
+		out := make([]*archivev1.Count, len(cs))
+		for i, c := range cs {
+			out[i] = &archivev1.Count{Key: c.Key, Value: c.Value}
+		}
+		return out
+	}
+	return &archivev1.GetStatisticsResponse{Total: st.Total, ByCategory: conv(st.ByCategory), ByChannel: conv(st.ByChannel),
+		ByState: conv(st.ByState), ByDepartment: conv(st.ByDepartment)}, nil
+}
