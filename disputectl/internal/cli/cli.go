@@ -1,0 +1,247 @@
+// Package cli is disputectl: parsing of its subcommands into plain values,
+// and running them against the key files, the meeting service's roster API
+// and etcd.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
+)
+
+// Defaults of the development setup (`make run`).
+const (
+	DefaultKeyDir   = "var/keys"
+	DefaultKey      = "var/keys/dev-key.pem"
+	DefaultAddr     = "localhost:9103"
+	DefaultEtcd     = "localhost:2390"
+	DefaultRegion   = "141181"
+	DefaultTTL      = 12 * time.Hour
+	TokenEnv        = "DISPUTES_TOKEN"
+	callTimeout     = 10 * time.Second
+	privateKeyFile  = "dev-key.pem"
+	publicKeyFile   = "dev-key.pub.pem"
+	mintedTokenTTL  = 10 * time.Minute
+	defaultAdminDep = "admin"
+	defaultStaff    = "disputectl"
+)
+
+const usage = `usage: disputectl <command> [flags]
+
+commands:
+  keygen [--dir var/keys]
+      write dev-key.pem (private) and dev-key.pub.pem unless they exist
+  token --region 141181 --dept tax --staff wang --role clerk [--role handler] [--ttl 12h] [--key var/keys/dev-key.pem]
+      print a signed token
+  roster get
+  roster set --file roster.json --reason "..."
+  roster add-unit --id market --name 市市场监管局 [--intake-point] [--duty "..."]... [--head "..."] --reason "..."
+  roster remove-unit --id market --reason "..."
+      read or change the roster through the meeting service; connection flags:
+      [--addr localhost:9103] [--region 141181] [--token JWT | env DISPUTES_TOKEN | --key var/keys/dev-key.pem]
+      (without a token, an admin token is minted from --key)
+  roster init --file deploy/roster/141181.json [--etcd localhost:2390]
+      seed etcd with the roster unless the region already has one
+`
+
+// Run runs disputectl with args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd, err := Parse(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "disputectl: %v\n\n%s", err, usage)
+		return 2
+	}
+	if err := cmd.run(ctx, stdout); err != nil {
+		report(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// report prints err; for a gRPC status, its code, message, ErrorInfo reason
+// and each field violation on its own line.
+func report(w io.Writer, err error) {
+	var ve *roster.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Fprintln(w, "error: invalid roster")
+		for _, v := range ve.Violations {
+			fmt.Fprintf(w, "  %s: %s\n", v.Field, v.Reason)
+		}
+		return
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		fmt.Fprintf(w, "error: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "error: %s: %s\n", st.Code(), st.Message())
+	if r := apierr.Reason(err); r != "" {
+		fmt.Fprintf(w, "  reason: %s\n", r)
+	}
+	for _, v := range apierr.FieldViolations(err) {
+		fmt.Fprintf(w, "  %s: %s\n", v.Field, v.Reason)
+	}
+}
+
+// command is one parsed subcommand.
+type command interface {
+	run(ctx context.Context, stdout io.Writer) error
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments: %s", fs.Name(), strings.Join(fs.Args(), " "))
+	}
+	return nil
+}
+
+// Parse turns the command line into a command, checking every flag.
+func Parse(args []string, getenv func(string) string) (command, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no command")
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		return nil, flag.ErrHelp
+	case "keygen":
+		return parseKeygen(args[1:])
+	case "token":
+		return parseToken(args[1:])
+	case "roster":
+		if len(args) < 2 {
+			return nil, errors.New("roster: want get, set, add-unit, remove-unit or init")
+		}
+		return parseRoster(args[1], args[2:], getenv)
+	}
+	return nil, fmt.Errorf("unknown command %q", args[0])
+}
+
+// KeygenCmd writes a development key pair.
+type KeygenCmd struct {
+	Dir string
+}
+
+func parseKeygen(args []string) (*KeygenCmd, error) {
+	c := &KeygenCmd{}
+	fs := newFlags("keygen")
+	fs.StringVar(&c.Dir, "dir", DefaultKeyDir, "directory of the key files")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
+
+func (c *KeygenCmd) run(_ context.Context, stdout io.Writer) error {
+	priv, pub := filepath.Join(c.Dir, privateKeyFile), filepath.Join(c.Dir, publicKeyFile)
+	havePriv, err := exists(priv)
+	if err != nil {
+		return err
+	}
+	havePub, err := exists(pub)
+	if err != nil {
+		return err
+	}
+	switch {
+	case havePriv && havePub:
+		fmt.Fprintf(stdout, "keys exist: %s, %s\n", priv, pub)
+		return nil
+	case havePriv || havePub:
+		return fmt.Errorf("only one of %s and %s exists: remove it or restore the other", priv, pub)
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return fmt.Errorf("create key dir: %w", err)
+	}
+	if err := authn.GenerateKeyFiles(priv, pub); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s and %s\n", priv, pub)
+	return nil
+}
+
+// TokenCmd prints a signed token.
+type TokenCmd struct {
+	Identity authn.Identity
+	TTL      time.Duration
+	Key      string
+}
+
+func parseToken(args []string) (*TokenCmd, error) {
+	c := &TokenCmd{}
+	var roles stringList
+	fs := newFlags("token")
+	fs.StringVar(&c.Identity.Region, "region", DefaultRegion, "region (6 digits)")
+	fs.StringVar(&c.Identity.Department, "dept", "", "department (member unit id)")
+	fs.StringVar(&c.Identity.Staff, "staff", "", "staff id")
+	fs.Var(&roles, "role", "role (repeat for several)")
+	fs.DurationVar(&c.TTL, "ttl", DefaultTTL, "validity")
+	fs.StringVar(&c.Key, "key", DefaultKey, "private key file")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	c.Identity.Roles = roles
+	if err := c.Identity.Validate(); err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	if c.TTL <= 0 {
+		return nil, fmt.Errorf("token: --ttl %v must be positive", c.TTL)
+	}
+	return c, nil
+}
+
+func (c *TokenCmd) run(_ context.Context, stdout io.Writer) error {
+	priv, err := authn.LoadPrivateKey(c.Key)
+	if err != nil {
+		return err
+	}
+	tok, err := authn.Issue(priv, c.Identity, c.TTL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
+	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
+)
+
+const seedFile = "../../../deploy/roster/141181.json"
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func defaultConn() Conn {
+	return Conn{Addr: DefaultAddr, Region: DefaultRegion, Key: DefaultKey}
+}
+
+func TestParse(t *testing.T) {
+	withToken := defaultConn()
+	withToken.Token = "from-env"
+	custom := Conn{Addr: "meeting:9000", Region: "140100", Token: "tok", Key: DefaultKey}
+
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want command
+	}{
+		{"keygen default", []string{"keygen"}, nil, &KeygenCmd{Dir: DefaultKeyDir}},
+		{"keygen dir", []string{"keygen", "--dir", "/tmp/k"}, nil, &KeygenCmd{Dir: "/tmp/k"}},
+		{"token", []string{"token", "--region", "141181", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--role", "handler", "--ttl", "1h"}, nil,
+			&TokenCmd{Identity: authn.Identity{Region: "141181", Department: "tax", Staff: "wang", Roles: []string{"clerk", "handler"}}, TTL: time.Hour, Key: DefaultKey}},
+		{"token default ttl and key", []string{"token", "--dept", "hrss", "--staff", "li", "--role", "admin"}, nil,
+			&TokenCmd{Identity: authn.Identity{Region: DefaultRegion, Department: "hrss", Staff: "li", Roles: []string{"admin"}}, TTL: DefaultTTL, Key: DefaultKey}},
+		{"roster get", []string{"roster", "get"}, nil, &RosterGetCmd{Conn: defaultConn()}},
+		{"roster get token from env", []string{"roster", "get"}, map[string]string{TokenEnv: "from-env"}, &RosterGetCmd{Conn: withToken}},
+		{"roster get flags", []string{"roster", "get", "--addr", "meeting:9000", "--region", "140100", "--token", "tok"}, map[string]string{TokenEnv: "from-env"},
+			&RosterGetCmd{Conn: custom}},
+		{"roster set", []string{"roster", "set", "--file", "r.json", "--reason", "换届"}, nil,
+			&RosterSetCmd{Conn: defaultConn(), File: "r.json", Reason: "换届"}},
+		{"roster add-unit", []string{"roster", "add-unit", "--id", "market", "--name", "市市场监管局", "--intake-point", "--duty", "甲", "--duty", "乙", "--reason", "加入"}, nil,
+			&RosterAddUnitCmd{Conn: defaultConn(), Reason: "加入", Unit: &rosterv1.MemberUnit{Id: "market", Name: "市市场监管局", IntakePoint: true, Duties: []string{"甲", "乙"}}}},
+		{"roster remove-unit", []string{"roster", "remove-unit", "--id", "market", "--reason", "撤销"}, nil,
+			&RosterRemoveUnitCmd{Conn: defaultConn(), ID: "market", Reason: "撤销"}},
+		{"roster init", []string{"roster", "init", "--file", "deploy/roster/141181.json"}, nil,
+			&RosterInitCmd{File: "deploy/roster/141181.json", Etcd: DefaultEtcd}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "no command"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"roster without subcommand", []string{"roster"}, "want get"},
+		{"unknown roster subcommand", []string{"roster", "delete"}, "unknown subcommand"},
+		{"token without role", []string{"token", "--dept", "tax", "--staff", "wang"}, "at least one role"},
+		{"token unknown role", []string{"token", "--dept", "tax", "--staff", "wang", "--role", "king"}, "unknown"},
+		{"token bad region", []string{"token", "--region", "1411", "--dept", "tax", "--staff", "wang", "--role", "clerk"}, "6 digits"},
+		{"token bad ttl", []string{"token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--ttl", "-1h"}, "must be positive"},
+		{"set without reason", []string{"roster", "set", "--file", "r.json"}, "--reason is required"},
+		{"set without file", []string{"roster", "set", "--reason", "x"}, "--file is required"},
+		{"add-unit without name", []string{"roster", "add-unit", "--id", "x", "--reason", "x"}, "--id and --name"},
+		{"remove-unit without id", []string{"roster", "remove-unit", "--reason", "x"}, "--id is required"},
+		{"get bad region", []string{"roster", "get", "--region", "abc"}, "6 digits"},
+		{"unknown flag", []string{"roster", "get", "--colour", "red"}, "flag provided but not defined"},
+		{"stray argument", []string{"keygen", "extra"}, "unexpected arguments"},
+		{"init without file", []string{"roster", "init"}, "--file is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.args, env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := Run(ctx, args, &out, &errOut, env(nil))
+	return out.String(), errOut.String(), code
+}
+
+func TestKeygenAndToken(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	out, errOut, code := run(t, "keygen", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "wrote") {
+		t.Fatalf("keygen: code %d, out %q, err %q", code, out, errOut)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "dev-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = run(t, "keygen", "--dir", dir)
+	after, _ := os.ReadFile(filepath.Join(dir, "dev-key.pem"))
+	if code != 0 || !strings.Contains(out, "keys exist") || !bytes.Equal(before, after) {
+		t.Fatalf("second keygen: code %d, out %q, key replaced %v", code, out, !bytes.Equal(before, after))
+	}
+
+	out, errOut, code = run(t, "token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--role", "handler",
+		"--key", filepath.Join(dir, "dev-key.pem"))
+	if code != 0 {
+		t.Fatalf("token: code %d, err %q", code, errOut)
+	}
+	pub, err := authn.LoadPublicKey(filepath.Join(dir, "dev-key.pub.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := authn.NewVerifier(pub).Verify(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := authn.Identity{Region: "141181", Department: "tax", Staff: "wang", Roles: []string{"clerk", "handler"}}
+	if diff := cmp.Diff(want, id); diff != "" {
+		t.Errorf("token identity (-want +got):\n%s", diff)
+	}
+
+	_, errOut, code = run(t, "token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--key", filepath.Join(dir, "missing.pem"))
+	if code != 1 || !strings.Contains(errOut, "missing.pem") {
+		t.Errorf("token with a missing key: code %d, err %q", code, errOut)
+	}
+}
+
+func TestRosterInit(t *testing.T) {
+	e := testenv.StartEtcd(t)
+	out, errOut, code := run(t, "roster", "init", "--file", seedFile, "--etcd", e.Endpoint)
+	if code != 0 || !strings.Contains(out, "seeded the roster of region 141181") {
+		t.Fatalf("first init: code %d, out %q, err %q", code, out, errOut)
+	}
+	out, errOut, code = run(t, "roster", "init", "--file", seedFile, "--etcd", e.Endpoint)
+	if code != 0 || !strings.Contains(out, "already has a roster") {
+		t.Fatalf("second init: code %d, out %q, err %q", code, out, errOut)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, _, err := roster.Load(ctx, e.Client(t), "141181")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := roster.LoadFile(seedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Etag = ""
+	sortByID := protocmp.SortRepeated(func(a, b *rosterv1.MemberUnit) bool { return a.GetId() < b.GetId() })
+	if diff := cmp.Diff(want, got, protocmp.Transform(), sortByID); diff != "" {
+		t.Errorf("seeded roster (-want +got):\n%s", diff)
+	}
+
+	// A roster file that fails validation is refused with its violations.
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"name": "regions/140100/roster", "regionName": "太原市", "units": [{"id": "tax", "name": "市税务局"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = run(t, "roster", "init", "--file", bad, "--etcd", e.Endpoint)
+	if code != 1 || !strings.Contains(errOut, "error: invalid roster") || !strings.Contains(errOut, "leadership: required") {
+		t.Errorf("init of an invalid roster: code %d, err %q", code, errOut)
+	}
+}
+
+func TestReportStatus(t *testing.T) {
+	var b bytes.Buffer
+	report(&b, apierr.Invalid(apierr.Violation{Field: "roster.units[2].id", Reason: "duplicate"}))
+	got := b.String()
+	for _, want := range []string{"error: InvalidArgument:", "reason: INVALID_ARGUMENT", "roster.units[2].id: duplicate"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report output %q lacks %q", got, want)
+		}
+	}
+	b.Reset()
+	report(&b, apierr.New(codes.Aborted, "ETAG_MISMATCH", "changed"))
+	if got := b.String(); !strings.Contains(got, "error: Aborted: changed") || !strings.Contains(got, "reason: ETAG_MISMATCH") {
+		t.Errorf("report output %q", got)
+	}
+}
