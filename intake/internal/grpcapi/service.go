@@ -5,7 +5,6 @@ package grpcapi
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,13 +29,13 @@ type Service struct {
 	store   *store.Store
 	rosters Rosters
 	now     func() time.Time
-	log     *slog.Logger
 }
 
 // New returns the service storing in rdb, checking registrations against
-// rosters, with clock now.
-func New(rdb redis.UniversalClient, rosters Rosters, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store.New(rdb), rosters: rosters, now: now, log: log}
+// rosters, with clock now. It logs nothing itself: the server's interceptor
+// writes one line per call naming the resource, never the form's content.
+func New(rdb redis.UniversalClient, rosters Rosters, now func() time.Time) *Service {
+	return &Service{store: store.New(rdb), rosters: rosters, now: now}
 }
 
 // Setup builds the service from the process's dependencies and registers
@@ -45,7 +44,7 @@ func New(rdb redis.UniversalClient, rosters Rosters, now func() time.Time, log *
 func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
 	// Read d.Now on every call so a test may swap the clock before serving.
 	now := func() time.Time { return d.Now() }
-	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), New(d.Redis, d.Roster, now, d.Log))
+	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), New(d.Redis, d.Roster, now))
 	return nil, nil
 }
 
