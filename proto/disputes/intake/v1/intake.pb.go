@@ -225,8 +225,12 @@ type Dispute struct {
 	WithdrawTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=withdraw_time,json=withdrawTime,proto3" json:"withdraw_time,omitempty"`
 	// Why the claimant withdrew.
 	WithdrawReason string `protobuf:"bytes,21,opt,name=withdraw_reason,json=withdrawReason,proto3" json:"withdraw_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Lookup code printed on the claimant's receipt (回执查询码).
+	LookupCode string `protobuf:"bytes,22,opt,name=lookup_code,json=lookupCode,proto3" json:"lookup_code,omitempty"`
+	// Departments that held or hold the dispute (from routing), who may read it.
+	Holders       []string `protobuf:"bytes,23,rep,name=holders,proto3" json:"holders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dispute) Reset() {
@@ -404,6 +408,20 @@ func (x *Dispute) GetWithdrawReason() string {
 		return x.WithdrawReason
 	}
 	return ""
+}
+
+func (x *Dispute) GetLookupCode() string {
+	if x != nil {
+		return x.LookupCode
+	}
+	return ""
+}
+
+func (x *Dispute) GetHolders() []string {
+	if x != nil {
+		return x.Holders
+	}
+	return nil
 }
 
 // RegisterDisputeRequest registers one dispute.
@@ -1171,7 +1189,7 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"media_type\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\tmediaType\x12&\n" +
 	"\n" +
 	"size_bytes\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\tsizeBytes\x12-\n" +
-	"\x06sha256\x18\x04 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\"\xe3\b\n" +
+	"\x06sha256\x18\x04 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\"\xa8\t\n" +
 	"\aDispute\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x12\x1b\n" +
 	"\x06number\x18\x02 \x01(\tB\x03\xe0A\x03R\x06number\x12C\n" +
@@ -1197,7 +1215,10 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\remployer_name\x18\x12 \x01(\tB\a\xbaH\x04r\x02\x18dR\femployerName\x129\n" +
 	"\x14employer_credit_code\x18\x13 \x01(\tB\a\xbaH\x04r\x02\x18\x12R\x12employerCreditCode\x12D\n" +
 	"\rwithdraw_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fwithdrawTime\x12,\n" +
-	"\x0fwithdraw_reason\x18\x15 \x01(\tB\x03\xe0A\x03R\x0ewithdrawReason\"\xd1\x01\n" +
+	"\x0fwithdraw_reason\x18\x15 \x01(\tB\x03\xe0A\x03R\x0ewithdrawReason\x12$\n" +
+	"\vlookup_code\x18\x16 \x01(\tB\x03\xe0A\x03R\n" +
+	"lookupCode\x12\x1d\n" +
+	"\aholders\x18\x17 \x03(\tB\x03\xe0A\x03R\aholders\"\xd1\x01\n" +
 	"\x16RegisterDisputeRequest\x124\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12?\n" +
 	"\n" +

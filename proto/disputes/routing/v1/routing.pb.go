@@ -815,6 +815,18 @@ type Tracking struct {
 	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Remedy chosen on objection.
 	ObjectionRemedy v1.Remedy `protobuf:"varint,15,opt,name=objection_remedy,json=objectionRemedy,proto3,enum=disputes.types.v1.Remedy" json:"objection_remedy,omitempty"`
+	// Progress notes (办理进展).
+	Notes []*ProgressNote `protobuf:"bytes,16,rep,name=notes,proto3" json:"notes,omitempty"`
+	// The extension request of the handling stage, once asked.
+	Extension *Extension `protobuf:"bytes,17,opt,name=extension,proto3" json:"extension,omitempty"`
+	// Follow-ups (回访).
+	FollowUps []*FollowUp `protobuf:"bytes,18,rep,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
+	// Times the office sent it back for redo (发回重办).
+	RedoCount int32 `protobuf:"varint,19,opt,name=redo_count,json=redoCount,proto3" json:"redo_count,omitempty"`
+	// Why it closed: withdrawn, objection, objection_window_ended, closed_by_holder.
+	CloseCause string `protobuf:"bytes,20,opt,name=close_cause,json=closeCause,proto3" json:"close_cause,omitempty"`
+	// The routing opinion and reason code of the last routing.
+	RouteReasonCode string `protobuf:"bytes,21,opt,name=route_reason_code,json=routeReasonCode,proto3" json:"route_reason_code,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -954,6 +966,303 @@ func (x *Tracking) GetObjectionRemedy() v1.Remedy {
 	return v1.Remedy(0)
 }
 
+func (x *Tracking) GetNotes() []*ProgressNote {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+func (x *Tracking) GetExtension() *Extension {
+	if x != nil {
+		return x.Extension
+	}
+	return nil
+}
+
+func (x *Tracking) GetFollowUps() []*FollowUp {
+	if x != nil {
+		return x.FollowUps
+	}
+	return nil
+}
+
+func (x *Tracking) GetRedoCount() int32 {
+	if x != nil {
+		return x.RedoCount
+	}
+	return 0
+}
+
+func (x *Tracking) GetCloseCause() string {
+	if x != nil {
+		return x.CloseCause
+	}
+	return ""
+}
+
+func (x *Tracking) GetRouteReasonCode() string {
+	if x != nil {
+		return x.RouteReasonCode
+	}
+	return ""
+}
+
+// ProgressNote is one note of handling progress.
+type ProgressNote struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Text.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// Who.
+	Actor *v1.Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgressNote) Reset() {
+	*x = ProgressNote{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgressNote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgressNote) ProtoMessage() {}
+
+func (x *ProgressNote) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgressNote.ProtoReflect.Descriptor instead.
+func (*ProgressNote) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ProgressNote) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ProgressNote) GetActor() *v1.Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *ProgressNote) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// Extension is the request to extend the handling stage (延期申请).
+type Extension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Days asked for.
+	Days int32 `protobuf:"varint,1,opt,name=days,proto3" json:"days,omitempty"`
+	// Why.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who asked.
+	RequestedBy *v1.Actor `protobuf:"bytes,3,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// When.
+	RequestTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	// Decided.
+	Decided bool `protobuf:"varint,5,opt,name=decided,proto3" json:"decided,omitempty"`
+	// Approved.
+	Approved bool `protobuf:"varint,6,opt,name=approved,proto3" json:"approved,omitempty"`
+	// Who decided (office).
+	DecidedBy *v1.Actor `protobuf:"bytes,7,opt,name=decided_by,json=decidedBy,proto3" json:"decided_by,omitempty"`
+	// When.
+	DecideTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	// The office's comment.
+	Comment       string `protobuf:"bytes,9,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Extension) Reset() {
+	*x = Extension{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Extension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Extension) ProtoMessage() {}
+
+func (x *Extension) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Extension.ProtoReflect.Descriptor instead.
+func (*Extension) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Extension) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *Extension) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Extension) GetRequestedBy() *v1.Actor {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return nil
+}
+
+func (x *Extension) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+func (x *Extension) GetDecided() bool {
+	if x != nil {
+		return x.Decided
+	}
+	return false
+}
+
+func (x *Extension) GetApproved() bool {
+	if x != nil {
+		return x.Approved
+	}
+	return false
+}
+
+func (x *Extension) GetDecidedBy() *v1.Actor {
+	if x != nil {
+		return x.DecidedBy
+	}
+	return nil
+}
+
+func (x *Extension) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
+func (x *Extension) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// FollowUp is a follow-up call after the reply (回访).
+type FollowUp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Satisfied with the outcome.
+	Satisfied bool `protobuf:"varint,1,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	// Note.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// Who called.
+	Actor *v1.Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUp) Reset() {
+	*x = FollowUp{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUp) ProtoMessage() {}
+
+func (x *FollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
+func (*FollowUp) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FollowUp) GetSatisfied() bool {
+	if x != nil {
+		return x.Satisfied
+	}
+	return false
+}
+
+func (x *FollowUp) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *FollowUp) GetActor() *v1.Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *FollowUp) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 // RouteDisputeRequest routes a dispute.
 type RouteDisputeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -975,7 +1284,7 @@ type RouteDisputeRequest struct {
 
 func (x *RouteDisputeRequest) Reset() {
 	*x = RouteDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1296,7 @@ func (x *RouteDisputeRequest) String() string {
 func (*RouteDisputeRequest) ProtoMessage() {}
 
 func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1309,7 @@ func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RouteDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RouteDisputeRequest) GetName() string {
@@ -1058,7 +1367,7 @@ type RouteDisputeResponse struct {
 
 func (x *RouteDisputeResponse) Reset() {
 	*x = RouteDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1379,7 @@ func (x *RouteDisputeResponse) String() string {
 func (*RouteDisputeResponse) ProtoMessage() {}
 
 func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1392,7 @@ func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RouteDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteDisputeResponse) GetTracking() *Tracking {
@@ -1113,7 +1422,7 @@ type ReceiveTransferRequest struct {
 
 func (x *ReceiveTransferRequest) Reset() {
 	*x = ReceiveTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1434,7 @@ func (x *ReceiveTransferRequest) String() string {
 func (*ReceiveTransferRequest) ProtoMessage() {}
 
 func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1447,7 @@ func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReceiveTransferRequest) GetName() string {
@@ -1166,7 +1475,7 @@ type ReceiveTransferResponse struct {
 
 func (x *ReceiveTransferResponse) Reset() {
 	*x = ReceiveTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1178,7 +1487,7 @@ func (x *ReceiveTransferResponse) String() string {
 func (*ReceiveTransferResponse) ProtoMessage() {}
 
 func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1191,7 +1500,7 @@ func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiveTransferResponse) GetTracking() *Tracking {
@@ -1216,7 +1525,7 @@ type ReturnTransferRequest struct {
 
 func (x *ReturnTransferRequest) Reset() {
 	*x = ReturnTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1537,7 @@ func (x *ReturnTransferRequest) String() string {
 func (*ReturnTransferRequest) ProtoMessage() {}
 
 func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1550,7 @@ func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReturnTransferRequest) GetName() string {
@@ -1276,7 +1585,7 @@ type ReturnTransferResponse struct {
 
 func (x *ReturnTransferResponse) Reset() {
 	*x = ReturnTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1597,7 @@ func (x *ReturnTransferResponse) String() string {
 func (*ReturnTransferResponse) ProtoMessage() {}
 
 func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1610,7 @@ func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReturnTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReturnTransferResponse) GetTracking() *Tracking {
@@ -1330,7 +1639,7 @@ type ListWorklistRequest struct {
 
 func (x *ListWorklistRequest) Reset() {
 	*x = ListWorklistRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1651,7 @@ func (x *ListWorklistRequest) String() string {
 func (*ListWorklistRequest) ProtoMessage() {}
 
 func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1664,7 @@ func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistRequest.ProtoReflect.Descriptor instead.
 func (*ListWorklistRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListWorklistRequest) GetParent() string {
@@ -1416,7 +1725,7 @@ type WorklistItem struct {
 
 func (x *WorklistItem) Reset() {
 	*x = WorklistItem{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1737,7 @@ func (x *WorklistItem) String() string {
 func (*WorklistItem) ProtoMessage() {}
 
 func (x *WorklistItem) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1750,7 @@ func (x *WorklistItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorklistItem.ProtoReflect.Descriptor instead.
 func (*WorklistItem) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WorklistItem) GetDispute() string {
@@ -1506,7 +1815,7 @@ type BucketCount struct {
 
 func (x *BucketCount) Reset() {
 	*x = BucketCount{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1827,7 @@ func (x *BucketCount) String() string {
 func (*BucketCount) ProtoMessage() {}
 
 func (x *BucketCount) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1840,7 @@ func (x *BucketCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
 func (*BucketCount) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BucketCount) GetBucket() Bucket {
@@ -1563,7 +1872,7 @@ type ListWorklistResponse struct {
 
 func (x *ListWorklistResponse) Reset() {
 	*x = ListWorklistResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1884,7 @@ func (x *ListWorklistResponse) String() string {
 func (*ListWorklistResponse) ProtoMessage() {}
 
 func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1897,7 @@ func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistResponse.ProtoReflect.Descriptor instead.
 func (*ListWorklistResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListWorklistResponse) GetItems() []*WorklistItem {
@@ -1631,7 +1940,7 @@ type RecordReplyRequest struct {
 
 func (x *RecordReplyRequest) Reset() {
 	*x = RecordReplyRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1952,7 @@ func (x *RecordReplyRequest) String() string {
 func (*RecordReplyRequest) ProtoMessage() {}
 
 func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1965,7 @@ func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyRequest.ProtoReflect.Descriptor instead.
 func (*RecordReplyRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecordReplyRequest) GetName() string {
@@ -1705,7 +2014,7 @@ type RecordReplyResponse struct {
 
 func (x *RecordReplyResponse) Reset() {
 	*x = RecordReplyResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +2026,7 @@ func (x *RecordReplyResponse) String() string {
 func (*RecordReplyResponse) ProtoMessage() {}
 
 func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +2039,7 @@ func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyResponse.ProtoReflect.Descriptor instead.
 func (*RecordReplyResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RecordReplyResponse) GetTracking() *Tracking {
@@ -1755,7 +2064,7 @@ type RecordObjectionRequest struct {
 
 func (x *RecordObjectionRequest) Reset() {
 	*x = RecordObjectionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +2076,7 @@ func (x *RecordObjectionRequest) String() string {
 func (*RecordObjectionRequest) ProtoMessage() {}
 
 func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +2089,7 @@ func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RecordObjectionRequest) GetName() string {
@@ -1815,7 +2124,7 @@ type RecordObjectionResponse struct {
 
 func (x *RecordObjectionResponse) Reset() {
 	*x = RecordObjectionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +2136,7 @@ func (x *RecordObjectionResponse) String() string {
 func (*RecordObjectionResponse) ProtoMessage() {}
 
 func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +2149,7 @@ func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionResponse.ProtoReflect.Descriptor instead.
 func (*RecordObjectionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecordObjectionResponse) GetTracking() *Tracking {
@@ -1861,7 +2170,7 @@ type GetTrackingRequest struct {
 
 func (x *GetTrackingRequest) Reset() {
 	*x = GetTrackingRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +2182,7 @@ func (x *GetTrackingRequest) String() string {
 func (*GetTrackingRequest) ProtoMessage() {}
 
 func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +2195,7 @@ func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingRequest.ProtoReflect.Descriptor instead.
 func (*GetTrackingRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetTrackingRequest) GetName() string {
@@ -1907,7 +2216,7 @@ type GetTrackingResponse struct {
 
 func (x *GetTrackingResponse) Reset() {
 	*x = GetTrackingResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2228,7 @@ func (x *GetTrackingResponse) String() string {
 func (*GetTrackingResponse) ProtoMessage() {}
 
 func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +2241,7 @@ func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingResponse.ProtoReflect.Descriptor instead.
 func (*GetTrackingResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetTrackingResponse) GetTracking() *Tracking {
@@ -1953,7 +2262,7 @@ type TrackingOpened struct {
 
 func (x *TrackingOpened) Reset() {
 	*x = TrackingOpened{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2274,7 @@ func (x *TrackingOpened) String() string {
 func (*TrackingOpened) ProtoMessage() {}
 
 func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2287,7 @@ func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackingOpened.ProtoReflect.Descriptor instead.
 func (*TrackingOpened) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TrackingOpened) GetTracking() *Tracking {
@@ -2009,7 +2318,7 @@ type DisputeRouted struct {
 
 func (x *DisputeRouted) Reset() {
 	*x = DisputeRouted{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2330,7 @@ func (x *DisputeRouted) String() string {
 func (*DisputeRouted) ProtoMessage() {}
 
 func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2343,7 @@ func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRouted.ProtoReflect.Descriptor instead.
 func (*DisputeRouted) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DisputeRouted) GetKind() RouteKind {
@@ -2090,7 +2399,7 @@ type TransferReceived struct {
 
 func (x *TransferReceived) Reset() {
 	*x = TransferReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2102,7 +2411,7 @@ func (x *TransferReceived) String() string {
 func (*TransferReceived) ProtoMessage() {}
 
 func (x *TransferReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2115,7 +2424,7 @@ func (x *TransferReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReceived.ProtoReflect.Descriptor instead.
 func (*TransferReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TransferReceived) GetSlip() *TransferSlip {
@@ -2140,7 +2449,7 @@ type TransferReturned struct {
 
 func (x *TransferReturned) Reset() {
 	*x = TransferReturned{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2461,7 @@ func (x *TransferReturned) String() string {
 func (*TransferReturned) ProtoMessage() {}
 
 func (x *TransferReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2474,7 @@ func (x *TransferReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReturned.ProtoReflect.Descriptor instead.
 func (*TransferReturned) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TransferReturned) GetSlip() *TransferSlip {
@@ -2200,7 +2509,7 @@ type ReplyRecorded struct {
 
 func (x *ReplyRecorded) Reset() {
 	*x = ReplyRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2521,7 @@ func (x *ReplyRecorded) String() string {
 func (*ReplyRecorded) ProtoMessage() {}
 
 func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2534,7 @@ func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRecorded.ProtoReflect.Descriptor instead.
 func (*ReplyRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReplyRecorded) GetReply() *Reply {
@@ -2248,7 +2557,7 @@ type ObjectionRecorded struct {
 
 func (x *ObjectionRecorded) Reset() {
 	*x = ObjectionRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2260,7 +2569,7 @@ func (x *ObjectionRecorded) String() string {
 func (*ObjectionRecorded) ProtoMessage() {}
 
 func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2273,7 +2582,7 @@ func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectionRecorded.ProtoReflect.Descriptor instead.
 func (*ObjectionRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ObjectionRecorded) GetRemedy() v1.Remedy {
@@ -2301,7 +2610,7 @@ type DisputeClosed struct {
 
 func (x *DisputeClosed) Reset() {
 	*x = DisputeClosed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2622,7 @@ func (x *DisputeClosed) String() string {
 func (*DisputeClosed) ProtoMessage() {}
 
 func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2635,7 @@ func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeClosed.ProtoReflect.Descriptor instead.
 func (*DisputeClosed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DisputeClosed) GetCause() string {
@@ -2351,7 +2660,7 @@ type DeadlineWarning struct {
 
 func (x *DeadlineWarning) Reset() {
 	*x = DeadlineWarning{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2672,7 @@ func (x *DeadlineWarning) String() string {
 func (*DeadlineWarning) ProtoMessage() {}
 
 func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2685,7 @@ func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarning.ProtoReflect.Descriptor instead.
 func (*DeadlineWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeadlineWarning) GetStage() Stage {
@@ -2415,7 +2724,7 @@ type Overdue struct {
 
 func (x *Overdue) Reset() {
 	*x = Overdue{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2736,7 @@ func (x *Overdue) String() string {
 func (*Overdue) ProtoMessage() {}
 
 func (x *Overdue) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2749,7 @@ func (x *Overdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overdue.ProtoReflect.Descriptor instead.
 func (*Overdue) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Overdue) GetStage() Stage {
@@ -2460,6 +2769,1190 @@ func (x *Overdue) GetDueTime() *timestamppb.Timestamp {
 func (x *Overdue) GetDepartment() string {
 	if x != nil {
 		return x.Department
+	}
+	return ""
+}
+
+// AddProgressNoteRequest adds a note.
+type AddProgressNoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Text.
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddProgressNoteRequest) Reset() {
+	*x = AddProgressNoteRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddProgressNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddProgressNoteRequest) ProtoMessage() {}
+
+func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddProgressNoteRequest.ProtoReflect.Descriptor instead.
+func (*AddProgressNoteRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *AddProgressNoteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AddProgressNoteRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// AddProgressNoteResponse carries the tracking.
+type AddProgressNoteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the note.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddProgressNoteResponse) Reset() {
+	*x = AddProgressNoteResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddProgressNoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddProgressNoteResponse) ProtoMessage() {}
+
+func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddProgressNoteResponse.ProtoReflect.Descriptor instead.
+func (*AddProgressNoteResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *AddProgressNoteResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// PauseClockRequest pauses the running clock.
+type PauseClockRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseClockRequest) Reset() {
+	*x = PauseClockRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseClockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseClockRequest) ProtoMessage() {}
+
+func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseClockRequest.ProtoReflect.Descriptor instead.
+func (*PauseClockRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PauseClockRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PauseClockRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// PauseClockResponse carries the tracking.
+type PauseClockResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the pause.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseClockResponse) Reset() {
+	*x = PauseClockResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseClockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseClockResponse) ProtoMessage() {}
+
+func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseClockResponse.ProtoReflect.Descriptor instead.
+func (*PauseClockResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PauseClockResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// ResumeClockRequest resumes the paused clock.
+type ResumeClockRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeClockRequest) Reset() {
+	*x = ResumeClockRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeClockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeClockRequest) ProtoMessage() {}
+
+func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeClockRequest.ProtoReflect.Descriptor instead.
+func (*ResumeClockRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ResumeClockRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ResumeClockResponse carries the tracking.
+type ResumeClockResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after resuming.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeClockResponse) Reset() {
+	*x = ResumeClockResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeClockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeClockResponse) ProtoMessage() {}
+
+func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeClockResponse.ProtoReflect.Descriptor instead.
+func (*ResumeClockResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ResumeClockResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// RequestExtensionRequest asks for an extension.
+type RequestExtensionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Days (at most the region's max_extension_days, 30 by default).
+	Days int32 `protobuf:"varint,2,opt,name=days,proto3" json:"days,omitempty"`
+	// Why.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestExtensionRequest) Reset() {
+	*x = RequestExtensionRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestExtensionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestExtensionRequest) ProtoMessage() {}
+
+func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
+func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *RequestExtensionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *RequestExtensionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RequestExtensionResponse carries the tracking.
+type RequestExtensionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the request.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestExtensionResponse) Reset() {
+	*x = RequestExtensionResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestExtensionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestExtensionResponse) ProtoMessage() {}
+
+func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
+func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RequestExtensionResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// DecideExtensionRequest decides an extension.
+type DecideExtensionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Approve or decline.
+	Approve bool `protobuf:"varint,2,opt,name=approve,proto3" json:"approve,omitempty"`
+	// Comment.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideExtensionRequest) Reset() {
+	*x = DecideExtensionRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideExtensionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideExtensionRequest) ProtoMessage() {}
+
+func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
+func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *DecideExtensionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DecideExtensionRequest) GetApprove() bool {
+	if x != nil {
+		return x.Approve
+	}
+	return false
+}
+
+func (x *DecideExtensionRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// DecideExtensionResponse carries the tracking.
+type DecideExtensionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the decision.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideExtensionResponse) Reset() {
+	*x = DecideExtensionResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideExtensionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideExtensionResponse) ProtoMessage() {}
+
+func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
+func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *DecideExtensionResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// RecordFollowUpRequest records a follow-up.
+type RecordFollowUpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Satisfied.
+	Satisfied bool `protobuf:"varint,2,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	// Note.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordFollowUpRequest) Reset() {
+	*x = RecordFollowUpRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordFollowUpRequest) ProtoMessage() {}
+
+func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *RecordFollowUpRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetSatisfied() bool {
+	if x != nil {
+		return x.Satisfied
+	}
+	return false
+}
+
+func (x *RecordFollowUpRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// RecordFollowUpResponse carries the tracking.
+type RecordFollowUpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the follow-up.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordFollowUpResponse) Reset() {
+	*x = RecordFollowUpResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordFollowUpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordFollowUpResponse) ProtoMessage() {}
+
+func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
+func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RecordFollowUpResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// RedoDisputeRequest sends a dispute back for redo.
+type RedoDisputeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedoDisputeRequest) Reset() {
+	*x = RedoDisputeRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedoDisputeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedoDisputeRequest) ProtoMessage() {}
+
+func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedoDisputeRequest.ProtoReflect.Descriptor instead.
+func (*RedoDisputeRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RedoDisputeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RedoDisputeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RedoDisputeResponse carries the tracking.
+type RedoDisputeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the redo order.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedoDisputeResponse) Reset() {
+	*x = RedoDisputeResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedoDisputeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedoDisputeResponse) ProtoMessage() {}
+
+func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedoDisputeResponse.ProtoReflect.Descriptor instead.
+func (*RedoDisputeResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *RedoDisputeResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// CloseDisputeRequest closes a replied dispute.
+type CloseDisputeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseDisputeRequest) Reset() {
+	*x = CloseDisputeRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseDisputeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseDisputeRequest) ProtoMessage() {}
+
+func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseDisputeRequest.ProtoReflect.Descriptor instead.
+func (*CloseDisputeRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CloseDisputeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CloseDisputeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// CloseDisputeResponse carries the tracking.
+type CloseDisputeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after closing.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseDisputeResponse) Reset() {
+	*x = CloseDisputeResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseDisputeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseDisputeResponse) ProtoMessage() {}
+
+func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseDisputeResponse.ProtoReflect.Descriptor instead.
+func (*CloseDisputeResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CloseDisputeResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// ProgressNoteAdded is published for each note.
+type ProgressNoteAdded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Text.
+	Text          string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgressNoteAdded) Reset() {
+	*x = ProgressNoteAdded{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgressNoteAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgressNoteAdded) ProtoMessage() {}
+
+func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgressNoteAdded.ProtoReflect.Descriptor instead.
+func (*ProgressNoteAdded) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ProgressNoteAdded) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// ClockPaused is published when a clock pauses.
+type ClockPaused struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stage.
+	Stage Stage `protobuf:"varint,1,opt,name=stage,proto3,enum=disputes.routing.v1.Stage" json:"stage,omitempty"`
+	// Why.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClockPaused) Reset() {
+	*x = ClockPaused{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockPaused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockPaused) ProtoMessage() {}
+
+func (x *ClockPaused) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockPaused.ProtoReflect.Descriptor instead.
+func (*ClockPaused) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ClockPaused) GetStage() Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Stage_STAGE_UNSPECIFIED
+}
+
+func (x *ClockPaused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ClockResumed is published when it resumes.
+type ClockResumed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stage.
+	Stage Stage `protobuf:"varint,1,opt,name=stage,proto3,enum=disputes.routing.v1.Stage" json:"stage,omitempty"`
+	// New due time.
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClockResumed) Reset() {
+	*x = ClockResumed{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockResumed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockResumed) ProtoMessage() {}
+
+func (x *ClockResumed) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockResumed.ProtoReflect.Descriptor instead.
+func (*ClockResumed) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ClockResumed) GetStage() Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Stage_STAGE_UNSPECIFIED
+}
+
+func (x *ClockResumed) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+// ExtensionRequested is published on an extension request.
+type ExtensionRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request.
+	Extension     *Extension `protobuf:"bytes,1,opt,name=extension,proto3" json:"extension,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtensionRequested) Reset() {
+	*x = ExtensionRequested{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtensionRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtensionRequested) ProtoMessage() {}
+
+func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtensionRequested.ProtoReflect.Descriptor instead.
+func (*ExtensionRequested) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ExtensionRequested) GetExtension() *Extension {
+	if x != nil {
+		return x.Extension
+	}
+	return nil
+}
+
+// ExtensionDecided is published on the office's decision.
+type ExtensionDecided struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decided request.
+	Extension *Extension `protobuf:"bytes,1,opt,name=extension,proto3" json:"extension,omitempty"`
+	// Handling due time after the decision.
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtensionDecided) Reset() {
+	*x = ExtensionDecided{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtensionDecided) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtensionDecided) ProtoMessage() {}
+
+func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtensionDecided.ProtoReflect.Descriptor instead.
+func (*ExtensionDecided) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ExtensionDecided) GetExtension() *Extension {
+	if x != nil {
+		return x.Extension
+	}
+	return nil
+}
+
+func (x *ExtensionDecided) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+// FollowUpRecorded is published for each follow-up.
+type FollowUpRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The follow-up.
+	FollowUp      *FollowUp `protobuf:"bytes,1,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUpRecorded) Reset() {
+	*x = FollowUpRecorded{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpRecorded) ProtoMessage() {}
+
+func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
+func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *FollowUpRecorded) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+// DisputeRedone is published when the office sends a dispute back for redo.
+type DisputeRedone struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Department that must redo it.
+	Holder        string `protobuf:"bytes,2,opt,name=holder,proto3" json:"holder,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisputeRedone) Reset() {
+	*x = DisputeRedone{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisputeRedone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisputeRedone) ProtoMessage() {}
+
+func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisputeRedone.ProtoReflect.Descriptor instead.
+func (*DisputeRedone) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *DisputeRedone) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DisputeRedone) GetHolder() string {
+	if x != nil {
+		return x.Holder
 	}
 	return ""
 }
@@ -2520,7 +4013,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\bremedies\x18\x03 \x03(\v2#.disputes.routing.v1.RemedyDeadlineR\bremedies\x129\n" +
 	"\n" +
 	"reply_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\treplyTime\x12.\n" +
-	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xa7\x05\n" +
+	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xc8\a\n" +
 	"\bTracking\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
@@ -2537,7 +4030,37 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x05reply\x18\f \x01(\v2\x1a.disputes.routing.v1.ReplyR\x05reply\x12!\n" +
 	"\fpast_holders\x18\r \x03(\tR\vpastHolders\x12\x12\n" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12D\n" +
-	"\x10objection_remedy\x18\x0f \x01(\x0e2\x19.disputes.types.v1.RemedyR\x0fobjectionRemedy\"\xc7\x02\n" +
+	"\x10objection_remedy\x18\x0f \x01(\x0e2\x19.disputes.types.v1.RemedyR\x0fobjectionRemedy\x127\n" +
+	"\x05notes\x18\x10 \x03(\v2!.disputes.routing.v1.ProgressNoteR\x05notes\x12<\n" +
+	"\textension\x18\x11 \x01(\v2\x1e.disputes.routing.v1.ExtensionR\textension\x12<\n" +
+	"\n" +
+	"follow_ups\x18\x12 \x03(\v2\x1d.disputes.routing.v1.FollowUpR\tfollowUps\x12\x1d\n" +
+	"\n" +
+	"redo_count\x18\x13 \x01(\x05R\tredoCount\x12\x1f\n" +
+	"\vclose_cause\x18\x14 \x01(\tR\n" +
+	"closeCause\x12*\n" +
+	"\x11route_reason_code\x18\x15 \x01(\tR\x0frouteReasonCode\"\x82\x01\n" +
+	"\fProgressNote\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12.\n" +
+	"\x05actor\x18\x02 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xf9\x02\n" +
+	"\tExtension\x12\x12\n" +
+	"\x04days\x18\x01 \x01(\x05R\x04days\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12;\n" +
+	"\frequested_by\x18\x03 \x01(\v2\x18.disputes.types.v1.ActorR\vrequestedBy\x12=\n" +
+	"\frequest_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x12\x18\n" +
+	"\adecided\x18\x05 \x01(\bR\adecided\x12\x1a\n" +
+	"\bapproved\x18\x06 \x01(\bR\bapproved\x127\n" +
+	"\n" +
+	"decided_by\x18\a \x01(\v2\x18.disputes.types.v1.ActorR\tdecidedBy\x12;\n" +
+	"\vdecide_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"decideTime\x12\x18\n" +
+	"\acomment\x18\t \x01(\tR\acomment\"\x9c\x01\n" +
+	"\bFollowUp\x12\x1c\n" +
+	"\tsatisfied\x18\x01 \x01(\bR\tsatisfied\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12.\n" +
+	"\x05actor\x18\x03 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xc7\x02\n" +
 	"\x13RouteDisputeRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12>\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.disputes.routing.v1.RouteKindB\n" +
@@ -2641,7 +4164,72 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\bdue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x1e\n" +
 	"\n" +
 	"department\x18\x03 \x01(\tR\n" +
-	"department*l\n" +
+	"department\"\x87\x01\n" +
+	"\x16AddProgressNoteRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\x1e\n" +
+	"\x04text\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04text\"T\n" +
+	"\x17AddProgressNoteResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\x86\x01\n" +
+	"\x11PauseClockRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\"O\n" +
+	"\x12PauseClockResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"c\n" +
+	"\x12ResumeClockRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\"P\n" +
+	"\x13ResumeClockResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xac\x01\n" +
+	"\x17RequestExtensionRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\x1e\n" +
+	"\x04days\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xed\x02 \x00R\x04days\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"U\n" +
+	"\x18RequestExtensionResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xa5\x01\n" +
+	"\x16DecideExtensionRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\x18\n" +
+	"\aapprove\x18\x02 \x01(\bR\aapprove\x12\"\n" +
+	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\acomment\"T\n" +
+	"\x17DecideExtensionResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xa2\x01\n" +
+	"\x15RecordFollowUpRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\x1c\n" +
+	"\tsatisfied\x18\x02 \x01(\bR\tsatisfied\x12\x1c\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"S\n" +
+	"\x16RecordFollowUpResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\x87\x01\n" +
+	"\x12RedoDisputeRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"P\n" +
+	"\x13RedoDisputeResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\x86\x01\n" +
+	"\x13CloseDisputeRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x06reason\"Q\n" +
+	"\x14CloseDisputeResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"'\n" +
+	"\x11ProgressNoteAdded\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\"W\n" +
+	"\vClockPaused\x120\n" +
+	"\x05stage\x18\x01 \x01(\x0e2\x1a.disputes.routing.v1.StageR\x05stage\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"w\n" +
+	"\fClockResumed\x120\n" +
+	"\x05stage\x18\x01 \x01(\x0e2\x1a.disputes.routing.v1.StageR\x05stage\x125\n" +
+	"\bdue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\"R\n" +
+	"\x12ExtensionRequested\x12<\n" +
+	"\textension\x18\x01 \x01(\v2\x1e.disputes.routing.v1.ExtensionR\textension\"\x87\x01\n" +
+	"\x10ExtensionDecided\x12<\n" +
+	"\textension\x18\x01 \x01(\v2\x1e.disputes.routing.v1.ExtensionR\textension\x125\n" +
+	"\bdue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\"N\n" +
+	"\x10FollowUpRecorded\x12:\n" +
+	"\tfollow_up\x18\x01 \x01(\v2\x1d.disputes.routing.v1.FollowUpR\bfollowUp\"?\n" +
+	"\rDisputeRedone\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06holder\x18\x02 \x01(\tR\x06holder*l\n" +
 	"\tRouteKind\x12\x1a\n" +
 	"\x16ROUTE_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROUTE_KIND_SELF\x10\x01\x12\x17\n" +
@@ -2660,7 +4248,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x0fBUCKET_HANDLING\x10\x02\x12\x13\n" +
 	"\x0fBUCKET_DUE_SOON\x10\x03\x12\x12\n" +
 	"\x0eBUCKET_OVERDUE\x10\x04\x12\x1b\n" +
-	"\x17BUCKET_AWAITING_ROUTING\x10\x052\xd3\b\n" +
+	"\x17BUCKET_AWAITING_ROUTING\x10\x052\xcf\x12\n" +
 	"\x0eRoutingService\x12\x95\x01\n" +
 	"\fRouteDispute\x12(.disputes.routing.v1.RouteDisputeRequest\x1a).disputes.routing.v1.RouteDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:route\x12\xa0\x01\n" +
 	"\x0fReceiveTransfer\x12+.disputes.routing.v1.ReceiveTransferRequest\x1a,.disputes.routing.v1.ReceiveTransferResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/disputes/*}:receive\x12\x9c\x01\n" +
@@ -2668,7 +4256,16 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\fListWorklist\x12(.disputes.routing.v1.ListWorklistRequest\x1a).disputes.routing.v1.ListWorklistResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/{parent=regions/*/departments/*}/worklist\x12\x92\x01\n" +
 	"\vRecordReply\x12'.disputes.routing.v1.RecordReplyRequest\x1a(.disputes.routing.v1.RecordReplyResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:reply\x12\x9f\x01\n" +
 	"\x0fRecordObjection\x12+.disputes.routing.v1.RecordObjectionRequest\x1a,.disputes.routing.v1.RecordObjectionResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=regions/*/disputes/*}:object\x12\x92\x01\n" +
-	"\vGetTracking\x12'.disputes.routing.v1.GetTrackingRequest\x1a(.disputes.routing.v1.GetTrackingResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=regions/*/disputes/*}/trackingBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
+	"\vGetTracking\x12'.disputes.routing.v1.GetTrackingRequest\x1a(.disputes.routing.v1.GetTrackingResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=regions/*/disputes/*}/tracking\x12\xa0\x01\n" +
+	"\x0fAddProgressNote\x12+.disputes.routing.v1.AddProgressNoteRequest\x1a,.disputes.routing.v1.AddProgressNoteResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/disputes/*}:addNote\x12\x94\x01\n" +
+	"\n" +
+	"PauseClock\x12&.disputes.routing.v1.PauseClockRequest\x1a'.disputes.routing.v1.PauseClockResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=regions/*/disputes/*}:pauseClock\x12\x98\x01\n" +
+	"\vResumeClock\x12'.disputes.routing.v1.ResumeClockRequest\x1a(.disputes.routing.v1.ResumeClockResponse\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/{name=regions/*/disputes/*}:resumeClock\x12\xac\x01\n" +
+	"\x10RequestExtension\x12,.disputes.routing.v1.RequestExtensionRequest\x1a-.disputes.routing.v1.RequestExtensionResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=regions/*/disputes/*}:requestExtension\x12\xa8\x01\n" +
+	"\x0fDecideExtension\x12+.disputes.routing.v1.DecideExtensionRequest\x1a,.disputes.routing.v1.DecideExtensionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/disputes/*}:decideExtension\x12\x9e\x01\n" +
+	"\x0eRecordFollowUp\x12*.disputes.routing.v1.RecordFollowUpRequest\x1a+.disputes.routing.v1.RecordFollowUpResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:followUp\x12\x91\x01\n" +
+	"\vRedoDispute\x12'.disputes.routing.v1.RedoDisputeRequest\x1a(.disputes.routing.v1.RedoDisputeResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/{name=regions/*/disputes/*}:redo\x12\x95\x01\n" +
+	"\fCloseDispute\x12(.disputes.routing.v1.CloseDisputeRequest\x1a).disputes.routing.v1.CloseDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:closeBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_disputes_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -2683,125 +4280,193 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
-	(RouteKind)(0),                  // 0: disputes.routing.v1.RouteKind
-	(Stage)(0),                      // 1: disputes.routing.v1.Stage
-	(Bucket)(0),                     // 2: disputes.routing.v1.Bucket
-	(*Pause)(nil),                   // 3: disputes.routing.v1.Pause
-	(*Clock)(nil),                   // 4: disputes.routing.v1.Clock
-	(*Transition)(nil),              // 5: disputes.routing.v1.Transition
-	(*TransferSlip)(nil),            // 6: disputes.routing.v1.TransferSlip
-	(*RemedyDeadline)(nil),          // 7: disputes.routing.v1.RemedyDeadline
-	(*Reply)(nil),                   // 8: disputes.routing.v1.Reply
-	(*Tracking)(nil),                // 9: disputes.routing.v1.Tracking
-	(*RouteDisputeRequest)(nil),     // 10: disputes.routing.v1.RouteDisputeRequest
-	(*RouteDisputeResponse)(nil),    // 11: disputes.routing.v1.RouteDisputeResponse
-	(*ReceiveTransferRequest)(nil),  // 12: disputes.routing.v1.ReceiveTransferRequest
-	(*ReceiveTransferResponse)(nil), // 13: disputes.routing.v1.ReceiveTransferResponse
-	(*ReturnTransferRequest)(nil),   // 14: disputes.routing.v1.ReturnTransferRequest
-	(*ReturnTransferResponse)(nil),  // 15: disputes.routing.v1.ReturnTransferResponse
-	(*ListWorklistRequest)(nil),     // 16: disputes.routing.v1.ListWorklistRequest
-	(*WorklistItem)(nil),            // 17: disputes.routing.v1.WorklistItem
-	(*BucketCount)(nil),             // 18: disputes.routing.v1.BucketCount
-	(*ListWorklistResponse)(nil),    // 19: disputes.routing.v1.ListWorklistResponse
-	(*RecordReplyRequest)(nil),      // 20: disputes.routing.v1.RecordReplyRequest
-	(*RecordReplyResponse)(nil),     // 21: disputes.routing.v1.RecordReplyResponse
-	(*RecordObjectionRequest)(nil),  // 22: disputes.routing.v1.RecordObjectionRequest
-	(*RecordObjectionResponse)(nil), // 23: disputes.routing.v1.RecordObjectionResponse
-	(*GetTrackingRequest)(nil),      // 24: disputes.routing.v1.GetTrackingRequest
-	(*GetTrackingResponse)(nil),     // 25: disputes.routing.v1.GetTrackingResponse
-	(*TrackingOpened)(nil),          // 26: disputes.routing.v1.TrackingOpened
-	(*DisputeRouted)(nil),           // 27: disputes.routing.v1.DisputeRouted
-	(*TransferReceived)(nil),        // 28: disputes.routing.v1.TransferReceived
-	(*TransferReturned)(nil),        // 29: disputes.routing.v1.TransferReturned
-	(*ReplyRecorded)(nil),           // 30: disputes.routing.v1.ReplyRecorded
-	(*ObjectionRecorded)(nil),       // 31: disputes.routing.v1.ObjectionRecorded
-	(*DisputeClosed)(nil),           // 32: disputes.routing.v1.DisputeClosed
-	(*DeadlineWarning)(nil),         // 33: disputes.routing.v1.DeadlineWarning
-	(*Overdue)(nil),                 // 34: disputes.routing.v1.Overdue
-	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                // 36: disputes.types.v1.Actor
-	(v1.DisputeState)(0),            // 37: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                  // 38: disputes.types.v1.Remedy
-	(v1.Category)(0),                // 39: disputes.types.v1.Category
+	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
+	(Stage)(0),                       // 1: disputes.routing.v1.Stage
+	(Bucket)(0),                      // 2: disputes.routing.v1.Bucket
+	(*Pause)(nil),                    // 3: disputes.routing.v1.Pause
+	(*Clock)(nil),                    // 4: disputes.routing.v1.Clock
+	(*Transition)(nil),               // 5: disputes.routing.v1.Transition
+	(*TransferSlip)(nil),             // 6: disputes.routing.v1.TransferSlip
+	(*RemedyDeadline)(nil),           // 7: disputes.routing.v1.RemedyDeadline
+	(*Reply)(nil),                    // 8: disputes.routing.v1.Reply
+	(*Tracking)(nil),                 // 9: disputes.routing.v1.Tracking
+	(*ProgressNote)(nil),             // 10: disputes.routing.v1.ProgressNote
+	(*Extension)(nil),                // 11: disputes.routing.v1.Extension
+	(*FollowUp)(nil),                 // 12: disputes.routing.v1.FollowUp
+	(*RouteDisputeRequest)(nil),      // 13: disputes.routing.v1.RouteDisputeRequest
+	(*RouteDisputeResponse)(nil),     // 14: disputes.routing.v1.RouteDisputeResponse
+	(*ReceiveTransferRequest)(nil),   // 15: disputes.routing.v1.ReceiveTransferRequest
+	(*ReceiveTransferResponse)(nil),  // 16: disputes.routing.v1.ReceiveTransferResponse
+	(*ReturnTransferRequest)(nil),    // 17: disputes.routing.v1.ReturnTransferRequest
+	(*ReturnTransferResponse)(nil),   // 18: disputes.routing.v1.ReturnTransferResponse
+	(*ListWorklistRequest)(nil),      // 19: disputes.routing.v1.ListWorklistRequest
+	(*WorklistItem)(nil),             // 20: disputes.routing.v1.WorklistItem
+	(*BucketCount)(nil),              // 21: disputes.routing.v1.BucketCount
+	(*ListWorklistResponse)(nil),     // 22: disputes.routing.v1.ListWorklistResponse
+	(*RecordReplyRequest)(nil),       // 23: disputes.routing.v1.RecordReplyRequest
+	(*RecordReplyResponse)(nil),      // 24: disputes.routing.v1.RecordReplyResponse
+	(*RecordObjectionRequest)(nil),   // 25: disputes.routing.v1.RecordObjectionRequest
+	(*RecordObjectionResponse)(nil),  // 26: disputes.routing.v1.RecordObjectionResponse
+	(*GetTrackingRequest)(nil),       // 27: disputes.routing.v1.GetTrackingRequest
+	(*GetTrackingResponse)(nil),      // 28: disputes.routing.v1.GetTrackingResponse
+	(*TrackingOpened)(nil),           // 29: disputes.routing.v1.TrackingOpened
+	(*DisputeRouted)(nil),            // 30: disputes.routing.v1.DisputeRouted
+	(*TransferReceived)(nil),         // 31: disputes.routing.v1.TransferReceived
+	(*TransferReturned)(nil),         // 32: disputes.routing.v1.TransferReturned
+	(*ReplyRecorded)(nil),            // 33: disputes.routing.v1.ReplyRecorded
+	(*ObjectionRecorded)(nil),        // 34: disputes.routing.v1.ObjectionRecorded
+	(*DisputeClosed)(nil),            // 35: disputes.routing.v1.DisputeClosed
+	(*DeadlineWarning)(nil),          // 36: disputes.routing.v1.DeadlineWarning
+	(*Overdue)(nil),                  // 37: disputes.routing.v1.Overdue
+	(*AddProgressNoteRequest)(nil),   // 38: disputes.routing.v1.AddProgressNoteRequest
+	(*AddProgressNoteResponse)(nil),  // 39: disputes.routing.v1.AddProgressNoteResponse
+	(*PauseClockRequest)(nil),        // 40: disputes.routing.v1.PauseClockRequest
+	(*PauseClockResponse)(nil),       // 41: disputes.routing.v1.PauseClockResponse
+	(*ResumeClockRequest)(nil),       // 42: disputes.routing.v1.ResumeClockRequest
+	(*ResumeClockResponse)(nil),      // 43: disputes.routing.v1.ResumeClockResponse
+	(*RequestExtensionRequest)(nil),  // 44: disputes.routing.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 45: disputes.routing.v1.RequestExtensionResponse
+	(*DecideExtensionRequest)(nil),   // 46: disputes.routing.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),  // 47: disputes.routing.v1.DecideExtensionResponse
+	(*RecordFollowUpRequest)(nil),    // 48: disputes.routing.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),   // 49: disputes.routing.v1.RecordFollowUpResponse
+	(*RedoDisputeRequest)(nil),       // 50: disputes.routing.v1.RedoDisputeRequest
+	(*RedoDisputeResponse)(nil),      // 51: disputes.routing.v1.RedoDisputeResponse
+	(*CloseDisputeRequest)(nil),      // 52: disputes.routing.v1.CloseDisputeRequest
+	(*CloseDisputeResponse)(nil),     // 53: disputes.routing.v1.CloseDisputeResponse
+	(*ProgressNoteAdded)(nil),        // 54: disputes.routing.v1.ProgressNoteAdded
+	(*ClockPaused)(nil),              // 55: disputes.routing.v1.ClockPaused
+	(*ClockResumed)(nil),             // 56: disputes.routing.v1.ClockResumed
+	(*ExtensionRequested)(nil),       // 57: disputes.routing.v1.ExtensionRequested
+	(*ExtensionDecided)(nil),         // 58: disputes.routing.v1.ExtensionDecided
+	(*FollowUpRecorded)(nil),         // 59: disputes.routing.v1.FollowUpRecorded
+	(*DisputeRedone)(nil),            // 60: disputes.routing.v1.DisputeRedone
+	(*timestamppb.Timestamp)(nil),    // 61: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                 // 62: disputes.types.v1.Actor
+	(v1.DisputeState)(0),             // 63: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                   // 64: disputes.types.v1.Remedy
+	(v1.Category)(0),                 // 65: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	35, // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	35, // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	36, // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	61, // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	61, // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	62, // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
 	1,  // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	35, // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	35, // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	35, // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	61, // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	61, // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	61, // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	36, // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	37, // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	37, // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	36, // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	35, // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	35, // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	35, // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	38, // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	62, // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	63, // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	63, // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	62, // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	61, // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	61, // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	61, // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	64, // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
 	7,  // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	35, // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	36, // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	37, // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	39, // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	61, // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	62, // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	63, // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	65, // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
 	4,  // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
 	5,  // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
 	6,  // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
 	8,  // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	38, // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
-	0,  // 26: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
-	9,  // 27: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	6,  // 28: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
-	9,  // 29: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 30: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	2,  // 31: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
-	37, // 32: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	39, // 33: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
-	1,  // 34: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	35, // 35: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
-	2,  // 36: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
-	17, // 37: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
-	18, // 38: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	38, // 39: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
-	9,  // 40: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	38, // 41: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
-	9,  // 42: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 43: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 44: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
-	0,  // 45: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
-	6,  // 46: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	37, // 47: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
-	6,  // 48: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
-	6,  // 49: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
-	8,  // 50: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	38, // 51: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
-	1,  // 52: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	35, // 53: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
-	1,  // 54: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	35, // 55: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
-	10, // 56: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
-	12, // 57: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
-	14, // 58: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
-	16, // 59: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
-	20, // 60: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
-	22, // 61: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
-	24, // 62: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
-	11, // 63: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
-	13, // 64: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
-	15, // 65: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
-	19, // 66: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
-	21, // 67: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
-	23, // 68: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
-	25, // 69: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
-	63, // [63:70] is the sub-list for method output_type
-	56, // [56:63] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	64, // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	10, // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
+	11, // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
+	12, // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
+	62, // 29: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	61, // 30: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	62, // 31: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	61, // 32: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	62, // 33: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	61, // 34: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	62, // 35: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	61, // 36: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	0,  // 37: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
+	9,  // 38: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	6,  // 39: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
+	9,  // 40: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 41: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	2,  // 42: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
+	63, // 43: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	65, // 44: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	1,  // 45: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
+	61, // 46: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	2,  // 47: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
+	20, // 48: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
+	21, // 49: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
+	64, // 50: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	9,  // 51: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	64, // 52: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	9,  // 53: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 54: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 55: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
+	0,  // 56: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
+	6,  // 57: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
+	63, // 58: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	6,  // 59: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
+	6,  // 60: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
+	8,  // 61: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
+	64, // 62: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	1,  // 63: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
+	61, // 64: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	1,  // 65: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
+	61, // 66: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	9,  // 67: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 68: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 69: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 70: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 71: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 72: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 73: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,  // 74: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	1,  // 75: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
+	1,  // 76: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
+	61, // 77: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	11, // 78: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
+	11, // 79: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
+	61, // 80: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	12, // 81: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
+	13, // 82: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
+	15, // 83: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
+	17, // 84: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
+	19, // 85: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
+	23, // 86: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
+	25, // 87: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
+	27, // 88: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
+	38, // 89: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
+	40, // 90: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
+	42, // 91: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
+	44, // 92: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
+	46, // 93: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
+	48, // 94: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
+	50, // 95: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
+	52, // 96: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
+	14, // 97: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
+	16, // 98: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
+	18, // 99: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
+	22, // 100: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
+	24, // 101: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
+	26, // 102: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
+	28, // 103: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
+	39, // 104: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
+	41, // 105: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
+	43, // 106: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
+	45, // 107: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
+	47, // 108: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
+	49, // 109: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
+	51, // 110: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
+	53, // 111: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
+	97, // [97:112] is the sub-list for method output_type
+	82, // [82:97] is the sub-list for method input_type
+	82, // [82:82] is the sub-list for extension type_name
+	82, // [82:82] is the sub-list for extension extendee
+	0,  // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_disputes_routing_v1_routing_proto_init() }
@@ -2815,7 +4480,7 @@ func file_disputes_routing_v1_routing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   32,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,13 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RoutingService_RouteDispute_FullMethodName    = "/disputes.routing.v1.RoutingService/RouteDispute"
-	RoutingService_ReceiveTransfer_FullMethodName = "/disputes.routing.v1.RoutingService/ReceiveTransfer"
-	RoutingService_ReturnTransfer_FullMethodName  = "/disputes.routing.v1.RoutingService/ReturnTransfer"
-	RoutingService_ListWorklist_FullMethodName    = "/disputes.routing.v1.RoutingService/ListWorklist"
-	RoutingService_RecordReply_FullMethodName     = "/disputes.routing.v1.RoutingService/RecordReply"
-	RoutingService_RecordObjection_FullMethodName = "/disputes.routing.v1.RoutingService/RecordObjection"
-	RoutingService_GetTracking_FullMethodName     = "/disputes.routing.v1.RoutingService/GetTracking"
+	RoutingService_RouteDispute_FullMethodName     = "/disputes.routing.v1.RoutingService/RouteDispute"
+	RoutingService_ReceiveTransfer_FullMethodName  = "/disputes.routing.v1.RoutingService/ReceiveTransfer"
+	RoutingService_ReturnTransfer_FullMethodName   = "/disputes.routing.v1.RoutingService/ReturnTransfer"
+	RoutingService_ListWorklist_FullMethodName     = "/disputes.routing.v1.RoutingService/ListWorklist"
+	RoutingService_RecordReply_FullMethodName      = "/disputes.routing.v1.RoutingService/RecordReply"
+	RoutingService_RecordObjection_FullMethodName  = "/disputes.routing.v1.RoutingService/RecordObjection"
+	RoutingService_GetTracking_FullMethodName      = "/disputes.routing.v1.RoutingService/GetTracking"
+	RoutingService_AddProgressNote_FullMethodName  = "/disputes.routing.v1.RoutingService/AddProgressNote"
+	RoutingService_PauseClock_FullMethodName       = "/disputes.routing.v1.RoutingService/PauseClock"
+	RoutingService_ResumeClock_FullMethodName      = "/disputes.routing.v1.RoutingService/ResumeClock"
+	RoutingService_RequestExtension_FullMethodName = "/disputes.routing.v1.RoutingService/RequestExtension"
+	RoutingService_DecideExtension_FullMethodName  = "/disputes.routing.v1.RoutingService/DecideExtension"
+	RoutingService_RecordFollowUp_FullMethodName   = "/disputes.routing.v1.RoutingService/RecordFollowUp"
+	RoutingService_RedoDispute_FullMethodName      = "/disputes.routing.v1.RoutingService/RedoDispute"
+	RoutingService_CloseDispute_FullMethodName     = "/disputes.routing.v1.RoutingService/CloseDispute"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -49,6 +57,23 @@ type RoutingServiceClient interface {
 	RecordObjection(ctx context.Context, in *RecordObjectionRequest, opts ...grpc.CallOption) (*RecordObjectionResponse, error)
 	// GetTracking returns state, holder, clocks and the transition history.
 	GetTracking(ctx context.Context, in *GetTrackingRequest, opts ...grpc.CallOption) (*GetTrackingResponse, error)
+	// AddProgressNote records handling progress (办理进展) by the holder.
+	AddProgressNote(ctx context.Context, in *AddProgressNoteRequest, opts ...grpc.CallOption) (*AddProgressNoteResponse, error)
+	// PauseClock stops the running clock with a reason (e.g. waiting for the
+	// claimant's documents); ResumeClock starts it again.
+	PauseClock(ctx context.Context, in *PauseClockRequest, opts ...grpc.CallOption) (*PauseClockResponse, error)
+	// ResumeClock ends the current pause.
+	ResumeClock(ctx context.Context, in *ResumeClockRequest, opts ...grpc.CallOption) (*ResumeClockResponse, error)
+	// RequestExtension asks for the one extension of the handling stage (延期).
+	RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*RequestExtensionResponse, error)
+	// DecideExtension approves or declines it (office role).
+	DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*DecideExtensionResponse, error)
+	// RecordFollowUp records the follow-up call (回访) and the claimant's satisfaction.
+	RecordFollowUp(ctx context.Context, in *RecordFollowUpRequest, opts ...grpc.CallOption) (*RecordFollowUpResponse, error)
+	// RedoDispute sends a replied dispute back to its holder (发回重办, office role).
+	RedoDispute(ctx context.Context, in *RedoDisputeRequest, opts ...grpc.CallOption) (*RedoDisputeResponse, error)
+	// CloseDispute closes a replied dispute (办结) by its holder.
+	CloseDispute(ctx context.Context, in *CloseDisputeRequest, opts ...grpc.CallOption) (*CloseDisputeResponse, error)
 }
 
 type routingServiceClient struct {
@@ -129,6 +154,86 @@ func (c *routingServiceClient) GetTracking(ctx context.Context, in *GetTrackingR
 	return out, nil
 }
 
+func (c *routingServiceClient) AddProgressNote(ctx context.Context, in *AddProgressNoteRequest, opts ...grpc.CallOption) (*AddProgressNoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddProgressNoteResponse)
+	err := c.cc.Invoke(ctx, RoutingService_AddProgressNote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) PauseClock(ctx context.Context, in *PauseClockRequest, opts ...grpc.CallOption) (*PauseClockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PauseClockResponse)
+	err := c.cc.Invoke(ctx, RoutingService_PauseClock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) ResumeClock(ctx context.Context, in *ResumeClockRequest, opts ...grpc.CallOption) (*ResumeClockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeClockResponse)
+	err := c.cc.Invoke(ctx, RoutingService_ResumeClock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*RequestExtensionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestExtensionResponse)
+	err := c.cc.Invoke(ctx, RoutingService_RequestExtension_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*DecideExtensionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecideExtensionResponse)
+	err := c.cc.Invoke(ctx, RoutingService_DecideExtension_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) RecordFollowUp(ctx context.Context, in *RecordFollowUpRequest, opts ...grpc.CallOption) (*RecordFollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordFollowUpResponse)
+	err := c.cc.Invoke(ctx, RoutingService_RecordFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) RedoDispute(ctx context.Context, in *RedoDisputeRequest, opts ...grpc.CallOption) (*RedoDisputeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RedoDisputeResponse)
+	err := c.cc.Invoke(ctx, RoutingService_RedoDispute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) CloseDispute(ctx context.Context, in *CloseDisputeRequest, opts ...grpc.CallOption) (*CloseDisputeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseDisputeResponse)
+	err := c.cc.Invoke(ctx, RoutingService_CloseDispute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RoutingServiceServer is the server API for RoutingService service.
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
@@ -150,6 +255,23 @@ type RoutingServiceServer interface {
 	RecordObjection(context.Context, *RecordObjectionRequest) (*RecordObjectionResponse, error)
 	// GetTracking returns state, holder, clocks and the transition history.
 	GetTracking(context.Context, *GetTrackingRequest) (*GetTrackingResponse, error)
+	// AddProgressNote records handling progress (办理进展) by the holder.
+	AddProgressNote(context.Context, *AddProgressNoteRequest) (*AddProgressNoteResponse, error)
+	// PauseClock stops the running clock with a reason (e.g. waiting for the
+	// claimant's documents); ResumeClock starts it again.
+	PauseClock(context.Context, *PauseClockRequest) (*PauseClockResponse, error)
+	// ResumeClock ends the current pause.
+	ResumeClock(context.Context, *ResumeClockRequest) (*ResumeClockResponse, error)
+	// RequestExtension asks for the one extension of the handling stage (延期).
+	RequestExtension(context.Context, *RequestExtensionRequest) (*RequestExtensionResponse, error)
+	// DecideExtension approves or declines it (office role).
+	DecideExtension(context.Context, *DecideExtensionRequest) (*DecideExtensionResponse, error)
+	// RecordFollowUp records the follow-up call (回访) and the claimant's satisfaction.
+	RecordFollowUp(context.Context, *RecordFollowUpRequest) (*RecordFollowUpResponse, error)
+	// RedoDispute sends a replied dispute back to its holder (发回重办, office role).
+	RedoDispute(context.Context, *RedoDisputeRequest) (*RedoDisputeResponse, error)
+	// CloseDispute closes a replied dispute (办结) by its holder.
+	CloseDispute(context.Context, *CloseDisputeRequest) (*CloseDisputeResponse, error)
 	mustEmbedUnimplementedRoutingServiceServer()
 }
 
@@ -180,6 +302,30 @@ func (UnimplementedRoutingServiceServer) RecordObjection(context.Context, *Recor
 }
 func (UnimplementedRoutingServiceServer) GetTracking(context.Context, *GetTrackingRequest) (*GetTrackingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTracking not implemented")
+}
+func (UnimplementedRoutingServiceServer) AddProgressNote(context.Context, *AddProgressNoteRequest) (*AddProgressNoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddProgressNote not implemented")
+}
+func (UnimplementedRoutingServiceServer) PauseClock(context.Context, *PauseClockRequest) (*PauseClockResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PauseClock not implemented")
+}
+func (UnimplementedRoutingServiceServer) ResumeClock(context.Context, *ResumeClockRequest) (*ResumeClockResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeClock not implemented")
+}
+func (UnimplementedRoutingServiceServer) RequestExtension(context.Context, *RequestExtensionRequest) (*RequestExtensionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestExtension not implemented")
+}
+func (UnimplementedRoutingServiceServer) DecideExtension(context.Context, *DecideExtensionRequest) (*DecideExtensionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideExtension not implemented")
+}
+func (UnimplementedRoutingServiceServer) RecordFollowUp(context.Context, *RecordFollowUpRequest) (*RecordFollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordFollowUp not implemented")
+}
+func (UnimplementedRoutingServiceServer) RedoDispute(context.Context, *RedoDisputeRequest) (*RedoDisputeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedoDispute not implemented")
+}
+func (UnimplementedRoutingServiceServer) CloseDispute(context.Context, *CloseDisputeRequest) (*CloseDisputeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseDispute not implemented")
 }
 func (UnimplementedRoutingServiceServer) mustEmbedUnimplementedRoutingServiceServer() {}
 func (UnimplementedRoutingServiceServer) testEmbeddedByValue()                        {}
@@ -328,6 +474,150 @@ func _RoutingService_GetTracking_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_AddProgressNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddProgressNoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).AddProgressNote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_AddProgressNote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).AddProgressNote(ctx, req.(*AddProgressNoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_PauseClock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseClockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).PauseClock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_PauseClock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).PauseClock(ctx, req.(*PauseClockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_ResumeClock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeClockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).ResumeClock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_ResumeClock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).ResumeClock(ctx, req.(*ResumeClockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_RequestExtension_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestExtensionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).RequestExtension(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_RequestExtension_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).RequestExtension(ctx, req.(*RequestExtensionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_DecideExtension_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideExtensionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).DecideExtension(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_DecideExtension_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).DecideExtension(ctx, req.(*DecideExtensionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_RecordFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).RecordFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_RecordFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).RecordFollowUp(ctx, req.(*RecordFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_RedoDispute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedoDisputeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).RedoDispute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_RedoDispute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).RedoDispute(ctx, req.(*RedoDisputeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_CloseDispute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseDisputeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).CloseDispute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_CloseDispute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).CloseDispute(ctx, req.(*CloseDisputeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RoutingService_ServiceDesc is the grpc.ServiceDesc for RoutingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -362,6 +652,38 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTracking",
 			Handler:    _RoutingService_GetTracking_Handler,
+		},
+		{
+			MethodName: "AddProgressNote",
+			Handler:    _RoutingService_AddProgressNote_Handler,
+		},
+		{
+			MethodName: "PauseClock",
+			Handler:    _RoutingService_PauseClock_Handler,
+		},
+		{
+			MethodName: "ResumeClock",
+			Handler:    _RoutingService_ResumeClock_Handler,
+		},
+		{
+			MethodName: "RequestExtension",
+			Handler:    _RoutingService_RequestExtension_Handler,
+		},
+		{
+			MethodName: "DecideExtension",
+			Handler:    _RoutingService_DecideExtension_Handler,
+		},
+		{
+			MethodName: "RecordFollowUp",
+			Handler:    _RoutingService_RecordFollowUp_Handler,
+		},
+		{
+			MethodName: "RedoDispute",
+			Handler:    _RoutingService_RedoDispute_Handler,
+		},
+		{
+			MethodName: "CloseDispute",
+			Handler:    _RoutingService_CloseDispute_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
