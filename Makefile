@@ -71,5 +71,9 @@ test-short: deps
 run: deps build $(TOOLS)/grpcurl
 	@scripts/run.sh
 
+## bench-intake: RegisterDispute over gRPC (50 clients, Redis appendfsync always) beside a bare gRPC echo
+bench-intake: deps
+	@scripts/bench-intake.sh
+
 clean:
 	rm -rf bin var

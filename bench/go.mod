@@ -1,0 +1,25 @@
+module github.com/xiaoyi-disputes/disputes/bench
+
+go 1.26.0
+
+require (
+	github.com/xiaoyi-disputes/disputes/platform v0.0.0
+	github.com/xiaoyi-disputes/disputes/proto v0.0.0
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.1 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
+	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
+)
+
+replace github.com/xiaoyi-disputes/disputes/proto => ../proto
+
+replace github.com/xiaoyi-disputes/disputes/platform => ../platform

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Benchmark of RegisterDispute: intake over gRPC against its own Redis
+# (appendonly, appendfsync always) and etcd, beside a bare gRPC echo server,
+# both driven by the same client (bench/cmd/benchintake) in the same run.
+#
+#   scripts/bench-intake.sh            # 50 clients, 3 s warmup, 20 s each
+#   CLIENTS=50 DURATION=20s WARMUP=3s CONNS=1 scripts/bench-intake.sh
+#   LOG_LEVEL=warn scripts/bench-intake.sh  # without the per-RPC log line
+#   PROFILE=1 scripts/bench-intake.sh  # also a CPU profile (perf, all CPUs)
+#                                      # of the intake run and Redis INFO
+#
+# Everything runs under a temporary folder that is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/bin
+REGION=${REGION:-141181}
+CLIENTS=${CLIENTS:-50}
+CONNS=${CONNS:-1}
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-3s}
+PKG=github.com/xiaoyi-disputes/disputes
+
+TMP=$(mktemp -d -t bench-intake.XXXXXX)
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  if [[ ${KEEP:-} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port prints a TCP port nobody listens on.
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+
+wait_for() { # what command...
+  local what=$1
+  shift
+  for _ in $(seq 1 200); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "$what did not come up; logs in $TMP" >&2
+  KEEP=1
+  exit 1
+}
+
+echo "== building"
+mkdir -p "$BIN"
+go build -o "$BIN/" $PKG/intake/cmd/intake $PKG/disputectl/cmd/disputectl
+go build -o "$BIN/bench-echo" $PKG/bench/cmd/echo
+go build -o "$BIN/benchintake" $PKG/bench/cmd/benchintake
+
+REDIS_PORT=$(free_port)
+ETCD_PORT=$(free_port)
+ETCD_PEER_PORT=$(free_port)
+INTAKE_PORT=$(free_port)
+ADMIN_PORT=$(free_port)
+ECHO_PORT=$(free_port)
+mkdir -p "$TMP/redis" "$TMP/etcd" "$TMP/keys"
+
+echo "== starting redis (appendonly yes, appendfsync always) and etcd in $TMP"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
+  --appendonly yes --appendfsync always --save "" --protected-mode yes >"$TMP/redis.log" 2>&1 &
+pids+=($!)
+wait_for redis redis-cli -p "$REDIS_PORT" ping
+etcd --name bench --data-dir "$TMP/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "bench=http://127.0.0.1:$ETCD_PEER_PORT" >"$TMP/etcd.log" 2>&1 &
+pids+=($!)
+wait_for etcd env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" endpoint health
+
+"$BIN/disputectl" keygen --dir "$TMP/keys" >/dev/null
+"$BIN/disputectl" roster init --file "deploy/roster/$REGION.json" --etcd "127.0.0.1:$ETCD_PORT" >/dev/null
+
+echo "== starting intake and the echo server"
+DISPUTES_PUBLIC_KEY="$TMP/keys/dev-key.pub.pem" DISPUTES_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
+  DISPUTES_ETCD_ENDPOINTS="127.0.0.1:$ETCD_PORT" INTAKE_LOG_LEVEL="${LOG_LEVEL:-info}" \
+  "$BIN/intake" -grpc-addr "127.0.0.1:$INTAKE_PORT" -admin-addr "127.0.0.1:$ADMIN_PORT" >"$TMP/intake.log" 2>&1 &
+INTAKE_PID=$!
+pids+=($INTAKE_PID)
+"$BIN/bench-echo" -addr "127.0.0.1:$ECHO_PORT" >"$TMP/echo.log" 2>&1 &
+pids+=($!)
+wait_for intake curl -fsS "http://127.0.0.1:$ADMIN_PORT/readyz"
+wait_for echo bash -c "exec 3<>/dev/tcp/127.0.0.1/$ECHO_PORT"
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
+echo "== redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//'), appendfsync $(redis-cli -p "$REDIS_PORT" config get appendfsync | tail -1)"
+echo "== load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== running: $CLIENTS clients, warmup $WARMUP, $DURATION per target"
+
+perf_pid=
+if [[ ${PROFILE:-} == 1 ]] && command -v perf >/dev/null; then
+  # Profile the whole machine during the intake run (after the echo's).
+  ( sleep "$(( ${WARMUP%s} + ${DURATION%s} + ${WARMUP%s} ))"
+    exec perf record -F 499 -a -g -o "$TMP/perf.data" -- sleep "${DURATION%s}" ) >"$TMP/perf.log" 2>&1 &
+  perf_pid=$!
+fi
+
+status=0
+"$BIN/benchintake" -intake-addr "127.0.0.1:$INTAKE_PORT" -echo-addr "127.0.0.1:$ECHO_PORT" \
+  -key "$TMP/keys/dev-key.pem" -region "$REGION" -c "$CLIENTS" -conns "$CONNS" \
+  -duration "$DURATION" -warmup "$WARMUP" || status=$?
+
+if [[ -n $perf_pid ]]; then
+  wait "$perf_pid" || true
+  echo "== CPU by process and object during the intake run (perf, all CPUs)"
+  perf report -i "$TMP/perf.data" --no-children --sort comm,dso -g none --percent-limit 1 --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 || true
+  echo "== hottest symbols of the intake process"
+  perf report -i "$TMP/perf.data" --comm intake --no-children --sort sym -g none --percent-limit 0.7 --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 || true
+  echo "== intake time under ed25519 token verification, the Redis client and the gRPC server (inclusive)"
+  perf report -i "$TMP/perf.data" --comm intake --children --sort sym -g none --stdio 2>/dev/null |
+    grep -E 'authn\.\(\*Verifier\)\.Verify|redis/v9\.\(\*Script\)\.Run|\(\*Service\)\.RegisterDispute$|protovalidate.*Validate$|unaryLog$|slog.*Handle$' | head -12 || true
+fi
+if [[ ${PROFILE:-} == 1 ]]; then
+  redis-cli -p "$REDIS_PORT" info commandstats | grep -E 'evalsha|eval|get|set|xadd' || true
+  redis-cli -p "$REDIS_PORT" info persistence | grep -E 'aof_delayed_fsync|aof_current_size' || true
+fi
+exit $status
