@@ -26,7 +26,15 @@ stop_all() {
   trap - EXIT INT TERM
   echo
   echo "stopping..."
-  for ((i=${#pids[@]}-1; i>=0; i--)); do
+  # Gateway first, then the four services together, then etcd and Redis.
+  local i n=${#pids[@]}
+  if ((n > 6)); then
+    kill -TERM "${pids[6]}" 2>/dev/null || true
+    wait "${pids[6]}" 2>/dev/null || true
+  fi
+  for ((i=2; i<n && i<6; i++)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for ((i=2; i<n && i<6; i++)); do wait "${pids[$i]}" 2>/dev/null || true; done
+  for ((i=1; i>=0 && i<n; i--)); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
