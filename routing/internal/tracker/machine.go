@@ -51,6 +51,8 @@ const (
 	ActPlatformOutcome Action = "platform_outcome"
 	ActObjectionEnds   Action = "objection_window_ends"
 	ActObject          Action = "object"
+	ActRedo            Action = "redo"
+	ActClose           Action = "close"
 	ActWithdraw        Action = "withdraw"
 	ActArchive         Action = "archive"
 )
@@ -80,6 +82,8 @@ var transitions = map[edge]State{
 	{AtPlatform, ActPlatformOutcome}: Replied,
 	{Replied, ActObjectionEnds}:      Closed,
 	{Replied, ActObject}:             Closed,
+	{Replied, ActRedo}:               Handling,
+	{Replied, ActClose}:              Closed,
 	{Closed, ActArchive}:             Archived,
 }
 

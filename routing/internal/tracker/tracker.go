@@ -52,6 +52,9 @@ type Caller struct {
 	// RegionWide is set for the office and convenor roles, who see every
 	// dispute of their region.
 	RegionWide bool
+	// Office is set for the office role, who orders redo and approves
+	// extensions.
+	Office bool
 }
 
 // Transition is one recorded step of the lifecycle.
@@ -94,6 +97,9 @@ type Tracker struct {
 	Slips                 []Slip           `json:"slips,omitempty"`
 	ReturnCount           int32            `json:"return_count,omitempty"`
 	PastHolders           []string         `json:"past_holders,omitempty"`
+	// Handled is the handling record: notes, reply, follow-ups, redo,
+	// objection and why it closed.
+	Handled
 	// Version grows by one on every change; its decimal form is the etag.
 	Version int64 `json:"version"`
 }
@@ -248,6 +254,7 @@ func (t *Tracker) Withdraw(a Actor, reason, eventID string, now time.Time) error
 		reason = "withdrawn"
 	}
 	t.stopClocks(now)
+	t.CloseCause = CauseWithdrawn
 	t.move(to, a, now, reason, eventID)
 	return nil
 }

@@ -1,0 +1,315 @@
+package tracker
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/remedy"
+)
+
+// handling returns a dispute routed SELF by tax, in HANDLING.
+func handling(t *testing.T) *Tracker {
+	t.Helper()
+	tr := opened(t)
+	if _, err := tr.Route(caller("tax", false), Route{Kind: RouteSelf, Opinion: "ours"}, CalendarDays{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func office() Caller {
+	c := caller("gov_office", true)
+	c.Office = true
+	return c
+}
+
+func convenor() Caller { return caller("gov_office", true) }
+
+// replied returns a dispute tax replied to at t0 plus an hour.
+func replied(t *testing.T) *Tracker {
+	t.Helper()
+	tr := handling(t)
+	if _, err := tr.RecordReply(caller("tax", false), ReplyInput{Outcome: "减免", Text: "经核查..."}, ReplyRules{}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func wantErr(t *testing.T, err, target error, inMsg string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("err = %v, want %v", err, target)
+	}
+	if !strings.Contains(err.Error(), inMsg) {
+		t.Fatalf("err %q does not mention %q", err, inMsg)
+	}
+}
+
+func TestRecordReply(t *testing.T) {
+	at := time.Date(2026, 3, 31, 10, 0, 0, 0, remedy.China)
+	tr := handling(t)
+	r, err := tr.RecordReply(caller("tax", false), ReplyInput{
+		Outcome: "维持", Text: "经核查, 滞纳金计算无误",
+		Remedies: []typesv1.Remedy{typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION, typesv1.Remedy_REMEDY_REVIEW_REQUEST},
+	}, ReplyRules{Workdays: remedy.Weekends{}, ObjectionWindowDays: 15}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	for _, d := range r.Remedies {
+		dates = append(dates, d.Remedy.String()+" "+d.LastDate)
+	}
+	if diff := cmp.Diff([]string{"REMEDY_ADMINISTRATIVE_LITIGATION 2026-09-30", "REMEDY_REVIEW_REQUEST 2026-04-30"}, dates); diff != "" {
+		t.Fatalf("remedies (-want +got):\n%s", diff)
+	}
+	if tr.State != Replied || tr.Reply != r || !tr.ObjectionWindowEnd.Equal(at.AddDate(0, 0, 15)) {
+		t.Fatalf("after reply: state %v window end %v", tr.State, tr.ObjectionWindowEnd)
+	}
+	if _, running := tr.RunningClock(); running {
+		t.Fatal("handling clock still running after the reply")
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		tr := handling(t)
+		r, err := tr.RecordReply(caller("tax", false), ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Remedies) != 4 || !tr.ObjectionWindowEnd.Equal(at.AddDate(0, 0, DefaultObjectionWindowDays)) {
+			t.Fatalf("remedies %v window end %v", r.Remedies, tr.ObjectionWindowEnd)
+		}
+	})
+
+	refusals := []struct {
+		name   string
+		tr     func(*testing.T) *Tracker
+		c      Caller
+		in     ReplyInput
+		target error
+		inMsg  string
+	}{
+		{"not yet handled", opened, caller("tax", false), ReplyInput{Outcome: "o", Text: "t"}, ErrIllegalTransition, "REGISTERED"},
+		{"replied already", replied, caller("tax", false), ReplyInput{Outcome: "o", Text: "t"}, ErrIllegalTransition, "REPLIED"},
+		{"not the holder", handling, caller("hrss", false), ReplyInput{Outcome: "o", Text: "t"}, ErrPermissionDenied, "tax"},
+		{"the office is not the holder", handling, office(), ReplyInput{Outcome: "o", Text: "t"}, ErrPermissionDenied, "tax"},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := tt.tr(t)
+			before := tr.Version
+			_, err := tr.RecordReply(tt.c, tt.in, ReplyRules{}, at)
+			wantErr(t, err, tt.target, tt.inMsg)
+			if tr.Version != before {
+				t.Fatal("refused reply changed the tracker")
+			}
+		})
+	}
+	t.Run("outcome required", func(t *testing.T) {
+		var ve *ValidationError
+		if _, err := handling(t).RecordReply(caller("tax", false), ReplyInput{Text: "t"}, ReplyRules{}, at); !errors.As(err, &ve) || ve.Field != "outcome" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestAddNote(t *testing.T) {
+	atOffice := func(t *testing.T) *Tracker {
+		tr := opened(t)
+		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, CalendarDays{}, t0); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	tests := []struct {
+		name   string
+		tr     func(*testing.T) *Tracker
+		c      Caller
+		target error
+		inMsg  string
+	}{
+		{"holder while handling", handling, caller("tax", false), nil, ""},
+		{"office while at the office", atOffice, office(), nil, ""},
+		{"office while another department handles", handling, office(), ErrPermissionDenied, "holding department"},
+		{"other department", handling, caller("hrss", false), ErrPermissionDenied, "holding department"},
+		{"registered", opened, caller("tax", false), ErrIllegalTransition, "REGISTERED"},
+		{"replied", replied, caller("tax", false), ErrIllegalTransition, "REPLIED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := tt.tr(t)
+			err := tr.AddNote(tt.c, "已约谈缴费人", t0)
+			if tt.target != nil {
+				wantErr(t, err, tt.target, tt.inMsg)
+				return
+			}
+			if err != nil || len(tr.Notes) != 1 || tr.Notes[0].Actor.Department != tt.c.Department {
+				t.Fatalf("err %v notes %+v", err, tr.Notes)
+			}
+		})
+	}
+}
+
+func TestFollowUpRedoObjectClose(t *testing.T) {
+	t1 := t0.Add(2 * time.Hour)
+	t.Run("redo after a dissatisfied follow-up", func(t *testing.T) {
+		tr := replied(t)
+		if err := tr.Redo(office(), "重新核查", CalendarDays{}, t1); !errors.Is(err, ErrPrecondition) {
+			t.Fatalf("redo without follow-up: err = %v", err)
+		}
+		if _, err := tr.RecordFollowUp(caller("hrss", false), false, "", t1); !errors.Is(err, ErrPermissionDenied) {
+			t.Fatalf("follow-up by a stranger: err = %v", err)
+		}
+		if _, err := tr.RecordFollowUp(office(), false, "不满意", t1); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Redo(caller("tax", false), "重新核查", CalendarDays{}, t1); !errors.Is(err, ErrPermissionDenied) {
+			t.Fatalf("redo by the holder: err = %v", err)
+		}
+		if err := tr.Redo(convenor(), "重新核查", CalendarDays{}, t1); !errors.Is(err, ErrPermissionDenied) {
+			t.Fatalf("redo by the convenor: err = %v", err)
+		}
+		if err := tr.Redo(office(), "重新核查", CalendarDays{}, t1); err != nil {
+			t.Fatal(err)
+		}
+		c, running := tr.RunningClock()
+		if tr.State != Handling || tr.Holder != "tax" || tr.RedoCount != 1 || !tr.ObjectionWindowEnd.IsZero() ||
+			!running || c.Stage != StageHandling || !c.Start.Equal(t1) {
+			t.Fatalf("after redo: state %v holder %s redo %d clock %+v", tr.State, tr.Holder, tr.RedoCount, c)
+		}
+		wantErr(t, tr.Redo(office(), "again", CalendarDays{}, t1), ErrIllegalTransition, "HANDLING")
+		if _, err := tr.RecordFollowUp(office(), true, "", t1); err == nil || !strings.Contains(err.Error(), "HANDLING") {
+			t.Fatalf("follow-up while handling: err = %v", err)
+		}
+	})
+	t.Run("satisfied follow-up allows no redo", func(t *testing.T) {
+		tr := replied(t)
+		if _, err := tr.RecordFollowUp(caller("tax", false), true, "", t1); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Redo(office(), "x", CalendarDays{}, t1); !errors.Is(err, ErrPrecondition) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("objection", func(t *testing.T) {
+		tr := replied(t)
+		if err := tr.Object(caller("hrss", false), typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION, "", t1); !errors.Is(err, ErrPermissionDenied) {
+			t.Fatalf("objection by a stranger: err = %v", err)
+		}
+		if err := tr.Object(caller("tax", false), typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION, "起诉", t1); err != nil {
+			t.Fatal(err)
+		}
+		if tr.State != Closed || tr.CloseCause != CauseObjection || tr.ObjectionRemedy != typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION {
+			t.Fatalf("after objection: %v %s %v", tr.State, tr.CloseCause, tr.ObjectionRemedy)
+		}
+		wantErr(t, tr.Object(office(), typesv1.Remedy_REMEDY_MEDIATION, "", t1), ErrIllegalTransition, "CLOSED")
+	})
+	t.Run("close by holder", func(t *testing.T) {
+		tr := replied(t)
+		wantErr(t, tr.Close(office(), "", t1), ErrPermissionDenied, "holding department")
+		if err := tr.Close(caller("tax", false), "", t1); err != nil {
+			t.Fatal(err)
+		}
+		if tr.State != Closed || tr.CloseCause != CauseClosedByHolder {
+			t.Fatalf("after close: %v %s", tr.State, tr.CloseCause)
+		}
+		wantErr(t, handling(t).Close(caller("tax", false), "", t1), ErrIllegalTransition, "HANDLING")
+	})
+}
+
+func TestMeetingOutcomes(t *testing.T) {
+	a := Actor{Department: "tax", Staff: "office_staff", Roles: []string{"office"}}
+	atOffice := func(t *testing.T) *Tracker {
+		tr := opened(t)
+		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, CalendarDays{}, t0); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	t.Run("general matter, decision", func(t *testing.T) {
+		tr := atOffice(t)
+		if err := tr.Triage(false, a, "一般事项", CalendarDays{}, t0, "m1"); err != nil {
+			t.Fatal(err)
+		}
+		if tr.State != JointHandling {
+			t.Fatalf("state %v", tr.State)
+		}
+		wantErr(t, tr.DecideApproval(true, a, "", t0, "m2"), ErrIllegalTransition, "JOINT_HANDLING")
+		if _, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, t0, "m3"); err != nil {
+			t.Fatal(err)
+		}
+		if tr.State != Replied || tr.Reply.Actor.Staff != "office_staff" || tr.History[len(tr.History)-1].EventID != "m3" {
+			t.Fatalf("after decision: %v %+v", tr.State, tr.Reply)
+		}
+	})
+	t.Run("major matter, declined, then approved, platform outcome", func(t *testing.T) {
+		tr := atOffice(t)
+		if err := tr.Triage(true, a, "重大", CalendarDays{}, t0, "m1"); err != nil {
+			t.Fatal(err)
+		}
+		c, ok := tr.RunningClock()
+		if tr.State != AwaitingApproval || !ok || c.Stage != StageApproval {
+			t.Fatalf("after triage: %v clock %+v", tr.State, c)
+		}
+		if err := tr.DecideApproval(false, a, "再议", t0, "m2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := tr.RunningClock(); tr.State != AtOffice || ok {
+			t.Fatalf("after decline: %v", tr.State)
+		}
+		if err := tr.Triage(true, a, "重大", CalendarDays{}, t0, "m3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.DecideApproval(true, a, "同意", t0, "m4"); err != nil {
+			t.Fatal(err)
+		}
+		if tr.State != AtPlatform {
+			t.Fatalf("after approval: %v", tr.State)
+		}
+		wantErr(t, func() error {
+			_, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, t0, "m5")
+			return err
+		}(), ErrIllegalTransition, "AT_PLATFORM")
+		if _, err := tr.RecordOutcome(true, a, ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, t0, "m5"); err != nil {
+			t.Fatal(err)
+		}
+		if tr.State != Replied {
+			t.Fatalf("after outcome: %v", tr.State)
+		}
+	})
+}
+
+func TestWork(t *testing.T) {
+	tests := []struct {
+		name   string
+		tr     func(*testing.T) *Tracker
+		want   WorkItem
+		listed bool
+	}{
+		{"registered", opened, WorkItem{Department: "tax", Bucket: BucketAwaitingRouting, Due: t0.AddDate(0, 0, 15)}, true},
+		{"handling", handling, WorkItem{Department: "tax", Bucket: BucketHandling, Due: t0.AddDate(0, 0, 60)}, true},
+		{"replied", replied, WorkItem{Department: "tax", Bucket: BucketAll}, true},
+		{"closed", func(t *testing.T) *Tracker {
+			tr := replied(t)
+			if err := tr.Close(caller("tax", false), "", t0); err != nil {
+				t.Fatal(err)
+			}
+			return tr
+		}, WorkItem{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, listed := tt.tr(t).Work()
+			if listed != tt.listed {
+				t.Fatalf("listed = %v", listed)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Fatalf("Work (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
