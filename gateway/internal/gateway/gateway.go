@@ -1,7 +1,8 @@
 // Package gateway serves the platform over HTTP/JSON: the grpc-gateway
-// mapping of every service's RPCs, the OpenAPI document and the staff
-// console. It holds no state and no identity of its own: the caller's
-// Authorization header is forwarded to the services, which verify it.
+// mapping of every service's RPCs, the OpenAPI document, the printable
+// paper (/print/) and the staff console. It holds no state and no identity
+// of its own: the caller's Authorization header is forwarded to the
+// services, which verify it.
 package gateway
 
 import (
@@ -30,6 +31,8 @@ import (
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/proto/openapi"
+
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
 )
 
 // Backends are the gRPC addresses of the services.
@@ -113,6 +116,12 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", instrument(mux, requests, latency))
+	// Printable paper, read through the same backend connections with the
+	// caller's Authorization header.
+	paper := http.NewServeMux()
+	printing.New(intakev1.NewIntakeServiceClient(g.conns["intake"]), routingv1.NewRoutingServiceClient(g.conns["routing"]),
+		rosterv1.NewRosterServiceClient(g.conns["meeting"]), log).Register(paper)
+	root.Handle("/print/", instrument(paper, requests, latency))
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.Document)
@@ -124,7 +133,6 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		root.Handle("/", console)
 	}
 	g.handler = root
-	_ = log
 	return g, nil
 }
 
@@ -137,6 +145,8 @@ func instrument(next http.Handler, requests *prometheus.CounterVec, latency *pro
 		pattern := "other"
 		if p, ok := runtime.HTTPPathPattern(r.Context()); ok {
 			pattern = r.Method + " " + p
+		} else if r.Pattern != "" {
+			pattern = r.Pattern // a net/http route, e.g. a print page
 		}
 		requests.WithLabelValues(pattern, fmt.Sprint(rec.code)).Inc()
 		latency.WithLabelValues(pattern).Observe(time.Since(start).Seconds())

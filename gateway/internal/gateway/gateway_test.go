@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// closedAddr returns an address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestPrintRoutesAreMounted(t *testing.T) {
+	down := closedAddr(t)
+	g, err := New(context.Background(), Backends{Intake: down, Routing: down, Meeting: down, Archive: down},
+		http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	tests := []struct {
+		name, path, auth string
+		want             int
+		wantBody         string
+	}{
+		{"no token", "/print/regions/141181/disputes/2026-1/registration-form", "", http.StatusUnauthorized, "未登录"},
+		{"services down", "/print/regions/141181/disputes/2026-1/registration-form", "Bearer x", http.StatusServiceUnavailable, "服务暂不可用"},
+		{"unknown paper", "/print/regions/141181/disputes/2026-1/invoice", "Bearer x", http.StatusNotFound, ""},
+		{"POST is not a print", "/print/regions/141181/disputes/2026-1/receipt", "Bearer x", http.StatusMethodNotAllowed, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := http.MethodGet
+			if strings.HasPrefix(tt.name, "POST") {
+				method = http.MethodPost
+			}
+			req := httptest.NewRequest(method, tt.path, nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			rec := httptest.NewRecorder()
+			g.Handler().ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Errorf("HTTP %d, want %d: %s", rec.Code, tt.want, rec.Body)
+			}
+			if !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("body lacks %q: %s", tt.wantBody, rec.Body)
+			}
+		})
+	}
+}
