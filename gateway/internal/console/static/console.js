@@ -132,6 +132,40 @@ $("#lookup-go").addEventListener("click", async () => {
   } catch (e) { ol.innerHTML = ""; ol.appendChild(document.createElement("li")).textContent = "案卷查询失败：" + e.message; }
 });
 
+// Printing: a plain link cannot carry the Authorization header, so the
+// page is fetched with the token and opened from a Blob URL. The window is
+// opened inside the click (so pop-up blockers allow it) and pointed at the
+// page once it has arrived; print pages carry no script, so the console's
+// Content-Security-Policy holds for them too.
+async function openPrint(paper) {
+  const id = $("#lookup-id").value.trim();
+  const errBox = $("#print-error");
+  errBox.hidden = true;
+  if (!id) { errBox.textContent = "请先输入编号（如 2026-1）。"; errBox.hidden = false; return; }
+  const win = window.open("", "_blank");
+  try {
+    const res = await fetch(`/print/regions/${region()}/disputes/${encodeURIComponent(id)}/${paper}`, {
+      headers: { "Authorization": "Bearer " + (localStorage.getItem("token") || "") },
+    });
+    const html = await res.text();
+    if (!res.ok) {
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      const title = doc.querySelector("h1")?.textContent || res.statusText;
+      const detail = doc.querySelector("h1 + p")?.textContent || "";
+      throw new Error(`${res.status} ${title}${detail ? "：" + detail : ""}`);
+    }
+    const url = URL.createObjectURL(new Blob([html], { type: "text/html;charset=utf-8" }));
+    if (win) { win.location.href = url; } else { window.open(url, "_blank"); }
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (e) {
+    if (win) win.close();
+    errBox.textContent = "打印失败：" + e.message;
+    errBox.hidden = false;
+  }
+}
+document.querySelectorAll("#print-buttons button").forEach(b =>
+  b.addEventListener("click", () => openPrint(b.dataset.print)));
+
 $("#load-roster").addEventListener("click", async () => {
   const div = $("#roster");
   div.innerHTML = "";
