@@ -31,6 +31,7 @@ import (
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/clock"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
@@ -38,6 +39,9 @@ import (
 )
 
 const region = "141181"
+
+// weekdays is a calendar with weekends as its only days off.
+var weekdays = clock.Weekends()
 
 type fixture struct {
 	rdb    *redis.Client
@@ -79,7 +83,7 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	st := store.New(rdb)
-	cal := tracker.CalendarDays{}
+	cal := tracker.Everywhere(tracker.DefaultRules(weekdays))
 	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, time.Now, log))
 	feed := &intakefeed.Feed{Store: st, Calendar: cal, Now: time.Now, Log: log}
 	consumer := &events.Consumer{Redis: rdb, Group: intakefeed.Group, Name: "t", Handle: feed.Handle, Log: log,
@@ -219,13 +223,14 @@ func TestRegisteredOpensTrackingOnce(t *testing.T) {
 		tr.GetCategory() != typesv1.Category_CATEGORY_LATE_FEE {
 		t.Fatalf("tracking = %v", tr)
 	}
+	reg := tr.GetClocks()[0].GetStartTime().AsTime()
+	due := weekdays.AddCalendarDays(reg, 15)
 	if len(tr.GetClocks()) != 1 || tr.GetClocks()[0].GetStage() != routingv1.Stage_STAGE_ROUTING ||
-		tr.GetClocks()[0].GetRemainingWorkingDays() != 15 {
+		tr.GetClocks()[0].GetRemainingWorkingDays() != weekdays.Remaining(time.Now(), due) {
 		t.Fatalf("clocks = %v", tr.GetClocks())
 	}
-	reg := tr.GetClocks()[0].GetStartTime().AsTime()
-	if due := tr.GetClocks()[0].GetDueTime().AsTime(); !due.Equal(reg.AddDate(0, 0, 15)) {
-		t.Fatalf("due %v, want 15 days after %v", due, reg)
+	if got := tr.GetClocks()[0].GetDueTime().AsTime(); !got.Equal(due) {
+		t.Fatalf("due %v, want the end of the 15th day after %v", got, reg)
 	}
 	h := tr.GetHistory()
 	if len(h) != 1 || h[0].GetFrom() != typesv1.DisputeState_DISPUTE_STATE_UNSPECIFIED || h[0].GetEventId() != ev.GetId() ||
@@ -384,7 +389,8 @@ func TestReceiveAndWithdraw(t *testing.T) {
 	if tr.GetState() != typesv1.DisputeState_DISPUTE_STATE_HANDLING || slip.GetReceiver() != "wang_fang" || slip.GetReceiveTime() == nil {
 		t.Fatalf("after receive: %v", tr)
 	}
-	if c := tr.GetClocks()[len(tr.GetClocks())-1]; c.GetStage() != routingv1.Stage_STAGE_HANDLING || c.GetRemainingWorkingDays() != 60 {
+	if c := tr.GetClocks()[len(tr.GetClocks())-1]; c.GetStage() != routingv1.Stage_STAGE_HANDLING ||
+		c.GetRemainingWorkingDays() != weekdays.Remaining(time.Now(), weekdays.AddCalendarDays(c.GetStartTime().AsTime(), 60)) {
 		t.Fatalf("handling clock = %v", c)
 	}
 	_, err = f.client.ReturnTransfer(f.as(t, "hrss"), &routingv1.ReturnTransferRequest{Name: name, Reason: "晚了"})

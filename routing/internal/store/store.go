@@ -72,12 +72,15 @@ func (s *Store) Get(ctx context.Context, name string) (*tracker.Tracker, error) 
 	return load(ctx, s.rdb.Get, key)
 }
 
-func put(ctx context.Context, pipe redis.Pipeliner, key string, t *tracker.Tracker, evs []*eventv1.Event) error {
+// put queues the write of t with its events and the move of its worklist
+// entries from before (the index entries of t as it was loaded) to t's.
+func put(ctx context.Context, pipe redis.Pipeliner, key string, before []indexEntry, t *tracker.Tracker, evs []*eventv1.Event) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("encode tracker: %w", err)
 	}
 	pipe.Set(ctx, key, b, 0)
+	reindex(ctx, pipe, before, indexOf(t))
 	for _, ev := range evs {
 		if err := events.Append(ctx, pipe, events.Stream(Service, t.Region), ev); err != nil {
 			return err
@@ -105,11 +108,12 @@ func (s *Store) ApplyEvent(ctx context.Context, ev *eventv1.Event, name string, 
 		if err != nil && !errors.Is(err, tracker.ErrNotFound) {
 			return err
 		}
+		before := indexOf(cur)
 		next, out, err := fn(cur)
 		if err != nil || next == nil {
 			return err
 		}
-		return put(ctx, pipe, key, next, out)
+		return put(ctx, pipe, key, before, next, out)
 	})
 }
 
@@ -161,6 +165,7 @@ func (s *Store) Mutate(ctx context.Context, name string, now time.Time, fn Mutat
 				return err
 			}
 			x := &Tx{ctx: ctx, tx: tx, region: region, year: year}
+			before := indexOf(t)
 			evs, err := fn(t, x)
 			if err != nil {
 				return err
@@ -169,7 +174,7 @@ func (s *Store) Mutate(ctx context.Context, name string, now time.Time, fn Mutat
 				if x.next > 0 {
 					pipe.Set(ctx, seqKey, x.next, 0)
 				}
-				return put(ctx, pipe, key, t, evs)
+				return put(ctx, pipe, key, before, t, evs)
 			})
 			out = t
 			return err

@@ -1,8 +1,9 @@
 package tracker
 
 import (
-	"math"
 	"time"
+
+	"github.com/xiaoyi-disputes/disputes/routing/internal/clock"
 )
 
 // Stage names a time-limit clock; values match routing.v1.Stage.
@@ -19,10 +20,7 @@ const (
 
 // Limit is one stage's time limit: Days long, counted in working days when
 // Working is set (DESIGN section 3), else in calendar days.
-type Limit struct {
-	Days    int
-	Working bool
-}
+type Limit = clock.Limit
 
 // DefaultLimits are the legal defaults of DESIGN section 3.
 var DefaultLimits = map[Stage]Limit{
@@ -33,45 +31,133 @@ var DefaultLimits = map[Stage]Limit{
 	StageApproval:        {Days: 3, Working: true},
 }
 
-// Calendar computes due times and days left. A business calendar with
-// holidays and make-up working days replaces CalendarDays without touching
-// the tracker.
+// Rules are the time rules in force in one region: its business calendar,
+// stage limits and the numbers around them.
+type Rules struct {
+	// Calendar counts working days and rolls deadlines forward.
+	Calendar *clock.Calendar
+	// Limits per stage; a stage missing here takes DefaultLimits.
+	Limits map[Stage]Limit
+	// MaxExtensionDays bounds the one extension of the handling stage.
+	MaxExtensionDays int
+	// ObjectionWindowDays is how long after the written reply the claimant
+	// may object (calendar days, rolled forward).
+	ObjectionWindowDays int
+	// WarningWorkingDays is how many working days before a due time a
+	// DeadlineWarning is raised.
+	WarningWorkingDays int
+}
+
+// DefaultRules are the defaults of DESIGN section 3 on calendar cal.
+func DefaultRules(cal *clock.Calendar) *Rules {
+	return &Rules{Calendar: cal, Limits: DefaultLimits, MaxExtensionDays: 30, ObjectionWindowDays: 30, WarningWorkingDays: 1}
+}
+
+// Limit is the region's limit of stage s.
+func (r *Rules) Limit(s Stage) Limit {
+	if l, ok := r.Limits[s]; ok && l.Days > 0 {
+		return l
+	}
+	return DefaultLimits[s]
+}
+
+// Calendar gives the time rules in force in each region. Routing reads them
+// from etcd at the moment of each computation, so a changed calendar or
+// limit applies to the next clock started or moved.
 type Calendar interface {
-	// Due returns when a clock started at start with limit l falls due.
-	Due(start time.Time, l Limit) time.Time
-	// Remaining returns the days left from now until due, negative when overdue.
-	Remaining(now, due time.Time) int32
+	// Rules returns region's rules; never nil.
+	Rules(region string) *Rules
 }
 
-// CalendarDays counts every day, working or not: the interim calendar until
-// the business calendar is kept in etcd.
-type CalendarDays struct{}
+type everywhere struct{ r *Rules }
 
-// Due adds l.Days calendar days to start.
-func (CalendarDays) Due(start time.Time, l Limit) time.Time { return start.AddDate(0, 0, l.Days) }
+func (e everywhere) Rules(string) *Rules { return e.r }
 
-// Remaining rounds the time left up to whole days, so a clock due later
-// today still has one day left and one due yesterday has -1.
-func (CalendarDays) Remaining(now, due time.Time) int32 {
-	return int32(math.Ceil(due.Sub(now).Hours() / 24))
+// Everywhere is a Calendar with the same rules in every region.
+func Everywhere(r *Rules) Calendar { return everywhere{r} }
+
+// Pause is a stretch during which a clock stood still.
+type Pause struct {
+	Start time.Time `json:"start"`
+	// End is zero while the clock is paused.
+	End    time.Time `json:"end,omitzero"`
+	Reason string    `json:"reason"`
+	Actor  Actor     `json:"actor"`
 }
 
-// Clock is one stage's running or stopped time limit.
+// Clock is one stage's running or stopped time limit. Due and WarnAt are
+// kept up to date with the pauses and extension, so the deadline scanner
+// needs no calendar to know when to look at it again.
 type Clock struct {
 	Stage Stage     `json:"stage"`
 	Start time.Time `json:"start"`
+	// Limit is the stage's limit when the clock started.
+	Limit Limit     `json:"limit,omitzero"`
 	Due   time.Time `json:"due"`
+	// WarnAt is when a DeadlineWarning is due.
+	WarnAt time.Time `json:"warn_at,omitzero"`
 	// Stop is zero while the clock runs.
-	Stop time.Time `json:"stop,omitzero"`
+	Stop              time.Time `json:"stop,omitzero"`
+	Pauses            []Pause   `json:"pauses,omitempty"`
+	ExtensionDays     int       `json:"extension_days,omitempty"`
+	ExtensionApprover *Actor    `json:"extension_approver,omitempty"`
+	// Warned and Overdue record that the DeadlineWarning and Overdue events
+	// of the current due time were raised.
+	Warned  bool `json:"warned,omitempty"`
+	Overdue bool `json:"overdue,omitempty"`
 }
 
 // Running reports whether the clock has not been stopped.
 func (c Clock) Running() bool { return c.Stop.IsZero() }
 
-// RemainingDays is the days left on c at now; a stopped clock counts to its stop time.
-func (c Clock) RemainingDays(cal Calendar, now time.Time) int32 {
-	if !c.Running() {
-		now = c.Stop
+// Paused reports whether the clock stands still in an open pause.
+func (c Clock) Paused() bool { return len(c.Pauses) > 0 && c.Pauses[len(c.Pauses)-1].End.IsZero() }
+
+// limit is the clock's limit, for clocks stored before limits were kept.
+func (c Clock) limit() Limit {
+	if c.Limit.Days > 0 {
+		return c.Limit
 	}
-	return cal.Remaining(now, c.Due)
+	return DefaultLimits[c.Stage]
+}
+
+// frozenAt is the moment the clock's days left are counted at: now, or
+// when it stopped, or when its open pause began.
+func (c Clock) frozenAt(now time.Time) time.Time {
+	switch {
+	case !c.Running():
+		return c.Stop
+	case c.Paused():
+		return c.Pauses[len(c.Pauses)-1].Start
+	}
+	return now
+}
+
+// RemainingDays is the working days left on c at now (negative once
+// overdue); a stopped clock counts to its stop, a paused one to its pause.
+func (c Clock) RemainingDays(r *Rules, now time.Time) int32 {
+	return r.Calendar.Remaining(c.frozenAt(now), c.Due)
+}
+
+// reschedule recomputes Due and WarnAt from the start, limit, extension and
+// closed pauses (an open pause gives back nothing until it ends). A warning
+// or overdue flag whose moment moved past now is cleared, so the new due
+// time is warned about and reported in its turn.
+func (c *Clock) reschedule(r *Rules, now time.Time) {
+	var spans []clock.Span
+	for _, p := range c.Pauses {
+		end := p.End
+		if end.IsZero() {
+			end = p.Start
+		}
+		spans = append(spans, clock.Span{From: p.Start, To: end})
+	}
+	c.Due = r.Calendar.Due(c.Start, c.limit(), c.ExtensionDays, spans, now)
+	c.WarnAt = r.Calendar.WarnAt(c.Due, r.WarningWorkingDays)
+	if c.Due.After(now) {
+		c.Overdue = false
+	}
+	if c.WarnAt.After(now) {
+		c.Warned = false
+	}
 }

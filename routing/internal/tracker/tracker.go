@@ -97,6 +97,8 @@ type Tracker struct {
 	Slips                 []Slip           `json:"slips,omitempty"`
 	ReturnCount           int32            `json:"return_count,omitempty"`
 	PastHolders           []string         `json:"past_holders,omitempty"`
+	// Extension is the one request to extend the handling stage, once asked.
+	Extension *Extension `json:"extension,omitempty"`
 	// Handled is the handling record: notes, reply, follow-ups, redo,
 	// objection and why it closed.
 	Handled
@@ -206,8 +208,12 @@ func (t *Tracker) RunningClock() (Clock, bool) {
 	return Clock{}, false
 }
 
+// startClock starts stage s's clock with the region's limit in force now.
 func (t *Tracker) startClock(s Stage, start time.Time, cal Calendar) {
-	t.Clocks = append(t.Clocks, Clock{Stage: s, Start: start, Due: cal.Due(start, DefaultLimits[s])})
+	r := cal.Rules(t.Region)
+	k := Clock{Stage: s, Start: start, Limit: r.Limit(s)}
+	k.reschedule(r, start)
+	t.Clocks = append(t.Clocks, k)
 }
 
 func (t *Tracker) stopClocks(now time.Time) {
@@ -410,6 +416,9 @@ func (t *Tracker) Return(c Caller, reason, officeHost string, cal Calendar, now 
 	to, s, err := t.checkReceiver(c, act)
 	if err != nil {
 		return nil, false, err
+	}
+	if k := t.runningClock(); k != nil && k.Stage == StageTransferReceipt && !k.Paused() && now.After(k.Due) {
+		return nil, false, refuse("RETURN_WINDOW_CLOSED", "the return window closed on %s; receive the dispute or ask the office", date(k.Due))
 	}
 	if act == ActReturnToOffice && officeHost == "" {
 		return nil, false, ErrNoOffice

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xiaoyi-disputes/disputes/routing/internal/clock"
 )
 
 func TestNext(t *testing.T) {
@@ -96,12 +98,15 @@ func TestNumberOf(t *testing.T) {
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
+// weekdays is the default time limits on a calendar of weekends only.
+var weekdays = Everywhere(DefaultRules(clock.Weekends()))
+
 func opened(t *testing.T) *Tracker {
 	t.Helper()
 	tr, err := Open(Registration{
 		Name: "regions/141181/disputes/2026-17", RegisteringDepartment: "tax", FirstReceiver: "li",
 		RegisterTime: t0, Actor: Actor{Department: "tax", Staff: "li"}, EventID: "ev1",
-	}, CalendarDays{})
+	}, weekdays)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,17 +122,19 @@ func TestOpen(t *testing.T) {
 	want := &Tracker{
 		Name: "regions/141181/disputes/2026-17", Region: "141181", Number: "2026年第17号", State: Registered,
 		Holder: "tax", RegisteringDepartment: "tax", FirstReceiver: "li",
-		Clocks:  []Clock{{Stage: StageRouting, Start: t0, Due: t0.AddDate(0, 0, 15)}},
+		Clocks: []Clock{{Stage: StageRouting, Start: t0, Limit: Limit{Days: 15},
+			Due: time.Date(2026, 3, 17, 23, 59, 59, 0, clock.China), WarnAt: time.Date(2026, 3, 16, 0, 0, 0, 0, clock.China)}},
 		History: []Transition{{From: Unspecified, To: Registered, Actor: Actor{Department: "tax", Staff: "li"}, Time: t0, Reason: "registered", EventID: "ev1"}},
 		Version: 1,
 	}
 	if diff := cmp.Diff(want, tr); diff != "" {
 		t.Fatalf("Open (-want +got):\n%s", diff)
 	}
-	if got := tr.Clocks[0].RemainingDays(CalendarDays{}, t0.Add(time.Hour)); got != 15 {
-		t.Errorf("remaining after an hour = %d, want 15", got)
+	// Mon 2 Mar to Tue 17 Mar: 11 working days.
+	if got := tr.Clocks[0].RemainingDays(weekdays.Rules("141181"), t0.Add(time.Hour)); got != 11 {
+		t.Errorf("remaining after an hour = %d, want 11", got)
 	}
-	if got := tr.Clocks[0].RemainingDays(CalendarDays{}, t0.AddDate(0, 0, 16)); got != -1 {
+	if got := tr.Clocks[0].RemainingDays(weekdays.Rules("141181"), t0.AddDate(0, 0, 16)); got != -1 {
 		t.Errorf("remaining a day after due = %d, want -1", got)
 	}
 }
@@ -210,7 +217,7 @@ func TestRoute(t *testing.T) {
 			r := base
 			r.Kind, r.Target = tt.kind, tt.target
 			before := tr.State
-			slip, err := tr.Route(tt.c, r, CalendarDays{}, t1)
+			slip, err := tr.Route(tt.c, r, weekdays, t1)
 			if tt.wantErr != nil {
 				var ve *ValidationError
 				if _, isVE := tt.wantErr.(*ValidationError); isVE {
@@ -257,7 +264,7 @@ func TestRoute(t *testing.T) {
 }
 
 func TestTransferReceiveReturn(t *testing.T) {
-	cal := CalendarDays{}
+	cal := weekdays
 	r := Route{Kind: RouteTransfer, Target: "hrss", Opinion: "theirs", OfficeHost: "tax", IsUnit: units("tax", "hrss"), NextSlip: slips()}
 	transferred := func(t *testing.T) *Tracker {
 		tr := opened(t)

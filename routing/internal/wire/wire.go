@@ -53,8 +53,8 @@ func Slip(s *tracker.Slip) *routingv1.TransferSlip {
 	}
 }
 
-// Tracking converts a tracker as seen at now; cal counts the days left on
-// each clock.
+// Tracking converts a tracker as seen at now; the rules of its region in
+// cal count the working days left on each clock.
 func Tracking(t *tracker.Tracker, cal tracker.Calendar, now time.Time) *routingv1.Tracking {
 	out := &routingv1.Tracking{
 		Name: t.Name, Number: t.Number, State: t.State, Holder: t.Holder,
@@ -62,12 +62,12 @@ func Tracking(t *tracker.Tracker, cal tracker.Calendar, now time.Time) *routingv
 		Category: t.Category, ReturnCount: t.ReturnCount, PastHolders: append([]string(nil), t.PastHolders...),
 		Etag: t.Etag(),
 	}
+	rules := cal.Rules(t.Region)
 	for _, c := range t.Clocks {
-		out.Clocks = append(out.Clocks, &routingv1.Clock{
-			Stage: routingv1.Stage(c.Stage), StartTime: ts(c.Start), DueTime: ts(c.Due), StopTime: ts(c.Stop),
-			RemainingWorkingDays: c.RemainingDays(cal, now),
-		})
+		out.Clocks = append(out.Clocks, Clock(c, rules, now))
 	}
+	out.Extension = Extension(t.Extension)
+	handled(out, t)
 	for _, h := range t.History {
 		out.History = append(out.History, &routingv1.Transition{
 			From: h.From, To: h.To, Actor: ActorProto(h.Actor), Time: ts(h.Time), Reason: h.Reason, EventId: h.EventID,
