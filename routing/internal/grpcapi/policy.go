@@ -22,6 +22,10 @@ var Policy = authn.Policy{
 	method("ReturnTransfer"):  {AnyRole: staff},
 	method("RecordReply"):     {AnyRole: staff},
 	method("RecordObjection"): {AnyRole: staff},
+	method("AddProgressNote"): {AnyRole: staff},
+	method("RecordFollowUp"):  {AnyRole: staff},
+	method("RedoDispute"):     {AnyRole: []string{authn.RoleOffice}},
+	method("CloseDispute"):    {AnyRole: staff},
 	method("ListWorklist"):    {AnyRole: viewers},
 	method("GetTracking"):     {AnyRole: viewers},
 }

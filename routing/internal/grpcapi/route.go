@@ -35,7 +35,15 @@ func (s *Server) mutate(ctx context.Context, c tracker.Caller, name, etag string
 			return nil, err
 		}
 		t.StampEvent(ev.GetId())
-		return []*eventv1.Event{ev}, nil
+		evs := []*eventv1.Event{ev}
+		for _, m := range p.also {
+			more, err := events.New(store.Service, t.Region, t.Name, wire.ActorProto(c.Actor), p.reason, m, now)
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, more)
+		}
+		return evs, nil
 	})
 }
 

@@ -52,6 +52,7 @@ func caller(ctx context.Context) (tracker.Caller, error) {
 	return tracker.Caller{
 		Actor:      tracker.Actor{Region: id.Region, Department: id.Department, Staff: id.Staff, Roles: id.Roles},
 		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor),
+		Office:     id.HasAnyRole(authn.RoleOffice),
 	}, nil
 }
 
@@ -76,6 +77,7 @@ func (s *Server) toStatus(err error) error {
 		return err
 	}
 	var ve *tracker.ValidationError
+	var refused *tracker.RefusedError
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
@@ -87,6 +89,10 @@ func (s *Server) toStatus(err error) error {
 		return apierr.New(codes.FailedPrecondition, "ILLEGAL_TRANSITION", err.Error())
 	case errors.Is(err, tracker.ErrEtagMismatch):
 		return apierr.New(codes.Aborted, "ETAG_MISMATCH", err.Error())
+	case errors.As(err, &refused):
+		return apierr.New(codes.FailedPrecondition, refused.Reason, err.Error())
+	case errors.Is(err, tracker.ErrPrecondition):
+		return apierr.New(codes.FailedPrecondition, "PRECONDITION_NOT_MET", err.Error())
 	case errors.Is(err, tracker.ErrNoOffice):
 		return apierr.New(codes.FailedPrecondition, "NO_OFFICE", err.Error())
 	case errors.Is(err, errNoRoster):

@@ -11,10 +11,12 @@ import (
 	"github.com/xiaoyi-disputes/disputes/routing/internal/wire"
 )
 
-// eventPayload is what a change publishes: the payload and its reason.
+// eventPayload is what a change publishes: the payload and its reason,
+// and any further payloads published after it in the same transaction.
 type eventPayload struct {
 	msg    proto.Message
 	reason string
+	also   []proto.Message
 }
 
 // ReceiveTransfer signs for a transferred dispute (签收); only the receiving

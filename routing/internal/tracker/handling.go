@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -25,13 +24,10 @@ const (
 	ActFollowUp Action = "follow_up"
 )
 
-// DefaultObjectionWindowDays is how many days after the reply the claimant
-// may object before the dispute closes, unless the region sets otherwise.
-const DefaultObjectionWindowDays = 30
-
 // ErrPrecondition is a refusal that is neither an illegal transition nor
 // a permission problem: the dispute is in the right state but lacks what
-// the action needs (e.g. redo without a dissatisfied follow-up).
+// the action needs (e.g. redo without a dissatisfied follow-up). Every
+// *RefusedError matches it.
 var ErrPrecondition = errors.New("failed precondition")
 
 // Reply is the written reply to the claimant (书面告知).
@@ -66,17 +62,11 @@ type Handled struct {
 	RedoCount int32      `json:"redo_count,omitempty"`
 	// ObjectionWindowEnd is when a REPLIED dispute closes unless the
 	// claimant objects first; zero in every other state.
-	ObjectionWindowEnd time.Time      `json:"objection_window_end,omitzero"`
-	ObjectionRemedy    typesv1.Remedy `json:"objection_remedy,omitempty"`
-	CloseCause         string         `json:"close_cause,omitempty"`
-}
-
-// ReplyRules are a region's rules for a written reply.
-type ReplyRules struct {
-	// Workdays moves a remedy's last day off rest days.
-	Workdays remedy.Workdays
-	// ObjectionWindowDays is how long the claimant may object (days).
-	ObjectionWindowDays int
+	ObjectionWindowEnd time.Time `json:"objection_window_end,omitzero"`
+	// ObjectionRemedy is the remedy the claimant chose on objection.
+	ObjectionRemedy typesv1.Remedy `json:"objection_remedy,omitempty"`
+	// CloseCause says why the dispute closed (Cause*).
+	CloseCause string `json:"close_cause,omitempty"`
 }
 
 // ReplyInput is a written reply as given by its author.
@@ -101,8 +91,9 @@ func (t *Tracker) mustHold(c Caller, what string) error {
 	return nil
 }
 
-// recordReply stores the reply, stops the clocks and opens the objection window.
-func (t *Tracker) recordReply(act Action, a Actor, in ReplyInput, rules ReplyRules, now time.Time, eventID string) (*Reply, error) {
+// recordReply stores the reply with the remedies' last dates on the
+// region's business calendar, stops the clocks and opens the objection window.
+func (t *Tracker) recordReply(act Action, a Actor, in ReplyInput, cal Calendar, now time.Time, eventID string) (*Reply, error) {
 	to, err := Next(t.State, act)
 	if err != nil {
 		return nil, err
@@ -113,21 +104,16 @@ func (t *Tracker) recordReply(act Action, a Actor, in ReplyInput, rules ReplyRul
 	if in.Text == "" {
 		return nil, &ValidationError{Field: "text", Reason: "is required"}
 	}
-	w := rules.Workdays
-	if w == nil {
-		w = remedy.Weekends{}
-	}
-	rs, err := remedy.Deadlines(in.Remedies, now, w)
+	rs, err := remedy.Deadlines(in.Remedies, now, cal.Rules(t.Region).Calendar)
 	if err != nil {
 		return nil, &ValidationError{Field: "remedies", Reason: err.Error()}
 	}
-	days := rules.ObjectionWindowDays
-	if days <= 0 {
-		days = DefaultObjectionWindowDays
-	}
 	r := &Reply{Outcome: in.Outcome, Text: in.Text, Remedies: rs, Time: now, Actor: a}
 	t.Reply = r
-	t.ObjectionWindowEnd = now.AddDate(0, 0, days)
+	// The window is counted in calendar days; its last day rolls forward
+	// to a working day and the window ends with that day.
+	rules := cal.Rules(t.Region)
+	t.ObjectionWindowEnd = rules.Calendar.AddCalendarDays(now, rules.ObjectionWindowDays)
 	t.stopClocks(now)
 	t.move(to, a, now, in.Outcome, eventID)
 	return r, nil
@@ -135,14 +121,14 @@ func (t *Tracker) recordReply(act Action, a Actor, in ReplyInput, rules ReplyRul
 
 // RecordReply records the holder's written reply to a dispute it handles
 // (HANDLING to REPLIED) with the remedies' last dates.
-func (t *Tracker) RecordReply(c Caller, in ReplyInput, rules ReplyRules, now time.Time) (*Reply, error) {
+func (t *Tracker) RecordReply(c Caller, in ReplyInput, cal Calendar, now time.Time) (*Reply, error) {
 	if err := t.require(ActReply, Handling); err != nil {
 		return nil, err
 	}
 	if err := t.mustHold(c, "reply to"); err != nil {
 		return nil, err
 	}
-	return t.recordReply(ActReply, c.Actor, in, rules, now, "")
+	return t.recordReply(ActReply, c.Actor, in, cal, now, "")
 }
 
 // AddNote records handling progress by the holder, or by the office while
@@ -201,7 +187,7 @@ func (t *Tracker) Redo(c Caller, reason string, cal Calendar, now time.Time) err
 		return &ValidationError{Field: "reason", Reason: "is required: say what must be redone"}
 	}
 	if !t.dissatisfied() {
-		return fmt.Errorf("%w: %s has no follow-up since the reply that found the claimant dissatisfied", ErrPrecondition, t.Name)
+		return refuse("NO_DISSATISFIED_FOLLOW_UP", "no follow-up since the reply of %s found the claimant dissatisfied", t.Number)
 	}
 	t.RedoCount++
 	t.ObjectionWindowEnd = time.Time{}
@@ -299,10 +285,10 @@ func (t *Tracker) DecideApproval(approved bool, a Actor, comment string, now tim
 
 // RecordOutcome records the reply that ends joint handling (the office's
 // decision) or the platform's outcome.
-func (t *Tracker) RecordOutcome(platform bool, a Actor, in ReplyInput, rules ReplyRules, now time.Time, eventID string) (*Reply, error) {
+func (t *Tracker) RecordOutcome(platform bool, a Actor, in ReplyInput, cal Calendar, now time.Time, eventID string) (*Reply, error) {
 	act := ActDecide
 	if platform {
 		act = ActPlatformOutcome
 	}
-	return t.recordReply(act, a, in, rules, now, eventID)
+	return t.recordReply(act, a, in, cal, now, eventID)
 }

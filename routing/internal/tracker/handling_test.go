@@ -9,14 +9,25 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/clock"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/remedy"
 )
+
+// handlingCal is the default rules on a weekends-only calendar.
+var handlingCal = Everywhere(DefaultRules(clock.Weekends()))
+
+// shortWindow has an objection window of 15 days.
+func shortWindow() Calendar {
+	r := DefaultRules(clock.Weekends())
+	r.ObjectionWindowDays = 15
+	return Everywhere(r)
+}
 
 // handling returns a dispute routed SELF by tax, in HANDLING.
 func handling(t *testing.T) *Tracker {
 	t.Helper()
 	tr := opened(t)
-	if _, err := tr.Route(caller("tax", false), Route{Kind: RouteSelf, Opinion: "ours"}, CalendarDays{}, t0); err != nil {
+	if _, err := tr.Route(caller("tax", false), Route{Kind: RouteSelf, Opinion: "ours"}, weekdays, t0); err != nil {
 		t.Fatal(err)
 	}
 	return tr
@@ -34,7 +45,7 @@ func convenor() Caller { return caller("gov_office", true) }
 func replied(t *testing.T) *Tracker {
 	t.Helper()
 	tr := handling(t)
-	if _, err := tr.RecordReply(caller("tax", false), ReplyInput{Outcome: "减免", Text: "经核查..."}, ReplyRules{}, t0.Add(time.Hour)); err != nil {
+	if _, err := tr.RecordReply(caller("tax", false), ReplyInput{Outcome: "减免", Text: "经核查..."}, handlingCal, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	return tr
@@ -56,7 +67,7 @@ func TestRecordReply(t *testing.T) {
 	r, err := tr.RecordReply(caller("tax", false), ReplyInput{
 		Outcome: "维持", Text: "经核查, 滞纳金计算无误",
 		Remedies: []typesv1.Remedy{typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION, typesv1.Remedy_REMEDY_REVIEW_REQUEST},
-	}, ReplyRules{Workdays: remedy.Weekends{}, ObjectionWindowDays: 15}, at)
+	}, shortWindow(), at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +78,7 @@ func TestRecordReply(t *testing.T) {
 	if diff := cmp.Diff([]string{"REMEDY_ADMINISTRATIVE_LITIGATION 2026-09-30", "REMEDY_REVIEW_REQUEST 2026-04-30"}, dates); diff != "" {
 		t.Fatalf("remedies (-want +got):\n%s", diff)
 	}
-	if tr.State != Replied || tr.Reply != r || !tr.ObjectionWindowEnd.Equal(at.AddDate(0, 0, 15)) {
+	if want := time.Date(2026, 4, 15, 23, 59, 59, 0, remedy.China); tr.State != Replied || tr.Reply != r || !tr.ObjectionWindowEnd.Equal(want) {
 		t.Fatalf("after reply: state %v window end %v", tr.State, tr.ObjectionWindowEnd)
 	}
 	if _, running := tr.RunningClock(); running {
@@ -76,11 +87,11 @@ func TestRecordReply(t *testing.T) {
 
 	t.Run("defaults", func(t *testing.T) {
 		tr := handling(t)
-		r, err := tr.RecordReply(caller("tax", false), ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, at)
+		r, err := tr.RecordReply(caller("tax", false), ReplyInput{Outcome: "o", Text: "t"}, handlingCal, at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Remedies) != 4 || !tr.ObjectionWindowEnd.Equal(at.AddDate(0, 0, DefaultObjectionWindowDays)) {
+		if len(r.Remedies) != 4 || !tr.ObjectionWindowEnd.Equal(time.Date(2026, 4, 30, 23, 59, 59, 0, remedy.China)) {
 			t.Fatalf("remedies %v window end %v", r.Remedies, tr.ObjectionWindowEnd)
 		}
 	})
@@ -102,7 +113,7 @@ func TestRecordReply(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := tt.tr(t)
 			before := tr.Version
-			_, err := tr.RecordReply(tt.c, tt.in, ReplyRules{}, at)
+			_, err := tr.RecordReply(tt.c, tt.in, handlingCal, at)
 			wantErr(t, err, tt.target, tt.inMsg)
 			if tr.Version != before {
 				t.Fatal("refused reply changed the tracker")
@@ -111,7 +122,7 @@ func TestRecordReply(t *testing.T) {
 	}
 	t.Run("outcome required", func(t *testing.T) {
 		var ve *ValidationError
-		if _, err := handling(t).RecordReply(caller("tax", false), ReplyInput{Text: "t"}, ReplyRules{}, at); !errors.As(err, &ve) || ve.Field != "outcome" {
+		if _, err := handling(t).RecordReply(caller("tax", false), ReplyInput{Text: "t"}, handlingCal, at); !errors.As(err, &ve) || ve.Field != "outcome" {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -120,7 +131,7 @@ func TestRecordReply(t *testing.T) {
 func TestAddNote(t *testing.T) {
 	atOffice := func(t *testing.T) *Tracker {
 		tr := opened(t)
-		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, CalendarDays{}, t0); err != nil {
+		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, weekdays, t0); err != nil {
 			t.Fatal(err)
 		}
 		return tr
@@ -158,7 +169,7 @@ func TestFollowUpRedoObjectClose(t *testing.T) {
 	t1 := t0.Add(2 * time.Hour)
 	t.Run("redo after a dissatisfied follow-up", func(t *testing.T) {
 		tr := replied(t)
-		if err := tr.Redo(office(), "重新核查", CalendarDays{}, t1); !errors.Is(err, ErrPrecondition) {
+		if err := tr.Redo(office(), "重新核查", weekdays, t1); !errors.Is(err, ErrPrecondition) {
 			t.Fatalf("redo without follow-up: err = %v", err)
 		}
 		if _, err := tr.RecordFollowUp(caller("hrss", false), false, "", t1); !errors.Is(err, ErrPermissionDenied) {
@@ -167,13 +178,13 @@ func TestFollowUpRedoObjectClose(t *testing.T) {
 		if _, err := tr.RecordFollowUp(office(), false, "不满意", t1); err != nil {
 			t.Fatal(err)
 		}
-		if err := tr.Redo(caller("tax", false), "重新核查", CalendarDays{}, t1); !errors.Is(err, ErrPermissionDenied) {
+		if err := tr.Redo(caller("tax", false), "重新核查", weekdays, t1); !errors.Is(err, ErrPermissionDenied) {
 			t.Fatalf("redo by the holder: err = %v", err)
 		}
-		if err := tr.Redo(convenor(), "重新核查", CalendarDays{}, t1); !errors.Is(err, ErrPermissionDenied) {
+		if err := tr.Redo(convenor(), "重新核查", weekdays, t1); !errors.Is(err, ErrPermissionDenied) {
 			t.Fatalf("redo by the convenor: err = %v", err)
 		}
-		if err := tr.Redo(office(), "重新核查", CalendarDays{}, t1); err != nil {
+		if err := tr.Redo(office(), "重新核查", weekdays, t1); err != nil {
 			t.Fatal(err)
 		}
 		c, running := tr.RunningClock()
@@ -181,7 +192,7 @@ func TestFollowUpRedoObjectClose(t *testing.T) {
 			!running || c.Stage != StageHandling || !c.Start.Equal(t1) {
 			t.Fatalf("after redo: state %v holder %s redo %d clock %+v", tr.State, tr.Holder, tr.RedoCount, c)
 		}
-		wantErr(t, tr.Redo(office(), "again", CalendarDays{}, t1), ErrIllegalTransition, "HANDLING")
+		wantErr(t, tr.Redo(office(), "again", weekdays, t1), ErrIllegalTransition, "HANDLING")
 		if _, err := tr.RecordFollowUp(office(), true, "", t1); err == nil || !strings.Contains(err.Error(), "HANDLING") {
 			t.Fatalf("follow-up while handling: err = %v", err)
 		}
@@ -191,7 +202,7 @@ func TestFollowUpRedoObjectClose(t *testing.T) {
 		if _, err := tr.RecordFollowUp(caller("tax", false), true, "", t1); err != nil {
 			t.Fatal(err)
 		}
-		if err := tr.Redo(office(), "x", CalendarDays{}, t1); !errors.Is(err, ErrPrecondition) {
+		if err := tr.Redo(office(), "x", weekdays, t1); !errors.Is(err, ErrPrecondition) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -225,21 +236,21 @@ func TestMeetingOutcomes(t *testing.T) {
 	a := Actor{Department: "tax", Staff: "office_staff", Roles: []string{"office"}}
 	atOffice := func(t *testing.T) *Tracker {
 		tr := opened(t)
-		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, CalendarDays{}, t0); err != nil {
+		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, weekdays, t0); err != nil {
 			t.Fatal(err)
 		}
 		return tr
 	}
 	t.Run("general matter, decision", func(t *testing.T) {
 		tr := atOffice(t)
-		if err := tr.Triage(false, a, "一般事项", CalendarDays{}, t0, "m1"); err != nil {
+		if err := tr.Triage(false, a, "一般事项", weekdays, t0, "m1"); err != nil {
 			t.Fatal(err)
 		}
 		if tr.State != JointHandling {
 			t.Fatalf("state %v", tr.State)
 		}
 		wantErr(t, tr.DecideApproval(true, a, "", t0, "m2"), ErrIllegalTransition, "JOINT_HANDLING")
-		if _, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, t0, "m3"); err != nil {
+		if _, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, handlingCal, t0, "m3"); err != nil {
 			t.Fatal(err)
 		}
 		if tr.State != Replied || tr.Reply.Actor.Staff != "office_staff" || tr.History[len(tr.History)-1].EventID != "m3" {
@@ -248,7 +259,7 @@ func TestMeetingOutcomes(t *testing.T) {
 	})
 	t.Run("major matter, declined, then approved, platform outcome", func(t *testing.T) {
 		tr := atOffice(t)
-		if err := tr.Triage(true, a, "重大", CalendarDays{}, t0, "m1"); err != nil {
+		if err := tr.Triage(true, a, "重大", weekdays, t0, "m1"); err != nil {
 			t.Fatal(err)
 		}
 		c, ok := tr.RunningClock()
@@ -261,7 +272,7 @@ func TestMeetingOutcomes(t *testing.T) {
 		if _, ok := tr.RunningClock(); tr.State != AtOffice || ok {
 			t.Fatalf("after decline: %v", tr.State)
 		}
-		if err := tr.Triage(true, a, "重大", CalendarDays{}, t0, "m3"); err != nil {
+		if err := tr.Triage(true, a, "重大", weekdays, t0, "m3"); err != nil {
 			t.Fatal(err)
 		}
 		if err := tr.DecideApproval(true, a, "同意", t0, "m4"); err != nil {
@@ -271,10 +282,10 @@ func TestMeetingOutcomes(t *testing.T) {
 			t.Fatalf("after approval: %v", tr.State)
 		}
 		wantErr(t, func() error {
-			_, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, t0, "m5")
+			_, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, handlingCal, t0, "m5")
 			return err
 		}(), ErrIllegalTransition, "AT_PLATFORM")
-		if _, err := tr.RecordOutcome(true, a, ReplyInput{Outcome: "o", Text: "t"}, ReplyRules{}, t0, "m5"); err != nil {
+		if _, err := tr.RecordOutcome(true, a, ReplyInput{Outcome: "o", Text: "t"}, handlingCal, t0, "m5"); err != nil {
 			t.Fatal(err)
 		}
 		if tr.State != Replied {
@@ -290,8 +301,8 @@ func TestWork(t *testing.T) {
 		want   WorkItem
 		listed bool
 	}{
-		{"registered", opened, WorkItem{Department: "tax", Bucket: BucketAwaitingRouting, Due: t0.AddDate(0, 0, 15)}, true},
-		{"handling", handling, WorkItem{Department: "tax", Bucket: BucketHandling, Due: t0.AddDate(0, 0, 60)}, true},
+		{"registered", opened, WorkItem{Department: "tax", Bucket: BucketAwaitingRouting, Due: clock.Weekends().AddCalendarDays(t0, 15)}, true},
+		{"handling", handling, WorkItem{Department: "tax", Bucket: BucketHandling, Due: clock.Weekends().AddCalendarDays(t0, 60)}, true},
 		{"replied", replied, WorkItem{Department: "tax", Bucket: BucketAll}, true},
 		{"closed", func(t *testing.T) *Tracker {
 			tr := replied(t)
