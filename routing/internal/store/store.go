@@ -81,6 +81,7 @@ func put(ctx context.Context, pipe redis.Pipeliner, key string, before []indexEn
 	}
 	pipe.Set(ctx, key, b, 0)
 	reindex(ctx, pipe, before, indexOf(t))
+	indexDeadline(ctx, pipe, t)
 	for _, ev := range evs {
 		if err := events.Append(ctx, pipe, events.Stream(Service, t.Region), ev); err != nil {
 			return err
