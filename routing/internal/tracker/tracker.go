@@ -240,9 +240,11 @@ func (t *Tracker) move(to State, a Actor, now time.Time, reason, eventID string)
 	t.Version++
 }
 
-// StampEvent records the id of the event that published the last transition.
+// StampEvent records the id of the event that published the last
+// transition, unless one is recorded already: a change that is no
+// transition (a note, a follow-up) leaves the history as it was.
 func (t *Tracker) StampEvent(id string) {
-	if n := len(t.History); n > 0 {
+	if n := len(t.History); n > 0 && t.History[n-1].EventID == "" {
 		t.History[n-1].EventID = id
 	}
 }
