@@ -31,6 +31,9 @@ func (c Caller) RegionWide() bool { return c.has(RoleOffice, RoleConvenor) }
 type Access struct {
 	Region                string
 	RegisteringDepartment string
+	// Holders are the departments that hold or held the dispute, as
+	// routing reported them.
+	Holders []string
 }
 
 // CheckRegion refuses a caller acting on a region other than their own.
@@ -42,26 +45,37 @@ func CheckRegion(c Caller, region string) error {
 }
 
 // CanView reports whether c may read the dispute: the registering
-// department, and the office and convenor of its region.
+// department, the departments that hold or held it, and the office and
+// convenor of its region.
 func CanView(c Caller, a Access) bool {
 	if c.Region != a.Region {
 		return false
 	}
-	return c.RegionWide() || c.Department == a.RegisteringDepartment
+	return c.RegionWide() || c.Department == a.RegisteringDepartment || slices.Contains(a.Holders, c.Department)
 }
 
-// ListDepartment returns the registering department a list by c is limited
-// to ("" for the whole region) given the one requested as a filter. Only
-// region-wide callers may list another department's registrations.
-func ListDepartment(c Caller, requested string) (string, error) {
+// ListScope is which disputes a list may show.
+type ListScope struct {
+	// Department limits the list to the disputes this department
+	// registered, holds or held ("" for the whole region).
+	Department string
+	// Registering filters by registering department ("" for any).
+	Registering string
+}
+
+// ScopeOfList returns what a list by c may show given the registering
+// department requested as a filter. The office and the convenor list their
+// whole region; any other department lists what it registered, holds or
+// held, and may filter on its own registrations only.
+func ScopeOfList(c Caller, requested string) (ListScope, error) {
 	if c.RegionWide() {
-		return requested, nil
+		return ListScope{Registering: requested}, nil
 	}
 	if requested != "" && requested != c.Department {
-		return "", denied(ReasonDepartmentMismatch,
+		return ListScope{}, denied(ReasonDepartmentMismatch,
 			"registering_department: only the office and the convenor may list department %q; the caller's is %q", requested, c.Department)
 	}
-	return c.Department, nil
+	return ListScope{Department: c.Department, Registering: requested}, nil
 }
 
 // CheckWithdraw decides whether c may record the claimant's withdrawal of a

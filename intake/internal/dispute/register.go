@@ -11,8 +11,8 @@ import (
 
 // Claimant is the part of the claimant the registration rules look at.
 type Claimant struct {
-	Kind                        typesv1.ClaimantKind
-	Phone, IDNumber, CreditCode string
+	Kind                              typesv1.ClaimantKind
+	Name, Phone, IDNumber, CreditCode string
 }
 
 // Form is the part of a registration form (登记表) the rules look at. Field
@@ -25,6 +25,7 @@ type Form struct {
 	RegisteringDepartment string
 	ProposedDepartment    string
 	Jurisdiction          string
+	EmployerName          string
 	EmployerCreditCode    string
 }
 
@@ -36,11 +37,16 @@ type Unit struct {
 }
 
 // Roster is a region's member units, jurisdictions and the unit hosting the
-// joint-meeting office, as the rules need them.
+// joint-meeting office, as the rules need them, with the region's
+// category-to-department rules (拟处理部门默认规则).
 type Roster struct {
 	Units          []Unit
 	Jurisdictions  []string
 	OfficeHostUnit string
+	// CategoryDepartments is the department that handles a category by
+	// default, from the region's intake rules; it takes precedence over
+	// the units' default categories.
+	CategoryDepartments map[typesv1.Category]string
 }
 
 // Unit returns the member unit with id.
@@ -53,9 +59,15 @@ func (r *Roster) Unit(id string) (Unit, bool) {
 	return Unit{}, false
 }
 
-// DefaultDepartment returns the unit that handles category by default (the
-// first whose default categories list it), or else the office's host unit.
+// DefaultDepartment returns the unit that handles category by default: the
+// one the intake rules name for it (when it is on the roster), else the
+// first unit whose default categories list it, else the office's host unit.
 func (r *Roster) DefaultDepartment(c typesv1.Category) string {
+	if d, ok := r.CategoryDepartments[c]; ok {
+		if _, onRoster := r.Unit(d); onRoster {
+			return d
+		}
+	}
 	for _, u := range r.Units {
 		if slices.Contains(u.DefaultCategories, c) {
 			return u.ID

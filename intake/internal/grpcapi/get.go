@@ -31,7 +31,7 @@ func (s *Service) get(ctx context.Context, req *intakev1.GetDisputeRequest) (*in
 	}
 	if !allowed(caller, d) {
 		return nil, &dispute.DeniedError{Reason: dispute.ReasonDisputeNotVisible,
-			Msg: "dispute " + d.GetName() + " is visible to its registering department and the office only"}
+			Msg: "dispute " + d.GetName() + " is visible to its registering department, the departments holding it and the office only"}
 	}
 	return &intakev1.GetDisputeResponse{Dispute: d}, nil
 }

@@ -23,7 +23,7 @@ const (
 
 // ListDisputes lists a region's disputes newest first, with personal
 // numbers masked. Callers other than the office and the convenor see only
-// their own department's registrations.
+// the disputes their department registered, holds or held.
 func (s *Service) ListDisputes(ctx context.Context, req *intakev1.ListDisputesRequest) (*intakev1.ListDisputesResponse, error) {
 	resp, err := s.list(ctx, req)
 	return resp, toStatus(err)
@@ -41,7 +41,7 @@ func (s *Service) list(ctx context.Context, req *intakev1.ListDisputesRequest) (
 	if err := dispute.CheckRegion(caller, region); err != nil {
 		return nil, err
 	}
-	dept, err := dispute.ListDepartment(caller, req.GetRegisteringDepartment())
+	scope, err := dispute.ScopeOfList(caller, req.GetRegisteringDepartment())
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (s *Service) list(ctx context.Context, req *intakev1.ListDisputesRequest) (
 	}
 	size = min(size, MaxPageSize)
 
-	q := store.Query{Region: region, After: after, Size: size, Keep: matcher(req, dept)}
+	q := store.Query{Region: region, After: after, Size: size, Keep: matcher(req, scope.Registering), Department: scope.Department}
 	if t := req.GetRegisterTimeFrom(); t != nil {
 		q.From = t.AsTime()
 	}
@@ -73,7 +73,7 @@ func (s *Service) list(ctx context.Context, req *intakev1.ListDisputesRequest) (
 }
 
 // matcher returns the filter of the request's exact-match fields; dept is
-// the registering department the caller is limited to ("" for any).
+// the registering department to keep ("" for any).
 func matcher(req *intakev1.ListDisputesRequest, dept string) func(*intakev1.Dispute) bool {
 	phone := strings.TrimSpace(req.GetClaimantPhone())
 	idNumber := dispute.NormalizeNumber(req.GetClaimantIdNumber())
@@ -91,8 +91,9 @@ func matcher(req *intakev1.ListDisputesRequest, dept string) func(*intakev1.Disp
 }
 
 // masked hides the middle of d's personal and organisation numbers, as
-// every list shows them.
+// every list shows them, and leaves out the receipt's lookup code.
 func masked(d *intakev1.Dispute) {
+	d.LookupCode = ""
 	if c := d.GetClaimant(); c != nil {
 		c.Phone = mask.Phone(c.Phone)
 		if c.IdNumber != "" {

@@ -11,13 +11,18 @@ import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
+	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
 // RegisterDispute checks the form against the rules and the region's
-// roster, then stores it and allocates its number in one atomic step.
-// Nothing is stored and no number is used when the form is refused.
+// roster, then stores it and allocates its number in one atomic step that
+// also links it to the claimant's open disputes of the same category and
+// raises a mass-dispute warning when it is one. Nothing is stored and no
+// number is used when the form is refused.
 func (s *Service) RegisterDispute(ctx context.Context, req *intakev1.RegisterDisputeRequest) (*intakev1.RegisterDisputeResponse, error) {
 	resp, err := s.register(ctx, req)
 	return resp, toStatus(err)
@@ -39,9 +44,11 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	if !ok {
 		return nil, fmt.Errorf("%w %s", dispute.ErrNoRoster, region)
 	}
+	rules := s.rulesOf(region)
 	now := s.now()
 	d := normalized(req.GetDispute())
-	reg, err := dispute.CheckRegistration(formOf(d), rosterOf(r), caller, now)
+	form := formOf(d)
+	reg, err := dispute.CheckRegistration(form, rosterOf(r, rules), caller, now)
 	if err != nil {
 		return nil, err
 	}
@@ -50,17 +57,29 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	d.FirstReceiver = id.Staff
 	d.RegisterTime = timestamppb.New(now)
 
+	// The event carries the form as registered, less the receipt's lookup
+	// code, which only those allowed to read the dispute get.
 	ev, err := events.New(store.Service, region, "", events.ActorOf(id), "", &intakev1.DisputeRegistered{Dispute: d}, now)
 	if err != nil {
 		return nil, err
 	}
+	if d.LookupCode, err = dispute.NewLookupCode(); err != nil {
+		return nil, err
+	}
 	out, replayed, err := s.store.Register(ctx, store.Registration{
 		Region: region, RequestID: req.GetRequestId(), Time: now, Dispute: d, Event: ev,
+		Identifiers: dispute.Identifiers(form.Claimant),
+		Employer:    dispute.Employer(form),
+		Mass: dispute.NewMassRule(int(rules.GetMassPeopleThreshold()), int(rules.GetMassEmployerDisputes()),
+			int(rules.GetMassEmployerWindowDays()), rules.GetMassWarningDepartments(), roster.OfficeHost(r)),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.RegisterDisputeResponse{Dispute: out, Replayed: replayed}, nil
+	return &intakev1.RegisterDisputeResponse{
+		Dispute: out, Replayed: replayed,
+		LinkedDisputes: out.GetLinkedDisputes(), MassDisputeWarning: out.GetMassDispute(),
+	}, nil
 }
 
 // normalized returns a copy of the submitted form with output-only fields
@@ -69,7 +88,7 @@ func normalized(in *intakev1.Dispute) *intakev1.Dispute {
 	d := proto.Clone(in).(*intakev1.Dispute)
 	d.Name, d.Number, d.RegisteringStaff, d.FirstReceiver = "", "", "", ""
 	d.RegisterTime, d.WithdrawTime, d.WithdrawReason = nil, nil, ""
-	d.LinkedDisputes, d.MassDispute = nil, false
+	d.LinkedDisputes, d.MassDispute, d.Holders, d.LookupCode = nil, false, nil, ""
 	if c := d.GetClaimant(); c != nil {
 		c.Phone = strings.TrimSpace(c.Phone)
 		c.IdNumber = dispute.NormalizeNumber(c.IdNumber)
@@ -84,7 +103,7 @@ func formOf(d *intakev1.Dispute) dispute.Form {
 	c := d.GetClaimant()
 	return dispute.Form{
 		Claimant: dispute.Claimant{
-			Kind: c.GetKind(), Phone: c.GetPhone(), IDNumber: c.GetIdNumber(), CreditCode: c.GetCreditCode(),
+			Kind: c.GetKind(), Name: c.GetName(), Phone: c.GetPhone(), IDNumber: c.GetIdNumber(), CreditCode: c.GetCreditCode(),
 		},
 		Category:              d.GetCategory(),
 		Channel:               d.GetChannel(),
@@ -92,12 +111,21 @@ func formOf(d *intakev1.Dispute) dispute.Form {
 		RegisteringDepartment: d.GetRegisteringDepartment(),
 		ProposedDepartment:    d.GetProposedDepartment(),
 		Jurisdiction:          d.GetJurisdiction(),
+		EmployerName:          d.GetEmployerName(),
 		EmployerCreditCode:    d.GetEmployerCreditCode(),
 	}
 }
 
-func rosterOf(r *rosterv1.Roster) *dispute.Roster {
-	out := &dispute.Roster{OfficeHostUnit: r.GetLeadership().GetOfficeHostUnit()}
+// rosterOf returns the region's roster and intake rules as the
+// registration rules need them.
+func rosterOf(r *rosterv1.Roster, rules *configv1.IntakeRules) *dispute.Roster {
+	out := &dispute.Roster{
+		OfficeHostUnit:      roster.OfficeHost(r),
+		CategoryDepartments: map[typesv1.Category]string{},
+	}
+	for _, rule := range rules.GetCategoryDepartments() {
+		out.CategoryDepartments[rule.GetCategory()] = rule.GetDepartment()
+	}
 	for _, u := range r.GetUnits() {
 		out.Units = append(out.Units, dispute.Unit{
 			ID: u.GetId(), IntakePoint: u.GetIntakePoint(), DefaultCategories: u.GetDefaultCategories(),

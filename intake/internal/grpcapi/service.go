@@ -5,14 +5,20 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/intake/internal/routingfeed"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
+	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 )
@@ -22,30 +28,71 @@ type Rosters interface {
 	Get(region string) (*rosterv1.Roster, bool)
 }
 
+// Rules gives the last valid intake rules of a region (a regionconfig
+// watcher of regionconfig.IntakeRulesSpec does; sub is always "").
+type Rules interface {
+	Get(region, sub string) (*configv1.IntakeRules, bool)
+}
+
 // Service serves IntakeService.
 type Service struct {
 	intakev1.UnimplementedIntakeServiceServer
 
 	store   *store.Store
 	rosters Rosters
+	rules   Rules
 	now     func() time.Time
 }
 
 // New returns the service storing in rdb, checking registrations against
-// rosters, with clock now. It logs nothing itself: the server's interceptor
-// writes one line per call naming the resource, never the form's content.
-func New(rdb redis.UniversalClient, rosters Rosters, now func() time.Time) *Service {
-	return &Service{store: store.New(rdb), rosters: rosters, now: now}
+// rosters and rules, with clock now. It logs nothing itself: the server's
+// interceptor writes one line per call naming the resource, never the
+// form's content.
+func New(rdb redis.UniversalClient, rosters Rosters, rules Rules, now func() time.Time) *Service {
+	return &Service{store: store.New(rdb), rosters: rosters, rules: rules, now: now}
 }
 
 // Setup builds the service from the process's dependencies and registers
-// it on the gRPC server; it is intake's app.Service.Setup. Intake has no
-// background loops yet.
+// it on the gRPC server; it is intake's app.Service.Setup. Its background
+// loops are the watcher of the regions' intake rules and the consumer of
+// routing's events (holders and closures).
 func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
 	// Read d.Now on every call so a test may swap the clock before serving.
 	now := func() time.Time { return d.Now() }
-	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), New(d.Redis, d.Roster, now))
-	return nil, nil
+	rules := regionconfig.NewWatcher(d.Etcd, regionconfig.IntakeRulesSpec, d.Log, d.Server.Registry())
+	d.Server.AddReadinessInfo("intake_rules", rules.ReadinessInfo)
+	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), New(d.Redis, d.Roster, rules, now))
+	feed := &routingfeed.Feed{Store: store.New(d.Redis), Rosters: d.Roster}
+	consumer := &events.Consumer{
+		Redis: d.Redis, Group: routingfeed.Group, Name: consumerName(),
+		Streams: func() []string {
+			var out []string
+			for _, r := range d.Roster.Regions() {
+				out = append(out, events.Stream(routingfeed.Source, r))
+			}
+			return out
+		},
+		Handle: feed.Handle, Log: d.Log, Registerer: d.Server.Registry(),
+	}
+	return []func(context.Context) error{rules.Run, consumer.Run}, nil
+}
+
+// consumerName names this instance within intake's consumer group: host,
+// process and a random part, as one process may run several instances.
+func consumerName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "intake"
+	}
+	id := events.NewID(time.Now())
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), id[len(id)-6:])
+}
+
+// rulesOf returns the region's intake rules with the defaults applied; a
+// region without a rules document gets the defaults.
+func (s *Service) rulesOf(region string) *configv1.IntakeRules {
+	r, _ := s.rules.Get(region, "")
+	return regionconfig.EffectiveIntakeRules(r)
 }
 
 // identity returns the caller authenticated by the server's interceptor.
@@ -60,11 +107,12 @@ func identity(ctx context.Context) (authn.Identity, dispute.Caller, error) {
 // accessOf returns what decides who may see d.
 func accessOf(d *intakev1.Dispute) dispute.Access {
 	region, _, _ := dispute.ParseName(d.GetName())
-	return dispute.Access{Region: region, RegisteringDepartment: d.GetRegisteringDepartment()}
+	return dispute.Access{Region: region, RegisteringDepartment: d.GetRegisteringDepartment(), Holders: d.GetHolders()}
 }
 
 // allowed is the one place that decides whether the caller may read a
-// dispute; routing will add the departments holding it.
+// dispute: its registering department, the departments routing reported
+// as holding it, and the office and convenor of its region.
 func allowed(c dispute.Caller, d *intakev1.Dispute) bool {
 	return dispute.CanView(c, accessOf(d))
 }

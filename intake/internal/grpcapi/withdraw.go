@@ -14,8 +14,9 @@ import (
 )
 
 // WithdrawDispute records the claimant's withdrawal and publishes
-// DisputeWithdrawn in the same transaction; the other services close the
-// dispute when they see it.
+// DisputeWithdrawn in the same transaction, in which the dispute also stops
+// being open for links and mass-dispute counts; the other services close
+// the dispute when they see it.
 func (s *Service) WithdrawDispute(ctx context.Context, req *intakev1.WithdrawDisputeRequest) (*intakev1.WithdrawDisputeResponse, error) {
 	resp, err := s.withdraw(ctx, req)
 	return resp, toStatus(err)
@@ -34,7 +35,7 @@ func (s *Service) withdraw(ctx context.Context, req *intakev1.WithdrawDisputeReq
 		return nil, err
 	}
 	now := s.now()
-	d, err := s.store.Update(ctx, region, disputeID, func(d *intakev1.Dispute) (*eventv1.Event, error) {
+	d, err := s.store.Withdraw(ctx, region, disputeID, func(d *intakev1.Dispute) (*eventv1.Event, error) {
 		var withdrawn time.Time
 		if d.GetWithdrawTime() != nil {
 			withdrawn = d.GetWithdrawTime().AsTime()

@@ -1,28 +1,56 @@
 -- Registers a dispute atomically: replay on request id, refuse a duplicate
 -- external reference, allocate the next number of the region and year, store
--- the dispute, index it and publish DisputeRegistered, all or nothing.
+-- the dispute, index it, link it to the claimant's open disputes of the same
+-- category, count the open disputes against its employer, and publish
+-- DisputeRegistered, DisputesLinked and MassDisputeWarning, all or nothing.
 --
--- The number exists only here, so Go sends the Dispute and the Event envelope
--- marshalled WITHOUT the fields that carry it, and this script appends them:
--- protobuf parsers accept fields in any order, and a field appended to a
--- message's bytes is part of that message (the concatenation rule).
+-- The number exists only here, so Go sends the Dispute and the Event
+-- envelopes marshalled WITHOUT the fields that depend on it, and this script
+-- appends them: protobuf parsers accept fields in any order, and a field
+-- appended to a message's bytes is part of that message (the concatenation
+-- rule). The payloads of DisputesLinked and MassDisputeWarning depend on what
+-- the script finds, so it encodes them itself (wrapped in a
+-- google.protobuf.Any) and appends them to their envelopes.
 --
 -- KEYS[1] request id -> dispute id
 -- KEYS[2] sequence of the region and year
 -- KEYS[3] index by registration time (score: unix ms; member: year-%09d)
 -- KEYS[4] the region's event stream
--- KEYS[5] external reference of the channel -> dispute id (only when given)
--- ARGV[1] dispute key prefix (the dispute id is appended; same hash tag)
--- ARGV[2] region
--- ARGV[3] year
--- ARGV[4] Dispute bytes without fields 1 (name) and 2 (number)
--- ARGV[5] Event bytes without field 3 (dispute)
--- ARGV[6] event id
--- ARGV[7] event type
--- ARGV[8] index score (registration time, unix ms)
+-- KEYS[5] the registering department's index (same scores and members)
+-- then, as counted by ARGV[10..12]:
+--   the external reference of the channel -> dispute id (0 or 1 key)
+--   the claimant's open disputes of the category, one per identifier
+--     (score: unix ms; member: dispute id)
+--   the open disputes against the employer (0 or 1 key; same layout)
+-- ARGV[1]  dispute key prefix (the dispute id is appended; same hash tag)
+-- ARGV[2]  region
+-- ARGV[3]  year
+-- ARGV[4]  Dispute bytes without fields 1 (name) and 2 (number)
+-- ARGV[5]  DisputeRegistered Event bytes without field 3 (dispute)
+-- ARGV[6]  event id
+-- ARGV[7]  event type
+-- ARGV[8]  index score (registration time, unix ms)
+-- ARGV[9]  key prefix of the per-dispute sets ("links:", "open:" + id)
+-- ARGV[10] number of external reference keys (0 or 1)
+-- ARGV[11] number of claimant keys
+-- ARGV[12] number of employer keys (0 or 1)
+-- ARGV[13] most disputes to link
+-- ARGV[14] people involved
+-- ARGV[15] people threshold (0: off)
+-- ARGV[16] employer threshold (0: off)
+-- ARGV[17] start of the employer window (unix ms, inclusive)
+-- ARGV[18] DisputesLinked Event bytes without fields 3 and 5 (payload)
+-- ARGV[19] its event id
+-- ARGV[20] its event type
+-- ARGV[21] its payload type URL
+-- ARGV[22] MassDisputeWarning Event bytes without fields 3 and 5
+-- ARGV[23] its event id
+-- ARGV[24] its event type
+-- ARGV[25] its payload type URL
+-- ARGV[26..] departments the warning is addressed to
 --
 -- Returns {"replayed", id, dispute bytes}, {"duplicate", id} or
--- {"created", id, dispute bytes}.
+-- {"created", id, dispute bytes, trigger, employer count, linked names...}.
 
 local function varint(n)
   local out = {}
@@ -40,6 +68,24 @@ local function field(tag, s)
   return string.char(tag) .. varint(#s) .. s
 end
 
+-- number encodes a varint field (tag byte number << 3 | 0); zero is left
+-- out as proto3 does.
+local function number(tag, n)
+  if n == 0 then
+    return ''
+  end
+  return string.char(tag) .. varint(n)
+end
+
+-- publish appends the dispute name (Event field 3) and the payload wrapped
+-- in an Any (Event field 5: type_url 1, value 2) to an envelope and adds it
+-- to the stream.
+local function publish(stream, envelope, id, type, typeURL, name, payload)
+  local any = field(0x0A, typeURL) .. field(0x12, payload)
+  redis.call('XADD', stream, '*', 'id', id, 'type', type,
+    'event', envelope .. field(0x1A, name) .. field(0x2A, any))
+end
+
 local existing = redis.call('GET', KEYS[1])
 if existing then
   local stored = redis.call('GET', ARGV[1] .. existing)
@@ -49,8 +95,22 @@ if existing then
   return {'replayed', existing, stored}
 end
 
-if KEYS[5] then
-  local holder = redis.call('GET', KEYS[5])
+local nExtref, nClaimant, nEmployer = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local extrefKey = nil
+if nExtref == 1 then
+  extrefKey = KEYS[6]
+end
+local claimantKeys = {}
+for i = 1, nClaimant do
+  claimantKeys[i] = KEYS[5 + nExtref + i]
+end
+local employerKey = nil
+if nEmployer == 1 then
+  employerKey = KEYS[6 + nExtref + nClaimant]
+end
+
+if extrefKey then
+  local holder = redis.call('GET', extrefKey)
   if holder then
     return {'duplicate', holder}
   end
@@ -59,15 +119,90 @@ end
 local n = redis.call('INCR', KEYS[2])
 local id = ARGV[3] .. '-' .. n
 local name = 'regions/' .. ARGV[2] .. '/disputes/' .. id
-local number = ARGV[3] .. '年第' .. n .. '号'
-local dispute = ARGV[4] .. field(0x0A, name) .. field(0x12, number)
+local dispute = ARGV[4] .. field(0x0A, name) .. field(0x12, ARGV[3] .. '年第' .. n .. '号')
+local score = ARGV[8]
+local member = string.format('%s-%09d', ARGV[3], n)
+local openKey = ARGV[9] .. 'open:' .. id
+
+-- Links: the newest open disputes of the claimant (by any identifier) in
+-- the category, oldest first in the reply.
+local maxLinks = tonumber(ARGV[13])
+local seen, found = {}, {}
+for _, key in ipairs(claimantKeys) do
+  local zs = redis.call('ZREVRANGE', key, 0, maxLinks - 1, 'WITHSCORES')
+  for i = 1, #zs, 2 do
+    if not seen[zs[i]] then
+      seen[zs[i]] = true
+      found[#found + 1] = {id = zs[i], score = tonumber(zs[i + 1])}
+    end
+  end
+end
+table.sort(found, function(a, b)
+  if a.score ~= b.score then
+    return a.score > b.score
+  end
+  return a.id > b.id
+end)
+local linked = {}
+for i = math.min(#found, maxLinks), 1, -1 do
+  linked[#linked + 1] = 'regions/' .. ARGV[2] .. '/disputes/' .. found[i].id
+  redis.call('SADD', ARGV[9] .. 'links:' .. found[i].id, name)
+end
+for _, key in ipairs(claimantKeys) do
+  redis.call('ZADD', key, score, id)
+  redis.call('SADD', openKey, key)
+end
+if #linked > 0 then
+  redis.call('SADD', ARGV[9] .. 'links:' .. id, unpack(linked))
+end
+
+-- Mass-dispute warning: many people, or many open disputes against one
+-- employer within the window (this one included).
+local employerCount = 0
+if employerKey then
+  redis.call('ZREMRANGEBYSCORE', employerKey, '-inf', '(' .. ARGV[17])
+  redis.call('ZADD', employerKey, score, id)
+  redis.call('SADD', openKey, employerKey)
+  employerCount = redis.call('ZCOUNT', employerKey, ARGV[17], '+inf')
+end
+local people, peopleMin, employerMin = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+local trigger = ''
+if peopleMin > 0 and people >= peopleMin then
+  trigger = 'people_involved'
+elseif employerKey and employerMin > 0 and employerCount >= employerMin then
+  trigger = 'same_employer'
+end
+if trigger ~= '' then
+  -- mass_dispute = true: field 17, varint, tag bytes 0x88 0x01.
+  dispute = dispute .. string.char(0x88, 0x01, 0x01)
+end
 
 redis.call('SET', ARGV[1] .. id, dispute)
 redis.call('SET', KEYS[1], id)
-redis.call('ZADD', KEYS[3], ARGV[8], string.format('%s-%09d', ARGV[3], n))
-if KEYS[5] then
-  redis.call('SET', KEYS[5], id, 'NX')
+redis.call('ZADD', KEYS[3], score, member)
+redis.call('ZADD', KEYS[5], score, member)
+if extrefKey then
+  redis.call('SET', extrefKey, id, 'NX')
 end
 redis.call('XADD', KEYS[4], '*',
   'id', ARGV[6], 'type', ARGV[7], 'event', ARGV[5] .. field(0x1A, name))
-return {'created', id, dispute}
+if #linked > 0 then
+  local payload = {}
+  for i, l in ipairs(linked) do
+    payload[i] = field(0x0A, l)
+  end
+  publish(KEYS[4], ARGV[18], ARGV[19], ARGV[20], ARGV[21], name, table.concat(payload))
+end
+if trigger ~= '' then
+  local payload = {field(0x0A, trigger), number(0x10, people), number(0x18, employerCount)}
+  for i = 26, #ARGV do
+    payload[#payload + 1] = field(0x22, ARGV[i])
+  end
+  publish(KEYS[4], ARGV[22], ARGV[23], ARGV[24], ARGV[25], name, table.concat(payload))
+end
+
+local reply = {'created', id, dispute, trigger, tostring(employerCount)}
+for _, l in ipairs(linked) do
+  reply[#reply + 1] = l
+end
+return reply

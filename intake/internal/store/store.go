@@ -1,7 +1,10 @@
 // Package store keeps intake's disputes in Redis: the registration form,
 // the per-region-year number sequence, request-id and external-reference
-// indexes, the by-time index lists read, and the event stream, each state
-// change written together with its event in one atomic operation.
+// indexes, the by-time indexes lists read (the region's and each
+// department's), the links between a claimant's disputes, the open-dispute
+// indexes links and mass-dispute counts are drawn from, the departments
+// holding each dispute, and the event stream, each state change written
+// together with its events in one atomic operation.
 //
 // Every key is events.Key("intake", region, ...), so one region's keys share
 // the {region} hash tag and one Redis Cluster slot.
@@ -9,9 +12,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +70,47 @@ func externalRefKey(region string, ch typesv1.Channel, ref string) string {
 	return events.Key(Service, region, "extref", ch.String(), ref)
 }
 
+// DepartmentIndexKey returns the key of the by-registration-time index of
+// the disputes a department registered, holds or held.
+func DepartmentIndexKey(region, department string) string {
+	return events.Key(Service, region, "by-dept", department)
+}
+
+// setPrefix is the prefix of a region's per-dispute sets: "links:<id>"
+// (linked dispute names), "holders:<id>" (departments) and "open:<id>" (the
+// open-dispute indexes the dispute is in, removed when it closes).
+func setPrefix(region string) string { return events.Key(Service, region, "") }
+
+// LinksKey returns the key of the set of disputes linked to dispute id.
+func LinksKey(region, id string) string { return setPrefix(region) + "links:" + id }
+
+// HoldersKey returns the key of the set of departments holding or having
+// held dispute id.
+func HoldersKey(region, id string) string { return setPrefix(region) + "holders:" + id }
+
+// OpenKey returns the key of the set of open-dispute indexes dispute id is in.
+func OpenKey(region, id string) string { return setPrefix(region) + "open:" + id }
+
+// hashed returns a digest of a claimant's or employer's identifier, so keys
+// (which show up in monitoring and error messages) hold no personal
+// numbers or names.
+func hashed(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ClaimantKey returns the key of the open disputes in category of the
+// claimant with identifier (dispute.Identifiers).
+func ClaimantKey(region, identifier string, category typesv1.Category) string {
+	return events.Key(Service, region, "open-claimant", hashed(identifier), category.String())
+}
+
+// EmployerKey returns the key of the open disputes against employer
+// (dispute.Employer), by registration time.
+func EmployerKey(region, employer string) string {
+	return events.Key(Service, region, "open-employer", hashed(employer))
+}
+
 // Registration is one registration to store.
 type Registration struct {
 	Region, RequestID string
@@ -74,15 +121,25 @@ type Registration struct {
 	// store allocates.
 	Dispute *intakev1.Dispute
 	// Event is the DisputeRegistered envelope with its dispute field empty;
-	// the store fills it with the allocated name.
+	// the store fills it with the allocated name. DisputesLinked and
+	// MassDisputeWarning copy its actor, time and reason.
 	Event *eventv1.Event
+	// Identifiers are the claimant's (dispute.Identifiers): the dispute is
+	// linked to the open disputes of the same category sharing any of them.
+	Identifiers []string
+	// Employer is the employer the dispute is against (dispute.Employer),
+	// or "" for none.
+	Employer string
+	// Mass is when the registration raises a MassDisputeWarning; zero
+	// thresholds never do.
+	Mass dispute.MassRule
 }
 
-// Register stores r atomically and returns the dispute with its name and
-// number. A request id seen before returns the dispute it registered and
-// replayed true, without allocating a number. An external reference already
-// registered on the same channel is a *dispute.DuplicateRefError, also
-// without allocating a number.
+// Register stores r atomically and returns the dispute with its name,
+// number, linked disputes and mass-dispute mark. A request id seen before
+// returns the dispute it registered and replayed true, without allocating a
+// number. An external reference already registered on the same channel is a
+// *dispute.DuplicateRefError, also without allocating a number.
 func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispute, replayed bool, err error) {
 	if r.Dispute.GetName() != "" || r.Dispute.GetNumber() != "" || r.Event.GetDispute() != "" {
 		return nil, false, errors.New("register: name, number and event dispute are allocated by the store")
@@ -95,20 +152,47 @@ func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispu
 	if err != nil {
 		return nil, false, fmt.Errorf("register: marshal event: %w", err)
 	}
+	linkedEnv, err := envelope(r.Event, &intakev1.DisputesLinked{}, r.Time)
+	if err != nil {
+		return nil, false, err
+	}
+	massEnv, err := envelope(r.Event, &intakev1.MassDisputeWarning{}, r.Time)
+	if err != nil {
+		return nil, false, err
+	}
 	year := dispute.Year(r.Time)
 	keys := []string{
 		requestKey(r.Region, r.RequestID),
 		SequenceKey(r.Region, year),
 		IndexKey(r.Region),
 		events.Stream(Service, r.Region),
+		DepartmentIndexKey(r.Region, r.Dispute.GetRegisteringDepartment()),
 	}
+	nExtref, nEmployer := 0, 0
 	ref := r.Dispute.GetExternalRef()
 	if ref != "" {
 		keys = append(keys, externalRefKey(r.Region, r.Dispute.GetChannel(), ref))
+		nExtref = 1
 	}
-	res, err := s.register.Run(ctx, s.rdb, keys,
+	for _, id := range r.Identifiers {
+		keys = append(keys, ClaimantKey(r.Region, id, r.Dispute.GetCategory()))
+	}
+	if r.Employer != "" {
+		keys = append(keys, EmployerKey(r.Region, r.Employer))
+		nEmployer = 1
+	}
+	args := []any{
 		DisputeKey(r.Region, ""), r.Region, strconv.Itoa(year), form, env,
-		r.Event.GetId(), r.Event.GetType(), r.Time.UnixMilli()).StringSlice()
+		r.Event.GetId(), r.Event.GetType(), r.Time.UnixMilli(), setPrefix(r.Region),
+		nExtref, len(r.Identifiers), nEmployer, dispute.MaxLinks,
+		r.Dispute.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli(),
+	}
+	args = append(args, linkedEnv.args()...)
+	args = append(args, massEnv.args()...)
+	for _, dept := range r.Mass.AddressedTo {
+		args = append(args, dept)
+	}
+	res, err := s.register.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
 		return nil, false, fmt.Errorf("register script: %w", err)
 	}
@@ -120,20 +204,109 @@ func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispu
 		return nil, false, &dispute.DuplicateRefError{
 			Channel: r.Dispute.GetChannel().String(), Ref: ref, Existing: dispute.Name(r.Region, res[1]),
 		}
-	case "replayed", "created":
+	case "replayed":
 		if len(res) != 3 {
 			return nil, false, fmt.Errorf("register script: unexpected reply %q", res)
 		}
-		d := &intakev1.Dispute{}
-		if err := proto.Unmarshal([]byte(res[2]), d); err != nil {
-			return nil, false, fmt.Errorf("register: decode dispute %s: %w", res[1], err)
+		d, err := decode(res[1], []byte(res[2]))
+		if err != nil {
+			return nil, false, err
 		}
-		return d, res[0] == "replayed", nil
+		if err := s.decorate(ctx, r.Region, []*intakev1.Dispute{d}); err != nil {
+			return nil, false, err
+		}
+		return d, true, nil
+	case "created":
+		if len(res) < 5 {
+			return nil, false, fmt.Errorf("register script: unexpected reply %q", res)
+		}
+		d, err := decode(res[1], []byte(res[2]))
+		if err != nil {
+			return nil, false, err
+		}
+		d.LinkedDisputes = res[5:]
+		d.Holders = nil
+		return d, false, nil
 	}
 	return nil, false, fmt.Errorf("register script: unexpected reply %q", res[0])
 }
 
-// Get returns dispute id of region, or dispute.ErrNotFound.
+// scriptEvent is an event envelope the register script completes with the
+// dispute name and a payload it encodes itself.
+type scriptEvent struct {
+	bytes            []byte
+	id, typ, typeURL string
+}
+
+func (e scriptEvent) args() []any { return []any{e.bytes, e.id, e.typ, e.typeURL} }
+
+// envelope returns an envelope like base (actor, time, reason, source) for
+// a payload of kind's type, with a fresh id and without dispute and payload.
+func envelope(base *eventv1.Event, kind proto.Message, now time.Time) (scriptEvent, error) {
+	ev, err := events.New(base.GetSource(), base.GetRegion(), "", base.GetActor(), base.GetReason(), kind, now)
+	if err != nil {
+		return scriptEvent{}, err
+	}
+	typeURL := ev.GetPayload().GetTypeUrl()
+	ev.Payload = nil
+	b, err := proto.Marshal(ev)
+	if err != nil {
+		return scriptEvent{}, fmt.Errorf("register: marshal %s envelope: %w", ev.GetType(), err)
+	}
+	return scriptEvent{bytes: b, id: ev.GetId(), typ: ev.GetType(), typeURL: typeURL}, nil
+}
+
+// decorate fills the disputes' linked disputes and holders from their sets.
+func (s *Store) decorate(ctx context.Context, region string, ds []*intakev1.Dispute) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	links := make([]*redis.StringSliceCmd, len(ds))
+	holders := make([]*redis.StringSliceCmd, len(ds))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, d := range ds {
+			_, id, err := dispute.ParseName(d.GetName())
+			if err != nil {
+				return err
+			}
+			links[i] = pipe.SMembers(ctx, LinksKey(region, id))
+			holders[i] = pipe.SMembers(ctx, HoldersKey(region, id))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read links and holders: %w", err)
+	}
+	for i, d := range ds {
+		d.LinkedDisputes = sortedNames(links[i].Val())
+		d.Holders = sorted(holders[i].Val())
+	}
+	return nil
+}
+
+func sorted(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	slices.Sort(ss)
+	return ss
+}
+
+// sortedNames sorts dispute names by year and number.
+func sortedNames(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return strings.Compare(indexMember(idOfName(a)), indexMember(idOfName(b)))
+	})
+	return names
+}
+
+func idOfName(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
+
+// Get returns dispute id of region with its linked disputes and holders,
+// or dispute.ErrNotFound.
 func (s *Store) Get(ctx context.Context, region, id string) (*intakev1.Dispute, error) {
 	b, err := s.rdb.Get(ctx, DisputeKey(region, id)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -142,7 +315,14 @@ func (s *Store) Get(ctx context.Context, region, id string) (*intakev1.Dispute, 
 	if err != nil {
 		return nil, fmt.Errorf("get dispute %s: %w", id, err)
 	}
-	return decode(id, b)
+	d, err := decode(id, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.decorate(ctx, region, []*intakev1.Dispute{d}); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func decode(id string, b []byte) (*intakev1.Dispute, error) {
@@ -159,9 +339,24 @@ const maxAttempts = 50
 // Update changes dispute id of region with change and publishes the event
 // change returns, in one MULTI/EXEC that fails and retries when the dispute
 // changed since it was read. An error from change aborts without writing.
+// The dispute is returned with its linked disputes and holders.
 func (s *Store) Update(ctx context.Context, region, id string,
 	change func(d *intakev1.Dispute) (*eventv1.Event, error)) (*intakev1.Dispute, error) {
-	key := DisputeKey(region, id)
+	return s.update(ctx, region, id, false, change)
+}
+
+// Withdraw is Update for a change that ends the dispute (the claimant's
+// withdrawal): in the same transaction the dispute leaves the open-dispute
+// indexes, so later registrations are no longer linked to it nor count it
+// against its employer.
+func (s *Store) Withdraw(ctx context.Context, region, id string,
+	change func(d *intakev1.Dispute) (*eventv1.Event, error)) (*intakev1.Dispute, error) {
+	return s.update(ctx, region, id, true, change)
+}
+
+func (s *Store) update(ctx context.Context, region, id string, closes bool,
+	change func(d *intakev1.Dispute) (*eventv1.Event, error)) (*intakev1.Dispute, error) {
+	key, open := DisputeKey(region, id), OpenKey(region, id)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var out *intakev1.Dispute
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -176,6 +371,12 @@ func (s *Store) Update(ctx context.Context, region, id string,
 			if err != nil {
 				return err
 			}
+			var indexes []string
+			if closes {
+				if indexes, err = tx.SMembers(ctx, open).Result(); err != nil {
+					return fmt.Errorf("read open indexes of %s: %w", id, err)
+				}
+			}
 			ev, err := change(d)
 			if err != nil {
 				return err
@@ -186,19 +387,79 @@ func (s *Store) Update(ctx context.Context, region, id string,
 			}
 			if _, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.Set(ctx, key, nb, 0)
+				leaveOpen(ctx, pipe, open, indexes, id)
 				return events.Append(ctx, pipe, events.Stream(Service, region), ev)
 			}); err != nil {
 				return err
 			}
 			out = d
 			return nil
-		}, key)
+		}, key, open)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		if err := s.decorate(ctx, region, []*intakev1.Dispute{out}); err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("update dispute %s: too much contention", id)
+}
+
+// leaveOpen queues the removal of dispute id from the open-dispute indexes
+// it is in.
+func leaveOpen(ctx context.Context, pipe redis.Pipeliner, open string, indexes []string, id string) {
+	if len(indexes) == 0 {
+		return
+	}
+	for _, k := range indexes {
+		pipe.ZRem(ctx, k, id)
+	}
+	pipe.Del(ctx, open)
+}
+
+// Close records, once per event, that routing closed dispute id: it leaves
+// the open-dispute indexes. A dispute already closed or withdrawn is left
+// as it is. applied is false when the event had been applied before.
+func (s *Store) Close(ctx context.Context, region, id, eventID string) (applied bool, err error) {
+	open := OpenKey(region, id)
+	return events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), []string{open},
+		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
+			indexes, err := tx.SMembers(ctx, open).Result()
+			if err != nil {
+				return fmt.Errorf("read open indexes of %s: %w", id, err)
+			}
+			leaveOpen(ctx, pipe, open, indexes, id)
+			return nil
+		})
+}
+
+// AddHolders records, once per event, that departments hold or held
+// dispute id: they may read it, and it shows in their lists. A dispute
+// intake does not know is dispute.ErrNotFound.
+func (s *Store) AddHolders(ctx context.Context, region, id, eventID string, departments []string) (applied bool, err error) {
+	if len(departments) == 0 {
+		return false, nil
+	}
+	member := indexMember(id)
+	return events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), nil,
+		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
+			score, err := tx.ZScore(ctx, IndexKey(region), member).Result()
+			if errors.Is(err, redis.Nil) {
+				return fmt.Errorf("%w: %s", dispute.ErrNotFound, dispute.Name(region, id))
+			}
+			if err != nil {
+				return fmt.Errorf("read registration time of %s: %w", id, err)
+			}
+			for _, d := range departments {
+				pipe.SAdd(ctx, HoldersKey(region, id), d)
+				pipe.ZAdd(ctx, DepartmentIndexKey(region, d), redis.Z{Score: score, Member: member})
+			}
+			return nil
+		})
 }
 
 // Cursor is a position in the by-time index: the last dispute returned.
@@ -218,12 +479,27 @@ type Query struct {
 	Size int
 	// Keep filters loaded disputes; nil keeps all.
 	Keep func(*intakev1.Dispute) bool
+	// Department limits the list to the disputes this department
+	// registered, holds or held ("" for the whole region).
+	Department string
 }
 
-// List returns up to q.Size disputes matching q, newest first, scanning the
-// index in batches until the page is full or the index ends, and the cursor
-// of the next page (nil when the index has nothing after the page).
+// List returns up to q.Size disputes matching q, newest first, with their
+// linked disputes and holders, and the cursor of the next page (nil when
+// the index has nothing after the page).
 func (s *Store) List(ctx context.Context, q Query) ([]*intakev1.Dispute, *Cursor, error) {
+	ds, next, err := s.list(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.decorate(ctx, q.Region, ds); err != nil {
+		return nil, nil, err
+	}
+	return ds, next, nil
+}
+
+// list scans the index in batches until the page is full or the index ends.
+func (s *Store) list(ctx context.Context, q Query) ([]*intakev1.Dispute, *Cursor, error) {
 	var stop any = "-inf"
 	if !q.From.IsZero() {
 		stop = q.From.UnixMilli()
@@ -247,6 +523,9 @@ func (s *Store) List(ctx context.Context, q Query) ([]*intakev1.Dispute, *Cursor
 	}
 	batch := max(q.Size, 50)
 	index := IndexKey(q.Region)
+	if q.Department != "" {
+		index = DepartmentIndexKey(q.Region, q.Department)
+	}
 	var out []*intakev1.Dispute
 	for offset := 0; ; {
 		var start any = "+inf"
