@@ -14,6 +14,7 @@ import (
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/scanner"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/timerules"
 )
@@ -62,6 +63,13 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 			},
 			Handle: feed.Handle, Log: d.Log, Registerer: d.Server.Registry(),
 		}
-		return append(rules.Loops(), c.Run), nil
+		sc := &scanner.Scanner{
+			Store: st, Etcd: d.Etcd, Regions: d.Roster.Regions, Now: now, Log: d.Log, ID: name,
+			Interval: opts.ScanInterval,
+		}
+		if err := sc.Register(d.Server.Registry()); err != nil {
+			return nil, err
+		}
+		return append(rules.Loops(), c.Run, sc.Run), nil
 	}
 }
