@@ -1,6 +1,7 @@
 // Command disputectl administers the platform: development keys and tokens,
-// and the roster of member units (read, replace, add or remove a unit, seed
-// a fresh etcd).
+// the roster of member units (read, replace, add or remove a unit, seed a
+// fresh etcd), and seeding of the regions' intake rules, time limits and
+// calendars.
 package main
 
 import (

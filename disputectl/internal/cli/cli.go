@@ -1,6 +1,6 @@
 // Package cli is disputectl: parsing of its subcommands into plain values,
 // and running them against the key files, the meeting service's roster API
-// and etcd.
+// and etcd (roster and region documents).
 package cli
 
 import (
@@ -54,6 +54,9 @@ commands:
       (without a token, an admin token is minted from --key)
   roster init --file deploy/roster/141181.json [--etcd localhost:2390]
       seed etcd with the roster unless the region already has one
+  config init [--dir deploy/config] [--etcd localhost:2390]
+      seed etcd with each region's <region>/intake-rules.json, time-limits.json
+      and calendar/<year>.json, each only where etcd has no value yet
 `
 
 // Run runs disputectl with args and returns the process exit code.
@@ -146,6 +149,11 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 			return nil, errors.New("roster: want get, set, add-unit, remove-unit or init")
 		}
 		return parseRoster(args[1], args[2:], getenv)
+	case "config":
+		if len(args) < 2 {
+			return nil, errors.New("config: want init")
+		}
+		return parseConfig(args[1], args[2:])
 	}
 	return nil, fmt.Errorf("unknown command %q", args[0])
 }
