@@ -34,6 +34,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/routing/internal/clock"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/meetingfeed"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
@@ -52,6 +53,12 @@ type fixture struct {
 // start runs routing as the process does: roster watcher on a real etcd,
 // store and intake consumer on a real Redis, gRPC server with the policy.
 func start(t *testing.T) *fixture {
+	t.Helper()
+	return startAt(t, time.Now)
+}
+
+// startAt is start with the service's clock at now.
+func startAt(t *testing.T, now func() time.Time) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -84,16 +91,23 @@ func start(t *testing.T) *fixture {
 	}
 	st := store.New(rdb)
 	cal := tracker.Everywhere(tracker.DefaultRules(weekdays))
-	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, time.Now, log))
-	feed := &intakefeed.Feed{Store: st, Calendar: cal, Now: time.Now, Log: log}
-	consumer := &events.Consumer{Redis: rdb, Group: intakefeed.Group, Name: "t", Handle: feed.Handle, Log: log,
-		Block: 100 * time.Millisecond,
+	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, now, log))
+	feed := &intakefeed.Feed{Store: st, Calendar: cal, Now: now, Log: log}
+	meet := &meetingfeed.Feed{Store: st, Calendar: cal, Now: now, Log: log}
+	consumer := &events.Consumer{Redis: rdb, Group: intakefeed.Group, Name: "t", Log: log,
+		Block: 100 * time.Millisecond, ClaimIdle: 200 * time.Millisecond,
+		Handle: func(ctx context.Context, ev *eventv1.Event) error {
+			if meetingfeed.Handles(ev) {
+				return meet.Handle(ctx, ev)
+			}
+			return feed.Handle(ctx, ev)
+		},
 		Streams: func() []string {
 			var ss []string
 			for _, r := range w.Regions() {
 				ss = append(ss, events.Stream("intake", r))
 			}
-			return ss
+			return append(ss, meetingfeed.Streams(w.Regions())...)
 		}}
 	done := make(chan struct{}, 2)
 	go func() { consumer.Run(ctx); done <- struct{}{} }()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/xiaoyi-disputes/disputes/platform/events"
@@ -40,6 +41,21 @@ var errNotOpened = errors.New("tracker not opened yet")
 // effect changes the tracker for one event and returns what routing
 // publishes with the change.
 type effect func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error)
+
+// Streams returns the meeting streams of regions.
+func Streams(regions []string) []string {
+	out := make([]string, 0, len(regions))
+	for _, r := range regions {
+		out = append(out, events.Stream(Service, r))
+	}
+	return out
+}
+
+// Handles reports whether ev is a meeting event, for a consumer that reads
+// meeting streams with others.
+func Handles(ev *eventv1.Event) bool {
+	return strings.HasPrefix(ev.GetType(), string(meetingv1.File_disputes_meeting_v1_meeting_proto.Package())+".")
+}
 
 // Handle applies one meeting event; events that do not move a dispute are ignored.
 func (f *Feed) Handle(ctx context.Context, ev *eventv1.Event) error {
@@ -137,7 +153,7 @@ func (f *Feed) apply(ctx context.Context, ev *eventv1.Event, name string, fn eff
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", ev.GetType(), name, err)
 	}
-	if applied {
+	if applied && f.Log != nil {
 		f.Log.InfoContext(ctx, "meeting outcome applied", "type", ev.GetType(), "dispute", name, "event_id", ev.GetId())
 	}
 	return nil

@@ -11,9 +11,11 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/meetingfeed"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/scanner"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/timerules"
@@ -52,6 +54,7 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 
 		routingv1.RegisterRoutingServiceServer(d.Server.GRPC(), grpcapi.New(st, d.Roster, rules, now, d.Log))
 		feed := &intakefeed.Feed{Store: st, Calendar: rules, Now: now, Log: d.Log}
+		meet := &meetingfeed.Feed{Store: st, Calendar: rules, Now: now, Log: d.Log}
 		c := &events.Consumer{
 			Redis: d.Redis, Group: intakefeed.Group, Name: name, Block: opts.ConsumerBlock,
 			Streams: func() []string {
@@ -59,9 +62,15 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 				for _, r := range d.Roster.Regions() {
 					ss = append(ss, events.Stream("intake", r))
 				}
-				return ss
+				return append(ss, meetingfeed.Streams(d.Roster.Regions())...)
 			},
-			Handle: feed.Handle, Log: d.Log, Registerer: d.Server.Registry(),
+			Handle: func(ctx context.Context, ev *eventv1.Event) error {
+				if meetingfeed.Handles(ev) {
+					return meet.Handle(ctx, ev)
+				}
+				return feed.Handle(ctx, ev)
+			},
+			Log: d.Log, Registerer: d.Server.Registry(),
 		}
 		sc := &scanner.Scanner{
 			Store: st, Etcd: d.Etcd, Regions: d.Roster.Regions, Now: now, Log: d.Log, ID: name,
