@@ -304,6 +304,13 @@ func TestWork(t *testing.T) {
 		{"registered", opened, WorkItem{Department: "tax", Bucket: BucketAwaitingRouting, Due: clock.Weekends().AddCalendarDays(t0, 15)}, true},
 		{"handling", handling, WorkItem{Department: "tax", Bucket: BucketHandling, Due: clock.Weekends().AddCalendarDays(t0, 60)}, true},
 		{"replied", replied, WorkItem{Department: "tax", Bucket: BucketAll}, true},
+		{"handling, clock paused", func(t *testing.T) *Tracker {
+			tr := handling(t)
+			if _, err := tr.PauseClock(caller("tax", false), "等待缴费人补充材料", t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			return tr
+		}, WorkItem{Department: "tax", Bucket: BucketHandling}, true},
 		{"closed", func(t *testing.T) *Tracker {
 			tr := replied(t)
 			if err := tr.Close(caller("tax", false), "", t0); err != nil {

@@ -22,7 +22,7 @@ type WorkItem struct {
 	Department string
 	// Bucket by state; BucketAll when its state has no bucket of its own.
 	Bucket Bucket
-	// Due is the running clock's due time; zero when no clock runs.
+	// Due is the running clock's due time; zero when no clock runs or it is paused.
 	Due time.Time
 }
 
@@ -41,7 +41,10 @@ func (t *Tracker) Work() (WorkItem, bool) {
 	case Handling:
 		w.Bucket = BucketHandling
 	}
-	if c, ok := t.RunningClock(); ok {
+	// A paused clock is not counting down: it is neither due soon nor
+	// overdue until it resumes (resuming writes the tracker, which files
+	// it again with its new due time).
+	if c, ok := t.RunningClock(); ok && !c.Paused() {
 		w.Due = c.Due
 	}
 	return w, true
