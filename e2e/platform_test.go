@@ -98,6 +98,7 @@ func startPlatform(t *testing.T) *platform {
 	p.run("keygen", "--dir", keys)
 	p.key = filepath.Join(keys, "dev-key.pem")
 	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", p.etcd.Endpoint)
+	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
 
 	env := append(os.Environ(),
 		"DISPUTES_PUBLIC_KEY="+filepath.Join(keys, "dev-key.pub.pem"),

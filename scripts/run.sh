@@ -76,6 +76,7 @@ wait_for "etcd" env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" end
 
 "$BIN/disputectl" keygen --dir "$VAR/keys"
 "$BIN/disputectl" roster init --file "deploy/roster/$REGION.json" --etcd "127.0.0.1:$ETCD_PORT"
+"$BIN/disputectl" config init --dir deploy/config --etcd "127.0.0.1:$ETCD_PORT"
 
 export DISPUTES_PUBLIC_KEY="$VAR/keys/dev-key.pub.pem"
 export DISPUTES_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
