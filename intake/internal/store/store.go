@@ -224,8 +224,11 @@ func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispu
 		if err != nil {
 			return nil, false, err
 		}
-		d.LinkedDisputes = res[5:]
-		d.Holders = nil
+		// res[3] and res[4] (the warning's trigger and employer count) are
+		// in the stored dispute's mark and the event; the links follow.
+		if len(res) > 5 {
+			d.LinkedDisputes = res[5:]
+		}
 		return d, false, nil
 	}
 	return nil, false, fmt.Errorf("register script: unexpected reply %q", res[0])
