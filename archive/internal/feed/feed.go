@@ -96,6 +96,9 @@ func Extract(ev *eventv1.Event) ([]string, dossier.Fact, error) {
 		}
 	case *routingv1.ReplyRecorded:
 		fact.State = typesv1.DisputeState_DISPUTE_STATE_REPLIED
+	case *routingv1.DisputeRedone:
+		fact.State = typesv1.DisputeState_DISPUTE_STATE_HANDLING
+		fact.Departments = []string{p.GetHolder()}
 	case *routingv1.DisputeClosed:
 		fact.State = typesv1.DisputeState_DISPUTE_STATE_CLOSED
 	case *meetingv1.MatterTriaged:
