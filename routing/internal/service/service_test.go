@@ -459,8 +459,32 @@ func TestPauseAndExtension(t *testing.T) {
 	_, err = r.client.DecideExtension(p.as(t, "office"), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
 	wantCode(t, err, codes.FailedPrecondition, "EXTENSION_ALREADY_DECIDED", "")
 
+	// The written reply opens the objection window (30 days, rolled
+	// forward); the scanner closes the dispute once it has ended.
+	p.clock.Set(cst(2026, 5, 20, 10, 0))
+	rep, err := r.client.RecordReply(p.as(t, "tax"), &routingv1.RecordReplyRequest{Name: name, Outcome: "已重新核定滞纳金", Text: "经核查……"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.GetTracking().GetState() != typesv1.DisputeState_DISPUTE_STATE_REPLIED {
+		t.Fatalf("after the reply: %v", rep.GetTracking().GetState())
+	}
+	// 20 May + 30 days = Fri 19 Jun, Dragon Boat Festival (19-21 Jun): the window ends with Mon 22 Jun.
+	p.clock.Set(end(6, 22))
+	time.Sleep(200 * time.Millisecond)
+	if tr := p.tracking(t, r, name); tr.GetState() != typesv1.DisputeState_DISPUTE_STATE_REPLIED {
+		t.Fatalf("closed on the last day of the window: %v", tr.GetState())
+	}
+	p.clock.Set(end(6, 22).Add(time.Second))
+	waitFor(t, "closing at the end of the objection window", func() bool {
+		return p.tracking(t, r, name).GetState() == typesv1.DisputeState_DISPUTE_STATE_CLOSED
+	})
+	if tr := p.tracking(t, r, name); tr.GetCloseCause() != "objection_window_ended" {
+		t.Fatalf("close cause %q", tr.GetCloseCause())
+	}
+
 	got := p.count(t, name)
-	for typ, n := range map[string]int{"ClockPaused": 1, "ClockResumed": 1, "ExtensionRequested": 1, "ExtensionDecided": 1} {
+	for typ, n := range map[string]int{"ClockPaused": 1, "ClockResumed": 1, "ExtensionRequested": 1, "ExtensionDecided": 1, "DisputeClosed": 1} {
 		if got[typ] != n {
 			t.Fatalf("routing events %v, want %d %s", got, n, typ)
 		}

@@ -82,7 +82,7 @@ func (t *Tracker) PauseClock(c Caller, reason string, now time.Time) (Clock, err
 	if k.Paused() {
 		return Clock{}, refuse("CLOCK_ALREADY_PAUSED", "the clock is paused since %s: %s", date(k.Pauses[len(k.Pauses)-1].Start), k.Pauses[len(k.Pauses)-1].Reason)
 	}
-	if !now.Before(k.Due) {
+	if now.After(k.Due) {
 		return Clock{}, refuse("CLOCK_OVERDUE", "the clock was due on %s and cannot be paused", date(k.Due))
 	}
 	k.Pauses = append(k.Pauses, Pause{Start: now, Reason: reason, Actor: c.Actor})
@@ -208,11 +208,11 @@ func (t *Tracker) NextDeadline() (time.Time, bool) {
 // ScannerActor is the actor of what the deadline scanner does.
 func ScannerActor(region string) Actor { return Actor{Region: region, Staff: "deadline-scanner"} }
 
-// Tick does what is due at now, each thing once: a DeadlineWarning when a
-// clock's warning time has passed, Overdue when its due time has (a clock
-// found already overdue is not warned about any more), and the closing of a
-// REPLIED dispute whose objection window has ended. Afterwards NextDeadline
-// is after now. Warnings and Overdue do not change the etag: they record
+// Tick does what is due at now, each thing once: a DeadlineWarning from a
+// clock's warning time on, Overdue once its due time (the last second of
+// its last day) has passed (a clock found already overdue is not warned
+// about any more), and the closing of a REPLIED dispute whose objection
+// window has ended, after its last second. Warnings and Overdue do not change the etag: they record
 // that something was said, not a change a client must have seen.
 func (t *Tracker) Tick(now time.Time) ([]Notice, error) {
 	var out []Notice
@@ -222,7 +222,7 @@ func (t *Tracker) Tick(now time.Time) ([]Notice, error) {
 			continue
 		}
 		switch {
-		case !k.Overdue && !now.Before(k.Due):
+		case !k.Overdue && now.After(k.Due):
 			k.Overdue, k.Warned = true, true
 			out = append(out, Notice{Kind: NoticeOverdue, Clock: *k})
 		case !k.Warned && !k.Overdue && !k.WarnAt.IsZero() && !now.Before(k.WarnAt):
@@ -230,7 +230,7 @@ func (t *Tracker) Tick(now time.Time) ([]Notice, error) {
 			out = append(out, Notice{Kind: NoticeWarning, Clock: *k})
 		}
 	}
-	if t.State == Replied && !t.ObjectionWindowEnd.IsZero() && !now.Before(t.ObjectionWindowEnd) {
+	if t.State == Replied && !t.ObjectionWindowEnd.IsZero() && now.After(t.ObjectionWindowEnd) {
 		to, err := Next(t.State, ActObjectionEnds)
 		if err != nil {
 			return nil, err

@@ -144,7 +144,8 @@ func TestTickRaisesOnce(t *testing.T) {
 		{cst(3, 15, 12, 0), nil, cst(3, 16, 0, 0)},
 		{cst(3, 16, 0, 0), []NoticeKind{NoticeWarning}, endOfDay(3, 17)},
 		{cst(3, 16, 9, 0), nil, endOfDay(3, 17)},
-		{endOfDay(3, 17), []NoticeKind{NoticeOverdue}, time.Time{}},
+		{endOfDay(3, 17), nil, endOfDay(3, 17)}, // the last second is still in time
+		{endOfDay(3, 17).Add(time.Second), []NoticeKind{NoticeOverdue}, time.Time{}},
 		{cst(3, 30, 9, 0), nil, time.Time{}},
 	}
 	for _, tt := range tests {
@@ -185,10 +186,10 @@ func TestTickClosesAfterObjectionWindow(t *testing.T) {
 	if next, ok := tr.NextDeadline(); !ok || !next.Equal(end) {
 		t.Fatalf("next deadline %s %v, want the window's end %s", next, ok, end)
 	}
-	if n, _ := tr.Tick(end.Add(-time.Second)); len(n) != 0 || tr.State != Replied {
-		t.Fatalf("closed before the window ended: %v", n)
+	if n, _ := tr.Tick(end); len(n) != 0 || tr.State != Replied {
+		t.Fatalf("closed in the window's last second: %v", n)
 	}
-	n, err := tr.Tick(end)
+	n, err := tr.Tick(end.Add(time.Second))
 	if err != nil || len(n) != 1 || n[0].Kind != NoticeObjectionWindowEnded {
 		t.Fatalf("Tick at the end = %v, %v", n, err)
 	}
