@@ -34,12 +34,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a TCP port nobody listens on.
-free_port() {
+# free_port sets the named variable to a TCP port nobody listens on, below
+# the kernel's ephemeral range (so no outgoing connection holds it) and not
+# handed out before in this run.
+picked=" "
+free_port() { # variable-name
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+    p=$((20000 + RANDOM % 12000))
+    [[ $picked == *" $p "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      picked+="$p "
+      printf -v "$1" '%s' "$p"
+      return
+    fi
   done
 }
 
@@ -48,6 +56,7 @@ wait_for() { # what command...
   shift
   for _ in $(seq 1 200); do
     if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi # it exited
     sleep 0.1
   done
   echo "$what did not come up; logs in $TMP" >&2
@@ -61,12 +70,12 @@ go build -o "$BIN/" $PKG/intake/cmd/intake $PKG/disputectl/cmd/disputectl
 go build -o "$BIN/bench-echo" $PKG/bench/cmd/echo
 go build -o "$BIN/benchintake" $PKG/bench/cmd/benchintake
 
-REDIS_PORT=$(free_port)
-ETCD_PORT=$(free_port)
-ETCD_PEER_PORT=$(free_port)
-INTAKE_PORT=$(free_port)
-ADMIN_PORT=$(free_port)
-ECHO_PORT=$(free_port)
+free_port REDIS_PORT
+free_port ETCD_PORT
+free_port ETCD_PEER_PORT
+free_port INTAKE_PORT
+free_port ADMIN_PORT
+free_port ECHO_PORT
 mkdir -p "$TMP/redis" "$TMP/etcd" "$TMP/keys"
 
 echo "== starting redis (appendonly yes, appendfsync always) and etcd in $TMP"
