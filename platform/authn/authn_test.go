@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,5 +206,44 @@ func TestClientCredentials(t *testing.T) {
 	out, _ := metadata.FromOutgoingContext(WithToken(context.Background(), "tok"))
 	if got := out.Get("authorization"); len(got) != 1 || got[0] != "Bearer tok" {
 		t.Fatalf("outgoing = %v", got)
+	}
+}
+
+func TestVerifierRemembersOnlyValidTokensUntilExpiry(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := Identity{Region: "141181", Department: "tax", Staff: "wang", Roles: []string{RoleClerk}}
+	tok, err := Issue(priv, id, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(pub)
+	for i := 0; i < 2; i++ { // the second call is answered from the cache
+		got, err := v.Verify(tok)
+		if err != nil || got.Staff != "wang" {
+			t.Fatalf("Verify #%d = %v, %v", i+1, got, err)
+		}
+		got.Roles[0] = RoleAdmin // a caller's change must not leak into the cache
+	}
+	if got, _ := v.Verify(tok); got.Roles[0] != RoleClerk {
+		t.Fatalf("cached identity was modified through a returned value: %v", got.Roles)
+	}
+	// A token differing in one byte of its signature is checked, not served from the cache.
+	forged := []byte(tok)
+	i := len(forged) - 2
+	if forged[i] == 'A' {
+		forged[i] = 'B'
+	} else {
+		forged[i] = 'A'
+	}
+	if _, err := v.Verify(string(forged)); err == nil {
+		t.Fatal("a token with an altered signature verified")
+	}
+	// Past its expiry the cached token is refused.
+	v.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if _, err := v.Verify(tok); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("Verify after expiry = %v, want ErrTokenExpired", err)
 	}
 }

@@ -56,6 +56,9 @@ type readinessInfo struct {
 	fn   func() string
 }
 
+// streamWorkers is the size of the gRPC server's worker pool.
+const streamWorkers = 256
+
 type readinessCheck struct {
 	name string
 	fn   func(ctx context.Context) error
@@ -121,6 +124,11 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 	}
 
 	s.grpc = grpc.NewServer(
+		// A pool of long-lived workers serves the calls: their stacks have
+		// already grown to what the interceptor chain and validation need,
+		// where a fresh goroutine per call would grow (copy) its stack every
+		// time. Calls beyond the pool still get their own goroutine.
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryLog, s.unaryMetrics, s.unaryAuthn, s.unaryValidate),
 		grpc.ChainStreamInterceptor(s.streamRecover, s.streamLog, s.streamMetrics, s.streamAuthn, s.streamValidate),
 	)

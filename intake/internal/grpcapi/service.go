@@ -61,7 +61,8 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 	now := func() time.Time { return d.Now() }
 	rules := regionconfig.NewWatcher(d.Etcd, regionconfig.IntakeRulesSpec, d.Log, d.Server.Registry())
 	d.Server.AddReadinessInfo("intake_rules", rules.ReadinessInfo)
-	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), New(d.Redis, d.Roster, rules, now))
+	svc := New(d.Redis, d.Roster, rules, now)
+	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), svc)
 	feed := &routingfeed.Feed{Store: store.New(d.Redis), Rosters: d.Roster}
 	consumer := &events.Consumer{
 		Redis: d.Redis, Group: routingfeed.Group, Name: consumerName(),
@@ -74,7 +75,7 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 		},
 		Handle: feed.Handle, Log: d.Log, Registerer: d.Server.Registry(),
 	}
-	return []func(context.Context) error{rules.Run, consumer.Run}, nil
+	return []func(context.Context) error{rules.Run, consumer.Run, svc.store.RunBatches}, nil
 }
 
 // consumerName names this instance within intake's consumer group: host,

@@ -44,11 +44,13 @@ var registerLua string
 type Store struct {
 	rdb      redis.UniversalClient
 	register *redis.Script
+	batch    batcher
 }
 
 // New returns a Store on rdb.
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, register: redis.NewScript(registerLua)}
+	return &Store{rdb: rdb, register: redis.NewScript(registerLua),
+		batch: batcher{queue: make(chan *scriptCall, queueCapacity)}}
 }
 
 // DisputeKey returns the key of dispute id's stored form.
@@ -192,7 +194,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispu
 	for _, dept := range r.Mass.AddressedTo {
 		args = append(args, dept)
 	}
-	res, err := s.register.Run(ctx, s.rdb, keys, args...).StringSlice()
+	res, err := s.runRegister(ctx, keys, args)
 	if err != nil {
 		return nil, false, fmt.Errorf("register script: %w", err)
 	}
