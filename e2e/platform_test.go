@@ -339,6 +339,12 @@ func TestPlatformEndToEnd(t *testing.T) {
 			!strings.Contains(fmt.Sprint(body), "dispute.category") {
 			t.Errorf("unspecified category: HTTP %d %v, want 400 naming dispute.category", code, body)
 		}
+		unknown := registration("unknown-category", "13812345678")
+		unknown["dispute"].(map[string]any)["category"] = "CATEGORY_NOPE"
+		if code, body := p.httpJSON("POST", "/v1/regions/"+region+"/disputes", clerk, unknown); code != http.StatusBadRequest ||
+			!strings.Contains(fmt.Sprint(body["details"]), "field:category") {
+			t.Errorf("unknown category name: HTTP %d %v, want 400 with a field violation on category", code, body)
+		}
 	})
 
 	var name string
