@@ -11,7 +11,7 @@ GRPCURL_VERSION        := v1.9.3
 
 BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
-MODULES := proto platform intake routing meeting archive gateway disputectl e2e
+MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
 .PHONY: build generate tools lint test test-short deps run bench-intake clean fmt vet
 

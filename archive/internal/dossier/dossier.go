@@ -14,6 +14,8 @@ import (
 	"time"
 
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // Errors the grpcapi error table maps to status codes.
@@ -74,16 +76,15 @@ type Dossier struct {
 
 // New returns the empty dossier of dispute name, numbered from the name.
 func New(name string) (*Dossier, error) {
-	region, id, err := ParseName(name)
+	region, _, err := ParseName(name)
 	if err != nil {
 		return nil, err
 	}
-	year, n, _ := strings.Cut(id, "-")
-	n = strings.TrimLeft(n, "0")
-	if n == "" {
-		n = "0"
+	number, err := names.NumberOf(name)
+	if err != nil {
+		return nil, err
 	}
-	return &Dossier{Name: name, Region: region, Number: year + "年第" + n + "号"}, nil
+	return &Dossier{Name: name, Region: region, Number: number}, nil
 }
 
 // Apply folds one event's fact into d. Events from different streams

@@ -8,11 +8,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // china is the time zone every printed date is written in. China has one
 // zone and no daylight saving, so a fixed offset needs no tz database.
-var china = time.FixedZone("CST", 8*3600)
+var china = names.China
 
 // dateTime writes a time as on the forms: "2026年3月1日 10:20"; "" for none.
 func dateTime(ts *timestamppb.Timestamp) string {

@@ -1,21 +1,17 @@
 package dispute
 
 import (
-	"fmt"
 	"regexp"
-	"strconv"
 	"time"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
-// Shanghai is China Standard Time. The numbering year is the calendar year
-// there; China has kept UTC+8 without daylight saving since 1991, so a fixed
-// zone is exact and needs no tz database.
-var Shanghai = time.FixedZone("CST", 8*60*60)
+// Shanghai is China Standard Time, where the numbering year is counted.
+var Shanghai = names.China
 
-// Year returns the numbering year of a registration at t: the calendar year
-// in China Standard Time, so 31 December 23:30 UTC+8 still counts for the
-// old year.
-func Year(t time.Time) int { return t.In(Shanghai).Year() }
+// Year returns the numbering year of a registration at t.
+func Year(t time.Time) int { return names.Year(t) }
 
 var (
 	parentRE = regexp.MustCompile(`^regions/([0-9]{6})$`)
@@ -42,18 +38,5 @@ func ParseName(name string) (region, id string, err error) {
 }
 
 // Name returns the resource name of dispute id in region.
-func Name(region, id string) string { return "regions/" + region + "/disputes/" + id }
+func Name(region, id string) string { return names.Dispute(region, id) }
 
-// NumberOf returns the number (编号) "2026年第17号" of a dispute's resource
-// name, for readers such as event consumers that only hold the name.
-func NumberOf(name string) (string, error) {
-	m := nameRE.FindStringSubmatch(name)
-	if m == nil {
-		return "", fmt.Errorf("dispute name %q: not regions/<region>/disputes/<year>-<n>", name)
-	}
-	n, _ := strconv.Atoi(m[3])
-	return Number(m[2], n), nil
-}
-
-// Number formats the number of the n-th registration of year.
-func Number(year string, n int) string { return fmt.Sprintf("%s年第%d号", year, n) }

@@ -115,8 +115,8 @@ func TestNames(t *testing.T) {
 	if err != nil || region != "141181" || id != "2026-17" {
 		t.Fatalf("ParseName = %q, %q, %v", region, id, err)
 	}
-	if n, err := NumberOf(Name(region, id)); err != nil || n != "2026年第17号" {
-		t.Errorf("NumberOf = %q, %v", n, err)
+	if got := Name(region, id); got != "regions/141181/disputes/2026-17" {
+		t.Errorf("Name = %q", got)
 	}
 	for _, bad := range []string{"regions/141181/disputes/2026-0", "regions/14118/disputes/2026-1", "regions/141181/disputes/26-1"} {
 		if _, _, err := ParseName(bad); err == nil {

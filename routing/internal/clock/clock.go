@@ -21,11 +21,13 @@ package clock
 import (
 	"fmt"
 	"time"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // China is Asia/Shanghai as a fixed UTC+8 zone: China has kept no daylight
 // saving time since 1991, and a fixed zone needs no tzdata on the host.
-var China = time.FixedZone("CST", 8*3600)
+var China = names.China
 
 // Year is one calendar year's official days off and make-up working days,
 // as "YYYY-MM-DD".

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // China is the zone reply dates are counted in (fixed UTC+8).
-var China = time.FixedZone("CST", 8*3600)
+var China = names.China
 
 // DateLayout is the layout of a last date: "YYYY-MM-DD".
 const DateLayout = "2006-01-02"

@@ -17,13 +17,15 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // Service is the key prefix and event source of routing.
 const Service = "routing"
 
 // China is the time zone slip numbers' years are counted in.
-var China = time.FixedZone("CST", 8*3600)
+var China = names.China
 
 // maxAttempts bounds retries of a transaction that lost a WATCH race.
 const maxAttempts = 20
@@ -139,8 +141,7 @@ func (x *Tx) NextSlip() (name, number string, err error) {
 		x.next = n
 	}
 	x.next++
-	n := strconv.FormatInt(x.next, 10)
-	return "regions/" + x.region + "/transfer-slips/" + x.year + "-" + n, x.year + "年第" + n + "号", nil
+	return names.TransferSlip(x.region, x.year, x.next), names.Number(x.year, x.next), nil
 }
 
 // MutateFunc changes t in place and returns the events that publish the change.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // Errors the grpcapi error table maps to status codes.
@@ -132,15 +134,6 @@ func ParseName(name string) (region, year, n string, err error) {
 	return m[1], m[2], n, nil
 }
 
-// NumberOf derives the number "<year>年第<n>号" from a dispute name.
-func NumberOf(name string) (string, error) {
-	_, year, n, err := ParseName(name)
-	if err != nil {
-		return "", err
-	}
-	return year + "年第" + n + "号", nil
-}
-
 // Registration is what routing learns from intake's DisputeRegistered.
 type Registration struct {
 	Name                  string
@@ -159,7 +152,7 @@ func Open(r Registration, cal Calendar) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	number, _ := NumberOf(r.Name)
+	number, _ := names.NumberOf(r.Name)
 	if r.RegisteringDepartment == "" {
 		return nil, &ValidationError{Field: "dispute.registering_department", Reason: "is empty"}
 	}

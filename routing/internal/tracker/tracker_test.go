@@ -71,31 +71,6 @@ func TestNext(t *testing.T) {
 	}
 }
 
-func TestNumberOf(t *testing.T) {
-	tests := []struct{ name, want string }{
-		{"regions/141181/disputes/2026-17", "2026年第17号"},
-		{"regions/141181/disputes/2026-007", "2026年第7号"},
-		{"regions/141181/disputes/2026-0", "2026年第0号"},
-		{"regions/14118/disputes/2026-1", ""},
-		{"disputes/2026-1", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := NumberOf(tt.name)
-			if tt.want == "" {
-				var ve *ValidationError
-				if !errors.As(err, &ve) {
-					t.Fatalf("err = %v, want *ValidationError", err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("NumberOf = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 // weekdays is the default time limits on a calendar of weekends only.
