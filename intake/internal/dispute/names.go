@@ -39,4 +39,3 @@ func ParseName(name string) (region, id string, err error) {
 
 // Name returns the resource name of dispute id in region.
 func Name(region, id string) string { return names.Dispute(region, id) }
-
