@@ -29,11 +29,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 		w.Write([]byte("ok"))
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	// Go profiles on the admin port only, which is never exposed beyond the host.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	if s.cfg.Pprof {
+		// Go profiles, off unless asked for: they expose internals and cost CPU.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

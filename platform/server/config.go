@@ -27,6 +27,8 @@ type Config struct {
 	// server keeps serving after readiness turns failing, so load balancers
 	// notice before connections close.
 	ShutdownTimeout, DrainDelay time.Duration
+	// Pprof serves Go profiles under /debug/pprof/ on the admin port.
+	Pprof bool
 
 	envErrs []error
 }
@@ -93,6 +95,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminAddr, "admin-addr", EnvOr(env("admin-addr"), c.AdminAddr), "admin HTTP listen address for /metrics, /healthz, /readyz (env "+env("admin-addr")+")")
 	fs.StringVar(&c.PublicKeyFile, "public-key", EnvOr(PublicKeyEnv, c.PublicKeyFile), "PEM Ed25519 public key that verifies tokens (env "+PublicKeyEnv+")")
 	fs.StringVar(&c.LogLevel, "log-level", EnvOr(env("log-level"), c.LogLevel), "debug, info, warn or error (env "+env("log-level")+")")
+	fs.BoolVar(&c.Pprof, "pprof", EnvOr(env("pprof"), "") == "true", "serve Go profiles under /debug/pprof/ on the admin port (env "+env("pprof")+"=true)")
 	for _, d := range []struct {
 		p    *time.Duration
 		name string
