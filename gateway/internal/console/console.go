@@ -11,6 +11,12 @@ import (
 //go:embed static
 var files embed.FS
 
+// CSP is the console's Content-Security-Policy: scripts and everything else
+// only from the console itself, so no inline script or handler runs. Inline
+// styles stay allowed because the print pages, opened from Blob URLs, inherit
+// this policy and carry their own <style>.
+const CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+
 // Handler serves the console's files.
 func Handler() http.Handler {
 	sub, err := fs.Sub(files, "static")
@@ -19,7 +25,7 @@ func Handler() http.Handler {
 	}
 	fsrv := http.FileServer(http.FS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", CSP)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		fsrv.ServeHTTP(w, r)
 	})
