@@ -333,7 +333,7 @@ func TestTransferLifecycle(t *testing.T) {
 		t.Fatalf("slip = %v", slip)
 	}
 	tr = resp.GetTracking()
-	if tr.GetState() != typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED || tr.GetHolder() != "hrss" {
+	if tr.GetState() != typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED || tr.GetHolder() != "hrss" || tr.GetRouteReasonCode() != "OTHER_DUTY" {
 		t.Fatalf("after transfer: %v", tr)
 	}
 	if c := tr.GetClocks()[len(tr.GetClocks())-1]; c.GetStage() != routingv1.Stage_STAGE_TRANSFER_RECEIPT || c.GetRemainingWorkingDays() != 5 {

@@ -99,6 +99,8 @@ type Tracker struct {
 	Slips                 []Slip           `json:"slips,omitempty"`
 	ReturnCount           int32            `json:"return_count,omitempty"`
 	PastHolders           []string         `json:"past_holders,omitempty"`
+	// RouteReasonCode is the reason code of the last routing.
+	RouteReasonCode string `json:"route_reason_code,omitempty"`
 	// Extension is the one request to extend the handling stage, once asked.
 	Extension *Extension `json:"extension,omitempty"`
 	// Handled is the handling record: notes, reply, follow-ups, redo,
@@ -348,6 +350,7 @@ func (t *Tracker) Route(c Caller, r Route, cal Calendar, now time.Time) (*Slip, 
 		t.stopClocks(now)
 		t.setHolder(r.OfficeHost)
 	}
+	t.RouteReasonCode = r.ReasonCode
 	t.move(to, c.Actor, now, reason, "")
 	return slip, nil
 }

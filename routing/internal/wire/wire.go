@@ -60,7 +60,7 @@ func Tracking(t *tracker.Tracker, cal tracker.Calendar, now time.Time) *routingv
 		Name: t.Name, Number: t.Number, State: t.State, Holder: t.Holder,
 		RegisteringDepartment: t.RegisteringDepartment, FirstReceiver: t.FirstReceiver,
 		Category: t.Category, ReturnCount: t.ReturnCount, PastHolders: append([]string(nil), t.PastHolders...),
-		Etag: t.Etag(),
+		Etag: t.Etag(), RouteReasonCode: t.RouteReasonCode,
 	}
 	rules := cal.Rules(t.Region)
 	for _, c := range t.Clocks {
