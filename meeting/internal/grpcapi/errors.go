@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xiaoyi-disputes/disputes/meeting/internal/office"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 )
@@ -18,6 +19,7 @@ const (
 	ReasonRosterNotFound     = "ROSTER_NOT_FOUND"
 	ReasonRosterUnavailable  = "ROSTER_UNAVAILABLE"
 	ReasonRegionMismatch     = "REGION_MISMATCH"
+	ReasonPermissionDenied   = "PERMISSION_DENIED"
 	ReasonBackendUnavailable = "BACKEND_UNAVAILABLE"
 	ReasonInternal           = "INTERNAL"
 )
@@ -35,6 +37,26 @@ func toStatus(err error) error {
 		return apierr.New(codes.Aborted, ReasonEtagMismatch, "the roster changed since it was read: get it again, reapply the change and retry with the new etag")
 	case errors.Is(err, roster.ErrNotFound):
 		return apierr.New(codes.NotFound, ReasonRosterNotFound, err.Error())
+	}
+	var (
+		invalid *office.ValidationError
+		refused *office.PreconditionError
+		missing *office.NotFoundError
+		denied  *office.DeniedError
+	)
+	switch {
+	case errors.As(err, &invalid):
+		out := make([]apierr.Violation, len(invalid.Violations))
+		for i, v := range invalid.Violations {
+			out[i] = apierr.Violation{Field: v.Field, Reason: v.Reason}
+		}
+		return apierr.Invalid(out...)
+	case errors.As(err, &refused):
+		return apierr.New(codes.FailedPrecondition, refused.Reason, refused.Msg)
+	case errors.As(err, &missing):
+		return apierr.New(codes.NotFound, missing.Reason, missing.Error())
+	case errors.As(err, &denied):
+		return apierr.New(codes.PermissionDenied, ReasonPermissionDenied, denied.Msg)
 	}
 	if vs, ok := roster.Violations(err); ok {
 		out := make([]apierr.Violation, len(vs))

@@ -23,8 +23,9 @@ var Policy = authn.Policy{
 	meetingv1.MeetingService_ConveneMeeting_FullMethodName:  {AnyRole: []string{authn.RoleOffice}},
 	meetingv1.MeetingService_IssueDecision_FullMethodName:   {AnyRole: []string{authn.RoleOffice}},
 	meetingv1.MeetingService_RequestApproval_FullMethodName: {AnyRole: []string{authn.RoleOffice}},
-	// Co-handling units' handlers submit written opinions.
-	meetingv1.MeetingService_SubmitOpinion_FullMethodName: {AnyRole: []string{authn.RoleHandler}},
+	// Co-handling units' handlers submit written opinions; the office's
+	// staff do so for the host unit.
+	meetingv1.MeetingService_SubmitOpinion_FullMethodName: {AnyRole: []string{authn.RoleHandler, authn.RoleOffice}},
 	// The convenor decides on major matters.
 	meetingv1.MeetingService_DecideApproval_FullMethodName: {AnyRole: []string{authn.RoleConvenor}},
 	// The one-stop mediation platform reports its outcome.

@@ -85,7 +85,7 @@ func start(t *testing.T) *fixture {
 	}
 	f.watcher = roster.NewWatcher(f.etcd.Client(t), log, nil)
 	f.feed = &rosterfeed.Feed{Etcd: f.cli, Store: store.New(f.rdb), Regions: f.watcher.Regions, Log: log}
-	Register(srv.GRPC(), NewRosterServer(f.cli, f.watcher, f.feed, log), &MeetingServer{})
+	Register(srv.GRPC(), NewRosterServer(f.cli, f.watcher, f.feed, log), NewMeetingServer(store.New(f.rdb), f.watcher, time.Now, log))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)

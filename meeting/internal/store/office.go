@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xiaoyi-disputes/disputes/meeting/internal/office"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
+	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+)
+
+// maxAttempts bounds the retries of an optimistic transaction that keeps
+// meeting concurrent writers.
+const maxAttempts = 50
+
+// matterKey is the key of the office's view of a dispute, by its canonical
+// id "<year>-<n>" so "2026-07" and "2026-7" are one dispute.
+func matterKey(region, name string) (string, error) {
+	_, year, n, err := names.ParseDispute(name)
+	if err != nil {
+		return "", err
+	}
+	return events.Key(Service, region, "matter", fmt.Sprintf("%s-%d", year, n)), nil
+}
+
+func meetingKey(region, id string) string  { return events.Key(Service, region, "meeting", id) }
+func approvalKey(region, id string) string { return events.Key(Service, region, "approval", id) }
+func requestKey(region, id string) string  { return events.Key(Service, region, "convene-request", id) }
+
+// Reader reads a region's office records inside a transaction: each key read
+// is watched, so the writes commit only if nothing read changed meanwhile.
+type Reader struct {
+	ctx    context.Context
+	tx     *redis.Tx
+	region string
+}
+
+func (r *Reader) load(key string, v any) (bool, error) {
+	if err := r.tx.Watch(r.ctx, key).Err(); err != nil {
+		return false, fmt.Errorf("watch %s: %w", key, err)
+	}
+	b, err := r.tx.Get(r.ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// Matter returns the office's view of dispute name, nil when the office
+// has not heard of it.
+func (r *Reader) Matter(name string) (*office.Matter, error) {
+	key, err := matterKey(r.region, name)
+	if err != nil {
+		return nil, err
+	}
+	m := &office.Matter{}
+	ok, err := r.load(key, m)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Meeting returns meeting id, nil when there is none.
+func (r *Reader) Meeting(id string) (*office.Meeting, error) {
+	mt := &office.Meeting{}
+	ok, err := r.load(meetingKey(r.region, id), mt)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return mt, nil
+}
+
+// Approval returns approval id, nil when there is none.
+func (r *Reader) Approval(id string) (*office.Approval, error) {
+	a := &office.Approval{}
+	ok, err := r.load(approvalKey(r.region, id), a)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ConvenedFor returns the id of the meeting convened with request id reqID
+// ("" when none).
+func (r *Reader) ConvenedFor(reqID string) (string, error) {
+	var id string
+	_, err := r.load(requestKey(r.region, reqID), &id)
+	return id, err
+}
+
+// Writes is what a command changes: records to store and the events that
+// describe the change, all committed in one MULTI/EXEC.
+type Writes struct {
+	Matters   []*office.Matter
+	Meetings  []*office.Meeting
+	Approvals []*office.Approval
+	// Request maps a convene request id to the meeting it created.
+	Request *ConveneRequest
+	Events  []*eventv1.Event
+}
+
+// ConveneRequest records which meeting a convene request created.
+type ConveneRequest struct{ ID, Meeting string }
+
+func set(ctx context.Context, pipe redis.Pipeliner, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	pipe.Set(ctx, key, b, 0)
+	return nil
+}
+
+func (w *Writes) queue(ctx context.Context, pipe redis.Pipeliner, region string) error {
+	for _, m := range w.Matters {
+		key, err := matterKey(region, m.Name)
+		if err != nil {
+			return err
+		}
+		if err := set(ctx, pipe, key, m); err != nil {
+			return err
+		}
+	}
+	for _, mt := range w.Meetings {
+		if err := set(ctx, pipe, meetingKey(region, mt.ID), mt); err != nil {
+			return err
+		}
+	}
+	for _, a := range w.Approvals {
+		if err := set(ctx, pipe, approvalKey(region, a.ID), a); err != nil {
+			return err
+		}
+	}
+	if w.Request != nil {
+		if err := set(ctx, pipe, requestKey(region, w.Request.ID), w.Request.Meeting); err != nil {
+			return err
+		}
+	}
+	for _, ev := range w.Events {
+		if err := events.Append(ctx, pipe, Stream(region), ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Update runs a command on region's records: fn reads through r and returns
+// the writes (nil for none), which commit with their events in one
+// MULTI/EXEC only if nothing fn read changed meanwhile; otherwise fn runs
+// again on the new records. An error from fn is returned as is.
+func (s *Store) Update(ctx context.Context, region string, fn func(r *Reader) (*Writes, error)) error {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			w, err := fn(&Reader{ctx: ctx, tx: tx, region: region})
+			if err != nil || w == nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				return w.queue(ctx, pipe, region)
+			})
+			return err
+		})
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		return err
+	}
+	return fmt.Errorf("update in region %s: too much contention", region)
+}
+
+// Observe applies a routing event to the office's view of dispute name,
+// once per event id: fn changes the matter (a new one when the office had
+// not heard of the dispute).
+func (s *Store) Observe(ctx context.Context, region, name, eventID string, fn func(m *office.Matter)) (bool, error) {
+	key, err := matterKey(region, name)
+	if err != nil {
+		return false, err
+	}
+	applied, err := events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), []string{key},
+		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
+			r := &Reader{ctx: ctx, tx: tx, region: region}
+			m, err := r.Matter(name)
+			if err != nil {
+				return err
+			}
+			if m == nil {
+				m = &office.Matter{Name: name}
+			}
+			fn(m)
+			return set(ctx, pipe, key, m)
+		})
+	if err != nil {
+		return false, fmt.Errorf("observe %s on %s: %w", eventID, name, err)
+	}
+	return applied, nil
+}
+
+// CanonicalDispute returns name with the sequence number of its id without
+// leading zeros, as routing names disputes.
+func CanonicalDispute(name string) (string, error) {
+	region, year, n, err := names.ParseDispute(name)
+	if err != nil {
+		return "", err
+	}
+	return names.Dispute(region, fmt.Sprintf("%s-%d", year, n)), nil
+}
