@@ -35,6 +35,9 @@ func (s *MeetingServer) SubmitOpinion(ctx context.Context, req *meetingv1.Submit
 		if mt == nil {
 			return nil, &office.NotFoundError{Reason: office.ReasonMeetingNotFound, What: "meeting " + req.GetParent()}
 		}
+		if err := office.MayGiveOpinion(mt, op); err != nil {
+			return nil, err
+		}
 		m, err := matter(r, dispute)
 		if err != nil {
 			return nil, err

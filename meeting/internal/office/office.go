@@ -261,12 +261,8 @@ func Convene(mt *Meeting, matters []*Matter) error {
 // agenda, replacing the unit's earlier opinion on it; only invited units
 // give opinions, and only until the office decides.
 func SubmitOpinion(mt *Meeting, m *Matter, op Opinion) error {
-	if !slices.Contains(mt.InvitedUnits, op.Unit) {
-		return &DeniedError{Msg: fmt.Sprintf("unit %s is not invited to meeting %s (invited: %s)", op.Unit, mt.ID, strings.Join(mt.InvitedUnits, ", "))}
-	}
-	if !slices.Contains(mt.Disputes, op.Dispute) {
-		return &ValidationError{Violations: []Violation{{Field: "opinion.dispute",
-			Reason: fmt.Sprintf("%s is not on the agenda of meeting %s", op.Dispute, mt.ID)}}}
+	if err := MayGiveOpinion(mt, op); err != nil {
+		return err
 	}
 	if m.State != typesv1.DisputeState_DISPUTE_STATE_JOINT_HANDLING {
 		return illegal(m, "submit an opinion on", "DISPUTE_STATE_JOINT_HANDLING, before the decision")
@@ -276,6 +272,19 @@ func SubmitOpinion(mt *Meeting, m *Matter, op Opinion) error {
 		mt.Opinions[i] = op
 	} else {
 		mt.Opinions = append(mt.Opinions, op)
+	}
+	return nil
+}
+
+// MayGiveOpinion checks that op's unit is invited to the meeting and its
+// dispute on the meeting's agenda.
+func MayGiveOpinion(mt *Meeting, op Opinion) error {
+	if !slices.Contains(mt.InvitedUnits, op.Unit) {
+		return &DeniedError{Msg: fmt.Sprintf("unit %s is not invited to meeting %s (invited: %s)", op.Unit, mt.ID, strings.Join(mt.InvitedUnits, ", "))}
+	}
+	if !slices.Contains(mt.Disputes, op.Dispute) {
+		return &ValidationError{Violations: []Violation{{Field: "opinion.dispute",
+			Reason: fmt.Sprintf("%s is not on the agenda of meeting %s", op.Dispute, mt.ID)}}}
 	}
 	return nil
 }
