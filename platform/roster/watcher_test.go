@@ -1,11 +1,9 @@
 package roster
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,36 +16,18 @@ import (
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 )
 
-// syncBuffer is a log sink safe for the watcher's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type watchEnv struct {
 	etcd *testenv.Etcd
 	cli  *clientv3.Client // the test's own client, as etcdctl would be
 	w    *Watcher
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *testenv.LogBuffer
 }
 
 func startWatcher(t *testing.T) *watchEnv {
 	t.Helper()
 	e := testenv.StartEtcd(t)
-	env := &watchEnv{etcd: e, cli: e.Client(t), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	env := &watchEnv{etcd: e, cli: e.Client(t), reg: prometheus.NewRegistry(), logs: &testenv.LogBuffer{}}
 	if err := Put(testCtx(t), env.cli, sample()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -33,6 +32,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
 
 const testService = "test.v1.TestService"
@@ -118,26 +118,9 @@ type fixture struct {
 	conn   *grpc.ClientConn
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	tokens map[string]string
 	req    protoreflect.MessageDescriptor
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func start(t *testing.T, drain time.Duration) *fixture {
@@ -146,7 +129,7 @@ func start(t *testing.T, drain time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{logs: &syncBuffer{}, tokens: map[string]string{}, done: make(chan error, 1), req: phoneRequest(t)}
+	f := &fixture{logs: &testenv.LogBuffer{}, tokens: map[string]string{}, done: make(chan error, 1), req: phoneRequest(t)}
 	for _, role := range []string{authn.RoleClerk, authn.RoleAdmin} {
 		tok, err := authn.Issue(priv, authn.Identity{Region: "110105", Department: "chaoyang", Staff: role + "1", Roles: []string{role}}, time.Hour)
 		if err != nil {

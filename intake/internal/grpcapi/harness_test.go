@@ -1,7 +1,6 @@
 package grpcapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"path/filepath"
@@ -49,24 +48,6 @@ func (c *clock) Set(t time.Time) {
 	c.t = t
 }
 
-// syncBuffer collects the log lines of every instance.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one test's platform: a real Redis and etcd holding the seed
 // roster, a signing key, a clock and the logs.
 type env struct {
@@ -77,13 +58,13 @@ type env struct {
 	priv    ed25519.PrivateKey
 	pubFile string
 	clock   *clock
-	logs    *syncBuffer
+	logs    *testenv.LogBuffer
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, redis: testenv.StartRedis(t), etcd: testenv.StartEtcd(t),
-		clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
+		clock: &clock{t: time.Now()}, logs: &testenv.LogBuffer{}}
 	e.rdb = e.redis.Client(t)
 	dir := t.TempDir()
 	privFile, pubFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "key.pub.pem")

@@ -1,11 +1,9 @@
 package timerules_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,23 +14,6 @@ import (
 	"github.com/xiaoyi-disputes/disputes/routing/internal/timerules"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
@@ -47,7 +28,7 @@ func TestRulesFollowEtcd(t *testing.T) {
 	cli := testenv.StartEtcd(t).Client(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	src := timerules.New(cli, slog.New(slog.NewTextHandler(logs, nil)), nil)
 	for _, loop := range src.Loops() {
 		go loop(ctx)
