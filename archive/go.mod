@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/transparency-dev/merkle v0.0.2
 	github.com/xiaoyi-disputes/disputes/platform v0.0.0
 	github.com/xiaoyi-disputes/disputes/proto v0.0.0
 	google.golang.org/grpc v1.85.0
