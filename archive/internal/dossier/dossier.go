@@ -72,6 +72,9 @@ type Dossier struct {
 	RegisterTime          time.Time            `json:"register_time,omitzero"`
 	Departments           []string             `json:"departments,omitempty"`
 	Events                int                  `json:"events"`
+	// Sealed is set once the dossier is a leaf of the sealed log, at LeafIndex.
+	Sealed    bool  `json:"sealed,omitempty"`
+	LeafIndex int64 `json:"leaf_index,omitempty"`
 }
 
 // New returns the empty dossier of dispute name, numbered from the name.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealing"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -37,6 +38,9 @@ func Streams(regions []string) []string {
 // Feed records events in dossiers.
 type Feed struct {
 	Store *store.Store
+	// Sealer, when set, keeps events out of sealed dossiers: they are
+	// filed as late events instead.
+	Sealer *sealing.Sealer
 }
 
 // Handle files one event.
@@ -45,10 +49,16 @@ func (f *Feed) Handle(ctx context.Context, ev *eventv1.Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Store.Append(ctx, ev, targets, fact); err != nil {
-		return fmt.Errorf("file event %s (%s): %w", ev.GetId(), ev.GetType(), err)
+	file := func(open, late []string) error {
+		if _, err := f.Store.Append(ctx, ev, open, late, fact); err != nil {
+			return fmt.Errorf("file event %s (%s): %w", ev.GetId(), ev.GetType(), err)
+		}
+		return nil
 	}
-	return nil
+	if f.Sealer == nil {
+		return file(targets, nil)
+	}
+	return f.Sealer.File(ev, targets, file)
 }
 
 // Extract returns the disputes an event concerns and what it tells their

@@ -23,6 +23,8 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/feed"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/grpcapi"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealing"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -43,6 +45,9 @@ const region = "141181"
 type fixture struct {
 	rdb    *redis.Client
 	st     *store.Store
+	sealed *sealedlog.Log
+	// logPub verifies the checkpoints.
+	logPub ed25519.PublicKey
 	client archivev1.ArchiveServiceClient
 	tokens map[string]string
 }
@@ -65,21 +70,33 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	st := store.New(rdb)
-	archivev1.RegisterArchiveServiceServer(srv.GRPC(), grpcapi.New(st, log))
-	f := &feed.Feed{Store: st}
+	logPub, logKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := sealedlog.Open(t.TempDir(), logKey, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sealed.Close() })
+	archivev1.RegisterArchiveServiceServer(srv.GRPC(), grpcapi.New(st, sealed, log))
+	sealer := &sealing.Sealer{Store: st, Log: sealed, Interval: 20 * time.Millisecond, Logger: log,
+		Regions: func() []string { return []string{region} }}
+	f := &feed.Feed{Store: st, Sealer: sealer}
 	consumer := &events.Consumer{Redis: rdb, Group: feed.Group, Name: "t", Handle: f.Handle, Log: log,
 		Block: 100 * time.Millisecond, Streams: func() []string { return feed.Streams([]string{region}) }}
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { consumer.Run(ctx); done <- struct{}{} }()
 	go func() { srv.Run(ctx); done <- struct{}{} }()
-	t.Cleanup(func() { cancel(); <-done; <-done })
+	go func() { sealer.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done; <-done })
 
 	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fx := &fixture{rdb: rdb, st: st, client: archivev1.NewArchiveServiceClient(conn), tokens: map[string]string{}}
+	fx := &fixture{rdb: rdb, st: st, sealed: sealed, logPub: logPub, client: archivev1.NewArchiveServiceClient(conn), tokens: map[string]string{}}
 	for name, id := range map[string]authn.Identity{
 		"tax":          {Region: region, Department: "tax", Staff: "li_na", Roles: []string{authn.RoleClerk}},
 		"hrss":         {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},

@@ -8,30 +8,34 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strconv"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealing"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 )
 
 // Server is the ArchiveService implementation.
 type Server struct {
 	archivev1.UnimplementedArchiveServiceServer
 
-	store *store.Store
-	log   *slog.Logger
+	store  *store.Store
+	sealed *sealedlog.Log
+	log    *slog.Logger
 }
 
-// New returns the service.
-func New(st *store.Store, log *slog.Logger) *Server { return &Server{store: st, log: log} }
+// New returns the service over the Redis store and the sealed log.
+func New(st *store.Store, sealed *sealedlog.Log, log *slog.Logger) *Server {
+	return &Server{store: st, sealed: sealed, log: log}
+}
 
 func caller(ctx context.Context) (dossier.Caller, error) {
 	id, ok := authn.FromContext(ctx)
@@ -65,9 +69,14 @@ func (s *Server) toStatus(err error) error {
 		return err
 	}
 	var ve *dossier.ValidationError
+	var re *sealedlog.RangeError
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.As(err, &re):
+		return apierr.Invalid(apierr.Violation{Field: "tree_size", Reason: re.Error()})
+	case errors.Is(err, sealedlog.ErrNotSealed):
+		return apierr.New(codes.FailedPrecondition, "DOSSIER_NOT_SEALED", err.Error())
 	case errors.Is(err, dossier.ErrNotFound):
 		return apierr.New(codes.NotFound, "DOSSIER_NOT_FOUND", err.Error())
 	case errors.Is(err, dossier.ErrPermissionDenied):
@@ -79,41 +88,48 @@ func (s *Server) toStatus(err error) error {
 	return apierr.New(codes.Internal, "INTERNAL", "internal error")
 }
 
-func summary(d *dossier.Dossier) *archivev1.Dossier {
-	out := &archivev1.Dossier{
-		Name: d.Name, Number: d.Number, State: d.State, RegisteringDepartment: d.RegisteringDepartment,
-		Category: d.Category, Departments: slices.Clone(d.Departments),
-	}
-	if !d.RegisterTime.IsZero() {
-		out.RegisterTime = timestamppb.New(d.RegisterTime)
-	}
-	return out
-}
+func summary(d *dossier.Dossier) *archivev1.Dossier { return sealing.Proto(d, nil) }
 
-// GetDossier returns a dossier with its events in order to a department
-// that took part, or to the region's office and convenor.
-func (s *Server) GetDossier(ctx context.Context, req *archivev1.GetDossierRequest) (*archivev1.GetDossierResponse, error) {
+// load returns dossier name with its events if the caller may read it: a
+// department that took part, or the region's office and convenor. A sealed
+// dossier comes from the sealed log, so it is served even after Redis lost it.
+func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	region, _, err := dossier.ParseName(req.GetName())
+	region, _, err := dossier.ParseName(name)
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
 	if region != c.Region {
 		return nil, s.toStatus(fmt.Errorf("%w: caller's region %s differs from the dispute's region %s", dossier.ErrPermissionDenied, c.Region, region))
 	}
-	d, evs, err := s.store.Get(ctx, req.GetName())
+	out, err := s.sealed.Lookup(name)
+	if errors.Is(err, sealedlog.ErrNotSealed) {
+		var d *dossier.Dossier
+		var evs []*eventv1.Event
+		if d, evs, err = s.store.Get(ctx, name); err == nil {
+			out = sealing.Proto(d, evs)
+		}
+	}
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
-	if !d.CanView(c) {
-		return nil, s.toStatus(fmt.Errorf("%w: department %s took no part in %s", dossier.ErrPermissionDenied, c.Department, d.Name))
+	if !(&dossier.Dossier{Region: region, Departments: out.GetDepartments()}).CanView(c) {
+		return nil, s.toStatus(fmt.Errorf("%w: department %s took no part in %s", dossier.ErrPermissionDenied, c.Department, name))
 	}
-	out := summary(d)
-	out.Events = evs
-	return &archivev1.GetDossierResponse{Dossier: out}, nil
+	return out, nil
+}
+
+// GetDossier returns a dossier with its events in order to a department
+// that took part, or to the region's office and convenor.
+func (s *Server) GetDossier(ctx context.Context, req *archivev1.GetDossierRequest) (*archivev1.GetDossierResponse, error) {
+	d, err := s.load(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &archivev1.GetDossierResponse{Dossier: d}, nil
 }
 
 const (

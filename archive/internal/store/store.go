@@ -1,7 +1,9 @@
 // Package store keeps the archive's dossiers in Redis: per dispute a summary
 // (JSON), its events ordered by time then id (a sorted set of event ids with
-// the event bytes in a hash), a region index, and a region log for events
-// about no dispute. Each event is applied once, atomically, by its id.
+// the event bytes in a hash), a region index, a region log for events
+// about no dispute, the closed dossiers waiting to be sealed, and the late
+// events that arrived for dossiers already sealed. Each event is applied
+// once, atomically, by its id.
 package store
 
 import (
@@ -9,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
@@ -16,6 +19,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
 // Service is the archive's key prefix.
@@ -24,15 +28,25 @@ const Service = "archive"
 // Store is the Redis store of dossiers.
 type Store struct {
 	rdb redis.UniversalClient
+	// Now is the clock that stamps when a dossier closed; tests replace it.
+	Now func() time.Time
 }
 
 // New returns a store on rdb.
-func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb, Now: time.Now} }
 
 func metaKey(region, id string) string   { return events.Key(Service, region, "dossier", id) }
 func orderKey(region, id string) string  { return events.Key(Service, region, "dossier", id, "order") }
 func eventsKey(region, id string) string { return events.Key(Service, region, "dossier", id, "events") }
 func indexKey(region string) string      { return events.Key(Service, region, "dossiers") }
+
+// PendingKey is the sorted set of a region's closed dossiers waiting to be
+// sealed, by dispute name, scored by the time (Unix ms) they were filed closed.
+func PendingKey(region string) string { return events.Key(Service, region, "sealing") }
+
+// LateKey is the list of events that arrived for a region's dossiers
+// after they were sealed.
+func LateKey(region string) string { return events.Key(Service, region, "late") }
 
 // LogKey is the list of a region's events that concern no dispute (roster changes).
 func LogKey(region string) string { return events.Key(Service, region, "log") }
@@ -46,9 +60,12 @@ func decodeMeta(b []byte) (*dossier.Dossier, error) {
 }
 
 // Append records ev in the dossier of every dispute in targets (all in the
-// event's region), folding fact into each summary; with no targets it goes
-// to the region log. It reports false when ev had been recorded before.
-func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets []string, fact dossier.Fact) (bool, error) {
+// event's region), folding fact into each summary; with no targets and no
+// late ones it goes to the region log. A dossier that the event leaves
+// closed is scheduled for sealing. The disputes in late are sealed already:
+// the event goes once to the region's late list instead. It reports false
+// when ev had been recorded before.
+func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets, late []string, fact dossier.Fact) (bool, error) {
 	region := ev.GetRegion()
 	type target struct {
 		name, id string
@@ -73,8 +90,13 @@ func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets []string,
 	score := float64(ev.GetTime().AsTime().UnixMicro())
 	marker := events.Marker(Service, region, ev.GetId())
 	return events.Once(ctx, s.rdb, marker, watch, func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
+		if len(late) > 0 {
+			pipe.RPush(ctx, LateKey(region), raw)
+		}
 		if len(ts) == 0 {
-			pipe.RPush(ctx, LogKey(region), raw)
+			if len(late) == 0 {
+				pipe.RPush(ctx, LogKey(region), raw)
+			}
 			return nil
 		}
 		for _, t := range ts {
@@ -104,6 +126,9 @@ func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets []string,
 				indexScore = float64(d.RegisterTime.UnixMicro())
 			}
 			pipe.ZAdd(ctx, indexKey(region), redis.Z{Score: indexScore, Member: t.id})
+			if d.State == typesv1.DisputeState_DISPUTE_STATE_CLOSED && !d.Sealed {
+				pipe.ZAdd(ctx, PendingKey(region), redis.Z{Score: float64(s.Now().UnixMilli()), Member: t.name})
+			}
 		}
 		return nil
 	})
@@ -187,7 +212,81 @@ func (s *Store) List(ctx context.Context, region string) ([]*dossier.Dossier, er
 
 // Log returns the region log's events, oldest first.
 func (s *Store) Log(ctx context.Context, region string) ([]*eventv1.Event, error) {
-	raws, err := s.rdb.LRange(ctx, LogKey(region), 0, -1).Result()
+	return s.list(ctx, region, LogKey(region))
+}
+
+// Late returns the events that arrived for the region's sealed dossiers,
+// oldest first.
+func (s *Store) Late(ctx context.Context, region string) ([]*eventv1.Event, error) {
+	return s.list(ctx, region, LateKey(region))
+}
+
+// Due returns the dossiers of region filed closed at or before until, which
+// are waiting to be sealed.
+func (s *Store) Due(ctx context.Context, region string, until time.Time) ([]string, error) {
+	names, err := s.rdb.ZRangeByScore(ctx, PendingKey(region), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(until.UnixMilli())}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read dossiers to seal in %s: %w", region, err)
+	}
+	return names, nil
+}
+
+// Unschedule drops dispute name from the dossiers waiting to be sealed.
+func (s *Store) Unschedule(ctx context.Context, name string) error {
+	region, _, err := dossier.ParseName(name)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.ZRem(ctx, PendingKey(region), name).Err(); err != nil {
+		return fmt.Errorf("unschedule %s: %w", name, err)
+	}
+	return nil
+}
+
+// MarkSealed records that dispute name's dossier is leaf index of the
+// sealed log and no longer waits to be sealed. Marking again is harmless; a
+// dossier Redis no longer holds is only unscheduled.
+func (s *Store) MarkSealed(ctx context.Context, name string, index int64) error {
+	region, id, err := dossier.ParseName(name)
+	if err != nil {
+		return err
+	}
+	key := metaKey(region, id)
+	for range 50 {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			b, err := tx.Get(ctx, key).Bytes()
+			var d *dossier.Dossier
+			switch {
+			case err == nil:
+				if d, err = decodeMeta(b); err != nil {
+					return err
+				}
+				d.Sealed, d.LeafIndex = true, index
+			case !errors.Is(err, redis.Nil):
+				return fmt.Errorf("read dossier %s: %w", name, err)
+			}
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				if d != nil {
+					out, err := json.Marshal(d)
+					if err != nil {
+						return fmt.Errorf("encode dossier: %w", err)
+					}
+					pipe.Set(ctx, key, out, 0)
+				}
+				pipe.ZRem(ctx, PendingKey(region), name)
+				return nil
+			})
+			return err
+		}, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+	}
+	return fmt.Errorf("mark %s sealed: too much contention", name)
+}
+
+func (s *Store) list(ctx context.Context, region, key string) ([]*eventv1.Event, error) {
+	raws, err := s.rdb.LRange(ctx, key, 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read log of %s: %w", region, err)
 	}
