@@ -9,8 +9,9 @@
 //	ARCHIVE_SIGNING_KEY  PEM Ed25519 private key (PKCS#8) that signs the
 //	                     checkpoints; without it an ephemeral key is used
 //	                     and checkpoints do not verify across restarts.
-//	ARCHIVE_SEAL_QUIET   how long a dossier stays closed before it is
-//	                     sealed (default 10s), so late events still go in.
+//	ARCHIVE_SEAL_QUIET   how long a closed dossier goes without a new event
+//	                     before it is sealed (default 10s), so the last
+//	                     events of other services still go in.
 package main
 
 import (

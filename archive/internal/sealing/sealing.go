@@ -28,8 +28,8 @@ import (
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
-// DefaultQuiet is how long a dossier stays closed before it is sealed, so
-// that the last events of other services still go in.
+// DefaultQuiet is how long a closed dossier must go without a new event
+// before it is sealed, so that the last events of other services still go in.
 const DefaultQuiet = 10 * time.Second
 
 // Proto returns the dossier d with events evs as the API and the log see it.
@@ -49,7 +49,8 @@ func Proto(d *dossier.Dossier, evs []*eventv1.Event) *archivev1.Dossier {
 type Sealer struct {
 	Store *store.Store
 	Log   *sealedlog.Log
-	// Quiet is how long a dossier must have been filed closed before it is sealed.
+	// Quiet is how long a closed dossier must have had no new event before
+	// it is sealed.
 	Quiet time.Duration
 	// Interval is how often Run looks for dossiers to seal (default 1s).
 	Interval time.Duration

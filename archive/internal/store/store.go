@@ -41,7 +41,8 @@ func eventsKey(region, id string) string { return events.Key(Service, region, "d
 func indexKey(region string) string      { return events.Key(Service, region, "dossiers") }
 
 // PendingKey is the sorted set of a region's closed dossiers waiting to be
-// sealed, by dispute name, scored by the time (Unix ms) they were filed closed.
+// sealed, by dispute name, scored by the time (Unix ms) of the last event
+// filed while closed.
 func PendingKey(region string) string { return events.Key(Service, region, "sealing") }
 
 // LateKey is the list of events that arrived for a region's dossiers
@@ -62,7 +63,8 @@ func decodeMeta(b []byte) (*dossier.Dossier, error) {
 // Append records ev in the dossier of every dispute in targets (all in the
 // event's region), folding fact into each summary; with no targets and no
 // late ones it goes to the region log. A dossier that the event leaves
-// closed is scheduled for sealing. The disputes in late are sealed already:
+// closed is scheduled for sealing, from now: each event filed while closed
+// starts the quiet period again. The disputes in late are sealed already:
 // the event goes once to the region's late list instead. It reports false
 // when ev had been recorded before.
 func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets, late []string, fact dossier.Fact) (bool, error) {

@@ -1,0 +1,234 @@
+package grpcapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/xiaoyi-disputes/disputes/archive/internal/grpcapi"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+)
+
+// waitSealed polls as the office until the dossier is sealed.
+func (f *fixture) waitSealed(t *testing.T, dispute string) *archivev1.Dossier {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: dispute})
+		if err == nil && resp.GetDossier().GetSealed() {
+			return resp.GetDossier()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dossier %s not sealed in time: %v %v", dispute, resp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// verifyProof checks a dossier's proof against a signed checkpoint, both
+// fetched over gRPC as who.
+func (f *fixture) verifyProof(t *testing.T, who string, d *archivev1.Dossier) {
+	t.Helper()
+	cp, err := f.client.GetCheckpoint(f.as(t, who), &archivev1.GetCheckpointRequest{Parent: "regions/" + region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ed25519.Verify(f.logPub, []byte(cp.GetNote()), cp.GetSignature()) {
+		t.Fatalf("checkpoint signature does not verify: %q", cp.GetNote())
+	}
+	if want := sealedlog.Note(sealedlog.Origin(region), cp.GetTreeSize(), cp.GetRootHash()); cp.GetNote() != want {
+		t.Fatalf("note %q, want %q", cp.GetNote(), want)
+	}
+	p, err := f.client.GetInclusionProof(f.as(t, who), &archivev1.GetInclusionProofRequest{Name: d.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := sealedlog.Canonical(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(p.GetLeafHash(), rfc6962.DefaultHasher.HashLeaf(leaf)) {
+		t.Fatalf("leaf hash is not the hash of the dossier served")
+	}
+	if p.GetLeafIndex() != d.GetLeafIndex() || p.GetTreeSize() != cp.GetTreeSize() {
+		t.Fatalf("proof of leaf %d in %d; dossier leaf %d, checkpoint size %d", p.GetLeafIndex(), p.GetTreeSize(), d.GetLeafIndex(), cp.GetTreeSize())
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.GetLeafIndex()), uint64(p.GetTreeSize()),
+		p.GetLeafHash(), p.GetHashes(), cp.GetRootHash()); err != nil {
+		t.Fatalf("inclusion proof: %v", err)
+	}
+}
+
+func TestSealedDossier(t *testing.T) {
+	f := start(t)
+	t0 := time.Now().Add(-time.Hour)
+	// 1 closes and is sealed; 2 stays open.
+	f.publish(t, "intake", registered(t, 1, "tax", typesv1.Category_CATEGORY_LATE_FEE, t0))
+	f.publish(t, "routing", event(t, "routing", name(1), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER,
+		TargetDepartment: "hrss", State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED}, t0.Add(time.Minute)))
+	f.publish(t, "routing", event(t, "routing", name(1), &routingv1.DisputeClosed{Cause: "withdrawn"}, t0.Add(2*time.Minute)))
+	f.publish(t, "intake", registered(t, 2, "tax", typesv1.Category_CATEGORY_BENEFITS, t0.Add(time.Second)))
+	f.waitDossier(t, name(2), 1)
+
+	sealed := f.waitSealed(t, name(1))
+	if len(sealed.GetEvents()) != 3 || sealed.GetLeafIndex() != 0 || sealed.GetState() != typesv1.DisputeState_DISPUTE_STATE_CLOSED {
+		t.Fatalf("sealed dossier = %v", sealed)
+	}
+	f.verifyProof(t, "hrss", sealed)
+
+	// A late event for the sealed dossier changes nothing in it; it is filed apart.
+	late := event(t, "routing", name(1), &routingv1.ReplyRecorded{}, t0.Add(3*time.Minute))
+	f.publish(t, "routing", late)
+	f.publish(t, "intake", registered(t, 3, "tax", typesv1.Category_CATEGORY_BENEFITS, t0.Add(2*time.Second)))
+	f.waitDossier(t, name(3), 1) // the late event, earlier in another stream, has been handled too
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lates, err := f.st.Late(context.Background(), region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lates) == 1 && lates[0].GetId() == late.GetId() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("late events = %v", ids(lates))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	after, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sealed, after.GetDossier(), protocmp.Transform()); diff != "" {
+		t.Fatalf("sealed dossier changed (-before +after):\n%s", diff)
+	}
+	_, redisEvs, err := f.st.Get(context.Background(), name(1))
+	if err != nil || len(redisEvs) != 3 {
+		t.Fatalf("Redis dossier has %d events, %v", len(redisEvs), err)
+	}
+
+	t.Run("errors", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			call   func(ctx context.Context) error
+			who    string
+			code   codes.Code
+			reason string
+		}{
+			{"proof of an open dossier", func(ctx context.Context) error {
+				_, err := f.client.GetInclusionProof(ctx, &archivev1.GetInclusionProofRequest{Name: name(2)})
+				return err
+			}, "office", codes.FailedPrecondition, "DOSSIER_NOT_SEALED"},
+			{"proof in a tree too large", func(ctx context.Context) error {
+				_, err := f.client.GetInclusionProof(ctx, &archivev1.GetInclusionProofRequest{Name: name(1), TreeSize: 5})
+				return err
+			}, "office", codes.InvalidArgument, apierr.ReasonInvalidArgument},
+			{"proof for a department that took no part", func(ctx context.Context) error {
+				_, err := f.client.GetInclusionProof(ctx, &archivev1.GetInclusionProofRequest{Name: name(1)})
+				return err
+			}, "finance", codes.PermissionDenied, "PERMISSION_DENIED"},
+			{"export for a department that took no part", func(ctx context.Context) error {
+				_, err := f.client.ExportDossier(ctx, &archivev1.ExportDossierRequest{Name: name(1)})
+				return err
+			}, "justice", codes.PermissionDenied, "PERMISSION_DENIED"},
+			{"checkpoint of another region", func(ctx context.Context) error {
+				_, err := f.client.GetCheckpoint(ctx, &archivev1.GetCheckpointRequest{Parent: "regions/" + region})
+				return err
+			}, "other_region", codes.PermissionDenied, "PERMISSION_DENIED"},
+			{"proof of a dossier that does not exist", func(ctx context.Context) error {
+				_, err := f.client.GetInclusionProof(ctx, &archivev1.GetInclusionProofRequest{Name: name(99)})
+				return err
+			}, "office", codes.NotFound, "DOSSIER_NOT_FOUND"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				err := tt.call(f.as(t, tt.who))
+				if status.Code(err) != tt.code || apierr.Reason(err) != tt.reason {
+					t.Fatalf("err = %v (reason %q), want %v %q", err, apierr.Reason(err), tt.code, tt.reason)
+				}
+			})
+		}
+	})
+
+	t.Run("export", func(t *testing.T) {
+		resp, err := f.client.ExportDossier(f.as(t, "tax"), &archivev1.ExportDossierRequest{Name: name(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetMediaType() != grpcapi.ExportMediaType {
+			t.Fatalf("media type %q", resp.GetMediaType())
+		}
+		var doc grpcapi.Export
+		if err := json.Unmarshal(resp.GetContent(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		got := &archivev1.Dossier{}
+		cp := &archivev1.GetCheckpointResponse{}
+		p := &archivev1.GetInclusionProofResponse{}
+		if err := protojson.Unmarshal(doc.Dossier, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := protojson.Unmarshal(doc.Checkpoint, cp); err != nil {
+			t.Fatal(err)
+		}
+		if err := protojson.Unmarshal(doc.InclusionProof, p); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(sealed, got, protocmp.Transform()); diff != "" {
+			t.Fatalf("exported dossier (-want +got):\n%s", diff)
+		}
+		if !ed25519.Verify(f.logPub, []byte(cp.GetNote()), cp.GetSignature()) {
+			t.Fatal("exported checkpoint does not verify")
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.GetLeafIndex()), uint64(p.GetTreeSize()),
+			p.GetLeafHash(), p.GetHashes(), cp.GetRootHash()); err != nil {
+			t.Fatalf("exported proof: %v", err)
+		}
+		open, err := f.client.ExportDossier(f.as(t, "tax"), &archivev1.ExportDossierRequest{Name: name(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var openDoc grpcapi.Export
+		if err := json.Unmarshal(open.GetContent(), &openDoc); err != nil {
+			t.Fatal(err)
+		}
+		if len(openDoc.Dossier) == 0 || openDoc.Checkpoint != nil || openDoc.InclusionProof != nil {
+			t.Fatalf("export of an open dossier = %s", open.GetContent())
+		}
+	})
+
+	t.Run("after FLUSHALL", func(t *testing.T) {
+		if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := f.client.GetDossier(f.as(t, "hrss"), &archivev1.GetDossierRequest{Name: name(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(sealed, resp.GetDossier(), protocmp.Transform()); diff != "" {
+			t.Fatalf("dossier after flush (-want +got):\n%s", diff)
+		}
+		f.verifyProof(t, "tax", resp.GetDossier())
+		if _, err := f.client.ExportDossier(f.as(t, "office"), &archivev1.ExportDossierRequest{Name: name(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(2)}); status.Code(err) != codes.NotFound {
+			t.Fatalf("open dossier after flush: %v", err)
+		}
+	})
+}
