@@ -136,6 +136,31 @@ func TestDisputeLifecycleOverGateway(t *testing.T) {
 		if code, _ := p.httpJSON("GET", "/v1/"+name+"/tracking", justice, nil); code != http.StatusForbidden {
 			t.Errorf("an uninvolved department reading the tracking: HTTP %d, want 403", code)
 		}
+
+		// The claimant objects: the dispute closes and its dossier is sealed
+		// into the archive's log, with an inclusion proof.
+		code, resp = call(hrss, name, "object", map[string]any{"remedy": "REMEDY_ADMINISTRATIVE_RECONSIDERATION", "note": "申请行政复议"})
+		if code != http.StatusOK || state(resp) != "DISPUTE_STATE_CLOSED" {
+			t.Fatalf("objection: HTTP %d %v", code, resp)
+		}
+		eventually(t, "the closed dossier is sealed", 15*time.Second, func() error {
+			code, resp := p.httpJSON("GET", "/v1/"+name+"/dossier", hrss, nil)
+			if code != http.StatusOK {
+				return fmt.Errorf("HTTP %d %v", code, resp)
+			}
+			if resp["dossier"].(map[string]any)["sealed"] != true {
+				return fmt.Errorf("not sealed yet: state %v", resp["dossier"].(map[string]any)["state"])
+			}
+			return nil
+		})
+		code, proof := p.httpJSON("GET", "/v1/"+name+"/dossier/proof", hrss, nil)
+		if code != http.StatusOK || proof["leafHash"] == nil || proof["treeSize"] == nil {
+			t.Errorf("inclusion proof: HTTP %d %v", code, proof)
+		}
+		code, cp := p.httpJSON("GET", "/v1/regions/"+region+"/checkpoint", hrss, nil)
+		if code != http.StatusOK || !strings.Contains(fmt.Sprint(cp["note"]), "regions/"+region) || cp["signature"] == nil {
+			t.Errorf("checkpoint: HTTP %d %v", code, cp)
+		}
 	})
 
 	t.Run("a dispute returned twice goes to the office", func(t *testing.T) {

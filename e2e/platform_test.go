@@ -104,6 +104,9 @@ func startPlatform(t *testing.T) *platform {
 		"DISPUTES_PUBLIC_KEY="+filepath.Join(keys, "dev-key.pub.pem"),
 		"DISPUTES_REDIS_ADDR="+p.redis.Addr,
 		"DISPUTES_ETCD_ENDPOINTS="+p.etcd.Endpoint,
+		"ARCHIVE_DATA_DIR="+filepath.Join(p.dir, "archive"),
+		"ARCHIVE_SIGNING_KEY="+p.key,
+		"ARCHIVE_SEAL_QUIET=0s",
 	)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
 		p.grpc[svc], p.admin[svc] = freeAddr(t), freeAddr(t)

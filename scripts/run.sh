@@ -79,6 +79,9 @@ wait_for "etcd" env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" end
 "$BIN/disputectl" config init --dir deploy/config --etcd "127.0.0.1:$ETCD_PORT"
 
 export DISPUTES_PUBLIC_KEY="$VAR/keys/dev-key.pub.pem"
+# The archive signs its sealed log's checkpoints; a deployment gives it a key of its own.
+export ARCHIVE_SIGNING_KEY="$VAR/keys/dev-key.pem"
+export ARCHIVE_DATA_DIR="$VAR/archive"
 export DISPUTES_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
 export DISPUTES_ETCD_ENDPOINTS="127.0.0.1:$ETCD_PORT"
 i=1
