@@ -41,7 +41,8 @@ func TestHolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	registered, _, err := s.Register(ctx, store.Registration{Region: region, RequestID: "r1", Time: now, Dispute: d, Event: reg})
+	registered, _, err := s.Register(ctx, store.Registration{Region: region, RequestID: "r1", Time: now, Dispute: d, Event: reg,
+		Identifiers: []string{"phone:13812345678"}})
 	if err != nil {
 		t.Fatal(err)
 	}

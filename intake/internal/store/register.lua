@@ -30,7 +30,7 @@
 -- ARGV[6]  event id
 -- ARGV[7]  event type
 -- ARGV[8]  index score (registration time, unix ms)
--- ARGV[9]  key prefix of the per-dispute sets ("links:", "open:" + id)
+-- ARGV[9]  key prefix of the per-dispute link sets ("links:" + id)
 -- ARGV[10] number of external reference keys (0 or 1)
 -- ARGV[11] number of claimant keys
 -- ARGV[12] number of employer keys (0 or 1)
@@ -53,6 +53,9 @@
 -- {"created", id, dispute bytes, trigger, employer count, linked names...}.
 
 local function varint(n)
+  if n < 128 then
+    return string.char(n)
+  end
   local out = {}
   while n >= 128 do
     out[#out + 1] = string.char(n % 128 + 128)
@@ -86,7 +89,20 @@ local function publish(stream, envelope, id, type, typeURL, name, payload)
     'event', envelope .. field(0x1A, name) .. field(0x2A, any))
 end
 
-local existing = redis.call('GET', KEYS[1])
+local nExtref, nClaimant, nEmployer = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local extrefKey = nil
+if nExtref == 1 then
+  extrefKey = KEYS[6]
+end
+
+-- The request id, then the external reference: one read for both.
+local existing, holder
+if extrefKey then
+  local got = redis.call('MGET', KEYS[1], extrefKey)
+  existing, holder = got[1], got[2]
+else
+  existing = redis.call('GET', KEYS[1])
+end
 if existing then
   local stored = redis.call('GET', ARGV[1] .. existing)
   if not stored then
@@ -94,11 +110,8 @@ if existing then
   end
   return {'replayed', existing, stored}
 end
-
-local nExtref, nClaimant, nEmployer = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local extrefKey = nil
-if nExtref == 1 then
-  extrefKey = KEYS[6]
+if holder then
+  return {'duplicate', holder}
 end
 local claimantKeys = {}
 for i = 1, nClaimant do
@@ -109,20 +122,13 @@ if nEmployer == 1 then
   employerKey = KEYS[6 + nExtref + nClaimant]
 end
 
-if extrefKey then
-  local holder = redis.call('GET', extrefKey)
-  if holder then
-    return {'duplicate', holder}
-  end
-end
-
-local n = redis.call('INCR', KEYS[2])
+local n = tostring(redis.call('INCR', KEYS[2]))
 local id = ARGV[3] .. '-' .. n
 local name = 'regions/' .. ARGV[2] .. '/disputes/' .. id
 local dispute = ARGV[4] .. field(0x0A, name) .. field(0x12, ARGV[3] .. '年第' .. n .. '号')
 local score = ARGV[8]
-local member = string.format('%s-%09d', ARGV[3], n)
-local openKey = ARGV[9] .. 'open:' .. id
+-- The index member: the number zero-padded to nine digits.
+local member = ARGV[3] .. '-' .. string.rep('0', 9 - #n) .. n
 
 -- Links: the newest open disputes of the claimant (by any identifier) in
 -- the category, oldest first in the reply.
@@ -137,12 +143,14 @@ for _, key in ipairs(claimantKeys) do
     end
   end
 end
-table.sort(found, function(a, b)
-  if a.score ~= b.score then
-    return a.score > b.score
-  end
-  return a.id > b.id
-end)
+if #found > 1 then
+  table.sort(found, function(a, b)
+    if a.score ~= b.score then
+      return a.score > b.score
+    end
+    return a.id > b.id
+  end)
+end
 local linked = {}
 for i = math.min(#found, maxLinks), 1, -1 do
   linked[#linked + 1] = 'regions/' .. ARGV[2] .. '/disputes/' .. found[i].id
@@ -150,7 +158,6 @@ for i = math.min(#found, maxLinks), 1, -1 do
 end
 for _, key in ipairs(claimantKeys) do
   redis.call('ZADD', key, score, id)
-  redis.call('SADD', openKey, key)
 end
 if #linked > 0 then
   redis.call('SADD', ARGV[9] .. 'links:' .. id, unpack(linked))
@@ -162,7 +169,6 @@ local employerCount = 0
 if employerKey then
   redis.call('ZREMRANGEBYSCORE', employerKey, '-inf', '(' .. ARGV[17])
   redis.call('ZADD', employerKey, score, id)
-  redis.call('SADD', openKey, employerKey)
   employerCount = redis.call('ZCOUNT', employerKey, ARGV[17], '+inf')
 end
 local people, peopleMin, employerMin = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
@@ -177,13 +183,15 @@ if trigger ~= '' then
   dispute = dispute .. string.char(0x88, 0x01, 0x01)
 end
 
-redis.call('SET', ARGV[1] .. id, dispute)
-redis.call('SET', KEYS[1], id)
+-- One write for the dispute, its request id and its external reference
+-- (free: checked above, in this same atomic script).
+if extrefKey then
+  redis.call('MSET', ARGV[1] .. id, dispute, KEYS[1], id, extrefKey, id)
+else
+  redis.call('MSET', ARGV[1] .. id, dispute, KEYS[1], id)
+end
 redis.call('ZADD', KEYS[3], score, member)
 redis.call('ZADD', KEYS[5], score, member)
-if extrefKey then
-  redis.call('SET', extrefKey, id, 'NX')
-end
 redis.call('XADD', KEYS[4], '*',
   'id', ARGV[6], 'type', ARGV[7], 'event', ARGV[5] .. field(0x1A, name))
 if #linked > 0 then

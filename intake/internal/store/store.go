@@ -79,8 +79,7 @@ func DepartmentIndexKey(region, department string) string {
 }
 
 // setPrefix is the prefix of a region's per-dispute sets: "links:<id>"
-// (linked dispute names), "holders:<id>" (departments) and "open:<id>" (the
-// open-dispute indexes the dispute is in, removed when it closes).
+// (linked dispute names) and "holders:<id>" (departments).
 func setPrefix(region string) string { return events.Key(Service, region, "") }
 
 // LinksKey returns the key of the set of disputes linked to dispute id.
@@ -89,9 +88,6 @@ func LinksKey(region, id string) string { return setPrefix(region) + "links:" + 
 // HoldersKey returns the key of the set of departments holding or having
 // held dispute id.
 func HoldersKey(region, id string) string { return setPrefix(region) + "holders:" + id }
-
-// OpenKey returns the key of the set of open-dispute indexes dispute id is in.
-func OpenKey(region, id string) string { return setPrefix(region) + "open:" + id }
 
 // hashed returns a digest of a claimant's or employer's identifier, so keys
 // (which show up in monitoring and error messages) hold no personal
@@ -113,6 +109,34 @@ func EmployerKey(region, employer string) string {
 	return events.Key(Service, region, "open-employer", hashed(employer))
 }
 
+// openIndexes returns the open-dispute indexes a dispute of region is in
+// until it closes: its claimant's in its category, one per identifier, and
+// its employer's. They are derived from the stored form, at registration and
+// again when the dispute closes, so no list of them is kept per dispute.
+func openIndexes(region string, d *intakev1.Dispute) []string {
+	ids, employer := indexedBy(d)
+	keys := make([]string, 0, len(ids)+1)
+	for _, id := range ids {
+		keys = append(keys, ClaimantKey(region, id, d.GetCategory()))
+	}
+	if employer != "" {
+		keys = append(keys, EmployerKey(region, employer))
+	}
+	return keys
+}
+
+// indexedBy returns the claimant's identifiers (dispute.Identifiers) and the
+// employer (dispute.Employer) of a stored form.
+func indexedBy(d *intakev1.Dispute) (identifiers []string, employer string) {
+	c := d.GetClaimant()
+	claimant := dispute.Claimant{
+		Kind: c.GetKind(), Name: c.GetName(), Phone: c.GetPhone(), IDNumber: c.GetIdNumber(), CreditCode: c.GetCreditCode(),
+	}
+	return dispute.Identifiers(claimant), dispute.Employer(dispute.Form{
+		Claimant: claimant, EmployerName: d.GetEmployerName(), EmployerCreditCode: d.GetEmployerCreditCode(),
+	})
+}
+
 // Registration is one registration to store.
 type Registration struct {
 	Region, RequestID string
@@ -128,9 +152,11 @@ type Registration struct {
 	Event *eventv1.Event
 	// Identifiers are the claimant's (dispute.Identifiers): the dispute is
 	// linked to the open disputes of the same category sharing any of them.
+	// They must be those of Dispute's claimant, from which closing derives
+	// them again.
 	Identifiers []string
 	// Employer is the employer the dispute is against (dispute.Employer),
-	// or "" for none.
+	// or "" for none; like Identifiers, it must be Dispute's.
 	Employer string
 	// Mass is when the registration raises a MassDisputeWarning; zero
 	// thresholds never do.
@@ -145,6 +171,9 @@ type Registration struct {
 func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispute, replayed bool, err error) {
 	if r.Dispute.GetName() != "" || r.Dispute.GetNumber() != "" || r.Event.GetDispute() != "" {
 		return nil, false, errors.New("register: name, number and event dispute are allocated by the store")
+	}
+	if ids, employer := indexedBy(r.Dispute); !slices.Equal(ids, r.Identifiers) || employer != r.Employer {
+		return nil, false, errors.New("register: identifiers and employer differ from the dispute's claimant and employer")
 	}
 	form, err := proto.Marshal(r.Dispute)
 	if err != nil {
@@ -361,7 +390,7 @@ func (s *Store) Withdraw(ctx context.Context, region, id string,
 
 func (s *Store) update(ctx context.Context, region, id string, closes bool,
 	change func(d *intakev1.Dispute) (*eventv1.Event, error)) (*intakev1.Dispute, error) {
-	key, open := DisputeKey(region, id), OpenKey(region, id)
+	key := DisputeKey(region, id)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var out *intakev1.Dispute
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -378,9 +407,7 @@ func (s *Store) update(ctx context.Context, region, id string, closes bool,
 			}
 			var indexes []string
 			if closes {
-				if indexes, err = tx.SMembers(ctx, open).Result(); err != nil {
-					return fmt.Errorf("read open indexes of %s: %w", id, err)
-				}
+				indexes = openIndexes(region, d)
 			}
 			ev, err := change(d)
 			if err != nil {
@@ -392,14 +419,14 @@ func (s *Store) update(ctx context.Context, region, id string, closes bool,
 			}
 			if _, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.Set(ctx, key, nb, 0)
-				leaveOpen(ctx, pipe, open, indexes, id)
+				leaveOpen(ctx, pipe, indexes, id)
 				return events.Append(ctx, pipe, events.Stream(Service, region), ev)
 			}); err != nil {
 				return err
 			}
 			out = d
 			return nil
-		}, key, open)
+		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
@@ -415,29 +442,33 @@ func (s *Store) update(ctx context.Context, region, id string, closes bool,
 }
 
 // leaveOpen queues the removal of dispute id from the open-dispute indexes
-// it is in.
-func leaveOpen(ctx context.Context, pipe redis.Pipeliner, open string, indexes []string, id string) {
-	if len(indexes) == 0 {
-		return
-	}
+// (openIndexes); removing it again once it has left is a no-op.
+func leaveOpen(ctx context.Context, pipe redis.Pipeliner, indexes []string, id string) {
 	for _, k := range indexes {
 		pipe.ZRem(ctx, k, id)
 	}
-	pipe.Del(ctx, open)
 }
 
 // Close records, once per event, that routing closed dispute id: it leaves
 // the open-dispute indexes. A dispute already closed or withdrawn is left
-// as it is. applied is false when the event had been applied before.
+// as it is, and one intake does not know has nothing to leave. applied is
+// false when the event had been applied before.
 func (s *Store) Close(ctx context.Context, region, id, eventID string) (applied bool, err error) {
-	open := OpenKey(region, id)
-	return events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), []string{open},
+	key := DisputeKey(region, id)
+	return events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), []string{key},
 		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
-			indexes, err := tx.SMembers(ctx, open).Result()
-			if err != nil {
-				return fmt.Errorf("read open indexes of %s: %w", id, err)
+			b, err := tx.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return nil
 			}
-			leaveOpen(ctx, pipe, open, indexes, id)
+			if err != nil {
+				return fmt.Errorf("get dispute %s: %w", id, err)
+			}
+			d, err := decode(id, b)
+			if err != nil {
+				return err
+			}
+			leaveOpen(ctx, pipe, openIndexes(region, d), id)
 			return nil
 		})
 }

@@ -49,7 +49,8 @@ func registration(t *testing.T, now time.Time, requestID, ref string) Registrati
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Registration{Region: region, RequestID: requestID, Time: now, Dispute: d, Event: ev}
+	return Registration{Region: region, RequestID: requestID, Time: now, Dispute: d, Event: ev,
+		Identifiers: []string{"phone:13812345678"}}
 }
 
 // TestRegisterBuildsValidMessages checks the bytes the Lua script
@@ -169,9 +170,11 @@ func TestReplayAndDuplicateRef(t *testing.T) {
 	if !errors.As(err, &dup) || dup.Existing != first.GetName() {
 		t.Fatalf("duplicate ref: err = %v, want DuplicateRefError naming %s", err, first.GetName())
 	}
-	// The same work-order number on another channel is another work order.
+	// The same work-order number on another channel is another work order
+	// (of another claimant, so no DisputesLinked either).
 	r := registration(t, now, "req-3", "WO-1")
 	r.Dispute.Channel = typesv1.Channel_CHANNEL_PHONE
+	r.Dispute.Claimant.Phone, r.Identifiers = "13900000000", []string{"phone:13900000000"}
 	second, _, err := New(rdb).Register(ctx, r)
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +270,8 @@ func TestLinksAndCountsUnderConcurrency(t *testing.T) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		r := registration(t, now, fmt.Sprint("req-", i), "")
-		r.Identifiers, r.Employer, r.Mass = []string{"phone:13812345678"}, "credit:91350100M000100Y43", rule
+		r.Dispute.EmployerCreditCode = "91350100M000100Y43"
+		r.Employer, r.Mass = "credit:91350100M000100Y43", rule
 		go func() {
 			_, _, err := New(rdb).Register(ctx, r)
 			errs <- err
@@ -325,5 +329,99 @@ func TestLinksAndCountsUnderConcurrency(t *testing.T) {
 	}
 	if len(counts) != n-2 {
 		t.Errorf("warnings for %d distinct counts, want %d", len(counts), n-2)
+	}
+}
+
+// TestClosingLeavesOpenIndexes closes and withdraws disputes of one claimant
+// against one employer: a later registration is linked only to the one
+// still open and counts only it against the employer. The indexes left are
+// derived from the stored form, so identifiers and an employer that are not
+// the form's are refused.
+func TestClosingLeavesOpenIndexes(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+	reg := func(requestID string) Registration {
+		r := registration(t, now, requestID, "")
+		r.Dispute.Claimant.IdNumber = "140101199001011234"
+		r.Dispute.EmployerCreditCode = "91350100M000100Y43"
+		r.Identifiers = []string{"phone:13812345678", "id:140101199001011234"}
+		r.Employer = "credit:91350100M000100Y43"
+		r.Mass = dispute.NewMassRule(0, 1, 30, []string{"petition"}, "tax")
+		return r
+	}
+	for _, id := range []string{"r1", "r2", "r3"} {
+		if _, _, err := s.Register(ctx, reg(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if applied, err := s.Close(ctx, region, "2026-1", "ev-close-1"); err != nil || !applied {
+		t.Fatalf("close: applied %v, err %v", applied, err)
+	}
+	if applied, err := s.Close(ctx, region, "2026-1", "ev-close-1"); err != nil || applied {
+		t.Fatalf("close replayed: applied %v, err %v", applied, err)
+	}
+	if _, err := s.Withdraw(ctx, region, "2026-3", func(d *intakev1.Dispute) (*eventv1.Event, error) {
+		d.WithdrawReason = "已协商解决"
+		return events.New(Service, region, d.GetName(), nil, "", &intakev1.DisputeWithdrawn{}, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Closing a dispute intake does not know changes nothing.
+	if _, err := s.Close(ctx, region, "2026-99", "ev-close-99"); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Register(ctx, reg("r4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"regions/141181/disputes/2026-2"}, got.GetLinkedDisputes()); d != "" {
+		t.Errorf("links after closing 1 and withdrawing 3 (-want +got):\n%s", d)
+	}
+	for _, key := range []string{
+		ClaimantKey(region, "phone:13812345678", typesv1.Category_CATEGORY_CONTRIBUTION_AMOUNT),
+		ClaimantKey(region, "id:140101199001011234", typesv1.Category_CATEGORY_CONTRIBUTION_AMOUNT),
+		EmployerKey(region, "credit:91350100M000100Y43"),
+	} {
+		members, err := rdb.ZRange(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{"2026-2", "2026-4"}, members); d != "" {
+			t.Errorf("open index %s (-want +got):\n%s", key, d)
+		}
+	}
+	msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := events.Decode(msgs[len(msgs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := events.Payload[*intakev1.MassDisputeWarning](ev)
+	if err != nil || w.GetOpenDisputesSameEmployer() != 2 {
+		t.Errorf("last event %s: open disputes against the employer = %d (err %v), want 2", ev.GetType(), w.GetOpenDisputesSameEmployer(), err)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change func(r *Registration)
+	}{
+		{"identifier not the claimant's", func(r *Registration) { r.Identifiers = []string{"phone:13900000000"} }},
+		{"identifier missing", func(r *Registration) { r.Identifiers = r.Identifiers[:1] }},
+		{"employer not the form's", func(r *Registration) { r.Employer = "name:某公司" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := reg("r-" + tc.name)
+			tc.change(&r)
+			if _, _, err := s.Register(ctx, r); err == nil {
+				t.Error("registered")
+			}
+		})
+	}
+	if n, _ := rdb.Get(ctx, SequenceKey(region, 2026)).Int(); n != 4 {
+		t.Errorf("sequence = %d after refused registrations, want 4", n)
 	}
 }
