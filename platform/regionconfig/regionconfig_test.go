@@ -31,9 +31,9 @@ var calendars = regionconfig.Spec[*configv1.BusinessCalendar]{
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within a second: %s", what)
+			t.Fatalf("not within 5 s: %s", what)
 		}
 	}
 }

@@ -122,7 +122,7 @@ func TestWatcherLoadsAndSeesDirectPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Second, "new unit visible", func() bool { return unitName(env.w, "finance") == "市财政局" })
+	eventually(t, 5*time.Second, "new unit visible", func() bool { return unitName(env.w, "finance") == "市财政局" })
 	if got := env.metric(t, "roster_revision", region); int64(got) != resp.Header.Revision {
 		t.Errorf("roster_revision = %v, want %d", got, resp.Header.Revision)
 	}
@@ -160,7 +160,7 @@ func TestWatcherRejectsBadValues(t *testing.T) {
 			if err := Put(ctx, env.cli, sample()); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, time.Second, "good roster after the bad one", func() bool {
+			eventually(t, 5*time.Second, "good roster after the bad one", func() bool {
 				r, _ := env.w.Get(region)
 				return r != before
 			})
@@ -194,7 +194,7 @@ func TestWatcherStaleWhileEtcdDown(t *testing.T) {
 	if _, err := env.cli.Put(ctx, UnitKey(region, "tax"), string(b)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Second, "change after restart visible", func() bool {
+	eventually(t, 5*time.Second, "change after restart visible", func() bool {
 		return unitName(env.w, "tax") == "国家税务总局孝义市税务局"
 	})
 }
