@@ -44,11 +44,12 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	if !ok {
 		return nil, fmt.Errorf("%w %s", dispute.ErrNoRoster, region)
 	}
-	rules := s.rulesOf(region)
+	checks := s.registrationOf(region, r)
+	rules := checks.rules
 	now := s.now()
 	d := normalized(req.GetDispute())
 	form := formOf(d)
-	reg, err := dispute.CheckRegistration(form, rosterOf(r, rules), caller, now)
+	reg, err := dispute.CheckRegistration(form, checks.check, caller, now)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +43,8 @@ type Service struct {
 	rosters Rosters
 	rules   Rules
 	now     func() time.Time
+	// registrations holds a *registration per region.
+	registrations sync.Map
 }
 
 // New returns the service storing in rdb, checking registrations against
@@ -89,11 +92,29 @@ func consumerName() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), id[len(id)-6:])
 }
 
-// rulesOf returns the region's intake rules with the defaults applied; a
-// region without a rules document gets the defaults.
-func (s *Service) rulesOf(region string) *configv1.IntakeRules {
-	r, _ := s.rules.Get(region, "")
-	return regionconfig.EffectiveIntakeRules(r)
+// registration is what registrations in one region are checked against:
+// the region's roster and intake rules (defaults applied) in the form the
+// checks need. It is built once per roster and rules snapshot, not once per
+// call; both snapshots are read-only.
+type registration struct {
+	roster *rosterv1.Roster
+	raw    *configv1.IntakeRules
+	rules  *configv1.IntakeRules
+	check  *dispute.Roster
+}
+
+// registrationOf returns the registration rules of region with roster r.
+func (s *Service) registrationOf(region string, r *rosterv1.Roster) *registration {
+	raw, _ := s.rules.Get(region, "")
+	if v, ok := s.registrations.Load(region); ok {
+		if c := v.(*registration); c.roster == r && c.raw == raw {
+			return c
+		}
+	}
+	rules := regionconfig.EffectiveIntakeRules(raw)
+	c := &registration{roster: r, raw: raw, rules: rules, check: rosterOf(r, rules)}
+	s.registrations.Store(region, c)
+	return c
 }
 
 // identity returns the caller authenticated by the server's interceptor.

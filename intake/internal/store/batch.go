@@ -2,20 +2,27 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
 )
 
-// Registrations arriving together are sent to Redis together: while
-// RunBatches runs, Register queues its script call and one of a few batch
-// loops sends every queued call in one pipeline (one write and one read on
-// each side instead of one per call). Each script still runs atomically on
-// its own; Redis runs a pipeline's commands in one event-loop iteration and
-// fsyncs the append-only file once for all of them before replying, so an
-// acknowledged registration is as durable as one sent alone. Nothing waits
-// for a batch to fill: a loop sends what is queued the moment it is free.
+// Registrations arriving together are registered together: while
+// RunBatches runs, Register queues its registration and one of a few batch
+// loops takes every registration queued, groups them by region and year, and
+// sends each group as ONE run of the registration script (register.lua),
+// all of them in one pipeline. The script registers a group's disputes in
+// order, each as if alone, and Redis appends the whole script to the
+// append-only file and fsyncs it before replying, so an acknowledged
+// registration is as durable as one sent alone. Nothing waits for a batch
+// to fill: a loop sends what is queued the moment it is free.
 const (
 	batchLoops    = 4
 	maxBatch      = 64
@@ -23,10 +30,18 @@ const (
 	queueCapacity = 1024
 )
 
-type scriptCall struct {
-	keys []string
-	args []any
-	done chan scriptResult
+// fixedArgs is the number of fixed script arguments per registration
+// (register.lua's FIXED).
+const fixedArgs = 21
+
+// regCall is one registration's part of a script run: its keys and its
+// block of arguments, in register.lua's layout.
+type regCall struct {
+	region string
+	year   int
+	keys   []string
+	args   []any
+	done   chan scriptResult
 }
 
 type scriptResult struct {
@@ -37,7 +52,7 @@ type scriptResult struct {
 type batcher struct {
 	mu      sync.RWMutex
 	running int
-	queue   chan *scriptCall
+	queue   chan *regCall
 }
 
 // RunBatches sends queued registration scripts to Redis in pipelines until
@@ -61,7 +76,7 @@ func (s *Store) RunBatches(ctx context.Context) error {
 }
 
 func (s *Store) batchLoop(ctx context.Context) {
-	batch := make([]*scriptCall, 0, maxBatch)
+	batch := make([]*regCall, 0, maxBatch)
 	for {
 		batch = batch[:0]
 		select {
@@ -83,37 +98,117 @@ func (s *Store) batchLoop(ctx context.Context) {
 	}
 }
 
-// flush sends a batch in one pipeline and hands each caller its result. A
-// script unknown to Redis (flushed, or a restarted server) is sent again
-// with its source.
-func (s *Store) flush(batch []*scriptCall) {
+// flush registers a batch: one script run per region and year, all in one
+// pipeline, and hands each caller its result. A script unknown to Redis
+// (flushed, or a restarted server) did not run and is sent again with its
+// source.
+func (s *Store) flush(batch []*regCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	cmds := make([]*redis.Cmd, len(batch))
+	groups := group(batch)
+	cmds := make([]*redis.Cmd, len(groups))
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, c := range batch {
-			cmds[i] = s.register.EvalSha(ctx, p, c.keys, c.args...)
+		for i, g := range groups {
+			keys, args := scriptInput(g)
+			cmds[i] = s.register.EvalSha(ctx, p, keys, args...)
 		}
 		return nil
 	})
-	for i, c := range batch {
-		vals, err := cmds[i].StringSlice()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			vals, err = s.register.Run(ctx, s.rdb, c.keys, c.args...).StringSlice()
+	for i, g := range groups {
+		cmd := cmds[i]
+		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			keys, args := scriptInput(g)
+			cmd = s.register.Run(ctx, s.rdb, keys, args...)
 		}
-		c.done <- scriptResult{vals: vals, err: err}
+		deliver(g, cmd)
 	}
 }
 
-// runRegister runs the registration script, batched when RunBatches runs.
-func (s *Store) runRegister(ctx context.Context, keys []string, args []any) ([]string, error) {
+// group splits a batch into runs of one region and year, each in arrival
+// order.
+func group(batch []*regCall) [][]*regCall {
+	var groups [][]*regCall
+next:
+	for _, c := range batch {
+		for i, g := range groups {
+			if g[0].region == c.region && g[0].year == c.year {
+				groups[i] = append(g, c)
+				continue next
+			}
+		}
+		groups = append(groups, []*regCall{c})
+	}
+	return groups
+}
+
+// scriptInput returns the keys and arguments of one script run registering
+// calls, all of one region and year.
+func scriptInput(calls []*regCall) (keys []string, args []any) {
+	region, year := calls[0].region, calls[0].year
+	nKeys, nArgs := 3, 6
+	for _, c := range calls {
+		nKeys += len(c.keys)
+		nArgs += len(c.args)
+	}
+	keys = make([]string, 0, nKeys)
+	keys = append(keys, SequenceKey(region, year), IndexKey(region), events.Stream(Service, region))
+	args = make([]any, 0, nArgs)
+	args = append(args, DisputeKey(region, ""), region, strconv.Itoa(year), setPrefix(region), dispute.MaxLinks, len(calls))
+	for _, c := range calls {
+		keys = append(keys, c.keys...)
+		args = append(args, c.args...)
+	}
+	return keys, args
+}
+
+// deliver hands each call of a script run its reply: an error of the run
+// goes to all of them, an "error" reply to its registration only.
+func deliver(calls []*regCall, cmd *redis.Cmd) {
+	replies, err := cmd.Slice()
+	if err == nil && len(replies) != len(calls) {
+		err = fmt.Errorf("%d replies for %d registrations", len(replies), len(calls))
+	}
+	for i, c := range calls {
+		if err != nil {
+			c.done <- scriptResult{err: err}
+			continue
+		}
+		c.done <- reply(replies[i])
+	}
+}
+
+func reply(v any) scriptResult {
+	items, ok := v.([]any)
+	if !ok {
+		return scriptResult{err: fmt.Errorf("unexpected reply %v", v)}
+	}
+	vals := make([]string, len(items))
+	for i, item := range items {
+		s, ok := item.(string)
+		if !ok {
+			return scriptResult{err: fmt.Errorf("unexpected reply %v", v)}
+		}
+		vals[i] = s
+	}
+	if len(vals) == 2 && vals[0] == "error" {
+		return scriptResult{err: errors.New(vals[1])}
+	}
+	return scriptResult{vals: vals}
+}
+
+// runRegister registers one call: batched when RunBatches runs, else as a
+// script run of its own.
+func (s *Store) runRegister(ctx context.Context, c *regCall) ([]string, error) {
+	c.done = make(chan scriptResult, 1)
 	s.batch.mu.RLock()
 	batching := s.batch.running > 0
 	s.batch.mu.RUnlock()
 	if !batching {
-		return s.register.Run(ctx, s.rdb, keys, args...).StringSlice()
+		keys, args := scriptInput([]*regCall{c})
+		deliver([]*regCall{c}, s.register.Run(ctx, s.rdb, keys, args...))
+		r := <-c.done
+		return r.vals, r.err
 	}
-	c := &scriptCall{keys: keys, args: args, done: make(chan scriptResult, 1)}
 	select {
 	case s.batch.queue <- c:
 	case <-ctx.Done():

@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
 
@@ -78,4 +82,107 @@ func idNum(name string) int {
 	var year, n int
 	fmt.Sscanf(name[len("regions/141181/disputes/"):], "%d-%d", &year, &n)
 	return n
+}
+
+// TestOneScriptRunRegistersInOrder sends registrations that depend on each
+// other in ONE flush and finds each treated as if registered alone, in
+// order: a repeated request id replays, a repeated external reference is
+// refused, the claimant's second dispute links to the first, and a
+// registration of another year is numbered in its own series.
+func TestOneScriptRunRegistersInOrder(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 12, 31, 9, 0, 0, 0, time.UTC)
+	regs := []Registration{
+		registration(t, now, "one", "WO-9"),
+		registration(t, now, "one", "WO-9"),                   // the same request again
+		registration(t, now, "two", "WO-9"),                   // another request, the same reference
+		registration(t, now.Add(time.Second), "three", ""),    // the same claimant again
+		registration(t, now.AddDate(0, 0, 1), "new-year", ""), // 2027
+		registration(t, now.Add(2*time.Second), "four", "WO-10"),
+	}
+	calls := make([]*regCall, len(regs))
+	for i, r := range regs {
+		c, err := prepare(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.done = make(chan scriptResult, 1)
+		calls[i] = c
+	}
+	s.flush(calls)
+	type outcome struct {
+		name     string
+		replayed bool
+		links    []string
+		err      error
+	}
+	got := make([]outcome, len(regs))
+	for i, c := range calls {
+		res := <-c.done
+		if res.err != nil {
+			t.Fatalf("registration %d: %v", i, res.err)
+		}
+		d, replayed, err := s.registered(ctx, regs[i], res.vals)
+		got[i] = outcome{name: d.GetName(), replayed: replayed, links: d.GetLinkedDisputes(), err: err}
+	}
+	name := func(id string) string { return "regions/141181/disputes/" + id }
+	if g := got[0]; g.name != name("2026-1") || g.replayed || len(g.links) != 0 || g.err != nil {
+		t.Errorf("first: %+v", g)
+	}
+	if g := got[1]; g.name != name("2026-1") || !g.replayed || g.err != nil {
+		t.Errorf("same request id: %+v, want a replay of 2026-1", g)
+	}
+	var dup *dispute.DuplicateRefError
+	if g := got[2]; !errors.As(g.err, &dup) || dup.Existing != name("2026-1") {
+		t.Errorf("same reference: %+v, want a duplicate of 2026-1", g)
+	}
+	if g := got[3]; g.name != name("2026-2") || len(g.links) != 1 || g.links[0] != name("2026-1") {
+		t.Errorf("same claimant: %+v, want 2026-2 linked to 2026-1", g)
+	}
+	if g := got[4]; g.name != name("2027-1") {
+		t.Errorf("next year: %+v, want 2027-1", g)
+	}
+	if g := got[5]; g.name != name("2026-3") || len(g.links) != 2 {
+		t.Errorf("fourth: %+v, want 2026-3 linked to 2026-1 and 2026-2", g)
+	}
+	first, err := s.Get(ctx, region, "2026-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2027-1 runs in a script of its own after the 2026 group: the
+	// claimant's open disputes of every year are linked.
+	if l := first.GetLinkedDisputes(); strings.Join(l, " ") != name("2026-2")+" "+name("2026-3")+" "+name("2027-1") {
+		t.Errorf("2026-1 links %v, want 2026-2, 2026-3 and 2027-1", l)
+	}
+	for year, want := range map[int]string{2026: "3", 2027: "1"} {
+		if n, _ := rdb.Get(ctx, SequenceKey(region, year)).Result(); n != want {
+			t.Errorf("sequence %d = %s, want %s (no number consumed by a replay or duplicate)", year, n, want)
+		}
+	}
+	msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, m := range msgs {
+		ev, err := events.Decode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.GetType()+" "+ev.GetDispute())
+	}
+	want := []string{
+		"disputes.intake.v1.DisputeRegistered " + name("2026-1"),
+		"disputes.intake.v1.DisputeRegistered " + name("2026-2"),
+		"disputes.intake.v1.DisputesLinked " + name("2026-2"),
+		"disputes.intake.v1.DisputeRegistered " + name("2026-3"),
+		"disputes.intake.v1.DisputesLinked " + name("2026-3"),
+		"disputes.intake.v1.DisputeRegistered " + name("2027-1"),
+		"disputes.intake.v1.DisputesLinked " + name("2027-1"),
+	}
+	if strings.Join(types, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(types, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -1,56 +1,70 @@
--- Registers a dispute atomically: replay on request id, refuse a duplicate
--- external reference, allocate the next number of the region and year, store
--- the dispute, index it, link it to the claimant's open disputes of the same
--- category, count the open disputes against its employer, and publish
--- DisputeRegistered, DisputesLinked and MassDisputeWarning, all or nothing.
+-- Registers a batch of disputes of one region and year, in order, each as
+-- if registered alone: replay on request id, refuse a duplicate external
+-- reference, allocate the next number, store the dispute, index it, link it
+-- to the claimant's open disputes of the same category, count the open
+-- disputes against its employer, and publish DisputeRegistered,
+-- DisputesLinked and MassDisputeWarning. The whole batch is one script, so
+-- no other command sees a part of it, and Redis appends it to the AOF as
+-- one MULTI/EXEC. Registrations of one batch see each other as they would
+-- in sequence: a request id or external reference repeated in the batch
+-- replays or is refused, and a claimant's second registration links to the
+-- first. Writes of the same kind are made once for the batch (one INCRBY,
+-- one MSET, one ZADD per index); only the per-claimant reads and the
+-- events go one per registration.
 --
--- The number exists only here, so Go sends the Dispute and the Event
--- envelopes marshalled WITHOUT the fields that depend on it, and this script
--- appends them: protobuf parsers accept fields in any order, and a field
--- appended to a message's bytes is part of that message (the concatenation
--- rule). The payloads of DisputesLinked and MassDisputeWarning depend on what
--- the script finds, so it encodes them itself (wrapped in a
--- google.protobuf.Any) and appends them to their envelopes.
+-- The number exists only here, so Go sends each Dispute and Event envelope
+-- marshalled WITHOUT the fields that depend on it, and this script appends
+-- them: protobuf parsers accept fields in any order, and a field appended to
+-- a message's bytes is part of that message (the concatenation rule). The
+-- payloads of DisputesLinked and MassDisputeWarning depend on what the
+-- script finds, so it encodes them itself (wrapped in a google.protobuf.Any)
+-- and appends them to their envelopes.
 --
--- KEYS[1] request id -> dispute id
--- KEYS[2] sequence of the region and year
--- KEYS[3] index by registration time (score: unix ms; member: year-%09d)
--- KEYS[4] the region's event stream
--- KEYS[5] the registering department's index (same scores and members)
--- then, as counted by ARGV[10..12]:
+-- KEYS[1] sequence of the region and year
+-- KEYS[2] index by registration time (score: unix ms; member: year-%09d)
+-- KEYS[3] the region's event stream
+-- then for each registration, in order:
+--   its request id -> dispute id
+--   the registering department's index (same scores and members)
 --   the external reference of the channel -> dispute id (0 or 1 key)
 --   the claimant's open disputes of the category, one per identifier
 --     (score: unix ms; member: dispute id)
 --   the open disputes against the employer (0 or 1 key; same layout)
--- ARGV[1]  dispute key prefix (the dispute id is appended; same hash tag)
--- ARGV[2]  region
--- ARGV[3]  year
--- ARGV[4]  Dispute bytes without fields 1 (name) and 2 (number)
--- ARGV[5]  DisputeRegistered Event bytes without field 3 (dispute)
--- ARGV[6]  event id
--- ARGV[7]  event type
--- ARGV[8]  index score (registration time, unix ms)
--- ARGV[9]  key prefix of the per-dispute link sets ("links:" + id)
--- ARGV[10] number of external reference keys (0 or 1)
--- ARGV[11] number of claimant keys
--- ARGV[12] number of employer keys (0 or 1)
--- ARGV[13] most disputes to link
--- ARGV[14] people involved
--- ARGV[15] people threshold (0: off)
--- ARGV[16] employer threshold (0: off)
--- ARGV[17] start of the employer window (unix ms, inclusive)
--- ARGV[18] DisputesLinked Event bytes without fields 3 and 5 (payload)
--- ARGV[19] its event id
--- ARGV[20] its event type
--- ARGV[21] its payload type URL
--- ARGV[22] MassDisputeWarning Event bytes without fields 3 and 5
--- ARGV[23] its event id
--- ARGV[24] its event type
--- ARGV[25] its payload type URL
--- ARGV[26..] departments the warning is addressed to
+-- ARGV[1] dispute key prefix (the dispute id is appended; same hash tag)
+-- ARGV[2] region
+-- ARGV[3] year
+-- ARGV[4] key prefix of the per-dispute link sets ("links:" + id)
+-- ARGV[5] most disputes to link
+-- ARGV[6] number of registrations
+-- then for each registration a block of FIXED fields followed by its
+-- departments the warning is addressed to:
+--   +0  number of external reference keys (0 or 1)
+--   +1  number of claimant keys
+--   +2  number of employer keys (0 or 1)
+--   +3  Dispute bytes without fields 1 (name) and 2 (number)
+--   +4  DisputeRegistered Event bytes without field 3 (dispute)
+--   +5  event id
+--   +6  event type
+--   +7  index score (registration time, unix ms)
+--   +8  people involved
+--   +9  people threshold (0: off)
+--   +10 employer threshold (0: off)
+--   +11 start of the employer window (unix ms, inclusive)
+--   +12 DisputesLinked Event bytes without fields 3 and 5 (payload)
+--   +13 its event id
+--   +14 its event type
+--   +15 its payload type URL
+--   +16 MassDisputeWarning Event bytes without fields 3 and 5
+--   +17 its event id
+--   +18 its event type
+--   +19 its payload type URL
+--   +20 number of departments the warning is addressed to, then those
 --
--- Returns {"replayed", id, dispute bytes}, {"duplicate", id} or
--- {"created", id, dispute bytes, trigger, employer count, linked names...}.
+-- Returns one reply per registration, in order: {"replayed", id, dispute
+-- bytes}, {"duplicate", id}, {"created", id, dispute bytes, trigger,
+-- employer count, linked names...} or {"error", message}.
+
+local FIXED = 21
 
 local function varint(n)
   if n < 128 then
@@ -89,128 +103,225 @@ local function publish(stream, envelope, id, type, typeURL, name, payload)
     'event', envelope .. field(0x1A, name) .. field(0x2A, any))
 end
 
-local nExtref, nClaimant, nEmployer = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local extrefKey = nil
-if nExtref == 1 then
-  extrefKey = KEYS[6]
-end
+local seqKey, timeIndex, stream = KEYS[1], KEYS[2], KEYS[3]
+local prefix, region, year, setPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local maxLinks, count = tonumber(ARGV[5]), tonumber(ARGV[6])
 
--- The request id, then the external reference: one read for both.
-local existing, holder
-if extrefKey then
-  local got = redis.call('MGET', KEYS[1], extrefKey)
-  existing, holder = got[1], got[2]
-else
-  existing = redis.call('GET', KEYS[1])
-end
-if existing then
-  local stored = redis.call('GET', ARGV[1] .. existing)
-  if not stored then
-    return redis.error_reply('request id maps to missing dispute ' .. existing)
+-- Parse the registrations.
+local regs = {}
+local k, a = 4, 7
+for i = 1, count do
+  local nExtref, nClaimant, nEmployer = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local nAddressed = tonumber(ARGV[a + 20])
+  local r = {arg = a, reqKey = KEYS[k], deptKey = KEYS[k + 1], claimantKeys = {}}
+  k = k + 2
+  if nExtref == 1 then
+    r.extrefKey = KEYS[k]
+    k = k + 1
   end
-  return {'replayed', existing, stored}
-end
-if holder then
-  return {'duplicate', holder}
-end
-local claimantKeys = {}
-for i = 1, nClaimant do
-  claimantKeys[i] = KEYS[5 + nExtref + i]
-end
-local employerKey = nil
-if nEmployer == 1 then
-  employerKey = KEYS[6 + nExtref + nClaimant]
+  for j = 1, nClaimant do
+    r.claimantKeys[j] = KEYS[k]
+    k = k + 1
+  end
+  if nEmployer == 1 then
+    r.employerKey = KEYS[k]
+    k = k + 1
+  end
+  r.addressed = {}
+  for j = 1, nAddressed do
+    r.addressed[j] = ARGV[a + FIXED + j - 1]
+  end
+  regs[i] = r
+  a = a + FIXED + nAddressed
 end
 
-local n = tostring(redis.call('INCR', KEYS[2]))
-local id = ARGV[3] .. '-' .. n
-local name = 'regions/' .. ARGV[2] .. '/disputes/' .. id
-local dispute = ARGV[4] .. field(0x0A, name) .. field(0x12, ARGV[3] .. '年第' .. n .. '号')
-local score = ARGV[8]
--- The index member: the number zero-padded to nine digits.
-local member = ARGV[3] .. '-' .. string.rep('0', 9 - #n) .. n
+-- The request ids and external references: one read for the batch.
+local readKeys = {}
+for _, r in ipairs(regs) do
+  readKeys[#readKeys + 1] = r.reqKey
+  if r.extrefKey then
+    readKeys[#readKeys + 1] = r.extrefKey
+  end
+end
+local got = redis.call('MGET', unpack(readKeys))
+local g = 1
+for _, r in ipairs(regs) do
+  r.existing = got[g]
+  g = g + 1
+  if r.extrefKey then
+    r.holder = got[g]
+    g = g + 1
+  end
+end
 
--- Links: the newest open disputes of the claimant (by any identifier) in
--- the category, oldest first in the reply.
-local maxLinks = tonumber(ARGV[13])
-local seen, found = {}, {}
-for _, key in ipairs(claimantKeys) do
-  local zs = redis.call('ZREVRANGE', key, 0, maxLinks - 1, 'WITHSCORES')
-  for i = 1, #zs, 2 do
-    if not seen[zs[i]] then
-      seen[zs[i]] = true
-      found[#found + 1] = {id = zs[i], score = tonumber(zs[i + 1])}
+-- Decide each registration in order; those of this batch count as
+-- registered for the ones after them.
+local byRequest, byExtref = {}, {}
+local created = 0
+for _, r in ipairs(regs) do
+  local earlier = byRequest[r.reqKey]
+  if earlier then
+    r.kind, r.same = 'replayed', earlier
+  elseif r.existing then
+    local stored = redis.call('GET', prefix .. r.existing)
+    if stored then
+      r.kind, r.id, r.dispute = 'replayed', r.existing, stored
+    else
+      r.kind, r.message = 'error', 'request id maps to missing dispute ' .. r.existing
+    end
+  elseif r.extrefKey and (r.holder or byExtref[r.extrefKey]) then
+    r.kind, r.id, r.same = 'duplicate', r.holder, byExtref[r.extrefKey]
+  else
+    r.kind = 'created'
+    created = created + 1
+    byRequest[r.reqKey] = r
+    if r.extrefKey then
+      byExtref[r.extrefKey] = r
     end
   end
+  if r.kind == 'replayed' and not r.same then
+    byRequest[r.reqKey] = r
+  end
 end
-if #found > 1 then
-  table.sort(found, function(a, b)
-    if a.score ~= b.score then
-      return a.score > b.score
+
+local n = 0
+if created > 0 then
+  n = redis.call('INCRBY', seqKey, created) - created
+end
+
+local writes = {}
+local timeMembers = {}
+local deptMembers, deptOrder = {}, {}
+for _, r in ipairs(regs) do
+  if r.kind == 'created' then
+    local a = r.arg
+    n = n + 1
+    local num = tostring(n)
+    local id = year .. '-' .. num
+    local name = 'regions/' .. region .. '/disputes/' .. id
+    r.id, r.name = id, name
+    local score = ARGV[a + 7]
+    local member = year .. '-' .. string.rep('0', 9 - #num) .. num
+
+    -- Links: the newest open disputes of the claimant (by any identifier)
+    -- in the category, oldest first in the reply.
+    local seen, found = {}, {}
+    for _, key in ipairs(r.claimantKeys) do
+      local zs = redis.call('ZREVRANGE', key, 0, maxLinks - 1, 'WITHSCORES')
+      for i = 1, #zs, 2 do
+        if not seen[zs[i]] then
+          seen[zs[i]] = true
+          found[#found + 1] = {id = zs[i], score = tonumber(zs[i + 1])}
+        end
+      end
     end
-    return a.id > b.id
-  end)
-end
-local linked = {}
-for i = math.min(#found, maxLinks), 1, -1 do
-  linked[#linked + 1] = 'regions/' .. ARGV[2] .. '/disputes/' .. found[i].id
-  redis.call('SADD', ARGV[9] .. 'links:' .. found[i].id, name)
-end
-for _, key in ipairs(claimantKeys) do
-  redis.call('ZADD', key, score, id)
-end
-if #linked > 0 then
-  redis.call('SADD', ARGV[9] .. 'links:' .. id, unpack(linked))
-end
+    if #found > 1 then
+      table.sort(found, function(x, y)
+        if x.score ~= y.score then
+          return x.score > y.score
+        end
+        return x.id > y.id
+      end)
+    end
+    local linked = {}
+    for i = math.min(#found, maxLinks), 1, -1 do
+      linked[#linked + 1] = 'regions/' .. region .. '/disputes/' .. found[i].id
+      redis.call('SADD', setPrefix .. 'links:' .. found[i].id, name)
+    end
+    for _, key in ipairs(r.claimantKeys) do
+      redis.call('ZADD', key, score, id)
+    end
+    if #linked > 0 then
+      redis.call('SADD', setPrefix .. 'links:' .. id, unpack(linked))
+    end
+    r.linked = linked
 
--- Mass-dispute warning: many people, or many open disputes against one
--- employer within the window (this one included).
-local employerCount = 0
-if employerKey then
-  redis.call('ZREMRANGEBYSCORE', employerKey, '-inf', '(' .. ARGV[17])
-  redis.call('ZADD', employerKey, score, id)
-  employerCount = redis.call('ZCOUNT', employerKey, ARGV[17], '+inf')
-end
-local people, peopleMin, employerMin = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
-local trigger = ''
-if peopleMin > 0 and people >= peopleMin then
-  trigger = 'people_involved'
-elseif employerKey and employerMin > 0 and employerCount >= employerMin then
-  trigger = 'same_employer'
-end
-if trigger ~= '' then
-  -- mass_dispute = true: field 17, varint, tag bytes 0x88 0x01.
-  dispute = dispute .. string.char(0x88, 0x01, 0x01)
-end
+    -- Mass-dispute warning: many people, or many open disputes against
+    -- one employer within the window (this one included).
+    local employerCount = 0
+    if r.employerKey then
+      redis.call('ZREMRANGEBYSCORE', r.employerKey, '-inf', '(' .. ARGV[a + 11])
+      redis.call('ZADD', r.employerKey, score, id)
+      employerCount = redis.call('ZCOUNT', r.employerKey, ARGV[a + 11], '+inf')
+    end
+    local people, peopleMin, employerMin = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
+    local trigger = ''
+    if peopleMin > 0 and people >= peopleMin then
+      trigger = 'people_involved'
+    elseif r.employerKey and employerMin > 0 and employerCount >= employerMin then
+      trigger = 'same_employer'
+    end
+    local dispute = ARGV[a + 3] .. field(0x0A, name) .. field(0x12, year .. '年第' .. num .. '号')
+    if trigger ~= '' then
+      -- mass_dispute = true: field 17, varint, tag bytes 0x88 0x01.
+      dispute = dispute .. string.char(0x88, 0x01, 0x01)
+    end
+    r.dispute, r.trigger, r.employerCount, r.people = dispute, trigger, employerCount, people
 
--- One write for the dispute, its request id and its external reference
--- (free: checked above, in this same atomic script).
-if extrefKey then
-  redis.call('MSET', ARGV[1] .. id, dispute, KEYS[1], id, extrefKey, id)
-else
-  redis.call('MSET', ARGV[1] .. id, dispute, KEYS[1], id)
-end
-redis.call('ZADD', KEYS[3], score, member)
-redis.call('ZADD', KEYS[5], score, member)
-redis.call('XADD', KEYS[4], '*',
-  'id', ARGV[6], 'type', ARGV[7], 'event', ARGV[5] .. field(0x1A, name))
-if #linked > 0 then
-  local payload = {}
-  for i, l in ipairs(linked) do
-    payload[i] = field(0x0A, l)
+    writes[#writes + 1] = prefix .. id
+    writes[#writes + 1] = dispute
+    writes[#writes + 1] = r.reqKey
+    writes[#writes + 1] = id
+    if r.extrefKey then
+      writes[#writes + 1] = r.extrefKey
+      writes[#writes + 1] = id
+    end
+    timeMembers[#timeMembers + 1] = score
+    timeMembers[#timeMembers + 1] = member
+    local dm = deptMembers[r.deptKey]
+    if not dm then
+      dm = {}
+      deptMembers[r.deptKey] = dm
+      deptOrder[#deptOrder + 1] = r.deptKey
+    end
+    dm[#dm + 1] = score
+    dm[#dm + 1] = member
   end
-  publish(KEYS[4], ARGV[18], ARGV[19], ARGV[20], ARGV[21], name, table.concat(payload))
-end
-if trigger ~= '' then
-  local payload = {field(0x0A, trigger), number(0x10, people), number(0x18, employerCount)}
-  for i = 26, #ARGV do
-    payload[#payload + 1] = field(0x22, ARGV[i])
-  end
-  publish(KEYS[4], ARGV[22], ARGV[23], ARGV[24], ARGV[25], name, table.concat(payload))
 end
 
-local reply = {'created', id, dispute, trigger, tostring(employerCount)}
-for _, l in ipairs(linked) do
-  reply[#reply + 1] = l
+-- One write for the disputes, their request ids and external references
+-- (free: checked above, in this same atomic script), one per index.
+if created > 0 then
+  redis.call('MSET', unpack(writes))
+  redis.call('ZADD', timeIndex, unpack(timeMembers))
+  for _, key in ipairs(deptOrder) do
+    redis.call('ZADD', key, unpack(deptMembers[key]))
+  end
 end
-return reply
+
+-- The events, registration by registration.
+local replies = {}
+for i, r in ipairs(regs) do
+  if r.kind == 'created' then
+    local a = r.arg
+    redis.call('XADD', stream, '*',
+      'id', ARGV[a + 5], 'type', ARGV[a + 6], 'event', ARGV[a + 4] .. field(0x1A, r.name))
+    if #r.linked > 0 then
+      local payload = {}
+      for j, l in ipairs(r.linked) do
+        payload[j] = field(0x0A, l)
+      end
+      publish(stream, ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15], r.name, table.concat(payload))
+    end
+    if r.trigger ~= '' then
+      local payload = {field(0x0A, r.trigger), number(0x10, r.people), number(0x18, r.employerCount)}
+      for _, dept in ipairs(r.addressed) do
+        payload[#payload + 1] = field(0x22, dept)
+      end
+      publish(stream, ARGV[a + 16], ARGV[a + 17], ARGV[a + 18], ARGV[a + 19], r.name, table.concat(payload))
+    end
+    local reply = {'created', r.id, r.dispute, r.trigger, tostring(r.employerCount)}
+    for _, l in ipairs(r.linked) do
+      reply[#reply + 1] = l
+    end
+    replies[i] = reply
+  elseif r.kind == 'replayed' then
+    local src = r.same or r
+    replies[i] = {'replayed', src.id, src.dispute}
+  elseif r.kind == 'duplicate' then
+    replies[i] = {'duplicate', r.id or r.same.id}
+  else
+    replies[i] = {'error', r.message}
+  end
+end
+return replies

@@ -50,7 +50,7 @@ type Store struct {
 // New returns a Store on rdb.
 func New(rdb redis.UniversalClient) *Store {
 	return &Store{rdb: rdb, register: redis.NewScript(registerLua),
-		batch: batcher{queue: make(chan *scriptCall, queueCapacity)}}
+		batch: batcher{queue: make(chan *regCall, queueCapacity)}}
 }
 
 // DisputeKey returns the key of dispute id's stored form.
@@ -169,71 +169,79 @@ type Registration struct {
 // number. An external reference already registered on the same channel is a
 // *dispute.DuplicateRefError, also without allocating a number.
 func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispute, replayed bool, err error) {
-	if r.Dispute.GetName() != "" || r.Dispute.GetNumber() != "" || r.Event.GetDispute() != "" {
-		return nil, false, errors.New("register: name, number and event dispute are allocated by the store")
-	}
-	if ids, employer := indexedBy(r.Dispute); !slices.Equal(ids, r.Identifiers) || employer != r.Employer {
-		return nil, false, errors.New("register: identifiers and employer differ from the dispute's claimant and employer")
-	}
-	form, err := proto.Marshal(r.Dispute)
-	if err != nil {
-		return nil, false, fmt.Errorf("register: marshal dispute: %w", err)
-	}
-	env, err := proto.Marshal(r.Event)
-	if err != nil {
-		return nil, false, fmt.Errorf("register: marshal event: %w", err)
-	}
-	linkedEnv, err := envelope(r.Event, &intakev1.DisputesLinked{}, r.Time)
+	call, err := prepare(r)
 	if err != nil {
 		return nil, false, err
 	}
-	massEnv, err := envelope(r.Event, &intakev1.MassDisputeWarning{}, r.Time)
-	if err != nil {
-		return nil, false, err
-	}
-	year := dispute.Year(r.Time)
-	keys := []string{
-		requestKey(r.Region, r.RequestID),
-		SequenceKey(r.Region, year),
-		IndexKey(r.Region),
-		events.Stream(Service, r.Region),
-		DepartmentIndexKey(r.Region, r.Dispute.GetRegisteringDepartment()),
-	}
-	nExtref, nEmployer := 0, 0
-	ref := r.Dispute.GetExternalRef()
-	if ref != "" {
-		keys = append(keys, externalRefKey(r.Region, r.Dispute.GetChannel(), ref))
-		nExtref = 1
-	}
-	for _, id := range r.Identifiers {
-		keys = append(keys, ClaimantKey(r.Region, id, r.Dispute.GetCategory()))
-	}
-	if r.Employer != "" {
-		keys = append(keys, EmployerKey(r.Region, r.Employer))
-		nEmployer = 1
-	}
-	args := []any{
-		DisputeKey(r.Region, ""), r.Region, strconv.Itoa(year), form, env,
-		r.Event.GetId(), r.Event.GetType(), r.Time.UnixMilli(), setPrefix(r.Region),
-		nExtref, len(r.Identifiers), nEmployer, dispute.MaxLinks,
-		r.Dispute.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli(),
-	}
-	args = append(args, linkedEnv.args()...)
-	args = append(args, massEnv.args()...)
-	for _, dept := range r.Mass.AddressedTo {
-		args = append(args, dept)
-	}
-	res, err := s.runRegister(ctx, keys, args)
+	res, err := s.runRegister(ctx, call)
 	if err != nil {
 		return nil, false, fmt.Errorf("register script: %w", err)
 	}
+	return s.registered(ctx, r, res)
+}
+
+// prepare checks r and returns its part of a registration script run.
+func prepare(r Registration) (*regCall, error) {
+	if r.Dispute.GetName() != "" || r.Dispute.GetNumber() != "" || r.Event.GetDispute() != "" {
+		return nil, errors.New("register: name, number and event dispute are allocated by the store")
+	}
+	if ids, employer := indexedBy(r.Dispute); !slices.Equal(ids, r.Identifiers) || employer != r.Employer {
+		return nil, errors.New("register: identifiers and employer differ from the dispute's claimant and employer")
+	}
+	form, err := proto.Marshal(r.Dispute)
+	if err != nil {
+		return nil, fmt.Errorf("register: marshal dispute: %w", err)
+	}
+	env, err := proto.Marshal(r.Event)
+	if err != nil {
+		return nil, fmt.Errorf("register: marshal event: %w", err)
+	}
+	linkedEnv, err := envelope(r.Event, &intakev1.DisputesLinked{}, r.Time)
+	if err != nil {
+		return nil, err
+	}
+	massEnv, err := envelope(r.Event, &intakev1.MassDisputeWarning{}, r.Time)
+	if err != nil {
+		return nil, err
+	}
+	call := &regCall{region: r.Region, year: dispute.Year(r.Time), keys: make([]string, 0, 5)}
+	call.keys = append(call.keys, requestKey(r.Region, r.RequestID),
+		DepartmentIndexKey(r.Region, r.Dispute.GetRegisteringDepartment()))
+	nExtref, nEmployer := 0, 0
+	ref := r.Dispute.GetExternalRef()
+	if ref != "" {
+		call.keys = append(call.keys, externalRefKey(r.Region, r.Dispute.GetChannel(), ref))
+		nExtref = 1
+	}
+	for _, id := range r.Identifiers {
+		call.keys = append(call.keys, ClaimantKey(r.Region, id, r.Dispute.GetCategory()))
+	}
+	if r.Employer != "" {
+		call.keys = append(call.keys, EmployerKey(r.Region, r.Employer))
+		nEmployer = 1
+	}
+	call.args = make([]any, 0, fixedArgs+len(r.Mass.AddressedTo))
+	call.args = append(call.args,
+		nExtref, len(r.Identifiers), nEmployer, form, env, r.Event.GetId(), r.Event.GetType(), r.Time.UnixMilli(),
+		r.Dispute.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli())
+	call.args = append(call.args, linkedEnv.args()...)
+	call.args = append(call.args, massEnv.args()...)
+	call.args = append(call.args, len(r.Mass.AddressedTo))
+	for _, dept := range r.Mass.AddressedTo {
+		call.args = append(call.args, dept)
+	}
+	return call, nil
+}
+
+// registered interprets the script's reply res to registration r.
+func (s *Store) registered(ctx context.Context, r Registration, res []string) (d *intakev1.Dispute, replayed bool, err error) {
 	if len(res) < 2 {
 		return nil, false, fmt.Errorf("register script: unexpected reply %q", res)
 	}
 	switch res[0] {
 	case "duplicate":
 		return nil, false, &dispute.DuplicateRefError{
-			Channel: r.Dispute.GetChannel().String(), Ref: ref, Existing: dispute.Name(r.Region, res[1]),
+			Channel: r.Dispute.GetChannel().String(), Ref: r.Dispute.GetExternalRef(), Existing: dispute.Name(r.Region, res[1]),
 		}
 	case "replayed":
 		if len(res) != 3 {

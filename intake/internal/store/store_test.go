@@ -41,7 +41,7 @@ func form(now time.Time, ref string) *intakev1.Dispute {
 	}
 }
 
-func registration(t *testing.T, now time.Time, requestID, ref string) Registration {
+func registration(t testing.TB, now time.Time, requestID, ref string) Registration {
 	t.Helper()
 	d := form(now, ref)
 	ev, err := events.New(Service, region, "", &typesv1.Actor{Region: region, Department: "tax", StaffId: "clerk1"}, "",
@@ -138,7 +138,7 @@ func TestLuaVarint(t *testing.T) {
 			s := string(make([]byte, n))
 			// The helpers are locals of the script: run its head with a
 			// different tail.
-			helpers := registerLua[:strings.Index(registerLua, "local existing")]
+			helpers := registerLua[:strings.Index(registerLua, "local seqKey")]
 			got, err := rdb.Eval(ctx, helpers+"return field(0x0A, ARGV[1])", nil, s).Text()
 			if err != nil {
 				t.Fatal(err)
