@@ -10,12 +10,16 @@ import (
 	"log/slog"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/xiaoyi-disputes/disputes/platform/mask"
 )
 
 // New returns a JSON logger writing to w at level ("debug", "info", "warn",
 // "error"; empty means info) with a service attribute on every line.
+//
+// Each line is one Write call on w; calls are serialized, so w need not be
+// safe for concurrent use.
 func New(w io.Writer, service, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if level != "" {
@@ -23,10 +27,12 @@ func New(w io.Writer, service, level string) (*slog.Logger, error) {
 			return nil, fmt.Errorf("log level %q: %w", level, err)
 		}
 	}
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: replace})
-	return slog.New(h).With(slog.String("service", service)), nil
+	return slog.New(newHandler(w, lvl)).With(slog.String("service", service)), nil
 }
 
+// replace is the handler's ReplaceAttr: snake_case keys, masked strings.
+// The fast path of handler applies the same rules to the kinds it formats
+// itself; everything else goes through here.
 func replace(_ []string, a slog.Attr) slog.Attr {
 	a.Key = snake(a.Key)
 	switch a.Value.Kind() {
@@ -62,6 +68,9 @@ func maskAny(v any) slog.Value {
 // snake turns "durationMs" or "DurationMS" into "duration_ms" so keys are
 // uniform whatever the caller wrote.
 func snake(key string) string {
+	if isSnake(key) {
+		return key
+	}
 	if !strings.ContainsFunc(key, func(r rune) bool { return unicode.IsUpper(r) || r == '-' || r == ' ' }) {
 		return key
 	}
@@ -83,4 +92,16 @@ func snake(key string) string {
 		}
 	}
 	return b.String()
+}
+
+// isSnake reports, for the common all-ASCII key, that snake leaves key as
+// it is; keys with other runes take the full check.
+func isSnake(key string) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') || c == '-' || c == ' ' {
+			return false
+		}
+	}
+	return true
 }
