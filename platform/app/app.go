@@ -102,7 +102,12 @@ func Run(ctx context.Context, s Service, args []string, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(stderr, s.Name, cfg.Server.LogLevel)
+	// The log lines of concurrent RPCs share write calls on stderr; Flush
+	// hands the last queued lines to stderr before Run returns and the
+	// caller writes there itself.
+	out := logging.NewWriter(stderr)
+	defer out.Flush()
+	log, err := logging.New(out, s.Name, cfg.Server.LogLevel)
 	if err != nil {
 		return fmt.Errorf("logger: %w", err)
 	}

@@ -2,11 +2,13 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +110,46 @@ func TestConfigValidation(t *testing.T) {
 	for _, want := range []string{"public key", "redis address", "etcd endpoint"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestRunLogsJSONLinesToStderr(t *testing.T) {
+	rd, et := testenv.StartRedis(t), testenv.StartEtcd(t)
+	cfg := config(t, rd.Addr, et.Endpoint)
+	boom := errors.New("consumer lost its stream")
+	svc := app.Service{Name: "probe", Policy: authn.Policy{},
+		Setup: func(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
+			d.Log.Info("set up", "claimant_phone", "13812341234")
+			return []func(context.Context) error{func(context.Context) error { return boom }}, nil
+		}}
+	var stderr testenv.LogBuffer
+	err := app.Run(context.Background(), svc, []string{
+		"-public-key", cfg.Server.PublicKeyFile, "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0",
+		"-redis-addr", rd.Addr, "-etcd-endpoints", et.Endpoint, "-drain-delay", "0s",
+	}, &stderr)
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want the loop's error", err)
+	}
+	// Run has returned: every line it logged is in stderr, whole.
+	out := stderr.String()
+	if strings.Contains(out, "13812341234") {
+		t.Errorf("full phone number in the log:\n%s", out)
+	}
+	var msgs []string
+	for line := range strings.Lines(out) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if m["service"] != "probe" {
+			t.Errorf("service = %v in %s", m["service"], line)
+		}
+		msgs = append(msgs, m["msg"].(string))
+	}
+	for _, want := range []string{"set up", "background loop failed; stopping", "shutdown complete"} {
+		if !slices.Contains(msgs, want) {
+			t.Errorf("no %q line in:\n%s", want, out)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -20,36 +21,74 @@ func TestMasksPersonalNumbers(t *testing.T) {
 		{"attr", func(l *slog.Logger) { l.Info("x", "phone", "13812341234") }, "phone", "138****1234"},
 		{"id attr", func(l *slog.Logger) { l.Info("x", "id_number", "14230119900101123X") }, "id_number", "142301********123X"},
 		{"error", func(l *slog.Logger) { l.Error("x", "err", errors.New("duplicate 13812341234")) }, "err", "duplicate 138****1234"},
-		{"group", func(l *slog.Logger) { l.Info("x", slog.Group("req", "phone", "13812341234")) }, "req", ""},
+		{"group", func(l *slog.Logger) { l.Info("x", slog.Group("req", "phone", "13812341234")) }, "req.phone", "138****1234"},
 		{"camel key", func(l *slog.Logger) { l.Info("x", "durationMs", "5") }, "duration_ms", "5"},
 		{"struct", func(l *slog.Logger) { l.Info("x", "party", struct{ Phone string }{"13812341234"}) }, "party", ""},
+		{"float and phone", func(l *slog.Logger) { l.Info("x", "ms", 1.5, "phone", "13812341234") }, "phone", "138****1234"},
+		{"with attr", func(l *slog.Logger) { l.With("phone", "13812341234").Info("x", "n", 1) }, "phone", "138****1234"},
+		{"with camel key", func(l *slog.Logger) { l.With("claimantPhone", "13812341234").Info("x") }, "claimant_phone", "138****1234"},
+		{"with error", func(l *slog.Logger) { l.With("err", errors.New("dup 13812341234")).Info("x") }, "err", "dup 138****1234"},
+		{"with group attr", func(l *slog.Logger) { l.With(slog.Group("req", "phone", "13812341234")).Info("x") }, "req.phone", "138****1234"},
+		{"with group", func(l *slog.Logger) {
+			l.WithGroup("req").With("id", "14230119900101123X").Info("x", "phone", "13812341234")
+		}, "req.id", "142301********123X"},
+		{"with group, attr", func(l *slog.Logger) {
+			l.WithGroup("req").With("id", "14230119900101123X").Info("x", "phone", "13812341234")
+		}, "req.phone", "138****1234"},
+		{"inline group", func(l *slog.Logger) { l.Info("x", slog.Group("", "phone", "13812341234")) }, "phone", "138****1234"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			l, err := New(&buf, "intake", "debug")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.log(l)
-			line := buf.String()
-			if strings.Contains(line, "13812341234") || strings.Contains(line, "14230119900101123X") {
-				t.Fatalf("full number leaked: %s", line)
-			}
-			var m map[string]any
-			if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-				t.Fatalf("not JSON: %v: %s", err, line)
-			}
-			if m["service"] != "intake" {
-				t.Fatalf("service = %v", m["service"])
-			}
-			if tt.want != "" && m[tt.key] != tt.want {
-				t.Fatalf("%s = %v, want %q (line %s)", tt.key, m[tt.key], tt.want, line)
-			}
-			if _, ok := m[tt.key]; !ok {
-				t.Fatalf("key %q missing: %s", tt.key, line)
-			}
-		})
+		for _, out := range []string{"buffer", "Writer"} {
+			t.Run(tt.name+"/"+out, func(t *testing.T) {
+				var buf bytes.Buffer
+				var w io.Writer = &buf
+				if out == "Writer" {
+					w = NewWriter(&buf)
+				}
+				l, err := New(w, "intake", "debug")
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.log(l)
+				if lw, ok := w.(*Writer); ok {
+					if err := lw.Flush(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				checkMasked(t, buf.Bytes(), tt.key, tt.want)
+			})
+		}
+	}
+}
+
+func checkMasked(t *testing.T, out []byte, key, want string) {
+	t.Helper()
+	line := string(out)
+	if strings.Contains(line, "13812341234") || strings.Contains(line, "14230119900101123X") {
+		t.Fatalf("full number leaked: %s", line)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, line)
+	}
+	if m["service"] != "intake" {
+		t.Fatalf("service = %v", m["service"])
+	}
+	// key "a.b" is b inside group a.
+	path := strings.Split(key, ".")
+	for _, k := range path[:len(path)-1] {
+		g, ok := m[k].(map[string]any)
+		if !ok {
+			t.Fatalf("group %q missing: %s", k, line)
+		}
+		m = g
+	}
+	key = path[len(path)-1]
+	if want != "" && m[key] != want {
+		t.Fatalf("%s = %v, want %q (line %s)", key, m[key], want, line)
+	}
+	if _, ok := m[key]; !ok {
+		t.Fatalf("key %q missing: %s", key, line)
 	}
 }
 
