@@ -81,13 +81,15 @@ mkdir -p "$TMP/redis" "$TMP/etcd" "$TMP/keys"
 echo "== starting redis (appendonly yes, appendfsync always) and etcd in $TMP"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
   --appendonly yes --appendfsync always --save "" --protected-mode yes >"$TMP/redis.log" 2>&1 &
-pids+=($!)
+REDIS_PID=$!
+pids+=($REDIS_PID)
 wait_for redis redis-cli -p "$REDIS_PORT" ping
 etcd --name bench --data-dir "$TMP/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
   --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
   --initial-cluster "bench=http://127.0.0.1:$ETCD_PEER_PORT" >"$TMP/etcd.log" 2>&1 &
-pids+=($!)
+ETCD_PID=$!
+pids+=($ETCD_PID)
 wait_for etcd env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" endpoint health
 
 "$BIN/disputectl" keygen --dir "$TMP/keys" >/dev/null
@@ -100,7 +102,8 @@ DISPUTES_PUBLIC_KEY="$TMP/keys/dev-key.pub.pem" DISPUTES_REDIS_ADDR="127.0.0.1:$
 INTAKE_PID=$!
 pids+=($INTAKE_PID)
 "$BIN/bench-echo" -addr "127.0.0.1:$ECHO_PORT" >"$TMP/echo.log" 2>&1 &
-pids+=($!)
+ECHO_PID=$!
+pids+=($ECHO_PID)
 wait_for intake curl -fsS "http://127.0.0.1:$ADMIN_PORT/readyz"
 wait_for echo bash -c "exec 3<>/dev/tcp/127.0.0.1/$ECHO_PORT"
 
@@ -120,7 +123,15 @@ fi
 status=0
 "$BIN/benchintake" -intake-addr "127.0.0.1:$INTAKE_PORT" -echo-addr "127.0.0.1:$ECHO_PORT" \
   -key "$TMP/keys/dev-key.pem" -region "$REGION" -c "$CLIENTS" -conns "$CONNS" \
-  -duration "$DURATION" -warmup "$WARMUP" || status=$?
+  -duration "$DURATION" -warmup "$WARMUP" ${DRIVER_PROFILE:+-cpuprofile "$DRIVER_PROFILE"} \
+  -echo-cpu "echo=$ECHO_PID" -intake-cpu "intake=$INTAKE_PID,redis=$REDIS_PID,etcd=$ETCD_PID" || status=$?
+
+# Registrations per script run: each registration adds one DisputeRegistered
+# entry to the stream (XADD); the batch loops send one EVALSHA per run.
+redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' | awk -F'[:=,]' '
+  $1 == "cmdstat_evalsha" { runs = $3; usec = $5 }
+  $1 == "cmdstat_xadd"    { regs = $3 }
+  END { if (runs > 0) printf "== redis: %d registration script runs, %.1f registrations per run, %.0f µs per run\n", runs, regs / runs, usec / runs }'
 
 if [[ -n $perf_pid ]]; then
   wait "$perf_pid" || true

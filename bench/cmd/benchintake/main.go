@@ -14,6 +14,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +51,7 @@ type config struct {
 	conns                int
 	opts                 load.Options
 	minRatio             float64
+	echoCPU, intakeCPU   []load.Process
 	maxP99               time.Duration
 }
 
@@ -67,6 +71,11 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.opts.CallTimeout, "call-timeout", 5*time.Second, "deadline of each call")
 	fs.Float64Var(&c.minRatio, "min-ratio", 0.35, "target: intake throughput at least this share of the echo's")
 	fs.DurationVar(&c.maxP99, "max-p99", 20*time.Millisecond, "target: intake p99 latency at most this")
+	fs.Func("echo-cpu", "processes whose CPU to measure during the echo run: name=pid,... (the driver is always measured)",
+		func(v string) (err error) { c.echoCPU, err = processes(v); return err })
+	fs.Func("intake-cpu", "processes whose CPU to measure during the intake run: name=pid,... (the driver is always measured)",
+		func(v string) (err error) { c.intakeCPU, err = processes(v); return err })
+	cpuProfile := fs.String("cpuprofile", "", "write the driver's CPU profile of the intake run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,7 +106,9 @@ func run(ctx context.Context, args []string) error {
 		// The echo carries a payload as large as a registration request, so
 		// both targets move the same bytes.
 		payload := make([]byte, proto.Size(form.request(0)))
-		r, err := load.Run(ctx, "echo", c.opts, func(ctx context.Context, w int, _ int64) error {
+		opts := c.opts
+		opts.Processes = append(c.echoCPU, load.Process{Name: "driver"})
+		r, err := load.Run(ctx, "echo", opts, func(ctx context.Context, w int, _ int64) error {
 			_, err := testgrpc.NewTestServiceClient(conns[w%len(conns)]).UnaryCall(ctx,
 				&testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: payload}})
 			return err
@@ -106,6 +117,7 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Println(r)
+		fmt.Println(r.CPUPerCall())
 		echo = &r
 	}
 
@@ -114,7 +126,20 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll(conns)
-	r, err := load.Run(ctx, "intake", c.opts, func(ctx context.Context, w int, seq int64) error {
+	opts := c.opts
+	opts.Processes = append(c.intakeCPU, load.Process{Name: "driver"})
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r, err := load.Run(ctx, "intake", opts, func(ctx context.Context, w int, seq int64) error {
 		_, err := intakev1.NewIntakeServiceClient(conns[w%len(conns)]).RegisterDispute(ctx, form.request(seq))
 		return err
 	})
@@ -122,7 +147,22 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Println(r)
+	fmt.Println(r.CPUPerCall())
 	return verdict(c, echo, r)
+}
+
+// processes parses "name=pid,name=pid".
+func processes(v string) ([]load.Process, error) {
+	var out []load.Process
+	for _, part := range strings.Split(v, ",") {
+		name, pid, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(pid)
+		if !ok || name == "" || err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want name=pid", part)
+		}
+		out = append(out, load.Process{Name: name, PID: n})
+	}
+	return out, nil
 }
 
 func verdict(c config, echo *load.Result, intake load.Result) error {

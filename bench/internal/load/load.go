@@ -26,6 +26,9 @@ type Options struct {
 	Duration time.Duration
 	// CallTimeout bounds each call.
 	CallTimeout time.Duration
+	// Processes are measured for CPU time over the measured window (Linux
+	// only).
+	Processes []Process
 }
 
 // Call makes one request; worker is the worker's index and seq a number
@@ -40,6 +43,10 @@ type Result struct {
 	Elapsed  time.Duration
 	// Latencies of successful calls, sorted ascending.
 	Latencies []time.Duration
+	// CPU is the CPU time each of Options.Processes used in the window, in
+	// the same order; -1 when it could not be read.
+	CPU       []time.Duration
+	Processes []Process
 }
 
 // Run drives call with opts.Concurrency workers: opts.Warmup unmeasured,
@@ -70,6 +77,33 @@ func Run(ctx context.Context, name string, opts Options, call Call) (Result, err
 		return seq
 	}
 	var wg sync.WaitGroup
+	var cpu []time.Duration
+	if len(opts.Processes) > 0 {
+		wg.Go(func() {
+			timer := time.NewTimer(time.Until(measureFrom))
+			defer timer.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			before := cpuTimes(opts.Processes)
+			timer.Reset(time.Until(measureTo))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			cpu = cpuTimes(opts.Processes)
+			for i := range cpu {
+				if cpu[i] >= 0 && before[i] >= 0 {
+					cpu[i] -= before[i]
+				} else {
+					cpu[i] = -1
+				}
+			}
+		})
+	}
 	for w := range opts.Concurrency {
 		tallies[w].errs = map[string]int{}
 		tallies[w].lat = make([]time.Duration, 0, 1<<14)
@@ -99,7 +133,7 @@ func Run(ctx context.Context, name string, opts Options, call Call) (Result, err
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("load %s: %w", name, err)
 	}
-	r := Result{Name: name, Errors: map[string]int{}, Elapsed: time.Since(measureFrom)}
+	r := Result{Name: name, Errors: map[string]int{}, Elapsed: time.Since(measureFrom), CPU: cpu, Processes: opts.Processes}
 	for _, t := range tallies {
 		r.Requests += t.nCalls
 		r.Latencies = append(r.Latencies, t.lat...)
@@ -162,6 +196,26 @@ func (r Result) String() string {
 	return fmt.Sprintf("%-7s %8d requests in %5.1fs  %9.0f req/s  p50 %s  p95 %s  p99 %s  max %s  errors %s",
 		r.Name, r.Requests, r.Elapsed.Seconds(), r.Throughput(),
 		ms(r.Percentile(50)), ms(r.Percentile(95)), ms(r.Percentile(99)), ms(r.Percentile(100)), errText)
+}
+
+// CPUPerCall is the CPU time per completed call of each measured process,
+// on one line ("" when none was measured).
+func (r Result) CPUPerCall() string {
+	if len(r.CPU) == 0 || r.Requests == 0 {
+		return ""
+	}
+	var parts []string
+	var total time.Duration
+	for i, p := range r.Processes {
+		if r.CPU[i] < 0 {
+			parts = append(parts, p.Name+" ?")
+			continue
+		}
+		total += r.CPU[i]
+		parts = append(parts, fmt.Sprintf("%s %.0fµs", p.Name, float64(r.CPU[i].Microseconds())/float64(r.Requests)))
+	}
+	return fmt.Sprintf("%-7s CPU per call: %s; total %.0fµs, %.2f cores busy", r.Name, strings.Join(parts, ", "),
+		float64(total.Microseconds())/float64(r.Requests), total.Seconds()/r.Elapsed.Seconds())
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
