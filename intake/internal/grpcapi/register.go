@@ -58,17 +58,11 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	d.FirstReceiver = id.Staff
 	d.RegisterTime = timestamppb.New(now)
 
-	// The event carries the form as registered, less the receipt's lookup
-	// code, which only those allowed to read the dispute get.
-	ev, err := events.New(store.Service, region, "", events.ActorOf(id), "", &intakev1.DisputeRegistered{Dispute: d}, now)
-	if err != nil {
-		return nil, err
-	}
 	if d.LookupCode, err = dispute.NewLookupCode(); err != nil {
 		return nil, err
 	}
 	out, replayed, err := s.store.Register(ctx, store.Registration{
-		Region: region, RequestID: req.GetRequestId(), Time: now, Dispute: d, Event: ev,
+		Region: region, RequestID: req.GetRequestId(), Time: now, Dispute: d, Actor: events.ActorOf(id),
 		Identifiers: dispute.Identifiers(form.Claimant),
 		Employer:    dispute.Employer(form),
 		Mass: dispute.NewMassRule(int(rules.GetMassPeopleThreshold()), int(rules.GetMassEmployerDisputes()),

@@ -36,12 +36,8 @@ func TestHolders(t *testing.T) {
 		Complaint: "x", Category: typesv1.Category_CATEGORY_LATE_FEE, Channel: typesv1.Channel_CHANNEL_WINDOW,
 		RegisteringDepartment: "petition", RegisterTime: timestamppb.New(now),
 	}
-	reg, err := events.New(store.Service, region, "", &typesv1.Actor{Region: region, Department: "petition"}, "",
-		&intakev1.DisputeRegistered{Dispute: d}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	registered, _, err := s.Register(ctx, store.Registration{Region: region, RequestID: "r1", Time: now, Dispute: d, Event: reg,
+	registered, _, err := s.Register(ctx, store.Registration{Region: region, RequestID: "r1", Time: now, Dispute: d,
+		Actor: &typesv1.Actor{Region: region, Department: "petition"},
 		Identifiers: []string{"phone:13812345678"}})
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ const (
 
 // fixedArgs is the number of fixed script arguments per registration
 // (register.lua's FIXED).
-const fixedArgs = 21
+const fixedArgs = 15
 
 // regCall is one registration's part of a script run: its keys and its
 // block of arguments, in register.lua's layout.
@@ -145,7 +145,7 @@ next:
 // calls, all of one region and year.
 func scriptInput(calls []*regCall) (keys []string, args []any) {
 	region, year := calls[0].region, calls[0].year
-	nKeys, nArgs := 3, 6
+	nKeys, nArgs := 3, 6+len(eventTypes)
 	for _, c := range calls {
 		nKeys += len(c.keys)
 		nArgs += len(c.args)
@@ -154,6 +154,7 @@ func scriptInput(calls []*regCall) (keys []string, args []any) {
 	keys = append(keys, SequenceKey(region, year), IndexKey(region), events.Stream(Service, region))
 	args = make([]any, 0, nArgs)
 	args = append(args, DisputeKey(region, ""), region, strconv.Itoa(year), setPrefix(region), dispute.MaxLinks, len(calls))
+	args = append(args, eventTypes...)
 	for _, c := range calls {
 		keys = append(keys, c.keys...)
 		args = append(args, c.args...)

@@ -12,13 +12,15 @@
 -- one MSET, one ZADD per index); only the per-claimant reads and the
 -- events go one per registration.
 --
--- The number exists only here, so Go sends each Dispute and Event envelope
--- marshalled WITHOUT the fields that depend on it, and this script appends
--- them: protobuf parsers accept fields in any order, and a field appended to
--- a message's bytes is part of that message (the concatenation rule). The
--- payloads of DisputesLinked and MassDisputeWarning depend on what the
--- script finds, so it encodes them itself (wrapped in a google.protobuf.Any)
--- and appends them to their envelopes.
+-- The number exists only here, so Go sends each form marshalled WITHOUT the
+-- fields that depend on it, and this script appends them: protobuf parsers
+-- accept fields in any order, and a field appended to a message's bytes is
+-- part of that message (the concatenation rule). The same holds for the
+-- events, which it assembles from the envelope fields they share, their id
+-- and type, the dispute's name, and their payload wrapped in a
+-- google.protobuf.Any: DisputeRegistered's is the form as sent (less the
+-- lookup code), those of DisputesLinked and MassDisputeWarning depend on
+-- what the script finds.
 --
 -- KEYS[1] sequence of the region and year
 -- KEYS[2] index by registration time (score: unix ms; member: year-%09d)
@@ -36,35 +38,32 @@
 -- ARGV[4] key prefix of the per-dispute link sets ("links:" + id)
 -- ARGV[5] most disputes to link
 -- ARGV[6] number of registrations
--- then for each registration a block of FIXED fields followed by its
--- departments the warning is addressed to:
+-- ARGV[7..12] type and payload type URL of DisputeRegistered,
+--   DisputesLinked and MassDisputeWarning
+-- then for each registration a block of FIXED fields followed by the
+-- departments its warning would be addressed to:
 --   +0  number of external reference keys (0 or 1)
 --   +1  number of claimant keys
 --   +2  number of employer keys (0 or 1)
---   +3  Dispute bytes without fields 1 (name) and 2 (number)
---   +4  DisputeRegistered Event bytes without field 3 (dispute)
---   +5  event id
---   +6  event type
---   +7  index score (registration time, unix ms)
---   +8  people involved
---   +9  people threshold (0: off)
---   +10 employer threshold (0: off)
---   +11 start of the employer window (unix ms, inclusive)
---   +12 DisputesLinked Event bytes without fields 3 and 5 (payload)
---   +13 its event id
---   +14 its event type
---   +15 its payload type URL
---   +16 MassDisputeWarning Event bytes without fields 3 and 5
---   +17 its event id
---   +18 its event type
---   +19 its payload type URL
---   +20 number of departments the warning is addressed to, then those
+--   +3  Dispute bytes without fields 1 (name), 2 (number) and the lookup code
+--   +4  the lookup code field's bytes ("" for none)
+--   +5  Event bytes of the fields all its events share (region, actor,
+--       time, source)
+--   +6  id of its DisputeRegistered event
+--   +7  id of its DisputesLinked event (if raised)
+--   +8  id of its MassDisputeWarning event (if raised)
+--   +9  index score (registration time, unix ms)
+--   +10 people involved
+--   +11 people threshold (0: off)
+--   +12 employer threshold (0: off)
+--   +13 start of the employer window (unix ms, inclusive)
+--   +14 number of departments the warning is addressed to, then those
 --
 -- Returns one reply per registration, in order: {"replayed", id, dispute
--- bytes}, {"duplicate", id}, {"created", id, dispute bytes, trigger,
--- employer count, linked names...} or {"error", message}.
+-- bytes}, {"duplicate", id}, {"created", id, number, trigger, employer
+-- count, linked names...} or {"error", message}.
 
-local FIXED = 21
+local FIXED = 15
 
 local function varint(n)
   if n < 128 then
@@ -94,25 +93,28 @@ local function number(tag, n)
   return string.char(tag) .. varint(n)
 end
 
--- publish appends the dispute name (Event field 3) and the payload wrapped
--- in an Any (Event field 5: type_url 1, value 2) to an envelope and adds it
--- to the stream.
-local function publish(stream, envelope, id, type, typeURL, name, payload)
+-- publish adds an event to the stream: id (Event field 1), type (4), the
+-- shared fields, the dispute name (3) and the payload wrapped in an Any
+-- (5: type_url 1, value 2).
+local function publish(stream, id, type, typeURL, shared, name, payload)
   local any = field(0x0A, typeURL) .. field(0x12, payload)
   redis.call('XADD', stream, '*', 'id', id, 'type', type,
-    'event', envelope .. field(0x1A, name) .. field(0x2A, any))
+    'event', field(0x0A, id) .. field(0x22, type) .. shared .. field(0x1A, name) .. field(0x2A, any))
 end
 
 local seqKey, timeIndex, stream = KEYS[1], KEYS[2], KEYS[3]
 local prefix, region, year, setPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local maxLinks, count = tonumber(ARGV[5]), tonumber(ARGV[6])
+local registeredType, registeredURL = ARGV[7], ARGV[8]
+local linkedType, linkedURL = ARGV[9], ARGV[10]
+local massType, massURL = ARGV[11], ARGV[12]
 
 -- Parse the registrations.
 local regs = {}
-local k, a = 4, 7
+local k, a = 4, 13
 for i = 1, count do
   local nExtref, nClaimant, nEmployer = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local nAddressed = tonumber(ARGV[a + 20])
+  local nAddressed = tonumber(ARGV[a + 14])
   local r = {arg = a, reqKey = KEYS[k], deptKey = KEYS[k + 1], claimantKeys = {}}
   k = k + 2
   if nExtref == 1 then
@@ -200,7 +202,7 @@ for _, r in ipairs(regs) do
     local id = year .. '-' .. num
     local name = 'regions/' .. region .. '/disputes/' .. id
     r.id, r.name = id, name
-    local score = ARGV[a + 7]
+    local score = ARGV[a + 9]
     local member = year .. '-' .. string.rep('0', 9 - #num) .. num
 
     -- Links: the newest open disputes of the claimant (by any identifier)
@@ -240,23 +242,24 @@ for _, r in ipairs(regs) do
     -- one employer within the window (this one included).
     local employerCount = 0
     if r.employerKey then
-      redis.call('ZREMRANGEBYSCORE', r.employerKey, '-inf', '(' .. ARGV[a + 11])
+      redis.call('ZREMRANGEBYSCORE', r.employerKey, '-inf', '(' .. ARGV[a + 13])
       redis.call('ZADD', r.employerKey, score, id)
-      employerCount = redis.call('ZCOUNT', r.employerKey, ARGV[a + 11], '+inf')
+      employerCount = redis.call('ZCOUNT', r.employerKey, ARGV[a + 13], '+inf')
     end
-    local people, peopleMin, employerMin = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
+    local people, peopleMin, employerMin = tonumber(ARGV[a + 10]), tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
     local trigger = ''
     if peopleMin > 0 and people >= peopleMin then
       trigger = 'people_involved'
     elseif r.employerKey and employerMin > 0 and employerCount >= employerMin then
       trigger = 'same_employer'
     end
-    local dispute = ARGV[a + 3] .. field(0x0A, name) .. field(0x12, year .. '年第' .. num .. '号')
+    local numbered = year .. '年第' .. num .. '号'
+    local dispute = ARGV[a + 3] .. ARGV[a + 4] .. field(0x0A, name) .. field(0x12, numbered)
     if trigger ~= '' then
       -- mass_dispute = true: field 17, varint, tag bytes 0x88 0x01.
       dispute = dispute .. string.char(0x88, 0x01, 0x01)
     end
-    r.dispute, r.trigger, r.employerCount, r.people = dispute, trigger, employerCount, people
+    r.dispute, r.number, r.trigger, r.employerCount, r.people = dispute, numbered, trigger, employerCount, people
 
     writes[#writes + 1] = prefix .. id
     writes[#writes + 1] = dispute
@@ -294,23 +297,23 @@ local replies = {}
 for i, r in ipairs(regs) do
   if r.kind == 'created' then
     local a = r.arg
-    redis.call('XADD', stream, '*',
-      'id', ARGV[a + 5], 'type', ARGV[a + 6], 'event', ARGV[a + 4] .. field(0x1A, r.name))
+    local shared = ARGV[a + 5]
+    publish(stream, ARGV[a + 6], registeredType, registeredURL, shared, r.name, field(0x0A, ARGV[a + 3]))
     if #r.linked > 0 then
       local payload = {}
       for j, l in ipairs(r.linked) do
         payload[j] = field(0x0A, l)
       end
-      publish(stream, ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15], r.name, table.concat(payload))
+      publish(stream, ARGV[a + 7], linkedType, linkedURL, shared, r.name, table.concat(payload))
     end
     if r.trigger ~= '' then
       local payload = {field(0x0A, r.trigger), number(0x10, r.people), number(0x18, r.employerCount)}
       for _, dept in ipairs(r.addressed) do
         payload[#payload + 1] = field(0x22, dept)
       end
-      publish(stream, ARGV[a + 16], ARGV[a + 17], ARGV[a + 18], ARGV[a + 19], r.name, table.concat(payload))
+      publish(stream, ARGV[a + 8], massType, massURL, shared, r.name, table.concat(payload))
     end
-    local reply = {'created', r.id, r.dispute, r.trigger, tostring(r.employerCount)}
+    local reply = {'created', r.id, r.number, r.trigger, tostring(r.employerCount)}
     for _, l in ipairs(r.linked) do
       reply[#reply + 1] = l
     end

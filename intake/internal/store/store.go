@@ -23,7 +23,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
@@ -144,12 +146,15 @@ type Registration struct {
 	// index score.
 	Time time.Time
 	// Dispute is the complete form except its name and number, which the
-	// store allocates.
+	// store allocates. A registration that is created completes it in
+	// place, and Register returns it.
 	Dispute *intakev1.Dispute
-	// Event is the DisputeRegistered envelope with its dispute field empty;
-	// the store fills it with the allocated name. DisputesLinked and
-	// MassDisputeWarning copy its actor, time and reason.
-	Event *eventv1.Event
+	// Actor is who registers; the events (DisputeRegistered, and
+	// DisputesLinked and MassDisputeWarning when raised) carry it, with
+	// Region, Time and intake as their source. DisputeRegistered carries the
+	// form as registered, less the receipt's lookup code, which only those
+	// allowed to read the dispute get.
+	Actor *typesv1.Actor
 	// Identifiers are the claimant's (dispute.Identifiers): the dispute is
 	// linked to the open disputes of the same category sharing any of them.
 	// They must be those of Dispute's claimant, from which closing derives
@@ -180,41 +185,63 @@ func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispu
 	return s.registered(ctx, r, res)
 }
 
+// The field of Dispute the script appends after the form (the lookup
+// code), and the event types and payload type URLs it publishes.
+var (
+	lookupCodeField = (&intakev1.Dispute{}).ProtoReflect().Descriptor().Fields().ByName("lookup_code").Number()
+	eventTypes      = scriptTypes(&intakev1.DisputeRegistered{}, &intakev1.DisputesLinked{}, &intakev1.MassDisputeWarning{})
+)
+
+// scriptTypes returns the type and payload type URL of each message, in
+// register.lua's header order.
+func scriptTypes(ms ...proto.Message) []any {
+	out := make([]any, 0, 2*len(ms))
+	for _, m := range ms {
+		name := string(m.ProtoReflect().Descriptor().FullName())
+		out = append(out, name, "type.googleapis.com/"+name)
+	}
+	return out
+}
+
 // prepare checks r and returns its part of a registration script run.
 func prepare(r Registration) (*regCall, error) {
-	if r.Dispute.GetName() != "" || r.Dispute.GetNumber() != "" || r.Event.GetDispute() != "" {
-		return nil, errors.New("register: name, number and event dispute are allocated by the store")
+	d := r.Dispute
+	if d.GetName() != "" || d.GetNumber() != "" {
+		return nil, errors.New("register: name and number are allocated by the store")
 	}
-	if ids, employer := indexedBy(r.Dispute); !slices.Equal(ids, r.Identifiers) || employer != r.Employer {
+	if ids, employer := indexedBy(d); !slices.Equal(ids, r.Identifiers) || employer != r.Employer {
 		return nil, errors.New("register: identifiers and employer differ from the dispute's claimant and employer")
 	}
-	form, err := proto.Marshal(r.Dispute)
+	// The form without the lookup code is the events' payload; the stored
+	// form is it with the lookup code appended (the concatenation rule).
+	code := d.GetLookupCode()
+	d.LookupCode = ""
+	form, err := proto.Marshal(d)
+	d.LookupCode = code
 	if err != nil {
 		return nil, fmt.Errorf("register: marshal dispute: %w", err)
 	}
-	env, err := proto.Marshal(r.Event)
-	if err != nil {
-		return nil, fmt.Errorf("register: marshal event: %w", err)
+	var codeField []byte
+	if code != "" {
+		codeField = protowire.AppendString(protowire.AppendTag(nil, lookupCodeField, protowire.BytesType), code)
 	}
-	linkedEnv, err := envelope(r.Event, &intakev1.DisputesLinked{}, r.Time)
+	// The envelope fields all three events share; the script adds id,
+	// type, dispute and payload.
+	tail, err := proto.Marshal(&eventv1.Event{
+		Region: r.Region, Actor: r.Actor, Time: timestamppb.New(r.Time), Source: Service,
+	})
 	if err != nil {
-		return nil, err
-	}
-	massEnv, err := envelope(r.Event, &intakev1.MassDisputeWarning{}, r.Time)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("register: marshal envelope: %w", err)
 	}
 	call := &regCall{region: r.Region, year: dispute.Year(r.Time), keys: make([]string, 0, 5)}
-	call.keys = append(call.keys, requestKey(r.Region, r.RequestID),
-		DepartmentIndexKey(r.Region, r.Dispute.GetRegisteringDepartment()))
+	call.keys = append(call.keys, requestKey(r.Region, r.RequestID), DepartmentIndexKey(r.Region, d.GetRegisteringDepartment()))
 	nExtref, nEmployer := 0, 0
-	ref := r.Dispute.GetExternalRef()
-	if ref != "" {
-		call.keys = append(call.keys, externalRefKey(r.Region, r.Dispute.GetChannel(), ref))
+	if ref := d.GetExternalRef(); ref != "" {
+		call.keys = append(call.keys, externalRefKey(r.Region, d.GetChannel(), ref))
 		nExtref = 1
 	}
 	for _, id := range r.Identifiers {
-		call.keys = append(call.keys, ClaimantKey(r.Region, id, r.Dispute.GetCategory()))
+		call.keys = append(call.keys, ClaimantKey(r.Region, id, d.GetCategory()))
 	}
 	if r.Employer != "" {
 		call.keys = append(call.keys, EmployerKey(r.Region, r.Employer))
@@ -222,11 +249,10 @@ func prepare(r Registration) (*regCall, error) {
 	}
 	call.args = make([]any, 0, fixedArgs+len(r.Mass.AddressedTo))
 	call.args = append(call.args,
-		nExtref, len(r.Identifiers), nEmployer, form, env, r.Event.GetId(), r.Event.GetType(), r.Time.UnixMilli(),
-		r.Dispute.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli())
-	call.args = append(call.args, linkedEnv.args()...)
-	call.args = append(call.args, massEnv.args()...)
-	call.args = append(call.args, len(r.Mass.AddressedTo))
+		nExtref, len(r.Identifiers), nEmployer, form, codeField, tail,
+		events.NewID(r.Time), events.NewID(r.Time), events.NewID(r.Time), r.Time.UnixMilli(),
+		d.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli(),
+		len(r.Mass.AddressedTo))
 	for _, dept := range r.Mass.AddressedTo {
 		call.args = append(call.args, dept)
 	}
@@ -259,43 +285,17 @@ func (s *Store) registered(ctx context.Context, r Registration, res []string) (d
 		if len(res) < 5 {
 			return nil, false, fmt.Errorf("register script: unexpected reply %q", res)
 		}
-		d, err := decode(res[1], []byte(res[2]))
-		if err != nil {
-			return nil, false, err
-		}
-		// res[3] and res[4] (the warning's trigger and employer count) are
-		// in the stored dispute's mark and the event; the links follow.
+		// The stored form is the one sent, completed as the script
+		// completed it: name, number, the mark of a mass dispute (res[3],
+		// its trigger; res[4] is the employer count), and the links.
+		d := r.Dispute
+		d.Name, d.Number, d.MassDispute = dispute.Name(r.Region, res[1]), res[2], res[3] != ""
 		if len(res) > 5 {
 			d.LinkedDisputes = res[5:]
 		}
 		return d, false, nil
 	}
 	return nil, false, fmt.Errorf("register script: unexpected reply %q", res[0])
-}
-
-// scriptEvent is an event envelope the register script completes with the
-// dispute name and a payload it encodes itself.
-type scriptEvent struct {
-	bytes            []byte
-	id, typ, typeURL string
-}
-
-func (e scriptEvent) args() []any { return []any{e.bytes, e.id, e.typ, e.typeURL} }
-
-// envelope returns an envelope like base (actor, time, reason, source) for
-// a payload of kind's type, with a fresh id and without dispute and payload.
-func envelope(base *eventv1.Event, kind proto.Message, now time.Time) (scriptEvent, error) {
-	ev, err := events.New(base.GetSource(), base.GetRegion(), "", base.GetActor(), base.GetReason(), kind, now)
-	if err != nil {
-		return scriptEvent{}, err
-	}
-	typeURL := ev.GetPayload().GetTypeUrl()
-	ev.Payload = nil
-	b, err := proto.Marshal(ev)
-	if err != nil {
-		return scriptEvent{}, fmt.Errorf("register: marshal %s envelope: %w", ev.GetType(), err)
-	}
-	return scriptEvent{bytes: b, id: ev.GetId(), typ: ev.GetType(), typeURL: typeURL}, nil
 }
 
 // decorate fills the disputes' linked disputes and holders from their sets.

@@ -43,13 +43,8 @@ func form(now time.Time, ref string) *intakev1.Dispute {
 
 func registration(t testing.TB, now time.Time, requestID, ref string) Registration {
 	t.Helper()
-	d := form(now, ref)
-	ev, err := events.New(Service, region, "", &typesv1.Actor{Region: region, Department: "tax", StaffId: "clerk1"}, "",
-		&intakev1.DisputeRegistered{Dispute: d}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Registration{Region: region, RequestID: requestID, Time: now, Dispute: d, Event: ev,
+	return Registration{Region: region, RequestID: requestID, Time: now, Dispute: form(now, ref),
+		Actor: &typesv1.Actor{Region: region, Department: "tax", StaffId: "clerk1"},
 		Identifiers: []string{"phone:13812345678"}}
 }
 
@@ -63,6 +58,8 @@ func TestRegisterBuildsValidMessages(t *testing.T) {
 	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
 
 	r := registration(t, now, "req-1", "WO-1")
+	r.Dispute.LookupCode = "K7Q2M9XP"
+	sent := proto.Clone(r.Dispute).(*intakev1.Dispute)
 	got, replayed, err := s.Register(ctx, r)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +67,7 @@ func TestRegisterBuildsValidMessages(t *testing.T) {
 	if replayed {
 		t.Error("first registration reported as replayed")
 	}
-	want := proto.Clone(r.Dispute).(*intakev1.Dispute)
+	want := proto.Clone(sent).(*intakev1.Dispute)
 	want.Name, want.Number = "regions/141181/disputes/2026-1", "2026年第1号"
 	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
 		t.Errorf("returned dispute (-want +got):\n%s", d)
@@ -96,20 +93,21 @@ func TestRegisterBuildsValidMessages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("event does not decode: %v", err)
 	}
-	wantEv := proto.Clone(r.Event).(*eventv1.Event)
-	wantEv.Dispute = "regions/141181/disputes/2026-1"
-	if d := cmp.Diff(wantEv, ev, protocmp.Transform()); d != "" {
-		t.Errorf("event (-want +got):\n%s", d)
-	}
-	if msgs[0].Values[events.FieldID] != r.Event.GetId() || msgs[0].Values[events.FieldType] != "disputes.intake.v1.DisputeRegistered" {
-		t.Errorf("entry fields = %v", msgs[0].Values)
-	}
-	payload, err := events.Payload[*intakev1.DisputeRegistered](ev)
+	// The event carries the form as sent, less the lookup code.
+	inEvent := proto.Clone(sent).(*intakev1.Dispute)
+	inEvent.LookupCode = ""
+	wantEv, err := events.New(Service, region, "regions/141181/disputes/2026-1", r.Actor, "",
+		&intakev1.DisputeRegistered{Dispute: inEvent}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if payload.GetDispute().GetName() != "" || payload.GetDispute().GetComplaint() != r.Dispute.GetComplaint() {
-		t.Errorf("payload dispute = %v", payload.GetDispute())
+	wantEv.Id = ev.GetId()
+	if d := cmp.Diff(wantEv, ev, protocmp.Transform()); d != "" {
+		t.Errorf("event (-want +got):\n%s", d)
+	}
+	if id := msgs[0].Values[events.FieldID]; id != ev.GetId() || len(ev.GetId()) < 16 ||
+		msgs[0].Values[events.FieldType] != "disputes.intake.v1.DisputeRegistered" {
+		t.Errorf("entry fields = %v, event id %q", msgs[0].Values, ev.GetId())
 	}
 }
 
