@@ -37,7 +37,7 @@ func TestHolders(t *testing.T) {
 		RegisteringDepartment: "petition", RegisterTime: timestamppb.New(now),
 	}
 	registered, _, err := s.Register(ctx, store.Registration{Region: region, RequestID: "r1", Time: now, Dispute: d,
-		Actor: &typesv1.Actor{Region: region, Department: "petition"},
+		Actor:       &typesv1.Actor{Region: region, Department: "petition"},
 		Identifiers: []string{"phone:13812345678"}})
 	if err != nil {
 		t.Fatal(err)

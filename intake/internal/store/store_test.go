@@ -44,7 +44,7 @@ func form(now time.Time, ref string) *intakev1.Dispute {
 func registration(t testing.TB, now time.Time, requestID, ref string) Registration {
 	t.Helper()
 	return Registration{Region: region, RequestID: requestID, Time: now, Dispute: form(now, ref),
-		Actor: &typesv1.Actor{Region: region, Department: "tax", StaffId: "clerk1"},
+		Actor:       &typesv1.Actor{Region: region, Department: "tax", StaffId: "clerk1"},
 		Identifiers: []string{"phone:13812345678"}}
 }
 
