@@ -66,14 +66,31 @@ var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadd
 
 // NewID returns a unique, time-ordered event id (48-bit milliseconds and 80
 // random bits, Crockford base32, 26 characters).
-func NewID(now time.Time) string {
+func NewID(now time.Time) string { return NewIDs(now, 1)[0] }
+
+// NewIDs returns n unique event ids of time now in ascending order, for
+// events published together that readers order by time and then id: the
+// first is a NewID, each next one the previous plus one in its random bits.
+func NewIDs(now time.Time, n int) []string {
 	var b [16]byte
-	ms := uint64(now.UnixMilli())
-	binary.BigEndian.PutUint64(b[:8], ms<<16)
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic(fmt.Sprintf("events: read random: %v", err))
 	}
-	return idEncoding.EncodeToString(b[:])
+	// Clear the top random bit so n-1 increments cannot carry into the
+	// milliseconds.
+	b[6] &^= 0x80
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = idEncoding.EncodeToString(b[:])
+		for j := 15; j >= 6; j-- { // b[6:] + 1, big-endian
+			b[j]++
+			if b[j] != 0 {
+				break
+			}
+		}
+	}
+	return ids
 }
 
 // ActorOf converts the caller's identity into the Actor recorded on events.

@@ -48,6 +48,22 @@ func TestNewIDIsUniqueAndTimeOrdered(t *testing.T) {
 	}
 }
 
+func TestNewIDsAscendInOneMillisecond(t *testing.T) {
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	for range 200 {
+		ids := events.NewIDs(now, 3)
+		if !(ids[0] < ids[1] && ids[1] < ids[2]) {
+			t.Fatalf("ids %v do not ascend", ids)
+		}
+		if ids[2] >= events.NewID(now.Add(time.Millisecond)) {
+			t.Fatalf("id %s sorts after an id of the next millisecond", ids[2])
+		}
+		if ids[0] < events.NewID(now.Add(-time.Millisecond)) {
+			t.Fatalf("id %s sorts before an id of the previous millisecond", ids[0])
+		}
+	}
+}
+
 func TestActorOf(t *testing.T) {
 	got := events.ActorOf(authn.Identity{Region: "141181", Department: "tax", Staff: "wang", Roles: []string{"clerk", "office"}})
 	want := &typesv1.Actor{Region: "141181", Department: "tax", StaffId: "wang",

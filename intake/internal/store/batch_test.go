@@ -166,12 +166,18 @@ func TestOneScriptRunRegistersInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var types []string
+	lastID := map[string]string{} // by dispute
 	for _, m := range msgs {
 		ev, err := events.Decode(m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		types = append(types, ev.GetType()+" "+ev.GetDispute())
+		// A dispute's events share their time; their ids keep the order.
+		if prev := lastID[ev.GetDispute()]; ev.GetId() <= prev {
+			t.Errorf("%s of %s has id %s, not after %s", ev.GetType(), ev.GetDispute(), ev.GetId(), prev)
+		}
+		lastID[ev.GetDispute()] = ev.GetId()
 	}
 	want := []string{
 		"disputes.intake.v1.DisputeRegistered " + name("2026-1"),

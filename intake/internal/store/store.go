@@ -233,6 +233,9 @@ func prepare(r Registration) (*regCall, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register: marshal envelope: %w", err)
 	}
+	// DisputeRegistered, DisputesLinked and MassDisputeWarning share their
+	// time; readers that order events by time and id see them in this order.
+	ids := events.NewIDs(r.Time, 3)
 	call := &regCall{region: r.Region, year: dispute.Year(r.Time), keys: make([]string, 0, 5)}
 	call.keys = append(call.keys, requestKey(r.Region, r.RequestID), DepartmentIndexKey(r.Region, d.GetRegisteringDepartment()))
 	nExtref, nEmployer := 0, 0
@@ -250,7 +253,7 @@ func prepare(r Registration) (*regCall, error) {
 	call.args = make([]any, 0, fixedArgs+len(r.Mass.AddressedTo))
 	call.args = append(call.args,
 		nExtref, len(r.Identifiers), nEmployer, form, codeField, tail,
-		events.NewID(r.Time), events.NewID(r.Time), events.NewID(r.Time), r.Time.UnixMilli(),
+		ids[0], ids[1], ids[2], r.Time.UnixMilli(),
 		d.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli(),
 		len(r.Mass.AddressedTo))
 	for _, dept := range r.Mass.AddressedTo {
