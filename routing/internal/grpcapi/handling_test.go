@@ -245,6 +245,21 @@ func TestReplyLifecycle(t *testing.T) {
 	if got := f.routingEvents(t, name); !slices.Equal(got, wantEvents) {
 		t.Fatalf("routing events = %v, want %v", got, wantEvents)
 	}
+	// The objection and the closing it causes are published together with
+	// one time; the archive orders by time and then id, so the ids ascend.
+	msgs, err := f.rdb.XRange(context.Background(), events.Stream("routing", region), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, m := range msgs {
+		if ev, err := events.Decode(m); err == nil && ev.GetDispute() == name {
+			ids[strings.TrimPrefix(ev.GetType(), "disputes.routing.v1.")] = ev.GetId()
+		}
+	}
+	if ids["ObjectionRecorded"] >= ids["DisputeClosed"] {
+		t.Errorf("ObjectionRecorded id %s does not sort before DisputeClosed id %s", ids["ObjectionRecorded"], ids["DisputeClosed"])
+	}
 	// Every transition carries its own event id; notes and follow-ups did
 	// not overwrite them.
 	seen := map[string]bool{}

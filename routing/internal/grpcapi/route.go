@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -30,19 +32,19 @@ func (s *Server) mutate(ctx context.Context, c tracker.Caller, name, etag string
 		if err != nil {
 			return nil, err
 		}
-		ev, err := events.New(store.Service, t.Region, t.Name, wire.ActorProto(c.Actor), p.reason, p.msg, now)
-		if err != nil {
-			return nil, err
-		}
-		t.StampEvent(ev.GetId())
-		evs := []*eventv1.Event{ev}
-		for _, m := range p.also {
-			more, err := events.New(store.Service, t.Region, t.Name, wire.ActorProto(c.Actor), p.reason, m, now)
+		// The events share their time; ascending ids keep their order for
+		// readers that order by time and then id.
+		ids := events.NewIDs(now, 1+len(p.also))
+		var evs []*eventv1.Event
+		for i, m := range append([]proto.Message{p.msg}, p.also...) {
+			ev, err := events.New(store.Service, t.Region, t.Name, wire.ActorProto(c.Actor), p.reason, m, now)
 			if err != nil {
 				return nil, err
 			}
-			evs = append(evs, more)
+			ev.Id = ids[i]
+			evs = append(evs, ev)
 		}
+		t.StampEvent(evs[0].GetId())
 		return evs, nil
 	})
 }

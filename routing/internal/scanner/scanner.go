@@ -194,7 +194,8 @@ func (s *Scanner) settle(ctx context.Context, name string, now time.Time) (int, 
 		}
 		actor := wire.ActorProto(tracker.ScannerActor(t.Region))
 		var out []*eventv1.Event
-		for _, n := range notices {
+		ids := events.NewIDs(now, len(notices)) // ascending: the notices share their time
+		for i, n := range notices {
 			var msg proto.Message
 			reason := ""
 			switch n.Kind {
@@ -210,6 +211,7 @@ func (s *Scanner) settle(ctx context.Context, name string, now time.Time) (int, 
 			if err != nil {
 				return nil, err
 			}
+			ev.Id = ids[i]
 			if n.Kind == tracker.NoticeObjectionWindowEnded {
 				t.StampEvent(ev.GetId())
 			}
