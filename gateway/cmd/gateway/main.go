@@ -45,7 +45,11 @@ func realMain(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := logging.New(os.Stderr, "gateway", *logLevel)
+	// The access lines of concurrent requests share write calls on stderr;
+	// Flush hands the last queued lines over before main writes there.
+	out := logging.NewWriter(os.Stderr)
+	defer out.Flush()
+	log, err := logging.New(out, "gateway", *logLevel)
 	if err != nil {
 		return err
 	}
