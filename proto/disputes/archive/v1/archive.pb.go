@@ -47,8 +47,15 @@ type Dossier struct {
 	Category v1.Category `protobuf:"varint,8,opt,name=category,proto3,enum=disputes.types.v1.Category" json:"category,omitempty"`
 	// Registration time.
 	RegisterTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=register_time,json=registerTime,proto3" json:"register_time,omitempty"`
-	// Departments that took part (registered, held, invited).
-	Departments   []string `protobuf:"bytes,10,rep,name=departments,proto3" json:"departments,omitempty"`
+	// Departments that may read it, as routing last reported them
+	// (registering department, holder, past holders).
+	Departments []string `protobuf:"bytes,10,rep,name=departments,proto3" json:"departments,omitempty"`
+	// Sealed addendum: events that arrived after the dispute closed, in the
+	// order they happened. They never change the sealed dossier; they are
+	// kept and shown with it (docs/ARCHITECTURE.md, "Sealing").
+	Addendum []*v11.Event `protobuf:"bytes,11,rep,name=addendum,proto3" json:"addendum,omitempty"`
+	// Per-dispute version of routing's account the dossier follows.
+	Version       int64 `protobuf:"varint,12,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,6 +158,20 @@ func (x *Dossier) GetDepartments() []string {
 		return x.Departments
 	}
 	return nil
+}
+
+func (x *Dossier) GetAddendum() []*v11.Event {
+	if x != nil {
+		return x.Addendum
+	}
+	return nil
+}
+
+func (x *Dossier) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // GetDossierRequest names a dossier.
@@ -944,7 +965,7 @@ var File_disputes_archive_v1_archive_proto protoreflect.FileDescriptor
 
 const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"\n" +
-	"!disputes/archive/v1/archive.proto\x12\x13disputes.archive.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/event/v1/event.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n" +
+	"!disputes/archive/v1/archive.proto\x12\x13disputes.archive.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/event/v1/event.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf8\x03\n" +
 	"\aDossier\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
@@ -957,7 +978,9 @@ const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"\bcategory\x18\b \x01(\x0e2\x1b.disputes.types.v1.CategoryR\bcategory\x12?\n" +
 	"\rregister_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fregisterTime\x12 \n" +
 	"\vdepartments\x18\n" +
-	" \x03(\tR\vdepartments\"b\n" +
+	" \x03(\tR\vdepartments\x124\n" +
+	"\baddendum\x18\v \x03(\v2\x18.disputes.event.v1.EventR\baddendum\x12\x18\n" +
+	"\aversion\x18\f \x01(\x03R\aversion\"b\n" +
 	"\x11GetDossierRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\"L\n" +
 	"\x12GetDossierResponse\x126\n" +
@@ -1059,33 +1082,34 @@ var file_disputes_archive_v1_archive_proto_depIdxs = []int32{
 	15, // 1: disputes.archive.v1.Dossier.events:type_name -> disputes.event.v1.Event
 	16, // 2: disputes.archive.v1.Dossier.category:type_name -> disputes.types.v1.Category
 	17, // 3: disputes.archive.v1.Dossier.register_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: disputes.archive.v1.GetDossierResponse.dossier:type_name -> disputes.archive.v1.Dossier
-	14, // 5: disputes.archive.v1.SearchDossiersRequest.state:type_name -> disputes.types.v1.DisputeState
-	16, // 6: disputes.archive.v1.SearchDossiersRequest.category:type_name -> disputes.types.v1.Category
-	0,  // 7: disputes.archive.v1.SearchDossiersResponse.dossiers:type_name -> disputes.archive.v1.Dossier
-	17, // 8: disputes.archive.v1.GetStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
-	17, // 9: disputes.archive.v1.GetStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 10: disputes.archive.v1.GetStatisticsResponse.by_category:type_name -> disputes.archive.v1.Count
-	6,  // 11: disputes.archive.v1.GetStatisticsResponse.by_channel:type_name -> disputes.archive.v1.Count
-	6,  // 12: disputes.archive.v1.GetStatisticsResponse.by_state:type_name -> disputes.archive.v1.Count
-	6,  // 13: disputes.archive.v1.GetStatisticsResponse.by_department:type_name -> disputes.archive.v1.Count
-	1,  // 14: disputes.archive.v1.ArchiveService.GetDossier:input_type -> disputes.archive.v1.GetDossierRequest
-	3,  // 15: disputes.archive.v1.ArchiveService.SearchDossiers:input_type -> disputes.archive.v1.SearchDossiersRequest
-	5,  // 16: disputes.archive.v1.ArchiveService.GetStatistics:input_type -> disputes.archive.v1.GetStatisticsRequest
-	8,  // 17: disputes.archive.v1.ArchiveService.GetInclusionProof:input_type -> disputes.archive.v1.GetInclusionProofRequest
-	10, // 18: disputes.archive.v1.ArchiveService.GetCheckpoint:input_type -> disputes.archive.v1.GetCheckpointRequest
-	12, // 19: disputes.archive.v1.ArchiveService.ExportDossier:input_type -> disputes.archive.v1.ExportDossierRequest
-	2,  // 20: disputes.archive.v1.ArchiveService.GetDossier:output_type -> disputes.archive.v1.GetDossierResponse
-	4,  // 21: disputes.archive.v1.ArchiveService.SearchDossiers:output_type -> disputes.archive.v1.SearchDossiersResponse
-	7,  // 22: disputes.archive.v1.ArchiveService.GetStatistics:output_type -> disputes.archive.v1.GetStatisticsResponse
-	9,  // 23: disputes.archive.v1.ArchiveService.GetInclusionProof:output_type -> disputes.archive.v1.GetInclusionProofResponse
-	11, // 24: disputes.archive.v1.ArchiveService.GetCheckpoint:output_type -> disputes.archive.v1.GetCheckpointResponse
-	13, // 25: disputes.archive.v1.ArchiveService.ExportDossier:output_type -> disputes.archive.v1.ExportDossierResponse
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	15, // 4: disputes.archive.v1.Dossier.addendum:type_name -> disputes.event.v1.Event
+	0,  // 5: disputes.archive.v1.GetDossierResponse.dossier:type_name -> disputes.archive.v1.Dossier
+	14, // 6: disputes.archive.v1.SearchDossiersRequest.state:type_name -> disputes.types.v1.DisputeState
+	16, // 7: disputes.archive.v1.SearchDossiersRequest.category:type_name -> disputes.types.v1.Category
+	0,  // 8: disputes.archive.v1.SearchDossiersResponse.dossiers:type_name -> disputes.archive.v1.Dossier
+	17, // 9: disputes.archive.v1.GetStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
+	17, // 10: disputes.archive.v1.GetStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 11: disputes.archive.v1.GetStatisticsResponse.by_category:type_name -> disputes.archive.v1.Count
+	6,  // 12: disputes.archive.v1.GetStatisticsResponse.by_channel:type_name -> disputes.archive.v1.Count
+	6,  // 13: disputes.archive.v1.GetStatisticsResponse.by_state:type_name -> disputes.archive.v1.Count
+	6,  // 14: disputes.archive.v1.GetStatisticsResponse.by_department:type_name -> disputes.archive.v1.Count
+	1,  // 15: disputes.archive.v1.ArchiveService.GetDossier:input_type -> disputes.archive.v1.GetDossierRequest
+	3,  // 16: disputes.archive.v1.ArchiveService.SearchDossiers:input_type -> disputes.archive.v1.SearchDossiersRequest
+	5,  // 17: disputes.archive.v1.ArchiveService.GetStatistics:input_type -> disputes.archive.v1.GetStatisticsRequest
+	8,  // 18: disputes.archive.v1.ArchiveService.GetInclusionProof:input_type -> disputes.archive.v1.GetInclusionProofRequest
+	10, // 19: disputes.archive.v1.ArchiveService.GetCheckpoint:input_type -> disputes.archive.v1.GetCheckpointRequest
+	12, // 20: disputes.archive.v1.ArchiveService.ExportDossier:input_type -> disputes.archive.v1.ExportDossierRequest
+	2,  // 21: disputes.archive.v1.ArchiveService.GetDossier:output_type -> disputes.archive.v1.GetDossierResponse
+	4,  // 22: disputes.archive.v1.ArchiveService.SearchDossiers:output_type -> disputes.archive.v1.SearchDossiersResponse
+	7,  // 23: disputes.archive.v1.ArchiveService.GetStatistics:output_type -> disputes.archive.v1.GetStatisticsResponse
+	9,  // 24: disputes.archive.v1.ArchiveService.GetInclusionProof:output_type -> disputes.archive.v1.GetInclusionProofResponse
+	11, // 25: disputes.archive.v1.ArchiveService.GetCheckpoint:output_type -> disputes.archive.v1.GetCheckpointResponse
+	13, // 26: disputes.archive.v1.ArchiveService.ExportDossier:output_type -> disputes.archive.v1.ExportDossierResponse
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_disputes_archive_v1_archive_proto_init() }

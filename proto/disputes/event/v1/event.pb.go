@@ -46,7 +46,11 @@ type Event struct {
 	// Why, in the actor's words, when given.
 	Reason string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Service that published it: intake, routing, meeting or archive.
-	Source        string `protobuf:"bytes,9,opt,name=source,proto3" json:"source,omitempty"`
+	Source string `protobuf:"bytes,9,opt,name=source,proto3" json:"source,omitempty"`
+	// Routing's account of the dispute after the change, on every event routing
+	// publishes about one dispute; unset on other services' events. Consumers
+	// copy it and never re-derive the lifecycle (docs/ARCHITECTURE.md).
+	Lifecycle     *Lifecycle `protobuf:"bytes,10,opt,name=lifecycle,proto3" json:"lifecycle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -144,11 +148,113 @@ func (x *Event) GetSource() string {
 	return ""
 }
 
+func (x *Event) GetLifecycle() *Lifecycle {
+	if x != nil {
+		return x.Lifecycle
+	}
+	return nil
+}
+
+// Lifecycle is where a dispute stands after a change, as routing, the one
+// authority of the lifecycle, recorded it.
+type Lifecycle struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// State after the change.
+	State v1.DisputeState `protobuf:"varint,1,opt,name=state,proto3,enum=disputes.types.v1.DisputeState" json:"state,omitempty"`
+	// Department (member unit id) that must act now; empty once closed.
+	Holder string `protobuf:"bytes,2,opt,name=holder,proto3" json:"holder,omitempty"`
+	// Departments that may read the dispute now: the registering department,
+	// the holder and the past holders.
+	Readers []string `protobuf:"bytes,3,rep,name=readers,proto3" json:"readers,omitempty"`
+	// Per-dispute version, rising by one with each change of the tracker. A
+	// consumer never lets a lower version overwrite a higher one; events of
+	// one change share its version.
+	Version int64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Form number, e.g. "2026年第17号".
+	Number string `protobuf:"bytes,5,opt,name=number,proto3" json:"number,omitempty"`
+	// Department that registered the dispute.
+	RegisteringDepartment string `protobuf:"bytes,6,opt,name=registering_department,json=registeringDepartment,proto3" json:"registering_department,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Lifecycle) Reset() {
+	*x = Lifecycle{}
+	mi := &file_disputes_event_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lifecycle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lifecycle) ProtoMessage() {}
+
+func (x *Lifecycle) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_event_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lifecycle.ProtoReflect.Descriptor instead.
+func (*Lifecycle) Descriptor() ([]byte, []int) {
+	return file_disputes_event_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Lifecycle) GetState() v1.DisputeState {
+	if x != nil {
+		return x.State
+	}
+	return v1.DisputeState(0)
+}
+
+func (x *Lifecycle) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *Lifecycle) GetReaders() []string {
+	if x != nil {
+		return x.Readers
+	}
+	return nil
+}
+
+func (x *Lifecycle) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Lifecycle) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *Lifecycle) GetRegisteringDepartment() string {
+	if x != nil {
+		return x.RegisteringDepartment
+	}
+	return ""
+}
+
 var File_disputes_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_disputes_event_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1ddisputes/event/v1/event.proto\x12\x11disputes.event.v1\x1a\x1ddisputes/types/v1/types.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n" +
+	"\x1ddisputes/event/v1/event.proto\x12\x11disputes.event.v1\x1a\x1ddisputes/types/v1/types.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x18\n" +
@@ -158,7 +264,16 @@ const file_disputes_event_v1_event_proto_rawDesc = "" +
 	"\x05actor\x18\x06 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x12.\n" +
 	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
-	"\x06source\x18\t \x01(\tR\x06sourceBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
+	"\x06source\x18\t \x01(\tR\x06source\x12:\n" +
+	"\tlifecycle\x18\n" +
+	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\xdd\x01\n" +
+	"\tLifecycle\x125\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12\x16\n" +
+	"\x06holder\x18\x02 \x01(\tR\x06holder\x12\x18\n" +
+	"\areaders\x18\x03 \x03(\tR\areaders\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversion\x12\x16\n" +
+	"\x06number\x18\x05 \x01(\tR\x06number\x125\n" +
+	"\x16registering_department\x18\x06 \x01(\tR\x15registeringDepartmentBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
 
 var (
 	file_disputes_event_v1_event_proto_rawDescOnce sync.Once
@@ -172,22 +287,26 @@ func file_disputes_event_v1_event_proto_rawDescGZIP() []byte {
 	return file_disputes_event_v1_event_proto_rawDescData
 }
 
-var file_disputes_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_disputes_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_disputes_event_v1_event_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: disputes.event.v1.Event
-	(*anypb.Any)(nil),             // 1: google.protobuf.Any
-	(*v1.Actor)(nil),              // 2: disputes.types.v1.Actor
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*Lifecycle)(nil),             // 1: disputes.event.v1.Lifecycle
+	(*anypb.Any)(nil),             // 2: google.protobuf.Any
+	(*v1.Actor)(nil),              // 3: disputes.types.v1.Actor
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(v1.DisputeState)(0),          // 5: disputes.types.v1.DisputeState
 }
 var file_disputes_event_v1_event_proto_depIdxs = []int32{
-	1, // 0: disputes.event.v1.Event.payload:type_name -> google.protobuf.Any
-	2, // 1: disputes.event.v1.Event.actor:type_name -> disputes.types.v1.Actor
-	3, // 2: disputes.event.v1.Event.time:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 0: disputes.event.v1.Event.payload:type_name -> google.protobuf.Any
+	3, // 1: disputes.event.v1.Event.actor:type_name -> disputes.types.v1.Actor
+	4, // 2: disputes.event.v1.Event.time:type_name -> google.protobuf.Timestamp
+	1, // 3: disputes.event.v1.Event.lifecycle:type_name -> disputes.event.v1.Lifecycle
+	5, // 4: disputes.event.v1.Lifecycle.state:type_name -> disputes.types.v1.DisputeState
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_disputes_event_v1_event_proto_init() }
@@ -201,7 +320,7 @@ func file_disputes_event_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_event_v1_event_proto_rawDesc), len(file_disputes_event_v1_event_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2600,6 +2600,138 @@ func (x *ObjectionRecorded) GetNote() string {
 }
 
 // DisputeClosed is published when a dispute closes.
+// DisputeTriaged is routing applying the office's triage (meeting's
+// MatterTriaged): AT_OFFICE to JOINT_HANDLING (general) or AWAITING_APPROVAL
+// (major).
+type DisputeTriaged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True for a major or difficult matter (重大疑难事项).
+	Major bool `protobuf:"varint,1,opt,name=major,proto3" json:"major,omitempty"`
+	// The office's note.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// Id of the meeting event applied.
+	SourceEventId string `protobuf:"bytes,3,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisputeTriaged) Reset() {
+	*x = DisputeTriaged{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisputeTriaged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisputeTriaged) ProtoMessage() {}
+
+func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisputeTriaged.ProtoReflect.Descriptor instead.
+func (*DisputeTriaged) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DisputeTriaged) GetMajor() bool {
+	if x != nil {
+		return x.Major
+	}
+	return false
+}
+
+func (x *DisputeTriaged) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DisputeTriaged) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
+// ApprovalApplied is routing applying the convenor's decision (meeting's
+// ApprovalDecided): AWAITING_APPROVAL to AT_PLATFORM (approved) or back to
+// AT_OFFICE (declined).
+type ApprovalApplied struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether the convenor approved.
+	Approved bool `protobuf:"varint,1,opt,name=approved,proto3" json:"approved,omitempty"`
+	// The convenor's comment.
+	Comment string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Id of the meeting event applied.
+	SourceEventId string `protobuf:"bytes,3,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApprovalApplied) Reset() {
+	*x = ApprovalApplied{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApprovalApplied) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApprovalApplied) ProtoMessage() {}
+
+func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApprovalApplied.ProtoReflect.Descriptor instead.
+func (*ApprovalApplied) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ApprovalApplied) GetApproved() bool {
+	if x != nil {
+		return x.Approved
+	}
+	return false
+}
+
+func (x *ApprovalApplied) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *ApprovalApplied) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
 type DisputeClosed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why: "withdrawn", "objection_window_ended", "objection", "closed_by_holder".
@@ -2610,7 +2742,7 @@ type DisputeClosed struct {
 
 func (x *DisputeClosed) Reset() {
 	*x = DisputeClosed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2622,7 +2754,7 @@ func (x *DisputeClosed) String() string {
 func (*DisputeClosed) ProtoMessage() {}
 
 func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2635,7 +2767,7 @@ func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeClosed.ProtoReflect.Descriptor instead.
 func (*DisputeClosed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DisputeClosed) GetCause() string {
@@ -2660,7 +2792,7 @@ type DeadlineWarning struct {
 
 func (x *DeadlineWarning) Reset() {
 	*x = DeadlineWarning{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2672,7 +2804,7 @@ func (x *DeadlineWarning) String() string {
 func (*DeadlineWarning) ProtoMessage() {}
 
 func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2685,7 +2817,7 @@ func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarning.ProtoReflect.Descriptor instead.
 func (*DeadlineWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeadlineWarning) GetStage() Stage {
@@ -2724,7 +2856,7 @@ type Overdue struct {
 
 func (x *Overdue) Reset() {
 	*x = Overdue{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2868,7 @@ func (x *Overdue) String() string {
 func (*Overdue) ProtoMessage() {}
 
 func (x *Overdue) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2881,7 @@ func (x *Overdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overdue.ProtoReflect.Descriptor instead.
 func (*Overdue) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Overdue) GetStage() Stage {
@@ -2786,7 +2918,7 @@ type AddProgressNoteRequest struct {
 
 func (x *AddProgressNoteRequest) Reset() {
 	*x = AddProgressNoteRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2798,7 +2930,7 @@ func (x *AddProgressNoteRequest) String() string {
 func (*AddProgressNoteRequest) ProtoMessage() {}
 
 func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2811,7 +2943,7 @@ func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AddProgressNoteRequest) GetName() string {
@@ -2839,7 +2971,7 @@ type AddProgressNoteResponse struct {
 
 func (x *AddProgressNoteResponse) Reset() {
 	*x = AddProgressNoteResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2851,7 +2983,7 @@ func (x *AddProgressNoteResponse) String() string {
 func (*AddProgressNoteResponse) ProtoMessage() {}
 
 func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2864,7 +2996,7 @@ func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddProgressNoteResponse) GetTracking() *Tracking {
@@ -2887,7 +3019,7 @@ type PauseClockRequest struct {
 
 func (x *PauseClockRequest) Reset() {
 	*x = PauseClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3031,7 @@ func (x *PauseClockRequest) String() string {
 func (*PauseClockRequest) ProtoMessage() {}
 
 func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +3044,7 @@ func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockRequest.ProtoReflect.Descriptor instead.
 func (*PauseClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PauseClockRequest) GetName() string {
@@ -2940,7 +3072,7 @@ type PauseClockResponse struct {
 
 func (x *PauseClockResponse) Reset() {
 	*x = PauseClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2952,7 +3084,7 @@ func (x *PauseClockResponse) String() string {
 func (*PauseClockResponse) ProtoMessage() {}
 
 func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2965,7 +3097,7 @@ func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockResponse.ProtoReflect.Descriptor instead.
 func (*PauseClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PauseClockResponse) GetTracking() *Tracking {
@@ -2986,7 +3118,7 @@ type ResumeClockRequest struct {
 
 func (x *ResumeClockRequest) Reset() {
 	*x = ResumeClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2998,7 +3130,7 @@ func (x *ResumeClockRequest) String() string {
 func (*ResumeClockRequest) ProtoMessage() {}
 
 func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3011,7 +3143,7 @@ func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockRequest.ProtoReflect.Descriptor instead.
 func (*ResumeClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ResumeClockRequest) GetName() string {
@@ -3032,7 +3164,7 @@ type ResumeClockResponse struct {
 
 func (x *ResumeClockResponse) Reset() {
 	*x = ResumeClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3044,7 +3176,7 @@ func (x *ResumeClockResponse) String() string {
 func (*ResumeClockResponse) ProtoMessage() {}
 
 func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3057,7 +3189,7 @@ func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockResponse.ProtoReflect.Descriptor instead.
 func (*ResumeClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResumeClockResponse) GetTracking() *Tracking {
@@ -3082,7 +3214,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3094,7 +3226,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3107,7 +3239,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RequestExtensionRequest) GetName() string {
@@ -3142,7 +3274,7 @@ type RequestExtensionResponse struct {
 
 func (x *RequestExtensionResponse) Reset() {
 	*x = RequestExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3154,7 +3286,7 @@ func (x *RequestExtensionResponse) String() string {
 func (*RequestExtensionResponse) ProtoMessage() {}
 
 func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3167,7 +3299,7 @@ func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RequestExtensionResponse) GetTracking() *Tracking {
@@ -3192,7 +3324,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3204,7 +3336,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3217,7 +3349,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DecideExtensionRequest) GetName() string {
@@ -3252,7 +3384,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3264,7 +3396,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3277,7 +3409,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DecideExtensionResponse) GetTracking() *Tracking {
@@ -3302,7 +3434,7 @@ type RecordFollowUpRequest struct {
 
 func (x *RecordFollowUpRequest) Reset() {
 	*x = RecordFollowUpRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3314,7 +3446,7 @@ func (x *RecordFollowUpRequest) String() string {
 func (*RecordFollowUpRequest) ProtoMessage() {}
 
 func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3327,7 +3459,7 @@ func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RecordFollowUpRequest) GetName() string {
@@ -3362,7 +3494,7 @@ type RecordFollowUpResponse struct {
 
 func (x *RecordFollowUpResponse) Reset() {
 	*x = RecordFollowUpResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +3506,7 @@ func (x *RecordFollowUpResponse) String() string {
 func (*RecordFollowUpResponse) ProtoMessage() {}
 
 func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +3519,7 @@ func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecordFollowUpResponse) GetTracking() *Tracking {
@@ -3410,7 +3542,7 @@ type RedoDisputeRequest struct {
 
 func (x *RedoDisputeRequest) Reset() {
 	*x = RedoDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3422,7 +3554,7 @@ func (x *RedoDisputeRequest) String() string {
 func (*RedoDisputeRequest) ProtoMessage() {}
 
 func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3435,7 +3567,7 @@ func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RedoDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RedoDisputeRequest) GetName() string {
@@ -3463,7 +3595,7 @@ type RedoDisputeResponse struct {
 
 func (x *RedoDisputeResponse) Reset() {
 	*x = RedoDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3475,7 +3607,7 @@ func (x *RedoDisputeResponse) String() string {
 func (*RedoDisputeResponse) ProtoMessage() {}
 
 func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3488,7 +3620,7 @@ func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RedoDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RedoDisputeResponse) GetTracking() *Tracking {
@@ -3511,7 +3643,7 @@ type CloseDisputeRequest struct {
 
 func (x *CloseDisputeRequest) Reset() {
 	*x = CloseDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3523,7 +3655,7 @@ func (x *CloseDisputeRequest) String() string {
 func (*CloseDisputeRequest) ProtoMessage() {}
 
 func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3536,7 +3668,7 @@ func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeRequest.ProtoReflect.Descriptor instead.
 func (*CloseDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CloseDisputeRequest) GetName() string {
@@ -3564,7 +3696,7 @@ type CloseDisputeResponse struct {
 
 func (x *CloseDisputeResponse) Reset() {
 	*x = CloseDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +3708,7 @@ func (x *CloseDisputeResponse) String() string {
 func (*CloseDisputeResponse) ProtoMessage() {}
 
 func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +3721,7 @@ func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeResponse.ProtoReflect.Descriptor instead.
 func (*CloseDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CloseDisputeResponse) GetTracking() *Tracking {
@@ -3610,7 +3742,7 @@ type ProgressNoteAdded struct {
 
 func (x *ProgressNoteAdded) Reset() {
 	*x = ProgressNoteAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3622,7 +3754,7 @@ func (x *ProgressNoteAdded) String() string {
 func (*ProgressNoteAdded) ProtoMessage() {}
 
 func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3635,7 +3767,7 @@ func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNoteAdded.ProtoReflect.Descriptor instead.
 func (*ProgressNoteAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ProgressNoteAdded) GetText() string {
@@ -3658,7 +3790,7 @@ type ClockPaused struct {
 
 func (x *ClockPaused) Reset() {
 	*x = ClockPaused{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3670,7 +3802,7 @@ func (x *ClockPaused) String() string {
 func (*ClockPaused) ProtoMessage() {}
 
 func (x *ClockPaused) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3683,7 +3815,7 @@ func (x *ClockPaused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockPaused.ProtoReflect.Descriptor instead.
 func (*ClockPaused) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ClockPaused) GetStage() Stage {
@@ -3713,7 +3845,7 @@ type ClockResumed struct {
 
 func (x *ClockResumed) Reset() {
 	*x = ClockResumed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3725,7 +3857,7 @@ func (x *ClockResumed) String() string {
 func (*ClockResumed) ProtoMessage() {}
 
 func (x *ClockResumed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3738,7 +3870,7 @@ func (x *ClockResumed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockResumed.ProtoReflect.Descriptor instead.
 func (*ClockResumed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ClockResumed) GetStage() Stage {
@@ -3766,7 +3898,7 @@ type ExtensionRequested struct {
 
 func (x *ExtensionRequested) Reset() {
 	*x = ExtensionRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3778,7 +3910,7 @@ func (x *ExtensionRequested) String() string {
 func (*ExtensionRequested) ProtoMessage() {}
 
 func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3791,7 +3923,7 @@ func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionRequested.ProtoReflect.Descriptor instead.
 func (*ExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ExtensionRequested) GetExtension() *Extension {
@@ -3814,7 +3946,7 @@ type ExtensionDecided struct {
 
 func (x *ExtensionDecided) Reset() {
 	*x = ExtensionDecided{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3826,7 +3958,7 @@ func (x *ExtensionDecided) String() string {
 func (*ExtensionDecided) ProtoMessage() {}
 
 func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3839,7 +3971,7 @@ func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionDecided.ProtoReflect.Descriptor instead.
 func (*ExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ExtensionDecided) GetExtension() *Extension {
@@ -3867,7 +3999,7 @@ type FollowUpRecorded struct {
 
 func (x *FollowUpRecorded) Reset() {
 	*x = FollowUpRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3879,7 +4011,7 @@ func (x *FollowUpRecorded) String() string {
 func (*FollowUpRecorded) ProtoMessage() {}
 
 func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3892,7 +4024,7 @@ func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
 func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *FollowUpRecorded) GetFollowUp() *FollowUp {
@@ -3915,7 +4047,7 @@ type DisputeRedone struct {
 
 func (x *DisputeRedone) Reset() {
 	*x = DisputeRedone{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3927,7 +4059,7 @@ func (x *DisputeRedone) String() string {
 func (*DisputeRedone) ProtoMessage() {}
 
 func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3940,7 +4072,7 @@ func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRedone.ProtoReflect.Descriptor instead.
 func (*DisputeRedone) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DisputeRedone) GetReason() string {
@@ -4150,7 +4282,15 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x05reply\x18\x01 \x01(\v2\x1a.disputes.routing.v1.ReplyR\x05reply\"Z\n" +
 	"\x11ObjectionRecorded\x121\n" +
 	"\x06remedy\x18\x01 \x01(\x0e2\x19.disputes.types.v1.RemedyR\x06remedy\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\"%\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"b\n" +
+	"\x0eDisputeTriaged\x12\x14\n" +
+	"\x05major\x18\x01 \x01(\bR\x05major\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12&\n" +
+	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId\"o\n" +
+	"\x0fApprovalApplied\x12\x1a\n" +
+	"\bapproved\x18\x01 \x01(\bR\bapproved\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\x12&\n" +
+	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId\"%\n" +
 	"\rDisputeClosed\x12\x14\n" +
 	"\x05cause\x18\x01 \x01(\tR\x05cause\"\x9a\x01\n" +
 	"\x0fDeadlineWarning\x120\n" +
@@ -4280,7 +4420,7 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
 	(Stage)(0),                       // 1: disputes.routing.v1.Stage
@@ -4317,106 +4457,108 @@ var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(*TransferReturned)(nil),         // 32: disputes.routing.v1.TransferReturned
 	(*ReplyRecorded)(nil),            // 33: disputes.routing.v1.ReplyRecorded
 	(*ObjectionRecorded)(nil),        // 34: disputes.routing.v1.ObjectionRecorded
-	(*DisputeClosed)(nil),            // 35: disputes.routing.v1.DisputeClosed
-	(*DeadlineWarning)(nil),          // 36: disputes.routing.v1.DeadlineWarning
-	(*Overdue)(nil),                  // 37: disputes.routing.v1.Overdue
-	(*AddProgressNoteRequest)(nil),   // 38: disputes.routing.v1.AddProgressNoteRequest
-	(*AddProgressNoteResponse)(nil),  // 39: disputes.routing.v1.AddProgressNoteResponse
-	(*PauseClockRequest)(nil),        // 40: disputes.routing.v1.PauseClockRequest
-	(*PauseClockResponse)(nil),       // 41: disputes.routing.v1.PauseClockResponse
-	(*ResumeClockRequest)(nil),       // 42: disputes.routing.v1.ResumeClockRequest
-	(*ResumeClockResponse)(nil),      // 43: disputes.routing.v1.ResumeClockResponse
-	(*RequestExtensionRequest)(nil),  // 44: disputes.routing.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 45: disputes.routing.v1.RequestExtensionResponse
-	(*DecideExtensionRequest)(nil),   // 46: disputes.routing.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil),  // 47: disputes.routing.v1.DecideExtensionResponse
-	(*RecordFollowUpRequest)(nil),    // 48: disputes.routing.v1.RecordFollowUpRequest
-	(*RecordFollowUpResponse)(nil),   // 49: disputes.routing.v1.RecordFollowUpResponse
-	(*RedoDisputeRequest)(nil),       // 50: disputes.routing.v1.RedoDisputeRequest
-	(*RedoDisputeResponse)(nil),      // 51: disputes.routing.v1.RedoDisputeResponse
-	(*CloseDisputeRequest)(nil),      // 52: disputes.routing.v1.CloseDisputeRequest
-	(*CloseDisputeResponse)(nil),     // 53: disputes.routing.v1.CloseDisputeResponse
-	(*ProgressNoteAdded)(nil),        // 54: disputes.routing.v1.ProgressNoteAdded
-	(*ClockPaused)(nil),              // 55: disputes.routing.v1.ClockPaused
-	(*ClockResumed)(nil),             // 56: disputes.routing.v1.ClockResumed
-	(*ExtensionRequested)(nil),       // 57: disputes.routing.v1.ExtensionRequested
-	(*ExtensionDecided)(nil),         // 58: disputes.routing.v1.ExtensionDecided
-	(*FollowUpRecorded)(nil),         // 59: disputes.routing.v1.FollowUpRecorded
-	(*DisputeRedone)(nil),            // 60: disputes.routing.v1.DisputeRedone
-	(*timestamppb.Timestamp)(nil),    // 61: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                 // 62: disputes.types.v1.Actor
-	(v1.DisputeState)(0),             // 63: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                   // 64: disputes.types.v1.Remedy
-	(v1.Category)(0),                 // 65: disputes.types.v1.Category
+	(*DisputeTriaged)(nil),           // 35: disputes.routing.v1.DisputeTriaged
+	(*ApprovalApplied)(nil),          // 36: disputes.routing.v1.ApprovalApplied
+	(*DisputeClosed)(nil),            // 37: disputes.routing.v1.DisputeClosed
+	(*DeadlineWarning)(nil),          // 38: disputes.routing.v1.DeadlineWarning
+	(*Overdue)(nil),                  // 39: disputes.routing.v1.Overdue
+	(*AddProgressNoteRequest)(nil),   // 40: disputes.routing.v1.AddProgressNoteRequest
+	(*AddProgressNoteResponse)(nil),  // 41: disputes.routing.v1.AddProgressNoteResponse
+	(*PauseClockRequest)(nil),        // 42: disputes.routing.v1.PauseClockRequest
+	(*PauseClockResponse)(nil),       // 43: disputes.routing.v1.PauseClockResponse
+	(*ResumeClockRequest)(nil),       // 44: disputes.routing.v1.ResumeClockRequest
+	(*ResumeClockResponse)(nil),      // 45: disputes.routing.v1.ResumeClockResponse
+	(*RequestExtensionRequest)(nil),  // 46: disputes.routing.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 47: disputes.routing.v1.RequestExtensionResponse
+	(*DecideExtensionRequest)(nil),   // 48: disputes.routing.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),  // 49: disputes.routing.v1.DecideExtensionResponse
+	(*RecordFollowUpRequest)(nil),    // 50: disputes.routing.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),   // 51: disputes.routing.v1.RecordFollowUpResponse
+	(*RedoDisputeRequest)(nil),       // 52: disputes.routing.v1.RedoDisputeRequest
+	(*RedoDisputeResponse)(nil),      // 53: disputes.routing.v1.RedoDisputeResponse
+	(*CloseDisputeRequest)(nil),      // 54: disputes.routing.v1.CloseDisputeRequest
+	(*CloseDisputeResponse)(nil),     // 55: disputes.routing.v1.CloseDisputeResponse
+	(*ProgressNoteAdded)(nil),        // 56: disputes.routing.v1.ProgressNoteAdded
+	(*ClockPaused)(nil),              // 57: disputes.routing.v1.ClockPaused
+	(*ClockResumed)(nil),             // 58: disputes.routing.v1.ClockResumed
+	(*ExtensionRequested)(nil),       // 59: disputes.routing.v1.ExtensionRequested
+	(*ExtensionDecided)(nil),         // 60: disputes.routing.v1.ExtensionDecided
+	(*FollowUpRecorded)(nil),         // 61: disputes.routing.v1.FollowUpRecorded
+	(*DisputeRedone)(nil),            // 62: disputes.routing.v1.DisputeRedone
+	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                 // 64: disputes.types.v1.Actor
+	(v1.DisputeState)(0),             // 65: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                   // 66: disputes.types.v1.Remedy
+	(v1.Category)(0),                 // 67: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	61, // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	61, // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	62, // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	63, // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	63, // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	64, // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
 	1,  // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	61, // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	61, // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	61, // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	63, // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	63, // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	63, // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	62, // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	63, // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	63, // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	62, // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	61, // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	61, // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	61, // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	64, // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	64, // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	65, // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	65, // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	64, // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	63, // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	63, // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	63, // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	66, // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
 	7,  // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	61, // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	62, // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	63, // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	65, // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	63, // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	64, // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	65, // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	67, // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
 	4,  // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
 	5,  // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
 	6,  // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
 	8,  // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	64, // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	66, // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
 	10, // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
 	11, // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
 	12, // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
-	62, // 29: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
-	61, // 30: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
-	62, // 31: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
-	61, // 32: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	62, // 33: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
-	61, // 34: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	62, // 35: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
-	61, // 36: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	64, // 29: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	63, // 30: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	64, // 31: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	63, // 32: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	64, // 33: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	63, // 34: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	64, // 35: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	63, // 36: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
 	0,  // 37: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
 	9,  // 38: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	6,  // 39: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
 	9,  // 40: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	9,  // 41: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	2,  // 42: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
-	63, // 43: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	65, // 44: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	65, // 43: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	67, // 44: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
 	1,  // 45: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	61, // 46: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	63, // 46: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
 	2,  // 47: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
 	20, // 48: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
 	21, // 49: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	64, // 50: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	66, // 50: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
 	9,  // 51: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	64, // 52: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	66, // 52: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
 	9,  // 53: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	9,  // 54: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	9,  // 55: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
 	0,  // 56: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
 	6,  // 57: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	63, // 58: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	65, // 58: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
 	6,  // 59: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
 	6,  // 60: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
 	8,  // 61: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	64, // 62: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	66, // 62: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
 	1,  // 63: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	61, // 64: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	63, // 64: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
 	1,  // 65: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	61, // 66: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	63, // 66: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
 	9,  // 67: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	9,  // 68: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	9,  // 69: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
@@ -4427,10 +4569,10 @@ var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
 	9,  // 74: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	1,  // 75: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
 	1,  // 76: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
-	61, // 77: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	63, // 77: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
 	11, // 78: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
 	11, // 79: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
-	61, // 80: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	63, // 80: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
 	12, // 81: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
 	13, // 82: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
 	15, // 83: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
@@ -4439,14 +4581,14 @@ var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
 	23, // 86: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
 	25, // 87: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
 	27, // 88: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
-	38, // 89: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
-	40, // 90: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
-	42, // 91: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
-	44, // 92: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
-	46, // 93: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
-	48, // 94: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
-	50, // 95: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
-	52, // 96: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
+	40, // 89: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
+	42, // 90: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
+	44, // 91: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
+	46, // 92: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
+	48, // 93: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
+	50, // 94: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
+	52, // 95: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
+	54, // 96: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
 	14, // 97: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
 	16, // 98: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
 	18, // 99: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
@@ -4454,14 +4596,14 @@ var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
 	24, // 101: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
 	26, // 102: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
 	28, // 103: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
-	39, // 104: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
-	41, // 105: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
-	43, // 106: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
-	45, // 107: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
-	47, // 108: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
-	49, // 109: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
-	51, // 110: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
-	53, // 111: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
+	41, // 104: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
+	43, // 105: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
+	45, // 106: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
+	47, // 107: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
+	49, // 108: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
+	51, // 109: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
+	53, // 110: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
+	55, // 111: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
 	97, // [97:112] is the sub-list for method output_type
 	82, // [82:97] is the sub-list for method input_type
 	82, // [82:82] is the sub-list for extension type_name
@@ -4480,7 +4622,7 @@ func file_disputes_routing_v1_routing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   58,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
