@@ -106,7 +106,6 @@ func startPlatform(t *testing.T) *platform {
 		"DISPUTES_ETCD_ENDPOINTS="+p.etcd.Endpoint,
 		"ARCHIVE_DATA_DIR="+filepath.Join(p.dir, "archive"),
 		"ARCHIVE_SIGNING_KEY="+p.key,
-		"ARCHIVE_SEAL_QUIET=0s",
 	)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
 		p.grpc[svc], p.admin[svc] = freeAddr(t), freeAddr(t)

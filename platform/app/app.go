@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
@@ -34,6 +35,9 @@ const (
 	DefaultRedisAddr     = "127.0.0.1:6390"
 	DefaultEtcdEndpoints = "127.0.0.1:2390"
 )
+
+// RetentionEnv names the env var of every service's event retention.
+const RetentionEnv = "DISPUTES_EVENT_RETENTION"
 
 // Service describes one service process.
 type Service struct {
@@ -57,6 +61,10 @@ type Config struct {
 	RedisAddr string
 	// EtcdEndpoints is a comma-separated list of etcd client endpoints.
 	EtcdEndpoints string
+	// EventRetention is how long the service's event streams keep entries
+	// every consumer group has acknowledged (docs/ARCHITECTURE.md,
+	// "Retention").
+	EventRetention time.Duration
 }
 
 // Deps is what Setup gets to build the service from.
@@ -137,8 +145,14 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.EtcdEndpoints, "etcd-endpoints",
 		server.EnvOr(etcdEnv, server.EnvOr("DISPUTES_ETCD_ENDPOINTS", DefaultEtcdEndpoints)),
 		"comma-separated etcd endpoints (env "+etcdEnv+" or DISPUTES_ETCD_ENDPOINTS)")
+	retention, rerr := server.EnvDuration(RetentionEnv, events.DefaultRetention)
+	fs.DurationVar(&cfg.EventRetention, "event-retention", retention,
+		"how long the service's event streams keep acknowledged entries (env "+RetentionEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if rerr != nil {
+		return Config{}, rerr
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -151,6 +165,9 @@ func (c Config) Validate() error {
 	errs := []error{c.Server.Validate()}
 	if c.Server.PublicKeyFile == "" {
 		errs = append(errs, fmt.Errorf("public key file is required (-public-key or %s)", server.PublicKeyEnv))
+	}
+	if c.EventRetention < 0 || (c.EventRetention > 0 && c.EventRetention >= events.MarkerTTL) {
+		errs = append(errs, fmt.Errorf("event retention %s must be shorter than the apply-once markers' %s", c.EventRetention, events.MarkerTTL))
 	}
 	if c.RedisAddr == "" {
 		errs = append(errs, errors.New("redis address is required"))

@@ -219,3 +219,7 @@ func Once(ctx context.Context, rdb redis.UniversalClient, marker string, watch [
 	}
 	return false, fmt.Errorf("apply once %s: too much contention", marker)
 }
+
+// TypeOf returns the event type of payloads of m's message type, the key of
+// a Subscription's Routes.
+func TypeOf(m proto.Message) string { return string(m.ProtoReflect().Descriptor().FullName()) }

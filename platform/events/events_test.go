@@ -3,9 +3,6 @@ package events_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +16,6 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
-	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
 
 func TestKeyCarriesRegionHashTag(t *testing.T) {
@@ -104,135 +100,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func TestConsumerAppliesEachEventOnce(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
-	stream := events.Stream("intake", "141181")
-
-	var evs []*eventv1.Event
-	for i := 0; i < 20; i++ {
-		ev := newEvent(t, fmt.Sprintf("regions/141181/disputes/2026-%d", i+1))
-		evs = append(evs, ev)
-		publish(t, rdb, stream, ev)
-	}
-	// The same event published twice (a producer retry) must be applied once.
-	publish(t, rdb, stream, evs[3])
-
-	handle := func(ctx context.Context, ev *eventv1.Event) error {
-		_, err := events.Once(ctx, rdb, events.Marker("archive", ev.GetRegion(), ev.GetId()), nil,
-			func(ctx context.Context, _ *redis.Tx, pipe redis.Pipeliner) error {
-				pipe.RPush(ctx, "applied", ev.GetId())
-				return nil
-			})
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := 0; i < 2; i++ {
-		c := &events.Consumer{Redis: rdb, Group: "archive", Name: fmt.Sprintf("c%d", i),
-			Streams: func() []string { return []string{stream} }, Handle: handle, Block: 100 * time.Millisecond}
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = c.Run(ctx) }()
-	}
-	waitFor(t, "all entries acknowledged", func() bool {
-		p, err := rdb.XPending(ctx, stream, "archive").Result()
-		n, _ := rdb.LLen(ctx, "applied").Result()
-		return err == nil && p.Count == 0 && n == 20
-	})
-	cancel()
-	wg.Wait()
-	got, err := rdb.LRange(context.Background(), "applied", 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 20 {
-		t.Fatalf("applied %d events, want 20", len(got))
-	}
-	uniq := map[string]bool{}
-	for _, id := range got {
-		uniq[id] = true
-	}
-	if len(uniq) != 20 {
-		t.Fatalf("applied %d distinct events, want 20", len(uniq))
-	}
-}
-
-func TestConsumerParksPoisonAndRetriesFailures(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream := events.Stream("routing", "141181")
-
-	// An undecodable entry, then an event whose handler fails twice, then a good one.
-	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"event": "not a protobuf \xff"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	flaky := newEvent(t, "regions/141181/disputes/2026-1")
-	publish(t, rdb, stream, flaky)
-	poison := newEvent(t, "regions/141181/disputes/2026-2")
-	publish(t, rdb, stream, poison)
-	good := newEvent(t, "regions/141181/disputes/2026-3")
-	publish(t, rdb, stream, good)
-
-	var flakyCalls, poisonCalls atomic.Int32
-	var handledGood atomic.Bool
-	c := &events.Consumer{Redis: rdb, Group: "archive", Name: "c1",
-		Streams: func() []string { return []string{stream} },
-		Handle: func(ctx context.Context, ev *eventv1.Event) error {
-			switch ev.GetId() {
-			case flaky.GetId():
-				if flakyCalls.Add(1) <= 2 {
-					return errors.New("temporary failure")
-				}
-			case poison.GetId():
-				poisonCalls.Add(1)
-				return errors.New("always fails")
-			case good.GetId():
-				handledGood.Store(true)
-			}
-			return nil
-		},
-		MaxDeliveries: 3, ClaimIdle: 50 * time.Millisecond, Block: 20 * time.Millisecond}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-
-	parked := events.ParkedStream(stream, "archive")
-	waitFor(t, "poison and undecodable entries parked", func() bool {
-		n, _ := rdb.XLen(ctx, parked).Result()
-		return n == 2
-	})
-	waitFor(t, "no entries pending", func() bool {
-		p, err := rdb.XPending(ctx, stream, "archive").Result()
-		return err == nil && p.Count == 0
-	})
-	cancel()
-	<-done
-	if !handledGood.Load() {
-		t.Error("the good event after the poison one was not handled")
-	}
-	if got := flakyCalls.Load(); got != 3 {
-		t.Errorf("flaky handler called %d times, want 3 (two failures, then success)", got)
-	}
-	if got := poisonCalls.Load(); got != 3 {
-		t.Errorf("poison handler called %d times, want MaxDeliveries=3", got)
-	}
-	entries, err := rdb.XRange(context.Background(), parked, "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parkedIDs []string
-	for _, e := range entries {
-		if id, ok := e.Values["orig_id"].(string); ok {
-			parkedIDs = append(parkedIDs, id)
-		}
-	}
-	if d := cmp.Diff([]string{poison.GetId()}, parkedIDs); d != "" {
-		t.Errorf("parked event ids (-want +got):\n%s", d)
 	}
 }
 

@@ -116,3 +116,10 @@ func (r *Redis) Close() { r.Kill() }
 
 // LogFile returns the path of the server's output log.
 func (r *Redis) LogFile() string { return logPath(r.dir, "redis") }
+
+// Pause stops the server with SIGSTOP: it holds its connections and answers
+// nothing, as a server stalled by its disk or its host would, until Resume.
+func (r *Redis) Pause() { r.proc.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (r *Redis) Resume() { r.proc.cmd.Process.Signal(syscall.SIGCONT) }

@@ -52,11 +52,12 @@ type Fact struct {
 	Category              typesv1.Category
 	Channel               typesv1.Channel
 	RegisterTime          time.Time
-	// State is the dispute's state after the event; Unspecified when the
-	// event does not move it.
-	State typesv1.DisputeState
-	// Departments took part through this event.
-	Departments []string
+	// Version, State and Readers are routing's account of the dispute after
+	// the event (its Lifecycle), on routing's events only: the archive
+	// copies them and never works the lifecycle out itself.
+	Version int64
+	State   typesv1.DisputeState
+	Readers []string
 }
 
 // Dossier is the archive's summary of one dispute.
@@ -72,6 +73,13 @@ type Dossier struct {
 	RegisterTime          time.Time            `json:"register_time,omitzero"`
 	Departments           []string             `json:"departments,omitempty"`
 	Events                int                  `json:"events"`
+	// Version is the version of routing's account followed last.
+	Version int64 `json:"version,omitempty"`
+	// CloseMs is when (Unix ms of its stream entry) the event that closed
+	// the dispute was published; events published later go to the
+	// addendum, and the dossier is sealed once every stream the archive
+	// reads is applied past it (docs/ARCHITECTURE.md, "Sealing").
+	CloseMs uint64 `json:"close_ms,omitempty"`
 	// Sealed is set once the dossier is a leaf of the sealed log, at LeafIndex.
 	Sealed    bool  `json:"sealed,omitempty"`
 	LeafIndex int64 `json:"leaf_index,omitempty"`
@@ -90,8 +98,9 @@ func New(name string) (*Dossier, error) {
 	return &Dossier{Name: name, Region: region, Number: number}, nil
 }
 
-// Apply folds one event's fact into d. Events from different streams
-// arrive in any order, so the state is the one of the latest event by time.
+// Apply folds one event's fact into d. The state and who may read the
+// dossier follow routing's account with the highest version, so events
+// delivered in any order never move a dossier backwards.
 func (d *Dossier) Apply(f Fact) {
 	d.Events++
 	if f.Number != "" {
@@ -109,16 +118,22 @@ func (d *Dossier) Apply(f Fact) {
 	if !f.RegisterTime.IsZero() {
 		d.RegisterTime = f.RegisterTime
 	}
-	if f.State != typesv1.DisputeState_DISPUTE_STATE_UNSPECIFIED && !f.Time.Before(d.StateTime) {
-		d.State, d.StateTime = f.State, f.Time
+	readers := d.Departments
+	if f.Version > d.Version {
+		d.Version, d.State, d.StateTime = f.Version, f.State, f.Time
+		readers = f.Readers
 	}
-	for _, dep := range append([]string{f.RegisteringDepartment}, f.Departments...) {
+	d.Departments = nil
+	for _, dep := range append([]string{d.RegisteringDepartment}, readers...) {
 		if dep != "" && !slices.Contains(d.Departments, dep) {
 			d.Departments = append(d.Departments, dep)
 		}
 	}
 	slices.Sort(d.Departments)
 }
+
+// Closed reports whether routing's account says the dispute is closed.
+func (d *Dossier) Closed() bool { return d.State == typesv1.DisputeState_DISPUTE_STATE_CLOSED }
 
 // Caller is who reads the archive.
 type Caller struct {

@@ -16,16 +16,18 @@ func TestApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Applied out of time order: the later state wins.
-	d.Apply(Fact{Time: t0.Add(time.Hour), State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, Departments: []string{"tax", ""}})
-	d.Apply(Fact{Time: t0, State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, RegisteringDepartment: "justice",
+	// Routing's accounts applied out of order: the higher version wins,
+	// whatever the times say, and who may read follows it.
+	d.Apply(Fact{Time: t0.Add(time.Hour), Version: 3, State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, Readers: []string{"justice", "tax", ""}})
+	d.Apply(Fact{Time: t0, RegisteringDepartment: "justice",
 		Category: typesv1.Category_CATEGORY_BENEFITS, Channel: typesv1.Channel_CHANNEL_PHONE, RegisterTime: t0})
-	d.Apply(Fact{Time: t0.Add(2 * time.Hour), Departments: []string{"hrss", "tax"}})
+	d.Apply(Fact{Time: t0.Add(2 * time.Hour), Version: 2, State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED, Readers: []string{"justice", "hrss"}})
+	d.Apply(Fact{Time: t0.Add(3 * time.Hour)}) // an event of another service tells nothing of the lifecycle
 	want := &Dossier{
 		Name: "regions/141181/disputes/2026-017", Region: "141181", Number: "2026年第17号",
-		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, StateTime: t0.Add(time.Hour),
+		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, StateTime: t0.Add(time.Hour), Version: 3,
 		RegisteringDepartment: "justice", Category: typesv1.Category_CATEGORY_BENEFITS, Channel: typesv1.Channel_CHANNEL_PHONE,
-		RegisterTime: t0, Departments: []string{"hrss", "justice", "tax"}, Events: 3,
+		RegisterTime: t0, Departments: []string{"justice", "tax"}, Events: 4,
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("dossier (-want +got):\n%s", diff)

@@ -80,11 +80,11 @@ func start(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { sealed.Close() })
 	archivev1.RegisterArchiveServiceServer(srv.GRPC(), grpcapi.New(st, sealed, log))
-	sealer := &sealing.Sealer{Store: st, Log: sealed, Interval: 20 * time.Millisecond, Logger: log,
-		Regions: func() []string { return []string{region} }}
-	f := &feed.Feed{Store: st, Sealer: sealer}
-	consumer := &events.Consumer{Redis: rdb, Group: feed.Group, Name: "t", Handle: f.Handle, Log: log,
-		Block: 100 * time.Millisecond, Streams: func() []string { return feed.Streams([]string{region}) }}
+	regions := func() []string { return []string{region} }
+	sealer := &sealing.Sealer{Store: st, Log: sealed, Interval: 20 * time.Millisecond, Logger: log, Regions: regions,
+		Redis: rdb, Group: feed.Group, Sources: feed.Sources}
+	consumer := &events.Subscription{Redis: rdb, Group: feed.Group, Name: "t", Default: feed.Handler(st), Log: log,
+		Block: 100 * time.Millisecond, Sources: feed.Sources, Regions: regions}
 	done := make(chan struct{}, 3)
 	go func() { consumer.Run(ctx); done <- struct{}{} }()
 	go func() { srv.Run(ctx); done <- struct{}{} }()
@@ -143,6 +143,13 @@ func event(t *testing.T, source, dispute string, p proto.Message, at time.Time) 
 	return ev
 }
 
+// routed gives ev routing's account of its dispute: state s at version v,
+// readable by readers.
+func routed(ev *eventv1.Event, s typesv1.DisputeState, v int64, readers ...string) *eventv1.Event {
+	ev.Lifecycle = &eventv1.Lifecycle{State: s, Version: v, Readers: readers}
+	return ev
+}
+
 func name(n int) string { return fmt.Sprintf("regions/%s/disputes/2026-%d", region, n) }
 
 func registered(t *testing.T, n int, dept string, cat typesv1.Category, at time.Time) *eventv1.Event {
@@ -184,36 +191,43 @@ func TestDossierFromAllStreams(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	d := name(17)
 	reg := registered(t, 17, "tax", typesv1.Category_CATEGORY_LATE_FEE, t0)
-	opened := event(t, "routing", d, &routingv1.TrackingOpened{Tracking: &routingv1.Tracking{
-		Name: d, Number: "2026年第17号", State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, Holder: "tax", RegisteringDepartment: "tax"}}, t0.Add(time.Second))
-	routed := event(t, "routing", d, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE,
-		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE}, t0.Add(time.Minute))
+	opened := routed(event(t, "routing", d, &routingv1.TrackingOpened{Tracking: &routingv1.Tracking{
+		Name: d, Number: "2026年第17号", State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, Holder: "tax", RegisteringDepartment: "tax"}}, t0.Add(time.Second)),
+		typesv1.DisputeState_DISPUTE_STATE_REGISTERED, 1, "tax")
+	toOffice := routed(event(t, "routing", d, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE,
+		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE}, t0.Add(time.Minute)), typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, 2, "tax")
 	// The meeting names its agenda, not one dispute on the envelope.
 	convened := event(t, "meeting", "", &meetingv1.MeetingConvened{Meeting: &meetingv1.Meeting{
 		Name: "regions/141181/meetings/1", Disputes: []string{d}, InvitedUnits: []string{"hrss", "justice"}}}, t0.Add(time.Hour))
 	triaged := event(t, "meeting", d, &meetingv1.MatterTriaged{Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL}, t0.Add(30*time.Minute))
+	// Routing applies the triage and publishes it with the new state.
+	applied := routed(event(t, "routing", d, &routingv1.DisputeTriaged{SourceEventId: triaged.GetId()}, t0.Add(31*time.Minute)),
+		typesv1.DisputeState_DISPUTE_STATE_JOINT_HANDLING, 3, "tax")
 	rosterChange := event(t, "meeting", "", &rosterv1.RosterUpdated{Fields: []string{"units"}}, t0)
 
 	// Published out of time order across streams; the dossier is in time order.
 	f.publish(t, "meeting", convened)
 	f.publish(t, "meeting", rosterChange)
-	f.publish(t, "routing", routed)
+	f.publish(t, "routing", applied)
+	f.publish(t, "routing", toOffice)
 	f.publish(t, "meeting", triaged)
 	f.publish(t, "intake", reg)
 	f.publish(t, "routing", opened)
 
-	got := f.waitDossier(t, d, 5)
-	want := []string{reg.GetId(), opened.GetId(), routed.GetId(), triaged.GetId(), convened.GetId()}
+	got := f.waitDossier(t, d, 6)
+	want := []string{reg.GetId(), opened.GetId(), toOffice.GetId(), triaged.GetId(), applied.GetId(), convened.GetId()}
 	if diff := cmp.Diff(want, ids(got.GetEvents())); diff != "" {
 		t.Fatalf("event order (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(convened, got.GetEvents()[4], protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(convened, got.GetEvents()[5], protocmp.Transform()); diff != "" {
 		t.Fatalf("stored event (-want +got):\n%s", diff)
 	}
 	got.Events = nil
+	// The state is routing's newest account, though older ones were
+	// applied after it; who may read is routing's readers.
 	wantMeta := &archivev1.Dossier{Name: d, Number: "2026年第17号", State: typesv1.DisputeState_DISPUTE_STATE_JOINT_HANDLING,
 		RegisteringDepartment: "tax", Category: typesv1.Category_CATEGORY_LATE_FEE, RegisterTime: timestamppb.New(t0),
-		Departments: []string{"hrss", "justice", "tax"}}
+		Departments: []string{"tax"}, Version: 3}
 	if diff := cmp.Diff(wantMeta, got, protocmp.Transform()); diff != "" {
 		t.Fatalf("dossier (-want +got):\n%s", diff)
 	}
@@ -226,10 +240,11 @@ func TestDossierFromAllStreams(t *testing.T) {
 	}
 
 	// Redelivery: the same event again, then a sentinel later in the same stream.
-	f.publish(t, "routing", routed)
-	closed := event(t, "routing", d, &routingv1.DisputeClosed{Cause: "withdrawn"}, t0.Add(2*time.Hour))
+	f.publish(t, "routing", toOffice)
+	closed := routed(event(t, "routing", d, &routingv1.DisputeClosed{Cause: "withdrawn"}, t0.Add(2*time.Hour)),
+		typesv1.DisputeState_DISPUTE_STATE_CLOSED, 4, "tax")
 	f.publish(t, "routing", closed)
-	got = f.waitDossier(t, d, 6)
+	got = f.waitDossier(t, d, 7)
 	if diff := cmp.Diff(append(want, closed.GetId()), ids(got.GetEvents())); diff != "" {
 		t.Fatalf("after redelivery (-want +got):\n%s", diff)
 	}
@@ -262,11 +277,14 @@ func TestAccess(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour)
 	// 1: tax registered, transferred to hrss. 2: justice registered, at office.
 	f.publish(t, "intake", registered(t, 1, "tax", typesv1.Category_CATEGORY_LATE_FEE, t0))
-	f.publish(t, "routing", event(t, "routing", name(1), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER,
-		TargetDepartment: "hrss", State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED}, t0.Add(time.Minute)))
+	f.publish(t, "routing", routed(event(t, "routing", name(1), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER,
+		TargetDepartment: "hrss", State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED}, t0.Add(time.Minute)),
+		typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED, 2, "tax", "hrss"))
 	f.publish(t, "intake", registered(t, 2, "justice", typesv1.Category_CATEGORY_BENEFITS, t0.Add(time.Second)))
-	f.publish(t, "routing", event(t, "routing", name(2), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE,
-		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE}, t0.Add(2*time.Minute)))
+	// The request field names finance, but routing's readers decide.
+	f.publish(t, "routing", routed(event(t, "routing", name(2), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE,
+		TargetDepartment: "finance", State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE}, t0.Add(2*time.Minute)),
+		typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, 2, "justice", "tax"))
 	f.waitDossier(t, name(1), 2)
 	f.waitDossier(t, name(2), 2)
 
@@ -281,6 +299,7 @@ func TestAccess(t *testing.T) {
 			{"office", name(1), codes.OK, ""},
 			{"finance", name(1), codes.PermissionDenied, "PERMISSION_DENIED"},
 			{"justice", name(1), codes.PermissionDenied, "PERMISSION_DENIED"},
+			{"finance", name(2), codes.PermissionDenied, "PERMISSION_DENIED"},
 			{"other_region", name(1), codes.PermissionDenied, "PERMISSION_DENIED"},
 			{"office", name(99), codes.NotFound, "DOSSIER_NOT_FOUND"},
 			{"office", "regions/141181/disputes/x", codes.InvalidArgument, apierr.ReasonInvalidArgument},

@@ -79,9 +79,11 @@ func TestSealedDossier(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour)
 	// 1 closes and is sealed; 2 stays open.
 	f.publish(t, "intake", registered(t, 1, "tax", typesv1.Category_CATEGORY_LATE_FEE, t0))
-	f.publish(t, "routing", event(t, "routing", name(1), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER,
-		TargetDepartment: "hrss", State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED}, t0.Add(time.Minute)))
-	f.publish(t, "routing", event(t, "routing", name(1), &routingv1.DisputeClosed{Cause: "withdrawn"}, t0.Add(2*time.Minute)))
+	f.publish(t, "routing", routed(event(t, "routing", name(1), &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER,
+		TargetDepartment: "hrss", State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED}, t0.Add(time.Minute)),
+		typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED, 2, "tax", "hrss"))
+	f.publish(t, "routing", routed(event(t, "routing", name(1), &routingv1.DisputeClosed{Cause: "withdrawn"}, t0.Add(2*time.Minute)),
+		typesv1.DisputeState_DISPUTE_STATE_CLOSED, 3, "tax", "hrss"))
 	f.publish(t, "intake", registered(t, 2, "tax", typesv1.Category_CATEGORY_BENEFITS, t0.Add(time.Second)))
 	f.waitDossier(t, name(2), 1)
 
@@ -91,30 +93,28 @@ func TestSealedDossier(t *testing.T) {
 	}
 	f.verifyProof(t, "hrss", sealed)
 
-	// A late event for the sealed dossier changes nothing in it; it is filed apart.
-	late := event(t, "routing", name(1), &routingv1.ReplyRecorded{}, t0.Add(3*time.Minute))
-	f.publish(t, "routing", late)
-	f.publish(t, "intake", registered(t, 3, "tax", typesv1.Category_CATEGORY_BENEFITS, t0.Add(2*time.Second)))
-	f.waitDossier(t, name(3), 1) // the late event, earlier in another stream, has been handled too
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lates, err := f.st.Late(context.Background(), region)
+	// A late event for the sealed dossier changes nothing in it; it goes
+	// into the dossier's addendum, shown with it.
+	late := event(t, "meeting", name(1), &routingv1.ReplyRecorded{}, t0.Add(3*time.Minute))
+	f.publish(t, "meeting", late)
+	var after *archivev1.Dossier
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(1)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(lates) == 1 && lates[0].GetId() == late.GetId() {
+		if after = resp.GetDossier(); len(after.GetAddendum()) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("late events = %v", ids(lates))
+			t.Fatalf("addendum = %v", ids(after.GetAddendum()))
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	after, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(1)})
-	if err != nil {
-		t.Fatal(err)
+	if after.GetAddendum()[0].GetId() != late.GetId() {
+		t.Fatalf("addendum = %v, want the late event", ids(after.GetAddendum()))
 	}
-	if diff := cmp.Diff(sealed, after.GetDossier(), protocmp.Transform()); diff != "" {
+	after.Addendum = nil
+	if diff := cmp.Diff(sealed, after, protocmp.Transform()); diff != "" {
 		t.Fatalf("sealed dossier changed (-before +after):\n%s", diff)
 	}
 	_, redisEvs, err := f.st.Get(context.Background(), name(1))

@@ -129,6 +129,11 @@ func (s *Server) GetDossier(ctx context.Context, req *archivev1.GetDossierReques
 	if err != nil {
 		return nil, err
 	}
+	// The addendum is shown with the dossier; it is no part of the sealed
+	// leaf, so proofs and exports leave it out.
+	if d.Addendum, err = s.store.Addendum(ctx, d.GetName()); err != nil {
+		return nil, s.toStatus(err)
+	}
 	return &archivev1.GetDossierResponse{Dossier: d}, nil
 }
 

@@ -1,8 +1,9 @@
 // Package sealing seals closed dossiers into the sealed log (CLOSED -->
-// ARCHIVED): once a dossier has stayed closed for a quiet period, its
+// ARCHIVED): once the archive has applied every stream it reads past a
+// dossier's close (the watermark, docs/ARCHITECTURE.md "Sealing"), its
 // summary and events become one leaf of its region's log, and the dossier
-// is marked sealed in Redis. Later events for it are filed as late events,
-// never added.
+// is marked sealed in Redis. Events published after the close go to the
+// dossier's addendum, never into the sealed dossier.
 //
 // Sealing is idempotent and crash-safe: the log itself knows which
 // disputes it holds, so a dossier appended before a crash and not yet
@@ -15,29 +16,25 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
-	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
-
-// DefaultQuiet is how long a closed dossier must go without a new event
-// before it is sealed, so that the last events of other services still go in.
-const DefaultQuiet = 10 * time.Second
 
 // Proto returns the dossier d with events evs as the API and the log see it.
 func Proto(d *dossier.Dossier, evs []*eventv1.Event) *archivev1.Dossier {
 	out := &archivev1.Dossier{
 		Name: d.Name, Number: d.Number, State: d.State, RegisteringDepartment: d.RegisteringDepartment,
 		Category: d.Category, Departments: slices.Clone(d.Departments), Events: evs,
-		Sealed: d.Sealed, LeafIndex: d.LeafIndex,
+		Sealed: d.Sealed, LeafIndex: d.LeafIndex, Version: d.Version,
 	}
 	if !d.RegisterTime.IsZero() {
 		out.RegisterTime = timestamppb.New(d.RegisterTime)
@@ -49,46 +46,33 @@ func Proto(d *dossier.Dossier, evs []*eventv1.Event) *archivev1.Dossier {
 type Sealer struct {
 	Store *store.Store
 	Log   *sealedlog.Log
-	// Quiet is how long a closed dossier must have had no new event before
-	// it is sealed.
-	Quiet time.Duration
+	// Redis is the client of the streams the archive reads.
+	Redis redis.UniversalClient
+	// Group is the archive's consumer group; Sources the services whose
+	// streams it reads.
+	Group   string
+	Sources []string
 	// Interval is how often Run looks for dossiers to seal (default 1s).
 	Interval time.Duration
 	// Regions lists the regions to look in.
 	Regions func() []string
-	// Now is the clock (default time.Now).
-	Now    func() time.Time
-	Logger *slog.Logger
-
-	// mu orders filing and sealing: an event is filed (under the read lock)
-	// either before a dossier's leaf is taken or after it is in the log.
-	mu sync.RWMutex
+	Logger  *slog.Logger
 }
 
-func (s *Sealer) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-// File runs fn, which files one event, with the disputes of targets split
-// into those still open and those already sealed (late).
-func (s *Sealer) File(ev *eventv1.Event, targets []string, fn func(open, late []string) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var open, late []string
-	for _, t := range targets {
-		if s.Log.Sealed(t) {
-			late = append(late, t)
-		} else {
-			open = append(open, t)
+// Watermark returns the time (Unix ms) before which the archive has
+// applied every event of region: the least watermark of the streams it reads.
+func (s *Sealer) Watermark(ctx context.Context, region string) (uint64, error) {
+	var w uint64
+	for i, src := range s.Sources {
+		sw, err := events.Watermark(ctx, s.Redis, events.Stream(src, region), s.Group)
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 || sw < w {
+			w = sw
 		}
 	}
-	if len(late) > 0 {
-		s.Logger.Warn("event for a sealed dossier filed as late", "event_id", ev.GetId(), "event_type", ev.GetType(), "disputes", late)
-	}
-	return fn(open, late)
+	return w, nil
 }
 
 // Run seals due dossiers every Interval until ctx is done.
@@ -113,10 +97,14 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 }
 
-// SealDue seals the dossiers of region that have been closed for the quiet
-// period and returns how many it sealed.
+// SealDue seals the dossiers of region whose close the archive has applied
+// every stream past, and returns how many it sealed.
 func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
-	names, err := s.Store.Due(ctx, region, s.now().Add(-s.Quiet))
+	w, err := s.Watermark(ctx, region)
+	if err != nil {
+		return 0, err
+	}
+	names, err := s.Store.Due(ctx, region, w)
 	if err != nil {
 		return 0, err
 	}
@@ -138,8 +126,6 @@ func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 // Seal seals dispute name's dossier if it is closed, and reports whether it
 // is sealed now. A dossier already in the log is only marked.
 func (s *Sealer) Seal(ctx context.Context, name string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if ld, err := s.Log.Lookup(name); err == nil {
 		if err := s.Store.MarkSealed(ctx, name, ld.GetLeafIndex()); err != nil {
 			return false, err
@@ -155,8 +141,7 @@ func (s *Sealer) Seal(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if d.State != typesv1.DisputeState_DISPUTE_STATE_CLOSED {
-		// Reopened within the quiet period: it is scheduled again when it closes.
+	if !d.Closed() {
 		return false, s.Store.Unschedule(ctx, name)
 	}
 	index, _, err := s.Log.Seal(Proto(d, evs))

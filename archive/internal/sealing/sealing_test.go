@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -20,7 +22,9 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
 const (
@@ -39,53 +43,125 @@ func event(t *testing.T, source string, p proto.Message, at time.Time) *eventv1.
 	return ev
 }
 
-func TestQuietPeriodAndResealAfterCrash(t *testing.T) {
-	ctx := context.Background()
-	rdb := testenv.StartRedis(t).Client(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+// consume runs the archive's consumer on region's streams until it has
+// applied what was published on the streams of sources (all when none),
+// then stops it.
+func consume(t *testing.T, rdb *redis.Client, st *store.Store, claimIdle time.Duration, sources ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sub := &events.Subscription{Redis: rdb, Group: feed.Group, Sources: feed.Sources, Name: "t",
+		Regions: func() []string { return []string{region} }, Default: feed.Handler(st),
+		Block: 20 * time.Millisecond, ClaimIdle: claimIdle}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sub.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	if len(sources) == 0 {
+		sources = feed.Sources
+	}
+	for _, src := range sources {
+		if err := events.WaitConsumed(wait, rdb, events.Stream(src, region), feed.Group, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func publish(t *testing.T, rdb *redis.Client, ev *eventv1.Event) {
+	t.Helper()
+	vals, err := events.Values(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	openLog := func() *sealedlog.Log {
-		l, err := sealedlog.Open(dir, key, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		return l
-	}
-	now := t0
-	st := store.New(rdb)
-	st.Now = func() time.Time { return now }
-	l := openLog()
-	s := &sealing.Sealer{Store: st, Log: l, Quiet: 10 * time.Second, Now: func() time.Time { return now },
-		Regions: func() []string { return []string{region} }, Logger: log}
-	f := &feed.Feed{Store: st, Sealer: s}
-	for _, ev := range []*eventv1.Event{
-		event(t, "intake", &intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{RegisteringDepartment: "tax", RegisterTime: timestamppb.New(t0)}}, t0),
-		event(t, "routing", &routingv1.DisputeClosed{Cause: "withdrawn"}, t0.Add(time.Minute)),
-	} {
-		if err := f.Handle(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// Within the quiet period nothing is sealed, and a late event still goes in.
-	now = now.Add(5 * time.Second)
-	if n, err := s.SealDue(ctx, region); err != nil || n != 0 {
-		t.Fatalf("SealDue within the quiet period = %d, %v", n, err)
-	}
-	if err := f.Handle(ctx, event(t, "meeting", &routingv1.ReplyRecorded{}, t0.Add(50*time.Second))); err != nil {
+	if err := rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: events.Stream(ev.GetSource(), region), Values: vals}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	// The quiet period runs again from the last event filed.
-	now = now.Add(9 * time.Second)
-	if n, err := s.SealDue(ctx, region); err != nil || n != 0 {
-		t.Fatalf("SealDue within the renewed quiet period = %d, %v", n, err)
+}
+
+func closedEvent(t *testing.T, at time.Time) *eventv1.Event {
+	ev := event(t, "routing", &routingv1.DisputeClosed{Cause: "withdrawn"}, at)
+	ev.Lifecycle = &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_CLOSED, Version: 3, Readers: []string{"tax"}}
+	return ev
+}
+
+func newSealer(t *testing.T, rdb *redis.Client, st *store.Store, dir string, key ed25519.PrivateKey) (*sealing.Sealer, *sealedlog.Log) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := sealedlog.Open(dir, key, log)
+	if err != nil {
+		t.Fatal(err)
 	}
-	now = now.Add(time.Second)
+	t.Cleanup(func() { l.Close() })
+	return &sealing.Sealer{Store: st, Log: l, Redis: rdb, Group: feed.Group, Sources: feed.Sources,
+		Regions: func() []string { return []string{region} }, Logger: log}, l
+}
+
+// A closed dossier is sealed only once the archive has applied every
+// stream past its close: an event published before the close in another
+// stream, still pending with a consumer, holds the seal back, and goes into
+// the sealed dossier once applied.
+func TestSealingWaitsForTheWatermark(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	st := store.New(rdb)
+	s, l := newSealer(t, rdb, st, t.TempDir(), key)
+
+	publish(t, rdb, event(t, "intake", &intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{RegisteringDepartment: "tax", RegisterTime: timestamppb.New(t0)}}, t0))
+	consume(t, rdb, st, time.Hour)
+	// A meeting event published before the close is read by a consumer
+	// that stops before applying it.
+	meetingStream := events.Stream("meeting", region)
+	if err := rdb.XGroupCreateMkStream(ctx, meetingStream, feed.Group, "0").Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		t.Fatal(err)
+	}
+	before := event(t, "meeting", &meetingv1.OpinionSubmitted{Opinion: &meetingv1.Opinion{Unit: "hrss", Text: "同意"}}, t0.Add(time.Minute))
+	publish(t, rdb, before)
+	if _, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: feed.Group, Consumer: "dead", Streams: []string{meetingStream, ">"}}).Result(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	publish(t, rdb, closedEvent(t, t0.Add(2*time.Minute)))
+	consume(t, rdb, st, time.Hour, "routing") // applies the close, not the pending entry
+	if n, err := s.SealDue(ctx, region); err != nil || n != 0 {
+		t.Fatalf("SealDue with an earlier event pending = %d, %v", n, err)
+	}
+	// Another consumer claims the dead one's entry and applies it.
+	time.Sleep(150 * time.Millisecond)
+	consume(t, rdb, st, 100*time.Millisecond)
+	if n, err := s.SealDue(ctx, region); err != nil || n != 1 {
+		t.Fatalf("SealDue past the watermark = %d, %v", n, err)
+	}
+	sealed, err := l.Lookup(dispute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range sealed.GetEvents() {
+		got = append(got, ev.GetSource())
+	}
+	if strings.Join(got, ",") != "intake,meeting,routing" {
+		t.Fatalf("sealed events from %v, want intake,meeting,routing", got)
+	}
+	// An event published after the close goes to the addendum.
+	publish(t, rdb, event(t, "meeting", &meetingv1.OpinionSubmitted{Opinion: &meetingv1.Opinion{Unit: "finance"}}, t0.Add(3*time.Minute)))
+	consume(t, rdb, st, time.Hour)
+	add, err := st.Addendum(ctx, dispute)
+	if err != nil || len(add) != 1 {
+		t.Fatalf("addendum = %v, %v", add, err)
+	}
+}
+
+func TestResealAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	dir := t.TempDir()
+	st := store.New(rdb)
+	_, l := newSealer(t, rdb, st, dir, key)
+	publish(t, rdb, event(t, "intake", &intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{RegisteringDepartment: "tax", RegisterTime: timestamppb.New(t0)}}, t0))
+	publish(t, rdb, closedEvent(t, t0.Add(time.Minute)))
+	consume(t, rdb, st, time.Hour)
 
 	// A crash after the leaf is on disk and before Redis is marked: the
 	// leaf is in the log, Redis still waits to seal it.
@@ -93,8 +169,8 @@ func TestQuietPeriodAndResealAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 3 {
-		t.Fatalf("dossier has %d events, want 3", len(evs))
+	if len(evs) != 2 {
+		t.Fatalf("dossier has %d events, want 2", len(evs))
 	}
 	if i, appended, err := l.Seal(sealing.Proto(d, evs)); err != nil || i != 0 || !appended {
 		t.Fatalf("Seal = %d %v %v", i, appended, err)
@@ -102,9 +178,7 @@ func TestQuietPeriodAndResealAfterCrash(t *testing.T) {
 	l.Close()
 
 	// Restart: the reopened log knows the dossier, so it is only marked.
-	l2 := openLog()
-	s2 := &sealing.Sealer{Store: st, Log: l2, Quiet: 10 * time.Second, Now: func() time.Time { return now },
-		Regions: func() []string { return []string{region} }, Logger: log}
+	s2, l2 := newSealer(t, rdb, st, dir, key)
 	if n, err := s2.SealDue(ctx, region); err != nil || n != 1 {
 		t.Fatalf("SealDue after restart = %d, %v", n, err)
 	}
@@ -116,7 +190,7 @@ func TestQuietPeriodAndResealAfterCrash(t *testing.T) {
 	if err != nil || !d.Sealed || d.LeafIndex != 0 {
 		t.Fatalf("Redis dossier after re-seal = %+v, %v", d, err)
 	}
-	if due, err := st.Due(ctx, region, now.Add(time.Hour)); err != nil || len(due) != 0 {
+	if due, err := st.Due(ctx, region, uint64(time.Now().Add(time.Hour).UnixMilli())); err != nil || len(due) != 0 {
 		t.Fatalf("still waiting to seal: %v %v", due, err)
 	}
 	// Sealing again is harmless.
@@ -125,41 +199,5 @@ func TestQuietPeriodAndResealAfterCrash(t *testing.T) {
 	}
 	if cp, _ := l2.Checkpoint(region); cp.TreeSize != 1 {
 		t.Fatalf("tree size %d after sealing again", cp.TreeSize)
-	}
-}
-
-func TestReopenedWithinQuietPeriodIsNotSealed(t *testing.T) {
-	ctx := context.Background()
-	rdb := testenv.StartRedis(t).Client(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := sealedlog.Open(t.TempDir(), key, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	st := store.New(rdb)
-	s := &sealing.Sealer{Store: st, Log: l, Logger: log, Regions: func() []string { return []string{region} }}
-	f := &feed.Feed{Store: st, Sealer: s}
-	for _, ev := range []*eventv1.Event{
-		event(t, "intake", &intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{RegisteringDepartment: "tax"}}, t0),
-		event(t, "routing", &routingv1.DisputeClosed{}, t0.Add(time.Minute)),
-		event(t, "routing", &routingv1.DisputeRedone{Holder: "hrss"}, t0.Add(2*time.Minute)),
-	} {
-		if err := f.Handle(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, err := s.SealDue(ctx, region); err != nil || n != 0 {
-		t.Fatalf("SealDue = %d, %v", n, err)
-	}
-	if l.Sealed(dispute) {
-		t.Fatal("a reopened dossier was sealed")
-	}
-	if due, err := st.Due(ctx, region, time.Now()); err != nil || len(due) != 0 {
-		t.Fatalf("still waiting to seal: %v %v", due, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,7 +20,6 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
-	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
 // Service is the archive's key prefix.
@@ -41,13 +41,16 @@ func eventsKey(region, id string) string { return events.Key(Service, region, "d
 func indexKey(region string) string      { return events.Key(Service, region, "dossiers") }
 
 // PendingKey is the sorted set of a region's closed dossiers waiting to be
-// sealed, by dispute name, scored by the time (Unix ms) of the last event
-// filed while closed.
+// sealed, by dispute name, scored by when (Unix ms) their close was
+// published.
 func PendingKey(region string) string { return events.Key(Service, region, "sealing") }
 
-// LateKey is the list of events that arrived for a region's dossiers
-// after they were sealed.
-func LateKey(region string) string { return events.Key(Service, region, "late") }
+func addendumOrderKey(region, id string) string {
+	return events.Key(Service, region, "dossier", id, "addendum", "order")
+}
+func addendumEventsKey(region, id string) string {
+	return events.Key(Service, region, "dossier", id, "addendum", "events")
+}
 
 // LogKey is the list of a region's events that concern no dispute (roster changes).
 func LogKey(region string) string { return events.Key(Service, region, "log") }
@@ -60,80 +63,112 @@ func decodeMeta(b []byte) (*dossier.Dossier, error) {
 	return d, nil
 }
 
-// Append records ev in the dossier of every dispute in targets (all in the
-// event's region), folding fact into each summary; with no targets and no
-// late ones it goes to the region log. A dossier that the event leaves
-// closed is scheduled for sealing, from now: each event filed while closed
-// starts the quiet period again. The disputes in late are sealed already:
-// the event goes once to the region's late list instead. It reports false
-// when ev had been recorded before.
-func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets, late []string, fact dossier.Fact) (bool, error) {
-	region := ev.GetRegion()
-	type target struct {
-		name, id string
-	}
-	var ts []target
-	var watch []string
-	for _, name := range targets {
-		r, id, err := dossier.ParseName(name)
+// Extractor returns the disputes an event concerns and what it tells
+// their dossiers.
+type Extractor func(ev *eventv1.Event) ([]string, dossier.Fact, error)
+
+// Handler files events in the event consumer's batches (docs/ARCHITECTURE.md,
+// "Consuming events" and "Sealing"): each event goes into the dossier of
+// every dispute extract names (all in the event's region), folding its fact
+// into the summary; an event about no dispute goes to the region log. An
+// event published after the event that closed a dossier goes to the
+// dossier's addendum instead, so the dossier a seal covers never changes.
+// A dossier that closes is scheduled for sealing at its close.
+func (s *Store) Handler(extract Extractor) events.Handler {
+	type target struct{ name, id string }
+	targetsOf := func(d *events.Delivery) ([]target, dossier.Fact, error) {
+		names, fact, err := extract(d.Event)
 		if err != nil {
-			return false, err
+			return nil, fact, events.Permanent(err)
 		}
-		if r != region {
-			return false, fmt.Errorf("event %s of region %s names dispute %s of another region", ev.GetId(), region, name)
-		}
-		ts = append(ts, target{name, id})
-		watch = append(watch, metaKey(region, id))
-	}
-	raw, err := proto.Marshal(ev)
-	if err != nil {
-		return false, fmt.Errorf("marshal event: %w", err)
-	}
-	score := float64(ev.GetTime().AsTime().UnixMicro())
-	marker := events.Marker(Service, region, ev.GetId())
-	return events.Once(ctx, s.rdb, marker, watch, func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
-		if len(late) > 0 {
-			pipe.RPush(ctx, LateKey(region), raw)
-		}
-		if len(ts) == 0 {
-			if len(late) == 0 {
-				pipe.RPush(ctx, LogKey(region), raw)
+		var ts []target
+		for _, name := range names {
+			r, id, err := dossier.ParseName(name)
+			if err != nil {
+				return nil, fact, events.Permanent(err)
 			}
-			return nil
+			if r != d.Region {
+				return nil, fact, events.Permanent(fmt.Errorf("event %s of region %s names dispute %s of another region", d.Event.GetId(), d.Region, name))
+			}
+			ts = append(ts, target{name, id})
 		}
-		for _, t := range ts {
-			d, err := dossier.New(t.name)
+		return ts, fact, nil
+	}
+	return events.HandlerFuncs{
+		KeysFunc: func(d *events.Delivery) ([]string, error) {
+			ts, _, err := targetsOf(d)
+			if err != nil {
+				return nil, err
+			}
+			keys := make([]string, len(ts))
+			for i, t := range ts {
+				keys[i] = metaKey(d.Region, t.id)
+			}
+			return keys, nil
+		},
+		ApplyFunc: func(b *events.Batch, dl *events.Delivery) error {
+			ts, fact, err := targetsOf(dl)
 			if err != nil {
 				return err
 			}
-			b, err := tx.Get(ctx, metaKey(region, t.id)).Bytes()
-			switch {
-			case err == nil:
-				if d, err = decodeMeta(b); err != nil {
+			ev, region := dl.Event, dl.Region
+			raw, err := proto.Marshal(ev)
+			if err != nil {
+				return events.Permanent(fmt.Errorf("marshal event: %w", err))
+			}
+			if len(ts) == 0 {
+				b.Do(func(ctx context.Context, p redis.Pipeliner) { p.RPush(ctx, LogKey(region), raw) })
+				return nil
+			}
+			score := float64(ev.GetTime().AsTime().UnixMicro())
+			published := events.IDMillis(dl.EntryID)
+			for _, t := range ts {
+				d, err := dossier.New(t.name)
+				if err != nil {
+					return events.Permanent(err)
+				}
+				old, ok, err := b.Get(metaKey(region, t.id))
+				if err != nil {
 					return err
 				}
-			case !errors.Is(err, redis.Nil):
-				return fmt.Errorf("read dossier %s: %w", t.name, err)
+				if ok {
+					if d, err = decodeMeta(old); err != nil {
+						return events.Permanent(err)
+					}
+				}
+				if d.Sealed || (d.CloseMs != 0 && published > d.CloseMs) {
+					b.Do(func(ctx context.Context, p redis.Pipeliner) {
+						p.ZAdd(ctx, addendumOrderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
+						p.HSet(ctx, addendumEventsKey(region, t.id), ev.GetId(), raw)
+					})
+					continue
+				}
+				d.Apply(fact)
+				closes := d.Closed() && d.CloseMs == 0
+				if closes {
+					d.CloseMs = published
+				}
+				out, err := json.Marshal(d)
+				if err != nil {
+					return fmt.Errorf("encode dossier: %w", err)
+				}
+				b.Set(metaKey(region, t.id), out, 0)
+				indexScore := score
+				if !d.RegisterTime.IsZero() {
+					indexScore = float64(d.RegisterTime.UnixMicro())
+				}
+				b.Do(func(ctx context.Context, p redis.Pipeliner) {
+					p.ZAdd(ctx, orderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
+					p.HSet(ctx, eventsKey(region, t.id), ev.GetId(), raw)
+					p.ZAdd(ctx, indexKey(region), redis.Z{Score: indexScore, Member: t.id})
+					if closes {
+						p.ZAdd(ctx, PendingKey(region), redis.Z{Score: float64(published), Member: t.name})
+					}
+				})
 			}
-			d.Apply(fact)
-			out, err := json.Marshal(d)
-			if err != nil {
-				return fmt.Errorf("encode dossier: %w", err)
-			}
-			pipe.Set(ctx, metaKey(region, t.id), out, 0)
-			pipe.ZAdd(ctx, orderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
-			pipe.HSet(ctx, eventsKey(region, t.id), ev.GetId(), raw)
-			indexScore := score
-			if !d.RegisterTime.IsZero() {
-				indexScore = float64(d.RegisterTime.UnixMicro())
-			}
-			pipe.ZAdd(ctx, indexKey(region), redis.Z{Score: indexScore, Member: t.id})
-			if d.State == typesv1.DisputeState_DISPUTE_STATE_CLOSED && !d.Sealed {
-				pipe.ZAdd(ctx, PendingKey(region), redis.Z{Score: float64(s.Now().UnixMilli()), Member: t.name})
-			}
-		}
-		return nil
-	})
+			return nil
+		},
+	}
 }
 
 // Get returns the dossier of dispute name and its events in order, or
@@ -154,30 +189,49 @@ func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*even
 	if err != nil {
 		return nil, nil, err
 	}
-	ids, err := s.rdb.ZRange(ctx, orderKey(region, id), 0, -1).Result()
+	evs, err := s.ordered(ctx, name, orderKey(region, id), eventsKey(region, id))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read order of %s: %w", name, err)
+		return nil, nil, err
+	}
+	return d, evs, nil
+}
+
+// Addendum returns the events that arrived for dispute name after it
+// closed, in the order they happened.
+func (s *Store) Addendum(ctx context.Context, name string) ([]*eventv1.Event, error) {
+	region, id, err := dossier.ParseName(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.ordered(ctx, name, addendumOrderKey(region, id), addendumEventsKey(region, id))
+}
+
+// ordered reads the events listed in the sorted set order from the hash events.
+func (s *Store) ordered(ctx context.Context, name, order, events string) ([]*eventv1.Event, error) {
+	ids, err := s.rdb.ZRange(ctx, order, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read order of %s: %w", name, err)
 	}
 	if len(ids) == 0 {
-		return d, nil, nil
+		return nil, nil
 	}
-	raws, err := s.rdb.HMGet(ctx, eventsKey(region, id), ids...).Result()
+	raws, err := s.rdb.HMGet(ctx, events, ids...).Result()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read events of %s: %w", name, err)
+		return nil, fmt.Errorf("read events of %s: %w", name, err)
 	}
 	evs := make([]*eventv1.Event, 0, len(raws))
 	for i, r := range raws {
 		str, ok := r.(string)
 		if !ok {
-			return nil, nil, fmt.Errorf("dossier %s: event %s missing", name, ids[i])
+			return nil, fmt.Errorf("dossier %s: event %s missing", name, ids[i])
 		}
 		ev := &eventv1.Event{}
 		if err := proto.Unmarshal([]byte(str), ev); err != nil {
-			return nil, nil, fmt.Errorf("dossier %s: event %s: %w", name, ids[i], err)
+			return nil, fmt.Errorf("dossier %s: event %s: %w", name, ids[i], err)
 		}
 		evs = append(evs, ev)
 	}
-	return d, evs, nil
+	return evs, nil
 }
 
 // List returns every dossier of region, latest registered first.
@@ -217,16 +271,13 @@ func (s *Store) Log(ctx context.Context, region string) ([]*eventv1.Event, error
 	return s.list(ctx, region, LogKey(region))
 }
 
-// Late returns the events that arrived for the region's sealed dossiers,
-// oldest first.
-func (s *Store) Late(ctx context.Context, region string) ([]*eventv1.Event, error) {
-	return s.list(ctx, region, LateKey(region))
-}
-
-// Due returns the dossiers of region filed closed at or before until, which
-// are waiting to be sealed.
-func (s *Store) Due(ctx context.Context, region string, until time.Time) ([]string, error) {
-	names, err := s.rdb.ZRangeByScore(ctx, PendingKey(region), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(until.UnixMilli())}).Result()
+// Due returns the closed dossiers of region waiting to be sealed whose
+// close was published before watermark (Unix ms).
+func (s *Store) Due(ctx context.Context, region string, watermark uint64) ([]string, error) {
+	if watermark == 0 {
+		return nil, nil
+	}
+	names, err := s.rdb.ZRangeByScore(ctx, PendingKey(region), &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatUint(watermark, 10)}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read dossiers to seal in %s: %w", region, err)
 	}

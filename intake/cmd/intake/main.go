@@ -4,12 +4,13 @@ package main
 
 import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/grpcapi"
+	"github.com/xiaoyi-disputes/disputes/intake/internal/service"
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 )
 
 func main() {
 	app.Main(app.Service{
 		Name: "intake", GRPCAddr: ":9101", AdminAddr: ":9201",
-		Policy: grpcapi.Policy, Setup: grpcapi.Setup,
+		Policy: grpcapi.Policy, Setup: service.Setup,
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/grpcapi"
+	"github.com/xiaoyi-disputes/disputes/intake/internal/service"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -106,7 +107,7 @@ func (e *env) start() *grpc.ClientConn {
 		RedisAddr:     e.redis.Addr,
 		EtcdEndpoints: e.etcd.Endpoint,
 	}
-	svc := app.Service{Name: "intake", Policy: grpcapi.Policy, Setup: grpcapi.Setup}
+	svc := app.Service{Name: "intake", Policy: grpcapi.Policy, Setup: service.Setup}
 	ctx, cancel := context.WithCancel(context.Background())
 	depsc := make(chan *app.Deps, 1)
 	done := make(chan error, 1)

@@ -45,15 +45,17 @@ func streamEvents(t *testing.T, e *env, m proto.Message) []*eventv1.Event {
 
 func countEvents(t *testing.T, e *env, m proto.Message) int { return len(streamEvents(t, e, m)) }
 
-// routingEvent publishes a routing event about dispute on routing's stream
-// and waits until intake has applied it (its marker is set).
-func (e *env) routingEvent(t *testing.T, disputeName string, payload proto.Message) {
+// routingEvent publishes a routing event about dispute on routing's stream,
+// carrying routing's account lc of the dispute as routing does, and waits
+// until intake has applied it (its marker is set).
+func (e *env) routingEvent(t *testing.T, disputeName string, payload proto.Message, lc *eventv1.Lifecycle) {
 	t.Helper()
 	ev, err := events.New("routing", region, disputeName, &typesv1.Actor{Region: region, Department: "tax", StaffId: "h1"},
 		"", payload, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	ev.Lifecycle = lc
 	vals, err := events.Values(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +212,8 @@ func TestDuplicateLinks(t *testing.T) {
 	}
 
 	// Closed by routing: no longer linked.
-	e.routingEvent(t, n1, &routingv1.DisputeClosed{Cause: "closed_by_holder"})
+	e.routingEvent(t, n1, &routingv1.DisputeClosed{Cause: "closed_by_holder"},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_CLOSED, Readers: []string{"tax"}, Version: 5})
 	third := tax.register(t, validForm())
 	n3 := third.GetDispute().GetName()
 	if d := cmp.Diff([]string{n2}, third.GetLinkedDisputes()); d != "" {
@@ -405,8 +408,10 @@ func TestHoldersFromRouting(t *testing.T) {
 		t.Fatalf("hrss lists %d disputes before any routing", len(got))
 	}
 
-	e.routingEvent(t, n, &routingv1.TrackingOpened{Tracking: &routingv1.Tracking{Name: n, Holder: "tax", RegisteringDepartment: "tax"}})
-	e.routingEvent(t, n, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER, TargetDepartment: "hrss"})
+	e.routingEvent(t, n, &routingv1.TrackingOpened{Tracking: &routingv1.Tracking{Name: n, Holder: "tax", RegisteringDepartment: "tax"}},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, Holder: "tax", Readers: []string{"tax"}, Version: 1})
+	e.routingEvent(t, n, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER, TargetDepartment: "hrss"},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED, Holder: "hrss", Readers: []string{"tax", "hrss"}, Version: 2})
 
 	got := hrss.get(t, n)
 	if d := cmp.Diff([]string{"hrss", "tax"}, got.GetHolders()); d != "" {
@@ -431,10 +436,19 @@ func TestHoldersFromRouting(t *testing.T) {
 
 	// Returned to the office after the second return, then sent to justice
 	// for redo: both are holders; hrss stays one (it held it).
-	e.routingEvent(t, n, &routingv1.TransferReturned{ReturnCount: 2, SentToOffice: true})
-	e.routingEvent(t, n, &routingv1.DisputeRedone{Reason: "答复不完整", Holder: "justice"})
+	e.routingEvent(t, n, &routingv1.TransferReturned{ReturnCount: 2, SentToOffice: true},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, Holder: "tax", Readers: []string{"tax", "hrss"}, Version: 3})
+	e.routingEvent(t, n, &routingv1.DisputeRedone{Reason: "答复不完整", Holder: "justice"},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_HANDLING, Holder: "justice", Readers: []string{"tax", "justice", "hrss"}, Version: 4})
 	if d := cmp.Diff([]string{"hrss", "justice", "tax"}, justice.get(t, n).GetHolders()); d != "" {
 		t.Errorf("holders (-want +got):\n%s", d)
+	}
+	// A late redelivery of an older account (a lower version) takes nothing
+	// away: intake keeps the newest.
+	e.routingEvent(t, n, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_SELF, TargetDepartment: "finance"},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_HANDLING, Holder: "finance", Readers: []string{"tax", "finance"}, Version: 2})
+	if d := cmp.Diff([]string{"hrss", "justice", "tax"}, justice.get(t, n).GetHolders()); d != "" {
+		t.Errorf("holders after an older account (-want +got):\n%s", d)
 	}
 	if len(list(t, justice, &intakev1.ListDisputesRequest{})) != 1 || len(list(t, hrss, &intakev1.ListDisputesRequest{})) != 1 {
 		t.Error("justice and hrss should each list the dispute")

@@ -5,19 +5,12 @@ package grpcapi
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
-	"github.com/xiaoyi-disputes/disputes/intake/internal/routingfeed"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
-	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
-	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
 	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
@@ -47,49 +40,12 @@ type Service struct {
 	registrations sync.Map
 }
 
-// New returns the service storing in rdb, checking registrations against
+// New returns the service storing in st, checking registrations against
 // rosters and rules, with clock now. It logs nothing itself: the server's
 // interceptor writes one line per call naming the resource, never the
 // form's content.
-func New(rdb redis.UniversalClient, rosters Rosters, rules Rules, now func() time.Time) *Service {
-	return &Service{store: store.New(rdb), rosters: rosters, rules: rules, now: now}
-}
-
-// Setup builds the service from the process's dependencies and registers
-// it on the gRPC server; it is intake's app.Service.Setup. Its background
-// loops are the watcher of the regions' intake rules and the consumer of
-// routing's events (holders and closures).
-func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
-	// Read d.Now on every call so a test may swap the clock before serving.
-	now := func() time.Time { return d.Now() }
-	rules := regionconfig.NewWatcher(d.Etcd, regionconfig.IntakeRulesSpec, d.Log, d.Server.Registry())
-	d.Server.AddReadinessInfo("intake_rules", rules.ReadinessInfo)
-	svc := New(d.Redis, d.Roster, rules, now)
-	intakev1.RegisterIntakeServiceServer(d.Server.GRPC(), svc)
-	feed := &routingfeed.Feed{Store: store.New(d.Redis), Rosters: d.Roster}
-	consumer := &events.Consumer{
-		Redis: d.Redis, Group: routingfeed.Group, Name: consumerName(),
-		Streams: func() []string {
-			var out []string
-			for _, r := range d.Roster.Regions() {
-				out = append(out, events.Stream(routingfeed.Source, r))
-			}
-			return out
-		},
-		Handle: feed.Handle, Log: d.Log, Registerer: d.Server.Registry(),
-	}
-	return []func(context.Context) error{rules.Run, consumer.Run, svc.store.RunBatches}, nil
-}
-
-// consumerName names this instance within intake's consumer group: host,
-// process and a random part, as one process may run several instances.
-func consumerName() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "intake"
-	}
-	id := events.NewID(time.Now())
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), id[len(id)-6:])
+func New(st *store.Store, rosters Rosters, rules Rules, now func() time.Time) *Service {
+	return &Service{store: st, rosters: rosters, rules: rules, now: now}
 }
 
 // registration is what registrations in one region are checked against:

@@ -460,55 +460,6 @@ func leaveOpen(ctx context.Context, pipe redis.Pipeliner, indexes []string, id s
 	}
 }
 
-// Close records, once per event, that routing closed dispute id: it leaves
-// the open-dispute indexes. A dispute already closed or withdrawn is left
-// as it is, and one intake does not know has nothing to leave. applied is
-// false when the event had been applied before.
-func (s *Store) Close(ctx context.Context, region, id, eventID string) (applied bool, err error) {
-	key := DisputeKey(region, id)
-	return events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), []string{key},
-		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
-			b, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("get dispute %s: %w", id, err)
-			}
-			d, err := decode(id, b)
-			if err != nil {
-				return err
-			}
-			leaveOpen(ctx, pipe, openIndexes(region, d), id)
-			return nil
-		})
-}
-
-// AddHolders records, once per event, that departments hold or held
-// dispute id: they may read it, and it shows in their lists. A dispute
-// intake does not know is dispute.ErrNotFound.
-func (s *Store) AddHolders(ctx context.Context, region, id, eventID string, departments []string) (applied bool, err error) {
-	if len(departments) == 0 {
-		return false, nil
-	}
-	member := indexMember(id)
-	return events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), nil,
-		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
-			score, err := tx.ZScore(ctx, IndexKey(region), member).Result()
-			if errors.Is(err, redis.Nil) {
-				return fmt.Errorf("%w: %s", dispute.ErrNotFound, dispute.Name(region, id))
-			}
-			if err != nil {
-				return fmt.Errorf("read registration time of %s: %w", id, err)
-			}
-			for _, d := range departments {
-				pipe.SAdd(ctx, HoldersKey(region, id), d)
-				pipe.ZAdd(ctx, DepartmentIndexKey(region, d), redis.Z{Score: score, Member: member})
-			}
-			return nil
-		})
-}
-
 // Cursor is a position in the by-time index: the last dispute returned.
 type Cursor struct {
 	Score int64

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
@@ -354,20 +356,12 @@ func TestClosingLeavesOpenIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if applied, err := s.Close(ctx, region, "2026-1", "ev-close-1"); err != nil || !applied {
-		t.Fatalf("close: applied %v, err %v", applied, err)
-	}
-	if applied, err := s.Close(ctx, region, "2026-1", "ev-close-1"); err != nil || applied {
-		t.Fatalf("close replayed: applied %v, err %v", applied, err)
-	}
+	closed := routingClosed(t, "2026-1", now)
+	applyRouting(t, rdb, s, closed, closed) // delivered twice: applied once
 	if _, err := s.Withdraw(ctx, region, "2026-3", func(d *intakev1.Dispute) (*eventv1.Event, error) {
 		d.WithdrawReason = "已协商解决"
 		return events.New(Service, region, d.GetName(), nil, "", &intakev1.DisputeWithdrawn{}, now)
 	}); err != nil {
-		t.Fatal(err)
-	}
-	// Closing a dispute intake does not know changes nothing.
-	if _, err := s.Close(ctx, region, "2026-99", "ev-close-99"); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := s.Register(ctx, reg("r4"))
@@ -421,5 +415,47 @@ func TestClosingLeavesOpenIndexes(t *testing.T) {
 	}
 	if n, _ := rdb.Get(ctx, SequenceKey(region, 2026)).Int(); n != 4 {
 		t.Errorf("sequence = %d after refused registrations, want 4", n)
+	}
+}
+
+// routingClosed is routing's DisputeClosed of dispute id with its account.
+func routingClosed(t *testing.T, id string, now time.Time) *eventv1.Event {
+	t.Helper()
+	ev, err := events.New("routing", region, dispute.Name(region, id), nil, "", &routingv1.DisputeClosed{Cause: "closed_by_holder"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Lifecycle = &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_CLOSED, Readers: []string{"petition"}, Version: 4}
+	return ev
+}
+
+// applyRouting publishes evs on routing's stream and runs intake's consumer
+// of routing's events until it has applied them all.
+func applyRouting(t *testing.T, rdb *redis.Client, s *Store, evs ...*eventv1.Event) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := events.Stream("routing", region)
+	for _, ev := range evs {
+		vals, err := events.Values(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: vals}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := &events.Subscription{Redis: rdb, Group: "intake", Sources: []string{"routing"},
+		Regions: func() []string { return []string{region} }, Default: s.LifecycleHandler(), Block: 20 * time.Millisecond}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sub.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if err := events.WaitConsumed(ctx, rdb, stream, "intake", 0); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("routing events not applied")
+		}
 	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/grpcapi"
+	"github.com/xiaoyi-disputes/disputes/meeting/internal/service"
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 )
 
@@ -13,6 +14,6 @@ func main() {
 		GRPCAddr:  ":9103",
 		AdminAddr: ":9203",
 		Policy:    grpcapi.Policy,
-		Setup:     grpcapi.Setup,
+		Setup:     service.Setup,
 	})
 }

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
-	"github.com/xiaoyi-disputes/disputes/meeting/internal/routingfeed"
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -33,11 +32,10 @@ func startOffice(t *testing.T) *fixture {
 	t.Helper()
 	f := start(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c := &events.Consumer{
-		Redis: f.rdb, Group: routingfeed.Group, Name: "test", Block: 50 * time.Millisecond, ClaimIdle: time.Second,
-		Streams: func() []string { return routingfeed.Streams([]string{region}) },
-		Handle:  (&routingfeed.Feed{Store: store.New(f.rdb), Log: log}).Handle,
-		Log:     log,
+	c := &events.Subscription{
+		Redis: f.rdb, Group: "meeting", Name: "test", Block: 50 * time.Millisecond, ClaimIdle: time.Second,
+		Sources: []string{"routing"}, Regions: func() []string { return []string{region} },
+		Default: store.New(f.rdb).LifecycleHandler(), Log: log,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -47,14 +45,21 @@ func startOffice(t *testing.T) *fixture {
 }
 
 // publish appends a routing event on dispute to routing's stream the way
-// routing does, and returns it.
-func (f *fixture) publish(t *testing.T, dispute string, payload proto.Message) *eventv1.Event {
+// routing does, with routing's account of the dispute in state s at the
+// dispute's next version, and returns it.
+func (f *fixture) publish(t *testing.T, dispute string, payload proto.Message, s typesv1.DisputeState) *eventv1.Event {
 	t.Helper()
 	actor := &typesv1.Actor{Region: region, Department: "tax", StaffId: "wang", Roles: []typesv1.Role{typesv1.Role_ROLE_CLERK}}
 	ev, err := events.New("routing", region, dispute, actor, "", payload, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.versions == nil {
+		f.versions = map[string]int64{}
+	}
+	f.versions[dispute]++
+	ev.Lifecycle = &eventv1.Lifecycle{State: s, Version: f.versions[dispute], RegisteringDepartment: "tax",
+		Number: fmt.Sprintf("2026年第%s号", dispute[strings.LastIndexByte(dispute, '-')+1:])}
 	f.republish(t, ev)
 	return ev
 }
@@ -76,9 +81,10 @@ func (f *fixture) toOffice(t *testing.T, n int) (string, *eventv1.Event) {
 	t.Helper()
 	name := fmt.Sprintf("regions/%s/disputes/2026-%d", region, n)
 	f.publish(t, name, &routingv1.TrackingOpened{Tracking: &routingv1.Tracking{
-		Name: name, Number: fmt.Sprintf("2026年第%d号", n), State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, RegisteringDepartment: "tax"}})
+		Name: name, Number: fmt.Sprintf("2026年第%d号", n), State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, RegisteringDepartment: "tax"}},
+		typesv1.DisputeState_DISPUTE_STATE_REGISTERED)
 	routed := f.publish(t, name, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE,
-		Opinion: "需多部门共同办理", State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE})
+		Opinion: "需多部门共同办理", State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE}, typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE)
 	f.waitState(t, name, typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE)
 	return name, routed
 }
@@ -428,12 +434,12 @@ func TestRoutingEventsAppliedOnce(t *testing.T) {
 	// the next event's effect shows, the redelivery was handled.
 	f.republish(t, routed)
 	f.publish(t, "regions/"+region+"/disputes/2026-40", &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_SELF,
-		State: typesv1.DisputeState_DISPUTE_STATE_HANDLING})
+		State: typesv1.DisputeState_DISPUTE_STATE_HANDLING}, typesv1.DisputeState_DISPUTE_STATE_HANDLING)
 	f.waitState(t, "regions/"+region+"/disputes/2026-40", typesv1.DisputeState_DISPUTE_STATE_HANDLING)
 	_, err := f.meeting.TriageMatter(office, &meetingv1.TriageMatterRequest{Name: name, Class: meetingv1.MatterClass_MATTER_CLASS_MAJOR})
 	refused(t, "triage after the redelivered routing", err, codes.FailedPrecondition, "DISPUTE_STATE_JOINT_HANDLING")
 
-	f.publish(t, name, &routingv1.DisputeClosed{Cause: "withdrawn"})
+	f.publish(t, name, &routingv1.DisputeClosed{Cause: "withdrawn"}, typesv1.DisputeState_DISPUTE_STATE_CLOSED)
 	f.waitState(t, name, typesv1.DisputeState_DISPUTE_STATE_CLOSED)
 	_, err = f.meeting.ConveneMeeting(office, &meetingv1.ConveneMeetingRequest{Parent: "regions/" + region, RequestId: "m-4",
 		Meeting: &meetingv1.Meeting{Disputes: []string{name}, InvitedUnits: []string{"tax", "hrss"}}})
@@ -441,9 +447,9 @@ func TestRoutingEventsAppliedOnce(t *testing.T) {
 
 	// A dispute returned a second time reaches the office too.
 	other := "regions/" + region + "/disputes/2026-42"
-	f.publish(t, other, &routingv1.TransferReturned{ReturnCount: 1})
+	f.publish(t, other, &routingv1.TransferReturned{ReturnCount: 1}, typesv1.DisputeState_DISPUTE_STATE_REGISTERED)
 	f.waitState(t, other, typesv1.DisputeState_DISPUTE_STATE_REGISTERED)
-	f.publish(t, other, &routingv1.TransferReturned{ReturnCount: 2, SentToOffice: true})
+	f.publish(t, other, &routingv1.TransferReturned{ReturnCount: 2, SentToOffice: true}, typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE)
 	f.waitState(t, other, typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE)
 	if _, err := f.meeting.TriageMatter(office, &meetingv1.TriageMatterRequest{Name: other, Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL}); err != nil {
 		t.Fatal(err)

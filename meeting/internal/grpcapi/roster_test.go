@@ -43,6 +43,9 @@ type fixture struct {
 	meeting meetingv1.MeetingServiceClient
 	watcher *roster.Watcher
 	feed    *rosterfeed.Feed
+	// versions counts, per dispute, the versions of routing's account
+	// published by the test.
+	versions map[string]int64
 }
 
 func testCtx(t *testing.T) context.Context {

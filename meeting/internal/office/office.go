@@ -55,6 +55,8 @@ type Matter struct {
 	Meetings []string `json:"meetings,omitempty"`
 	// PendingApproval is the id of the approval request awaiting the convenor.
 	PendingApproval string `json:"pending_approval,omitempty"`
+	// Version is the version of routing's account last followed.
+	Version int64 `json:"version,omitempty"`
 }
 
 // Meeting is one joint meeting (联席会议).
@@ -186,6 +188,24 @@ func (m *Matter) Observe(s typesv1.DisputeState) {
 		m.PendingApproval = ""
 	}
 	m.State = s
+}
+
+// Follow takes routing's account of the dispute at version: its state,
+// form number and registering department. An account no newer than the one
+// followed last changes nothing, and Follow reports false.
+func (m *Matter) Follow(version int64, s typesv1.DisputeState, number, registeringDepartment string) bool {
+	if version <= m.Version {
+		return false
+	}
+	m.Version = version
+	if number != "" {
+		m.Number = number
+	}
+	if registeringDepartment != "" {
+		m.RegisteringDepartment = registeringDepartment
+	}
+	m.Observe(s)
+	return true
 }
 
 // Triage classifies a dispute at the office: a general matter goes to

@@ -180,31 +180,66 @@ func (s *Store) Update(ctx context.Context, region string, fn func(r *Reader) (*
 	return fmt.Errorf("update in region %s: too much contention", region)
 }
 
-// Observe applies a routing event to the office's view of dispute name,
-// once per event id: fn changes the matter (a new one when the office had
-// not heard of the dispute).
-func (s *Store) Observe(ctx context.Context, region, name, eventID string, fn func(m *office.Matter)) (bool, error) {
-	key, err := matterKey(region, name)
-	if err != nil {
-		return false, err
+// LifecycleHandler applies routing's events to the office's view of their
+// disputes (docs/ARCHITECTURE.md, "Consuming events"): the matter takes the
+// state, number and registering department routing's Lifecycle reports.
+// The office copies routing's account and never works the lifecycle out
+// itself; an event no newer than the account applied (a lower or equal
+// version) changes nothing, so replicas, redeliveries and retries cannot
+// move a matter backwards.
+func (s *Store) LifecycleHandler() events.Handler {
+	keyOf := func(d *events.Delivery) (string, string, error) {
+		name, err := CanonicalDispute(d.Event.GetDispute())
+		if err != nil {
+			return "", "", events.Permanent(fmt.Errorf("%s event %s: %w", d.Event.GetType(), d.Event.GetId(), err))
+		}
+		key, err := matterKey(d.Region, name)
+		if err != nil {
+			return "", "", events.Permanent(err)
+		}
+		return name, key, nil
 	}
-	applied, err := events.Once(ctx, s.rdb, events.Marker(Service, region, eventID), []string{key},
-		func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
-			r := &Reader{ctx: ctx, tx: tx, region: region}
-			m, err := r.Matter(name)
+	return events.HandlerFuncs{
+		KeysFunc: func(d *events.Delivery) ([]string, error) {
+			if d.Event.GetLifecycle() == nil {
+				return nil, nil
+			}
+			_, key, err := keyOf(d)
+			if err != nil {
+				return nil, err
+			}
+			return []string{key}, nil
+		},
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			lc := d.Event.GetLifecycle()
+			if lc == nil {
+				return nil
+			}
+			name, key, err := keyOf(d)
 			if err != nil {
 				return err
 			}
-			if m == nil {
-				m = &office.Matter{Name: name}
+			m := &office.Matter{Name: name}
+			raw, ok, err := b.Get(key)
+			if err != nil {
+				return err
 			}
-			fn(m)
-			return set(ctx, pipe, key, m)
-		})
-	if err != nil {
-		return false, fmt.Errorf("observe %s on %s: %w", eventID, name, err)
+			if ok {
+				if err := json.Unmarshal(raw, m); err != nil {
+					return events.Permanent(fmt.Errorf("decode %s: %w", key, err))
+				}
+			}
+			if !m.Follow(lc.GetVersion(), lc.GetState(), lc.GetNumber(), lc.GetRegisteringDepartment()) {
+				return nil
+			}
+			enc, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			b.Set(key, enc, 0)
+			return nil
+		},
 	}
-	return applied, nil
 }
 
 // CanonicalDispute returns name with the sequence number of its id without

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,23 +93,17 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 	st := store.New(rdb)
 	cal := tracker.Everywhere(tracker.DefaultRules(weekdays))
 	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, now, log))
-	feed := &intakefeed.Feed{Store: st, Calendar: cal, Now: now, Log: log}
-	meet := &meetingfeed.Feed{Store: st, Calendar: cal, Now: now, Log: log}
-	consumer := &events.Consumer{Redis: rdb, Group: intakefeed.Group, Name: "t", Log: log,
-		Block: 100 * time.Millisecond, ClaimIdle: 200 * time.Millisecond,
-		Handle: func(ctx context.Context, ev *eventv1.Event) error {
-			if meetingfeed.Handles(ev) {
-				return meet.Handle(ctx, ev)
-			}
-			return feed.Handle(ctx, ev)
-		},
-		Streams: func() []string {
-			var ss []string
-			for _, r := range w.Regions() {
-				ss = append(ss, events.Stream("intake", r))
-			}
-			return append(ss, meetingfeed.Streams(w.Regions())...)
-		}}
+	routes := (&intakefeed.Feed{Calendar: cal, Now: now, Log: log}).Routes(st)
+	maps.Copy(routes, (&meetingfeed.Feed{Calendar: cal, Now: now, Log: log}).Routes(st))
+	consumer := &events.Subscription{Redis: rdb, Group: intakefeed.Group, Name: "t", Log: log,
+		Block: 100 * time.Millisecond, ClaimIdle: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Sources: []string{"intake", meetingfeed.Service}, Regions: w.Regions, Routes: routes}
+
+	st.AwaitMissing(func(ctx context.Context, region string) error {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		return events.WaitConsumed(ctx, rdb, events.Stream("intake", region), intakefeed.Group, 0)
+	})
 	done := make(chan struct{}, 2)
 	go func() { consumer.Run(ctx); done <- struct{}{} }()
 	go func() { srv.Run(ctx); done <- struct{}{} }()
@@ -210,6 +205,29 @@ func (f *fixture) routingEvents(t *testing.T, name string) []string {
 		}
 	}
 	return types
+}
+
+// routingLifecycles returns "<type> <state> <version>" of each routing
+// event about dispute name, from the Lifecycle it carries.
+func (f *fixture) routingLifecycles(t *testing.T, name string) []string {
+	t.Helper()
+	msgs, err := f.rdb.XRange(context.Background(), events.Stream("routing", region), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		ev, err := events.Decode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetDispute() == name {
+			lc := ev.GetLifecycle()
+			out = append(out, fmt.Sprintf("%s %s %d", strings.TrimPrefix(ev.GetType(), "disputes.routing.v1."),
+				strings.TrimPrefix(lc.GetState().String(), "DISPUTE_STATE_"), lc.GetVersion()))
+		}
+	}
+	return out
 }
 
 func wantCode(t *testing.T, err error, code codes.Code, reason, inMsg string) {
@@ -476,4 +494,25 @@ func TestConcurrentRoutingOneWins(t *testing.T) {
 	if got := f.routingEvents(t, name); len(got) != 2 {
 		t.Fatalf("routing events = %v, want TrackingOpened and one DisputeRouted", got)
 	}
+}
+
+// A call naming a dispute intake has just registered succeeds without the
+// client retrying: routing waits for its consumer to apply intake's events.
+func TestRouteRightAfterRegistration(t *testing.T) {
+	f := start(t)
+	for n := 1; n <= 20; n++ {
+		ev := registered(t, 700+n, "tax")
+		f.publish(t, ev)
+		// No wait for the tracker: the call must find it.
+		_, err := f.client.RouteDispute(f.as(t, "tax"), &routingv1.RouteDisputeRequest{
+			Name: ev.GetDispute(), Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER, TargetDepartment: "hrss", Opinion: "属人社部门职责",
+		})
+		if err != nil {
+			t.Fatalf("route %s right after its registration: %v", ev.GetDispute(), err)
+		}
+	}
+	// A dispute nobody registered is still not found, once routing has
+	// caught up.
+	_, err := f.client.GetTracking(f.as(t, "office"), &routingv1.GetTrackingRequest{Name: "regions/141181/disputes/2026-999"})
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 }

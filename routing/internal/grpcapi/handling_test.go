@@ -379,8 +379,12 @@ func TestMeetingOutcomes(t *testing.T) {
 		if got, want := path(), []string{"REGISTERED", "AT_OFFICE", "AWAITING_APPROVAL", "AT_OFFICE", "AWAITING_APPROVAL", "AT_PLATFORM", "REPLIED"}; !slices.Equal(got, want) {
 			t.Fatalf("history = %v, want %v", got, want)
 		}
-		if got := f.routingEvents(t, name); !slices.Equal(got, []string{"TrackingOpened", "DisputeRouted", "ReplyRecorded"}) {
-			t.Fatalf("routing events = %v", got)
+		// Routing publishes every change it applies from the office as its
+		// own event, each with the state after it and a rising version.
+		want := []string{"TrackingOpened REGISTERED 1", "DisputeRouted AT_OFFICE 2", "DisputeTriaged AWAITING_APPROVAL 3",
+			"ApprovalApplied AT_OFFICE 4", "DisputeTriaged AWAITING_APPROVAL 5", "ApprovalApplied AT_PLATFORM 6", "ReplyRecorded REPLIED 7"}
+		if got := f.routingLifecycles(t, name); !slices.Equal(got, want) {
+			t.Fatalf("routing events = %v, want %v", got, want)
 		}
 	})
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
@@ -95,6 +96,8 @@ func (s *Server) toStatus(err error) error {
 		return apierr.New(codes.FailedPrecondition, "PRECONDITION_NOT_MET", err.Error())
 	case errors.Is(err, tracker.ErrNoOffice):
 		return apierr.New(codes.FailedPrecondition, "NO_OFFICE", err.Error())
+	case errors.Is(err, events.ErrBehind):
+		return apierr.New(codes.Unavailable, "CATCHING_UP", "the dispute's latest events are still being applied; retry")
 	case errors.Is(err, errNoRoster):
 		return apierr.New(codes.Unavailable, "ROSTER_UNAVAILABLE", err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

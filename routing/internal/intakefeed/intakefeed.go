@@ -4,9 +4,7 @@
 package intakefeed
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -24,21 +22,17 @@ const Group = "routing"
 
 // Feed handles intake events.
 type Feed struct {
-	Store    *store.Store
 	Calendar tracker.Calendar
 	Now      func() time.Time
 	Log      *slog.Logger
 }
 
-// Handle applies one intake event; events routing does not track are ignored.
-func (f *Feed) Handle(ctx context.Context, ev *eventv1.Event) error {
-	switch {
-	case events.Is(ev, &intakev1.DisputeRegistered{}):
-		return f.registered(ctx, ev)
-	case events.Is(ev, &intakev1.DisputeWithdrawn{}):
-		return f.withdrawn(ctx, ev)
+// Routes returns routing's handlers of intake's events, writing through st.
+func (f *Feed) Routes(st *store.Store) map[string]events.Handler {
+	return map[string]events.Handler{
+		events.TypeOf(&intakev1.DisputeRegistered{}): st.Handler(f.registered),
+		events.TypeOf(&intakev1.DisputeWithdrawn{}):  st.Handler(f.withdrawn),
 	}
-	return nil
 }
 
 func disputeName(ev *eventv1.Event, payloadName string) string {
@@ -48,10 +42,11 @@ func disputeName(ev *eventv1.Event, payloadName string) string {
 	return payloadName
 }
 
-func (f *Feed) registered(ctx context.Context, ev *eventv1.Event) error {
+func (f *Feed) registered(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
 	p, err := events.Payload[*intakev1.DisputeRegistered](ev)
 	if err != nil {
-		return err
+		return "", nil, events.Permanent(err)
 	}
 	d := p.GetDispute()
 	name := disputeName(ev, d.GetName())
@@ -59,8 +54,8 @@ func (f *Feed) registered(ctx context.Context, ev *eventv1.Event) error {
 	if d.GetRegisterTime() == nil {
 		registerTime = ev.GetTime().AsTime()
 	}
-	now := f.Now()
-	_, err = f.Store.ApplyEvent(ctx, ev, name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+	return name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+		now := f.Now()
 		if cur != nil {
 			// Registered once: a second registration event for the same
 			// name changes nothing.
@@ -78,26 +73,23 @@ func (f *Feed) registered(ctx context.Context, ev *eventv1.Event) error {
 			return nil, nil, err
 		}
 		return t, []*eventv1.Event{out}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("open tracking of %s: %w", name, err)
-	}
-	return nil
+	}, nil
 }
 
 // errNotOpened makes a withdrawal wait (retry) until its registration is applied.
 var errNotOpened = errors.New("tracker not opened yet")
 
-func (f *Feed) withdrawn(ctx context.Context, ev *eventv1.Event) error {
+func (f *Feed) withdrawn(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
 	p, err := events.Payload[*intakev1.DisputeWithdrawn](ev)
 	if err != nil {
-		return err
+		return "", nil, events.Permanent(err)
 	}
 	name := ev.GetDispute()
-	now := f.Now()
-	_, err = f.Store.ApplyEvent(ctx, ev, name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+	return name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+		now := f.Now()
 		if cur == nil {
-			return nil, nil, errNotOpened
+			return nil, nil, events.NotYet(errNotOpened)
 		}
 		reason := p.GetReason()
 		if reason == "" {
@@ -114,9 +106,5 @@ func (f *Feed) withdrawn(ctx context.Context, ev *eventv1.Event) error {
 			return nil, nil, err
 		}
 		return cur, []*eventv1.Event{out}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("close %s on withdrawal: %w", name, err)
-	}
-	return nil
+	}, nil
 }

@@ -7,12 +7,12 @@
 package meetingfeed
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -28,7 +28,6 @@ const Service = "meeting"
 
 // Feed handles meeting events.
 type Feed struct {
-	Store    *store.Store
 	Calendar tracker.Calendar
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -42,66 +41,73 @@ var errNotOpened = errors.New("tracker not opened yet")
 // publishes with the change.
 type effect func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error)
 
-// Streams returns the meeting streams of regions.
-func Streams(regions []string) []string {
-	out := make([]string, 0, len(regions))
-	for _, r := range regions {
-		out = append(out, events.Stream(Service, r))
+// Routes returns routing's handlers of the office's events, writing
+// through st. Routing publishes each change it applies as its own event
+// (DisputeTriaged, ApprovalApplied, ReplyRecorded), so other services learn
+// the lifecycle from routing alone.
+func (f *Feed) Routes(st *store.Store) map[string]events.Handler {
+	return map[string]events.Handler{
+		events.TypeOf(&meetingv1.MatterTriaged{}):           st.Handler(f.triaged),
+		events.TypeOf(&meetingv1.ApprovalDecided{}):         st.Handler(f.approvalDecided),
+		events.TypeOf(&meetingv1.DecisionIssued{}):          st.Handler(f.decision),
+		events.TypeOf(&meetingv1.PlatformOutcomeRecorded{}): st.Handler(f.platformOutcome),
 	}
-	return out
 }
 
-// Handles reports whether ev is a meeting event, for a consumer that reads
-// meeting streams with others.
-func Handles(ev *eventv1.Event) bool {
-	return strings.HasPrefix(ev.GetType(), string(meetingv1.File_disputes_meeting_v1_meeting_proto.Package())+".")
+func (f *Feed) triaged(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
+	p, err := events.Payload[*meetingv1.MatterTriaged](ev)
+	if err != nil {
+		return "", nil, events.Permanent(err)
+	}
+	var major bool
+	switch p.GetClass() {
+	case meetingv1.MatterClass_MATTER_CLASS_GENERAL:
+	case meetingv1.MatterClass_MATTER_CLASS_MAJOR:
+		major = true
+	default:
+		return "", nil, events.Permanent(fmt.Errorf("event %s: matter class %v is neither GENERAL nor MAJOR", ev.GetId(), p.GetClass()))
+	}
+	return f.apply(ev, ev.GetDispute(), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+		if err := t.Triage(major, a, p.GetNote(), f.Calendar, at, ""); err != nil {
+			return nil, err
+		}
+		return f.publish(t, ev, p.GetNote(), &routingv1.DisputeTriaged{Major: major, Note: p.GetNote(), SourceEventId: ev.GetId()})
+	})
 }
 
-// Handle applies one meeting event; events that do not move a dispute are ignored.
-func (f *Feed) Handle(ctx context.Context, ev *eventv1.Event) error {
-	switch {
-	case events.Is(ev, &meetingv1.MatterTriaged{}):
-		p, err := events.Payload[*meetingv1.MatterTriaged](ev)
-		if err != nil {
-			return err
-		}
-		var major bool
-		switch p.GetClass() {
-		case meetingv1.MatterClass_MATTER_CLASS_GENERAL:
-		case meetingv1.MatterClass_MATTER_CLASS_MAJOR:
-			major = true
-		default:
-			return fmt.Errorf("event %s: matter class %v is neither GENERAL nor MAJOR", ev.GetId(), p.GetClass())
-		}
-		return f.apply(ctx, ev, ev.GetDispute(), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
-			return nil, t.Triage(major, a, p.GetNote(), f.Calendar, at, ev.GetId())
-		})
-	case events.Is(ev, &meetingv1.ApprovalDecided{}):
-		p, err := events.Payload[*meetingv1.ApprovalDecided](ev)
-		if err != nil {
-			return err
-		}
-		ap := p.GetApproval()
-		if !ap.GetDecided() {
-			return nil
-		}
-		return f.apply(ctx, ev, or(ev.GetDispute(), ap.GetDispute()), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
-			return nil, t.DecideApproval(ap.GetApproved(), a, ap.GetComment(), at, ev.GetId())
-		})
-	case events.Is(ev, &meetingv1.DecisionIssued{}):
-		p, err := events.Payload[*meetingv1.DecisionIssued](ev)
-		if err != nil {
-			return err
-		}
-		return f.reply(ctx, ev, false, tracker.ReplyInput{Outcome: p.GetOutcome(), Text: p.GetText(), Remedies: p.GetRemedies()})
-	case events.Is(ev, &meetingv1.PlatformOutcomeRecorded{}):
-		p, err := events.Payload[*meetingv1.PlatformOutcomeRecorded](ev)
-		if err != nil {
-			return err
-		}
-		return f.reply(ctx, ev, true, tracker.ReplyInput{Outcome: p.GetOutcome(), Text: p.GetText(), Remedies: p.GetRemedies()})
+func (f *Feed) approvalDecided(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
+	p, err := events.Payload[*meetingv1.ApprovalDecided](ev)
+	if err != nil {
+		return "", nil, events.Permanent(err)
 	}
-	return nil
+	ap := p.GetApproval()
+	if !ap.GetDecided() {
+		return "", nil, nil
+	}
+	return f.apply(ev, or(ev.GetDispute(), ap.GetDispute()), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+		if err := t.DecideApproval(ap.GetApproved(), a, ap.GetComment(), at, ""); err != nil {
+			return nil, err
+		}
+		return f.publish(t, ev, ap.GetComment(), &routingv1.ApprovalApplied{Approved: ap.GetApproved(), Comment: ap.GetComment(), SourceEventId: ev.GetId()})
+	})
+}
+
+func (f *Feed) decision(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	p, err := events.Payload[*meetingv1.DecisionIssued](dl.Event)
+	if err != nil {
+		return "", nil, events.Permanent(err)
+	}
+	return f.reply(dl.Event, false, tracker.ReplyInput{Outcome: p.GetOutcome(), Text: p.GetText(), Remedies: p.GetRemedies()})
+}
+
+func (f *Feed) platformOutcome(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	p, err := events.Payload[*meetingv1.PlatformOutcomeRecorded](dl.Event)
+	if err != nil {
+		return "", nil, events.Permanent(err)
+	}
+	return f.reply(dl.Event, true, tracker.ReplyInput{Outcome: p.GetOutcome(), Text: p.GetText(), Remedies: p.GetRemedies()})
 }
 
 func or(a, b string) string {
@@ -111,50 +117,49 @@ func or(a, b string) string {
 	return b
 }
 
+// publish builds routing's event of a change applied from the office's
+// event ev and stamps the change's transition with its id.
+func (f *Feed) publish(t *tracker.Tracker, ev *eventv1.Event, reason string, payload proto.Message) ([]*eventv1.Event, error) {
+	out, err := events.New(store.Service, t.Region, t.Name, ev.GetActor(), reason, payload, f.Now())
+	if err != nil {
+		return nil, err
+	}
+	t.StampEvent(out.GetId())
+	return []*eventv1.Event{out}, nil
+}
+
 // reply records the office's decision or the platform's outcome as the
 // written reply and publishes ReplyRecorded with it.
-func (f *Feed) reply(ctx context.Context, ev *eventv1.Event, platform bool, in tracker.ReplyInput) error {
-	return f.apply(ctx, ev, ev.GetDispute(), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
-		r, err := t.RecordOutcome(platform, a, in, f.Calendar, at, ev.GetId())
+func (f *Feed) reply(ev *eventv1.Event, platform bool, in tracker.ReplyInput) (string, store.ApplyFunc, error) {
+	return f.apply(ev, ev.GetDispute(), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+		r, err := t.RecordOutcome(platform, a, in, f.Calendar, at, "")
 		if err != nil {
 			return nil, err
 		}
-		out, err := events.New(store.Service, t.Region, t.Name, ev.GetActor(), r.Outcome, &routingv1.ReplyRecorded{Reply: wire.Reply(r)}, f.Now())
-		if err != nil {
-			return nil, err
-		}
-		return []*eventv1.Event{out}, nil
+		return f.publish(t, ev, r.Outcome, &routingv1.ReplyRecorded{Reply: wire.Reply(r)})
 	})
 }
 
-// apply runs fn on dispute name's tracker once per event id. The
-// transition is dated when the office acted (the event's time). A dispute
-// closed meanwhile (withdrawn) ignores the outcome; any other state that
-// does not allow it is an error, so the entry is retried and then parked
-// for someone to look at.
-func (f *Feed) apply(ctx context.Context, ev *eventv1.Event, name string, fn effect) error {
+// apply runs fn on dispute name's tracker. The transition is dated when the
+// office acted (the event's time). A dispute closed meanwhile (withdrawn)
+// ignores the outcome; any other state that does not allow it is an error,
+// retried a few times and then parked for someone to look at.
+func (f *Feed) apply(ev *eventv1.Event, name string, fn effect) (string, store.ApplyFunc, error) {
 	at := ev.GetTime().AsTime()
 	if ev.GetTime() == nil {
 		at = f.Now()
 	}
-	applied, err := f.Store.ApplyEvent(ctx, ev, name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+	return name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
 		if cur == nil {
-			return nil, nil, errNotOpened
+			return nil, nil, events.NotYet(errNotOpened)
 		}
 		if cur.State == tracker.Closed || cur.State == tracker.Archived {
 			return nil, nil, nil
 		}
 		out, err := fn(cur, wire.Actor(ev.GetActor()), at)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%s on %s: %w", ev.GetType(), name, err)
 		}
 		return cur, out, nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s on %s: %w", ev.GetType(), name, err)
-	}
-	if applied && f.Log != nil {
-		f.Log.InfoContext(ctx, "meeting outcome applied", "type", ev.GetType(), "dispute", name, "event_id", ev.GetId())
-	}
-	return nil
+	}, nil
 }

@@ -5,13 +5,11 @@ package service
 
 import (
 	"context"
-	"os"
-	"strconv"
+	"maps"
 	"time"
 
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
-	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
@@ -29,8 +27,18 @@ type Options struct {
 	// (default: the consumer's own).
 	ConsumerBlock time.Duration
 	// Name identifies this replica to consumer groups and the scanner
-	// election (default host-pid).
+	// election (default host, pid and random bits).
 	Name string
+	// AwaitTimeout bounds how long a call naming an unknown dispute waits
+	// for routing to apply intake's latest events (default 3 s).
+	AwaitTimeout time.Duration
+}
+
+func (o Options) awaitTimeout() time.Duration {
+	if o.AwaitTimeout > 0 {
+		return o.AwaitTimeout
+	}
+	return 3 * time.Second
 }
 
 // Setup is app.Service.Setup with the default options.
@@ -41,11 +49,10 @@ func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, err
 // SetupWith returns a Setup with opts.
 func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Context) error, error) {
 	return func(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
-		name := opts.Name
-		if name == "" {
-			host, _ := os.Hostname()
-			name = host + "-" + strconv.Itoa(os.Getpid())
+		if opts.Name == "" {
+			opts.Name = events.UniqueName()
 		}
+		name := opts.Name
 		st := store.New(d.Redis)
 		rules := timerules.New(d.Etcd, d.Log, d.Server.Registry())
 		d.Server.AddReadinessInfo("time_limits", rules.Limits.ReadinessInfo)
@@ -53,25 +60,30 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		now := func() time.Time { return d.Now() }
 
 		routingv1.RegisterRoutingServiceServer(d.Server.GRPC(), grpcapi.New(st, d.Roster, rules, now, d.Log))
-		feed := &intakefeed.Feed{Store: st, Calendar: rules, Now: now, Log: d.Log}
-		meet := &meetingfeed.Feed{Store: st, Calendar: rules, Now: now, Log: d.Log}
-		c := &events.Consumer{
-			Redis: d.Redis, Group: intakefeed.Group, Name: name, Block: opts.ConsumerBlock,
-			Streams: func() []string {
-				var ss []string
-				for _, r := range d.Roster.Regions() {
-					ss = append(ss, events.Stream("intake", r))
-				}
-				return append(ss, meetingfeed.Streams(d.Roster.Regions())...)
-			},
-			Handle: func(ctx context.Context, ev *eventv1.Event) error {
-				if meetingfeed.Handles(ev) {
-					return meet.Handle(ctx, ev)
-				}
-				return feed.Handle(ctx, ev)
-			},
+		feed := &intakefeed.Feed{Calendar: rules, Now: now, Log: d.Log}
+		meet := &meetingfeed.Feed{Calendar: rules, Now: now, Log: d.Log}
+		routes := feed.Routes(st)
+		maps.Copy(routes, meet.Routes(st))
+		sub := &events.Subscription{
+			Redis: d.Redis, Group: intakefeed.Group, Name: opts.Name, Block: opts.ConsumerBlock,
+			Sources: []string{"intake", meetingfeed.Service}, Regions: d.Roster.Regions, Routes: routes,
 			Log: d.Log, Registerer: d.Server.Registry(),
 		}
+		d.Server.AddReadinessInfo("events", sub.ParkedInfo)
+		// A dispute registered a moment ago is found: a lookup that misses
+		// waits up to AwaitTimeout for this group to apply intake's events.
+		st.AwaitMissing(func(ctx context.Context, region string) error {
+			ctx, cancel := context.WithTimeout(ctx, opts.awaitTimeout())
+			defer cancel()
+			return events.WaitConsumed(ctx, d.Redis, events.Stream("intake", region), intakefeed.Group, 0)
+		})
+		trim := &events.Trimmer{Redis: d.Redis, Log: d.Log, Retention: d.Config.EventRetention, Streams: func() []string {
+			var ss []string
+			for _, r := range d.Roster.Regions() {
+				ss = append(ss, events.Stream(store.Service, r))
+			}
+			return ss
+		}}
 		sc := &scanner.Scanner{
 			Store: st, Etcd: d.Etcd, Regions: d.Roster.Regions, Now: now, Log: d.Log, ID: name,
 			Interval: opts.ScanInterval,
@@ -79,6 +91,6 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		if err := sc.Register(d.Server.Registry()); err != nil {
 			return nil, err
 		}
-		return append(rules.Loops(), c.Run, sc.Run), nil
+		return append(rules.Loops(), sub.Run, sc.Run, trim.Run), nil
 	}
 }

@@ -33,6 +33,33 @@ const maxAttempts = 20
 // Store is the Redis store of trackers.
 type Store struct {
 	rdb redis.UniversalClient
+	// awaitMissing, when set, waits until routing has applied what other
+	// services published before a tracker was looked for and not found.
+	awaitMissing func(ctx context.Context, region string) error
+}
+
+// AwaitMissing sets how a lookup of a tracker that is not there waits for
+// routing's consumers to catch up before it answers not found, so a call
+// naming a dispute registered a moment ago succeeds without the client
+// retrying (docs/ARCHITECTURE.md, "Reading your own writes"). fn returns
+// events.ErrBehind when they did not catch up in time.
+func (s *Store) AwaitMissing(fn func(ctx context.Context, region string) error) { s.awaitMissing = fn }
+
+// retryMissing runs do, and once more after waiting for the consumers when
+// do found no tracker.
+func (s *Store) retryMissing(ctx context.Context, name string, do func() error) error {
+	err := do()
+	if !errors.Is(err, tracker.ErrNotFound) || s.awaitMissing == nil {
+		return err
+	}
+	region, _, _, perr := tracker.ParseName(name)
+	if perr != nil {
+		return err
+	}
+	if werr := s.awaitMissing(ctx, region); werr != nil {
+		return werr
+	}
+	return do()
 }
 
 // New returns a store on rdb.
@@ -71,7 +98,12 @@ func (s *Store) Get(ctx context.Context, name string) (*tracker.Tracker, error) 
 	if err != nil {
 		return nil, err
 	}
-	return load(ctx, s.rdb.Get, key)
+	var t *tracker.Tracker
+	err = s.retryMissing(ctx, name, func() (err error) {
+		t, err = load(ctx, s.rdb.Get, key)
+		return err
+	})
+	return t, err
 }
 
 // put queues the write of t with its events and the move of its worklist
@@ -85,6 +117,7 @@ func put(ctx context.Context, pipe redis.Pipeliner, key string, before []indexEn
 	reindex(ctx, pipe, before, indexOf(t))
 	indexDeadline(ctx, pipe, t)
 	for _, ev := range evs {
+		ev.Lifecycle = Lifecycle(t)
 		if err := events.Append(ctx, pipe, events.Stream(Service, t.Region), ev); err != nil {
 			return err
 		}
@@ -97,27 +130,84 @@ func put(ctx context.Context, pipe redis.Pipeliner, key string, before []indexEn
 // events to publish with it.
 type ApplyFunc func(cur *tracker.Tracker) (next *tracker.Tracker, out []*eventv1.Event, err error)
 
-// ApplyEvent applies the effect of another service's event on dispute name
-// exactly once per event id. It reports whether the effect ran now (false
-// when the event had been applied before).
-func (s *Store) ApplyEvent(ctx context.Context, ev *eventv1.Event, name string, fn ApplyFunc) (bool, error) {
-	key, err := trackerKey(name)
-	if err != nil {
-		return false, err
+// Effect says which dispute another service's event moves and how; a nil
+// ApplyFunc means the event does not concern routing.
+type Effect func(d *events.Delivery) (name string, fn ApplyFunc, err error)
+
+// Handler applies effect to trackers inside the event consumer's batch
+// (docs/ARCHITECTURE.md, "Consuming events"): the tracker is read with the
+// batch, and the tracker, its worklist entries and the events it publishes
+// are written in the batch's transaction with the apply-once marker.
+func (s *Store) Handler(effect Effect) events.Handler {
+	keyOf := func(d *events.Delivery) (string, ApplyFunc, error) {
+		name, fn, err := effect(d)
+		if err != nil || fn == nil {
+			return "", nil, err
+		}
+		key, err := trackerKey(name)
+		if err != nil {
+			return "", nil, events.Permanent(err)
+		}
+		return key, fn, nil
 	}
-	marker := events.Marker(Service, ev.GetRegion(), ev.GetId())
-	return events.Once(ctx, s.rdb, marker, []string{key}, func(ctx context.Context, tx *redis.Tx, pipe redis.Pipeliner) error {
-		cur, err := load(ctx, tx.Get, key)
-		if err != nil && !errors.Is(err, tracker.ErrNotFound) {
-			return err
-		}
-		before := indexOf(cur)
-		next, out, err := fn(cur)
-		if err != nil || next == nil {
-			return err
-		}
-		return put(ctx, pipe, key, before, next, out)
-	})
+	return events.HandlerFuncs{
+		KeysFunc: func(d *events.Delivery) ([]string, error) {
+			key, _, err := keyOf(d)
+			if err != nil || key == "" {
+				return nil, err
+			}
+			return []string{key}, nil
+		},
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			key, fn, err := keyOf(d)
+			if err != nil || fn == nil {
+				return err
+			}
+			raw, ok, err := b.Get(key)
+			if err != nil {
+				return err
+			}
+			var cur *tracker.Tracker
+			if ok {
+				cur = &tracker.Tracker{}
+				if err := json.Unmarshal(raw, cur); err != nil {
+					return events.Permanent(fmt.Errorf("decode %s: %w", key, err))
+				}
+			}
+			before := indexOf(cur)
+			next, out, err := fn(cur)
+			if err != nil || next == nil {
+				return err
+			}
+			enc, err := json.Marshal(next)
+			if err != nil {
+				return fmt.Errorf("encode tracker: %w", err)
+			}
+			b.Set(key, enc, 0)
+			after := indexOf(next)
+			b.Do(func(ctx context.Context, p redis.Pipeliner) {
+				reindex(ctx, p, before, after)
+				indexDeadline(ctx, p, next)
+			})
+			stream := events.Stream(Service, next.Region)
+			for _, ev := range out {
+				ev.Lifecycle = Lifecycle(next)
+				if err := b.Publish(stream, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// Lifecycle is what every routing event tells other services about the
+// dispute after the change: they copy it and never re-derive it.
+func Lifecycle(t *tracker.Tracker) *eventv1.Lifecycle {
+	return &eventv1.Lifecycle{
+		State: t.State, Holder: t.Holder, Readers: t.Readers(), Version: t.Version,
+		Number: t.Number, RegisteringDepartment: t.RegisteringDepartment,
+	}
 }
 
 // Tx is what a mutation may use besides the tracker.
@@ -152,6 +242,15 @@ type MutateFunc func(t *tracker.Tracker, x *Tx) ([]*eventv1.Event, error)
 // tracker as the winner left it; fn's error (including a domain refusal)
 // aborts without writing. now picks the year of slip numbers.
 func (s *Store) Mutate(ctx context.Context, name string, now time.Time, fn MutateFunc) (*tracker.Tracker, error) {
+	var out *tracker.Tracker
+	err := s.retryMissing(ctx, name, func() (err error) {
+		out, err = s.mutate(ctx, name, now, fn)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn MutateFunc) (*tracker.Tracker, error) {
 	key, err := trackerKey(name)
 	if err != nil {
 		return nil, err

@@ -189,8 +189,20 @@ func (t *Tracker) CanView(c Caller) bool {
 	if c.RegionWide {
 		return true
 	}
-	d := c.Department
-	return d == t.RegisteringDepartment || d == t.Holder || slices.Contains(t.PastHolders, d)
+	return slices.Contains(t.Readers(), c.Department)
+}
+
+// Readers returns the departments that may read the dispute now: the
+// registering department, the holder and the past holders, each once. It
+// is what routing's events tell other services (Lifecycle.readers).
+func (t *Tracker) Readers() []string {
+	out := make([]string, 0, 2+len(t.PastHolders))
+	for _, d := range append([]string{t.RegisteringDepartment, t.Holder}, t.PastHolders...) {
+		if d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // RunningClock returns the clock still running, if any.

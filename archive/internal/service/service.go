@@ -1,0 +1,73 @@
+// Package service assembles the archive from its parts for app.Main: the
+// sealed log on disk, the dossier store, the gRPC service, the consumer of
+// every service's events and the sealer.
+//
+// Besides the shared flags it reads, from the environment:
+//
+//	ARCHIVE_DATA_DIR     directory of the sealed log, one file per region
+//	                     (default ./var/archive); it must outlive Redis.
+//	ARCHIVE_SIGNING_KEY  PEM Ed25519 private key (PKCS#8) that signs the
+//	                     checkpoints; without it an ephemeral key is used
+//	                     and checkpoints do not verify across restarts.
+package service
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/xiaoyi-disputes/disputes/archive/internal/feed"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/grpcapi"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/sealing"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/platform/app"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/server"
+	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+)
+
+// Environment variables of the sealed log.
+const (
+	DataDirEnv    = "ARCHIVE_DATA_DIR"
+	SigningKeyEnv = "ARCHIVE_SIGNING_KEY"
+)
+
+// Setup builds the archive from the process deps; it is the archive's
+// app.Service.Setup.
+func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
+	var key ed25519.PrivateKey
+	var err error
+	if path := os.Getenv(SigningKeyEnv); path != "" {
+		if key, err = authn.LoadPrivateKey(path); err != nil {
+			return nil, fmt.Errorf("checkpoint signing key: %w", err)
+		}
+	} else {
+		if _, key, err = ed25519.GenerateKey(rand.Reader); err != nil {
+			return nil, fmt.Errorf("checkpoint signing key: %w", err)
+		}
+		d.Log.Warn("no checkpoint signing key: using an ephemeral one; checkpoints will not verify after a restart", "env", SigningKeyEnv)
+	}
+	dir := server.EnvOr(DataDirEnv, "./var/archive")
+	sealed, err := sealedlog.Open(dir, key, d.Log)
+	if err != nil {
+		return nil, fmt.Errorf("open sealed log %s: %w", dir, err)
+	}
+	d.Log.Info("sealed log open", "dir", dir, "regions", sealed.Regions())
+
+	st := store.New(d.Redis)
+	st.Now = d.Now
+	archivev1.RegisterArchiveServiceServer(d.Server.GRPC(), grpcapi.New(st, sealed, d.Log))
+	sub := &events.Subscription{
+		Redis: d.Redis, Group: feed.Group, Sources: feed.Sources, Regions: d.Roster.Regions,
+		Default: feed.Handler(st), Log: d.Log, Registerer: d.Server.Registry(),
+	}
+	d.Server.AddReadinessInfo("events", sub.ParkedInfo)
+	sealer := &sealing.Sealer{Store: st, Log: sealed, Redis: d.Redis, Group: feed.Group, Sources: feed.Sources,
+		Interval: time.Second, Regions: d.Roster.Regions, Logger: d.Log}
+	return []func(context.Context) error{sub.Run, sealer.Run}, nil
+}

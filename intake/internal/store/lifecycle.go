@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+)
+
+// LifecycleKey returns the key of routing's account of dispute id as intake
+// last applied it (version, state, readers).
+func LifecycleKey(region, id string) string { return events.Key(Service, region, "lifecycle", id) }
+
+// seen is routing's account of a dispute as intake last applied it.
+type seen struct {
+	Version int64                `json:"version"`
+	State   typesv1.DisputeState `json:"state"`
+	Readers []string             `json:"readers"`
+}
+
+// LifecycleHandler applies routing's events to intake (docs/ARCHITECTURE.md,
+// "Consuming events"): the departments routing says may read a dispute
+// become its holders (who may read it and see it in their lists), and a
+// dispute routing closed leaves the open-dispute indexes that links and
+// mass-dispute counts are drawn from. intake copies routing's account and
+// never works the lifecycle out itself; an event older than the account
+// applied (a lower version) changes nothing.
+func (s *Store) LifecycleHandler() events.Handler {
+	keys := func(d *events.Delivery) (region, id string, err error) {
+		region, id, err = dispute.ParseName(d.Event.GetDispute())
+		if err != nil {
+			return "", "", events.Permanent(fmt.Errorf("%s event %s: %w", d.Event.GetType(), d.Event.GetId(), err))
+		}
+		return region, id, nil
+	}
+	return events.HandlerFuncs{
+		KeysFunc: func(d *events.Delivery) ([]string, error) {
+			if d.Event.GetLifecycle() == nil {
+				return nil, nil
+			}
+			region, id, err := keys(d)
+			if err != nil {
+				return nil, err
+			}
+			return []string{LifecycleKey(region, id), DisputeKey(region, id)}, nil
+		},
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			lc := d.Event.GetLifecycle()
+			if lc == nil {
+				return nil
+			}
+			region, id, err := keys(d)
+			if err != nil {
+				return err
+			}
+			var old seen
+			raw, ok, err := b.Get(LifecycleKey(region, id))
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := json.Unmarshal(raw, &old); err != nil {
+					return events.Permanent(fmt.Errorf("decode %s: %w", LifecycleKey(region, id), err))
+				}
+				if lc.GetVersion() < old.Version {
+					return nil
+				}
+			}
+			form, ok, err := b.Get(DisputeKey(region, id))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return events.NotYet(fmt.Errorf("%w: %s", dispute.ErrNotFound, dispute.Name(region, id)))
+			}
+			dp, err := decode(id, form)
+			if err != nil {
+				return events.Permanent(err)
+			}
+			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders()}
+			enc, _ := json.Marshal(now)
+			b.Set(LifecycleKey(region, id), enc, 0)
+			score := float64(dp.GetRegisterTime().AsTime().UnixMilli())
+			member := indexMember(id)
+			closes := lc.GetState() == typesv1.DisputeState_DISPUTE_STATE_CLOSED && old.State != typesv1.DisputeState_DISPUTE_STATE_CLOSED
+			b.Do(func(ctx context.Context, p redis.Pipeliner) {
+				for _, dep := range old.Readers {
+					if !slices.Contains(now.Readers, dep) {
+						p.SRem(ctx, HoldersKey(region, id), dep)
+						p.ZRem(ctx, DepartmentIndexKey(region, dep), member)
+					}
+				}
+				for _, dep := range now.Readers {
+					p.SAdd(ctx, HoldersKey(region, id), dep)
+					p.ZAdd(ctx, DepartmentIndexKey(region, dep), redis.Z{Score: score, Member: member})
+				}
+				if closes {
+					leaveOpen(ctx, p, openIndexes(region, dp), id)
+				}
+			})
+			return nil
+		},
+	}
+}

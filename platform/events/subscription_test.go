@@ -1,0 +1,345 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+
+	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
+)
+
+const region = "141181"
+
+// appendHandler appends each event's id to a per-dispute list kept in one
+// string key, so lost updates and reordering both show.
+func appendHandler(fail func(d *events.Delivery) error) events.Handler {
+	key := func(d *events.Delivery) string { return "list:" + d.Event.GetDispute() }
+	return events.HandlerFuncs{
+		KeysFunc: func(d *events.Delivery) ([]string, error) { return []string{"{" + region + "}" + key(d)}, nil },
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			if fail != nil {
+				if err := fail(d); err != nil {
+					return err
+				}
+			}
+			k := "{" + region + "}" + key(d)
+			v, _, err := b.Get(k)
+			if err != nil {
+				return err
+			}
+			b.Set(k, append(v, []byte(d.Event.GetId()+",")...), 0)
+			return nil
+		},
+	}
+}
+
+func newSub(rdb redis.UniversalClient, name string, h events.Handler) *events.Subscription {
+	return &events.Subscription{
+		Redis: rdb, Group: "archive", Name: name, Sources: []string{"intake"},
+		Regions: func() []string { return []string{region} },
+		Default: h, Block: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+	}
+}
+
+func run(t *testing.T, subs ...*events.Subscription) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, s := range subs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.Run(ctx) }()
+	}
+	stop := func() { cancel(); wg.Wait() }
+	t.Cleanup(stop)
+	return stop
+}
+
+func publishN(t *testing.T, rdb *redis.Client, disputes, perDispute int) map[string][]string {
+	t.Helper()
+	want := map[string][]string{}
+	stream := events.Stream("intake", region)
+	for i := 0; i < perDispute; i++ {
+		for d := 1; d <= disputes; d++ {
+			name := fmt.Sprintf("regions/%s/disputes/2026-%d", region, d)
+			ev := newEvent(t, name)
+			publish(t, rdb, stream, ev)
+			want[name] = append(want[name], ev.GetId())
+		}
+	}
+	return want
+}
+
+func lists(t *testing.T, rdb *redis.Client, want map[string][]string) (map[string][]string, int) {
+	got := map[string][]string{}
+	n := 0
+	for name := range want {
+		v, err := rdb.Get(context.Background(), "{"+region+"}list:"+name).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatal(err)
+		}
+		ids := strings.Split(strings.TrimSuffix(v, ","), ",")
+		if v == "" {
+			ids = nil
+		}
+		got[name] = ids
+		n += len(ids)
+	}
+	return got, n
+}
+
+func execCalls(t *testing.T, rdb *redis.Client) int {
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if strings.HasPrefix(line, "cmdstat_exec:calls=") {
+			var n int
+			fmt.Sscanf(strings.TrimPrefix(line, "cmdstat_exec:calls="), "%d", &n)
+			return n
+		}
+	}
+	return 0
+}
+
+func TestSubscriptionAppliesInBatchesKeepingEachDisputesOrder(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 40, 50) // 2,000 events
+	before := execCalls(t, rdb)
+
+	sub := newSub(rdb, "c1", appendHandler(nil))
+	sub.Lanes = 4
+	stop := run(t, sub)
+	waitFor(t, "2000 events applied", func() bool { _, n := lists(t, rdb, want); return n == 2000 })
+	stop()
+
+	got, _ := lists(t, rdb, want)
+	for name, ids := range want {
+		if strings.Join(got[name], ",") != strings.Join(ids, ",") {
+			t.Fatalf("%s: applied %v, want %v in publishing order", name, got[name], ids)
+		}
+	}
+	// 2,000 events cost a handful of transactions, not one each.
+	if n := execCalls(t, rdb) - before; n > 200 {
+		t.Errorf("%d MULTI/EXEC transactions for 2000 events; want them batched", n)
+	}
+	p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
+	if err != nil || p.Count != 0 {
+		t.Fatalf("pending after apply: %+v %v", p, err)
+	}
+}
+
+func TestSubscriptionReplicasApplyEachEventOnce(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 5, 200) // few disputes, so replicas contend on the same keys
+	// A producer retry publishes one event twice: applied once.
+	stream := events.Stream("intake", region)
+	dup := newEvent(t, "regions/141181/disputes/2026-1")
+	publish(t, rdb, stream, dup)
+	publish(t, rdb, stream, dup)
+	want["regions/141181/disputes/2026-1"] = append(want["regions/141181/disputes/2026-1"], dup.GetId())
+
+	run(t, newSub(rdb, "c1", appendHandler(nil)), newSub(rdb, "c2", appendHandler(nil)))
+	waitFor(t, "1001 events applied", func() bool { _, n := lists(t, rdb, want); return n >= 1001 })
+	time.Sleep(200 * time.Millisecond)
+	got, n := lists(t, rdb, want)
+	if n != 1001 {
+		t.Fatalf("applied %d events, want 1001", n)
+	}
+	for name, ids := range got {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				t.Fatalf("%s: event %s applied twice", name, id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
+func TestSubscriptionRetriesTransientAndParksOnlyTheBroken(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	stream := events.Stream("intake", region)
+
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"event": "not a protobuf \xff"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	notYet := newEvent(t, "regions/141181/disputes/2026-1")  // waits for another service
+	afterIt := newEvent(t, "regions/141181/disputes/2026-1") // same dispute: must wait behind it
+	flaky := newEvent(t, "regions/141181/disputes/2026-2")   // fails twice, then applies
+	broken := newEvent(t, "regions/141181/disputes/2026-3")  // can never apply
+	panics := newEvent(t, "regions/141181/disputes/2026-4")  // handler panics
+	laterOf4 := newEvent(t, "regions/141181/disputes/2026-4")
+	for _, ev := range []*eventv1.Event{notYet, afterIt, flaky, broken, panics, laterOf4} {
+		publish(t, rdb, stream, ev)
+	}
+	var ready atomic.Bool
+	var flakyCalls atomic.Int32
+	h := appendHandler(func(d *events.Delivery) error {
+		switch d.Event.GetId() {
+		case notYet.GetId():
+			if !ready.Load() {
+				return events.NotYet(errors.New("tracker not opened yet"))
+			}
+		case flaky.GetId():
+			if flakyCalls.Add(1) <= 2 {
+				return errors.New("temporary failure")
+			}
+		case broken.GetId():
+			return events.Permanent(errors.New("payload names no dispute"))
+		case panics.GetId():
+			var m map[string]int
+			m["boom"]++ // assignment to a nil map
+		}
+		return nil
+	})
+	sub := newSub(rdb, "c1", h)
+	sub.MaxAttempts = 3
+	run(t, sub)
+
+	parked := events.ParkedStream(stream, "archive")
+	waitFor(t, "broken entries parked", func() bool { n, _ := rdb.XLen(ctx, parked).Result(); return n == 3 })
+	// NotYet holds dispute 1 (both its events) however long it takes, without parking.
+	time.Sleep(1500 * time.Millisecond)
+	if v, _ := rdb.Get(ctx, "{141181}list:regions/141181/disputes/2026-1").Result(); v != "" {
+		t.Fatalf("dispute 1 applied %q while its first event was not yet applicable", v)
+	}
+	ready.Store(true)
+	waitFor(t, "dispute 1 applied in order", func() bool {
+		v, _ := rdb.Get(ctx, "{141181}list:regions/141181/disputes/2026-1").Result()
+		return v == notYet.GetId()+","+afterIt.GetId()+","
+	})
+	waitFor(t, "nothing pending", func() bool {
+		p, err := rdb.XPending(ctx, stream, "archive").Result()
+		return err == nil && p.Count == 0
+	})
+	if v, _ := rdb.Get(ctx, "{141181}list:regions/141181/disputes/2026-2").Result(); v != flaky.GetId()+"," {
+		t.Errorf("flaky event applied as %q", v)
+	}
+	if v, _ := rdb.Get(ctx, "{141181}list:regions/141181/disputes/2026-4").Result(); v != laterOf4.GetId()+"," {
+		t.Errorf("dispute 4 after the panic: %q, want only the later event", v)
+	}
+	entries, err := rdb.XRange(ctx, parked, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whys []string
+	for _, e := range entries {
+		whys = append(whys, fmt.Sprint(e.Values["orig_id"], ": ", e.Values["error"]))
+	}
+	joined := strings.Join(whys, "\n")
+	for _, want := range []string{"malformed", broken.GetId() + ": cannot be applied: payload names no dispute",
+		panics.GetId() + ": cannot be applied: handler panicked: assignment to entry in nil map"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("parked entries\n%s\nlack %q", joined, want)
+		}
+	}
+}
+
+func TestSubscriptionRidesOutAPausedRedis(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 10, 20)
+	sub := newSub(rdb, "c1", appendHandler(func(d *events.Delivery) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	}))
+	sub.Batch = 16
+	run(t, sub)
+	time.Sleep(30 * time.Millisecond)
+	srv.Pause()
+	time.Sleep(4 * time.Second) // longer than the client's read timeout
+	srv.Resume()
+	waitFor(t, "200 events applied", func() bool { _, n := lists(t, rdb, want); return n == 200 })
+	if n, _ := rdb.XLen(context.Background(), events.ParkedStream(events.Stream("intake", region), "archive")).Result(); n != 0 {
+		t.Fatalf("%d entries parked after a pause of Redis", n)
+	}
+}
+
+func TestWaitConsumedAndWatermark(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	stream := events.Stream("intake", region)
+	if err := rdb.XGroupCreateMkStream(ctx, stream, "archive", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := publishN(t, rdb, 3, 3)
+	last, _ := rdb.XRevRangeN(ctx, stream, "+", "-", 1).Result()
+
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := events.WaitConsumed(short, rdb, stream, "archive", 0); !errors.Is(err, events.ErrBehind) {
+		t.Fatalf("WaitConsumed with no consumer = %v, want ErrBehind", err)
+	}
+	w, err := events.Watermark(ctx, rdb, stream, "archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := rdb.XRangeN(ctx, stream, "-", "+", 1).Result()
+	if w > events.IDMillis(first[0].ID) {
+		t.Fatalf("watermark %d passes the first unread entry %s", w, first[0].ID)
+	}
+
+	run(t, newSub(rdb, "c1", appendHandler(nil)))
+	wait, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	if err := events.WaitConsumed(wait, rdb, stream, "archive", 0); err != nil {
+		t.Fatalf("WaitConsumed with a consumer: %v", err)
+	}
+	if _, n := lists(t, rdb, want); n != 9 {
+		t.Fatalf("WaitConsumed returned with %d of 9 events applied", n)
+	}
+	w, err = events.Watermark(ctx, rdb, stream, "archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w <= events.IDMillis(last[0].ID) {
+		t.Fatalf("watermark %d not past the last applied entry %s", w, last[0].ID)
+	}
+}
+
+func TestTrimmerKeepsWhatAGroupHasNotAcknowledged(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	stream := events.Stream("intake", region)
+	if err := rdb.XGroupCreateMkStream(ctx, stream, "archive", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, rdb, 1, 10)
+	// The group reads 4 entries and acknowledges 3 of them.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "archive", Consumer: "c", Streams: []string{stream, ">"}, Count: 4}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := res[0].Messages
+	if err := rdb.XAck(ctx, stream, "archive", msgs[0].ID, msgs[1].ID, msgs[3].ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	tr := &events.Trimmer{Redis: rdb, Streams: func() []string { return []string{stream} }, Retention: time.Millisecond}
+	if _, err := tr.Trim(ctx, stream); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := rdb.XRange(ctx, stream, "-", "+").Result()
+	if len(left) == 0 || events.CompareIDs(left[0].ID, msgs[2].ID) > 0 {
+		t.Fatalf("trim removed the unacknowledged entry %s; first left %v", msgs[2].ID, left)
+	}
+	if len(left) == 10 && msgs[0].ID[:strings.IndexByte(msgs[0].ID, '-')] != msgs[2].ID[:strings.IndexByte(msgs[2].ID, '-')] {
+		t.Fatalf("trim removed nothing though entries before %s were acknowledged", msgs[2].ID)
+	}
+}
