@@ -33,8 +33,9 @@ const (
 var (
 	// ErrParkedNotFound: the parked stream has no entry with that id.
 	ErrParkedNotFound = errors.New("parked entry not found")
-	// ErrNotReplayable: the parked entry lacks the original event or names a
-	// source stream other than the one its parked stream belongs to.
+	// ErrNotReplayable: the parked entry lacks the original event, names a
+	// source stream other than the one its parked stream belongs to, or is
+	// older than the apply-once markers that make a replay safe.
 	ErrNotReplayable = errors.New("parked entry cannot be replayed")
 )
 
@@ -208,11 +209,7 @@ func parsedParked(parkedStream string, m redis.XMessage) Parked {
 	if _, g, ok := SplitParkedStream(parkedStream); ok {
 		p.Group = g
 	}
-	if ms, _, ok := strings.Cut(m.ID, "-"); ok {
-		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
-			p.Time = time.UnixMilli(n).UTC()
-		}
-	}
+	p.Time, _ = entryTime(m.ID)
 	raw, ok := m.Values[ParkedOrigPrefix+FieldEvent].(string)
 	p.Replayable = ok
 	ev := &eventv1.Event{}
@@ -241,13 +238,34 @@ func GetParked(ctx context.Context, rdb redis.UniversalClient, parkedStream, par
 	return parsedParked(parkedStream, msgs[0]), nil
 }
 
+// replayWindow is how long after publishing an event can be replayed: the
+// groups that applied it must still hold their apply-once markers (kept
+// MarkerTTL from applying, which comes after publishing) while they read it
+// again; an hour is left for that.
+const replayWindow = MarkerTTL - time.Hour
+
+// entryTime returns the time of a stream entry id ("<ms>-<seq>").
+func entryTime(id any) (time.Time, bool) {
+	s, _ := id.(string)
+	ms, _, ok := strings.Cut(s, "-")
+	if !ok {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n).UTC(), true
+}
+
 // ReplayParked puts a parked entry's original fields back on its source
 // stream and deletes it from the parked stream, in one MULTI/EXEC (both keys
 // carry the region's hash tag). Every group reads the new entry; consumers
 // apply each event once by its id, so the groups that applied it already
 // skip it and the group that parked it applies it now. An entry that is
-// missing, lacks its original event or names another source stream is
-// refused with a ParkedError.
+// missing, lacks its original event, names another source stream or was
+// published too long ago for the groups' markers to be kept is refused
+// with a ParkedError.
 func ReplayParked(ctx context.Context, rdb redis.UniversalClient, parkedStream, parkedID string) error {
 	source, _, ok := SplitParkedStream(parkedStream)
 	if !ok {
@@ -273,6 +291,10 @@ func ReplayParked(ctx context.Context, rdb redis.UniversalClient, parkedStream, 
 			}
 			if s, _ := m.Values[ParkedFieldStream].(string); s != "" && s != source {
 				return refuse(ErrNotReplayable, fmt.Sprintf("it names source stream %s, not %s", s, source))
+			}
+			if published, ok := entryTime(m.Values[ParkedFieldEntry]); ok && time.Since(published) > replayWindow {
+				return refuse(ErrNotReplayable, fmt.Sprintf("published %s, longer ago than the groups keep their apply-once markers",
+					published.Format(time.RFC3339)))
 			}
 			orig := map[string]any{}
 			for k, v := range m.Values {

@@ -165,6 +165,26 @@ func TestParkedListReplayDrop(t *testing.T) {
 	if err := events.ReplayParked(ctx, rdb, routingParked, broken); !errors.Is(err, events.ErrNotReplayable) {
 		t.Fatalf("replay without orig_event: %v, want ErrNotReplayable", err)
 	}
+	// An event published longer ago than the groups keep their markers
+	// would be applied again by the groups that applied it.
+	vals, err := events.Values(evs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := map[string]any{"entry": "1600000000000-0", "stream": routing, "error": "delivered 6 times"}
+	for k, v := range vals {
+		stale["orig_"+k] = v
+	}
+	staleID, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: routingParked, Values: stale}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.ReplayParked(ctx, rdb, routingParked, staleID); !errors.Is(err, events.ErrNotReplayable) {
+		t.Fatalf("replay of an old event: %v, want ErrNotReplayable", err)
+	}
+	if err := events.DropParked(ctx, rdb, routingParked, staleID); err != nil {
+		t.Fatal(err)
+	}
 	if err := events.ReplayParked(ctx, rdb, routing, ids[1]); err == nil {
 		t.Fatal("replay from a stream that is not a parked stream succeeded")
 	}

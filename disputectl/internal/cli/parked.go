@@ -367,7 +367,7 @@ func (c *ParkedReplayCmd) run(ctx context.Context, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	if len(refused) > 0 {
-		return fmt.Errorf("%d entries cannot be replayed (no original event); drop them with --id and a --reason: %s",
+		return fmt.Errorf("%d entries cannot be replayed (why is printed above); drop them with --id and a --reason: %s",
 			len(refused), strings.Join(refused, ", "))
 	}
 	return nil
