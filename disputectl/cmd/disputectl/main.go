@@ -1,7 +1,7 @@
 // Command disputectl administers the platform: development keys and tokens,
 // the roster of member units (read, replace, add or remove a unit, seed a
-// fresh etcd), and seeding of the regions' intake rules, time limits and
-// calendars.
+// fresh etcd), seeding of the regions' intake rules, time limits and
+// calendars, and the event entries consumers parked (list, replay, drop).
 package main
 
 import (

@@ -1,6 +1,6 @@
 // Package cli is disputectl: parsing of its subcommands into plain values,
-// and running them against the key files, the meeting service's roster API
-// and etcd (roster and region documents).
+// and running them against the key files, the meeting service's roster API,
+// etcd (roster and region documents) and Redis (parked event entries).
 package cli
 
 import (
@@ -57,6 +57,15 @@ commands:
   config init [--dir deploy/config] [--etcd localhost:2390]
       seed etcd with each region's <region>/intake-rules.json, time-limits.json
       and calendar/<year>.json, each only where etcd has no value yet
+  events parked list [--group routing] [--limit 100]
+      print the region's parked event entries (those a consumer group could not
+      process) and their total; --limit 0 prints all
+  events parked replay (--id PARKED_ID --group intake --source routing | --all [--group G] [--source S])
+      put parked entries back on their source stream; the group that parked one
+      applies it, the others skip it by its event id
+  events parked drop (--id PARKED_ID --group G --source S | --all [--group G] [--source S]) --reason "..."
+      delete parked entries for good and print what was dropped
+      events flags: [--region 141181] [--redis-addr localhost:6390 | env DISPUTES_REDIS_ADDR]
 `
 
 // Run runs disputectl with args and returns the process exit code.
@@ -154,6 +163,8 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 			return nil, errors.New("config: want init")
 		}
 		return parseConfig(args[1], args[2:])
+	case "events":
+		return parseEvents(args[1:], getenv)
 	}
 	return nil, fmt.Errorf("unknown command %q", args[0])
 }
