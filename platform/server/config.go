@@ -29,6 +29,9 @@ type Config struct {
 	ShutdownTimeout, DrainDelay time.Duration
 	// Pprof serves Go profiles under /debug/pprof/ on the admin port.
 	Pprof bool
+	// Limits bound what one client may make the gRPC server hold; zero
+	// fields take the Default* limits below.
+	Limits Limits
 
 	envErrs []error
 }
@@ -39,6 +42,89 @@ const (
 	DefaultDrainDelay      = time.Second
 	DefaultLogLevel        = "info"
 )
+
+// Limits bound the gRPC server's resources per client. They are the first
+// defence against a misbehaving or hostile caller: a huge message, thousands
+// of streams on one connection, or a flood of HTTP/2 pings.
+type Limits struct {
+	// MaxRecvMsgBytes is the largest request message accepted; a larger one
+	// is refused with RESOURCE_EXHAUSTED before it reaches a handler.
+	MaxRecvMsgBytes int
+	// MaxConcurrentStreams is the most calls one connection may have open
+	// at once; further calls wait on the client for a free slot.
+	MaxConcurrentStreams uint32
+	// MaxHeaderListBytes bounds the metadata (headers) of one call.
+	MaxHeaderListBytes uint32
+	// KeepaliveMinTime is the shortest interval between a client's pings
+	// the server tolerates; a client pinging more often is sent GOAWAY
+	// ("too_many_pings") and its connection closed. Pings on a connection
+	// without calls are allowed (clients keep idle connections warm), but
+	// only at this pace.
+	KeepaliveMinTime time.Duration
+	// KeepaliveTime is how long a connection may be quiet before the server
+	// pings the client, and KeepaliveTimeout how long it waits for the
+	// answer before closing the connection: dead peers are found in
+	// KeepaliveTime+KeepaliveTimeout instead of holding resources for hours.
+	KeepaliveTime, KeepaliveTimeout time.Duration
+	// MaxConnectionIdle closes a connection with no call for this long.
+	MaxConnectionIdle time.Duration
+}
+
+// Default limits. A registration form is a few kilobytes and the largest
+// request (a whole roster) a few tens, so 1 MiB leaves room and matches the
+// gateway's body limit. 1024 streams per connection covers the gateway,
+// which multiplexes every HTTP request to a service over one connection.
+const (
+	DefaultMaxRecvMsgBytes      = 1 << 20
+	DefaultMaxConcurrentStreams = 1024
+	DefaultMaxHeaderListBytes   = 64 << 10
+	DefaultKeepaliveMinTime     = 10 * time.Second
+	DefaultKeepaliveTime        = time.Minute
+	DefaultKeepaliveTimeout     = 20 * time.Second
+	DefaultMaxConnectionIdle    = 15 * time.Minute
+)
+
+// withDefaults returns l with every zero field set to its default.
+func (l Limits) withDefaults() Limits {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if l.MaxRecvMsgBytes == 0 {
+		l.MaxRecvMsgBytes = DefaultMaxRecvMsgBytes
+	}
+	if l.MaxConcurrentStreams == 0 {
+		l.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if l.MaxHeaderListBytes == 0 {
+		l.MaxHeaderListBytes = DefaultMaxHeaderListBytes
+	}
+	def(&l.KeepaliveMinTime, DefaultKeepaliveMinTime)
+	def(&l.KeepaliveTime, DefaultKeepaliveTime)
+	def(&l.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	def(&l.MaxConnectionIdle, DefaultMaxConnectionIdle)
+	return l
+}
+
+func (l Limits) validate() error {
+	var errs []error
+	if l.MaxRecvMsgBytes < 0 {
+		errs = append(errs, fmt.Errorf("max receive message size %d: must not be negative", l.MaxRecvMsgBytes))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"keepalive min time", l.KeepaliveMinTime}, {"keepalive time", l.KeepaliveTime},
+		{"keepalive timeout", l.KeepaliveTimeout}, {"max connection idle", l.MaxConnectionIdle},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // PublicKeyEnv names the env var holding the token public key file, shared
 // by all services.
@@ -69,6 +155,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("drain delay %v: must not be negative", c.DrainDelay))
+	}
+	if err := c.Limits.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid %s config: %w", c.Service, err)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -123,7 +124,17 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		return nil, fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
 	}
 
+	lim := cfg.Limits.withDefaults()
 	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
+		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
+		grpc.MaxHeaderListSize(lim.MaxHeaderListBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true,
+		}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time: lim.KeepaliveTime, Timeout: lim.KeepaliveTimeout, MaxConnectionIdle: lim.MaxConnectionIdle,
+		}),
 		// A pool of long-lived workers serves the calls: their stacks have
 		// already grown to what the interceptor chain and validation need,
 		// where a fresh goroutine per call would grow (copy) its stack every
