@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
 // Config is the part of every service's configuration that the shared
@@ -19,8 +21,15 @@ type Config struct {
 	Service string
 	// GRPCAddr and AdminAddr are listen addresses; ":0" picks a free port.
 	GRPCAddr, AdminAddr string
-	// PublicKeyFile is the PEM Ed25519 key tokens are verified with.
+	// PublicKeyFile is the key set tokens are verified with: a PEM file of
+	// one or several Ed25519 public keys, or a directory of *.pub.pem files
+	// (authn.LoadKeySet). A private key there is refused at start.
 	PublicKeyFile string
+	// TokenAudience is the aud a token must name (authn.DefaultAudience when
+	// empty); TokenMaxLifetime bounds a token's exp - iat
+	// (authn.DefaultMaxLifetime when zero).
+	TokenAudience    string
+	TokenMaxLifetime time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// ShutdownTimeout bounds the graceful stop; DrainDelay is how long the
@@ -127,8 +136,26 @@ func (l Limits) validate() error {
 }
 
 // PublicKeyEnv names the env var holding the token public key file, shared
-// by all services.
-const PublicKeyEnv = "DISPUTES_PUBLIC_KEY"
+// by all services; TokenAudienceEnv and TokenMaxLifetimeEnv, also shared,
+// hold the token audience and maximum lifetime.
+const (
+	PublicKeyEnv        = "DISPUTES_PUBLIC_KEY"
+	TokenAudienceEnv    = "DISPUTES_TOKEN_AUDIENCE"
+	TokenMaxLifetimeEnv = "DISPUTES_TOKEN_MAX_LIFETIME"
+)
+
+// Verifier loads the token key set named by PublicKeyFile and returns a
+// verifier with the configured audience and maximum lifetime.
+func (c *Config) Verifier() (*authn.Verifier, error) {
+	if c.PublicKeyFile == "" {
+		return nil, fmt.Errorf("no token public key (-public-key or %s)", PublicKeyEnv)
+	}
+	keys, err := authn.LoadKeySet(c.PublicKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return authn.NewKeySetVerifier(keys, authn.VerifyOptions{Audience: c.TokenAudience, MaxLifetime: c.TokenMaxLifetime}), nil
+}
 
 var serviceRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 
@@ -155,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("drain delay %v: must not be negative", c.DrainDelay))
+	}
+	if c.TokenMaxLifetime < 0 {
+		errs = append(errs, fmt.Errorf("token max lifetime %v: must not be negative", c.TokenMaxLifetime))
 	}
 	if err := c.Limits.validate(); err != nil {
 		errs = append(errs, err)
@@ -183,6 +213,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", EnvOr(env("grpc-addr"), c.GRPCAddr), "gRPC listen address (env "+env("grpc-addr")+")")
 	fs.StringVar(&c.AdminAddr, "admin-addr", EnvOr(env("admin-addr"), c.AdminAddr), "admin HTTP listen address for /metrics, /healthz, /readyz (env "+env("admin-addr")+")")
 	fs.StringVar(&c.PublicKeyFile, "public-key", EnvOr(PublicKeyEnv, c.PublicKeyFile), "PEM Ed25519 public key that verifies tokens (env "+PublicKeyEnv+")")
+	fs.StringVar(&c.TokenAudience, "token-audience", EnvOr(TokenAudienceEnv, cmpOr(c.TokenAudience, authn.DefaultAudience)), "aud every token must name (env "+TokenAudienceEnv+")")
 	fs.StringVar(&c.LogLevel, "log-level", EnvOr(env("log-level"), c.LogLevel), "debug, info, warn or error (env "+env("log-level")+")")
 	fs.BoolVar(&c.Pprof, "pprof", EnvOr(env("pprof"), "") == "true", "serve Go profiles under /debug/pprof/ on the admin port (env "+env("pprof")+"=true)")
 	for _, d := range []struct {
@@ -199,6 +230,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		}
 		fs.DurationVar(d.p, d.name, v, d.help+" (env "+env(d.name)+")")
 	}
+	if c.TokenMaxLifetime == 0 {
+		c.TokenMaxLifetime = authn.DefaultMaxLifetime
+	}
+	life, err := EnvDuration(TokenMaxLifetimeEnv, c.TokenMaxLifetime)
+	if err != nil {
+		c.envErrs = append(c.envErrs, err)
+	}
+	fs.DurationVar(&c.TokenMaxLifetime, "token-max-lifetime", life, "longest token lifetime (exp - iat) accepted (env "+TokenMaxLifetimeEnv+")")
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // EnvName returns the env var for a service's flag: ("intake", "grpc-addr")

@@ -67,7 +67,7 @@ type readinessCheck struct {
 
 // New validates cfg and opens both listeners at once, so Addr and AdminAddr
 // report real ports even for ":0" and a port clash fails at start. When
-// verifier is nil it is built from cfg.PublicKeyFile.
+// verifier is nil it is built from cfg (Config.Verifier).
 func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Verifier) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -76,14 +76,11 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		return nil, errors.New("new server: logger is required")
 	}
 	if verifier == nil {
-		if cfg.PublicKeyFile == "" {
-			return nil, fmt.Errorf("new %s server: no verifier and no public key file (set %s)", cfg.Service, PublicKeyEnv)
-		}
-		pub, err := authn.LoadPublicKey(cfg.PublicKeyFile)
+		v, err := cfg.Verifier()
 		if err != nil {
 			return nil, fmt.Errorf("new %s server: %w", cfg.Service, err)
 		}
-		verifier = authn.NewVerifier(pub)
+		verifier = v
 	}
 	validator, err := protovalidate.New()
 	if err != nil {
