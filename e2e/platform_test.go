@@ -96,16 +96,17 @@ func startPlatform(t *testing.T) *platform {
 	p.etcd = testenv.StartEtcd(t)
 	keys := filepath.Join(p.dir, "keys")
 	p.run("keygen", "--dir", keys)
+	p.run("keygen", "--dir", filepath.Join(p.dir, "archive-key"), "--name", "checkpoint")
 	p.key = filepath.Join(keys, "dev-key.pem")
 	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", p.etcd.Endpoint)
 	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
 
 	env := append(os.Environ(),
-		"DISPUTES_PUBLIC_KEY="+filepath.Join(keys, "dev-key.pub.pem"),
+		"DISPUTES_PUBLIC_KEY="+keys,
 		"DISPUTES_REDIS_ADDR="+p.redis.Addr,
 		"DISPUTES_ETCD_ENDPOINTS="+p.etcd.Endpoint,
 		"ARCHIVE_DATA_DIR="+filepath.Join(p.dir, "archive"),
-		"ARCHIVE_SIGNING_KEY="+p.key,
+		"ARCHIVE_SIGNING_KEY="+filepath.Join(p.dir, "archive-key", "checkpoint.pem"),
 		"ARCHIVE_SEAL_QUIET=0s",
 	)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {

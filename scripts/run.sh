@@ -11,7 +11,7 @@ REGION=141181
 REDIS_PORT=${REDIS_PORT:-6390}
 ETCD_PORT=${ETCD_PORT:-2390}
 ETCD_PEER_PORT=${ETCD_PEER_PORT:-2391}
-mkdir -p "$VAR/redis" "$VAR/etcd" "$VAR/keys" "$VAR/log"
+mkdir -p "$VAR/redis" "$VAR/etcd" "$VAR/keys" "$VAR/archive-key" "$VAR/log"
 
 for port in $REDIS_PORT $ETCD_PORT 8080 9101 9102 9103 9104 9201 9202 9203 9204; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -74,13 +74,17 @@ start etcd "$VAR/log/etcd.log" etcd --name dev --data-dir "$VAR/etcd" \
   --initial-cluster "dev=http://127.0.0.1:$ETCD_PEER_PORT"
 wait_for "etcd" env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" endpoint health
 
+# Two keys with two jobs: var/keys signs and verifies staff tokens (the
+# services read every *.pub.pem there, so `disputectl keys rotate` takes effect
+# without a restart); var/archive-key signs the sealed log's checkpoints.
 "$BIN/disputectl" keygen --dir "$VAR/keys"
+"$BIN/disputectl" keygen --dir "$VAR/archive-key" --name checkpoint
 "$BIN/disputectl" roster init --file "deploy/roster/$REGION.json" --etcd "127.0.0.1:$ETCD_PORT"
 "$BIN/disputectl" config init --dir deploy/config --etcd "127.0.0.1:$ETCD_PORT"
 
-export DISPUTES_PUBLIC_KEY="$VAR/keys/dev-key.pub.pem"
-# The archive signs its sealed log's checkpoints; a deployment gives it a key of its own.
-export ARCHIVE_SIGNING_KEY="$VAR/keys/dev-key.pem"
+export DISPUTES_PUBLIC_KEY="$VAR/keys"
+# The archive signs its sealed log's checkpoints with a key of its own, never the token key.
+export ARCHIVE_SIGNING_KEY="$VAR/archive-key/checkpoint.pem"
 export ARCHIVE_DATA_DIR="$VAR/archive"
 export DISPUTES_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
 export DISPUTES_ETCD_ENDPOINTS="127.0.0.1:$ETCD_PORT"
@@ -97,8 +101,8 @@ done
 start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr :8080
 wait_for "gateway" curl -fsS http://127.0.0.1:8080/readyz
 
-TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 24h)
-ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 24h)
+TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 12h)
+ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 12h)
 GRPCURL=grpcurl
 command -v grpcurl >/dev/null 2>&1 || GRPCURL="$ROOT/.tools/bin/grpcurl"
 
@@ -113,7 +117,7 @@ cat <<EOT
   Redis                   127.0.0.1:$REDIS_PORT (AOF, appendfsync always)   etcd 127.0.0.1:$ETCD_PORT
   Logs                    $VAR/log/
 
-Dev token (tax clerk/handler, 24 h):
+Dev token (tax clerk/handler, 12 h, the longest a token may live):
   export TOKEN=$TOKEN
 Admin token (roster):
   export ADMIN_TOKEN=$ADMIN_TOKEN
