@@ -44,7 +44,7 @@ type platform struct {
 	dir      string
 	key      string
 	grpc     map[string]string // service -> gRPC address
-	admin    map[string]string // service -> admin address
+	admin    map[string]string // service (and "gateway") -> admin address
 	gateway  string            // http://host:port
 	redis    *testenv.Redis
 	etcd     *testenv.Etcd
@@ -118,10 +118,11 @@ func startPlatform(t *testing.T) *platform {
 	}
 	gw := freeAddr(t)
 	p.gateway = "http://" + gw
-	p.start("gateway", env, "-http-addr", gw, "-drain-delay", "0s",
+	p.admin["gateway"] = freeAddr(t)
+	p.start("gateway", env, "-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s",
 		"-intake-addr", p.grpc["intake"], "-routing-addr", p.grpc["routing"],
 		"-meeting-addr", p.grpc["meeting"], "-archive-addr", p.grpc["archive"])
-	p.waitHTTP("gateway", p.gateway+"/readyz")
+	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
 	return p
 }
 

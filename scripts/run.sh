@@ -13,7 +13,7 @@ ETCD_PORT=${ETCD_PORT:-2390}
 ETCD_PEER_PORT=${ETCD_PEER_PORT:-2391}
 mkdir -p "$VAR/redis" "$VAR/etcd" "$VAR/keys" "$VAR/archive-key" "$VAR/log"
 
-for port in $REDIS_PORT $ETCD_PORT 8080 9101 9102 9103 9104 9201 9202 9203 9204; do
+for port in $REDIS_PORT $ETCD_PORT 8080 9200 9101 9102 9103 9104 9201 9202 9203 9204; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: is another 'make run' still running?" >&2
     exit 1
@@ -98,8 +98,8 @@ for svc in intake routing meeting archive; do
   wait_for "$svc" curl -fsS "http://127.0.0.1:920$i/readyz"
   i=$((i+1))
 done
-start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr :8080
-wait_for "gateway" curl -fsS http://127.0.0.1:8080/readyz
+start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr :8080 -admin-addr :9200
+wait_for "gateway" curl -fsS http://127.0.0.1:9200/readyz
 
 TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 12h)
 ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 12h)
@@ -113,7 +113,7 @@ cat <<EOT
   Staff console (工作台)  http://localhost:8080/        (paste the token below to log in)
   OpenAPI                 http://localhost:8080/openapi.json
   gRPC                    intake localhost:9101  routing localhost:9102  meeting localhost:9103  archive localhost:9104
-  Admin (metrics/health)  localhost:9201-9204  (/metrics /healthz /readyz)
+  Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204  (/metrics /healthz /readyz)
   Redis                   127.0.0.1:$REDIS_PORT (AOF, appendfsync always)   etcd 127.0.0.1:$ETCD_PORT
   Logs                    $VAR/log/
 
