@@ -44,7 +44,7 @@ type platform struct {
 	dir      string
 	key      string
 	grpc     map[string]string // service -> gRPC address
-	admin    map[string]string // service -> admin address
+	admin    map[string]string // service (and "gateway") -> admin address
 	gateway  string            // http://host:port
 	redis    *testenv.Redis
 	etcd     *testenv.Etcd
@@ -96,16 +96,17 @@ func startPlatform(t *testing.T) *platform {
 	p.etcd = testenv.StartEtcd(t)
 	keys := filepath.Join(p.dir, "keys")
 	p.run("keygen", "--dir", keys)
+	p.run("keygen", "--dir", filepath.Join(p.dir, "archive-key"), "--name", "checkpoint")
 	p.key = filepath.Join(keys, "dev-key.pem")
 	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", p.etcd.Endpoint)
 	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
 
 	env := append(os.Environ(),
-		"DISPUTES_PUBLIC_KEY="+filepath.Join(keys, "dev-key.pub.pem"),
+		"DISPUTES_PUBLIC_KEY="+keys,
 		"DISPUTES_REDIS_ADDR="+p.redis.Addr,
 		"DISPUTES_ETCD_ENDPOINTS="+p.etcd.Endpoint,
 		"ARCHIVE_DATA_DIR="+filepath.Join(p.dir, "archive"),
-		"ARCHIVE_SIGNING_KEY="+p.key,
+		"ARCHIVE_SIGNING_KEY="+filepath.Join(p.dir, "archive-key", "checkpoint.pem"),
 	)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
 		p.grpc[svc], p.admin[svc] = freeAddr(t), freeAddr(t)
@@ -116,10 +117,11 @@ func startPlatform(t *testing.T) *platform {
 	}
 	gw := freeAddr(t)
 	p.gateway = "http://" + gw
-	p.start("gateway", env, "-http-addr", gw, "-drain-delay", "0s",
+	p.admin["gateway"] = freeAddr(t)
+	p.start("gateway", env, "-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s",
 		"-intake-addr", p.grpc["intake"], "-routing-addr", p.grpc["routing"],
 		"-meeting-addr", p.grpc["meeting"], "-archive-addr", p.grpc["archive"])
-	p.waitHTTP("gateway", p.gateway+"/readyz")
+	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
 	return p
 }
 

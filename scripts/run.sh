@@ -11,9 +11,9 @@ REGION=141181
 REDIS_PORT=${REDIS_PORT:-6390}
 ETCD_PORT=${ETCD_PORT:-2390}
 ETCD_PEER_PORT=${ETCD_PEER_PORT:-2391}
-mkdir -p "$VAR/redis" "$VAR/etcd" "$VAR/keys" "$VAR/log"
+mkdir -p "$VAR/redis" "$VAR/etcd" "$VAR/keys" "$VAR/archive-key" "$VAR/log"
 
-for port in $REDIS_PORT $ETCD_PORT 8080 9101 9102 9103 9104 9201 9202 9203 9204; do
+for port in $REDIS_PORT $ETCD_PORT 8080 9200 9101 9102 9103 9104 9201 9202 9203 9204; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: is another 'make run' still running?" >&2
     exit 1
@@ -74,13 +74,17 @@ start etcd "$VAR/log/etcd.log" etcd --name dev --data-dir "$VAR/etcd" \
   --initial-cluster "dev=http://127.0.0.1:$ETCD_PEER_PORT"
 wait_for "etcd" env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_PORT" endpoint health
 
+# Two keys with two jobs: var/keys signs and verifies staff tokens (the
+# services read every *.pub.pem there, so `disputectl keys rotate` takes effect
+# without a restart); var/archive-key signs the sealed log's checkpoints.
 "$BIN/disputectl" keygen --dir "$VAR/keys"
+"$BIN/disputectl" keygen --dir "$VAR/archive-key" --name checkpoint
 "$BIN/disputectl" roster init --file "deploy/roster/$REGION.json" --etcd "127.0.0.1:$ETCD_PORT"
 "$BIN/disputectl" config init --dir deploy/config --etcd "127.0.0.1:$ETCD_PORT"
 
-export DISPUTES_PUBLIC_KEY="$VAR/keys/dev-key.pub.pem"
-# The archive signs its sealed log's checkpoints; a deployment gives it a key of its own.
-export ARCHIVE_SIGNING_KEY="$VAR/keys/dev-key.pem"
+export DISPUTES_PUBLIC_KEY="$VAR/keys"
+# The archive signs its sealed log's checkpoints with a key of its own, never the token key.
+export ARCHIVE_SIGNING_KEY="$VAR/archive-key/checkpoint.pem"
 export ARCHIVE_DATA_DIR="$VAR/archive"
 export DISPUTES_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
 export DISPUTES_ETCD_ENDPOINTS="127.0.0.1:$ETCD_PORT"
@@ -94,11 +98,11 @@ for svc in intake routing meeting archive; do
   wait_for "$svc" curl -fsS "http://127.0.0.1:920$i/readyz"
   i=$((i+1))
 done
-start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr :8080
-wait_for "gateway" curl -fsS http://127.0.0.1:8080/readyz
+start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr :8080 -admin-addr :9200
+wait_for "gateway" curl -fsS http://127.0.0.1:9200/readyz
 
-TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 24h)
-ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 24h)
+TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 12h)
+ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 12h)
 GRPCURL=grpcurl
 command -v grpcurl >/dev/null 2>&1 || GRPCURL="$ROOT/.tools/bin/grpcurl"
 
@@ -109,11 +113,11 @@ cat <<EOT
   Staff console (工作台)  http://localhost:8080/        (paste the token below to log in)
   OpenAPI                 http://localhost:8080/openapi.json
   gRPC                    intake localhost:9101  routing localhost:9102  meeting localhost:9103  archive localhost:9104
-  Admin (metrics/health)  localhost:9201-9204  (/metrics /healthz /readyz)
+  Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204  (/metrics /healthz /readyz)
   Redis                   127.0.0.1:$REDIS_PORT (AOF, appendfsync always)   etcd 127.0.0.1:$ETCD_PORT
   Logs                    $VAR/log/
 
-Dev token (tax clerk/handler, 24 h):
+Dev token (tax clerk/handler, 12 h, the longest a token may live):
   export TOKEN=$TOKEN
 Admin token (roster):
   export ADMIN_TOKEN=$ADMIN_TOKEN

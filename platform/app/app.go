@@ -189,11 +189,11 @@ func (c Config) endpoints() []string {
 }
 
 func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started Started) error {
-	pub, err := authn.LoadPublicKey(cfg.Server.PublicKeyFile)
+	verifier, err := cfg.Server.Verifier()
 	if err != nil {
-		return fmt.Errorf("load token key: %w", err)
+		return fmt.Errorf("load token keys: %w", err)
 	}
-	srv, err := server.New(cfg.Server, log, s.Policy, authn.NewVerifier(pub))
+	srv, err := server.New(cfg.Server, log, s.Policy, verifier)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -153,3 +153,17 @@ func TestRunLogsJSONLinesToStderr(t *testing.T) {
 		}
 	}
 }
+
+func TestPrivateKeyAsPublicKeyRefusedAtStart(t *testing.T) {
+	cfg := config(t, "127.0.0.1:1", "127.0.0.1:1")
+	cfg.Server.PublicKeyFile = filepath.Join(filepath.Dir(cfg.Server.PublicKeyFile), "key.pem")
+	svc := app.Service{Name: "probe", Policy: authn.Policy{},
+		Setup: func(context.Context, *app.Deps) ([]func(context.Context) error, error) {
+			t.Error("Setup ran with a private key as the token key")
+			return nil, nil
+		}}
+	err := app.RunConfig(context.Background(), svc, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err == nil || !strings.Contains(err.Error(), "is a private key") {
+		t.Fatalf("Run = %v, want a refusal naming the private key", err)
+	}
+}

@@ -42,51 +42,83 @@ func keys(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	derived, err := LoadPublicKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !pk.Equal(derived) || !pk.Equal(sk.Public()) {
+	if !pk.Equal(sk.Public()) {
 		t.Fatal("public keys from the two files differ")
 	}
 	return pk, sk
+}
+
+// mint signs claims with priv as an EdDSA token whose header names kid
+// (none when ""), for tokens Issue would refuse to make.
+func mint(t *testing.T, priv ed25519.PrivateKey, kid string, c jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// claimsWith returns valid claims of a clerk, changed by edits (a nil value
+// removes the claim).
+func claimsWith(edits jwt.MapClaims) jwt.MapClaims {
+	now := time.Now()
+	c := jwt.MapClaims{
+		"iss": Issuer, "aud": DefaultAudience, "sub": "x", "region": "110105", "dept": "d", "roles": []string{"clerk"},
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}
+	for k, v := range edits {
+		if v == nil {
+			delete(c, k)
+			continue
+		}
+		c[k] = v
+	}
+	return c
 }
 
 func TestIssueVerify(t *testing.T) {
 	pub, priv := keys(t)
 	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
 	v := NewVerifier(pub)
+	kid := KeyID(pub)
+	now := time.Now()
 
 	good, err := Issue(priv, clerk, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	foreign, _ := Issue(otherPriv, clerk, time.Hour)
-	hs, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": Issuer, "sub": "x", "region": "110105", "dept": "d", "roles": []string{"clerk"},
-		"exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString([]byte("secret"))
-	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
-		"iss": Issuer, "sub": "x", "region": "110105", "dept": "d", "roles": []string{"clerk"},
-	}).SignedString(priv)
-	wrongIss, _ := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
-		"iss": "other", "sub": "x", "region": "110105", "dept": "d", "roles": []string{"clerk"},
-		"exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString(priv)
-	expired, _ := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
-		"iss": Issuer, "sub": "x", "region": "110105", "dept": "d", "roles": []string{"clerk"},
-		"exp": time.Now().Add(-time.Hour).Unix(),
-	}).SignedString(priv)
+	foreignWithOurKid := mint(t, otherPriv, kid, claimsWith(nil))
+	hs, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claimsWith(nil)).SignedString([]byte("secret"))
 
 	tests := []struct {
 		name, token, wantErr string
 	}{
 		{"valid", good, ""},
-		{"other key", foreign, "invalid token"},
+		{"valid, minted by hand", mint(t, priv, kid, claimsWith(nil)), ""},
+		{"aud among several", mint(t, priv, kid, claimsWith(jwt.MapClaims{"aud": []string{"other", DefaultAudience}})), ""},
+		{"iat within the clock skew", mint(t, priv, kid, claimsWith(jwt.MapClaims{"iat": now.Add(30 * time.Second).Unix()})), ""},
+		{"other key (unknown kid)", foreign, "unknown key id"},
+		{"other key under our kid", foreignWithOurKid, "invalid token"},
+		{"no kid", mint(t, priv, "", claimsWith(nil)), "no kid"},
+		{"unknown kid", mint(t, priv, "rotated-away", claimsWith(nil)), "unknown key id"},
 		{"HS256 refused", hs, "invalid token"},
-		{"no exp", noExp, "invalid token"},
-		{"wrong issuer", wrongIss, "invalid token"},
-		{"expired", expired, "token expired"},
+		{"no exp", mint(t, priv, kid, claimsWith(jwt.MapClaims{"exp": nil})), "invalid token"},
+		{"no iat", mint(t, priv, kid, claimsWith(jwt.MapClaims{"iat": nil})), "no iat"},
+		{"iat in the future", mint(t, priv, kid, claimsWith(jwt.MapClaims{
+			"iat": now.Add(5 * time.Minute).Unix(), "exp": now.Add(time.Hour).Unix()})), "issued in the future"},
+		{"one-year lifetime", mint(t, priv, kid, claimsWith(jwt.MapClaims{
+			"iat": now.Unix(), "exp": now.Add(365 * 24 * time.Hour).Unix()})), "exceeds the maximum"},
+		{"wrong issuer", mint(t, priv, kid, claimsWith(jwt.MapClaims{"iss": "other"})), "invalid token"},
+		{"wrong audience", mint(t, priv, kid, claimsWith(jwt.MapClaims{"aud": "payroll"})), "invalid token"},
+		{"no audience", mint(t, priv, kid, claimsWith(jwt.MapClaims{"aud": nil})), "invalid token"},
+		{"expired", mint(t, priv, kid, claimsWith(jwt.MapClaims{
+			"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()})), "token expired"},
 		{"garbage", "not.a.jwt", "invalid token"},
 	}
 	for _, tt := range tests {
@@ -96,7 +128,7 @@ func TestIssueVerify(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if id.Region != clerk.Region || id.Department != clerk.Department || id.Staff != clerk.Staff || !id.HasRole(RoleClerk) {
+				if tt.name == "valid" && (id.Region != clerk.Region || id.Department != clerk.Department || id.Staff != clerk.Staff || !id.HasRole(RoleClerk)) {
 					t.Fatalf("identity = %+v, want %+v", id, clerk)
 				}
 				return
@@ -105,6 +137,132 @@ func TestIssueVerify(t *testing.T) {
 				t.Fatalf("err = %v, want containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestVerifyOptions(t *testing.T) {
+	pub, priv := keys(t)
+	v := NewKeySetVerifier(NewKeySet(pub), VerifyOptions{Audience: "disputes-test", MaxLifetime: 24 * time.Hour})
+	day, err := Signer{Key: priv, Audience: "disputes-test", MaxLifetime: 24 * time.Hour}.Issue(clerk, 20*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(day); err != nil {
+		t.Fatalf("a 20 h token for the configured audience: %v", err)
+	}
+	def, _ := Issue(priv, clerk, time.Hour)
+	if _, err := v.Verify(def); err == nil {
+		t.Fatal("a token for the default audience verified against another audience")
+	}
+}
+
+func TestIssueRefusesLongLifetime(t *testing.T) {
+	_, priv := keys(t)
+	for _, ttl := range []time.Duration{0, -time.Minute, DefaultMaxLifetime + time.Second, 365 * 24 * time.Hour} {
+		if _, err := Issue(priv, clerk, ttl); err == nil {
+			t.Errorf("Issue with ttl %v succeeded", ttl)
+		}
+	}
+	tok, err := Issue(priv, clerk, DefaultMaxLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := parsed.Claims.(jwt.MapClaims)
+	iat, _ := c.GetIssuedAt()
+	exp, _ := c.GetExpirationTime()
+	aud, _ := c.GetAudience()
+	if parsed.Header["kid"] != KeyID(priv.Public().(ed25519.PublicKey)) || iat == nil || exp == nil ||
+		exp.Sub(iat.Time) != DefaultMaxLifetime || len(aud) != 1 || aud[0] != DefaultAudience {
+		t.Fatalf("header %v claims %v: want kid, iat, exp = iat+12h, aud %q", parsed.Header, c, DefaultAudience)
+	}
+}
+
+func TestKeySetRotation(t *testing.T) {
+	dir := t.TempDir()
+	if err := GenerateKeyFiles(filepath.Join(dir, "old.pem"), filepath.Join(dir, "old.pub.pem")); err != nil {
+		t.Fatal(err)
+	}
+	oldPriv, err := LoadPrivateKey(filepath.Join(dir, "old.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadKeySet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	set.now = func() time.Time { return now }
+	v := NewKeySetVerifier(set, VerifyOptions{})
+	oldTok, _ := Issue(oldPriv, clerk, time.Hour)
+	if _, err := v.Verify(oldTok); err != nil {
+		t.Fatalf("old key before rotation: %v", err)
+	}
+
+	// Rotation: a new pair beside the old public key, in the directory the
+	// verifier reads.
+	if err := GenerateKeyFiles(filepath.Join(dir, "new.pem"), filepath.Join(dir, "new.pub.pem")); err != nil {
+		t.Fatal(err)
+	}
+	newPriv, _ := LoadPrivateKey(filepath.Join(dir, "new.pem"))
+	newTok, _ := Issue(newPriv, clerk, time.Hour)
+	if _, err := v.Verify(newTok); err == nil || !strings.Contains(err.Error(), "unknown key id") {
+		t.Fatalf("new kid within the reload interval: %v, want unknown key id", err)
+	}
+	now = now.Add(reloadInterval)
+	for name, tok := range map[string]string{"old": oldTok, "new": newTok} {
+		if _, err := v.Verify(tok); err != nil {
+			t.Errorf("%s key after rotation: %v", name, err)
+		}
+	}
+	if got := len(set.IDs()); got != 2 {
+		t.Fatalf("key set has %d keys, want 2", got)
+	}
+
+	// A file of both public keys is a key set too.
+	both := filepath.Join(t.TempDir(), "keys.pub.pem")
+	a, _ := os.ReadFile(filepath.Join(dir, "old.pub.pem"))
+	b, _ := os.ReadFile(filepath.Join(dir, "new.pub.pem"))
+	if err := os.WriteFile(both, append(a, b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fileSet, err := LoadKeySet(both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fv := NewKeySetVerifier(fileSet, VerifyOptions{})
+	for name, tok := range map[string]string{"old": oldTok, "new": newTok} {
+		if _, err := fv.Verify(tok); err != nil {
+			t.Errorf("%s key from a file of two keys: %v", name, err)
+		}
+	}
+}
+
+func TestPrivateKeyWherePublicExpectedIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	priv, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "key.pub.pem")
+	if err := GenerateKeyFiles(priv, pub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPublicKey(priv); err == nil || !strings.Contains(err.Error(), "is a private key") {
+		t.Errorf("LoadPublicKey(private) = %v, want refused as a private key", err)
+	}
+	if _, err := LoadKeySet(priv); err == nil || !strings.Contains(err.Error(), "is a private key") {
+		t.Errorf("LoadKeySet(private file) = %v, want refused as a private key", err)
+	}
+	// A private key disguised as a public key file in a key directory.
+	b, _ := os.ReadFile(priv)
+	if err := os.WriteFile(filepath.Join(dir, "leaked.pub.pem"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKeySet(dir); err == nil || !strings.Contains(err.Error(), "is a private key") {
+		t.Errorf("LoadKeySet(dir with a private key) = %v, want refused", err)
+	}
+	if _, err := LoadKeySet(t.TempDir()); err == nil {
+		t.Error("LoadKeySet(empty dir) succeeded")
 	}
 }
 

@@ -14,6 +14,19 @@ import (
 // Issuer is the iss claim of every token this platform issues and accepts.
 const Issuer = "disputes"
 
+// Token defaults. A token names the platform as its audience (aud), so a
+// token minted for another system by the same key holder is not accepted
+// here; it lives at most a working day; and its issue time may be at most a
+// minute ahead of the verifier's clock.
+const (
+	DefaultAudience    = "disputes"
+	DefaultMaxLifetime = 12 * time.Hour
+	MaxClockSkew       = time.Minute
+)
+
+// leeway is the clock skew allowed on exp and nbf.
+const leeway = 5 * time.Second
+
 type claims struct {
 	Region string   `json:"region"`
 	Dept   string   `json:"dept"`
@@ -21,16 +34,43 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// Issue signs a token for id valid for ttl. It refuses an invalid identity
-// so a bad token can never be minted.
-func Issue(priv ed25519.PrivateKey, id Identity, ttl time.Duration) (string, error) {
+// Signer mints tokens with one private key. Zero fields take the defaults:
+// KeyID the key's id (KeyID), Audience DefaultAudience, MaxLifetime
+// DefaultMaxLifetime, Now time.Now.
+type Signer struct {
+	Key         ed25519.PrivateKey
+	KeyID       string
+	Audience    string
+	MaxLifetime time.Duration
+	Now         func() time.Time
+}
+
+// Issue signs a token for id valid for ttl, with iss, aud, sub, iat, exp
+// and the key id (kid) in its header. It refuses an invalid identity and a
+// ttl beyond the maximum lifetime, so such a token is never minted.
+func (s Signer) Issue(id Identity, ttl time.Duration) (string, error) {
 	if err := id.Validate(); err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
 	}
-	if ttl <= 0 {
-		return "", fmt.Errorf("issue token: ttl %v must be positive", ttl)
+	if len(s.Key) != ed25519.PrivateKeySize {
+		return "", errors.New("issue token: no Ed25519 private key")
+	}
+	maxLife := cmp(s.MaxLifetime, DefaultMaxLifetime)
+	if ttl <= 0 || ttl > maxLife {
+		return "", fmt.Errorf("issue token: ttl %v must be positive and at most %v", ttl, maxLife)
+	}
+	kid := s.KeyID
+	if kid == "" {
+		kid = KeyID(s.Key.Public().(ed25519.PublicKey))
+	}
+	aud := s.Audience
+	if aud == "" {
+		aud = DefaultAudience
 	}
 	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
 	c := claims{
 		Region: id.Region,
 		Dept:   id.Department,
@@ -38,27 +78,54 @@ func Issue(priv ed25519.PrivateKey, id Identity, ttl time.Duration) (string, err
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
 			Subject:   id.Staff,
+			Audience:  jwt.ClaimStrings{aud},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(priv)
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = kid
+	str, err := t.SignedString(s.Key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
-	return s, nil
+	return str, nil
 }
 
-// Verifier checks tokens against one public key. It is safe for concurrent use.
+// Issue signs a token for id valid for ttl with priv and the defaults of
+// Signer.
+func Issue(priv ed25519.PrivateKey, id Identity, ttl time.Duration) (string, error) {
+	return Signer{Key: priv}.Issue(id, ttl)
+}
+
+func cmp(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// VerifyOptions are the claims a Verifier insists on; zero fields take
+// DefaultAudience and DefaultMaxLifetime.
+type VerifyOptions struct {
+	// Audience must be among the token's aud.
+	Audience string
+	// MaxLifetime bounds exp - iat.
+	MaxLifetime time.Duration
+}
+
+// Verifier checks tokens against a key set. It is safe for concurrent use.
 //
 // A token that verified once is remembered until its expiry, keyed by its
 // exact text: a client sends the same token with every call, and checking
 // the Ed25519 signature each time would be most of the cost of a cheap RPC.
 // A token that differs in any byte is verified afresh.
 type Verifier struct {
-	pub    ed25519.PublicKey
-	parser *jwt.Parser
-	now    func() time.Time
+	keys        *KeySet
+	audience    string
+	maxLifetime time.Duration
+	parser      *jwt.Parser
+	now         func() time.Time
 
 	mu       sync.RWMutex
 	verified map[string]verified
@@ -73,17 +140,31 @@ type verified struct {
 	exp time.Time
 }
 
-// NewVerifier returns a Verifier that accepts only EdDSA tokens signed by
-// pub's private key, issued by Issuer, with an expiry.
-func NewVerifier(pub ed25519.PublicKey) *Verifier {
-	v := &Verifier{now: time.Now, verified: map[string]verified{}}
-	v.pub = pub
+// NewVerifier returns a Verifier with the default options that accepts
+// tokens signed by the private key of any of pubs.
+func NewVerifier(pubs ...ed25519.PublicKey) *Verifier {
+	return NewKeySetVerifier(NewKeySet(pubs...), VerifyOptions{})
+}
+
+// NewKeySetVerifier returns a Verifier that accepts only EdDSA tokens with
+// a kid of keys, signed by that key, issued by Issuer for opts.Audience,
+// with an iat at most MaxClockSkew ahead and an exp at most
+// opts.MaxLifetime after it.
+func NewKeySetVerifier(keys *KeySet, opts VerifyOptions) *Verifier {
+	v := &Verifier{
+		keys: keys, audience: opts.Audience, maxLifetime: cmp(opts.MaxLifetime, DefaultMaxLifetime),
+		now: time.Now, verified: map[string]verified{},
+	}
+	if v.audience == "" {
+		v.audience = DefaultAudience
+	}
 	v.parser = jwt.NewParser(
 		jwt.WithTimeFunc(func() time.Time { return v.now() }),
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(Issuer),
-		jwt.WithLeeway(5*time.Second),
+		jwt.WithAudience(v.audience),
+		jwt.WithLeeway(leeway),
 	)
 	return v
 }
@@ -119,16 +200,39 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 // verify checks the signature and claims, returning the identity and expiry.
 func (v *Verifier) verify(token string) (Identity, time.Time, error) {
 	var c claims
-	_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.pub, nil })
+	_, err := v.parser.ParseWithClaims(token, &c, v.key)
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Identity{}, time.Time{}, fmt.Errorf("token expired: %w", err)
 		}
 		return Identity{}, time.Time{}, fmt.Errorf("invalid token: %w", err)
 	}
+	if c.IssuedAt == nil {
+		return Identity{}, time.Time{}, errors.New("invalid token: no iat (issue time)")
+	}
+	iat, exp := c.IssuedAt.Time, c.ExpiresAt.Time
+	if iat.After(v.now().Add(MaxClockSkew)) {
+		return Identity{}, time.Time{}, fmt.Errorf("invalid token: issued in the future (iat %s)", iat.UTC().Format(time.RFC3339))
+	}
+	if life := exp.Sub(iat); life > v.maxLifetime {
+		return Identity{}, time.Time{}, fmt.Errorf("invalid token: lifetime %v exceeds the maximum %v", life, v.maxLifetime)
+	}
 	id := Identity{Region: c.Region, Department: c.Dept, Staff: c.Subject, Roles: c.Roles}
 	if err := id.Validate(); err != nil {
 		return Identity{}, time.Time{}, fmt.Errorf("invalid token claims: %w", err)
 	}
-	return id, c.ExpiresAt.Time, nil
+	return id, exp, nil
+}
+
+// key finds the public key named by the token's kid header.
+func (v *Verifier) key(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errors.New("no kid (key id) in the header")
+	}
+	pub, ok := v.keys.Get(kid)
+	if !ok {
+		return nil, fmt.Errorf("unknown key id %q", kid)
+	}
+	return pub, nil
 }

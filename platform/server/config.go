@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
 // Config is the part of every service's configuration that the shared
@@ -19,8 +21,15 @@ type Config struct {
 	Service string
 	// GRPCAddr and AdminAddr are listen addresses; ":0" picks a free port.
 	GRPCAddr, AdminAddr string
-	// PublicKeyFile is the PEM Ed25519 key tokens are verified with.
+	// PublicKeyFile is the key set tokens are verified with: a PEM file of
+	// one or several Ed25519 public keys, or a directory of *.pub.pem files
+	// (authn.LoadKeySet). A private key there is refused at start.
 	PublicKeyFile string
+	// TokenAudience is the aud a token must name (authn.DefaultAudience when
+	// empty); TokenMaxLifetime bounds a token's exp - iat
+	// (authn.DefaultMaxLifetime when zero).
+	TokenAudience    string
+	TokenMaxLifetime time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// ShutdownTimeout bounds the graceful stop; DrainDelay is how long the
@@ -29,6 +38,9 @@ type Config struct {
 	ShutdownTimeout, DrainDelay time.Duration
 	// Pprof serves Go profiles under /debug/pprof/ on the admin port.
 	Pprof bool
+	// Limits bound what one client may make the gRPC server hold; zero
+	// fields take the Default* limits below.
+	Limits Limits
 
 	envErrs []error
 }
@@ -40,9 +52,110 @@ const (
 	DefaultLogLevel        = "info"
 )
 
+// Limits bound the gRPC server's resources per client. They are the first
+// defence against a misbehaving or hostile caller: a huge message, thousands
+// of streams on one connection, or a flood of HTTP/2 pings.
+type Limits struct {
+	// MaxRecvMsgBytes is the largest request message accepted; a larger one
+	// is refused with RESOURCE_EXHAUSTED before it reaches a handler.
+	MaxRecvMsgBytes int
+	// MaxConcurrentStreams is the most calls one connection may have open
+	// at once; further calls wait on the client for a free slot.
+	MaxConcurrentStreams uint32
+	// MaxHeaderListBytes bounds the metadata (headers) of one call.
+	MaxHeaderListBytes uint32
+	// KeepaliveMinTime is the shortest interval between a client's pings
+	// the server tolerates; a client pinging more often is sent GOAWAY
+	// ("too_many_pings") and its connection closed. Pings on a connection
+	// without calls are allowed (clients keep idle connections warm), but
+	// only at this pace.
+	KeepaliveMinTime time.Duration
+	// KeepaliveTime is how long a connection may be quiet before the server
+	// pings the client, and KeepaliveTimeout how long it waits for the
+	// answer before closing the connection: dead peers are found in
+	// KeepaliveTime+KeepaliveTimeout instead of holding resources for hours.
+	KeepaliveTime, KeepaliveTimeout time.Duration
+	// MaxConnectionIdle closes a connection with no call for this long.
+	MaxConnectionIdle time.Duration
+}
+
+// Default limits. A registration form is a few kilobytes and the largest
+// request (a whole roster) a few tens, so 1 MiB leaves room and matches the
+// gateway's body limit. 1024 streams per connection covers the gateway,
+// which multiplexes every HTTP request to a service over one connection.
+const (
+	DefaultMaxRecvMsgBytes      = 1 << 20
+	DefaultMaxConcurrentStreams = 1024
+	DefaultMaxHeaderListBytes   = 64 << 10
+	DefaultKeepaliveMinTime     = 10 * time.Second
+	DefaultKeepaliveTime        = time.Minute
+	DefaultKeepaliveTimeout     = 20 * time.Second
+	DefaultMaxConnectionIdle    = 15 * time.Minute
+)
+
+// withDefaults returns l with every zero field set to its default.
+func (l Limits) withDefaults() Limits {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if l.MaxRecvMsgBytes == 0 {
+		l.MaxRecvMsgBytes = DefaultMaxRecvMsgBytes
+	}
+	if l.MaxConcurrentStreams == 0 {
+		l.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if l.MaxHeaderListBytes == 0 {
+		l.MaxHeaderListBytes = DefaultMaxHeaderListBytes
+	}
+	def(&l.KeepaliveMinTime, DefaultKeepaliveMinTime)
+	def(&l.KeepaliveTime, DefaultKeepaliveTime)
+	def(&l.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	def(&l.MaxConnectionIdle, DefaultMaxConnectionIdle)
+	return l
+}
+
+func (l Limits) validate() error {
+	var errs []error
+	if l.MaxRecvMsgBytes < 0 {
+		errs = append(errs, fmt.Errorf("max receive message size %d: must not be negative", l.MaxRecvMsgBytes))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"keepalive min time", l.KeepaliveMinTime}, {"keepalive time", l.KeepaliveTime},
+		{"keepalive timeout", l.KeepaliveTimeout}, {"max connection idle", l.MaxConnectionIdle},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // PublicKeyEnv names the env var holding the token public key file, shared
-// by all services.
-const PublicKeyEnv = "DISPUTES_PUBLIC_KEY"
+// by all services; TokenAudienceEnv and TokenMaxLifetimeEnv, also shared,
+// hold the token audience and maximum lifetime.
+const (
+	PublicKeyEnv        = "DISPUTES_PUBLIC_KEY"
+	TokenAudienceEnv    = "DISPUTES_TOKEN_AUDIENCE"
+	TokenMaxLifetimeEnv = "DISPUTES_TOKEN_MAX_LIFETIME"
+)
+
+// Verifier loads the token key set named by PublicKeyFile and returns a
+// verifier with the configured audience and maximum lifetime.
+func (c *Config) Verifier() (*authn.Verifier, error) {
+	if c.PublicKeyFile == "" {
+		return nil, fmt.Errorf("no token public key (-public-key or %s)", PublicKeyEnv)
+	}
+	keys, err := authn.LoadKeySet(c.PublicKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return authn.NewKeySetVerifier(keys, authn.VerifyOptions{Audience: c.TokenAudience, MaxLifetime: c.TokenMaxLifetime}), nil
+}
 
 var serviceRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 
@@ -70,6 +183,12 @@ func (c *Config) Validate() error {
 	if c.DrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("drain delay %v: must not be negative", c.DrainDelay))
 	}
+	if c.TokenMaxLifetime < 0 {
+		errs = append(errs, fmt.Errorf("token max lifetime %v: must not be negative", c.TokenMaxLifetime))
+	}
+	if err := c.Limits.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid %s config: %w", c.Service, err)
 	}
@@ -94,6 +213,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", EnvOr(env("grpc-addr"), c.GRPCAddr), "gRPC listen address (env "+env("grpc-addr")+")")
 	fs.StringVar(&c.AdminAddr, "admin-addr", EnvOr(env("admin-addr"), c.AdminAddr), "admin HTTP listen address for /metrics, /healthz, /readyz (env "+env("admin-addr")+")")
 	fs.StringVar(&c.PublicKeyFile, "public-key", EnvOr(PublicKeyEnv, c.PublicKeyFile), "PEM Ed25519 public key that verifies tokens (env "+PublicKeyEnv+")")
+	fs.StringVar(&c.TokenAudience, "token-audience", EnvOr(TokenAudienceEnv, cmpOr(c.TokenAudience, authn.DefaultAudience)), "aud every token must name (env "+TokenAudienceEnv+")")
 	fs.StringVar(&c.LogLevel, "log-level", EnvOr(env("log-level"), c.LogLevel), "debug, info, warn or error (env "+env("log-level")+")")
 	fs.BoolVar(&c.Pprof, "pprof", EnvOr(env("pprof"), "") == "true", "serve Go profiles under /debug/pprof/ on the admin port (env "+env("pprof")+"=true)")
 	for _, d := range []struct {
@@ -110,6 +230,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		}
 		fs.DurationVar(d.p, d.name, v, d.help+" (env "+env(d.name)+")")
 	}
+	if c.TokenMaxLifetime == 0 {
+		c.TokenMaxLifetime = authn.DefaultMaxLifetime
+	}
+	life, err := EnvDuration(TokenMaxLifetimeEnv, c.TokenMaxLifetime)
+	if err != nil {
+		c.envErrs = append(c.envErrs, err)
+	}
+	fs.DurationVar(&c.TokenMaxLifetime, "token-max-lifetime", life, "longest token lifetime (exp - iat) accepted (env "+TokenMaxLifetimeEnv+")")
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // EnvName returns the env var for a service's flag: ("intake", "grpc-addr")

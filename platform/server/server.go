@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -66,7 +67,7 @@ type readinessCheck struct {
 
 // New validates cfg and opens both listeners at once, so Addr and AdminAddr
 // report real ports even for ":0" and a port clash fails at start. When
-// verifier is nil it is built from cfg.PublicKeyFile.
+// verifier is nil it is built from cfg (Config.Verifier).
 func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Verifier) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -75,14 +76,11 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		return nil, errors.New("new server: logger is required")
 	}
 	if verifier == nil {
-		if cfg.PublicKeyFile == "" {
-			return nil, fmt.Errorf("new %s server: no verifier and no public key file (set %s)", cfg.Service, PublicKeyEnv)
-		}
-		pub, err := authn.LoadPublicKey(cfg.PublicKeyFile)
+		v, err := cfg.Verifier()
 		if err != nil {
 			return nil, fmt.Errorf("new %s server: %w", cfg.Service, err)
 		}
-		verifier = authn.NewVerifier(pub)
+		verifier = v
 	}
 	validator, err := protovalidate.New()
 	if err != nil {
@@ -123,7 +121,17 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		return nil, fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
 	}
 
+	lim := cfg.Limits.withDefaults()
 	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
+		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
+		grpc.MaxHeaderListSize(lim.MaxHeaderListBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true,
+		}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time: lim.KeepaliveTime, Timeout: lim.KeepaliveTimeout, MaxConnectionIdle: lim.MaxConnectionIdle,
+		}),
 		// A pool of long-lived workers serves the calls: their stacks have
 		// already grown to what the interceptor chain and validation need,
 		// where a fresh goroutine per call would grow (copy) its stack every

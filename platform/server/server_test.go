@@ -424,8 +424,16 @@ func TestConfig(t *testing.T) {
 	}{
 		{"env defaults", nil, nil, func(c Config) bool {
 			return c.GRPCAddr == ":7001" && c.AdminAddr == ":8001" && c.DrainDelay == 250*time.Millisecond &&
-				c.ShutdownTimeout == DefaultShutdownTimeout && c.PublicKeyFile == "/keys/pub.pem" && c.LogLevel == "info"
+				c.ShutdownTimeout == DefaultShutdownTimeout && c.PublicKeyFile == "/keys/pub.pem" && c.LogLevel == "info" &&
+				c.TokenAudience == authn.DefaultAudience && c.TokenMaxLifetime == authn.DefaultMaxLifetime
 		}, ""},
+		{"token env", nil, map[string]string{TokenAudienceEnv: "disputes-staging", TokenMaxLifetimeEnv: "8h"}, func(c Config) bool {
+			return c.TokenAudience == "disputes-staging" && c.TokenMaxLifetime == 8*time.Hour
+		}, ""},
+		{"token flags", []string{"-token-audience", "x", "-token-max-lifetime", "1h"}, nil, func(c Config) bool {
+			return c.TokenAudience == "x" && c.TokenMaxLifetime == time.Hour
+		}, ""},
+		{"bad token lifetime", nil, map[string]string{TokenMaxLifetimeEnv: "forever"}, nil, TokenMaxLifetimeEnv},
 		{"flags win", []string{"-grpc-addr", ":9", "-log-level", "debug"}, nil, func(c Config) bool {
 			return c.GRPCAddr == ":9" && c.LogLevel == "debug"
 		}, ""},

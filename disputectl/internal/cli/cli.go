@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,11 +29,12 @@ const (
 	DefaultAddr     = "localhost:9103"
 	DefaultEtcd     = "localhost:2390"
 	DefaultRegion   = "141181"
-	DefaultTTL      = 12 * time.Hour
+	DefaultTTL      = authn.DefaultMaxLifetime
 	TokenEnv        = "DISPUTES_TOKEN"
 	callTimeout     = 10 * time.Second
-	privateKeyFile  = "dev-key.pem"
-	publicKeyFile   = "dev-key.pub.pem"
+	defaultKeyName  = "dev-key"
+	privateKeyFile  = defaultKeyName + ".pem"
+	publicKeyFile   = defaultKeyName + ".pub.pem"
 	mintedTokenTTL  = 10 * time.Minute
 	defaultAdminDep = "admin"
 	defaultStaff    = "disputectl"
@@ -41,10 +43,15 @@ const (
 const usage = `usage: disputectl <command> [flags]
 
 commands:
-  keygen [--dir var/keys]
-      write dev-key.pem (private) and dev-key.pub.pem unless they exist
-  token --region 141181 --dept tax --staff wang --role clerk [--role handler] [--ttl 12h] [--key var/keys/dev-key.pem]
-      print a signed token
+  keygen [--dir var/keys] [--name dev-key]
+      write <name>.pem (private) and <name>.pub.pem unless they exist
+  keys rotate [--dir var/keys]
+      replace the signing key dev-key.pem (and dev-key.pub.pem) with a new pair
+      under a new key id, and keep the old public key as <old kid>.pub.pem so
+      tokens it signed stay valid; services given --dir as their key set
+      (DISPUTES_PUBLIC_KEY) accept both; remove the old file after 12 h
+  token --region 141181 --dept tax --staff wang --role clerk [--role handler] [--ttl 12h] [--aud disputes] [--key var/keys/dev-key.pem]
+      print a signed token (aud, iat, exp and the key id; --ttl at most 12h)
   roster get
   roster set --file roster.json --reason "..."
   roster add-unit --id market --name 市市场监管局 [--intake-point] [--duty "..."]... [--head "..."] --reason "..."
@@ -153,6 +160,11 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 		return parseKeygen(args[1:])
 	case "token":
 		return parseToken(args[1:])
+	case "keys":
+		if len(args) < 2 || args[1] != "rotate" {
+			return nil, errors.New("keys: want rotate")
+		}
+		return parseRotate(args[2:])
 	case "roster":
 		if len(args) < 2 {
 			return nil, errors.New("roster: want get, set, add-unit, remove-unit or init")
@@ -171,15 +183,21 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 
 // KeygenCmd writes a development key pair.
 type KeygenCmd struct {
-	Dir string
+	Dir, Name string
 }
+
+var keyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 func parseKeygen(args []string) (*KeygenCmd, error) {
 	c := &KeygenCmd{}
 	fs := newFlags("keygen")
 	fs.StringVar(&c.Dir, "dir", DefaultKeyDir, "directory of the key files")
+	fs.StringVar(&c.Name, "name", defaultKeyName, "base name of the key files")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
+	}
+	if !keyNameRE.MatchString(c.Name) {
+		return nil, fmt.Errorf("keygen: --name %q: want 1-64 of [a-z0-9_-]", c.Name)
 	}
 	return c, nil
 }
@@ -196,7 +214,7 @@ func exists(path string) (bool, error) {
 }
 
 func (c *KeygenCmd) run(_ context.Context, stdout io.Writer) error {
-	priv, pub := filepath.Join(c.Dir, privateKeyFile), filepath.Join(c.Dir, publicKeyFile)
+	priv, pub := filepath.Join(c.Dir, c.Name+".pem"), filepath.Join(c.Dir, c.Name+authn.PublicKeySuffix)
 	havePriv, err := exists(priv)
 	if err != nil {
 		return err
@@ -226,6 +244,7 @@ func (c *KeygenCmd) run(_ context.Context, stdout io.Writer) error {
 type TokenCmd struct {
 	Identity authn.Identity
 	TTL      time.Duration
+	Audience string
 	Key      string
 }
 
@@ -238,6 +257,7 @@ func parseToken(args []string) (*TokenCmd, error) {
 	fs.StringVar(&c.Identity.Staff, "staff", "", "staff id")
 	fs.Var(&roles, "role", "role (repeat for several)")
 	fs.DurationVar(&c.TTL, "ttl", DefaultTTL, "validity")
+	fs.StringVar(&c.Audience, "aud", authn.DefaultAudience, "audience (aud) the services expect")
 	fs.StringVar(&c.Key, "key", DefaultKey, "private key file")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -246,8 +266,11 @@ func parseToken(args []string) (*TokenCmd, error) {
 	if err := c.Identity.Validate(); err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	if c.TTL <= 0 {
-		return nil, fmt.Errorf("token: --ttl %v must be positive", c.TTL)
+	if c.TTL <= 0 || c.TTL > authn.DefaultMaxLifetime {
+		return nil, fmt.Errorf("token: --ttl %v must be positive and at most %v", c.TTL, authn.DefaultMaxLifetime)
+	}
+	if c.Audience == "" {
+		return nil, errors.New("token: --aud must not be empty")
 	}
 	return c, nil
 }
@@ -257,10 +280,90 @@ func (c *TokenCmd) run(_ context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tok, err := authn.Issue(priv, c.Identity, c.TTL)
+	tok, err := authn.Signer{Key: priv, Audience: c.Audience}.Issue(c.Identity, c.TTL)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// RotateCmd replaces a key directory's signing key, keeping the old public
+// key in the directory so verifiers reading it accept both.
+type RotateCmd struct {
+	Dir string
+}
+
+func parseRotate(args []string) (*RotateCmd, error) {
+	c := &RotateCmd{}
+	fs := newFlags("keys rotate")
+	fs.StringVar(&c.Dir, "dir", DefaultKeyDir, "directory of the key files")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// run keeps the old public key under its kid first, then puts the new
+// public key in place, then the new private key: at every step the
+// directory verifies every token the current private key signs.
+func (c *RotateCmd) run(_ context.Context, stdout io.Writer) error {
+	priv, pub := filepath.Join(c.Dir, privateKeyFile), filepath.Join(c.Dir, publicKeyFile)
+	oldPub, err := authn.LoadPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("rotate: the current key: %w (run keygen first)", err)
+	}
+	oldKID := authn.KeyID(oldPub)
+	kept := filepath.Join(c.Dir, oldKID+authn.PublicKeySuffix)
+	b, err := os.ReadFile(pub)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(kept, b, 0o644); err != nil {
+		return fmt.Errorf("rotate: keep the old public key: %w", err)
+	}
+	tmp, err := os.MkdirTemp(c.Dir, ".rotate-")
+	if err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	newPriv, newPub := filepath.Join(tmp, privateKeyFile), filepath.Join(tmp, publicKeyFile)
+	if err := authn.GenerateKeyFiles(newPriv, newPub); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	k, err := authn.LoadPublicKey(newPub)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(newPub, pub); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	if err := os.Rename(newPriv, priv); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	fmt.Fprintf(stdout, "new signing key %s (kid %s)\nold public key kept as %s (kid %s): tokens it signed stay valid; remove it after %v\n",
+		priv, authn.KeyID(k), kept, oldKID, authn.DefaultMaxLifetime)
+	return nil
+}
+
+// writeAtomic writes b to path through a temporary file and a rename, so a
+// reader never sees half a key.
+func writeAtomic(path string, b []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

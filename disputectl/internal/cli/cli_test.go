@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,12 +43,13 @@ func TestParse(t *testing.T) {
 		env  map[string]string
 		want command
 	}{
-		{"keygen default", []string{"keygen"}, nil, &KeygenCmd{Dir: DefaultKeyDir}},
-		{"keygen dir", []string{"keygen", "--dir", "/tmp/k"}, nil, &KeygenCmd{Dir: "/tmp/k"}},
+		{"keygen default", []string{"keygen"}, nil, &KeygenCmd{Dir: DefaultKeyDir, Name: "dev-key"}},
+		{"keygen dir", []string{"keygen", "--dir", "/tmp/k", "--name", "checkpoint"}, nil, &KeygenCmd{Dir: "/tmp/k", Name: "checkpoint"}},
+		{"keys rotate", []string{"keys", "rotate", "--dir", "/tmp/k"}, nil, &RotateCmd{Dir: "/tmp/k"}},
 		{"token", []string{"token", "--region", "141181", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--role", "handler", "--ttl", "1h"}, nil,
-			&TokenCmd{Identity: authn.Identity{Region: "141181", Department: "tax", Staff: "wang", Roles: []string{"clerk", "handler"}}, TTL: time.Hour, Key: DefaultKey}},
+			&TokenCmd{Identity: authn.Identity{Region: "141181", Department: "tax", Staff: "wang", Roles: []string{"clerk", "handler"}}, TTL: time.Hour, Audience: "disputes", Key: DefaultKey}},
 		{"token default ttl and key", []string{"token", "--dept", "hrss", "--staff", "li", "--role", "admin"}, nil,
-			&TokenCmd{Identity: authn.Identity{Region: DefaultRegion, Department: "hrss", Staff: "li", Roles: []string{"admin"}}, TTL: DefaultTTL, Key: DefaultKey}},
+			&TokenCmd{Identity: authn.Identity{Region: DefaultRegion, Department: "hrss", Staff: "li", Roles: []string{"admin"}}, TTL: DefaultTTL, Audience: "disputes", Key: DefaultKey}},
 		{"roster get", []string{"roster", "get"}, nil, &RosterGetCmd{Conn: defaultConn()}},
 		{"roster get token from env", []string{"roster", "get"}, map[string]string{TokenEnv: "from-env"}, &RosterGetCmd{Conn: withToken}},
 		{"roster get flags", []string{"roster", "get", "--addr", "meeting:9000", "--region", "140100", "--token", "tok"}, map[string]string{TokenEnv: "from-env"},
@@ -87,6 +90,10 @@ func TestParseErrors(t *testing.T) {
 		{"token unknown role", []string{"token", "--dept", "tax", "--staff", "wang", "--role", "king"}, "unknown"},
 		{"token bad region", []string{"token", "--region", "1411", "--dept", "tax", "--staff", "wang", "--role", "clerk"}, "6 digits"},
 		{"token bad ttl", []string{"token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--ttl", "-1h"}, "must be positive"},
+		{"token ttl over 12h", []string{"token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--ttl", "24h"}, "at most 12h"},
+		{"token empty aud", []string{"token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--aud", ""}, "--aud"},
+		{"keys without rotate", []string{"keys"}, "want rotate"},
+		{"keygen bad name", []string{"keygen", "--name", "../x"}, "--name"},
 		{"set without reason", []string{"roster", "set", "--file", "r.json"}, "--reason is required"},
 		{"set without file", []string{"roster", "set", "--reason", "x"}, "--file is required"},
 		{"add-unit without name", []string{"roster", "add-unit", "--id", "x", "--reason", "x"}, "--id and --name"},
@@ -153,6 +160,75 @@ func TestKeygenAndToken(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "missing.pem") {
 		t.Errorf("token with a missing key: code %d, err %q", code, errOut)
 	}
+}
+
+func TestKeysRotate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	if _, errOut, code := run(t, "keys", "rotate", "--dir", dir); code != 1 || !strings.Contains(errOut, "keygen first") {
+		t.Fatalf("rotate without keys: code %d, err %q", code, errOut)
+	}
+	if _, errOut, code := run(t, "keygen", "--dir", dir); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	key := filepath.Join(dir, "dev-key.pem")
+	token := func() string {
+		t.Helper()
+		out, errOut, code := run(t, "token", "--dept", "tax", "--staff", "wang", "--role", "clerk", "--key", key)
+		if code != 0 {
+			t.Fatalf("token: %s", errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	oldTok := token()
+	out, errOut, code := run(t, "keys", "rotate", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "old public key kept") {
+		t.Fatalf("rotate: code %d, out %q, err %q", code, out, errOut)
+	}
+	newTok := token()
+
+	// The directory is the services' key set: both kids verify.
+	keys, err := authn.LoadKeySet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(keys.IDs()); n != 2 {
+		t.Fatalf("key set after one rotation has %d keys, want 2", n)
+	}
+	v := authn.NewKeySetVerifier(keys, authn.VerifyOptions{})
+	for name, tok := range map[string]string{"old": oldTok, "new": newTok} {
+		if _, err := v.Verify(tok); err != nil {
+			t.Errorf("%s kid after rotation: %v", name, err)
+		}
+	}
+	if oldTok == newTok || kid(t, oldTok) == kid(t, newTok) {
+		t.Fatalf("rotation kept the kid %q", kid(t, oldTok))
+	}
+	// The directory's only private key is the new one.
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(entries) != 3 {
+		t.Errorf("key dir holds %v, want dev-key.pem, dev-key.pub.pem and the old kid's .pub.pem", names)
+	}
+}
+
+// kid returns the kid header of a token.
+func kid(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
 }
 
 func TestRosterInit(t *testing.T) {

@@ -34,6 +34,7 @@ func realMain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	env := func(flag, def string) string { return server.EnvOr(server.EnvName("gateway", flag), def) }
 	httpAddr := fs.String("http-addr", env("http-addr", ":8080"), "HTTP listen address (env GATEWAY_HTTP_ADDR)")
+	adminAddr := fs.String("admin-addr", env("admin-addr", ":9200"), "admin HTTP listen address for /metrics, /healthz, /readyz (env GATEWAY_ADMIN_ADDR)")
 	var b gateway.Backends
 	fs.StringVar(&b.Intake, "intake-addr", env("intake-addr", "127.0.0.1:9101"), "intake gRPC address (env GATEWAY_INTAKE_ADDR)")
 	fs.StringVar(&b.Routing, "routing-addr", env("routing-addr", "127.0.0.1:9102"), "routing gRPC address (env GATEWAY_ROUTING_ADDR)")
@@ -59,9 +60,15 @@ func realMain(ctx context.Context, args []string) error {
 	}
 	defer gw.Close()
 
+	// Both listeners open before either serves, so a port clash fails at start.
 	lis, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *httpAddr, err)
+	}
+	adminLis, err := net.Listen("tcp", *adminAddr)
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("listen admin %s: %w", *adminAddr, err)
 	}
 	srv := &http.Server{
 		Handler:           gw.Handler(),
@@ -69,13 +76,18 @@ func realMain(ctx context.Context, args []string) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
-	errc := make(chan error, 1)
+	admin := &http.Server{Handler: gw.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(lis) }()
-	log.Info("serving", "http_addr", lis.Addr().String(), "backends", fmt.Sprintf("%+v", b))
+	go func() { errc <- admin.Serve(adminLis) }()
+	log.Info("serving", "http_addr", lis.Addr().String(), "admin_addr", adminLis.Addr().String(), "backends", fmt.Sprintf("%+v", b))
 
 	select {
 	case err := <-errc:
+		srv.Close()
+		admin.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -86,8 +98,14 @@ func realMain(ctx context.Context, args []string) error {
 	log.Info("shutdown step 3/3: graceful stop", "timeout", timeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(sctx)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		srv.Close()
+	}
+	if aerr := admin.Shutdown(sctx); aerr != nil {
+		admin.Close()
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")

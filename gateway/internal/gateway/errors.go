@@ -20,7 +20,12 @@ var jsonFieldRE = regexp.MustCompile(`(?:field (\w+)|unknown field "(\w+)")`)
 // gateway could not decode (bad JSON, an unknown enum name, an unknown
 // field) also gets the google.rpc.BadRequest detail the services give, so
 // every 400 names its field the same way.
+// A body cut at the size limit is answered 413 (REQUEST_TOO_LARGE) instead.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if bodyTooLarge(r) {
+		writeTooLarge(w)
+		return
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, decodeError(err))
 }
 

@@ -44,6 +44,7 @@ type Backends struct {
 type Gateway struct {
 	conns    map[string]*grpc.ClientConn
 	handler  http.Handler
+	admin    http.Handler
 	registry *prometheus.Registry
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -127,13 +128,18 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.Document)
 	})
-	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
-	root.HandleFunc("GET /readyz", g.readyz)
-	root.Handle("GET /metrics", promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{Registry: g.registry}))
 	if console != nil {
 		root.Handle("/", console)
 	}
-	g.handler = root
+	g.handler = guard(root)
+
+	// Probes and metrics are for the operators' network, on the admin
+	// listener like the services', never on the public port.
+	admin := http.NewServeMux()
+	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	admin.HandleFunc("GET /readyz", g.readyz)
+	admin.Handle("GET /metrics", promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{Registry: g.registry}))
+	g.admin = admin
 	return g, nil
 }
 
@@ -164,8 +170,12 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// Handler returns the HTTP handler.
+// Handler returns the public HTTP handler: the API, OpenAPI, print and
+// console, behind the request limits (guard).
 func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// AdminHandler returns the admin HTTP handler: /healthz, /readyz, /metrics.
+func (g *Gateway) AdminHandler() http.Handler { return g.admin }
 
 // Stopping makes /readyz answer 503 from now on (first shutdown step).
 func (g *Gateway) Stopping() { g.stopOnce.Do(func() { close(g.stopping) }) }

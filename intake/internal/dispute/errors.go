@@ -9,6 +9,11 @@ import (
 // ErrNotFound means the named dispute does not exist.
 var ErrNotFound = errors.New("dispute not found")
 
+// ErrRequestIDReused means the caller's department already used the request
+// id for a different form. It names nothing of that registration: the
+// request id is all the caller sent.
+var ErrRequestIDReused = errors.New("request_id was already used by this department for a different form; send a new request_id for a new registration")
+
 // ErrNoRoster means no valid roster has been loaded for the region, so a
 // registration cannot be checked against its member units.
 var ErrNoRoster = errors.New("no roster for region")

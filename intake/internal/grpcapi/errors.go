@@ -15,6 +15,7 @@ const (
 	ReasonDisputeNotFound   = "DISPUTE_NOT_FOUND"
 	ReasonNoRoster          = "NO_ROSTER"
 	ReasonExternalRefExists = "EXTERNAL_REF_EXISTS"
+	ReasonRequestIDReused   = "REQUEST_ID_REUSED"
 	ReasonAlreadyWithdrawn  = "ALREADY_WITHDRAWN"
 	ReasonUnauthenticated   = "UNAUTHENTICATED"
 	ReasonInternal          = "INTERNAL"
@@ -46,6 +47,8 @@ func toStatus(err error) error {
 		return apierr.New(codes.PermissionDenied, de.Reason, de.Msg)
 	case errors.As(err, &dup):
 		return apierr.New(codes.AlreadyExists, ReasonExternalRefExists, dup.Error())
+	case errors.Is(err, dispute.ErrRequestIDReused):
+		return apierr.New(codes.AlreadyExists, ReasonRequestIDReused, err.Error())
 	case errors.As(err, &se):
 		return apierr.New(codes.FailedPrecondition, ReasonAlreadyWithdrawn, se.Msg)
 	case errors.Is(err, dispute.ErrNotFound):

@@ -48,6 +48,11 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	rules := checks.rules
 	now := s.now()
 	d := normalized(req.GetDispute())
+	// The form as sent identifies a retry, before the service adds to it.
+	digest, err := store.FormDigest(d)
+	if err != nil {
+		return nil, err
+	}
 	form := formOf(d)
 	reg, err := dispute.CheckRegistration(form, checks.check, caller, now)
 	if err != nil {
@@ -62,7 +67,7 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 		return nil, err
 	}
 	out, replayed, err := s.store.Register(ctx, store.Registration{
-		Region: region, RequestID: req.GetRequestId(), Time: now, Dispute: d, Actor: events.ActorOf(id),
+		Region: region, RequestID: req.GetRequestId(), FormDigest: digest, Time: now, Dispute: d, Actor: events.ActorOf(id),
 		Identifiers: dispute.Identifiers(form.Claimant),
 		Employer:    dispute.Employer(form),
 		Mass: dispute.NewMassRule(int(rules.GetMassPeopleThreshold()), int(rules.GetMassEmployerDisputes()),

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -286,6 +288,72 @@ func TestRegisterIdempotent(t *testing.T) {
 	}
 	if got := next.GetDispute().GetNumber(); got != number(e, 2) {
 		t.Errorf("next number = %q, want %q", got, number(e, 2))
+	}
+}
+
+// TestRequestIDPerDepartment: a request id is one department's: another
+// department's registration under it is its own, and the department's own
+// retry replays only the form it first sent.
+func TestRequestIDPerDepartment(t *testing.T) {
+	e := newEnv(t)
+	conn := e.start()
+	tax := e.as(conn, region, "tax", "clerk1", "clerk")
+	hrss := e.as(conn, region, "hrss", "clerk2", "clerk")
+	const x = "window-2026-0001"
+	taxForm := validForm()
+	first, err := tax.RegisterDispute(tax.ctx(t), &intakev1.RegisterDisputeRequest{Parent: parent, RequestId: x, Dispute: taxForm})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// hrss, the same request id, another person: its own new dispute.
+	hrssForm := validForm()
+	hrssForm.RegisteringDepartment = "hrss"
+	hrssForm.Claimant = &intakev1.Claimant{Kind: typesv1.ClaimantKind_CLAIMANT_KIND_INDIVIDUAL, Name: "李四", Phone: "13900001111"}
+	other, err := hrss.RegisterDispute(hrss.ctx(t), &intakev1.RegisterDisputeRequest{Parent: parent, RequestId: x, Dispute: hrssForm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.GetReplayed() || other.GetDispute().GetName() == first.GetDispute().GetName() ||
+		other.GetDispute().GetNumber() != number(e, 2) || other.GetDispute().GetClaimant().GetName() != "李四" {
+		t.Fatalf("hrss under tax's request id got %v replayed=%v, want its own new dispute %s",
+			other.GetDispute().GetName(), other.GetReplayed(), number(e, 2))
+	}
+
+	// tax, the same request id, another form: refused, naming nothing of
+	// the first registration.
+	changed := validForm()
+	changed.Complaint = "另一件事"
+	_, err = tax.RegisterDispute(tax.ctx(t), &intakev1.RegisterDisputeRequest{Parent: parent, RequestId: x, Dispute: changed})
+	wantCode(t, err, codes.AlreadyExists, grpcapi.ReasonRequestIDReused)
+	st := status.Convert(err)
+	said := st.Message() + " " + prototext.Format(st.Proto())
+	d := first.GetDispute()
+	for _, secret := range []string{d.GetName(), d.GetNumber(), strings.TrimPrefix(d.GetName(), parent+"/disputes/"),
+		d.GetClaimant().GetName(), phone, idNumber, d.GetComplaint(), d.GetLookupCode()} {
+		if secret != "" && strings.Contains(said, secret) {
+			t.Errorf("refusal reveals %q of the first registration: %s", secret, said)
+		}
+	}
+
+	// tax, the same request id and form: the first dispute again.
+	again, err := tax.RegisterDispute(tax.ctx(t), &intakev1.RegisterDisputeRequest{Parent: parent, RequestId: x, Dispute: validForm()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.GetReplayed() || again.GetDispute().GetNumber() != d.GetNumber() || again.GetDispute().GetName() != d.GetName() {
+		t.Fatalf("identical retry: %s replayed=%v, want a replay of %s", again.GetDispute().GetNumber(), again.GetReplayed(), d.GetNumber())
+	}
+	// hrss's retry replays its own.
+	hrssAgain, err := hrss.RegisterDispute(hrss.ctx(t), &intakev1.RegisterDisputeRequest{Parent: parent, RequestId: x, Dispute: hrssForm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hrssAgain.GetReplayed() || hrssAgain.GetDispute().GetName() != other.GetDispute().GetName() {
+		t.Fatalf("hrss retry: %s replayed=%v, want a replay of %s", hrssAgain.GetDispute().GetName(), hrssAgain.GetReplayed(), other.GetDispute().GetName())
+	}
+	if n, _ := e.rdb.Get(t.Context(), store.SequenceKey(region, dispute.Year(e.clock.Now()))).Result(); n != "2" {
+		t.Errorf("sequence = %s, want 2 (no number for a refusal or a replay)", n)
 	}
 }
 

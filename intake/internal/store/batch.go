@@ -21,8 +21,13 @@ import (
 // all of them in one pipeline. The script registers a group's disputes in
 // order, each as if alone, and Redis appends the whole script to the
 // append-only file and fsyncs it before replying, so an acknowledged
-// registration is as durable as one sent alone. Nothing waits for a batch
-// to fill: a loop sends what is queued the moment it is free.
+// registration is as durable as one sent alone. Registrations of one run
+// see each other in order, as if sent one after another: a request id the
+// same department repeats with the same form replays the earlier one, with
+// another form it is refused as reused, and another department's use of it
+// is a registration of its own (each department has its own request ids).
+// Nothing waits for a batch to fill: a loop sends what is queued the moment
+// it is free.
 const (
 	batchLoops    = 4
 	maxBatch      = 64
@@ -32,7 +37,7 @@ const (
 
 // fixedArgs is the number of fixed script arguments per registration
 // (register.lua's FIXED).
-const fixedArgs = 15
+const fixedArgs = 16
 
 // regCall is one registration's part of a script run: its keys and its
 // block of arguments, in register.lua's layout.

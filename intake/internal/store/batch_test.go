@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 )
 
 // TestBatchedRegistrations registers concurrently through the batch loops,
@@ -190,5 +193,71 @@ func TestOneScriptRunRegistersInOrder(t *testing.T) {
 	}
 	if strings.Join(types, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(types, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOneScriptRunKeysRequestIDsByDepartmentAndForm sends, in ONE flush, a
+// request id used twice with one form, once with another form, and once by
+// another department: the repeat replays, the changed form is refused as
+// reused, and the other department gets a registration of its own.
+func TestOneScriptRunKeysRequestIDsByDepartmentAndForm(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	changed := registration(t, now, "one", "")
+	changed.Dispute.Complaint = "另一件事"
+	hrss := registration(t, now, "one", "")
+	hrss.Dispute.RegisteringDepartment = "hrss"
+	regs := []Registration{
+		registration(t, now, "one", ""),
+		registration(t, now.Add(time.Second), "one", ""), // a retry: the time differs, the form not
+		changed,
+		hrss,
+	}
+	calls := make([]*regCall, len(regs))
+	for i, r := range regs {
+		c, err := prepare(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.done = make(chan scriptResult, 1)
+		calls[i] = c
+	}
+	s.flush(calls)
+	names := make([]string, len(regs))
+	errs := make([]error, len(regs))
+	replays := make([]bool, len(regs))
+	for i, c := range calls {
+		res := <-c.done
+		if res.err != nil {
+			t.Fatalf("registration %d: %v", i, res.err)
+		}
+		d, replayed, err := s.registered(ctx, regs[i], res.vals)
+		names[i], replays[i], errs[i] = d.GetName(), replayed, err
+	}
+	name := func(id string) string { return "regions/141181/disputes/" + id }
+	if names[0] != name("2026-1") || replays[0] || errs[0] != nil {
+		t.Errorf("first: %s replayed=%v err=%v", names[0], replays[0], errs[0])
+	}
+	if names[1] != name("2026-1") || !replays[1] || errs[1] != nil {
+		t.Errorf("retry: %s replayed=%v err=%v, want a replay of 2026-1", names[1], replays[1], errs[1])
+	}
+	if !errors.Is(errs[2], dispute.ErrRequestIDReused) || names[2] != "" {
+		t.Errorf("changed form: %s err=%v, want ErrRequestIDReused", names[2], errs[2])
+	}
+	if names[3] != name("2026-2") || replays[3] || errs[3] != nil {
+		t.Errorf("other department: %s replayed=%v err=%v, want its own 2026-2", names[3], replays[3], errs[3])
+	}
+	// The same three again, each in a script run of its own, find the
+	// records the batch wrote.
+	for i, want := range []error{nil, nil, dispute.ErrRequestIDReused, nil} {
+		r := regs[i]
+		r.Dispute = proto.Clone(r.Dispute).(*intakev1.Dispute)
+		r.Dispute.Name, r.Dispute.Number, r.Dispute.LinkedDisputes, r.Dispute.MassDispute = "", "", nil, false
+		_, replayed, err := s.Register(ctx, r)
+		if !errors.Is(err, want) || (want == nil && !replayed) {
+			t.Errorf("later retry %d: replayed=%v err=%v, want err %v", i, replayed, err, want)
+		}
 	}
 }

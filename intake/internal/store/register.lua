@@ -1,5 +1,7 @@
 -- Registers a batch of disputes of one region and year, in order, each as
--- if registered alone: replay on request id, refuse a duplicate external
+-- if registered alone: replay on request id (of the same department, with
+-- the same form; the same request id with another form is refused as
+-- reused), refuse a duplicate external
 -- reference, allocate the next number, store the dispute, index it, link it
 -- to the claimant's open disputes of the same category, count the open
 -- disputes against its employer, and publish DisputeRegistered,
@@ -26,7 +28,7 @@
 -- KEYS[2] index by registration time (score: unix ms; member: year-%09d)
 -- KEYS[3] the region's event stream
 -- then for each registration, in order:
---   its request id -> dispute id
+--   its department's request id -> "<dispute id> <form digest>"
 --   the registering department's index (same scores and members)
 --   the external reference of the channel -> dispute id (0 or 1 key)
 --   the claimant's open disputes of the category, one per identifier
@@ -58,12 +60,15 @@
 --   +12 employer threshold (0: off)
 --   +13 start of the employer window (unix ms, inclusive)
 --   +14 number of departments the warning is addressed to, then those
+--       (after the fixed fields)
+--   +15 digest of the form as the caller sent it (hex)
 --
 -- Returns one reply per registration, in order: {"replayed", id, dispute
--- bytes}, {"duplicate", id}, {"created", id, number, trigger, employer
--- count, linked names...} or {"error", message}.
+-- bytes}, {"reused", ""} (the request id was used for another form),
+-- {"duplicate", id}, {"created", id, number, trigger, employer count,
+-- linked names...} or {"error", message}.
 
-local FIXED = 15
+local FIXED = 16
 
 local function varint(n)
   if n < 128 then
@@ -115,7 +120,7 @@ local k, a = 4, 13
 for i = 1, count do
   local nExtref, nClaimant, nEmployer = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local nAddressed = tonumber(ARGV[a + 14])
-  local r = {arg = a, reqKey = KEYS[k], deptKey = KEYS[k + 1], claimantKeys = {}}
+  local r = {arg = a, reqKey = KEYS[k], deptKey = KEYS[k + 1], claimantKeys = {}, digest = ARGV[a + 15]}
   k = k + 2
   if nExtref == 1 then
     r.extrefKey = KEYS[k]
@@ -162,14 +167,28 @@ local byRequest, byExtref = {}, {}
 local created = 0
 for _, r in ipairs(regs) do
   local earlier = byRequest[r.reqKey]
+  local storedID, storedDigest
+  if r.existing then
+    storedID, storedDigest = string.match(r.existing, '^(%S+) (%S+)$')
+  end
   if earlier then
-    r.kind, r.same = 'replayed', earlier
-  elseif r.existing then
-    local stored = redis.call('GET', prefix .. r.existing)
-    if stored then
-      r.kind, r.id, r.dispute = 'replayed', r.existing, stored
+    if earlier.digest == r.digest then
+      r.kind, r.same = 'replayed', earlier
     else
-      r.kind, r.message = 'error', 'request id maps to missing dispute ' .. r.existing
+      r.kind = 'reused'
+    end
+  elseif r.existing then
+    if not storedID then
+      r.kind, r.message = 'error', 'malformed request id record'
+    elseif storedDigest ~= r.digest then
+      r.kind = 'reused'
+    else
+      local stored = redis.call('GET', prefix .. storedID)
+      if stored then
+        r.kind, r.id, r.dispute = 'replayed', storedID, stored
+      else
+        r.kind, r.message = 'error', 'request id maps to missing dispute ' .. storedID
+      end
     end
   elseif r.extrefKey and (r.holder or byExtref[r.extrefKey]) then
     r.kind, r.id, r.same = 'duplicate', r.holder, byExtref[r.extrefKey]
@@ -264,7 +283,7 @@ for _, r in ipairs(regs) do
     writes[#writes + 1] = prefix .. id
     writes[#writes + 1] = dispute
     writes[#writes + 1] = r.reqKey
-    writes[#writes + 1] = id
+    writes[#writes + 1] = id .. ' ' .. r.digest
     if r.extrefKey then
       writes[#writes + 1] = r.extrefKey
       writes[#writes + 1] = id
@@ -321,6 +340,8 @@ for i, r in ipairs(regs) do
   elseif r.kind == 'replayed' then
     local src = r.same or r
     replies[i] = {'replayed', src.id, src.dispute}
+  elseif r.kind == 'reused' then
+    replies[i] = {'reused', ''}
   elseif r.kind == 'duplicate' then
     replies[i] = {'duplicate', r.id or r.same.id}
   else

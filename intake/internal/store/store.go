@@ -66,8 +66,11 @@ func SequenceKey(region string, year int) string {
 // IndexKey returns the key of the region's by-registration-time index.
 func IndexKey(region string) string { return events.Key(Service, region, "by-time") }
 
-func requestKey(region, requestID string) string {
-	return events.Key(Service, region, "request", requestID)
+// requestKey is the idempotency record of a department's request id. Each
+// department has a key space of its own: the same request id from another
+// department is another registration, and never returns this one's dispute.
+func requestKey(region, department, requestID string) string {
+	return events.Key(Service, region, "request", department, requestID)
 }
 
 func externalRefKey(region string, ch typesv1.Channel, ref string) string {
@@ -141,7 +144,13 @@ func indexedBy(d *intakev1.Dispute) (identifiers []string, employer string) {
 
 // Registration is one registration to store.
 type Registration struct {
+	// Region and RequestID, with the dispute's registering department (the
+	// caller's own), key the idempotency record.
 	Region, RequestID string
+	// FormDigest identifies the form as the caller sent it (FormDigest): a
+	// retry with the same request id replays only when it matches. Empty
+	// means FormDigest of Dispute less the fields the service fills.
+	FormDigest string
 	// Time is the registration time; it sets the numbering year and the
 	// index score.
 	Time time.Time
@@ -169,10 +178,12 @@ type Registration struct {
 }
 
 // Register stores r atomically and returns the dispute with its name,
-// number, linked disputes and mass-dispute mark. A request id seen before
-// returns the dispute it registered and replayed true, without allocating a
-// number. An external reference already registered on the same channel is a
-// *dispute.DuplicateRefError, also without allocating a number.
+// number, linked disputes and mass-dispute mark. A request id the same
+// department used before for the same form returns the dispute it
+// registered and replayed true, without allocating a number; used for
+// another form, it is dispute.ErrRequestIDReused. An external reference
+// already registered on the same channel is a *dispute.DuplicateRefError,
+// also without allocating a number.
 func (s *Store) Register(ctx context.Context, r Registration) (d *intakev1.Dispute, replayed bool, err error) {
 	call, err := prepare(r)
 	if err != nil {
@@ -201,6 +212,27 @@ func scriptTypes(ms ...proto.Message) []any {
 		out = append(out, name, "type.googleapis.com/"+name)
 	}
 	return out
+}
+
+// FormDigest returns a digest (hex SHA-256 of the deterministic encoding)
+// of a form, which callers compute over the form as the client sent it, so
+// a retry of the same request matches whatever the service adds (time,
+// staff, lookup code, defaults).
+func FormDigest(d *intakev1.Dispute) (string, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("form digest: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// serviceFilled returns a copy of d without the fields the service fills
+// at registration.
+func serviceFilled(d *intakev1.Dispute) *intakev1.Dispute {
+	c := proto.Clone(d).(*intakev1.Dispute)
+	c.RegisteringStaff, c.FirstReceiver, c.RegisterTime, c.LookupCode = "", "", nil, ""
+	return c
 }
 
 // prepare checks r and returns its part of a registration script run.
@@ -233,11 +265,17 @@ func prepare(r Registration) (*regCall, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register: marshal envelope: %w", err)
 	}
+	digest := r.FormDigest
+	if digest == "" {
+		if digest, err = FormDigest(serviceFilled(d)); err != nil {
+			return nil, err
+		}
+	}
 	// DisputeRegistered, DisputesLinked and MassDisputeWarning share their
 	// time; readers that order events by time and id see them in this order.
 	ids := events.NewIDs(r.Time, 3)
 	call := &regCall{region: r.Region, year: dispute.Year(r.Time), keys: make([]string, 0, 5)}
-	call.keys = append(call.keys, requestKey(r.Region, r.RequestID), DepartmentIndexKey(r.Region, d.GetRegisteringDepartment()))
+	call.keys = append(call.keys, requestKey(r.Region, d.GetRegisteringDepartment(), r.RequestID), DepartmentIndexKey(r.Region, d.GetRegisteringDepartment()))
 	nExtref, nEmployer := 0, 0
 	if ref := d.GetExternalRef(); ref != "" {
 		call.keys = append(call.keys, externalRefKey(r.Region, d.GetChannel(), ref))
@@ -255,7 +293,7 @@ func prepare(r Registration) (*regCall, error) {
 		nExtref, len(r.Identifiers), nEmployer, form, codeField, tail,
 		ids[0], ids[1], ids[2], r.Time.UnixMilli(),
 		d.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli(),
-		len(r.Mass.AddressedTo))
+		len(r.Mass.AddressedTo), digest)
 	for _, dept := range r.Mass.AddressedTo {
 		call.args = append(call.args, dept)
 	}
@@ -268,6 +306,8 @@ func (s *Store) registered(ctx context.Context, r Registration, res []string) (d
 		return nil, false, fmt.Errorf("register script: unexpected reply %q", res)
 	}
 	switch res[0] {
+	case "reused":
+		return nil, false, dispute.ErrRequestIDReused
 	case "duplicate":
 		return nil, false, &dispute.DuplicateRefError{
 			Channel: r.Dispute.GetChannel().String(), Ref: r.Dispute.GetExternalRef(), Existing: dispute.Name(r.Region, res[1]),
