@@ -442,17 +442,41 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() (bool,
 
 // codeCounts counts errors by gRPC code, safe for concurrent use.
 type codeCounts struct {
-	mu sync.Mutex
-	m  map[string]int
+	mu     sync.Mutex
+	m      map[string]int
+	sample map[string]string // code -> the first message
 }
 
 func (cc *codeCounts) add(err error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.m == nil {
-		cc.m = map[string]int{}
+		cc.m, cc.sample = map[string]int{}, map[string]string{}
 	}
-	cc.m[status.Code(err).String()]++
+	code := status.Code(err).String()
+	cc.m[code]++
+	if _, ok := cc.sample[code]; !ok {
+		cc.sample[code] = status.Convert(err).Message()
+	}
+}
+
+// samples returns the first message of each code.
+func (cc *codeCounts) samples() string {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	keys := make([]string, 0, len(cc.sample))
+	for k := range cc.sample {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %q", k, cc.sample[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (cc *codeCounts) String() string {

@@ -93,18 +93,28 @@ func registerAll(ctx context.Context, t *testing.T, cl *clients, prefix string, 
 		done.Add(1)
 	})
 	close(stopProgress)
-	t.Logf("registrations: %d/%d acknowledged in %v; failed attempts (retried with the same request id) %d: %s",
-		done.Load(), n, time.Since(start).Round(100*time.Millisecond), retries.Load(), errs)
+	t.Logf("registrations: %d/%d acknowledged in %v; failed attempts (retried with the same request id) %d: %s; e.g. %s",
+		done.Load(), n, time.Since(start).Round(100*time.Millisecond), retries.Load(), errs, errs.samples())
 	return out, errs, retries.Load()
 }
 
-// namesOf returns the names of the acknowledged disputes.
+// namesOf returns the names of the acknowledged disputes in the order of
+// their numbers, which is the order of their events.
 func namesOf(ds []*intakev1.Dispute) []string {
-	var out []string
+	var acked []*intakev1.Dispute
 	for _, d := range ds {
 		if d != nil {
-			out = append(out, d.GetName())
+			acked = append(acked, d)
 		}
+	}
+	sort.SliceStable(acked, func(i, j int) bool {
+		a, _ := numberOf(acked[i].GetNumber())
+		b, _ := numberOf(acked[j].GetNumber())
+		return a < b
+	})
+	out := make([]string, len(acked))
+	for i, d := range acked {
+		out[i] = d.GetName()
 	}
 	return out
 }
@@ -175,23 +185,41 @@ func checkEach(t *testing.T, what string, items []string, within time.Duration, 
 	start := time.Now()
 	lastLog := start
 	for {
-		var mu sync.Mutex
+		// Check in chunks, in the order given (the order the events were
+		// written), and end the round at the first chunk with an item not
+		// there yet: polling thousands of missing items would take the CPU
+		// of the very consumers being waited for.
 		var still []string
-		parallel(len(remaining), 16, func(i int) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err := check(ctx, remaining[i])
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				delete(failures, remaining[i])
-				return
+		for off := 0; off < len(remaining); off += 64 {
+			chunk := remaining[off:min(off+64, len(remaining))]
+			errs := make([]error, len(chunk))
+			parallel(len(chunk), 16, func(i int) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				errs[i] = check(ctx, chunk[i])
+			})
+			waiting := false
+			for i, err := range errs {
+				if err == nil {
+					delete(failures, chunk[i])
+					continue
+				}
+				failures[chunk[i]] = err
+				if !errors.Is(err, errFinal) {
+					still = append(still, chunk[i])
+					waiting = true
+				}
 			}
-			failures[remaining[i]] = err
-			if !errors.Is(err, errFinal) {
-				still = append(still, remaining[i])
+			if waiting {
+				for _, name := range remaining[off+len(chunk):] {
+					if _, ok := failures[name]; !ok {
+						failures[name] = errors.New("not checked yet")
+					}
+					still = append(still, name)
+				}
+				break
 			}
-		})
+		}
 		remaining = still
 		if len(remaining) == 0 || time.Since(start) > within {
 			break
