@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short deps run bench-intake clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run bench-intake clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -53,6 +53,7 @@ fmt:
 
 vet:
 	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
+	go vet -tags faults ./e2e/...
 
 ## deps: install redis-server and etcd from Debian when missing
 deps:
@@ -62,6 +63,13 @@ deps:
 test: deps build
 	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	DISPUTES_BIN=$(CURDIR)/bin go test -count=1 -timeout 12m $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+## test-faults: the fault experiments (e2e, build tag faults) against the real binaries: processes and Redis
+## killed, restarted and paused under load; each prints its counts and a SUMMARY line (RUN=<regexp> picks some)
+RUN ?= ^TestFault
+test-faults: deps build
+	go vet -tags faults ./e2e/...
+	DISPUTES_BIN=$(CURDIR)/bin go test -tags faults -count=1 -timeout 15m -v -run '$(RUN)' ./e2e/
 
 ## test-short: the same without the end-to-end suite
 test-short: deps

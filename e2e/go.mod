@@ -3,6 +3,7 @@ module github.com/xiaoyi-disputes/disputes/e2e
 go 1.26.0
 
 require (
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/xiaoyi-disputes/disputes/platform v0.0.0
 	github.com/xiaoyi-disputes/disputes/proto v0.0.0
 	google.golang.org/grpc v1.85.0
@@ -17,7 +18,6 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.7.3 // indirect
 	go.etcd.io/etcd/client/pkg/v3 v3.7.3 // indirect
 	go.etcd.io/etcd/client/v3 v3.7.3 // indirect
