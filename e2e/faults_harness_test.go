@@ -92,7 +92,6 @@ func newCluster(t *testing.T) *cluster {
 		"DISPUTES_ETCD_ENDPOINTS="+c.etcd.Endpoint,
 		"ARCHIVE_DATA_DIR="+filepath.Join(c.dir, "archive"),
 		"ARCHIVE_SIGNING_KEY="+c.key,
-		"ARCHIVE_SEAL_QUIET=1s",
 	)
 	c.rdb = redis.NewClient(&redis.Options{Addr: c.redis.Addr, MaxRetries: -1})
 	t.Cleanup(func() { c.rdb.Close() })

@@ -218,22 +218,18 @@ func TestReplayedEventIsAppliedOnceByTheGroupThatParkedIt(t *testing.T) {
 
 	var fixed atomic.Bool
 	handler := func(group string) events.Handler {
-		return func(ctx context.Context, ev *eventv1.Event) error {
+		return events.HandlerFuncs{ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
 			if group == "archive" && !fixed.Load() {
-				return errors.New("archive store unavailable")
+				return events.Permanent(errors.New("archive handler cannot apply it"))
 			}
-			_, err := events.Once(ctx, rdb, events.Marker(group, ev.GetRegion(), ev.GetId()), nil,
-				func(ctx context.Context, _ *redis.Tx, pipe redis.Pipeliner) error {
-					pipe.RPush(ctx, "applied:"+group, ev.GetId())
-					return nil
-				})
-			return err
-		}
+			b.Do(func(ctx context.Context, p redis.Pipeliner) { p.RPush(ctx, "applied:"+group, d.Event.GetId()) })
+			return nil
+		}}
 	}
 	var wg sync.WaitGroup
 	for _, g := range []string{"archive", "meeting"} {
-		c := &events.Consumer{Redis: rdb, Group: g, Name: "c1", Streams: func() []string { return []string{stream} },
-			Handle: handler(g), MaxDeliveries: 2, ClaimIdle: 50 * time.Millisecond, Block: 20 * time.Millisecond}
+		c := &events.Subscription{Redis: rdb, Group: g, Name: "c1", Sources: []string{"routing"},
+			Regions: func() []string { return []string{"141181"} }, Default: handler(g), Block: 20 * time.Millisecond}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = c.Run(ctx) }()
 	}
