@@ -12,7 +12,10 @@ import (
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func TestApply(t *testing.T) {
-	d, err := New("regions/141181/disputes/2026-017")
+	if _, err := New("regions/141181/disputes/2026-017"); err == nil {
+		t.Error("New accepted a sequence number with a leading zero")
+	}
+	d, err := New("regions/141181/disputes/2026-17")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +25,7 @@ func TestApply(t *testing.T) {
 		Category: typesv1.Category_CATEGORY_BENEFITS, Channel: typesv1.Channel_CHANNEL_PHONE, RegisterTime: t0})
 	d.Apply(Fact{Time: t0.Add(2 * time.Hour), Departments: []string{"hrss", "tax"}})
 	want := &Dossier{
-		Name: "regions/141181/disputes/2026-017", Region: "141181", Number: "2026年第17号",
+		Name: "regions/141181/disputes/2026-17", Region: "141181", Number: "2026年第17号",
 		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, StateTime: t0.Add(time.Hour),
 		RegisteringDepartment: "justice", Category: typesv1.Category_CATEGORY_BENEFITS, Channel: typesv1.Channel_CHANNEL_PHONE,
 		RegisterTime: t0, Departments: []string{"hrss", "justice", "tax"}, Events: 3,

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strconv"
 
 	"google.golang.org/grpc/codes"
@@ -19,6 +18,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 )
@@ -46,18 +46,16 @@ func caller(ctx context.Context) (dossier.Caller, error) {
 		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor)}, nil
 }
 
-var parentRE = regexp.MustCompile(`^regions/([0-9]{6})$`)
-
 // regionOf returns the region of a parent "regions/<r>" the caller belongs to.
 func regionOf(c dossier.Caller, parent string) (string, error) {
-	m := parentRE.FindStringSubmatch(parent)
-	if m == nil {
-		return "", &dossier.ValidationError{Field: "parent", Reason: fmt.Sprintf("%q is not regions/<region>", parent)}
+	region, err := names.ParseRegion(parent)
+	if err != nil {
+		return "", names.InField("parent", err)
 	}
-	if m[1] != c.Region {
-		return "", fmt.Errorf("%w: caller's region %s differs from %s", dossier.ErrPermissionDenied, c.Region, m[1])
+	if region != c.Region {
+		return "", fmt.Errorf("%w: caller's region %s differs from %s", dossier.ErrPermissionDenied, c.Region, region)
 	}
-	return m[1], nil
+	return region, nil
 }
 
 // toStatus is the one table from domain and store errors to gRPC statuses.
@@ -70,9 +68,12 @@ func (s *Server) toStatus(err error) error {
 	}
 	var ve *dossier.ValidationError
 	var re *sealedlog.RangeError
+	var ne *names.Error
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.As(err, &ne):
+		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.As(err, &re):
 		return apierr.Invalid(apierr.Violation{Field: "tree_size", Reason: re.Error()})
 	case errors.Is(err, sealedlog.ErrNotSealed):
@@ -98,7 +99,7 @@ func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, err
 	if err != nil {
 		return nil, err
 	}
-	region, _, err := dossier.ParseName(name)
+	region, _, err := names.DisputeID(name)
 	if err != nil {
 		return nil, s.toStatus(err)
 	}

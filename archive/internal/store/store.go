@@ -18,6 +18,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
@@ -75,7 +76,7 @@ func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets, late []s
 	var ts []target
 	var watch []string
 	for _, name := range targets {
-		r, id, err := dossier.ParseName(name)
+		r, id, err := names.DisputeID(name)
 		if err != nil {
 			return false, err
 		}
@@ -139,7 +140,7 @@ func (s *Store) Append(ctx context.Context, ev *eventv1.Event, targets, late []s
 // Get returns the dossier of dispute name and its events in order, or
 // dossier.ErrNotFound.
 func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*eventv1.Event, error) {
-	region, id, err := dossier.ParseName(name)
+	region, id, err := names.DisputeID(name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -235,7 +236,7 @@ func (s *Store) Due(ctx context.Context, region string, until time.Time) ([]stri
 
 // Unschedule drops dispute name from the dossiers waiting to be sealed.
 func (s *Store) Unschedule(ctx context.Context, name string) error {
-	region, _, err := dossier.ParseName(name)
+	region, _, err := names.DisputeID(name)
 	if err != nil {
 		return err
 	}
@@ -249,7 +250,7 @@ func (s *Store) Unschedule(ctx context.Context, name string) error {
 // sealed log and no longer waits to be sealed. Marking again is harmless; a
 // dossier Redis no longer holds is only unscheduled.
 func (s *Store) MarkSealed(ctx context.Context, name string, index int64) error {
-	region, id, err := dossier.ParseName(name)
+	region, id, err := names.DisputeID(name)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // ErrorInfo reasons intake returns besides those of dispute.DeniedError.
@@ -32,6 +33,7 @@ func toStatus(err error) error {
 		de  *dispute.DeniedError
 		dup *dispute.DuplicateRefError
 		se  *dispute.StateError
+		ne  *names.Error
 	)
 	switch {
 	case err == nil:
@@ -42,6 +44,8 @@ func toStatus(err error) error {
 			vs[i] = apierr.Violation{Field: v.Field, Reason: v.Reason}
 		}
 		return apierr.Invalid(vs...)
+	case errors.As(err, &ne):
+		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.As(err, &de):
 		return apierr.New(codes.PermissionDenied, de.Reason, de.Msg)
 	case errors.As(err, &dup):

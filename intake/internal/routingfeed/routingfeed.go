@@ -12,6 +12,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
@@ -72,7 +73,7 @@ func (f *Feed) Handle(ctx context.Context, ev *eventv1.Event) error {
 }
 
 func nameOf(ev *eventv1.Event) (region, id string, err error) {
-	region, id, err = dispute.ParseName(ev.GetDispute())
+	region, id, err = names.DisputeID(ev.GetDispute())
 	if err != nil {
 		return "", "", fmt.Errorf("%s event %s: dispute %q: %w", ev.GetType(), ev.GetId(), ev.GetDispute(), err)
 	}

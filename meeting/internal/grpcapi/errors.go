@@ -10,6 +10,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/office"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 )
 
@@ -43,8 +44,11 @@ func toStatus(err error) error {
 		refused *office.PreconditionError
 		missing *office.NotFoundError
 		denied  *office.DeniedError
+		badName *names.Error
 	)
 	switch {
+	case errors.As(err, &badName):
+		return apierr.Invalid(apierr.Violation{Field: badName.FieldName(), Reason: badName.Error()})
 	case errors.As(err, &invalid):
 		out := make([]apierr.Violation, len(invalid.Violations))
 		for i, v := range invalid.Violations {

@@ -13,6 +13,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/office"
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
@@ -46,7 +47,7 @@ func (f *Feed) Handle(ctx context.Context, ev *eventv1.Event) error {
 	if err != nil || fn == nil {
 		return err
 	}
-	name, err := store.CanonicalDispute(ev.GetDispute())
+	name, err := names.CheckDispute(ev.GetDispute())
 	if err != nil {
 		return fmt.Errorf("event %s (%s): %w", ev.GetId(), ev.GetType(), err)
 	}

@@ -18,14 +18,13 @@ import (
 // meeting concurrent writers.
 const maxAttempts = 50
 
-// matterKey is the key of the office's view of a dispute, by its canonical
-// id "<year>-<n>" so "2026-07" and "2026-7" are one dispute.
+// matterKey is the key of the office's view of a dispute, by its id "<year>-<n>".
 func matterKey(region, name string) (string, error) {
-	_, year, n, err := names.ParseDispute(name)
+	_, id, err := names.DisputeID(name)
 	if err != nil {
 		return "", err
 	}
-	return events.Key(Service, region, "matter", fmt.Sprintf("%s-%d", year, n)), nil
+	return events.Key(Service, region, "matter", id), nil
 }
 
 func meetingKey(region, id string) string  { return events.Key(Service, region, "meeting", id) }
@@ -205,14 +204,4 @@ func (s *Store) Observe(ctx context.Context, region, name, eventID string, fn fu
 		return false, fmt.Errorf("observe %s on %s: %w", eventID, name, err)
 	}
 	return applied, nil
-}
-
-// CanonicalDispute returns name with the sequence number of its id without
-// leading zeros, as routing names disputes.
-func CanonicalDispute(name string) (string, error) {
-	region, year, n, err := names.ParseDispute(name)
-	if err != nil {
-		return "", err
-	}
-	return names.Dispute(region, fmt.Sprintf("%s-%d", year, n)), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
@@ -58,7 +59,7 @@ func caller(ctx context.Context) (tracker.Caller, error) {
 
 // inRegion refuses callers of another region before anything is read.
 func inRegion(c tracker.Caller, name string) error {
-	region, _, _, err := tracker.ParseName(name)
+	region, _, _, err := names.ParseDispute(name)
 	if err != nil {
 		return err
 	}
@@ -78,9 +79,12 @@ func (s *Server) toStatus(err error) error {
 	}
 	var ve *tracker.ValidationError
 	var refused *tracker.RefusedError
+	var ne *names.Error
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.As(err, &ne):
+		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.Is(err, tracker.ErrNotFound):
 		return apierr.New(codes.NotFound, "TRACKING_NOT_FOUND", err.Error())
 	case errors.Is(err, tracker.ErrPermissionDenied):
