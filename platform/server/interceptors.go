@@ -53,7 +53,7 @@ func (s *Server) recovered(method string, p any) error {
 		"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	// The metrics interceptor was unwound by the panic; count it here.
 	s.rpcTotal.WithLabelValues(method, codes.Internal.String()).Inc()
-	return status.Error(codes.Internal, "internal error")
+	return apierr.New(codes.Internal, apierr.ReasonInternal, apierr.MsgInternal)
 }
 
 func (s *Server) unaryRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
@@ -92,7 +92,7 @@ func (s *Server) logCall(ctx context.Context, method string, ci *callInfo, start
 		return
 	}
 	now := time.Now()
-	var attrs [9]slog.Attr
+	var attrs [10]slog.Attr
 	n := 0
 	add := func(a slog.Attr) { attrs[n] = a; n++ }
 	add(slog.String("method", method))
@@ -111,6 +111,11 @@ func (s *Server) logCall(ctx context.Context, method string, ci *callInfo, start
 	}
 	if err != nil {
 		add(slog.String("error", status.Convert(err).Message()))
+		// The internal error behind a fixed "internal error" or "backend
+		// unavailable" answer: logged here, never sent.
+		if cause := apierr.Cause(err); cause != nil {
+			add(slog.String("cause", cause.Error()))
+		}
 	}
 	r := slog.NewRecord(now, level, "rpc", 0)
 	r.AddAttrs(attrs[:n]...)
