@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
@@ -40,7 +39,7 @@ func New(st *store.Store, sealed *sealedlog.Log, log *slog.Logger) *Server {
 func caller(ctx context.Context) (dossier.Caller, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return dossier.Caller{}, status.Error(codes.Unauthenticated, "no caller identity")
+		return dossier.Caller{}, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	return dossier.Caller{Region: id.Region, Department: id.Department,
 		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor)}, nil
@@ -63,9 +62,6 @@ func (s *Server) toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	var ve *dossier.ValidationError
 	var re *sealedlog.RangeError
 	var ne *names.Error
@@ -81,12 +77,11 @@ func (s *Server) toStatus(err error) error {
 	case errors.Is(err, dossier.ErrNotFound):
 		return apierr.New(codes.NotFound, "DOSSIER_NOT_FOUND", err.Error())
 	case errors.Is(err, dossier.ErrPermissionDenied):
-		return apierr.New(codes.PermissionDenied, "PERMISSION_DENIED", err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
+		return apierr.New(codes.PermissionDenied, apierr.ReasonPermissionDenied, err.Error())
 	}
-	s.log.Error("archive request failed", "error", err)
-	return apierr.New(codes.Internal, "INTERNAL", "internal error")
+	// Statuses built already, storage failures and anything unexpected:
+	// a fixed message for the caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }
 
 func summary(d *dossier.Dossier) *archivev1.Dossier { return sealing.Proto(d, nil) }

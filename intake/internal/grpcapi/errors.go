@@ -1,7 +1,6 @@
 package grpcapi
 
 import (
-	"context"
 	"errors"
 
 	"google.golang.org/grpc/codes"
@@ -17,8 +16,8 @@ const (
 	ReasonNoRoster          = "NO_ROSTER"
 	ReasonExternalRefExists = "EXTERNAL_REF_EXISTS"
 	ReasonAlreadyWithdrawn  = "ALREADY_WITHDRAWN"
-	ReasonUnauthenticated   = "UNAUTHENTICATED"
-	ReasonInternal          = "INTERNAL"
+	ReasonUnauthenticated   = apierr.ReasonUnauthenticated
+	ReasonInternal          = apierr.ReasonInternal
 )
 
 // errNoIdentity means a handler ran without the caller's identity, which
@@ -58,12 +57,8 @@ func toStatus(err error) error {
 		return apierr.New(codes.FailedPrecondition, ReasonNoRoster, err.Error())
 	case errors.Is(err, errNoIdentity):
 		return apierr.New(codes.Unauthenticated, ReasonUnauthenticated, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return apierr.New(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", err.Error())
-	case errors.Is(err, context.Canceled):
-		return apierr.New(codes.Canceled, "CANCELED", err.Error())
 	}
-	// Storage failures carry no personal data (keys hold ids, not numbers),
-	// so the message is kept for the one log line of the call.
-	return apierr.New(codes.Internal, ReasonInternal, "internal error: "+err.Error())
+	// Storage failures and anything unexpected: a fixed message for the
+	// caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -48,7 +47,7 @@ var errNoRoster = errors.New("roster of the region is not loaded")
 func caller(ctx context.Context) (tracker.Caller, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return tracker.Caller{}, status.Error(codes.Unauthenticated, "no caller identity")
+		return tracker.Caller{}, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	return tracker.Caller{
 		Actor:      tracker.Actor{Region: id.Region, Department: id.Department, Staff: id.Staff, Roles: id.Roles},
@@ -74,9 +73,6 @@ func (s *Server) toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	var ve *tracker.ValidationError
 	var refused *tracker.RefusedError
 	var ne *names.Error
@@ -88,7 +84,7 @@ func (s *Server) toStatus(err error) error {
 	case errors.Is(err, tracker.ErrNotFound):
 		return apierr.New(codes.NotFound, "TRACKING_NOT_FOUND", err.Error())
 	case errors.Is(err, tracker.ErrPermissionDenied):
-		return apierr.New(codes.PermissionDenied, "PERMISSION_DENIED", err.Error())
+		return apierr.New(codes.PermissionDenied, apierr.ReasonPermissionDenied, err.Error())
 	case errors.Is(err, tracker.ErrIllegalTransition):
 		return apierr.New(codes.FailedPrecondition, "ILLEGAL_TRANSITION", err.Error())
 	case errors.Is(err, tracker.ErrEtagMismatch):
@@ -101,9 +97,8 @@ func (s *Server) toStatus(err error) error {
 		return apierr.New(codes.FailedPrecondition, "NO_OFFICE", err.Error())
 	case errors.Is(err, errNoRoster):
 		return apierr.New(codes.Unavailable, "ROSTER_UNAVAILABLE", err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
 	}
-	s.log.Error("routing request failed", "error", err)
-	return apierr.New(codes.Internal, "INTERNAL", "internal error")
+	// Statuses built already, storage failures and anything unexpected:
+	// a fixed message for the caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }
