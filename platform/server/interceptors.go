@@ -16,7 +16,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
-// The chain, outermost first: recover -> log -> metrics -> authn -> validate.
+// The chain, outermost first: recover -> log -> metrics -> status -> authn -> validate.
 // The log interceptor runs before authn, so it leaves a callInfo in the
 // context that the authn step fills with the caller once known.
 
@@ -156,6 +156,26 @@ func (s *Server) streamMetrics(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	err := h(srv, ss)
 	s.observe(info.FullMethod, start, err)
 	return err
+}
+
+// asStatus is the safety net of the error policy: a handler that returns a
+// plain error instead of a status from its error table still answers with
+// a reason and a fixed message (apierr.FromError), not grpc-go's UNKNOWN
+// carrying the error's text. Statuses pass unchanged.
+func asStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return apierr.FromError(err)
+}
+
+func unaryStatus(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	resp, err := h(ctx, req)
+	return resp, asStatus(err)
+}
+
+func streamStatus(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	return asStatus(h(srv, ss))
 }
 
 func (s *Server) authorize(ctx context.Context, method string) (context.Context, error) {

@@ -49,7 +49,7 @@ func NewMeetingServer(st *store.Store, rosters Rosters, now func() time.Time, lo
 func identity(ctx context.Context, region string) (authn.Identity, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return id, apierr.New(codes.Unauthenticated, "UNAUTHENTICATED", "no caller identity")
+		return id, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	if id.Region != region {
 		return id, apierr.Newf(codes.PermissionDenied, ReasonRegionMismatch,
