@@ -102,14 +102,15 @@ func FieldViolations(err error) []Violation {
 
 // FromValidation converts a *protovalidate.ValidationError into Invalid with
 // one violation per failed rule. Any other error (a rule that failed to
-// compile or evaluate) is a server bug and becomes Internal.
+// compile or evaluate) is a server bug and becomes INTERNAL through
+// FromError, its text kept for the log.
 func FromValidation(err error) error {
 	if err == nil {
 		return nil
 	}
 	var ve *protovalidate.ValidationError
 	if !errors.As(err, &ve) {
-		return New(codes.Internal, "VALIDATION_FAILED", fmt.Sprintf("validate request: %v", err))
+		return FromError(fmt.Errorf("validate request: %w", err))
 	}
 	vs := make([]Violation, 0, len(ve.Violations))
 	for _, v := range ve.Violations {

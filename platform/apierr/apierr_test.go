@@ -119,8 +119,9 @@ func TestFromValidation(t *testing.T) {
 		t.Fatalf("reason = %q", Reason(err))
 	}
 
-	if got := status.Code(FromValidation(errors.New("compile failed"))); got != codes.Internal {
-		t.Fatalf("non-validation error code = %v, want Internal", got)
+	if got := FromValidation(errors.New("compile failed")); status.Code(got) != codes.Internal ||
+		Reason(got) != ReasonInternal || status.Convert(got).Message() != MsgInternal {
+		t.Fatalf("non-validation error = %v, want INTERNAL with a fixed message", got)
 	}
 	if FromValidation(nil) != nil {
 		t.Fatal("FromValidation(nil) != nil")

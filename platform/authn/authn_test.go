@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 )
 
 var clerk = Identity{Region: "110105", Department: "chaoyang-mc", Staff: "zhang_wei", Roles: []string{RoleClerk}}
@@ -315,21 +317,27 @@ func TestUnaryInterceptor(t *testing.T) {
 		"/x.v1.S/Open":     {Public: true},
 	}
 	good, _ := Issue(priv, clerk, time.Hour)
+	_, otherPriv := keys(t)
+	foreign, _ := Issue(otherPriv, clerk, time.Hour)
+	expired := mint(t, priv, KeyID(pub), claimsWith(jwt.MapClaims{
+		"iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-time.Hour).Unix()}))
 	icp := UnaryServerInterceptor(v, p)
 
 	tests := []struct {
 		name, method, token string
 		want                codes.Code
-		wantMsg             string
+		wantMsg, wantReason string
 	}{
-		{"allowed", "/x.v1.S/Register", good, codes.OK, ""},
-		{"no token", "/x.v1.S/Register", "", codes.Unauthenticated, "missing bearer token"},
-		{"bad token", "/x.v1.S/Register", "abc", codes.Unauthenticated, "invalid token"},
-		{"wrong role", "/x.v1.S/Admin", good, codes.PermissionDenied, "[admin]"},
-		{"no rule", "/x.v1.S/Other", good, codes.PermissionDenied, "no access rule for /x.v1.S/Other"},
-		{"public", "/x.v1.S/Open", "", codes.OK, ""},
-		{"health", "/grpc.health.v1.Health/Check", "", codes.OK, ""},
-		{"reflection", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "", codes.OK, ""},
+		{"allowed", "/x.v1.S/Register", good, codes.OK, "", ""},
+		{"no token", "/x.v1.S/Register", "", codes.Unauthenticated, "missing bearer token", apierr.ReasonUnauthenticated},
+		{"bad token", "/x.v1.S/Register", "abc", codes.Unauthenticated, "invalid token", apierr.ReasonTokenInvalid},
+		{"other key", "/x.v1.S/Register", foreign, codes.Unauthenticated, "invalid token", apierr.ReasonTokenInvalid},
+		{"expired", "/x.v1.S/Register", expired, codes.Unauthenticated, "token expired", apierr.ReasonTokenExpired},
+		{"wrong role", "/x.v1.S/Admin", good, codes.PermissionDenied, "[admin]", apierr.ReasonPermissionDenied},
+		{"no rule", "/x.v1.S/Other", good, codes.PermissionDenied, "no access rule for /x.v1.S/Other", apierr.ReasonPermissionDenied},
+		{"public", "/x.v1.S/Open", "", codes.OK, "", ""},
+		{"health", "/grpc.health.v1.Health/Check", "", codes.OK, "", ""},
+		{"reflection", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "", codes.OK, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -345,6 +353,9 @@ func TestUnaryInterceptor(t *testing.T) {
 			st := status.Convert(err)
 			if st.Code() != tt.want || !strings.Contains(st.Message(), tt.wantMsg) {
 				t.Fatalf("got %v %q, want %v containing %q", st.Code(), st.Message(), tt.want, tt.wantMsg)
+			}
+			if got := apierr.Reason(err); got != tt.wantReason {
+				t.Fatalf("reason = %q, want %q", got, tt.wantReason)
 			}
 			if tt.want == codes.OK && tt.token != "" && seen.Staff != clerk.Staff {
 				t.Fatalf("identity in handler ctx = %+v", seen)

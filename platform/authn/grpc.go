@@ -2,13 +2,15 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 )
 
 // Rule is the access rule of one RPC: either public (no token needed) or
@@ -42,7 +44,7 @@ func (p Policy) rule(method string) (Rule, bool) {
 func (p Policy) Authorize(ctx context.Context, v *Verifier, method string) (context.Context, error) {
 	rule, ok := p.rule(method)
 	if !ok {
-		return nil, status.Errorf(codes.PermissionDenied, "no access rule for %s", method)
+		return nil, apierr.Newf(codes.PermissionDenied, apierr.ReasonPermissionDenied, "no access rule for %s", method)
 	}
 	token, present := bearer(ctx)
 	if rule.Public {
@@ -55,14 +57,18 @@ func (p Policy) Authorize(ctx context.Context, v *Verifier, method string) (cont
 		return ctx, nil
 	}
 	if !present {
-		return nil, status.Error(codes.Unauthenticated, "missing bearer token: send metadata \"authorization: Bearer <jwt>\"")
+		return nil, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "missing bearer token: send metadata \"authorization: Bearer <jwt>\"")
 	}
 	id, err := v.Verify(token)
 	if err != nil {
-		return nil, status.Errorf(codes.Unauthenticated, "%v", err)
+		reason := apierr.ReasonTokenInvalid
+		if errors.Is(err, ErrTokenExpired) {
+			reason = apierr.ReasonTokenExpired
+		}
+		return nil, apierr.New(codes.Unauthenticated, reason, err.Error())
 	}
 	if !id.HasAnyRole(rule.AnyRole...) {
-		return nil, status.Errorf(codes.PermissionDenied, "%s requires one of roles %v; caller has %v", method, rule.AnyRole, id.Roles)
+		return nil, apierr.Newf(codes.PermissionDenied, apierr.ReasonPermissionDenied, "%s requires one of roles %v; caller has %v", method, rule.AnyRole, id.Roles)
 	}
 	return NewContext(ctx, id), nil
 }

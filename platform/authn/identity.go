@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // Roles a staff member can hold. A token carries one or more of them.
@@ -41,14 +43,13 @@ func (id Identity) HasAnyRole(roles ...string) bool {
 }
 
 var (
-	regionRE = regexp.MustCompile(`^[0-9]{6}$`)
-	nameRE   = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+	nameRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 )
 
 // Validate reports the first problem that makes id unfit to be issued or trusted.
 func (id Identity) Validate() error {
 	switch {
-	case !regionRE.MatchString(id.Region):
+	case !names.IsRegion(id.Region):
 		return fmt.Errorf("region %q: must be 6 digits", id.Region)
 	case !nameRE.MatchString(id.Department):
 		return fmt.Errorf("department %q: must be 1-32 of [a-z0-9_-]", id.Department)

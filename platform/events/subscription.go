@@ -18,6 +18,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 )
 
 // Subscription is one service's consumer group over the event streams of
@@ -594,7 +596,7 @@ func (s *Subscription) judge(it *item, err error) (outcome, string) {
 	case errors.Is(err, ErrNotYet):
 		s.retried.WithLabelValues("not_yet").Inc()
 		s.backoff(it, false)
-	case IsTransient(err):
+	case apierr.IsTransient(err):
 		s.retried.WithLabelValues("transient").Inc()
 		s.backoff(it, false)
 	default:

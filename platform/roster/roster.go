@@ -36,6 +36,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 )
 
@@ -62,8 +63,7 @@ var ErrStale = errors.New("roster changed since it was read (stale etag)")
 var ErrNotFound = errors.New("region has no roster")
 
 var (
-	regionRE = regexp.MustCompile(`^[0-9]{6}$`)
-	nameRE   = regexp.MustCompile(`^regions/([0-9]{6})/roster$`)
+	nameRE = regexp.MustCompile(`^regions/([0-9]{6})/roster$`)
 	// keyRE matches any roster key of any region: the watcher's filter.
 	keyRE = regexp.MustCompile(`^/disputes/([0-9]{6})/roster/`)
 )
@@ -113,7 +113,7 @@ func RegionOfKey(key string) (string, bool) {
 }
 
 func checkRegion(region string) error {
-	if !regionRE.MatchString(region) {
+	if !names.IsRegion(region) {
 		return fmt.Errorf("region %q: must be 6 digits", region)
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
-// The chain, outermost first: recover -> log -> metrics -> authn -> validate.
+// The chain, outermost first: recover -> log -> metrics -> status -> authn -> validate.
 // The log interceptor runs before authn, so it leaves a callInfo in the
 // context that the authn step fills with the caller once known.
 
@@ -53,7 +53,7 @@ func (s *Server) recovered(method string, p any) error {
 		"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	// The metrics interceptor was unwound by the panic; count it here.
 	s.rpcTotal.WithLabelValues(method, codes.Internal.String()).Inc()
-	return status.Error(codes.Internal, "internal error")
+	return apierr.New(codes.Internal, apierr.ReasonInternal, apierr.MsgInternal)
 }
 
 func (s *Server) unaryRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
@@ -92,7 +92,7 @@ func (s *Server) logCall(ctx context.Context, method string, ci *callInfo, start
 		return
 	}
 	now := time.Now()
-	var attrs [9]slog.Attr
+	var attrs [10]slog.Attr
 	n := 0
 	add := func(a slog.Attr) { attrs[n] = a; n++ }
 	add(slog.String("method", method))
@@ -111,6 +111,11 @@ func (s *Server) logCall(ctx context.Context, method string, ci *callInfo, start
 	}
 	if err != nil {
 		add(slog.String("error", status.Convert(err).Message()))
+		// The internal error behind a fixed "internal error" or "backend
+		// unavailable" answer: logged here, never sent.
+		if cause := apierr.Cause(err); cause != nil {
+			add(slog.String("cause", cause.Error()))
+		}
 	}
 	r := slog.NewRecord(now, level, "rpc", 0)
 	r.AddAttrs(attrs[:n]...)
@@ -151,6 +156,26 @@ func (s *Server) streamMetrics(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	err := h(srv, ss)
 	s.observe(info.FullMethod, start, err)
 	return err
+}
+
+// asStatus is the safety net of the error policy: a handler that returns a
+// plain error instead of a status from its error table still answers with
+// a reason and a fixed message (apierr.FromError), not grpc-go's UNKNOWN
+// carrying the error's text. Statuses pass unchanged.
+func asStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return apierr.FromError(err)
+}
+
+func unaryStatus(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	resp, err := h(ctx, req)
+	return resp, asStatus(err)
+}
+
+func streamStatus(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	return asStatus(h(srv, ss))
 }
 
 func (s *Server) authorize(ctx context.Context, method string) (context.Context, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 )
@@ -69,6 +71,12 @@ func TestLogCall(t *testing.T) {
 			name: "server error", ci: callInfo{parent: "regions/141181"}, err: status.Error(codes.Internal, "redis down"),
 			wantKeys: []string{"time", "level", "msg", "service", "method", "code", "duration_ms", "parent", "error"},
 			want:     map[string]any{"level": "ERROR", "code": "Internal", "error": "redis down"},
+		},
+		{
+			name: "hidden cause logged", ci: callInfo{}, err: apierr.FromError(errors.New("get intake:{141181}:dispute:2026-1: WRONGTYPE")),
+			wantKeys: []string{"time", "level", "msg", "service", "method", "code", "duration_ms", "error", "cause"},
+			want: map[string]any{"level": "ERROR", "code": "Internal", "error": "internal error",
+				"cause": "get intake:{141181}:dispute:2026-1: WRONGTYPE"},
 		},
 		{name: "ok below logger level", level: "warn", ci: callInfo{id: id, hasID: true}},
 		{

@@ -137,8 +137,8 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		// where a fresh goroutine per call would grow (copy) its stack every
 		// time. Calls beyond the pool still get their own goroutine.
 		grpc.NumStreamWorkers(streamWorkers),
-		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryLog, s.unaryMetrics, s.unaryAuthn, s.unaryValidate),
-		grpc.ChainStreamInterceptor(s.streamRecover, s.streamLog, s.streamMetrics, s.streamAuthn, s.streamValidate),
+		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryLog, s.unaryMetrics, unaryStatus, s.unaryAuthn, s.unaryValidate),
+		grpc.ChainStreamInterceptor(s.streamRecover, s.streamLog, s.streamMetrics, streamStatus, s.streamAuthn, s.streamValidate),
 	)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(s.grpc, s.health)

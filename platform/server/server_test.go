@@ -83,8 +83,11 @@ func testDesc(reqType protoreflect.MessageDescriptor) *grpc.ServiceDesc {
 					return nil, err
 				}
 				h := func(ctx context.Context, req any) (any, error) {
-					if req.(*apipb.Method).GetName() == "panic" {
+					switch req.(*apipb.Method).GetName() {
+					case "panic":
 						panic("boom")
+					case "plain error":
+						return nil, errors.New("get intake:{141181}:dispute:2026-1: WRONGTYPE")
 					}
 					id, _ := authn.FromContext(ctx)
 					return &apipb.Method{Name: id.Staff}, nil
@@ -232,6 +235,7 @@ func TestAuthAndValidation(t *testing.T) {
 		{"wrong role", "Echo", f.tokens[authn.RoleAdmin], &apipb.Method{}, codes.PermissionDenied, "[clerk]"},
 		{"ok", "Echo", f.tokens[authn.RoleClerk], &apipb.Method{Name: "disputes/42"}, codes.OK, ""},
 		{"panic", "Echo", f.tokens[authn.RoleClerk], &apipb.Method{Name: "panic"}, codes.Internal, "internal error"},
+		{"plain error", "Echo", f.tokens[authn.RoleClerk], &apipb.Method{Name: "plain error"}, codes.Internal, "internal error"},
 		{"invalid phone", "Check", f.tokens[authn.RoleClerk], phone("12345"), codes.InvalidArgument, "invalid argument: claimant.phone: "},
 		{"valid phone", "Check", f.tokens[authn.RoleClerk], phone("13812341234"), codes.OK, ""},
 		{"unknown method denied", "Nope", f.tokens[authn.RoleClerk], &apipb.Method{}, codes.Unimplemented, ""},
@@ -243,6 +247,14 @@ func TestAuthAndValidation(t *testing.T) {
 			st := status.Convert(err)
 			if st.Code() != tt.want || !strings.Contains(st.Message(), tt.wantMsg) {
 				t.Fatalf("got %v %q, want %v containing %q", st.Code(), st.Message(), tt.want, tt.wantMsg)
+			}
+			// Every refusal of the platform carries a reason; only grpc-go's
+			// own UNIMPLEMENTED for an unknown method has none.
+			if tt.want != codes.OK && tt.want != codes.Unimplemented && apierr.Reason(err) == "" {
+				t.Errorf("%v has no ErrorInfo reason", err)
+			}
+			if strings.Contains(st.Message(), "WRONGTYPE") {
+				t.Errorf("internal text reached the caller: %q", st.Message())
 			}
 			if tt.want == codes.InvalidArgument {
 				if vs := apierr.FieldViolations(err); len(vs) != 1 || vs[0].Field != "claimant.phone" {
@@ -309,7 +321,7 @@ func TestAuthAndValidation(t *testing.T) {
 		for _, want := range []string{
 			`grpc_server_rpcs_total{code="OK",method="/test.v1.TestService/Echo"} 1`,
 			`grpc_server_rpcs_total{code="Unauthenticated",method="/test.v1.TestService/Echo"} 2`,
-			`grpc_server_rpcs_total{code="Internal",method="/test.v1.TestService/Echo"} 1`,
+			`grpc_server_rpcs_total{code="Internal",method="/test.v1.TestService/Echo"} 2`, // the panic and the plain error
 			`grpc_server_rpc_duration_seconds_count{method="/test.v1.TestService/Check"} 2`,
 			"go_goroutines",
 		} {

@@ -7,8 +7,6 @@ package dossier
 import (
 	"cmp"
 	"errors"
-	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -32,17 +30,6 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
-
-var nameRE = regexp.MustCompile(`^regions/([0-9]{6})/disputes/([0-9]{4}-[0-9]{1,9})$`)
-
-// ParseName returns the region and id ("2026-17") of a dispute name.
-func ParseName(name string) (region, id string, err error) {
-	m := nameRE.FindStringSubmatch(name)
-	if m == nil {
-		return "", "", &ValidationError{Field: "name", Reason: fmt.Sprintf("%q is not regions/<region>/disputes/<year>-<n>", name)}
-	}
-	return m[1], m[2], nil
-}
 
 // Fact is what one event tells the dossier. Zero fields tell nothing.
 type Fact struct {
@@ -87,7 +74,7 @@ type Dossier struct {
 
 // New returns the empty dossier of dispute name, numbered from the name.
 func New(name string) (*Dossier, error) {
-	region, _, err := ParseName(name)
+	region, _, err := names.DisputeID(name)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,10 @@ import (
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func TestApply(t *testing.T) {
-	d, err := New("regions/141181/disputes/2026-017")
+	if _, err := New("regions/141181/disputes/2026-017"); err == nil {
+		t.Error("New accepted a sequence number with a leading zero")
+	}
+	d, err := New("regions/141181/disputes/2026-17")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +27,7 @@ func TestApply(t *testing.T) {
 	d.Apply(Fact{Time: t0.Add(2 * time.Hour), Version: 2, State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED, Readers: []string{"justice", "hrss"}})
 	d.Apply(Fact{Time: t0.Add(3 * time.Hour)}) // an event of another service tells nothing of the lifecycle
 	want := &Dossier{
-		Name: "regions/141181/disputes/2026-017", Region: "141181", Number: "2026年第17号",
+		Name: "regions/141181/disputes/2026-17", Region: "141181", Number: "2026年第17号",
 		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, StateTime: t0.Add(time.Hour), Version: 3,
 		RegisteringDepartment: "justice", Category: typesv1.Category_CATEGORY_BENEFITS, Channel: typesv1.Channel_CHANNEL_PHONE,
 		RegisterTime: t0, Departments: []string{"justice", "tax"}, Events: 4,

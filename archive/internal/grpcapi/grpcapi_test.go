@@ -43,6 +43,7 @@ import (
 const region = "141181"
 
 type fixture struct {
+	redis  *testenv.Redis
 	rdb    *redis.Client
 	st     *store.Store
 	sealed *sealedlog.Log
@@ -58,7 +59,8 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	rdb := testenv.StartRedis(t).Client(t)
+	rs := testenv.StartRedis(t)
+	rdb := rs.Client(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -96,7 +98,7 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fx := &fixture{rdb: rdb, st: st, sealed: sealed, logPub: logPub, client: archivev1.NewArchiveServiceClient(conn), tokens: map[string]string{}}
+	fx := &fixture{redis: rs, rdb: rdb, st: st, sealed: sealed, logPub: logPub, client: archivev1.NewArchiveServiceClient(conn), tokens: map[string]string{}}
 	for name, id := range map[string]authn.Identity{
 		"tax":          {Region: region, Department: "tax", Staff: "li_na", Roles: []string{authn.RoleClerk}},
 		"hrss":         {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
@@ -303,6 +305,7 @@ func TestAccess(t *testing.T) {
 			{"other_region", name(1), codes.PermissionDenied, "PERMISSION_DENIED"},
 			{"office", name(99), codes.NotFound, "DOSSIER_NOT_FOUND"},
 			{"office", "regions/141181/disputes/x", codes.InvalidArgument, apierr.ReasonInvalidArgument},
+			{"office", "regions/141181/disputes/2026-01", codes.InvalidArgument, apierr.ReasonInvalidArgument},
 		}
 		for _, tt := range tests {
 			t.Run(tt.who+" "+tt.name, func(t *testing.T) {
@@ -384,4 +387,20 @@ func TestAccess(t *testing.T) {
 			t.Fatalf("empty range: %v", err)
 		}
 	})
+}
+
+// TestRedisDown checks that a stopped Redis is UNAVAILABLE with reason
+// BACKEND_UNAVAILABLE and a fixed message, never the backend's error.
+func TestRedisDown(t *testing.T) {
+	f := start(t)
+	f.publish(t, "intake", registered(t, 1, "tax", typesv1.Category_CATEGORY_LATE_FEE, time.Now()))
+	f.waitDossier(t, name(1), 1)
+
+	f.redis.Kill()
+	_, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(1)})
+	f.redis.Restart(t)
+	if status.Code(err) != codes.Unavailable || apierr.Reason(err) != apierr.ReasonBackendUnavailable ||
+		status.Convert(err).Message() != apierr.MsgBackendUnavailable {
+		t.Fatalf("GetDossier with Redis down = %v, want UNAVAILABLE %s %q", err, apierr.ReasonBackendUnavailable, apierr.MsgBackendUnavailable)
+	}
 }

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 )
 
@@ -92,7 +92,7 @@ func (s *Server) ExportDossier(ctx context.Context, req *archivev1.ExportDossier
 		return nil, s.toStatus(err)
 	}
 	if d.GetSealed() {
-		region, _, err := dossier.ParseName(d.GetName())
+		region, _, err := names.DisputeID(d.GetName())
 		if err != nil {
 			return nil, s.toStatus(err)
 		}

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strconv"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
@@ -19,6 +17,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 )
@@ -40,24 +39,22 @@ func New(st *store.Store, sealed *sealedlog.Log, log *slog.Logger) *Server {
 func caller(ctx context.Context) (dossier.Caller, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return dossier.Caller{}, status.Error(codes.Unauthenticated, "no caller identity")
+		return dossier.Caller{}, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	return dossier.Caller{Region: id.Region, Department: id.Department,
 		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor)}, nil
 }
 
-var parentRE = regexp.MustCompile(`^regions/([0-9]{6})$`)
-
 // regionOf returns the region of a parent "regions/<r>" the caller belongs to.
 func regionOf(c dossier.Caller, parent string) (string, error) {
-	m := parentRE.FindStringSubmatch(parent)
-	if m == nil {
-		return "", &dossier.ValidationError{Field: "parent", Reason: fmt.Sprintf("%q is not regions/<region>", parent)}
+	region, err := names.ParseRegion(parent)
+	if err != nil {
+		return "", names.InField("parent", err)
 	}
-	if m[1] != c.Region {
-		return "", fmt.Errorf("%w: caller's region %s differs from %s", dossier.ErrPermissionDenied, c.Region, m[1])
+	if region != c.Region {
+		return "", fmt.Errorf("%w: caller's region %s differs from %s", dossier.ErrPermissionDenied, c.Region, region)
 	}
-	return m[1], nil
+	return region, nil
 }
 
 // toStatus is the one table from domain and store errors to gRPC statuses.
@@ -65,14 +62,14 @@ func (s *Server) toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	var ve *dossier.ValidationError
 	var re *sealedlog.RangeError
+	var ne *names.Error
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.As(err, &ne):
+		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.As(err, &re):
 		return apierr.Invalid(apierr.Violation{Field: "tree_size", Reason: re.Error()})
 	case errors.Is(err, sealedlog.ErrNotSealed):
@@ -80,12 +77,11 @@ func (s *Server) toStatus(err error) error {
 	case errors.Is(err, dossier.ErrNotFound):
 		return apierr.New(codes.NotFound, "DOSSIER_NOT_FOUND", err.Error())
 	case errors.Is(err, dossier.ErrPermissionDenied):
-		return apierr.New(codes.PermissionDenied, "PERMISSION_DENIED", err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
+		return apierr.New(codes.PermissionDenied, apierr.ReasonPermissionDenied, err.Error())
 	}
-	s.log.Error("archive request failed", "error", err)
-	return apierr.New(codes.Internal, "INTERNAL", "internal error")
+	// Statuses built already, storage failures and anything unexpected:
+	// a fixed message for the caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }
 
 func summary(d *dossier.Dossier) *archivev1.Dossier { return sealing.Proto(d, nil) }
@@ -98,7 +94,7 @@ func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, err
 	if err != nil {
 		return nil, err
 	}
-	region, _, err := dossier.ParseName(name)
+	region, _, err := names.DisputeID(name)
 	if err != nil {
 		return nil, s.toStatus(err)
 	}

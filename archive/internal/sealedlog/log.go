@@ -22,13 +22,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 )
 
@@ -49,8 +49,6 @@ const (
 
 var (
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-	regionRE   = regexp.MustCompile(`^[0-9]{6}$`)
-	nameRE     = regexp.MustCompile(`^regions/([0-9]{6})/disputes/[0-9]{4}-[0-9]{1,9}$`)
 )
 
 // Log is the sealed log of every region under one directory.
@@ -91,7 +89,7 @@ func Open(dir string, key ed25519.PrivateKey, log *slog.Logger) (*Log, error) {
 	}
 	for _, p := range files {
 		region := strings.TrimSuffix(filepath.Base(p), suffix)
-		if !regionRE.MatchString(region) {
+		if !names.IsRegion(region) {
 			continue
 		}
 		rl, err := l.openRegion(region)
@@ -231,7 +229,7 @@ func (rl *regionLog) add(name string, leaf []byte, offset int64) {
 }
 
 func (l *Log) region(region string, create bool) (*regionLog, error) {
-	if !regionRE.MatchString(region) {
+	if !names.IsRegion(region) {
 		return nil, fmt.Errorf("bad region %q", region)
 	}
 	l.mu.Lock()
@@ -263,11 +261,8 @@ func Canonical(d *archivev1.Dossier) ([]byte, error) {
 }
 
 func regionOf(name string) (string, error) {
-	m := nameRE.FindStringSubmatch(name)
-	if m == nil {
-		return "", fmt.Errorf("bad dispute name %q", name)
-	}
-	return m[1], nil
+	region, _, err := names.DisputeID(name)
+	return region, err
 }
 
 // Seal appends d as a leaf of its region's log and returns its index, once

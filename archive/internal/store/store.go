@@ -19,6 +19,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 )
 
@@ -77,13 +78,13 @@ type Extractor func(ev *eventv1.Event) ([]string, dossier.Fact, error)
 func (s *Store) Handler(extract Extractor) events.Handler {
 	type target struct{ name, id string }
 	targetsOf := func(d *events.Delivery) ([]target, dossier.Fact, error) {
-		names, fact, err := extract(d.Event)
+		disputes, fact, err := extract(d.Event)
 		if err != nil {
 			return nil, fact, events.Permanent(err)
 		}
 		var ts []target
-		for _, name := range names {
-			r, id, err := dossier.ParseName(name)
+		for _, name := range disputes {
+			r, id, err := names.DisputeID(name)
 			if err != nil {
 				return nil, fact, events.Permanent(err)
 			}
@@ -174,7 +175,7 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 // Get returns the dossier of dispute name and its events in order, or
 // dossier.ErrNotFound.
 func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*eventv1.Event, error) {
-	region, id, err := dossier.ParseName(name)
+	region, id, err := names.DisputeID(name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -199,7 +200,7 @@ func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*even
 // Addendum returns the events that arrived for dispute name after it
 // closed, in the order they happened.
 func (s *Store) Addendum(ctx context.Context, name string) ([]*eventv1.Event, error) {
-	region, id, err := dossier.ParseName(name)
+	region, id, err := names.DisputeID(name)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +287,7 @@ func (s *Store) Due(ctx context.Context, region string, watermark uint64) ([]str
 
 // Unschedule drops dispute name from the dossiers waiting to be sealed.
 func (s *Store) Unschedule(ctx context.Context, name string) error {
-	region, _, err := dossier.ParseName(name)
+	region, _, err := names.DisputeID(name)
 	if err != nil {
 		return err
 	}
@@ -300,7 +301,7 @@ func (s *Store) Unschedule(ctx context.Context, name string) error {
 // sealed log and no longer waits to be sealed. Marking again is harmless; a
 // dossier Redis no longer holds is only unscheduled.
 func (s *Store) MarkSealed(ctx context.Context, name string, index int64) error {
-	region, id, err := dossier.ParseName(name)
+	region, id, err := names.DisputeID(name)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
 )
 
@@ -155,7 +156,7 @@ func (c *ConfigInitCmd) docs() ([]seedDoc, error) {
 		if isDoc(e) {
 			continue
 		}
-		if !e.IsDir() || !regionRE.MatchString(e.Name()) {
+		if !e.IsDir() || !names.IsRegion(e.Name()) {
 			return nil, fmt.Errorf("%s: unknown file (want one folder per 6-digit region)", path)
 		}
 		more, err := regionDocs(path, e.Name())

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // Redis of the development setup (`make run`) and the variable that
@@ -48,7 +49,7 @@ func (c *EventsConn) register(fs *flag.FlagSet, getenv func(string) string) {
 }
 
 func (c *EventsConn) check() error {
-	if !regionRE.MatchString(c.Region) {
+	if !names.IsRegion(c.Region) {
 		return fmt.Errorf("--region %q: must be 6 digits", c.Region)
 	}
 	if c.Redis == "" {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -20,11 +19,10 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 )
-
-var regionRE = regexp.MustCompile(`^[0-9]{6}$`)
 
 // Conn is how roster commands reach the meeting service.
 type Conn struct {
@@ -46,7 +44,7 @@ func (c *Conn) register(fs *flag.FlagSet, getenv func(string) string) {
 }
 
 func (c *Conn) check() error {
-	if !regionRE.MatchString(c.Region) {
+	if !names.IsRegion(c.Region) {
 		return fmt.Errorf("--region %q: must be 6 digits", c.Region)
 	}
 	if c.Addr == "" {

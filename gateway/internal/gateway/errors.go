@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,23 +11,43 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 )
 
 // jsonFieldRE finds the field a protojson decoding error is about:
 // `invalid value for enum field category: "X"`, `unknown field "foo"`.
 var jsonFieldRE = regexp.MustCompile(`(?:field (\w+)|unknown field "(\w+)")`)
 
-// errorHandler answers like the default handler, but a request body the
-// gateway could not decode (bad JSON, an unknown enum name, an unknown
+// errorHandler answers like the default handler (UNAVAILABLE is 503 and
+// so on, ErrorInfo and other details passed through), but a request body
+// the gateway could not decode (bad JSON, an unknown enum name, an unknown
 // field) also gets the google.rpc.BadRequest detail the services give, so
-// every 400 names its field the same way.
-// A body cut at the size limit is answered 413 (REQUEST_TOO_LARGE) instead.
-func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if bodyTooLarge(r) {
-		writeTooLarge(w)
-		return
+// every 400 names its field the same way, and a service the gateway cannot
+// reach answers like a service whose backend is down. A body cut at the
+// size limit is answered 413 (REQUEST_TOO_LARGE) instead.
+func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		if bodyTooLarge(r) {
+			writeTooLarge(w)
+			return
+		}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, unreachable(ctx, log, decodeError(err)))
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, decodeError(err))
+}
+
+// unreachable replaces the gRPC client's own UNAVAILABLE (no ErrorInfo, a
+// message naming addresses) by the platform's BACKEND_UNAVAILABLE with its
+// fixed message; the original goes to the log.
+func unreachable(ctx context.Context, log *slog.Logger, err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable || apierr.Reason(err) != "" {
+		return err
+	}
+	if log != nil {
+		log.WarnContext(ctx, "backend unreachable", "error", st.Message())
+	}
+	return apierr.New(codes.Unavailable, apierr.ReasonBackendUnavailable, apierr.MsgBackendUnavailable)
 }
 
 // decodeError adds a field violation to an INVALID_ARGUMENT that carries no

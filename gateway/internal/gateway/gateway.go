@@ -75,7 +75,7 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(forwardedHeader),
-		runtime.WithErrorHandler(errorHandler),
+		runtime.WithErrorHandler(errorHandler(log)),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
 			Marshaler: &runtime.JSONPb{

@@ -20,6 +20,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
@@ -95,7 +96,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*request, conte
 	ctx, cancel := h.outgoing(r)
 	region := r.PathValue("region")
 	return &request{ctx: ctx, region: region,
-		disputeName: "regions/" + region + "/disputes/" + r.PathValue("id")}, cancel, true
+		disputeName: names.Dispute(region, r.PathValue("id"))}, cancel, true
 }
 
 // fetched holds what a page was built from.

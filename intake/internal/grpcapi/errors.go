@@ -1,13 +1,13 @@
 package grpcapi
 
 import (
-	"context"
 	"errors"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // ErrorInfo reasons intake returns besides those of dispute.DeniedError.
@@ -17,8 +17,8 @@ const (
 	ReasonExternalRefExists = "EXTERNAL_REF_EXISTS"
 	ReasonRequestIDReused   = "REQUEST_ID_REUSED"
 	ReasonAlreadyWithdrawn  = "ALREADY_WITHDRAWN"
-	ReasonUnauthenticated   = "UNAUTHENTICATED"
-	ReasonInternal          = "INTERNAL"
+	ReasonUnauthenticated   = apierr.ReasonUnauthenticated
+	ReasonInternal          = apierr.ReasonInternal
 )
 
 // errNoIdentity means a handler ran without the caller's identity, which
@@ -33,6 +33,7 @@ func toStatus(err error) error {
 		de  *dispute.DeniedError
 		dup *dispute.DuplicateRefError
 		se  *dispute.StateError
+		ne  *names.Error
 	)
 	switch {
 	case err == nil:
@@ -43,6 +44,8 @@ func toStatus(err error) error {
 			vs[i] = apierr.Violation{Field: v.Field, Reason: v.Reason}
 		}
 		return apierr.Invalid(vs...)
+	case errors.As(err, &ne):
+		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.As(err, &de):
 		return apierr.New(codes.PermissionDenied, de.Reason, de.Msg)
 	case errors.As(err, &dup):
@@ -57,12 +60,8 @@ func toStatus(err error) error {
 		return apierr.New(codes.FailedPrecondition, ReasonNoRoster, err.Error())
 	case errors.Is(err, errNoIdentity):
 		return apierr.New(codes.Unauthenticated, ReasonUnauthenticated, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return apierr.New(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", err.Error())
-	case errors.Is(err, context.Canceled):
-		return apierr.New(codes.Canceled, "CANCELED", err.Error())
 	}
-	// Storage failures carry no personal data (keys hold ids, not numbers),
-	// so the message is kept for the one log line of the call.
-	return apierr.New(codes.Internal, ReasonInternal, "internal error: "+err.Error())
+	// Storage failures and anything unexpected: a fixed message for the
+	// caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 )
 
@@ -18,7 +19,7 @@ func (s *Service) get(ctx context.Context, req *intakev1.GetDisputeRequest) (*in
 	if err != nil {
 		return nil, err
 	}
-	region, id, err := dispute.ParseName(req.GetName())
+	region, id, err := names.DisputeID(req.GetName())
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/mask"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
@@ -34,9 +35,9 @@ func (s *Service) list(ctx context.Context, req *intakev1.ListDisputesRequest) (
 	if err != nil {
 		return nil, err
 	}
-	region, err := dispute.ParseParent(req.GetParent())
+	region, err := names.ParseRegion(req.GetParent())
 	if err != nil {
-		return nil, err
+		return nil, names.InField("parent", err)
 	}
 	if err := dispute.CheckRegion(caller, region); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
@@ -33,9 +34,9 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	if err != nil {
 		return nil, err
 	}
-	region, err := dispute.ParseParent(req.GetParent())
+	region, err := names.ParseRegion(req.GetParent())
 	if err != nil {
-		return nil, err
+		return nil, names.InField("parent", err)
 	}
 	if err := dispute.CheckRegion(caller, region); err != nil {
 		return nil, err

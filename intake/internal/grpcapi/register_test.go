@@ -224,8 +224,8 @@ func TestRegisterAuthorization(t *testing.T) {
 		reason string
 	}{
 		{"another department's clerk", e.as(conn, region, "hrss", "clerk2", "clerk"), parent, codes.PermissionDenied, dispute.ReasonDepartmentMismatch},
-		{"handler is no clerk", e.as(conn, region, "tax", "h1", "handler"), parent, codes.PermissionDenied, ""},
-		{"office is no clerk", e.as(conn, region, "tax", "o1", "office"), parent, codes.PermissionDenied, ""},
+		{"handler is no clerk", e.as(conn, region, "tax", "h1", "handler"), parent, codes.PermissionDenied, apierr.ReasonPermissionDenied},
+		{"office is no clerk", e.as(conn, region, "tax", "o1", "office"), parent, codes.PermissionDenied, apierr.ReasonPermissionDenied},
 		{"another region's clerk", e.as(conn, "141182", "tax", "clerk3", "clerk"), parent, codes.PermissionDenied, dispute.ReasonRegionMismatch},
 		{"region without roster", e.as(conn, "141182", "tax", "clerk3", "clerk"), "regions/141182", codes.FailedPrecondition, grpcapi.ReasonNoRoster},
 	} {
@@ -238,12 +238,12 @@ func TestRegisterAuthorization(t *testing.T) {
 	}
 	t.Run("no token", func(t *testing.T) {
 		_, err := intakev1.NewIntakeServiceClient(conn).RegisterDispute(t.Context(), req())
-		wantCode(t, err, codes.Unauthenticated, "")
+		wantCode(t, err, codes.Unauthenticated, apierr.ReasonUnauthenticated)
 	})
 	t.Run("foreign token", func(t *testing.T) {
 		other := newKeyCaller(t, conn)
 		_, err := other.RegisterDispute(other.ctx(t), req())
-		wantCode(t, err, codes.Unauthenticated, "")
+		wantCode(t, err, codes.Unauthenticated, apierr.ReasonTokenInvalid)
 	})
 	// Only intake's own keys: the consumer group on routing's stream
 	// creates that stream whenever it starts.

@@ -11,6 +11,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
 	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
@@ -84,7 +85,7 @@ func identity(ctx context.Context) (authn.Identity, dispute.Caller, error) {
 
 // accessOf returns what decides who may see d.
 func accessOf(d *intakev1.Dispute) dispute.Access {
-	region, _, _ := dispute.ParseName(d.GetName())
+	region, _, _ := names.DisputeID(d.GetName())
 	return dispute.Access{Region: region, RegisteringDepartment: d.GetRegisteringDepartment(), Holders: d.GetHolders()}
 }
 

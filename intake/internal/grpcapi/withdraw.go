@@ -9,6 +9,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 )
@@ -27,7 +28,7 @@ func (s *Service) withdraw(ctx context.Context, req *intakev1.WithdrawDisputeReq
 	if err != nil {
 		return nil, err
 	}
-	region, disputeID, err := dispute.ParseName(req.GetName())
+	region, disputeID, err := names.DisputeID(req.GetName())
 	if err != nil {
 		return nil, err
 	}

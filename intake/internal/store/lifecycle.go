@@ -10,6 +10,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
@@ -33,7 +34,7 @@ type seen struct {
 // applied (a lower version) changes nothing.
 func (s *Store) LifecycleHandler() events.Handler {
 	keys := func(d *events.Delivery) (region, id string, err error) {
-		region, id, err = dispute.ParseName(d.Event.GetDispute())
+		region, id, err = names.DisputeID(d.Event.GetDispute())
 		if err != nil {
 			return "", "", events.Permanent(fmt.Errorf("%s event %s: %w", d.Event.GetType(), d.Event.GetId(), err))
 		}

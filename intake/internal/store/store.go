@@ -33,6 +33,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 )
 
 // Service is the key prefix and event source of intake.
@@ -350,7 +351,7 @@ func (s *Store) decorate(ctx context.Context, region string, ds []*intakev1.Disp
 	holders := make([]*redis.StringSliceCmd, len(ds))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, d := range ds {
-			_, id, err := dispute.ParseName(d.GetName())
+			_, id, err := names.DisputeID(d.GetName())
 			if err != nil {
 				return err
 			}

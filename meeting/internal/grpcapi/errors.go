@@ -1,15 +1,14 @@
 package grpcapi
 
 import (
-	"context"
 	"errors"
 	"strings"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/office"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 )
 
@@ -19,9 +18,9 @@ const (
 	ReasonRosterNotFound     = "ROSTER_NOT_FOUND"
 	ReasonRosterUnavailable  = "ROSTER_UNAVAILABLE"
 	ReasonRegionMismatch     = "REGION_MISMATCH"
-	ReasonPermissionDenied   = "PERMISSION_DENIED"
-	ReasonBackendUnavailable = "BACKEND_UNAVAILABLE"
-	ReasonInternal           = "INTERNAL"
+	ReasonPermissionDenied   = apierr.ReasonPermissionDenied
+	ReasonBackendUnavailable = apierr.ReasonBackendUnavailable
+	ReasonInternal           = apierr.ReasonInternal
 )
 
 // toStatus is the one place the meeting service turns domain and storage
@@ -43,8 +42,11 @@ func toStatus(err error) error {
 		refused *office.PreconditionError
 		missing *office.NotFoundError
 		denied  *office.DeniedError
+		badName *names.Error
 	)
 	switch {
+	case errors.As(err, &badName):
+		return apierr.Invalid(apierr.Violation{Field: badName.FieldName(), Reason: badName.Error()})
 	case errors.As(err, &invalid):
 		out := make([]apierr.Violation, len(invalid.Violations))
 		for i, v := range invalid.Violations {
@@ -65,13 +67,9 @@ func toStatus(err error) error {
 		}
 		return apierr.Invalid(out...)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return apierr.New(codes.Unavailable, ReasonBackendUnavailable, "storage did not answer in time")
-	}
-	if st, ok := status.FromError(err); ok && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded) {
-		return apierr.New(codes.Unavailable, ReasonBackendUnavailable, "storage unavailable: "+st.Message())
-	}
-	return apierr.New(codes.Internal, ReasonInternal, err.Error())
+	// Storage failures and anything unexpected: a fixed message for the
+	// caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }
 
 func requestPath(field string) string {

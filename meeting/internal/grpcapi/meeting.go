@@ -16,6 +16,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
@@ -48,7 +49,7 @@ func NewMeetingServer(st *store.Store, rosters Rosters, now func() time.Time, lo
 func identity(ctx context.Context, region string) (authn.Identity, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return id, apierr.New(codes.Unauthenticated, "UNAUTHENTICATED", "no caller identity")
+		return id, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	if id.Region != region {
 		return id, apierr.Newf(codes.PermissionDenied, ReasonRegionMismatch,
@@ -69,11 +70,11 @@ func disputeCaller(ctx context.Context, name, field string) (authn.Identity, str
 }
 
 func parseDispute(name, field string) (canon, region string, err error) {
-	canon, err = store.CanonicalDispute(name)
+	region, _, err = names.DisputeID(name)
 	if err != nil {
-		return "", "", apierr.Invalid(apierr.Violation{Field: field, Reason: err.Error()})
+		return "", "", toStatus(names.InField(field, err))
 	}
-	return canon, strings.Split(canon, "/")[1], nil
+	return name, region, nil
 }
 
 // childCaller parses "regions/<r>/<collection>/<id>" (or "regions/<r>"

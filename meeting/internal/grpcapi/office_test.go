@@ -458,3 +458,25 @@ func TestRoutingEventsAppliedOnce(t *testing.T) {
 		t.Errorf("%d meeting events, want 2 (two triages)", n)
 	}
 }
+
+// TestBackendErrors checks the fallback of the error table over the real
+// server: a bad dispute name names its field, a stopped Redis is
+// UNAVAILABLE with reason BACKEND_UNAVAILABLE and a fixed message.
+func TestBackendErrors(t *testing.T) {
+	f := start(t)
+	office := f.as(t, region, "tax", authn.RoleOffice, authn.RoleHandler)
+	name := "regions/" + region + "/disputes/2026-7"
+
+	_, err := f.meeting.TriageMatter(office, &meetingv1.TriageMatterRequest{Name: "regions/" + region + "/disputes/2026-07", Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL})
+	if status.Code(err) != codes.InvalidArgument || len(apierr.FieldViolations(err)) != 1 || apierr.FieldViolations(err)[0].Field != "name" {
+		t.Fatalf("TriageMatter on 2026-07 = %v, want INVALID_ARGUMENT on name", err)
+	}
+
+	f.redis.Kill()
+	_, err = f.meeting.TriageMatter(office, &meetingv1.TriageMatterRequest{Name: name, Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL})
+	f.redis.Restart(t)
+	if status.Code(err) != codes.Unavailable || apierr.Reason(err) != apierr.ReasonBackendUnavailable ||
+		status.Convert(err).Message() != apierr.MsgBackendUnavailable {
+		t.Fatalf("TriageMatter with Redis down = %v, want UNAVAILABLE %s %q", err, apierr.ReasonBackendUnavailable, apierr.MsgBackendUnavailable)
+	}
+}

@@ -46,7 +46,7 @@ func NewRosterServer(etcd *clientv3.Client, watcher *roster.Watcher, feed *roste
 func callerRegion(ctx context.Context, name, field string) (authn.Identity, string, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return id, "", apierr.New(codes.Unauthenticated, "UNAUTHENTICATED", "no caller identity")
+		return id, "", apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	region, err := roster.RegionOf(name)
 	if err != nil {

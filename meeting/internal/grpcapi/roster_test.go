@@ -37,6 +37,7 @@ const region = "141181"
 type fixture struct {
 	etcd    *testenv.Etcd
 	cli     *clientv3.Client
+	redis   *testenv.Redis
 	rdb     *redis.Client
 	priv    ed25519.PrivateKey
 	roster  rosterv1.RosterServiceClient
@@ -70,7 +71,8 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{etcd: testenv.StartEtcd(t)}
 	f.cli = f.etcd.Client(t)
-	f.rdb = testenv.StartRedis(t).Client(t)
+	f.redis = testenv.StartRedis(t)
+	f.rdb = f.redis.Client(t)
 	if err := roster.Put(testCtx(t), f.cli, seed(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -18,14 +18,13 @@ import (
 // meeting concurrent writers.
 const maxAttempts = 50
 
-// matterKey is the key of the office's view of a dispute, by its canonical
-// id "<year>-<n>" so "2026-07" and "2026-7" are one dispute.
+// matterKey is the key of the office's view of a dispute, by its id "<year>-<n>".
 func matterKey(region, name string) (string, error) {
-	_, year, n, err := names.ParseDispute(name)
+	_, id, err := names.DisputeID(name)
 	if err != nil {
 		return "", err
 	}
-	return events.Key(Service, region, "matter", fmt.Sprintf("%s-%d", year, n)), nil
+	return events.Key(Service, region, "matter", id), nil
 }
 
 func meetingKey(region, id string) string  { return events.Key(Service, region, "meeting", id) }
@@ -189,7 +188,7 @@ func (s *Store) Update(ctx context.Context, region string, fn func(r *Reader) (*
 // move a matter backwards.
 func (s *Store) LifecycleHandler() events.Handler {
 	keyOf := func(d *events.Delivery) (string, string, error) {
-		name, err := CanonicalDispute(d.Event.GetDispute())
+		name, err := names.CheckDispute(d.Event.GetDispute())
 		if err != nil {
 			return "", "", events.Permanent(fmt.Errorf("%s event %s: %w", d.Event.GetType(), d.Event.GetId(), err))
 		}
@@ -240,14 +239,4 @@ func (s *Store) LifecycleHandler() events.Handler {
 			return nil
 		},
 	}
-}
-
-// CanonicalDispute returns name with the sequence number of its id without
-// leading zeros, as routing names disputes.
-func CanonicalDispute(name string) (string, error) {
-	region, year, n, err := names.ParseDispute(name)
-	if err != nil {
-		return "", err
-	}
-	return names.Dispute(region, fmt.Sprintf("%s-%d", year, n)), nil
 }

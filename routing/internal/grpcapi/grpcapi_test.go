@@ -46,6 +46,7 @@ const region = "141181"
 var weekdays = clock.Weekends()
 
 type fixture struct {
+	redis  *testenv.Redis
 	rdb    *redis.Client
 	client routingv1.RoutingServiceClient
 	tokens map[string]string
@@ -63,7 +64,8 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	rdb := testenv.StartRedis(t).Client(t)
+	rs := testenv.StartRedis(t)
+	rdb := rs.Client(t)
 	cli := testenv.StartEtcd(t).Client(t)
 	r, err := roster.LoadFile("../../../deploy/roster/141181.json")
 	if err != nil {
@@ -114,7 +116,7 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	f := &fixture{rdb: rdb, client: routingv1.NewRoutingServiceClient(conn), tokens: map[string]string{}}
+	f := &fixture{redis: rs, rdb: rdb, client: routingv1.NewRoutingServiceClient(conn), tokens: map[string]string{}}
 	for name, id := range map[string]authn.Identity{
 		"tax":          {Region: region, Department: "tax", Staff: "li_na", Roles: []string{authn.RoleClerk}},
 		"hrss":         {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
@@ -302,6 +304,7 @@ func TestGetTrackingAuth(t *testing.T) {
 		{"other_region", ev.GetDispute(), codes.PermissionDenied, "PERMISSION_DENIED"},
 		{"office", "regions/141181/disputes/2026-999", codes.NotFound, "TRACKING_NOT_FOUND"},
 		{"office", "regions/141181/disputes/x", codes.InvalidArgument, apierr.ReasonInvalidArgument},
+		{"office", "regions/141181/disputes/2026-005", codes.InvalidArgument, apierr.ReasonInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.who+" "+tt.name, func(t *testing.T) {
@@ -515,4 +518,21 @@ func TestRouteRightAfterRegistration(t *testing.T) {
 	// caught up.
 	_, err := f.client.GetTracking(f.as(t, "office"), &routingv1.GetTrackingRequest{Name: "regions/141181/disputes/2026-999"})
 	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
+}
+
+// TestRedisDown checks that a stopped Redis is UNAVAILABLE with reason
+// BACKEND_UNAVAILABLE and a fixed message, never the backend's error.
+func TestRedisDown(t *testing.T) {
+	f := start(t)
+	ev := registered(t, 5, "tax")
+	f.publish(t, ev)
+	f.waitTracking(t, ev.GetDispute(), exists)
+
+	f.redis.Kill()
+	_, err := f.client.GetTracking(f.as(t, "office"), &routingv1.GetTrackingRequest{Name: ev.GetDispute()})
+	f.redis.Restart(t)
+	wantCode(t, err, codes.Unavailable, apierr.ReasonBackendUnavailable, "")
+	if msg := status.Convert(err).Message(); msg != apierr.MsgBackendUnavailable {
+		t.Errorf("message = %q, want %q", msg, apierr.MsgBackendUnavailable)
+	}
 }

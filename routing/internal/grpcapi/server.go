@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
@@ -48,7 +48,7 @@ var errNoRoster = errors.New("roster of the region is not loaded")
 func caller(ctx context.Context) (tracker.Caller, error) {
 	id, ok := authn.FromContext(ctx)
 	if !ok {
-		return tracker.Caller{}, status.Error(codes.Unauthenticated, "no caller identity")
+		return tracker.Caller{}, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "no caller identity")
 	}
 	return tracker.Caller{
 		Actor:      tracker.Actor{Region: id.Region, Department: id.Department, Staff: id.Staff, Roles: id.Roles},
@@ -59,7 +59,7 @@ func caller(ctx context.Context) (tracker.Caller, error) {
 
 // inRegion refuses callers of another region before anything is read.
 func inRegion(c tracker.Caller, name string) error {
-	region, _, _, err := tracker.ParseName(name)
+	region, _, _, err := names.ParseDispute(name)
 	if err != nil {
 		return err
 	}
@@ -74,18 +74,18 @@ func (s *Server) toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	var ve *tracker.ValidationError
 	var refused *tracker.RefusedError
+	var ne *names.Error
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
+	case errors.As(err, &ne):
+		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.Is(err, tracker.ErrNotFound):
 		return apierr.New(codes.NotFound, "TRACKING_NOT_FOUND", err.Error())
 	case errors.Is(err, tracker.ErrPermissionDenied):
-		return apierr.New(codes.PermissionDenied, "PERMISSION_DENIED", err.Error())
+		return apierr.New(codes.PermissionDenied, apierr.ReasonPermissionDenied, err.Error())
 	case errors.Is(err, tracker.ErrIllegalTransition):
 		return apierr.New(codes.FailedPrecondition, "ILLEGAL_TRANSITION", err.Error())
 	case errors.Is(err, tracker.ErrEtagMismatch):
@@ -100,9 +100,8 @@ func (s *Server) toStatus(err error) error {
 		return apierr.New(codes.Unavailable, "CATCHING_UP", "the dispute's latest events are still being applied; retry")
 	case errors.Is(err, errNoRoster):
 		return apierr.New(codes.Unavailable, "ROSTER_UNAVAILABLE", err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
 	}
-	s.log.Error("routing request failed", "error", err)
-	return apierr.New(codes.Internal, "INTERNAL", "internal error")
+	// Statuses built already, storage failures and anything unexpected:
+	// a fixed message for the caller, the error itself for the call's log line.
+	return apierr.FromError(err)
 }

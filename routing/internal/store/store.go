@@ -52,7 +52,7 @@ func (s *Store) retryMissing(ctx context.Context, name string, do func() error) 
 	if !errors.Is(err, tracker.ErrNotFound) || s.awaitMissing == nil {
 		return err
 	}
-	region, _, _, perr := tracker.ParseName(name)
+	region, _, perr := names.DisputeID(name)
 	if perr != nil {
 		return err
 	}
@@ -67,11 +67,11 @@ func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 
 // trackerKey is the key of a dispute's tracker.
 func trackerKey(name string) (string, error) {
-	region, year, n, err := tracker.ParseName(name)
+	region, id, err := names.DisputeID(name)
 	if err != nil {
 		return "", err
 	}
-	return events.Key(Service, region, "tracker", year+"-"+n), nil
+	return events.Key(Service, region, "tracker", id), nil
 }
 
 // slipSeqKey is the counter of a region's transfer slip numbers in a year.
@@ -255,7 +255,7 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 	if err != nil {
 		return nil, err
 	}
-	region, _, _, _ := tracker.ParseName(name)
+	region, _, _ := names.DisputeID(name)
 	year := strconv.Itoa(now.In(China).Year())
 	seqKey := slipSeqKey(region, year)
 	for range maxAttempts {

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
 
@@ -44,9 +45,8 @@ func dueField(due time.Time) string {
 
 // memberOf is t's worklist member with due time due.
 func memberOf(t *tracker.Tracker, due time.Time) string {
-	_, year, n, _ := tracker.ParseName(t.Name)
-	num, _ := strconv.ParseInt(n, 10, 64)
-	return fmt.Sprintf("%s|%s-%09d", dueField(due), year, num)
+	_, year, n, _ := names.ParseDispute(t.Name)
+	return fmt.Sprintf("%s|%s-%09d", dueField(due), year, n)
 }
 
 // nameOf is the dispute name of a worklist member of region.

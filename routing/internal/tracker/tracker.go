@@ -3,7 +3,6 @@ package tracker
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -121,21 +120,6 @@ func (t *Tracker) CheckEtag(etag string) error {
 	return nil
 }
 
-var nameRE = regexp.MustCompile(`^regions/([0-9]{6})/disputes/([0-9]{4})-([0-9]{1,9})$`)
-
-// ParseName splits "regions/<r>/disputes/<year>-<n>" into region, year and n.
-func ParseName(name string) (region, year, n string, err error) {
-	m := nameRE.FindStringSubmatch(name)
-	if m == nil {
-		return "", "", "", &ValidationError{Field: "name", Reason: fmt.Sprintf("%q is not regions/<region>/disputes/<year>-<n>", name)}
-	}
-	n = m[3]
-	for len(n) > 1 && n[0] == '0' {
-		n = n[1:]
-	}
-	return m[1], m[2], n, nil
-}
-
 // Registration is what routing learns from intake's DisputeRegistered.
 type Registration struct {
 	Name                  string
@@ -150,7 +134,7 @@ type Registration struct {
 // Open starts tracking a registered dispute: REGISTERED, held by the
 // registering department, with the routing clock running from registration.
 func Open(r Registration, cal Calendar) (*Tracker, error) {
-	region, _, _, err := ParseName(r.Name)
+	region, _, _, err := names.ParseDispute(r.Name)
 	if err != nil {
 		return nil, err
 	}
