@@ -59,10 +59,11 @@ vet:
 deps:
 	@scripts/deps.sh
 
-## test: every unit, integration and end-to-end test, with their own Redis and etcd
+## test: every unit, integration and end-to-end test, then the fault experiments, with their own Redis and etcd
 test: deps build
 	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	DISPUTES_BIN=$(CURDIR)/bin go test -count=1 -timeout 12m $(addprefix ./,$(addsuffix /...,$(MODULES)))
+	$(MAKE) --no-print-directory test-faults
 
 ## test-faults: the fault experiments (e2e, build tag faults) against the real binaries: processes and Redis
 ## killed, restarted and paused under load; each prints its counts and a SUMMARY line (RUN=<regexp> picks some)

@@ -78,7 +78,14 @@ type proc struct {
 // returns a cluster without services; start them with startService.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, bin: binaries(t), dir: t.TempDir(), procs: map[string][]*proc{}}
+	dir := t.TempDir()
+	if keep := os.Getenv("FAULTS_DIR"); keep != "" { // keep the processes' logs and data for a look afterwards
+		dir = filepath.Join(keep, t.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &cluster{t: t, bin: binaries(t), dir: dir, procs: map[string][]*proc{}}
 	c.redis = testenv.StartRedis(t)
 	c.etcd = testenv.StartEtcd(t)
 	keys := filepath.Join(c.dir, "keys")

@@ -273,7 +273,10 @@ func (cl *clients) hasDossier(ctx context.Context, name string) error {
 			n++
 		}
 	}
-	if n != 1 {
+	switch {
+	case n == 0: // the archive may file routing's events of the dispute before intake's
+		return errors.New("dossier holds no registration event yet")
+	case n > 1:
 		return fmt.Errorf("%w: dossier holds %d registration events", errFinal, n)
 	}
 	return nil

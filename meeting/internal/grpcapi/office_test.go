@@ -480,3 +480,22 @@ func TestBackendErrors(t *testing.T) {
 		t.Fatalf("TriageMatter with Redis down = %v, want UNAVAILABLE %s %q", err, apierr.ReasonBackendUnavailable, apierr.MsgBackendUnavailable)
 	}
 }
+
+// An office action right after routing sent the dispute to the office
+// succeeds without the client retrying: the office waits for its view of
+// routing's events to catch up.
+func TestTriageRightAfterRoutingToTheOffice(t *testing.T) {
+	f := startOffice(t)
+	office := f.as(t, region, "tax", authn.RoleOffice)
+	for n := 1; n <= 10; n++ {
+		name := fmt.Sprintf("regions/%s/disputes/2026-%d", region, 800+n)
+		f.publish(t, name, &routingv1.TrackingOpened{}, typesv1.DisputeState_DISPUTE_STATE_REGISTERED)
+		f.publish(t, name, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE}, typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE)
+		if _, err := f.meeting.TriageMatter(office, &meetingv1.TriageMatterRequest{Name: name, Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL}); err != nil {
+			t.Fatalf("triage of %s right after its routing: %v", name, err)
+		}
+	}
+	// Still refused when the view is up to date and the dispute is not at the office.
+	_, err := f.meeting.TriageMatter(office, &meetingv1.TriageMatterRequest{Name: "regions/" + region + "/disputes/2026-801", Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL})
+	refused(t, "triage twice", err, codes.FailedPrecondition, "DISPUTE_STATE_JOINT_HANDLING")
+}

@@ -90,7 +90,13 @@ func start(t *testing.T) *fixture {
 	}
 	f.watcher = roster.NewWatcher(f.etcd.Client(t), log, nil)
 	f.feed = &rosterfeed.Feed{Etcd: f.cli, Store: store.New(f.rdb), Regions: f.watcher.Regions, Log: log}
-	Register(srv.GRPC(), NewRosterServer(f.cli, f.watcher, f.feed, log), NewMeetingServer(store.New(f.rdb), f.watcher, time.Now, log))
+	st := store.New(f.rdb)
+	st.AwaitRouting(func(ctx context.Context, region string) error {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		return events.WaitConsumed(ctx, f.rdb, events.Stream("routing", region), "meeting", 0)
+	})
+	Register(srv.GRPC(), NewRosterServer(f.cli, f.watcher, f.feed, log), NewMeetingServer(st, f.watcher, time.Now, log))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)

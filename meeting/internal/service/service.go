@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/rosterfeed"
@@ -29,6 +30,14 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 		Default: st.LifecycleHandler(), Log: d.Log, Registerer: d.Server.Registry(),
 	}
 	d.Server.AddReadinessInfo("events", sub.ParkedInfo)
+	// An office action on a dispute routed to the office a moment ago
+	// waits (at most 3 s) for the office's view to catch up before it is
+	// refused.
+	st.AwaitRouting(func(ctx context.Context, region string) error {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		return events.WaitConsumed(ctx, d.Redis, events.Stream("routing", region), Group, 0)
+	})
 	trim := &events.Trimmer{Redis: d.Redis, Log: d.Log, Retention: d.Config.EventRetention, Streams: func() []string {
 		var ss []string
 		for _, r := range d.Roster.Regions() {

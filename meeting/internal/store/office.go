@@ -160,6 +160,34 @@ func (w *Writes) queue(ctx context.Context, pipe redis.Pipeliner, region string)
 // MULTI/EXEC only if nothing fn read changed meanwhile; otherwise fn runs
 // again on the new records. An error from fn is returned as is.
 func (s *Store) Update(ctx context.Context, region string, fn func(r *Reader) (*Writes, error)) error {
+	err := s.update(ctx, region, fn)
+	if s.awaitRouting == nil || !stale(err) {
+		return err
+	}
+	// The office's view may be behind routing: a dispute routed to the
+	// office a moment ago is not known yet, or still in its former state.
+	// Judge it again once the view has caught up (docs/ARCHITECTURE.md,
+	// "Reading your own writes").
+	if werr := s.awaitRouting(ctx, region); werr != nil {
+		return err
+	}
+	return s.update(ctx, region, fn)
+}
+
+// stale reports whether err may come from an office view behind routing.
+func stale(err error) bool {
+	var nf *office.NotFoundError
+	var pe *office.PreconditionError
+	return (errors.As(err, &nf) && nf.Reason == office.ReasonDisputeNotFound) ||
+		(errors.As(err, &pe) && pe.Reason == office.ReasonIllegalState)
+}
+
+// AwaitRouting sets how Update waits for the office's view to catch up
+// with routing's events before it refuses a dispute as unknown or in the
+// wrong state.
+func (s *Store) AwaitRouting(fn func(ctx context.Context, region string) error) { s.awaitRouting = fn }
+
+func (s *Store) update(ctx context.Context, region string, fn func(r *Reader) (*Writes, error)) error {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			w, err := fn(&Reader{ctx: ctx, tx: tx, region: region})

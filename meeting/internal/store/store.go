@@ -20,6 +20,9 @@ const Service = "meeting"
 // Store is the meeting service's Redis state.
 type Store struct {
 	rdb redis.UniversalClient
+	// awaitRouting, when set, waits until the office's view has applied
+	// routing's events published so far.
+	awaitRouting func(ctx context.Context, region string) error
 }
 
 // New returns a Store on rdb.

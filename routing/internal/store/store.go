@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,15 @@ type Store struct {
 	// awaitMissing, when set, waits until routing has applied what other
 	// services published before a tracker was looked for and not found.
 	awaitMissing func(ctx context.Context, region string) error
+	// slipLocks holds a *sync.Mutex per slip series.
+	slipLocks sync.Map
+}
+
+// slipLock returns the lock that orders this process's retries of
+// mutations taking a number of the slip series seqKey.
+func (s *Store) slipLock(seqKey string) *sync.Mutex {
+	m, _ := s.slipLocks.LoadOrStore(seqKey, &sync.Mutex{})
+	return m.(*sync.Mutex)
 }
 
 // AwaitMissing sets how a lookup of a tracker that is not there waits for
@@ -258,8 +268,15 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 	region, _, _ := names.DisputeID(name)
 	year := strconv.Itoa(now.In(China).Year())
 	seqKey := slipSeqKey(region, year)
+	locked := false
+	defer func() {
+		if locked {
+			s.slipLock(seqKey).Unlock()
+		}
+	}()
 	for range maxAttempts {
 		var out *tracker.Tracker
+		slip := false
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			t, err := load(ctx, tx.Get, key)
 			if err != nil {
@@ -271,6 +288,7 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 			if err != nil {
 				return err
 			}
+			slip = x.next > 0
 			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				if x.next > 0 {
 					pipe.Set(ctx, seqKey, x.next, 0)
@@ -281,6 +299,13 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 			return err
 		}, key, seqKey)
 		if errors.Is(err, redis.TxFailedErr) {
+			// Concurrent routings of one region race for the next slip
+			// number; after a lost race this process takes its turn
+			// behind the others, so only other replicas still compete.
+			if slip && !locked {
+				s.slipLock(seqKey).Lock()
+				locked = true
+			}
 			continue
 		}
 		if err != nil {
