@@ -484,6 +484,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		}
 		outs := make([]outcome, len(items))
 		why := make([]string, len(items))
+		failed := make([]error, len(items))
 		blocked := map[string]bool{}
 		seen := map[string]bool{}
 		for i, it := range items {
@@ -503,6 +504,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 			}
 			if err, ok := keyErr[it]; ok {
 				outs[i], why[i] = s.judge(it, err)
+				failed[i] = err
 			} else if h := s.handler(ev.GetType()); h == nil {
 				outs[i] = outDone
 				continue
@@ -518,6 +520,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 				}
 				b.rollback(nw, na)
 				outs[i], why[i] = s.judge(it, err)
+				failed[i] = err
 			}
 			if outs[i] == outRetry {
 				blocked[it.key] = true
@@ -569,6 +572,9 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 					"event_id", it.d.Event.GetId(), "why", why[i])
 				finished = append(finished, it)
 			default:
+				if failed[i] != nil {
+					s.retryLater(it, failed[i])
+				}
 				retry = append(retry, it)
 			}
 		}
@@ -587,30 +593,37 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 	return finished, nil
 }
 
-// judge decides what becomes of an item whose handler failed with err, and
-// sets its retry time when it is retried.
-func (s *Subscription) judge(it *item, err error) (outcome, string) {
+// judge decides what becomes of an item whose handler failed with err:
+// parked now (with why), or retried later.
+func (s *Subscription) judge(it *item, err error) (out outcome, why string) {
 	switch {
 	case errors.Is(err, ErrPermanent):
 		return outPark, err.Error()
-	case errors.Is(err, ErrNotYet):
-		s.retried.WithLabelValues("not_yet").Inc()
-		s.backoff(it, false)
-	case apierr.IsTransient(err):
-		s.retried.WithLabelValues("transient").Inc()
-		s.backoff(it, false)
-	default:
-		if it.attempts+1 >= s.MaxAttempts {
-			return outPark, fmt.Sprintf("failed %d times: %v", it.attempts+1, err)
-		}
-		s.retried.WithLabelValues("error").Inc()
-		s.backoff(it, true)
+	case errors.Is(err, ErrNotYet), apierr.IsTransient(err):
+		return outRetry, ""
+	case it.attempts+1 >= s.MaxAttempts:
+		return outPark, fmt.Sprintf("failed %d times: %v", it.attempts+1, err)
 	}
+	return outRetry, ""
+}
+
+// retryLater sets the retry time of an item whose handler failed with err,
+// once the batch it was in is written. Only errors that are neither NotYet
+// nor transient count toward MaxAttempts.
+func (s *Subscription) retryLater(it *item, err error) {
+	cause := "error"
+	switch {
+	case errors.Is(err, ErrNotYet):
+		cause = "not_yet"
+	case apierr.IsTransient(err):
+		cause = "transient"
+	}
+	s.retried.WithLabelValues(cause).Inc()
+	s.backoff(it, cause == "error")
 	if it.tries == 1 || it.tries%20 == 0 {
 		s.Log.Warn("event not applied; will retry", "group", s.Group, "stream", it.d.Stream, "entry", it.raw.ID,
 			"event_id", it.d.Event.GetId(), "type", it.d.Event.GetType(), "tries", it.tries, "error", err)
 	}
-	return outRetry, ""
 }
 
 // safeApply runs h.Apply, turning a panic into a permanent error that
