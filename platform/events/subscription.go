@@ -723,8 +723,8 @@ func (s *Subscription) watchLag(ctx context.Context) {
 	}
 }
 
-// ParkedInfo is a readiness info entry: empty while nothing is parked, else
-// how many entries wait in this group's parked streams.
+// ParkedInfo is a readiness info entry: "ok" while nothing is parked, else
+// how many entries wait in this group's parked streams (degraded).
 func (s *Subscription) ParkedInfo() string {
 	s.init()
 	s.parkedMu.Lock()
@@ -734,7 +734,7 @@ func (s *Subscription) ParkedInfo() string {
 		n += v
 	}
 	if n == 0 {
-		return ""
+		return "ok"
 	}
 	return fmt.Sprintf("degraded: %d parked event entries in group %s (disputectl events parked list)", n, s.Group)
 }
