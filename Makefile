@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short test-faults deps run bench-intake clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run bench-intake bench-lifecycle bench-events clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -83,6 +83,15 @@ run: deps build $(TOOLS)/grpcurl
 ## bench-intake: RegisterDispute over gRPC (50 clients, Redis appendfsync always) beside a bare gRPC echo
 bench-intake: deps
 	@scripts/bench-intake.sh
+
+## bench-lifecycle: whole lifecycles over gRPC (50 clients, 60 s, Redis appendfsync always): lifecycles/s, latency,
+## CPU and Redis commands per lifecycle, consumer lag, close -> sealed; non-zero exit when a target is missed
+bench-lifecycle: deps
+	@scripts/bench-lifecycle.sh
+
+## bench-events: each consumer group applying a backlog of real events (N disputes' worth); events/s per group
+bench-events: deps
+	@scripts/bench-events.sh
 
 clean:
 	rm -rf bin var

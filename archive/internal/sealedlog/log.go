@@ -304,6 +304,71 @@ func (l *Log) Seal(d *archivev1.Dossier) (index int64, appended bool, err error)
 	return int64(len(rl.leaves) - 1), true, nil
 }
 
+// SealMany appends the dossiers ds, all of one region, as leaves of its
+// log with one write and one fsync, and returns each one's index (the
+// earlier index of a dossier sealed before). Nothing is appended when the
+// write or the fsync fails.
+func (l *Log) SealMany(region string, ds []*archivev1.Dossier) ([]int64, error) {
+	rl, err := l.region(region, true)
+	if err != nil {
+		return nil, err
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	out := make([]int64, len(ds))
+	type pending struct {
+		name   string
+		leaf   []byte
+		offset int64
+	}
+	var buf []byte
+	var adds []pending
+	inBatch := map[string]int{}
+	next := int64(len(rl.leaves))
+	for i, d := range ds {
+		if r, err := regionOf(d.GetName()); err != nil || r != region {
+			return nil, fmt.Errorf("dossier %s is not of region %s", d.GetName(), region)
+		}
+		if j, ok := rl.byName[d.GetName()]; ok {
+			out[i] = j
+			continue
+		}
+		if j, ok := inBatch[d.GetName()]; ok {
+			out[i] = out[j]
+			continue
+		}
+		leaf, err := Canonical(d)
+		if err != nil {
+			return nil, err
+		}
+		var h [headerLen]byte
+		binary.BigEndian.PutUint32(h[:4], uint32(len(leaf)))
+		binary.BigEndian.PutUint32(h[4:8], crc32.Checksum(leaf, castagnoli))
+		buf = append(buf, h[:]...)
+		adds = append(adds, pending{d.GetName(), leaf, rl.size + int64(len(buf))})
+		buf = append(buf, leaf...)
+		inBatch[d.GetName()] = i
+		out[i] = next
+		next++
+	}
+	if len(adds) == 0 {
+		return out, nil
+	}
+	if _, err := rl.f.WriteAt(buf, rl.size); err != nil {
+		_ = rl.f.Truncate(rl.size)
+		return nil, fmt.Errorf("write sealed log %s: %w", region, err)
+	}
+	if err := rl.f.Sync(); err != nil {
+		_ = rl.f.Truncate(rl.size)
+		return nil, fmt.Errorf("sync sealed log %s: %w", region, err)
+	}
+	for _, a := range adds {
+		rl.add(a.name, a.leaf, a.offset)
+	}
+	rl.size += int64(len(buf))
+	return out, nil
+}
+
 // Lookup returns the sealed dossier of dispute name with sealed and
 // leaf_index set, or ErrNotSealed.
 func (l *Log) Lookup(name string) (*archivev1.Dossier, error) {

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -97,8 +99,12 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 }
 
+// sealWorkers is how many dossiers are read and marked at once.
+const sealWorkers = 16
+
 // SealDue seals the dossiers of region whose close the archive has applied
-// every stream past, and returns how many it sealed.
+// every stream past, and returns how many it sealed. The due dossiers are
+// read concurrently, appended to the log with one fsync, then marked.
 func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 	w, err := s.Watermark(ctx, region)
 	if err != nil {
@@ -108,19 +114,93 @@ func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	if len(names) == 0 {
+		return 0, nil
+	}
+	var mu sync.Mutex
 	var errs []error
-	for _, name := range names {
-		ok, err := s.Seal(ctx, name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	// Read what is not in the log yet; mark what is (a crash between
+	// appending and marking).
+	toSeal := make([]*archivev1.Dossier, len(names))
+	sealed := make([]bool, len(names))
+	each(len(names), func(i int) {
+		name := names[i]
+		if ld, err := s.Log.Lookup(name); err == nil {
+			if err := s.Store.MarkSealed(ctx, name, ld.GetLeafIndex()); err != nil {
+				fail(err)
+				return
+			}
+			sealed[i] = true
+			return
+		} else if !errors.Is(err, sealedlog.ErrNotSealed) {
+			fail(err)
+			return
 		}
+		d, evs, err := s.Store.Get(ctx, name)
+		if errors.Is(err, dossier.ErrNotFound) || err == nil && !d.Closed() {
+			if err := s.Store.Unschedule(ctx, name); err != nil {
+				fail(err)
+			}
+			return
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		toSeal[i] = Proto(d, evs)
+	})
+	var batch []*archivev1.Dossier
+	var at []int
+	for i, d := range toSeal {
+		if d != nil {
+			batch = append(batch, d)
+			at = append(at, i)
+		}
+	}
+	if len(batch) > 0 {
+		idx, err := s.Log.SealMany(region, batch)
+		if err != nil {
+			return 0, errors.Join(append(errs, fmt.Errorf("seal %d dossiers of %s: %w", len(batch), region, err))...)
+		}
+		each(len(batch), func(j int) {
+			if err := s.Store.MarkSealed(ctx, batch[j].GetName(), idx[j]); err != nil {
+				fail(err)
+				return
+			}
+			sealed[at[j]] = true
+		})
+		s.Logger.Info("dossiers sealed", "region", region, "count", len(batch), "first_leaf_index", idx[0])
+	}
+	n := 0
+	for _, ok := range sealed {
 		if ok {
 			n++
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// each runs f(0..n-1) on sealWorkers goroutines.
+func each(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, sealWorkers) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Seal seals dispute name's dossier if it is closed, and reports whether it

@@ -59,3 +59,7 @@ func cpuTimes(ps []Process) []time.Duration {
 	}
 	return out
 }
+
+// CPUTimes reads the CPU time each process has used so far; a process that
+// cannot be read gets -1.
+func CPUTimes(ps []Process) []time.Duration { return cpuTimes(ps) }

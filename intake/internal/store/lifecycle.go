@@ -98,6 +98,11 @@ func (s *Store) LifecycleHandler() events.Handler {
 					}
 				}
 				for _, dep := range now.Readers {
+					// A reader the last applied event already had is in both
+					// indexes: they were written with its record.
+					if slices.Contains(old.Readers, dep) {
+						continue
+					}
 					p.SAdd(ctx, HoldersKey(region, id), dep)
 					p.ZAdd(ctx, DepartmentIndexKey(region, dep), redis.Z{Score: score, Member: member})
 				}

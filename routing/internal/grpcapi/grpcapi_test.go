@@ -499,6 +499,56 @@ func TestConcurrentRoutingOneWins(t *testing.T) {
 	}
 }
 
+// Transfers of many disputes at once, some raced by a second transfer of
+// the same dispute, number their slips 1..n with no gap and no repeat.
+func TestConcurrentTransfersNumberSlipsWithoutGaps(t *testing.T) {
+	f := start(t)
+	const n = 30
+	var disputes []string
+	for i := range n {
+		ev := registered(t, 300+i, "tax")
+		f.publish(t, ev)
+		disputes = append(disputes, ev.GetDispute())
+	}
+	for _, d := range disputes {
+		f.waitTracking(t, d, exists)
+	}
+	var mu sync.Mutex
+	numbers := map[string]string{}
+	var wg sync.WaitGroup
+	for i, d := range disputes {
+		for try := range 1 + i%3 { // some disputes routed twice at once: one wins
+			wg.Go(func() {
+				resp, err := f.client.RouteDispute(f.as(t, "tax"), &routingv1.RouteDisputeRequest{
+					Name: d, Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER, TargetDepartment: "hrss", Opinion: "属人社部门职责"})
+				if status.Code(err) == codes.FailedPrecondition && try > 0 || status.Code(err) == codes.FailedPrecondition && i%3 > 0 {
+					return // the other transfer of the same dispute won
+				}
+				if err != nil {
+					t.Errorf("route %s: %v", d, err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if prev, ok := numbers[resp.GetSlip().GetNumber()]; ok {
+					t.Errorf("slip %s given to %s and %s", resp.GetSlip().GetNumber(), prev, d)
+				}
+				numbers[resp.GetSlip().GetNumber()] = d
+			})
+		}
+	}
+	wg.Wait()
+	year := strconv.Itoa(time.Now().In(time.FixedZone("CST", 8*3600)).Year())
+	for k := 1; k <= n; k++ {
+		if _, ok := numbers[fmt.Sprintf("%s年第%d号", year, k)]; !ok {
+			t.Errorf("slip number %d missing; numbers %v", k, numbers)
+		}
+	}
+	if len(numbers) != n {
+		t.Errorf("%d slips for %d disputes", len(numbers), n)
+	}
+}
+
 // A call naming a dispute intake has just registered succeeds without the
 // client retrying: routing waits for its consumer to apply intake's events.
 func TestRouteRightAfterRegistration(t *testing.T) {

@@ -71,11 +71,13 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		}
 		d.Server.AddReadinessInfo("events", sub.ParkedInfo)
 		// A dispute registered a moment ago is found: a lookup that misses
-		// waits up to AwaitTimeout for this group to apply intake's events.
+		// waits up to AwaitTimeout for this group to apply intake's events,
+		// looking every 2 ms: a call right after a registration (the usual
+		// case) waits for one consumer batch, not for a coarse poll.
 		st.AwaitMissing(func(ctx context.Context, region string) error {
 			ctx, cancel := context.WithTimeout(ctx, opts.awaitTimeout())
 			defer cancel()
-			return events.WaitConsumed(ctx, d.Redis, events.Stream("intake", region), intakefeed.Group, 0)
+			return events.WaitConsumed(ctx, d.Redis, events.Stream("intake", region), intakefeed.Group, 2*time.Millisecond)
 		})
 		trim := &events.Trimmer{Redis: d.Redis, Log: d.Log, Retention: d.Config.EventRetention, Streams: func() []string {
 			var ss []string

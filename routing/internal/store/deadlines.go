@@ -24,12 +24,12 @@ func deadlineKey(region string) string { return events.Key(Service, region, "dea
 
 // indexDeadline queues t's entry in the deadline index: its next deadline,
 // or none.
-func indexDeadline(ctx context.Context, pipe redis.Pipeliner, t *tracker.Tracker) {
+func indexDeadline(w indexWriter, t *tracker.Tracker) {
 	if at, ok := t.NextDeadline(); ok {
-		pipe.ZAdd(ctx, deadlineKey(t.Region), redis.Z{Score: float64(at.UnixMilli()), Member: t.Name})
+		w.zadd(deadlineKey(t.Region), float64(at.UnixMilli()), t.Name)
 		return
 	}
-	pipe.ZRem(ctx, deadlineKey(t.Region), t.Name)
+	w.zrem(deadlineKey(t.Region), t.Name)
 }
 
 // DueDisputes returns up to limit disputes of region whose next deadline is

@@ -1,7 +1,10 @@
-// Package store keeps routing's trackers in Redis. Every change is one
-// WATCH/MULTI/EXEC that writes the tracker and queues its events on the
-// routing stream, so state and event never diverge and concurrent writers
-// of one tracker serialise: the loser re-reads and is judged on the new state.
+// Package store keeps routing's trackers in Redis. Every change is one run
+// of a Lua script that checks the tracker is still the one the change was
+// computed on, writes it with its worklist entries and appends its events
+// to the routing stream, so state and event never diverge and concurrent
+// writers of one tracker serialise: the loser re-reads and is judged on the
+// new state. Changes applied from other services' events are written in the
+// event consumer's batch transaction instead.
 package store
 
 import (
@@ -10,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,19 +35,11 @@ const maxAttempts = 20
 
 // Store is the Redis store of trackers.
 type Store struct {
-	rdb redis.UniversalClient
+	rdb   redis.UniversalClient
+	slips slipQueues
 	// awaitMissing, when set, waits until routing has applied what other
 	// services published before a tracker was looked for and not found.
 	awaitMissing func(ctx context.Context, region string) error
-	// slipLocks holds a *sync.Mutex per slip series.
-	slipLocks sync.Map
-}
-
-// slipLock returns the lock that orders this process's retries of
-// mutations taking a number of the slip series seqKey.
-func (s *Store) slipLock(seqKey string) *sync.Mutex {
-	m, _ := s.slipLocks.LoadOrStore(seqKey, &sync.Mutex{})
-	return m.(*sync.Mutex)
 }
 
 // AwaitMissing sets how a lookup of a tracker that is not there waits for
@@ -73,7 +67,9 @@ func (s *Store) retryMissing(ctx context.Context, name string, do func() error) 
 }
 
 // New returns a store on rdb.
-func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+func New(rdb redis.UniversalClient) *Store {
+	return &Store{rdb: rdb, slips: slipQueues{m: map[string]*slipQueue{}}}
+}
 
 // trackerKey is the key of a dispute's tracker.
 func trackerKey(name string) (string, error) {
@@ -114,25 +110,6 @@ func (s *Store) Get(ctx context.Context, name string) (*tracker.Tracker, error) 
 		return err
 	})
 	return t, err
-}
-
-// put queues the write of t with its events and the move of its worklist
-// entries from before (the index entries of t as it was loaded) to t's.
-func put(ctx context.Context, pipe redis.Pipeliner, key string, before []indexEntry, t *tracker.Tracker, evs []*eventv1.Event) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encode tracker: %w", err)
-	}
-	pipe.Set(ctx, key, b, 0)
-	reindex(ctx, pipe, before, indexOf(t))
-	indexDeadline(ctx, pipe, t)
-	for _, ev := range evs {
-		ev.Lifecycle = Lifecycle(t)
-		if err := events.Append(ctx, pipe, events.Stream(Service, t.Region), ev); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ApplyFunc computes an event's effect on the current tracker (nil when
@@ -196,8 +173,9 @@ func (s *Store) Handler(effect Effect) events.Handler {
 			b.Set(key, enc, 0)
 			after := indexOf(next)
 			b.Do(func(ctx context.Context, p redis.Pipeliner) {
-				reindex(ctx, p, before, after)
-				indexDeadline(ctx, p, next)
+				pw := pipeIndex{ctx, p}
+				reindex(pw, before, after)
+				indexDeadline(pw, next)
 			})
 			stream := events.Stream(Service, next.Region)
 			for _, ev := range out {
@@ -222,23 +200,26 @@ func Lifecycle(t *tracker.Tracker) *eventv1.Lifecycle {
 
 // Tx is what a mutation may use besides the tracker.
 type Tx struct {
-	ctx    context.Context
-	tx     *redis.Tx
-	region string
-	year   string
-	next   int64
+	region, year string
+	// base is the slip counter as read; next the last number allocated
+	// (0: none). slips is false on the direct path, which hands mutations
+	// that allocate a slip to the region's slip queue.
+	base, next int64
+	slips      bool
 }
 
+// errSlipNeeded makes the direct path hand a mutation to the slip queue.
+var errSlipNeeded = errors.New("mutation allocates a transfer slip")
+
 // NextSlip allocates the next transfer slip of the region in the current
-// year. The counter is read under WATCH and written in the same EXEC as the
+// year. The counter is checked and written in the same script run as the
 // tracker, so a failed routing leaves no gap in the series.
 func (x *Tx) NextSlip() (name, number string, err error) {
+	if !x.slips {
+		return "", "", errSlipNeeded
+	}
 	if x.next == 0 {
-		n, err := x.tx.Get(x.ctx, slipSeqKey(x.region, x.year)).Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return "", "", fmt.Errorf("read slip counter: %w", err)
-		}
-		x.next = n
+		x.next = x.base
 	}
 	x.next++
 	return names.TransferSlip(x.region, x.year, x.next), names.Number(x.year, x.next), nil
@@ -248,9 +229,13 @@ func (x *Tx) NextSlip() (name, number string, err error) {
 type MutateFunc func(t *tracker.Tracker, x *Tx) ([]*eventv1.Event, error)
 
 // Mutate loads dispute name's tracker, applies fn and writes the tracker
-// with fn's events atomically. On a lost WATCH race it retries with the
-// tracker as the winner left it; fn's error (including a domain refusal)
-// aborts without writing. now picks the year of slip numbers.
+// with fn's events atomically (one run of the write script, which checks
+// that the tracker is still the one fn saw). When another writer got there
+// first it retries with the tracker as the winner left it; fn's error
+// (including a domain refusal) aborts without writing. now picks the year
+// of slip numbers. Mutations that allocate a transfer slip go through the
+// region's slip queue, which numbers the slips of concurrent calls in one
+// pass (docs/PERFORMANCE.md).
 func (s *Store) Mutate(ctx context.Context, name string, now time.Time, fn MutateFunc) (*tracker.Tracker, error) {
 	var out *tracker.Tracker
 	err := s.retryMissing(ctx, name, func() (err error) {
@@ -267,51 +252,28 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 	}
 	region, _, _ := names.DisputeID(name)
 	year := strconv.Itoa(now.In(China).Year())
-	seqKey := slipSeqKey(region, year)
-	locked := false
-	defer func() {
-		if locked {
-			s.slipLock(seqKey).Unlock()
-		}
-	}()
 	for range maxAttempts {
-		var out *tracker.Tracker
-		slip := false
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			t, err := load(ctx, tx.Get, key)
-			if err != nil {
-				return err
-			}
-			x := &Tx{ctx: ctx, tx: tx, region: region, year: year}
-			before := indexOf(t)
-			evs, err := fn(t, x)
-			if err != nil {
-				return err
-			}
-			slip = x.next > 0
-			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-				if x.next > 0 {
-					pipe.Set(ctx, seqKey, x.next, 0)
-				}
-				return put(ctx, pipe, key, before, t, evs)
-			})
-			out = t
-			return err
-		}, key, seqKey)
-		if errors.Is(err, redis.TxFailedErr) {
-			// Concurrent routings of one region race for the next slip
-			// number; after a lost race this process takes its turn
-			// behind the others, so only other replicas still compete.
-			if slip && !locked {
-				s.slipLock(seqKey).Lock()
-				locked = true
-			}
-			continue
+		raw, err := s.rdb.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, tracker.ErrNotFound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w", key, err)
+		}
+		w, err := prepare(key, raw, &Tx{region: region, year: year}, fn)
+		if errors.Is(err, errSlipNeeded) {
+			return s.slips.mutate(ctx, s, key, region, year, fn)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return out, nil
+		res, err := w.run(ctx, s.rdb)
+		if err != nil {
+			return nil, err
+		}
+		if res == writeDone {
+			return w.t, nil
+		}
 	}
 	return nil, fmt.Errorf("mutate %s: too much contention", name)
 }

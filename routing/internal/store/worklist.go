@@ -80,9 +80,27 @@ func indexOf(t *tracker.Tracker) []indexEntry {
 	return out
 }
 
+// indexWriter queues changes of the sorted-set indexes: on a MULTI/EXEC
+// pipeline (the event consumer's batch) or in a run of the write script.
+type indexWriter interface {
+	zadd(key string, score float64, member string)
+	zrem(key, member string)
+}
+
+// pipeIndex queues index changes on a pipeline.
+type pipeIndex struct {
+	ctx  context.Context
+	pipe redis.Pipeliner
+}
+
+func (p pipeIndex) zadd(key string, score float64, member string) {
+	p.pipe.ZAdd(p.ctx, key, redis.Z{Score: score, Member: member})
+}
+func (p pipeIndex) zrem(key, member string) { p.pipe.ZRem(p.ctx, key, member) }
+
 // reindex queues the removal of the entries a tracker no longer has and
 // the addition of its new ones.
-func reindex(ctx context.Context, pipe redis.Pipeliner, before, after []indexEntry) {
+func reindex(w indexWriter, before, after []indexEntry) {
 	keep := map[indexEntry]bool{}
 	for _, e := range after {
 		keep[e] = true
@@ -91,12 +109,12 @@ func reindex(ctx context.Context, pipe redis.Pipeliner, before, after []indexEnt
 	for _, e := range before {
 		had[e] = true
 		if !keep[e] {
-			pipe.ZRem(ctx, e.key, e.member)
+			w.zrem(e.key, e.member)
 		}
 	}
 	for _, e := range after {
 		if !had[e] {
-			pipe.ZAdd(ctx, e.key, redis.Z{Score: 0, Member: e.member})
+			w.zadd(e.key, 0, e.member)
 		}
 	}
 }
