@@ -25,6 +25,14 @@ import (
 // and TIME are in +@all and not dangerous.
 const RedisACLRules = "~* &* +@all -@dangerous +info"
 
+// DefaultUserACL disables Redis's default user: no connection can use it,
+// so every client must AUTH. It keeps all rights because Redis 7.0 runs the
+// append-only file's MULTI/EXEC blocks as the default user when it loads
+// them after a crash; without rights they are refused and the writes in
+// them lost (a test kills Redis under load to check). An "off" user cannot
+// be logged in as, so the rights serve only that replay.
+const DefaultUserACL = "user default off ~* &* +@all"
+
 // RedisUser is the platform's Redis ACL user; RedisAdminUser may run
 // everything, for test fixtures that flush or list keys.
 const (
@@ -81,7 +89,7 @@ func NewRedis(dir string) (*Redis, error) {
 		return nil, fmt.Errorf("redis password file: %w", err)
 	}
 	// The ACL file holds the passwords' SHA-256, never the passwords.
-	acl := fmt.Sprintf("user default off resetkeys -@all\nuser %s on #%s %s\nuser %s on #%s ~* &* +@all\n",
+	acl := fmt.Sprintf(DefaultUserACL+"\nuser %s on #%s %s\nuser %s on #%s ~* &* +@all\n",
 		RedisUser, sha256Hex(r.Password), RedisACLRules, RedisAdminUser, sha256Hex(r.adminPassword))
 	if err := os.WriteFile(r.aclFile(), []byte(acl), 0o600); err != nil {
 		return nil, fmt.Errorf("redis acl file: %w", err)
