@@ -111,6 +111,10 @@ func realMain(ctx context.Context, args []string) error {
 	go func() { errc <- admin.Serve(adminLis) }()
 	log.Info("serving", "scheme", scheme, "http_addr", lis.Addr().String(), "backends_tls", !b.InsecurePlaintext, "admin_addr", adminLis.Addr().String(), "backends", fmt.Sprintf("%+v", b))
 
+	if b.InsecurePlaintext {
+		log.Warn("calling the services in plaintext (-insecure-plaintext): development only")
+	}
+
 	select {
 	case err := <-errc:
 		srv.Close()
