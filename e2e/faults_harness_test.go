@@ -29,7 +29,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -50,6 +49,7 @@ type cluster struct {
 	bin   string
 	dir   string
 	key   string
+	certs string // the CA, the services' and the client's certificates
 	env   []string
 	redis *testenv.Redis
 	etcd  *testenv.Etcd
@@ -88,19 +88,24 @@ func newCluster(t *testing.T) *cluster {
 	c := &cluster{t: t, bin: binaries(t), dir: dir, procs: map[string][]*proc{}}
 	c.redis = testenv.StartRedis(t)
 	c.etcd = testenv.StartEtcd(t)
+	var secure []string
+	c.certs, secure = secureEnv(t, c.dir, c.redis, c.etcd)
+	c.env = append(os.Environ(), secure...)
 	keys := filepath.Join(c.dir, "keys")
 	c.ctl("keygen", "--dir", keys)
 	c.key = filepath.Join(keys, "dev-key.pem")
 	c.ctl("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", c.etcd.Endpoint)
 	c.ctl("config", "init", "--dir", "../deploy/config", "--etcd", c.etcd.Endpoint)
-	c.env = append(os.Environ(),
+	c.env = append(c.env,
 		"DISPUTES_PUBLIC_KEY="+filepath.Join(keys, "dev-key.pub.pem"),
 		"DISPUTES_REDIS_ADDR="+c.redis.Addr,
 		"DISPUTES_ETCD_ENDPOINTS="+c.etcd.Endpoint,
 		"ARCHIVE_DATA_DIR="+filepath.Join(c.dir, "archive"),
 		"ARCHIVE_SIGNING_KEY="+c.key,
 	)
-	c.rdb = redis.NewClient(&redis.Options{Addr: c.redis.Addr, MaxRetries: -1})
+	opts := c.redis.Options()
+	opts.MaxRetries = -1
+	c.rdb = redis.NewClient(opts)
 	t.Cleanup(func() { c.rdb.Close() })
 	return c
 }
@@ -273,7 +278,7 @@ func (p *proc) logTail(n int) string {
 func (p *proc) conn(token string) *grpc.ClientConn {
 	p.c.t.Helper()
 	cc, err := grpc.NewClient(p.grpc,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		clientTLS(p.c.t, p.c.certs, "client", p.svc),
 		grpc.WithPerRPCCredentials(authn.TokenCredentials(token)),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},

@@ -17,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -32,6 +36,7 @@ import (
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
 
@@ -43,6 +48,8 @@ type platform struct {
 	bin      string
 	dir      string
 	key      string
+	certs    string            // the CA, the services' and the client's certificates
+	env      []string          // the environment every binary runs with
 	grpc     map[string]string // service -> gRPC address
 	admin    map[string]string // service (and "gateway") -> admin address
 	gateway  string            // http://host:port
@@ -82,6 +89,7 @@ func freeAddr(t *testing.T) string {
 func (p *platform) run(args ...string) string {
 	p.t.Helper()
 	cmd := exec.Command(filepath.Join(p.bin, "disputectl"), args...)
+	cmd.Env = p.env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		p.t.Fatalf("disputectl %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -94,20 +102,22 @@ func startPlatform(t *testing.T) *platform {
 	p := &platform{t: t, bin: binaries(t), dir: t.TempDir(), grpc: map[string]string{}, admin: map[string]string{}}
 	p.redis = testenv.StartRedis(t)
 	p.etcd = testenv.StartEtcd(t)
+	var secure []string
+	p.certs, secure = secureEnv(t, p.dir, p.redis, p.etcd)
 	keys := filepath.Join(p.dir, "keys")
 	p.run("keygen", "--dir", keys)
 	p.run("keygen", "--dir", filepath.Join(p.dir, "archive-key"), "--name", "checkpoint")
 	p.key = filepath.Join(keys, "dev-key.pem")
-	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", p.etcd.Endpoint)
-	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
-
-	env := append(os.Environ(),
+	env := append(append(os.Environ(), secure...),
 		"DISPUTES_PUBLIC_KEY="+keys,
 		"DISPUTES_REDIS_ADDR="+p.redis.Addr,
 		"DISPUTES_ETCD_ENDPOINTS="+p.etcd.Endpoint,
 		"ARCHIVE_DATA_DIR="+filepath.Join(p.dir, "archive"),
 		"ARCHIVE_SIGNING_KEY="+filepath.Join(p.dir, "archive-key", "checkpoint.pem"),
 	)
+	p.env = env
+	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", p.etcd.Endpoint)
+	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
 		p.grpc[svc], p.admin[svc] = freeAddr(t), freeAddr(t)
 		p.start(svc, env, "-grpc-addr", p.grpc[svc], "-admin-addr", p.admin[svc], "-drain-delay", "0s")
@@ -195,7 +205,7 @@ func (p *platform) token(dept, staff string, roles ...string) string {
 
 func (p *platform) conn(svc, token string) *grpc.ClientConn {
 	p.t.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	opts := []grpc.DialOption{clientTLS(p.t, p.certs, "client", svc)}
 	if token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(authn.TokenCredentials(token)))
 	}
@@ -310,6 +320,56 @@ func TestPlatformEndToEnd(t *testing.T) {
 				t.Errorf("%s reflection lists %v, want %s", svc, names, want)
 			}
 			stream.CloseSend()
+		}
+	})
+
+	t.Run("transport is mutual TLS, Redis and etcd need credentials", func(t *testing.T) {
+		other := t.TempDir()
+		if _, err := mtls.InitDir(other, nil); err != nil {
+			t.Fatal(err)
+		}
+		foreign, err := mtls.ClientConfig(mtls.Files{Cert: filepath.Join(other, "client.pem"),
+			Key: filepath.Join(other, "client-key.pem"), CA: filepath.Join(p.certs, "ca.pem")}, "intake")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, creds := range map[string]grpc.DialOption{
+			"plaintext gRPC":                       grpc.WithTransportCredentials(insecure.NewCredentials()),
+			"a client certificate of another CA":   grpc.WithTransportCredentials(credentials.NewTLS(foreign)),
+			"intake's address taken for routing's": clientTLS(t, p.certs, "client", "routing"),
+		} {
+			c, err := grpc.NewClient(p.grpc["intake"], creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err = healthpb.NewHealthClient(c).Check(cctx, &healthpb.HealthCheckRequest{})
+			cancel()
+			c.Close()
+			if status.Code(err) != codes.Unavailable {
+				t.Errorf("%s to intake: %v, want Unavailable (refused)", name, err)
+			}
+		}
+
+		anon := redis.NewClient(&redis.Options{Addr: p.redis.Addr, MaxRetries: -1})
+		defer anon.Close()
+		if err := anon.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			t.Errorf("Redis without a password: %v, want NOAUTH", err)
+		}
+		wrong := redis.NewClient(&redis.Options{Addr: p.redis.Addr, Username: p.redis.User, Password: "guess", MaxRetries: -1})
+		defer wrong.Close()
+		if err := wrong.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+			t.Errorf("Redis with a wrong password: %v, want WRONGPASS", err)
+		}
+		ec, err := clientv3.New(clientv3.Config{Endpoints: []string{p.etcd.Endpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ec.Close()
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := ec.Get(ectx, "/disputes/"+region+"/roster/region"); err == nil {
+			t.Error("etcd without credentials answered a read of the roster")
 		}
 	})
 

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
@@ -59,8 +60,14 @@ type Config struct {
 	Server server.Config
 	// RedisAddr is the service's Redis (host:port).
 	RedisAddr string
+	// RedisUser is the Redis ACL user ("default" when empty) and
+	// RedisPasswordFile the file holding its password (none when empty).
+	RedisUser, RedisPasswordFile string
 	// EtcdEndpoints is a comma-separated list of etcd client endpoints.
 	EtcdEndpoints string
+	// EtcdUser and EtcdPasswordFile authenticate to etcd (no
+	// authentication when EtcdUser is empty).
+	EtcdUser, EtcdPasswordFile string
 	// EventRetention is how long the service's event streams keep entries
 	// every consumer group has acknowledged (docs/ARCHITECTURE.md,
 	// "Retention").
@@ -145,6 +152,19 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.EtcdEndpoints, "etcd-endpoints",
 		server.EnvOr(etcdEnv, server.EnvOr("DISPUTES_ETCD_ENDPOINTS", DefaultEtcdEndpoints)),
 		"comma-separated etcd endpoints (env "+etcdEnv+" or DISPUTES_ETCD_ENDPOINTS)")
+	for _, f := range []struct {
+		p            *string
+		name, shared string
+		help         string
+	}{
+		{&cfg.RedisUser, "redis-user", "DISPUTES_REDIS_USER", "Redis ACL user"},
+		{&cfg.RedisPasswordFile, "redis-password-file", "DISPUTES_REDIS_PASSWORD_FILE", "file holding the Redis user's password"},
+		{&cfg.EtcdUser, "etcd-user", "DISPUTES_ETCD_USER", "etcd user (none: no authentication)"},
+		{&cfg.EtcdPasswordFile, "etcd-password-file", "DISPUTES_ETCD_PASSWORD_FILE", "file holding the etcd user's password"},
+	} {
+		env := server.EnvName(s.Name, f.name)
+		fs.StringVar(f.p, f.name, server.EnvOr(env, server.EnvOr(f.shared, "")), f.help+" (env "+env+" or "+f.shared+")")
+	}
 	retention, rerr := server.EnvDuration(RetentionEnv, events.DefaultRetention)
 	fs.DurationVar(&cfg.EventRetention, "event-retention", retention,
 		"how long the service's event streams keep acknowledged entries (env "+RetentionEnv+")")
@@ -175,6 +195,12 @@ func (c Config) Validate() error {
 	if len(c.endpoints()) == 0 {
 		errs = append(errs, errors.New("at least one etcd endpoint is required"))
 	}
+	if c.RedisUser != "" && c.RedisPasswordFile == "" {
+		errs = append(errs, fmt.Errorf("redis user %q needs a password file (-redis-password-file)", c.RedisUser))
+	}
+	if (c.EtcdUser == "") != (c.EtcdPasswordFile == "") {
+		errs = append(errs, errors.New("etcd user and password file go together (-etcd-user, -etcd-password-file)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -198,13 +224,22 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 		return fmt.Errorf("server: %w", err)
 	}
 
+	redisPassword, err := server.ReadSecretFile(cfg.RedisPasswordFile)
+	if err != nil {
+		return fmt.Errorf("redis password: %w", err)
+	}
+	etcdPassword, err := server.ReadSecretFile(cfg.EtcdPasswordFile)
+	if err != nil {
+		return fmt.Errorf("etcd password: %w", err)
+	}
 	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second,
-		WriteTimeout: 3 * time.Second, PoolSize: 128,
+		Addr: cfg.RedisAddr, Username: cfg.RedisUser, Password: redisPassword,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
 	})
 	defer rdb.Close()
-	etcd, err := clientv3.New(clientv3.Config{
-		Endpoints: cfg.endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop(),
+	etcd, err := etcdclient.New(clientv3.Config{
+		Endpoints: cfg.endpoints(), Username: cfg.EtcdUser, Password: etcdPassword,
+		DialTimeout: 2 * time.Second, Logger: zap.NewNop(),
 	})
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
@@ -26,10 +27,58 @@ func config(t *testing.T, redisAddr, etcd string) app.Config {
 	if err := authn.GenerateKeyFiles(filepath.Join(dir, "key.pem"), pub); err != nil {
 		t.Fatal(err)
 	}
+	certs := filepath.Join(dir, "certs")
+	if _, err := mtls.InitDir(certs, nil); err != nil {
+		t.Fatal(err)
+	}
 	return app.Config{
 		Server: server.Config{Service: "probe", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-			PublicKeyFile: pub, LogLevel: "info", ShutdownTimeout: 5 * time.Second},
+			PublicKeyFile: pub, LogLevel: "info", ShutdownTimeout: 5 * time.Second,
+			TLS: mtls.DirFiles(certs, "intake")},
 		RedisAddr: redisAddr, EtcdEndpoints: etcd,
+	}
+}
+
+// withBackends is config for rd and et, with their credentials.
+func withBackends(t *testing.T, rd *testenv.Redis, et *testenv.Etcd) app.Config {
+	t.Helper()
+	cfg := config(t, rd.Addr, et.Endpoint)
+	cfg.RedisUser, cfg.RedisPasswordFile = rd.User, rd.PasswordFile
+	cfg.EtcdUser, cfg.EtcdPasswordFile = et.User, et.PasswordFile
+	return cfg
+}
+
+func TestBackendsRefuseWithoutCredentials(t *testing.T) {
+	rd, et := testenv.StartRedis(t), testenv.StartEtcd(t)
+	noRedis := withBackends(t, rd, et)
+	noRedis.RedisUser, noRedis.RedisPasswordFile = "", ""
+	noEtcd := withBackends(t, rd, et)
+	noEtcd.EtcdUser, noEtcd.EtcdPasswordFile = "", ""
+	tests := []struct {
+		name string
+		cfg  app.Config
+		want string
+	}{
+		{"redis without a password", noRedis, "NOAUTH"},
+		{"etcd without a user", noEtcd, "user name is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := app.Service{Name: "probe", Policy: authn.Policy{},
+				Setup: func(ctx context.Context, d *app.Deps) ([]func(context.Context) error, error) {
+					ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+					defer cancel()
+					if err := d.Redis.Ping(ctx).Err(); err != nil {
+						return nil, err
+					}
+					_, err := d.Etcd.Get(ctx, "/disputes/probe")
+					return nil, err
+				}}
+			err := app.RunConfig(context.Background(), svc, tt.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run = %v, want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -52,7 +101,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		}}
 	done := make(chan error, 1)
 	go func() {
-		done <- app.RunConfig(ctx, svc, config(t, rd.Addr, et.Endpoint), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		done <- app.RunConfig(ctx, svc, withBackends(t, rd, et), slog.New(slog.NewTextHandler(io.Discard, nil)),
 			func(d *app.Deps) { admin <- d.Server.AdminAddr() })
 	}()
 	addr := <-admin
@@ -93,7 +142,7 @@ func TestFailingLoopStopsTheProcess(t *testing.T) {
 		Setup: func(context.Context, *app.Deps) ([]func(context.Context) error, error) {
 			return []func(context.Context) error{func(context.Context) error { return boom }}, nil
 		}}
-	err := app.RunConfig(context.Background(), svc, config(t, rd.Addr, et.Endpoint),
+	err := app.RunConfig(context.Background(), svc, withBackends(t, rd, et),
 		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if !errors.Is(err, boom) {
 		t.Fatalf("Run = %v, want the loop's error", err)
@@ -116,7 +165,7 @@ func TestConfigValidation(t *testing.T) {
 
 func TestRunLogsJSONLinesToStderr(t *testing.T) {
 	rd, et := testenv.StartRedis(t), testenv.StartEtcd(t)
-	cfg := config(t, rd.Addr, et.Endpoint)
+	cfg := withBackends(t, rd, et)
 	boom := errors.New("consumer lost its stream")
 	svc := app.Service{Name: "probe", Policy: authn.Policy{},
 		Setup: func(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
@@ -127,6 +176,9 @@ func TestRunLogsJSONLinesToStderr(t *testing.T) {
 	err := app.Run(context.Background(), svc, []string{
 		"-public-key", cfg.Server.PublicKeyFile, "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0",
 		"-redis-addr", rd.Addr, "-etcd-endpoints", et.Endpoint, "-drain-delay", "0s",
+		"-redis-user", rd.User, "-redis-password-file", rd.PasswordFile,
+		"-etcd-user", et.User, "-etcd-password-file", et.PasswordFile,
+		"-tls-cert", cfg.Server.TLS.Cert, "-tls-key", cfg.Server.TLS.Key, "-tls-ca", cfg.Server.TLS.CA,
 	}, &stderr)
 	if !errors.Is(err, boom) {
 		t.Fatalf("Run = %v, want the loop's error", err)

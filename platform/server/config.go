@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
 // Config is the part of every service's configuration that the shared
@@ -41,6 +42,17 @@ type Config struct {
 	// Limits bound what one client may make the gRPC server hold; zero
 	// fields take the Default* limits below.
 	Limits Limits
+	// TLS names the server's certificate and key and the CA whose client
+	// certificates it accepts (mutual TLS, TLS 1.3). All three are required
+	// unless InsecurePlaintext is set.
+	TLS mtls.Files
+	// InsecurePlaintext serves gRPC without TLS, for development only; it
+	// is a flag, never read from the environment, so it shows on the
+	// command line of every process that uses it.
+	InsecurePlaintext bool
+	// Reflection registers the gRPC reflection service (grpcurl list):
+	// useful in development, a map of the API for anyone otherwise.
+	Reflection bool
 
 	envErrs []error
 }
@@ -189,8 +201,33 @@ func (c *Config) Validate() error {
 	if err := c.Limits.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.validateTLS(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid %s config: %w", c.Service, err)
+	}
+	return nil
+}
+
+// TLS env vars shared by all services; <SERVICE>_TLS_CERT and the like
+// take precedence, as each service has a certificate of its own.
+const (
+	TLSCertEnv = "DISPUTES_TLS_CERT"
+	TLSKeyEnv  = "DISPUTES_TLS_KEY"
+	TLSCAEnv   = "DISPUTES_TLS_CA"
+)
+
+func (c *Config) validateTLS() error {
+	tlsSet := c.TLS.Cert != "" || c.TLS.Key != "" || c.TLS.CA != ""
+	switch {
+	case c.InsecurePlaintext && tlsSet:
+		return errors.New("-insecure-plaintext and -tls-* files given together: choose one")
+	case c.InsecurePlaintext:
+		return nil
+	case !c.TLS.Set():
+		return fmt.Errorf("tls: missing %v (-tls-cert, -tls-key, -tls-ca or %s, %s, %s); plaintext gRPC needs the development flag -insecure-plaintext",
+			c.TLS.Missing(), TLSCertEnv, TLSKeyEnv, TLSCAEnv)
 	}
 	return nil
 }
@@ -215,6 +252,19 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicKeyFile, "public-key", EnvOr(PublicKeyEnv, c.PublicKeyFile), "PEM Ed25519 public key that verifies tokens (env "+PublicKeyEnv+")")
 	fs.StringVar(&c.TokenAudience, "token-audience", EnvOr(TokenAudienceEnv, cmpOr(c.TokenAudience, authn.DefaultAudience)), "aud every token must name (env "+TokenAudienceEnv+")")
 	fs.StringVar(&c.LogLevel, "log-level", EnvOr(env("log-level"), c.LogLevel), "debug, info, warn or error (env "+env("log-level")+")")
+	for _, f := range []struct {
+		p         *string
+		name, env string
+		help      string
+	}{
+		{&c.TLS.Cert, "tls-cert", TLSCertEnv, "PEM certificate of the gRPC server, naming the service"},
+		{&c.TLS.Key, "tls-key", TLSKeyEnv, "PEM private key of -tls-cert"},
+		{&c.TLS.CA, "tls-ca", TLSCAEnv, "PEM CA certificate that client certificates must chain to"},
+	} {
+		fs.StringVar(f.p, f.name, EnvOr(env(f.name), EnvOr(f.env, *f.p)), f.help+" (env "+env(f.name)+" or "+f.env+")")
+	}
+	fs.BoolVar(&c.InsecurePlaintext, "insecure-plaintext", c.InsecurePlaintext, "development only: serve gRPC without TLS (flag only, no env)")
+	fs.BoolVar(&c.Reflection, "reflection", EnvOr(env("reflection"), "") == "true" || c.Reflection, "serve gRPC reflection, for grpcurl (env "+env("reflection")+"=true)")
 	fs.BoolVar(&c.Pprof, "pprof", EnvOr(env("pprof"), "") == "true", "serve Go profiles under /debug/pprof/ on the admin port (env "+env("pprof")+"=true)")
 	for _, d := range []struct {
 		p    *time.Duration
@@ -259,6 +309,24 @@ func EnvOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// ReadSecretFile returns the contents of a password file without the
+// trailing newline, or "" when path is empty. Secrets come from files, not
+// flags or env values, so they do not show in process listings.
+func ReadSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
 }
 
 // EnvDuration returns env var key parsed as a time.Duration ("1500ms"), def

@@ -41,8 +41,10 @@ func startLimited(t *testing.T, limits Limits) (*Server, *grpc.ClientConn, strin
 		"/" + testService + "/Echo":  {AnyRole: []string{authn.RoleClerk}},
 		"/" + testService + "/Watch": {AnyRole: []string{authn.RoleClerk}},
 	}
+	// Plaintext: the ping-flood test speaks raw HTTP/2 frames, and the
+	// limits do not depend on the transport's security.
 	cfg := Config{Service: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		ShutdownTimeout: time.Second, Limits: limits}
+		ShutdownTimeout: time.Second, Limits: limits, InsecurePlaintext: true}
 	srv, err := New(cfg, log, policy, authn.NewVerifier(pub))
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +169,7 @@ func TestLimitsDefaults(t *testing.T) {
 		t.Fatalf("withDefaults = %+v, want %+v", got, want)
 	}
 	cfg := Config{Service: "test", GRPCAddr: ":0", AdminAddr: ":0", ShutdownTimeout: time.Second,
-		Limits: Limits{MaxRecvMsgBytes: -1, KeepaliveMinTime: -time.Second}}
+		Limits: Limits{MaxRecvMsgBytes: -1, KeepaliveMinTime: -time.Second}, InsecurePlaintext: true}
 	err := cfg.Validate()
 	if err == nil || !strings.Contains(err.Error(), "max receive message size") || !strings.Contains(err.Error(), "keepalive min time") {
 		t.Fatalf("Validate = %v, want both negative limits named", err)

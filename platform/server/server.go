@@ -19,12 +19,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
 // Server is one service's gRPC server and admin HTTP server. Register
@@ -121,8 +124,18 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		return nil, fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
 	}
 
+	creds := insecure.NewCredentials()
+	if !cfg.InsecurePlaintext {
+		tc, err := mtls.ServerConfig(cfg.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("new %s server: %w", cfg.Service, err)
+		}
+		creds = credentials.NewTLS(tc)
+	}
+
 	lim := cfg.Limits.withDefaults()
 	s.grpc = grpc.NewServer(
+		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
 		grpc.MaxHeaderListSize(lim.MaxHeaderListBytes),
@@ -142,7 +155,9 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 	)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	if cfg.Reflection {
+		reflection.Register(s.grpc)
+	}
 
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -217,7 +232,11 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		errc <- nil
 	}()
-	s.log.Info("serving", "grpc_addr", s.Addr(), "admin_addr", s.AdminAddr())
+	s.log.Info("serving", "grpc_addr", s.Addr(), "admin_addr", s.AdminAddr(),
+		"tls", !s.cfg.InsecurePlaintext, "reflection", s.cfg.Reflection)
+	if s.cfg.InsecurePlaintext {
+		s.log.Warn("gRPC is served in plaintext (-insecure-plaintext): development only")
+	}
 
 	var serveErr error
 	pending := 2

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -32,6 +35,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
 
@@ -117,6 +121,7 @@ func testDesc(reqType protoreflect.MessageDescriptor) *grpc.ServiceDesc {
 }
 
 type fixture struct {
+	certs  string // the CA and certificates the server trusts
 	srv    *Server
 	conn   *grpc.ClientConn
 	cancel context.CancelFunc
@@ -149,7 +154,12 @@ func start(t *testing.T, drain time.Duration) *fixture {
 		"/" + testService + "/Check": {AnyRole: []string{authn.RoleClerk}},
 		"/" + testService + "/Watch": {AnyRole: []string{authn.RoleClerk}},
 	}
-	cfg := Config{Service: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, DrainDelay: drain}
+	f.certs = t.TempDir()
+	if _, err := mtls.InitDir(f.certs, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Service: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
+		DrainDelay: drain, TLS: mtls.DirFiles(f.certs, "intake"), Reflection: true}
 	f.srv, err = New(cfg, log, policy, authn.NewVerifier(pub))
 	if err != nil {
 		t.Fatal(err)
@@ -158,10 +168,7 @@ func start(t *testing.T, drain time.Duration) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
 	go func() { f.done <- f.srv.Run(ctx) }()
-	f.conn, err = grpc.NewClient(f.srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.conn = f.dial(t, mtls.DirFiles(f.certs, mtls.ClientName), "intake")
 	t.Cleanup(func() {
 		f.conn.Close()
 		cancel()
@@ -170,6 +177,21 @@ func start(t *testing.T, drain time.Duration) *fixture {
 		}
 	})
 	return f
+}
+
+// dial returns a connection to the fixture's server with the client
+// certificate of files, expecting the server to be serverName.
+func (f *fixture) dial(t *testing.T, files mtls.Files, serverName string) *grpc.ClientConn {
+	t.Helper()
+	tc, err := mtls.ClientConfig(files, serverName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(f.srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 func callCtx(t *testing.T, token string) context.Context {
@@ -213,6 +235,81 @@ func TestHealthAndReflection(t *testing.T) {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("reflection lists %v, missing %s", names, want)
 		}
+	}
+}
+
+func TestTransportSecurity(t *testing.T) {
+	f := start(t, 0)
+	other := t.TempDir()
+	if _, err := mtls.InitDir(other, nil); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := grpc.NewClient(f.srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCertTLS, err := mtls.ClientConfig(mtls.DirFiles(f.certs, mtls.ClientName), "intake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCertTLS.GetClientCertificate = nil
+	noCert, err := grpc.NewClient(f.srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(noCertTLS)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		conn *grpc.ClientConn
+		want codes.Code
+	}{
+		{"mutual TLS with the client certificate", f.conn, codes.OK},
+		{"the gateway's certificate", f.dial(t, mtls.DirFiles(f.certs, "gateway"), "intake"), codes.OK},
+		{"plaintext is refused", plain, codes.Unavailable},
+		{"TLS without a client certificate is refused", noCert, codes.Unavailable},
+		{"a client certificate of another CA is refused", f.dial(t, mtls.Files{
+			Cert: filepath.Join(other, "client.pem"), Key: filepath.Join(other, "client-key.pem"),
+			CA: filepath.Join(f.certs, "ca.pem")}, "intake"), codes.Unavailable},
+		{"a server not named as expected is refused by the client", f.dial(t, mtls.DirFiles(f.certs, mtls.ClientName), "routing"), codes.Unavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer tt.conn.Close()
+			_, err := healthpb.NewHealthClient(tt.conn).Check(callCtx(t, ""), &healthpb.HealthCheckRequest{})
+			if status.Code(err) != tt.want {
+				t.Errorf("health check: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReflectionOffByDefault(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := mtls.InitDir(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Service: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownTimeout: time.Second,
+		TLS: mtls.DirFiles(dir, "intake")}
+	srv, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), authn.Policy{}, authn.NewVerifier(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f := &fixture{srv: srv}
+	conn := f.dial(t, mtls.DirFiles(dir, mtls.ClientName), "intake")
+	defer conn.Close()
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(callCtx(t, ""))
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("reflection without -reflection: %v, want Unimplemented", err)
 	}
 }
 
@@ -458,7 +555,7 @@ func TestConfig(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			c := Config{Service: "intake", AdminAddr: ":8001"}
+			c := Config{Service: "intake", AdminAddr: ":8001", InsecurePlaintext: true}
 			fs := flag.NewFlagSet("intake", flag.ContinueOnError)
 			c.RegisterFlags(fs)
 			if err := fs.Parse(tt.args); err != nil {
@@ -476,6 +573,54 @@ func TestConfig(t *testing.T) {
 			}
 			if !tt.check(c) {
 				t.Fatalf("config = %+v", c)
+			}
+		})
+	}
+}
+
+func TestTLSConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    mtls.Files
+		wantErr string
+	}{
+		{"nothing", nil, nil, mtls.Files{}, "-insecure-plaintext"},
+		{"flags", []string{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-tls-ca", "ca.pem"}, nil,
+			mtls.Files{Cert: "c.pem", Key: "k.pem", CA: "ca.pem"}, ""},
+		{"the service's env wins over the shared one", nil, map[string]string{
+			TLSCertEnv: "shared.pem", TLSKeyEnv: "shared-key.pem", TLSCAEnv: "ca.pem",
+			"INTAKE_TLS_CERT": "intake.pem", "INTAKE_TLS_KEY": "intake-key.pem"},
+			mtls.Files{Cert: "intake.pem", Key: "intake-key.pem", CA: "ca.pem"}, ""},
+		{"a missing key is named", []string{"-tls-cert", "c.pem", "-tls-ca", "ca.pem"}, nil, mtls.Files{}, "[key]"},
+		{"plaintext", []string{"-insecure-plaintext"}, nil, mtls.Files{}, ""},
+		{"plaintext and certificates", []string{"-insecure-plaintext", "-tls-cert", "c.pem"}, nil, mtls.Files{}, "choose one"},
+		{"plaintext is a flag, not an env var", nil, map[string]string{"INTAKE_INSECURE_PLAINTEXT": "true"}, mtls.Files{}, "-insecure-plaintext"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c := Config{Service: "intake", GRPCAddr: ":0", AdminAddr: ":0"}
+			fs := flag.NewFlagSet("intake", flag.ContinueOnError)
+			c.RegisterFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Validate()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Validate = %v, want containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TLS != tt.want {
+				t.Errorf("TLS = %+v, want %+v", c.TLS, tt.want)
 			}
 		})
 	}

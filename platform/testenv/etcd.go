@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -12,14 +14,31 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 )
 
-// Etcd is a single-member etcd process with fast elections, for tests.
+// EtcdUser is the platform's etcd user and role: read and write under
+// EtcdPrefix, nothing else. `make run` (scripts/run.sh) grants the same.
+const (
+	EtcdUser   = "disputes"
+	EtcdPrefix = "/disputes/"
+)
+
+// Etcd is a single-member etcd process with fast elections, for tests. Its
+// authentication is on: a root user, and User with the role EtcdUser
+// (read and write under EtcdPrefix).
 type Etcd struct {
 	// Endpoint is the client URL ("http://127.0.0.1:PORT").
 	Endpoint string
+	// User and Password authenticate as the platform's user; PasswordFile
+	// holds Password, for processes given -etcd-password-file.
+	User, Password, PasswordFile string
+	// RootPassword is the root user's, for fixtures that write elsewhere.
+	RootPassword string
 
 	bin, dir, peerURL string
+	authOn            bool
 	proc              *process
 }
 
@@ -51,11 +70,56 @@ func NewEtcd(dir string) (*Etcd, error) {
 		dir:      dir,
 		Endpoint: "http://127.0.0.1:" + strconv.Itoa(ports[0]),
 		peerURL:  "http://127.0.0.1:" + strconv.Itoa(ports[1]),
+		User:     EtcdUser, Password: randomSecret(), RootPassword: randomSecret(),
+		PasswordFile: filepath.Join(dir, "etcd-password"),
+	}
+	if err := os.WriteFile(e.PasswordFile, []byte(e.Password+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("etcd password file: %w", err)
 	}
 	if err := e.start(); err != nil {
 		return nil, err
 	}
+	if err := e.enableAuth(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// enableAuth adds the root user and the platform's user and role, then
+// turns authentication on; it stays on across Stop and Start.
+func (e *Etcd) enableAuth() error {
+	c, err := e.newClient("", "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"add role root", func() error { _, err := c.RoleAdd(ctx, "root"); return err }},
+		{"add user root", func() error { _, err := c.UserAdd(ctx, "root", e.RootPassword); return err }},
+		{"grant root", func() error { _, err := c.UserGrantRole(ctx, "root", "root"); return err }},
+		{"add role " + EtcdUser, func() error { _, err := c.RoleAdd(ctx, EtcdUser); return err }},
+		{"grant readwrite " + EtcdPrefix, func() error {
+			_, err := c.RoleGrantPermission(ctx, EtcdUser, EtcdPrefix, clientv3.GetPrefixRangeEnd(EtcdPrefix),
+				clientv3.PermissionType(clientv3.PermReadWrite))
+			return err
+		}},
+		{"add user " + EtcdUser, func() error { _, err := c.UserAdd(ctx, EtcdUser, e.Password); return err }},
+		{"grant " + EtcdUser, func() error { _, err := c.UserGrantRole(ctx, EtcdUser, EtcdUser); return err }},
+		{"enable auth", func() error { _, err := c.AuthEnable(ctx); return err }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return fmt.Errorf("etcd auth: %s: %w", s.what, err)
+		}
+	}
+	e.authOn = true
+	return nil
 }
 
 func (e *Etcd) start() error {
@@ -92,7 +156,11 @@ func (e *Etcd) start() error {
 				return fmt.Errorf("dial: %w", err)
 			}
 			conn.Close()
-			if c, err = e.newClient(); err != nil {
+			user, pw := "", ""
+			if e.authOn {
+				user, pw = "root", e.RootPassword
+			}
+			if c, err = e.newClient(user, pw); err != nil {
 				return err
 			}
 		}
@@ -103,9 +171,11 @@ func (e *Etcd) start() error {
 	})
 }
 
-func (e *Etcd) newClient() (*clientv3.Client, error) {
-	c, err := clientv3.New(clientv3.Config{
+func (e *Etcd) newClient(user, password string) (*clientv3.Client, error) {
+	c, err := etcdclient.New(clientv3.Config{
 		Endpoints:   []string{e.Endpoint},
+		Username:    user,
+		Password:    password,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 	})
@@ -115,10 +185,22 @@ func (e *Etcd) newClient() (*clientv3.Client, error) {
 	return c, nil
 }
 
-// Client returns a client for the server, closed when t ends.
+// Client returns a client authenticated as the platform's user (read and
+// write under EtcdPrefix), closed when t ends.
 func (e *Etcd) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
-	c, err := e.newClient()
+	return e.clientAs(t, e.User, e.Password)
+}
+
+// RootClient returns a client authenticated as root, closed when t ends.
+func (e *Etcd) RootClient(t testing.TB) *clientv3.Client {
+	t.Helper()
+	return e.clientAs(t, "root", e.RootPassword)
+}
+
+func (e *Etcd) clientAs(t testing.TB, user, password string) *clientv3.Client {
+	t.Helper()
+	c, err := e.newClient(user, password)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,13 @@ package testenv
 
 import (
 	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,15 +18,43 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// RedisACLRules are the rules of the platform's Redis user, as `make run`
+// (scripts/run.sh) grants them: every key and command but the dangerous
+// ones (FLUSHALL, KEYS, CONFIG, DEBUG, SHUTDOWN, ...), and INFO, which
+// operators and the fault suite read. Streams, scripts, WATCH/MULTI/EXEC
+// and TIME are in +@all and not dangerous.
+const RedisACLRules = "~* &* +@all -@dangerous +info"
+
+// DefaultUserACL disables Redis's default user: no connection can use it,
+// so every client must AUTH. It keeps all rights because Redis 7.0 runs the
+// append-only file's MULTI/EXEC blocks as the default user when it loads
+// them after a crash; without rights they are refused and the writes in
+// them lost (a test kills Redis under load to check). An "off" user cannot
+// be logged in as, so the rights serve only that replay.
+const DefaultUserACL = "user default off ~* &* +@all"
+
+// RedisUser is the platform's Redis ACL user; RedisAdminUser may run
+// everything, for test fixtures that flush or list keys.
+const (
+	RedisUser      = "disputes"
+	RedisAdminUser = "admin"
+)
+
 // Redis is a redis-server process with an append-only file fsynced on every
-// write, so a Kill followed by Restart exercises crash recovery.
+// write, so a Kill followed by Restart exercises crash recovery. Its
+// default user is disabled: every connection authenticates as User (the
+// platform's rules, RedisACLRules) or as the admin user (AdminClient).
 type Redis struct {
 	// Addr is host:port to connect to.
 	Addr string
+	// User and Password authenticate as the platform's user; PasswordFile
+	// holds Password, for processes given -redis-password-file.
+	User, Password, PasswordFile string
 
-	bin, dir string
-	port     int
-	proc     *process
+	adminPassword string
+	bin, dir      string
+	port          int
+	proc          *process
 }
 
 // StartRedis starts a redis-server for t in a temp dir and stops it in
@@ -47,7 +80,20 @@ func NewRedis(dir string) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{bin: bin, dir: dir, port: ports[0], Addr: "127.0.0.1:" + strconv.Itoa(ports[0])}
+	r := &Redis{
+		bin: bin, dir: dir, port: ports[0], Addr: "127.0.0.1:" + strconv.Itoa(ports[0]),
+		User: RedisUser, Password: randomSecret(), adminPassword: randomSecret(),
+		PasswordFile: filepath.Join(dir, "redis-password"),
+	}
+	if err := os.WriteFile(r.PasswordFile, []byte(r.Password+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("redis password file: %w", err)
+	}
+	// The ACL file holds the passwords' SHA-256, never the passwords.
+	acl := fmt.Sprintf(DefaultUserACL+"\nuser %s on #%s %s\nuser %s on #%s ~* &* +@all\n",
+		RedisUser, sha256Hex(r.Password), RedisACLRules, RedisAdminUser, sha256Hex(r.adminPassword))
+	if err := os.WriteFile(r.aclFile(), []byte(acl), 0o600); err != nil {
+		return nil, fmt.Errorf("redis acl file: %w", err)
+	}
 	if err := r.start(); err != nil {
 		return nil, err
 	}
@@ -59,12 +105,35 @@ func (r *Redis) start() error {
 	p, err := startProcess(r.bin, log,
 		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--protected-mode", "no")
+		"--daemonize", "no", "--protected-mode", "no", "--aclfile", r.aclFile())
 	if err != nil {
 		return err
 	}
 	r.proc = p
 	return p.waitReady("redis-server", log, 10*time.Second, r.ping)
+}
+
+func (r *Redis) aclFile() string { return filepath.Join(r.dir, "users.acl") }
+
+func randomSecret() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// resp encodes one command as a RESP array.
+func resp(args ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b.String()
 }
 
 // ping speaks RESP directly: a go-redis client would retry and log each
@@ -76,10 +145,18 @@ func (r *Redis) ping() error {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+	if _, err := conn.Write([]byte(resp("AUTH", r.User, r.Password) + "PING\r\n")); err != nil {
 		return fmt.Errorf("send PING: %w", err)
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	rd := bufio.NewReader(conn)
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read AUTH reply: %w", err)
+	}
+	if line != "+OK\r\n" {
+		return fmt.Errorf("AUTH reply %q", strings.TrimSpace(line))
+	}
+	line, err = rd.ReadString('\n')
 	if err != nil {
 		return fmt.Errorf("read PING reply: %w", err)
 	}
@@ -89,10 +166,25 @@ func (r *Redis) ping() error {
 	return nil
 }
 
-// Client returns a client for the server, closed when t ends.
+// Options returns client options authenticating as the platform's user.
+func (r *Redis) Options() *redis.Options {
+	return &redis.Options{Addr: r.Addr, Username: r.User, Password: r.Password}
+}
+
+// Client returns a client for the server authenticated as the platform's
+// user, closed when t ends.
 func (r *Redis) Client(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	c := redis.NewClient(r.Options())
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// AdminClient returns a client that may run every command (FLUSHALL,
+// KEYS, ...), for test fixtures; the services never get these rights.
+func (r *Redis) AdminClient(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, Username: RedisAdminUser, Password: r.adminPassword})
 	t.Cleanup(func() { c.Close() })
 	return c
 }

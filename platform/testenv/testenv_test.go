@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 func ctx(t *testing.T) context.Context {
@@ -40,17 +44,17 @@ func TestRedisSurvivesKill(t *testing.T) {
 func TestEtcdStopStart(t *testing.T) {
 	e := StartEtcd(t)
 	c := e.Client(t)
-	if _, err := c.Put(ctx(t), "/roster/110105", "v1"); err != nil {
+	if _, err := c.Put(ctx(t), "/disputes/110105/roster", "v1"); err != nil {
 		t.Fatal(err)
 	}
 	e.Stop()
 	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := c.Get(short, "/roster/110105"); err == nil {
+	if _, err := c.Get(short, "/disputes/110105/roster"); err == nil {
 		t.Fatal("Get after Stop succeeded")
 	}
 	e.Start(t)
-	resp, err := c.Get(ctx(t), "/roster/110105")
+	resp, err := c.Get(ctx(t), "/disputes/110105/roster")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,5 +79,46 @@ func TestMissingBinary(t *testing.T) {
 				t.Fatalf("err = %v, want containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCredentialsRequired(t *testing.T) {
+	r := StartRedis(t)
+	anon := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { anon.Close() })
+	if err := anon.Set(ctx(t), "k", "v", 0).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("SET without credentials: %v, want NOAUTH", err)
+	}
+	wrong := redis.NewClient(&redis.Options{Addr: r.Addr, Username: r.User, Password: "guess"})
+	t.Cleanup(func() { wrong.Close() })
+	if err := wrong.Ping(ctx(t)).Err(); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Errorf("PING with a wrong password: %v, want WRONGPASS", err)
+	}
+	c := r.Client(t)
+	if err := c.Set(ctx(t), "k", "v", 0).Err(); err != nil {
+		t.Errorf("SET as %s: %v", r.User, err)
+	}
+	if err := c.FlushAll(ctx(t)).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Errorf("FLUSHALL as %s: %v, want NOPERM", r.User, err)
+	}
+	if err := r.AdminClient(t).FlushAll(ctx(t)).Err(); err != nil {
+		t.Errorf("FLUSHALL as admin: %v", err)
+	}
+
+	e := StartEtcd(t)
+	noAuth, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { noAuth.Close() })
+	if _, err := noAuth.Put(ctx(t), "/disputes/x", "v"); err == nil {
+		t.Error("etcd Put without credentials succeeded")
+	}
+	ec := e.Client(t)
+	if _, err := ec.Put(ctx(t), "/disputes/x", "v"); err != nil {
+		t.Errorf("Put under /disputes/ as %s: %v", e.User, err)
+	}
+	if _, err := ec.Put(ctx(t), "/elsewhere", "v"); err == nil {
+		t.Errorf("Put outside /disputes/ as %s succeeded", e.User)
 	}
 }

@@ -67,7 +67,7 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Config{Service: "archive", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		ShutdownTimeout: 5 * time.Second}, log, grpcapi.Policy, authn.NewVerifier(pub))
+		ShutdownTimeout: 5 * time.Second, InsecurePlaintext: true}, log, grpcapi.Policy, authn.NewVerifier(pub))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,7 +213,7 @@ func TestSealedDossier(t *testing.T) {
 	})
 
 	t.Run("after FLUSHALL", func(t *testing.T) {
-		if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
+		if err := f.redis.AdminClient(t).FlushAll(context.Background()).Err(); err != nil {
 			t.Fatal(err)
 		}
 		resp, err := f.client.GetDossier(f.as(t, "hrss"), &archivev1.GetDossierRequest{Name: name(1)})

@@ -21,12 +21,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/xiaoyi-disputes/disputes/bench/internal/load"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
@@ -53,6 +55,9 @@ type config struct {
 	minRatio             float64
 	echoCPU, intakeCPU   []load.Process
 	maxP99               time.Duration
+	// transport is how both targets are dialled: mutual TLS as the
+	// platform runs, or plaintext when no certificate is given.
+	transport grpc.DialOption
 }
 
 func run(ctx context.Context, args []string) error {
@@ -75,12 +80,24 @@ func run(ctx context.Context, args []string) error {
 		func(v string) (err error) { c.echoCPU, err = processes(v); return err })
 	fs.Func("intake-cpu", "processes whose CPU to measure during the intake run: name=pid,... (the driver is always measured)",
 		func(v string) (err error) { c.intakeCPU, err = processes(v); return err })
+	var tlsFiles mtls.Files
+	fs.StringVar(&tlsFiles.Cert, "tls-cert", "", "client certificate for mutual TLS to both targets (empty: plaintext)")
+	fs.StringVar(&tlsFiles.Key, "tls-key", "", "key of -tls-cert")
+	fs.StringVar(&tlsFiles.CA, "tls-ca", "", "CA of the targets' certificates; both must be named intake")
 	cpuProfile := fs.String("cpuprofile", "", "write the driver's CPU profile of the intake run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if c.conns < 1 {
 		return errors.New("-conns must be at least 1")
+	}
+	c.transport = grpc.WithTransportCredentials(insecure.NewCredentials())
+	if tlsFiles != (mtls.Files{}) {
+		tc, err := mtls.ClientConfig(tlsFiles, "intake")
+		if err != nil {
+			return err
+		}
+		c.transport = grpc.WithTransportCredentials(credentials.NewTLS(tc))
 	}
 	priv, err := authn.LoadPrivateKey(c.keyFile)
 	if err != nil {
@@ -98,7 +115,7 @@ func run(ctx context.Context, args []string) error {
 
 	var echo *load.Result
 	if c.echoAddr != "" {
-		conns, err := dial(c.echoAddr, c.conns)
+		conns, err := dial(c.echoAddr, c.conns, c.transport)
 		if err != nil {
 			return err
 		}
@@ -121,7 +138,7 @@ func run(ctx context.Context, args []string) error {
 		echo = &r
 	}
 
-	conns, err := dial(c.intakeAddr, c.conns, grpc.WithPerRPCCredentials(authn.TokenCredentials(token)))
+	conns, err := dial(c.intakeAddr, c.conns, c.transport, grpc.WithPerRPCCredentials(authn.TokenCredentials(token)))
 	if err != nil {
 		return err
 	}
@@ -192,8 +209,9 @@ func verdict(c config, echo *load.Result, intake load.Result) error {
 	return nil
 }
 
-func dial(addr string, n int, opts ...grpc.DialOption) ([]*grpc.ClientConn, error) {
-	opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func dial(addr string, n int, transport grpc.DialOption, opts ...grpc.DialOption) ([]*grpc.ClientConn, error) {
+	opts = append(opts, transport)
+
 	var out []*grpc.ClientConn
 	for range n {
 		cc, err := grpc.NewClient(addr, opts...)

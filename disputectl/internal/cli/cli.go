@@ -50,6 +50,11 @@ commands:
       under a new key id, and keep the old public key as <old kid>.pub.pem so
       tokens it signed stay valid; services given --dir as their key set
       (DISPUTES_PUBLIC_KEY) accept both; remove the old file after 12 h
+  certs init [--dir var/certs] [--hosts name,10.0.0.5]
+      write a local CA (ca.pem, ca-key.pem) and, for intake, routing, meeting,
+      archive, gateway and client, <name>.pem and <name>-key.pem naming it
+      (DNS <name>, localhost; IP 127.0.0.1, ::1; plus --hosts); existing good
+      files are kept, keys are 0600; remove a pair (or ca*) to issue it anew
   token --region 141181 --dept tax --staff wang --role clerk [--role handler] [--ttl 12h] [--aud disputes] [--key var/keys/dev-key.pem]
       print a signed token (aud, iat, exp and the key id; --ttl at most 12h)
   roster get
@@ -58,12 +63,16 @@ commands:
   roster remove-unit --id market --reason "..."
       read or change the roster through the meeting service; connection flags:
       [--addr localhost:9103] [--region 141181] [--token JWT | env DISPUTES_TOKEN | --key var/keys/dev-key.pem]
+      [--tls-cert var/certs/client.pem --tls-key var/certs/client-key.pem --tls-ca var/certs/ca.pem
+       | env DISPUTES_TLS_CERT, DISPUTES_TLS_KEY, DISPUTES_TLS_CA] [--insecure-plaintext]
       (without a token, an admin token is minted from --key)
   roster init --file deploy/roster/141181.json [--etcd localhost:2390]
       seed etcd with the roster unless the region already has one
   config init [--dir deploy/config] [--etcd localhost:2390]
       seed etcd with each region's <region>/intake-rules.json, time-limits.json
       and calendar/<year>.json, each only where etcd has no value yet
+      etcd flags: [--etcd-user disputes --etcd-password-file var/secrets/etcd-password
+                   | env DISPUTES_ETCD_USER, DISPUTES_ETCD_PASSWORD_FILE]
   events parked list [--group routing] [--limit 100]
       print the region's parked event entries (those a consumer group could not
       process) and their total; --limit 0 prints all
@@ -73,6 +82,8 @@ commands:
   events parked drop (--id PARKED_ID --group G --source S | --all [--group G] [--source S]) --reason "..."
       delete parked entries for good and print what was dropped
       events flags: [--region 141181] [--redis-addr localhost:6390 | env DISPUTES_REDIS_ADDR]
+                    [--redis-user disputes --redis-password-file var/secrets/redis-password
+                     | env DISPUTES_REDIS_USER, DISPUTES_REDIS_PASSWORD_FILE]
 `
 
 // Run runs disputectl with args and returns the process exit code.
@@ -174,7 +185,9 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 		if len(args) < 2 {
 			return nil, errors.New("config: want init")
 		}
-		return parseConfig(args[1], args[2:])
+		return parseConfig(args[1], args[2:], getenv)
+	case "certs":
+		return parseCerts(args[1:])
 	case "events":
 		return parseEvents(args[1:], getenv)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
@@ -28,14 +29,23 @@ func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
+func defaultTLS() TLSFlags {
+	return TLSFlags{Files: mtls.DirFiles(DefaultCertDir, mtls.ClientName)}
+}
+
+// etcdAuth returns the flags that authenticate to e as the platform's user.
+func etcdAuth(e *testenv.Etcd) []string {
+	return []string{"--etcd", e.Endpoint, "--etcd-user", e.User, "--etcd-password-file", e.PasswordFile}
+}
+
 func defaultConn() Conn {
-	return Conn{Addr: DefaultAddr, Region: DefaultRegion, Key: DefaultKey}
+	return Conn{Addr: DefaultAddr, Region: DefaultRegion, Key: DefaultKey, TLS: defaultTLS()}
 }
 
 func TestParse(t *testing.T) {
 	withToken := defaultConn()
 	withToken.Token = "from-env"
-	custom := Conn{Addr: "meeting:9000", Region: "140100", Token: "tok", Key: DefaultKey}
+	custom := Conn{Addr: "meeting:9000", Region: "140100", Token: "tok", Key: DefaultKey, TLS: defaultTLS()}
 
 	tests := []struct {
 		name string
@@ -233,11 +243,11 @@ func kid(t *testing.T, tok string) string {
 
 func TestRosterInit(t *testing.T) {
 	e := testenv.StartEtcd(t)
-	out, errOut, code := run(t, "roster", "init", "--file", seedFile, "--etcd", e.Endpoint)
+	out, errOut, code := run(t, append([]string{"roster", "init", "--file", seedFile}, etcdAuth(e)...)...)
 	if code != 0 || !strings.Contains(out, "seeded the roster of region 141181") {
 		t.Fatalf("first init: code %d, out %q, err %q", code, out, errOut)
 	}
-	out, errOut, code = run(t, "roster", "init", "--file", seedFile, "--etcd", e.Endpoint)
+	out, errOut, code = run(t, append([]string{"roster", "init", "--file", seedFile}, etcdAuth(e)...)...)
 	if code != 0 || !strings.Contains(out, "already has a roster") {
 		t.Fatalf("second init: code %d, out %q, err %q", code, out, errOut)
 	}
@@ -263,7 +273,7 @@ func TestRosterInit(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"name": "regions/140100/roster", "regionName": "太原市", "units": [{"id": "tax", "name": "市税务局"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, code = run(t, "roster", "init", "--file", bad, "--etcd", e.Endpoint)
+	_, errOut, code = run(t, append([]string{"roster", "init", "--file", bad}, etcdAuth(e)...)...)
 	if code != 1 || !strings.Contains(errOut, "error: invalid roster") || !strings.Contains(errOut, "leadership: required") {
 		t.Errorf("init of an invalid roster: code %d, err %q", code, errOut)
 	}
@@ -282,5 +292,31 @@ func TestReportStatus(t *testing.T) {
 	report(&b, apierr.New(codes.Aborted, "ETAG_MISMATCH", "changed"))
 	if got := b.String(); !strings.Contains(got, "error: Aborted: changed") || !strings.Contains(got, "reason: ETAG_MISMATCH") {
 		t.Errorf("report output %q", got)
+	}
+}
+
+func TestCertsInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	out, errOut, code := run(t, "certs", "init", "--dir", dir, "--hosts", "disputes.local, 10.1.2.3")
+	if code != 0 || !strings.Contains(out, "wrote "+filepath.Join(dir, "client-key.pem")) {
+		t.Fatalf("certs init: code %d, out %q, err %q", code, out, errOut)
+	}
+	if _, err := mtls.ServerConfig(mtls.DirFiles(dir, "meeting")); err != nil {
+		t.Errorf("meeting's files: %v", err)
+	}
+	out, _, code = run(t, "certs", "init", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "in place") {
+		t.Errorf("second certs init: code %d, out %q; want nothing written", code, out)
+	}
+}
+
+func TestEtcdCommandsNeedCredentials(t *testing.T) {
+	e := testenv.StartEtcd(t)
+	_, errOut, code := run(t, "roster", "init", "--file", seedFile, "--etcd", e.Endpoint)
+	if code == 0 {
+		t.Fatal("roster init without etcd credentials succeeded")
+	}
+	if !strings.Contains(errOut, "user name is empty") {
+		t.Errorf("err %q, want etcd's refusal", errOut)
 	}
 }

@@ -10,10 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -30,15 +28,17 @@ const DefaultConfigDir = "deploy/config"
 // layout does not name is an error.
 type ConfigInitCmd struct {
 	Dir, Etcd string
+	Auth      EtcdAuth
 }
 
-func parseConfig(sub string, args []string) (command, error) {
+func parseConfig(sub string, args []string, getenv func(string) string) (command, error) {
 	fs := newFlags("config " + sub)
 	switch sub {
 	case "init":
 		c := &ConfigInitCmd{}
 		fs.StringVar(&c.Dir, "dir", DefaultConfigDir, "folder of region folders (<region>/intake-rules.json, time-limits.json, calendar/<year>.json)")
 		fs.StringVar(&c.Etcd, "etcd", DefaultEtcd, "etcd endpoint")
+		c.Auth.register(fs, getenv)
 		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
@@ -177,9 +177,9 @@ func (c *ConfigInitCmd) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Etcd}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := c.Auth.dial(c.Etcd)
 	if err != nil {
-		return fmt.Errorf("etcd %s: %w", c.Etcd, err)
+		return err
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)

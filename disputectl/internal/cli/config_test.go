@@ -116,7 +116,7 @@ func TestConfigInit(t *testing.T) {
 		{"missing folder", filepath.Join(t.TempDir(), "none"), "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, errOut, code := run(t, "config", "init", "--dir", tc.dir, "--etcd", e.Endpoint)
+			_, errOut, code := run(t, append([]string{"config", "init", "--dir", tc.dir}, etcdAuth(e)...)...)
 			if code != 1 || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("code %d, err %q; want 1 and %q", code, errOut, tc.want)
 			}
@@ -135,7 +135,7 @@ func TestConfigInit(t *testing.T) {
 	if err := regionconfig.Put(ctx, cli, regionconfig.IntakeRulesSpec, "141181", "", custom); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := run(t, "config", "init", "--dir", seedConfigDir, "--etcd", e.Endpoint)
+	out, errOut, code := run(t, append([]string{"config", "init", "--dir", seedConfigDir}, etcdAuth(e)...)...)
 	if code != 0 {
 		t.Fatalf("first init: code %d, err %q", code, errOut)
 	}
@@ -179,7 +179,7 @@ func TestConfigInit(t *testing.T) {
 	}
 
 	// Once seeded, everything is kept.
-	out, errOut, code = run(t, "config", "init", "--dir", seedConfigDir, "--etcd", e.Endpoint)
+	out, errOut, code = run(t, append([]string{"config", "init", "--dir", seedConfigDir}, etcdAuth(e)...)...)
 	if code != 0 || strings.Contains(out, "seeded /") || !strings.Contains(out, "0 seeded") {
 		t.Fatalf("second init: code %d, out %q, err %q", code, out, errOut)
 	}

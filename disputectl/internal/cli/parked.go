@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -37,6 +36,8 @@ type EventsConn struct {
 	Redis string
 	// Region whose streams are read.
 	Region string
+	// User and PasswordFile authenticate to Redis (its ACL user).
+	User, PasswordFile string
 }
 
 func (c *EventsConn) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -46,6 +47,8 @@ func (c *EventsConn) register(fs *flag.FlagSet, getenv func(string) string) {
 	}
 	fs.StringVar(&c.Redis, "redis-addr", def, "Redis address (default env "+RedisEnv+", else "+DefaultRedis+")")
 	fs.StringVar(&c.Region, "region", DefaultRegion, "region (6 digits)")
+	fs.StringVar(&c.User, "redis-user", getenv(RedisUserEnv), "Redis ACL user (env "+RedisUserEnv+")")
+	fs.StringVar(&c.PasswordFile, "redis-password-file", getenv(RedisPasswordEnv), "file holding the Redis user's password (env "+RedisPasswordEnv+")")
 }
 
 func (c *EventsConn) check() error {
@@ -64,9 +67,13 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
-func (c *EventsConn) dial() *redis.Client {
+func (c *EventsConn) dial() (*redis.Client, error) {
 	redis.SetLogger(quietRedis{})
-	return redis.NewClient(&redis.Options{Addr: c.Redis, DialTimeout: 3 * time.Second, MaxRetries: 1})
+	opts, err := c.redisOptions()
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opts), nil
 }
 
 // ParkedSelection picks parked entries: one by id, or all of a region
@@ -239,7 +246,10 @@ func orDash(s string) string {
 }
 
 func (c *ParkedListCmd) run(ctx context.Context, stdout io.Writer) error {
-	rdb := c.Conn.dial()
+	rdb, err := c.Conn.dial()
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	keys, err := parkedStreams(ctx, rdb, c.Conn.Region, ParkedSelection{Group: c.Group})
 	if err != nil {
@@ -327,7 +337,10 @@ func progress(w io.Writer, verb string, i, n int) {
 }
 
 func (c *ParkedReplayCmd) run(ctx context.Context, stdout io.Writer) error {
-	rdb := c.Conn.dial()
+	rdb, err := c.Conn.dial()
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	targets, err := c.Select.targets(ctx, rdb, c.Conn.Region)
 	if err != nil {
@@ -375,7 +388,10 @@ func (c *ParkedReplayCmd) run(ctx context.Context, stdout io.Writer) error {
 }
 
 func (c *ParkedDropCmd) run(ctx context.Context, stdout io.Writer) error {
-	rdb := c.Conn.dial()
+	rdb, err := c.Conn.dial()
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	targets, err := c.Select.targets(ctx, rdb, c.Conn.Region)
 	if err != nil {

@@ -121,7 +121,7 @@ func TestEventsParked(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	rdb := srv.Client(t)
 	ctx := context.Background()
-	addr := []string{"--redis-addr", srv.Addr}
+	addr := []string{"--redis-addr", srv.Addr, "--redis-user", srv.User, "--redis-password-file", srv.PasswordFile}
 	cmd := func(args ...string) []string { return append(append([]string{"events", "parked"}, args...), addr...) }
 
 	ev1, id1 := parkEvent(t, rdb, "routing", "141181", "intake", "regions/141181/disputes/2026-1")
@@ -222,7 +222,7 @@ func TestEventsParkedReplayManyReportsProgress(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	code := Run(context.Background(), []string{"events", "parked", "replay", "--all"}, &out, &errOut,
-		env(map[string]string{RedisEnv: srv.Addr}))
+		env(map[string]string{RedisEnv: srv.Addr, RedisUserEnv: srv.User, RedisPasswordEnv: srv.PasswordFile}))
 	if code != 0 {
 		t.Fatalf("replay --all: code %d, err %q", code, errOut.String())
 	}

@@ -6,13 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -34,6 +30,8 @@ type Conn struct {
 	Token string
 	// Key is the private key to mint a token with.
 	Key string
+	// TLS is the client certificate and CA the service is reached with.
+	TLS TLSFlags
 }
 
 func (c *Conn) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -41,6 +39,7 @@ func (c *Conn) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Region, "region", DefaultRegion, "region (6 digits)")
 	fs.StringVar(&c.Token, "token", getenv(TokenEnv), "bearer token (default env "+TokenEnv+")")
 	fs.StringVar(&c.Key, "key", DefaultKey, "private key to mint an admin token with when no token is given")
+	c.TLS.register(fs, getenv)
 }
 
 func (c *Conn) check() error {
@@ -71,9 +70,11 @@ func (c *Conn) dial() (rosterv1.RosterServiceClient, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := grpc.NewClient(c.Addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(authn.TokenCredentials(tok)))
+	transport, err := c.TLS.dialOption("meeting")
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := grpc.NewClient(c.Addr, transport, grpc.WithPerRPCCredentials(authn.TokenCredentials(tok)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect %s: %w", c.Addr, err)
 	}
@@ -105,6 +106,7 @@ type RosterRemoveUnitCmd struct {
 // RosterInitCmd seeds etcd with a roster file unless the region has one.
 type RosterInitCmd struct {
 	File, Etcd string
+	Auth       EtcdAuth
 }
 
 func parseRoster(sub string, args []string, getenv func(string) string) (command, error) {
@@ -178,6 +180,7 @@ func parseRoster(sub string, args []string, getenv func(string) string) (command
 		c := &RosterInitCmd{}
 		fs.StringVar(&c.File, "file", "", "roster file (protojson)")
 		fs.StringVar(&c.Etcd, "etcd", DefaultEtcd, "etcd endpoint")
+		c.Auth.register(fs, getenv)
 		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
@@ -306,9 +309,9 @@ func (c *RosterInitCmd) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.File, err)
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Etcd}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := c.Auth.dial(c.Etcd)
 	if err != nil {
-		return fmt.Errorf("etcd %s: %w", c.Etcd, err)
+		return err
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)

@@ -17,6 +17,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/console"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/gateway"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
 )
 
@@ -40,11 +41,20 @@ func realMain(ctx context.Context, args []string) error {
 	fs.StringVar(&b.Routing, "routing-addr", env("routing-addr", "127.0.0.1:9102"), "routing gRPC address (env GATEWAY_ROUTING_ADDR)")
 	fs.StringVar(&b.Meeting, "meeting-addr", env("meeting-addr", "127.0.0.1:9103"), "meeting gRPC address (env GATEWAY_MEETING_ADDR)")
 	fs.StringVar(&b.Archive, "archive-addr", env("archive-addr", "127.0.0.1:9104"), "archive gRPC address (env GATEWAY_ARCHIVE_ADDR)")
+	fs.StringVar(&b.TLS.Cert, "tls-cert", env("tls-cert", ""), "PEM client certificate the gateway presents to the services (env GATEWAY_TLS_CERT)")
+	fs.StringVar(&b.TLS.Key, "tls-key", env("tls-key", ""), "PEM private key of -tls-cert (env GATEWAY_TLS_KEY)")
+	fs.StringVar(&b.TLS.CA, "tls-ca", env("tls-ca", server.EnvOr(server.TLSCAEnv, "")), "PEM CA certificate the services' certificates chain to (env GATEWAY_TLS_CA or "+server.TLSCAEnv+")")
+	fs.BoolVar(&b.InsecurePlaintext, "insecure-plaintext", false, "development only: call the services without TLS (flag only, no env)")
+	httpsCert := fs.String("https-cert", env("https-cert", ""), "PEM certificate to serve HTTPS with on -http-addr (env GATEWAY_HTTPS_CERT); plain HTTP without it")
+	httpsKey := fs.String("https-key", env("https-key", ""), "PEM private key of -https-cert (env GATEWAY_HTTPS_KEY)")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env GATEWAY_LOG_LEVEL)")
 	drain := fs.Duration("drain-delay", time.Second, "time to keep serving after readiness fails on shutdown")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "longest graceful stop")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if (*httpsCert == "") != (*httpsKey == "") {
+		return errors.New("-https-cert and -https-key go together")
 	}
 	// The access lines of concurrent requests share write calls on stderr;
 	// Flush hands the last queued lines over before main writes there.
@@ -78,11 +88,32 @@ func realMain(ctx context.Context, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	scheme := "http"
+	if *httpsCert != "" {
+		tc, err := mtls.HTTPSConfig(*httpsCert, *httpsKey)
+		if err != nil {
+			lis.Close()
+			adminLis.Close()
+			return fmt.Errorf("https: %w", err)
+		}
+		srv.TLSConfig = tc
+		scheme = "https"
+	}
 	admin := &http.Server{Handler: gw.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(lis) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(lis, "", "") // the key pair comes from TLSConfig
+			return
+		}
+		errc <- srv.Serve(lis)
+	}()
 	go func() { errc <- admin.Serve(adminLis) }()
-	log.Info("serving", "http_addr", lis.Addr().String(), "admin_addr", adminLis.Addr().String(), "backends", fmt.Sprintf("%+v", b))
+	log.Info("serving", "scheme", scheme, "http_addr", lis.Addr().String(), "backends_tls", !b.InsecurePlaintext, "admin_addr", adminLis.Addr().String(), "backends", fmt.Sprintf("%+v", b))
+
+	if b.InsecurePlaintext {
+		log.Warn("calling the services in plaintext (-insecure-plaintext): development only")
+	}
 
 	select {
 	case err := <-errc:

@@ -8,6 +8,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -33,11 +35,41 @@ import (
 	"github.com/xiaoyi-disputes/disputes/proto/openapi"
 
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
+	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
-// Backends are the gRPC addresses of the services.
+// Backends are the gRPC addresses of the services and how to reach them.
 type Backends struct {
 	Intake, Routing, Meeting, Archive string
+	// TLS is the gateway's client certificate and key and the CA the
+	// services' certificates chain to. Each service's certificate must
+	// name it ("intake", ...), whatever address it is dialled at.
+	TLS mtls.Files
+	// InsecurePlaintext dials the services without TLS, for development
+	// only; TLS must then be empty.
+	InsecurePlaintext bool
+}
+
+func (b Backends) transport(service string) (grpc.DialOption, error) {
+	if b.InsecurePlaintext {
+		return grpc.WithTransportCredentials(insecure.NewCredentials()), nil
+	}
+	tc, err := mtls.ClientConfig(b.TLS, service)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.WithTransportCredentials(credentials.NewTLS(tc)), nil
+}
+
+func (b Backends) validate() error {
+	set := b.TLS.Cert != "" || b.TLS.Key != "" || b.TLS.CA != ""
+	switch {
+	case b.InsecurePlaintext && set:
+		return errors.New("backends: -insecure-plaintext and -tls-* files given together: choose one")
+	case !b.InsecurePlaintext && !b.TLS.Set():
+		return fmt.Errorf("backends: tls: missing %v (-tls-cert, -tls-key, -tls-ca); plaintext to the services needs the development flag -insecure-plaintext", b.TLS.Missing())
+	}
+	return nil
 }
 
 // Gateway is the HTTP face of the platform.
@@ -62,6 +94,9 @@ func forwardedHeader(key string) (string, bool) {
 // New dials the backends (lazily: a service that is down answers
 // UNAVAILABLE per request) and builds the HTTP handler. console may be nil.
 func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger) (*Gateway, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
 	g := &Gateway{conns: map[string]*grpc.ClientConn{}, registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -85,7 +120,11 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		}),
 	)
 	dial := func(name, addr string) (*grpc.ClientConn, error) {
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		creds, err := b.transport(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		conn, err := grpc.NewClient(addr, creds)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
 		}

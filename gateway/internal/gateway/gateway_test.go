@@ -25,7 +25,7 @@ func closedAddr(t *testing.T) string {
 
 func TestPrintRoutesAreMounted(t *testing.T) {
 	down := closedAddr(t)
-	g, err := New(context.Background(), Backends{Intake: down, Routing: down, Meeting: down, Archive: down},
+	g, err := New(context.Background(), Backends{Intake: down, Routing: down, Meeting: down, Archive: down, InsecurePlaintext: true},
 		http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

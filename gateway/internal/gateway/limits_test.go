@@ -28,7 +28,7 @@ func newGateway(t *testing.T, intake string) *Gateway {
 	if intake == "" {
 		intake = down
 	}
-	g, err := New(context.Background(), Backends{Intake: intake, Routing: down, Meeting: down, Archive: down},
+	g, err := New(context.Background(), Backends{Intake: intake, Routing: down, Meeting: down, Archive: down, InsecurePlaintext: true},
 		http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -103,9 +103,10 @@ func (e *env) start() *grpc.ClientConn {
 		Server: server.Config{
 			Service: "intake", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 			PublicKeyFile: e.pubFile, LogLevel: "info", ShutdownTimeout: 5 * time.Second,
+			InsecurePlaintext: true, // the handlers are under test here; TLS is platform/server's
 		},
-		RedisAddr:     e.redis.Addr,
-		EtcdEndpoints: e.etcd.Endpoint,
+		RedisAddr: e.redis.Addr, RedisUser: e.redis.User, RedisPasswordFile: e.redis.PasswordFile,
+		EtcdEndpoints: e.etcd.Endpoint, EtcdUser: e.etcd.User, EtcdPasswordFile: e.etcd.PasswordFile,
 	}
 	svc := app.Service{Name: "intake", Policy: grpcapi.Policy, Setup: service.Setup}
 	ctx, cancel := context.WithCancel(context.Background())

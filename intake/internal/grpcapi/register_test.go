@@ -190,7 +190,7 @@ func TestRegisterRefused(t *testing.T) {
 	}
 
 	ctx := clerk.ctx(t)
-	if keys, err := e.rdb.Keys(ctx, store.Service+":*").Result(); err != nil || len(keys) != 0 {
+	if keys, err := e.redis.AdminClient(t).Keys(ctx, store.Service+":*").Result(); err != nil || len(keys) != 0 {
 		t.Fatalf("refused forms left keys in Redis (err %v), want none: %v", err, keys)
 	}
 	resp, err := clerk.RegisterDispute(ctx, &intakev1.RegisterDisputeRequest{Parent: parent, RequestId: "good", Dispute: validForm()})
@@ -247,7 +247,7 @@ func TestRegisterAuthorization(t *testing.T) {
 	})
 	// Only intake's own keys: the consumer group on routing's stream
 	// creates that stream whenever it starts.
-	if keys, _ := e.rdb.Keys(t.Context(), store.Service+":*").Result(); len(keys) != 0 {
+	if keys, _ := e.redis.AdminClient(t).Keys(t.Context(), store.Service+":*").Result(); len(keys) != 0 {
 		t.Errorf("refused calls left keys in Redis: %v", keys)
 	}
 }

@@ -84,6 +84,7 @@ func start(t *testing.T) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(server.Config{
 		Service: "meeting", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
+		InsecurePlaintext: true, // the handlers are under test; TLS is platform/server's
 	}, log, Policy, authn.NewVerifier(pub))
 	if err != nil {
 		t.Fatal(err)

@@ -146,7 +146,7 @@ func (p *platform) start(t *testing.T, name string) *replica {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(server.Config{Service: "routing", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		ShutdownTimeout: 5 * time.Second}, log, grpcapi.Policy, authn.NewVerifier(p.pub))
+		ShutdownTimeout: 5 * time.Second, InsecurePlaintext: true}, log, grpcapi.Policy, authn.NewVerifier(p.pub))
 	if err != nil {
 		t.Fatal(err)
 	}
