@@ -5,9 +5,14 @@
 // is marked sealed in Redis. Events published after the close go to the
 // dossier's addendum, never into the sealed dossier.
 //
+// The dossiers due in one tick are sealed as one batch: one integration of
+// the log and one checkpoint for all of them.
+//
 // Sealing is idempotent and crash-safe: the log itself knows which
-// disputes it holds, so a dossier appended before a crash and not yet
-// marked is only marked on the next try, never appended twice.
+// dossiers it holds, by name and registration event, so a dossier appended
+// before a crash and not yet marked is only marked on the next try, never
+// appended twice; and a dispute name used again after a loss of Redis is a
+// new dossier, never taken for the sealed one.
 package sealing
 
 import (
@@ -24,6 +29,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -98,7 +104,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 }
 
 // SealDue seals the dossiers of region whose close the archive has applied
-// every stream past, and returns how many it sealed.
+// every stream past, as one batch, and returns how many it sealed.
 func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 	w, err := s.Watermark(ctx, region)
 	if err != nil {
@@ -108,49 +114,74 @@ func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	var errs []error
-	for _, name := range names {
-		ok, err := s.Seal(ctx, name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, errors.Join(errs...)
+	return s.SealBatch(ctx, names)
 }
 
 // Seal seals dispute name's dossier if it is closed, and reports whether it
 // is sealed now. A dossier already in the log is only marked.
 func (s *Sealer) Seal(ctx context.Context, name string) (bool, error) {
-	if ld, err := s.Log.Lookup(name); err == nil {
-		if err := s.Store.MarkSealed(ctx, name, ld.GetLeafIndex()); err != nil {
-			return false, err
+	n, err := s.SealBatch(ctx, []string{name})
+	return n == 1, err
+}
+
+// SealBatch seals the closed dossiers among names as one batch of the log
+// and marks each sealed; it returns how many are sealed now.
+func (s *Sealer) SealBatch(ctx context.Context, names []string) (int, error) {
+	var errs []error
+	var batch []*archivev1.Dossier
+	n := 0
+	for _, name := range names {
+		d, evs, err := s.Store.Get(ctx, name)
+		if errors.Is(err, dossier.ErrNotFound) {
+			errs = append(errs, s.Store.Unschedule(ctx, name))
+			continue
 		}
-		return true, nil
-	} else if !errors.Is(err, sealedlog.ErrNotSealed) {
-		return false, err
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !d.Closed() {
+			errs = append(errs, s.Store.Unschedule(ctx, name))
+			continue
+		}
+		p := Proto(d, evs)
+		reg, err := sealproof.RegistrationEventID(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("seal %s: %w", name, err))
+			continue
+		}
+		// Appended before a crash and not marked: only mark it.
+		if i, err := s.Log.LookupRegistration(name, reg); err == nil {
+			if err := s.Store.MarkSealed(ctx, name, i); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			n++
+			continue
+		}
+		batch = append(batch, p)
 	}
-	d, evs, err := s.Store.Get(ctx, name)
-	if errors.Is(err, dossier.ErrNotFound) {
-		return false, s.Store.Unschedule(ctx, name)
+	if len(batch) == 0 {
+		return n, errors.Join(errs...)
 	}
-	if err != nil {
-		return false, err
+	start := time.Now()
+	appended := 0
+	for i, r := range s.Log.SealBatch(ctx, batch) {
+		name := batch[i].GetName()
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("seal %s: %w", name, r.Err))
+			continue
+		}
+		if err := s.Store.MarkSealed(ctx, name, r.Index); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if r.Appended {
+			appended++
+		}
+		n++
+		s.Logger.Debug("dossier sealed", "dispute", name, "leaf_index", r.Index, "events", len(batch[i].GetEvents()))
 	}
-	if !d.Closed() {
-		return false, s.Store.Unschedule(ctx, name)
-	}
-	index, _, err := s.Log.Seal(Proto(d, evs))
-	if err != nil {
-		return false, fmt.Errorf("seal %s: %w", name, err)
-	}
-	if err := s.Store.MarkSealed(ctx, name, index); err != nil {
-		return false, err
-	}
-	s.Logger.Info("dossier sealed", "dispute", name, "leaf_index", index, "events", len(evs))
-	return true, nil
+	s.Logger.Info("dossiers sealed", "dossiers", len(batch), "appended", appended, "duration", time.Since(start).String())
+	return n, errors.Join(errs...)
 }
