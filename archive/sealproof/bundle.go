@@ -12,6 +12,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+	// The payloads of the events a dossier holds, so their JSON decodes.
+	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
+	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
+	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 )
 
 // Bundle is an exported sealed dossier: everything needed to check it
@@ -137,11 +142,29 @@ func Verify(bundle []byte, vkey string) (*Verified, error) {
 	if reg != leaf.GetRegistrationEventId() {
 		return nil, fail("dossier", "registration event %s, the sealed leaf names %s", reg, leaf.GetRegistrationEventId())
 	}
-	if diff := firstDiff(Canonical(d), leaf.GetDossier()); diff != "" {
+	// The bundle's dossier went through JSON; so does the leaf's before they
+	// are compared, so event payloads (Any) are encoded alike.
+	sealed, err := roundTrip(leaf.GetDossier())
+	if err != nil {
+		return nil, fail("leaf", "%v", err)
+	}
+	if diff := firstDiff(Canonical(d), sealed); diff != "" {
 		return nil, fail("dossier", "differs from the sealed leaf in %s", diff)
 	}
 	return &Verified{Name: d.GetName(), RegistrationEventID: reg, LeafIndex: uint64(p.GetLeafIndex()),
 		TreeSize: cp.Size, Origin: cp.Origin, Root: cp.Root}, nil
+}
+
+func roundTrip(d *archivev1.Dossier) (*archivev1.Dossier, error) {
+	b, err := jsonOut.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode the sealed dossier: %w", err)
+	}
+	out := &archivev1.Dossier{}
+	if err := protojson.Unmarshal(b, out); err != nil {
+		return nil, fmt.Errorf("re-encode the sealed dossier: %w", err)
+	}
+	return out, nil
 }
 
 // firstDiff names the first top-level field (or event) where a and b

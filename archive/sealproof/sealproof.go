@@ -49,8 +49,12 @@ func RegistrationEventID(d *archivev1.Dossier) (string, error) {
 }
 
 // Canonical returns d as it is sealed: sealed, leaf_index and the addendum
-// unset (they are the archive's view of the leaf, not part of it).
+// unset (they are the archive's view of the leaf, not part of it); d
+// itself when they are unset already.
 func Canonical(d *archivev1.Dossier) *archivev1.Dossier {
+	if !d.GetSealed() && d.GetLeafIndex() == 0 && len(d.GetAddendum()) == 0 {
+		return d
+	}
 	c := proto.Clone(d).(*archivev1.Dossier)
 	c.Sealed, c.LeafIndex, c.Addendum = false, 0, nil
 	return c

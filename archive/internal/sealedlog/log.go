@@ -62,6 +62,11 @@ type Options struct {
 	MaxBatch int
 }
 
+// inFlight is how many integrations one SealBatch call queues at once:
+// the next is prepared while one is written, and one checkpoint covers
+// them all.
+const inFlight = 4
+
 func (o Options) withDefaults() Options {
 	if o.CheckpointInterval < 100*time.Millisecond {
 		o.CheckpointInterval = 100 * time.Millisecond
@@ -240,8 +245,8 @@ func (l *Log) SealBatch(ctx context.Context, ds []*archivev1.Dossier) []Result {
 			}
 			continue
 		}
-		for start := 0; start < len(idx); start += l.opts.MaxBatch {
-			part := idx[start:min(len(idx), start+l.opts.MaxBatch)]
+		for step, start := inFlight*l.opts.MaxBatch, 0; start < len(idx); start += step {
+			part := idx[start:min(len(idx), start+step)]
 			sub := make([]*archivev1.Dossier, len(part))
 			for j, i := range part {
 				sub[j] = ds[i]

@@ -23,11 +23,13 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
@@ -39,11 +41,16 @@ func name(n int) string { return fmt.Sprintf("regions/%s/disputes/2026-%d", regi
 
 // dossier n, registered by event reg, with a closing event.
 func dossier(n int, reg string) *archivev1.Dossier {
+	payload, err := anypb.New(&intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{Name: name(n), RegisteringDepartment: "tax",
+		Complaint: "单位未足额缴纳社会保险费", Channel: typesv1.Channel_CHANNEL_WINDOW}})
+	if err != nil {
+		panic(err)
+	}
 	return &archivev1.Dossier{
 		Name: name(n), Number: fmt.Sprintf("2026年第%d号", n), State: typesv1.DisputeState_DISPUTE_STATE_CLOSED,
 		RegisteringDepartment: "tax", Departments: []string{"tax"},
 		Events: []*eventv1.Event{
-			{Id: reg, Type: sealproof.RegistrationType, Source: "intake", Region: region, Dispute: name(n)},
+			{Id: reg, Type: sealproof.RegistrationType, Source: "intake", Region: region, Dispute: name(n), Payload: payload},
 			{Id: reg + "-closed", Type: "disputes.routing.v1.DisputeClosed", Source: "routing", Region: region, Dispute: name(n)},
 		},
 	}
@@ -543,6 +550,7 @@ func TestBundleVerifiesOfflineAndNamesWhatFails(t *testing.T) {
 	}{
 		{"dossier", "dossier", flipIn(b, `"number"`), vkey},
 		{"dossier event", "dossier", flipIn(b, `"source"`), vkey},
+		{"dossier event payload", "dossier", flipIn(b, `"complaint"`), vkey},
 		{"leaf", "leaf", flipIn(b, `"leaf"`), vkey},
 		{"proof hash", "inclusion proof", flipIn(b, `"hashes"`), vkey},
 		{"proof leaf index", "inclusion proof", bytes.Replace(b, []byte(`"leaf_index": "16"`), []byte(`"leaf_index": "15"`), 1), vkey},
