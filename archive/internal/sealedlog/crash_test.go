@@ -99,25 +99,51 @@ func TestKillNineWhileSealing(t *testing.T) {
 	dir := t.TempDir()
 	kills := 0
 	for round := 0; ; round++ {
-		if round > 60 {
+		if round > 200 {
 			t.Fatalf("not done after %d rounds", round)
 		}
 		cmd, sc := startHelper(t, dir, key.Seed())
+		lines := make(chan string)
 		done := make(chan error, 1)
 		go func() {
 			for sc.Scan() {
+				lines <- sc.Text()
 			}
+			close(lines)
 			done <- cmd.Wait()
 		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("writer failed: %v", err)
+		// Mostly after a batch or a few (so the sealing progresses on a busy
+		// machine too), at a random point of the next; sometimes right after
+		// the log opened.
+		batches := rand.IntN(4)
+		for range batches {
+			if _, ok := <-lines; !ok {
+				break
 			}
-		case <-time.After(time.Duration(20+rand.IntN(400)) * time.Millisecond):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
+		}
+		timer := time.After(time.Duration(rand.IntN(150)) * time.Millisecond)
+	wait:
+		for {
+			select {
+			case _, ok := <-lines:
+				if !ok {
+					lines = nil
+				}
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("writer failed: %v", err)
+				}
+				break wait
+			case <-timer:
+				cmd.Process.Signal(syscall.SIGKILL)
+				if lines != nil {
+					for range lines {
+					}
+				}
+				<-done
+				kills++
+				break wait
+			}
 		}
 		// The last checkpoint kept before the kill.
 		l, err := sealedlog.Open(dir, key, discard, sealedlog.Options{})
