@@ -571,3 +571,50 @@ func TestBundleVerifiesOfflineAndNamesWhatFails(t *testing.T) {
 		})
 	}
 }
+
+// Zero bytes after the published checkpoint: it no longer opens, so it is
+// set aside and published again from the checked tree; after a hash tile:
+// the log refuses to open and names the tiles.
+func TestZeroFilledCheckpointAndTile(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	dir := t.TempDir()
+	l := open(t, dir, key)
+	seal(t, l, 1, 300)
+	before := checkpoint(t, l, key)
+	l.Close()
+	appendZeros := func(path string, n int) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(make([]byte, n))
+		f.Close()
+	}
+	cpPath := filepath.Join(dir, region, "log", "checkpoint")
+	appendZeros(cpPath, 16)
+	var logged bytes.Buffer
+	l2, err := sealedlog.Open(dir, key, slog.New(slog.NewTextHandler(&logged, nil)), sealedlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "published checkpoint does not open") {
+		t.Fatalf("not reported: %s", logged.String())
+	}
+	if _, err := os.Stat(cpPath + ".damaged"); err != nil {
+		t.Fatalf("damaged checkpoint not kept aside: %v", err)
+	}
+	if after := checkpoint(t, l2, key); after.Size != before.Size || !bytes.Equal(after.Root, before.Root) {
+		t.Fatalf("opened at %d, last checkpoint %d", after.Size, before.Size)
+	}
+	seal(t, l2, 300, 310)
+	verifyInclusion(t, l2, key, 305, 0)
+	cp, _ := l2.Checkpoint(ctx, region, 0)
+	l2.Close()
+
+	appendZeros(filepath.Join(dir, region, "log", layout.TilePath(0, 1, layout.PartialTileSize(0, 1, uint64(cp.TreeSize)))), 8)
+	if _, err := sealedlog.Open(dir, key, discard, sealedlog.Options{}); !errors.Is(err, sealedlog.ErrCorrupt) || !strings.Contains(err.Error(), "tiles") {
+		t.Fatalf("open with a damaged tile: %v", err)
+	}
+}
