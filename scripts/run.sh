@@ -116,7 +116,7 @@ cat <<EOT
   gRPC                    intake localhost:9101  routing localhost:9102  meeting localhost:9103  archive localhost:9104
   Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204  (/metrics /healthz /readyz)
   Redis                   127.0.0.1:$REDIS_PORT (AOF, appendfsync always)   etcd 127.0.0.1:$ETCD_PORT
-  Sealed log ($REGION)      http://localhost:8080/tlog/$REGION/checkpoint  (tiles under /tlog/$REGION/tile/; data in $VAR/archive)
+  Sealed log ($REGION)     http://localhost:8080/tlog/$REGION/checkpoint  (tiles under /tlog/$REGION/tile/; data in $VAR/archive)
   Its note key            $NOTE_KEY
   Logs                    $VAR/log/
 
