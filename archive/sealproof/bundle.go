@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
-	// The payloads of the events a dossier holds, so their JSON decodes.
-	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	// The payloads of the events a dossier holds, so their JSON decodes
+	// (intake's come with sealproof.go).
 	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	_ "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"

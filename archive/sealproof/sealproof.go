@@ -20,10 +20,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 )
 
 // RegistrationType is the event type that opens every dossier.
-const RegistrationType = "disputes.intake.v1.DisputeRegistered"
+var RegistrationType = string((&intakev1.DisputeRegistered{}).ProtoReflect().Descriptor().FullName())
 
 // MaxLeaf is the largest leaf a C2SP tlog-tiles entry bundle can hold (a
 // 16-bit length prefix). A dossier whose leaf is larger is refused before

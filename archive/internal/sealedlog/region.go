@@ -217,12 +217,12 @@ func (rl *regionLog) checkPublished() error {
 	if err != nil {
 		return rl.corrupt("read published checkpoint: %v", err)
 	}
-	if _, _, err := sealproof.OpenCheckpoint(raw, rl.verifier); err == nil {
+	_, _, err = sealproof.OpenCheckpoint(raw, rl.verifier)
+	if err == nil {
 		return nil
-	} else {
-		rl.logger.Warn("sealed log: published checkpoint does not open; it is removed and published again from the checked tree",
-			"region", rl.region, "path", path, "error", err.Error())
 	}
+	rl.logger.Warn("sealed log: published checkpoint does not open; it is set aside and published again from the checked tree",
+		"region", rl.region, "path", path, "error", err.Error())
 	if err := os.Rename(path, path+".damaged"); err != nil {
 		return rl.corrupt("set aside damaged checkpoint: %v", err)
 	}
