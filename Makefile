@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short test-faults deps run bench-intake bench-lifecycle bench-events clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run bench-intake bench-lifecycle bench-events bench-archive clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -92,6 +92,16 @@ bench-lifecycle: deps
 ## bench-events: each consumer group applying a backlog of real events (N disputes' worth); events/s per group
 bench-events: deps
 	@scripts/bench-events.sh
+
+## bench-archive: dossiers sealed per second: the sealed log alone, batches of ~4 KB dossiers on this machine's
+## disk; then one sealer tick end to end (Redis read, log, Redis mark) over TICK closed dossiers
+SEALS ?= 32768
+TICK ?= 5000
+bench-archive: deps
+	go test -count=1 -run '^$$' -bench 'BenchmarkSealBatch' -benchtime $(SEALS)x ./archive/internal/sealedlog/ 2>/dev/null | \
+		grep -E '^(Benchmark|cpu|ok|FAIL)'
+	go test -count=1 -run '^$$' -bench 'BenchmarkSealDue' -benchtime $(TICK)x ./archive/internal/sealing/ 2>/dev/null | \
+		grep -E '^(Benchmark|ok|FAIL)'
 
 clean:
 	rm -rf bin var

@@ -161,6 +161,7 @@ func TestDisputeLifecycleOverGateway(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(fmt.Sprint(cp["note"]), "regions/"+region) || cp["signature"] == nil {
 			t.Errorf("checkpoint: HTTP %d %v", code, cp)
 		}
+		p.checkSealedFromOutside(t, name, hrss)
 	})
 
 	t.Run("a dispute returned twice goes to the office", func(t *testing.T) {

@@ -162,6 +162,7 @@ wait_for "gateway" curl -fsS http://127.0.0.1:9200/readyz
 
 TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 12h)
 ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 12h)
+NOTE_KEY=$("$BIN/disputectl" archive key --key "$VAR/archive-key/checkpoint.pem" --region "$REGION")
 GRPCURL=grpcurl
 command -v grpcurl >/dev/null 2>&1 || GRPCURL="$ROOT/.tools/bin/grpcurl"
 GRPCURL="$GRPCURL -cacert var/certs/ca.pem -cert var/certs/client.pem -key var/certs/client-key.pem"
@@ -180,6 +181,8 @@ cat <<EOT
   Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204  (/metrics /healthz /readyz, plain HTTP)
   Redis                   127.0.0.1:$REDIS_PORT (AOF, appendfsync always; user disputes, password var/secrets/redis-password)
   etcd                    127.0.0.1:$ETCD_PORT (users root and disputes, passwords in var/secrets)
+  Sealed log ($REGION)     $GW/tlog/$REGION/checkpoint  (tiles under /tlog/$REGION/tile/; data in $VAR/archive)
+  Its note key            $NOTE_KEY
   Logs                    $VAR/log/
 
 Dev token (tax clerk/handler, 12 h, the longest a token may live):

@@ -76,7 +76,7 @@ func start(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := sealedlog.Open(t.TempDir(), logKey, log)
+	sealed, err := sealedlog.Open(t.TempDir(), logKey, log, sealedlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,37 +2,107 @@ package grpcapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"strconv"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-
+	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 )
 
-// GetCheckpoint returns the signed checkpoint of the caller's region's
-// sealed log.
-func (s *Server) GetCheckpoint(ctx context.Context, req *archivev1.GetCheckpointRequest) (*archivev1.GetCheckpointResponse, error) {
-	c, err := caller(ctx)
+// parentRegion returns the region of a parent "regions/<r>". The log's
+// public calls need no caller.
+func parentRegion(parent string) (string, error) {
+	region, err := names.ParseRegion(parent)
 	if err != nil {
-		return nil, err
+		return "", names.InField("parent", err)
 	}
-	region, err := regionOf(c, req.GetParent())
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	cp, err := s.sealed.Checkpoint(region)
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	return checkpoint(cp), nil
+	return region, nil
 }
 
-func checkpoint(cp sealedlog.Checkpoint) *archivev1.GetCheckpointResponse {
-	return &archivev1.GetCheckpointResponse{TreeSize: cp.TreeSize, RootHash: cp.RootHash, Note: cp.Note, Signature: cp.Signature}
+// GetCheckpoint returns a signed checkpoint of a region's sealed log: the
+// latest, or the one issued for tree_size.
+func (s *Server) GetCheckpoint(ctx context.Context, req *archivev1.GetCheckpointRequest) (*archivev1.GetCheckpointResponse, error) {
+	region, err := parentRegion(req.GetParent())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	cp, err := s.sealed.Checkpoint(ctx, region, req.GetTreeSize())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	return s.checkpoint(region, cp), nil
+}
+
+func (s *Server) checkpoint(region string, cp sealedlog.Checkpoint) *archivev1.GetCheckpointResponse {
+	return &archivev1.GetCheckpointResponse{TreeSize: cp.TreeSize, RootHash: cp.RootHash, Note: cp.Note,
+		Signature: cp.Signature, Origin: cp.Origin, VerifierKey: s.sealed.VerifierKey(region)}
+}
+
+const (
+	defaultCheckpointPage = 100
+	maxCheckpointPage     = 1000
+)
+
+// ListCheckpoints pages every checkpoint issued for a region, smallest
+// tree first.
+func (s *Server) ListCheckpoints(ctx context.Context, req *archivev1.ListCheckpointsRequest) (*archivev1.ListCheckpointsResponse, error) {
+	region, err := parentRegion(req.GetParent())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	offset := 0
+	if tok := req.GetPageToken(); tok != "" {
+		if offset, err = strconv.Atoi(tok); err != nil || offset < 0 {
+			return nil, s.toStatus(&dossier.ValidationError{Field: "page_token", Reason: "is not a token from a previous response"})
+		}
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = defaultCheckpointPage
+	}
+	size = min(size, maxCheckpointPage)
+	cps, err := s.sealed.Checkpoints(region)
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	resp := &archivev1.ListCheckpointsResponse{}
+	for i := offset; i < len(cps) && i < offset+size; i++ {
+		resp.Checkpoints = append(resp.Checkpoints, s.checkpoint(region, cps[i]))
+	}
+	if offset+size < len(cps) {
+		resp.NextPageToken = strconv.Itoa(offset + size)
+	}
+	return resp, nil
+}
+
+// GetConsistencyProof proves the tree of from_size leaves is a prefix of
+// the tree of to_size leaves (0: the latest checkpoint).
+func (s *Server) GetConsistencyProof(ctx context.Context, req *archivev1.GetConsistencyProofRequest) (*archivev1.GetConsistencyProofResponse, error) {
+	region, err := parentRegion(req.GetParent())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	to, hashes, err := s.sealed.ConsistencyProof(ctx, region, req.GetFromSize(), req.GetToSize())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	return &archivev1.GetConsistencyProofResponse{FromSize: req.GetFromSize(), ToSize: to, Hashes: hashes}, nil
+}
+
+// GetLogTile returns a hash tile of a region's log.
+func (s *Server) GetLogTile(ctx context.Context, req *archivev1.GetLogTileRequest) (*archivev1.GetLogTileResponse, error) {
+	region, err := parentRegion(req.GetParent())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	b, err := s.sealed.Tile(ctx, region, uint64(req.GetLevel()), uint64(req.GetIndex()), uint8(req.GetWidth()))
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	return &archivev1.GetLogTileResponse{Data: b}, nil
 }
 
 // notSealed names the state of a dossier that is not in the log yet.
@@ -41,7 +111,8 @@ func notSealed(d *archivev1.Dossier) error {
 }
 
 // GetInclusionProof proves a sealed dossier's leaf is in its region's tree
-// of tree_size leaves (0: the latest), to those who may read the dossier.
+// of tree_size leaves (0: the latest checkpoint), to those who may read
+// the dossier.
 func (s *Server) GetInclusionProof(ctx context.Context, req *archivev1.GetInclusionProofRequest) (*archivev1.GetInclusionProofResponse, error) {
 	d, err := s.load(ctx, req.GetName())
 	if err != nil {
@@ -50,7 +121,11 @@ func (s *Server) GetInclusionProof(ctx context.Context, req *archivev1.GetInclus
 	if !d.GetSealed() {
 		return nil, s.toStatus(notSealed(d))
 	}
-	p, err := s.sealed.InclusionProof(d.GetName(), req.GetTreeSize())
+	region, _, err := names.DisputeID(d.GetName())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	p, err := s.sealed.InclusionProof(ctx, region, d.GetLeafIndex(), req.GetTreeSize())
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
@@ -61,59 +136,48 @@ func proofOf(p sealedlog.Proof) *archivev1.GetInclusionProofResponse {
 	return &archivev1.GetInclusionProofResponse{LeafIndex: p.LeafIndex, TreeSize: p.TreeSize, LeafHash: p.LeafHash, Hashes: p.Hashes}
 }
 
-// Export is the document ExportDossier returns: the dossier with its
-// events and, once sealed, the proof of its leaf against the checkpoint.
-type Export struct {
-	Dossier        json.RawMessage `json:"dossier"`
-	InclusionProof json.RawMessage `json:"inclusion_proof,omitempty"`
-	Checkpoint     json.RawMessage `json:"checkpoint,omitempty"`
-}
-
 // ExportMediaType is the media type of an export.
-const ExportMediaType = "application/json"
+const ExportMediaType = sealproof.MediaType
 
-// ExportDossier exports a dossier as one JSON document to those who may
-// read it.
+// ExportDossier exports a dossier as one bundle (archive/sealproof) to
+// those who may read it: once sealed, with its leaf, the latest checkpoint
+// and the inclusion proof against it, so it verifies offline
+// (disputectl archive verify).
 func (s *Server) ExportDossier(ctx context.Context, req *archivev1.ExportDossierRequest) (*archivev1.ExportDossierResponse, error) {
 	d, err := s.load(ctx, req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	var doc Export
-	enc := protojson.MarshalOptions{UseProtoNames: true}
-	raw := func(m proto.Message) (json.RawMessage, error) {
-		b, err := enc.Marshal(m)
+	if !d.GetSealed() {
+		b, err := sealproof.NewBundle(d, nil, nil, nil)
 		if err != nil {
-			return nil, fmt.Errorf("encode export: %w", err)
+			return nil, s.toStatus(err)
 		}
-		return b, nil
+		return &archivev1.ExportDossierResponse{MediaType: ExportMediaType, Content: b}, nil
 	}
-	if doc.Dossier, err = raw(d); err != nil {
+	region, _, err := names.DisputeID(d.GetName())
+	if err != nil {
 		return nil, s.toStatus(err)
 	}
-	if d.GetSealed() {
-		region, _, err := names.DisputeID(d.GetName())
-		if err != nil {
-			return nil, s.toStatus(err)
-		}
-		cp, err := s.sealed.Checkpoint(region)
-		if err != nil {
-			return nil, s.toStatus(err)
-		}
-		p, err := s.sealed.InclusionProof(d.GetName(), cp.TreeSize)
-		if err != nil {
-			return nil, s.toStatus(err)
-		}
-		if doc.Checkpoint, err = raw(checkpoint(cp)); err != nil {
-			return nil, s.toStatus(err)
-		}
-		if doc.InclusionProof, err = raw(proofOf(p)); err != nil {
-			return nil, s.toStatus(err)
-		}
-	}
-	b, err := json.Marshal(doc)
+	reg, err := sealproof.RegistrationEventID(d)
 	if err != nil {
-		return nil, s.toStatus(fmt.Errorf("encode export: %w", err))
+		return nil, s.toStatus(err)
+	}
+	_, leaf, err := s.sealed.Leaf(ctx, d.GetName(), reg, d.GetLeafIndex())
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	cp, err := s.sealed.Checkpoint(ctx, region, 0)
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	p, err := s.sealed.InclusionProof(ctx, region, d.GetLeafIndex(), cp.TreeSize)
+	if err != nil {
+		return nil, s.toStatus(err)
+	}
+	b, err := sealproof.NewBundle(d, leaf, proofOf(p), s.checkpoint(region, cp))
+	if err != nil {
+		return nil, s.toStatus(err)
 	}
 	return &archivev1.ExportDossierResponse{MediaType: ExportMediaType, Content: b}, nil
 }

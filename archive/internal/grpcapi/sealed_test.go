@@ -5,19 +5,21 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/grpcapi"
-	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
@@ -48,17 +50,23 @@ func (f *fixture) verifyProof(t *testing.T, who string, d *archivev1.Dossier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ed25519.Verify(f.logPub, []byte(cp.GetNote()), cp.GetSignature()) {
-		t.Fatalf("checkpoint signature does not verify: %q", cp.GetNote())
+	v, err := note.NewVerifier(sealproof.VerifierKey(sealproof.Origin(region), f.logPub))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if want := sealedlog.Note(sealedlog.Origin(region), cp.GetTreeSize(), cp.GetRootHash()); cp.GetNote() != want {
-		t.Fatalf("note %q, want %q", cp.GetNote(), want)
+	body, _, err := sealproof.OpenCheckpoint([]byte(cp.GetNote()), v)
+	if err != nil {
+		t.Fatalf("checkpoint does not verify: %v: %q", err, cp.GetNote())
+	}
+	text := cp.GetNote()[:strings.Index(cp.GetNote(), "\n\n")+1]
+	if int64(body.Size) != cp.GetTreeSize() || !bytes.Equal(body.Root, cp.GetRootHash()) || !ed25519.Verify(f.logPub, []byte(text), cp.GetSignature()) {
+		t.Fatalf("checkpoint fields disagree with its note %q", cp.GetNote())
 	}
 	p, err := f.client.GetInclusionProof(f.as(t, who), &archivev1.GetInclusionProofRequest{Name: d.GetName()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := sealedlog.Canonical(d)
+	leaf, err := sealproof.EncodeLeaf(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +154,14 @@ func TestSealedDossier(t *testing.T) {
 				_, err := f.client.ExportDossier(ctx, &archivev1.ExportDossierRequest{Name: name(1)})
 				return err
 			}, "justice", codes.PermissionDenied, "PERMISSION_DENIED"},
-			{"checkpoint of another region", func(ctx context.Context) error {
-				_, err := f.client.GetCheckpoint(ctx, &archivev1.GetCheckpointRequest{Parent: "regions/" + region})
+			{"checkpoint never issued", func(ctx context.Context) error {
+				_, err := f.client.GetCheckpoint(ctx, &archivev1.GetCheckpointRequest{Parent: "regions/" + region, TreeSize: 7})
 				return err
-			}, "other_region", codes.PermissionDenied, "PERMISSION_DENIED"},
+			}, "other_region", codes.NotFound, "CHECKPOINT_NOT_FOUND"},
+			{"consistency past the latest checkpoint", func(ctx context.Context) error {
+				_, err := f.client.GetConsistencyProof(ctx, &archivev1.GetConsistencyProofRequest{Parent: "regions/" + region, FromSize: 1, ToSize: 9})
+				return err
+			}, "office", codes.InvalidArgument, apierr.ReasonInvalidArgument},
 			{"proof of a dossier that does not exist", func(ctx context.Context) error {
 				_, err := f.client.GetInclusionProof(ctx, &archivev1.GetInclusionProofRequest{Name: name(99)})
 				return err
@@ -173,42 +185,38 @@ func TestSealedDossier(t *testing.T) {
 		if resp.GetMediaType() != grpcapi.ExportMediaType {
 			t.Fatalf("media type %q", resp.GetMediaType())
 		}
-		var doc grpcapi.Export
+		vkey := sealproof.VerifierKey(sealproof.Origin(region), f.logPub)
+		got, err := sealproof.Verify(resp.GetContent(), vkey)
+		if err != nil {
+			t.Fatalf("export does not verify: %v\n%s", err, resp.GetContent())
+		}
+		if got.Name != name(1) || got.LeafIndex != uint64(sealed.GetLeafIndex()) {
+			t.Fatalf("verified %+v", got)
+		}
+		var doc sealproof.Bundle
 		if err := json.Unmarshal(resp.GetContent(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		got := &archivev1.Dossier{}
-		cp := &archivev1.GetCheckpointResponse{}
-		p := &archivev1.GetInclusionProofResponse{}
-		if err := protojson.Unmarshal(doc.Dossier, got); err != nil {
+		exported := &archivev1.Dossier{}
+		if err := protojson.Unmarshal(doc.Dossier, exported); err != nil {
 			t.Fatal(err)
 		}
-		if err := protojson.Unmarshal(doc.Checkpoint, cp); err != nil {
-			t.Fatal(err)
-		}
-		if err := protojson.Unmarshal(doc.InclusionProof, p); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(sealed, got, protocmp.Transform()); diff != "" {
+		if diff := cmp.Diff(sealed, exported, protocmp.Transform()); diff != "" {
 			t.Fatalf("exported dossier (-want +got):\n%s", diff)
-		}
-		if !ed25519.Verify(f.logPub, []byte(cp.GetNote()), cp.GetSignature()) {
-			t.Fatal("exported checkpoint does not verify")
-		}
-		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.GetLeafIndex()), uint64(p.GetTreeSize()),
-			p.GetLeafHash(), p.GetHashes(), cp.GetRootHash()); err != nil {
-			t.Fatalf("exported proof: %v", err)
 		}
 		open, err := f.client.ExportDossier(f.as(t, "tax"), &archivev1.ExportDossierRequest{Name: name(2)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var openDoc grpcapi.Export
+		var openDoc sealproof.Bundle
 		if err := json.Unmarshal(open.GetContent(), &openDoc); err != nil {
 			t.Fatal(err)
 		}
-		if len(openDoc.Dossier) == 0 || openDoc.Checkpoint != nil || openDoc.InclusionProof != nil {
+		if len(openDoc.Dossier) == 0 || openDoc.Checkpoint != nil || openDoc.InclusionProof != nil || openDoc.Leaf != nil {
 			t.Fatalf("export of an open dossier = %s", open.GetContent())
+		}
+		if _, err := sealproof.Verify(open.GetContent(), vkey); err == nil || !strings.Contains(err.Error(), "not sealed") {
+			t.Fatalf("verify an open dossier's export: %v", err)
 		}
 	})
 
@@ -229,6 +237,36 @@ func TestSealedDossier(t *testing.T) {
 		}
 		if _, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(2)}); status.Code(err) != codes.NotFound {
 			t.Fatalf("open dossier after flush: %v", err)
+		}
+
+		// The name is used again (intake's numbering restarted with
+		// Redis): a new registration event, a new dossier, its own leaf.
+		again := registered(t, 1, "tax", typesv1.Category_CATEGORY_BENEFITS, time.Now())
+		f.publish(t, "intake", again)
+		f.publish(t, "routing", routed(event(t, "routing", name(1), &routingv1.DisputeClosed{Cause: "withdrawn"}, time.Now()),
+			typesv1.DisputeState_DISPUTE_STATE_CLOSED, 2, "tax"))
+		var reused *archivev1.Dossier
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			resp, err := f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(1)})
+			if err == nil && resp.GetDossier().GetSealed() && resp.GetDossier().GetLeafIndex() != sealed.GetLeafIndex() {
+				reused = resp.GetDossier()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("reused name not sealed as a new leaf: %v %v", resp, err)
+			}
+		}
+		if reused.GetEvents()[0].GetId() != again.GetId() {
+			t.Fatalf("served dossier registered by %s, want %s", reused.GetEvents()[0].GetId(), again.GetId())
+		}
+		f.verifyProof(t, "tax", reused)
+		// A store that points the name at the other dossier's leaf is refused.
+		if err := f.st.MarkSealed(context.Background(), name(1), sealed.GetLeafIndex()); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.client.GetDossier(f.as(t, "office"), &archivev1.GetDossierRequest{Name: name(1)})
+		if status.Code(err) != codes.FailedPrecondition || apierr.Reason(err) != "SEALED_LEAF_MISMATCH" {
+			t.Fatalf("dossier whose leaf is another's: %v (reason %q)", err, apierr.Reason(err))
 		}
 	})
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealing"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
-	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 )
 
 // Server is the ArchiveService implementation.
@@ -74,6 +74,14 @@ func (s *Server) toStatus(err error) error {
 		return apierr.Invalid(apierr.Violation{Field: "tree_size", Reason: re.Error()})
 	case errors.Is(err, sealedlog.ErrNotSealed):
 		return apierr.New(codes.FailedPrecondition, "DOSSIER_NOT_SEALED", err.Error())
+	case errors.Is(err, sealedlog.ErrMismatch):
+		return apierr.New(codes.FailedPrecondition, "SEALED_LEAF_MISMATCH", err.Error())
+	case errors.Is(err, sealproof.ErrNoRegistration):
+		return apierr.New(codes.FailedPrecondition, "SEALED_LEAF_MISMATCH", err.Error())
+	case errors.Is(err, sealedlog.ErrNoCheckpoint):
+		return apierr.New(codes.NotFound, "CHECKPOINT_NOT_FOUND", err.Error())
+	case errors.Is(err, sealedlog.ErrNoTile):
+		return apierr.New(codes.NotFound, "TILE_NOT_FOUND", err.Error())
 	case errors.Is(err, dossier.ErrNotFound):
 		return apierr.New(codes.NotFound, "DOSSIER_NOT_FOUND", err.Error())
 	case errors.Is(err, dossier.ErrPermissionDenied):
@@ -87,8 +95,10 @@ func (s *Server) toStatus(err error) error {
 func summary(d *dossier.Dossier) *archivev1.Dossier { return sealing.Proto(d, nil) }
 
 // load returns dossier name with its events if the caller may read it: a
-// department that took part, or the region's office and convenor. A sealed
-// dossier comes from the sealed log, so it is served even after Redis lost it.
+// department that took part, or the region's office and convenor. A
+// dossier the store marks sealed is served from its leaf, and only if the
+// leaf names the same dispute and registration event; a dossier Redis lost
+// is served from the log's latest leaf of that name.
 func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -101,14 +111,7 @@ func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, err
 	if region != c.Region {
 		return nil, s.toStatus(fmt.Errorf("%w: caller's region %s differs from the dispute's region %s", dossier.ErrPermissionDenied, c.Region, region))
 	}
-	out, err := s.sealed.Lookup(name)
-	if errors.Is(err, sealedlog.ErrNotSealed) {
-		var d *dossier.Dossier
-		var evs []*eventv1.Event
-		if d, evs, err = s.store.Get(ctx, name); err == nil {
-			out = sealing.Proto(d, evs)
-		}
-	}
+	out, err := s.dossier(ctx, name)
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
@@ -116,6 +119,30 @@ func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, err
 		return nil, s.toStatus(fmt.Errorf("%w: department %s took no part in %s", dossier.ErrPermissionDenied, c.Department, name))
 	}
 	return out, nil
+}
+
+func (s *Server) dossier(ctx context.Context, name string) (*archivev1.Dossier, error) {
+	d, evs, err := s.store.Get(ctx, name)
+	if errors.Is(err, dossier.ErrNotFound) {
+		out, lerr := s.sealed.Lookup(ctx, name)
+		if errors.Is(lerr, sealedlog.ErrNotSealed) {
+			return nil, err
+		}
+		return out, lerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := sealing.Proto(d, evs)
+	if !d.Sealed {
+		return out, nil
+	}
+	reg, err := sealproof.RegistrationEventID(out)
+	if err != nil {
+		return nil, err
+	}
+	sealed, _, err := s.sealed.Leaf(ctx, name, reg, d.LeafIndex)
+	return sealed, err
 }
 
 // GetDossier returns a dossier with its events in order to a department

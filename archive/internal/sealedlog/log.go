@@ -1,33 +1,37 @@
-// Package sealedlog is the archive's sealed log: per region one append-only
-// file of sealed dossiers on local disk, independent of Redis, hashed into
-// an RFC 6962 Merkle tree whose checkpoints are signed with Ed25519.
+// Package sealedlog is the archive's sealed log (docs/ARCHITECTURE.md,
+// "Sealed log"): per region one transparency log on local disk, independent
+// of Redis, written with the tessera POSIX driver in the C2SP tlog-tiles
+// layout and checkpointed with C2SP tlog-checkpoints signed by the region's
+// note key (sealproof.Origin names both).
 //
-// Each record is one leaf: the deterministic protobuf encoding of a
-// dossier (archive.v1.Dossier with its events, sealed and leaf_index left
-// unset), framed as a 4-byte big-endian length, a 4-byte CRC-32C of the
-// leaf, then the leaf. An append is fsynced before it is acknowledged; on
-// open, a torn last record (a crash mid-write) is cut off, and the index of
-// dispute names to leaves is rebuilt from the leaves themselves, so a
-// dossier is never sealed twice.
+// One process writes a data directory at a time (a file lock). Dossiers are
+// sealed in batches: one tessera integration and one published checkpoint
+// per batch. Every checkpoint the archive hands out is kept first, so any
+// of them can be asked for again and proven consistent with the latest.
+// On open each region's log is checked against its tiles and its last kept
+// checkpoint: it opens at that checkpoint's size or larger with the same
+// root, or refuses to open and says why; a zero-filled tail is cut and
+// reported, nothing else is ever cut.
 package sealedlog
 
 import (
-	"bufio"
+	"context"
 	"crypto/ed25519"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
-	"google.golang.org/protobuf/proto"
+	"k8s.io/klog/v2"
 
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 )
@@ -36,86 +40,131 @@ import (
 var (
 	// ErrNotSealed: no leaf for the dispute.
 	ErrNotSealed = errors.New("dossier not sealed")
-	// ErrCorrupt: a record before the last one does not check out.
+	// ErrCorrupt: the log on disk does not check out.
 	ErrCorrupt = errors.New("sealed log corrupt")
+	// ErrLocked: another process writes the data directory.
+	ErrLocked = errors.New("sealed log in use by another process")
+	// ErrMismatch: a leaf is not the dossier it is taken for.
+	ErrMismatch = errors.New("sealed leaf does not match the dossier")
+	// ErrNoCheckpoint: no checkpoint was issued for the tree size asked for.
+	ErrNoCheckpoint = errors.New("no checkpoint issued for that tree size")
 )
 
-const (
-	headerLen = 8
-	// maxLeaf bounds one record so a damaged length cannot make us allocate wildly.
-	maxLeaf = 64 << 20
-	suffix  = ".log"
-)
+// LockFile is the name of the lock file in the data directory.
+const LockFile = "LOCK"
 
-var (
-	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-)
+// Options tune the log; the zero value is the default.
+type Options struct {
+	// CheckpointInterval is the least time between two published
+	// checkpoints of a region (default and minimum 100ms).
+	CheckpointInterval time.Duration
+	// MaxBatch bounds the dossiers of one integration (default 4096).
+	MaxBatch int
+}
+
+// inFlight is how many integrations one SealBatch call queues at once:
+// the next is prepared while one is written, and one checkpoint covers
+// them all.
+const inFlight = 4
+
+func (o Options) withDefaults() Options {
+	if o.CheckpointInterval < 100*time.Millisecond {
+		o.CheckpointInterval = 100 * time.Millisecond
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 4096
+	}
+	return o
+}
 
 // Log is the sealed log of every region under one directory.
 type Log struct {
-	dir    string
-	signer *Signer
-	log    *slog.Logger
+	dir  string
+	key  ed25519.PrivateKey
+	log  *slog.Logger
+	opts Options
+	lock *os.File
 
 	mu      sync.Mutex
 	regions map[string]*regionLog
 }
 
-type entry struct {
-	offset int64 // of the leaf bytes
-	length int
-}
-
-// regionLog is one region's file and its in-memory index.
-type regionLog struct {
-	mu     sync.RWMutex
-	f      *os.File
-	size   int64 // bytes of valid records
-	hashes [][]byte
-	leaves []entry
-	byName map[string]int64
-}
-
-// Open opens (creating dir if needed) the log of every region found under
-// dir, recovering each file. Checkpoints are signed with key.
-func Open(dir string, key ed25519.PrivateKey, log *slog.Logger) (*Log, error) {
+// Open opens (creating dir if needed) the log of every region under dir,
+// checking each, and migrates a region's log of the earlier format
+// (<region>.log) into it. Checkpoints are signed with key under each
+// region's note name. A directory another process holds is refused.
+func Open(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sealed log dir: %w", err)
 	}
-	l := &Log{dir: dir, signer: NewSigner(key), log: log, regions: map[string]*regionLog{}}
-	files, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
+	lock, err := lockDir(dir)
 	if err != nil {
+		return nil, err
+	}
+	// tessera logs through klog: send it to the service's log.
+	klog.SetSlogLogger(log.With("component", "tessera"))
+	l := &Log{dir: dir, key: key, log: log, opts: opts.withDefaults(), lock: lock, regions: map[string]*regionLog{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		l.Close()
 		return nil, fmt.Errorf("list sealed logs: %w", err)
 	}
-	for _, p := range files {
-		region := strings.TrimSuffix(filepath.Base(p), suffix)
-		if !names.IsRegion(region) {
-			continue
+	for _, e := range entries {
+		if e.IsDir() && names.IsRegion(e.Name()) {
+			if _, err := l.region(e.Name(), true); err != nil {
+				l.Close()
+				return nil, err
+			}
 		}
-		rl, err := l.openRegion(region)
-		if err != nil {
-			l.Close()
-			return nil, err
+	}
+	for _, e := range entries {
+		if region, ok := strings.CutSuffix(e.Name(), legacySuffix); ok && names.IsRegion(region) && !e.IsDir() {
+			if err := l.migrate(region, filepath.Join(dir, e.Name())); err != nil {
+				l.Close()
+				return nil, err
+			}
 		}
-		l.regions[region] = rl
 	}
 	return l, nil
 }
 
-// Close closes every region's file.
+// lockDir takes the data directory's lock, or says who holds it.
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s is locked (%s) by %s; one archive process per data directory",
+				ErrLocked, dir, path, strings.TrimSpace("pid "+string(holder)))
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// Close shuts down every region's log, then releases the lock.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
 	for _, rl := range l.regions {
-		errs = append(errs, rl.f.Close())
+		errs = append(errs, rl.close())
 	}
 	l.regions = map[string]*regionLog{}
+	if l.lock != nil {
+		errs = append(errs, l.lock.Close())
+		l.lock = nil
+	}
 	return errors.Join(errs...)
 }
-
-// Signer returns the checkpoint signer.
-func (l *Log) Signer() *Signer { return l.signer }
 
 // Regions lists the regions with a log, sorted.
 func (l *Log) Regions() []string {
@@ -129,103 +178,9 @@ func (l *Log) Regions() []string {
 	return out
 }
 
-func (l *Log) openRegion(region string) (*regionLog, error) {
-	path := filepath.Join(l.dir, region+suffix)
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("open sealed log %s: %w", region, err)
-	}
-	if errors.Is(statErr, os.ErrNotExist) {
-		// Make the new file's directory entry durable too.
-		if err := syncDir(l.dir); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	rl := &regionLog{f: f, byName: map[string]int64{}}
-	if err := rl.recover(l.log, region); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return rl, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	return nil
-}
-
-// recover reads every record, rebuilding hashes and the name index, and
-// cuts off a torn last record.
-func (rl *regionLog) recover(log *slog.Logger, region string) error {
-	st, err := rl.f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat sealed log %s: %w", region, err)
-	}
-	fileSize := st.Size()
-	r := bufio.NewReader(io.NewSectionReader(rl.f, 0, fileSize))
-	var off int64
-	hdr := make([]byte, headerLen)
-	torn := func(why string) error {
-		log.Warn("sealed log: cutting off a torn last record", "region", region, "offset", off,
-			"dropped_bytes", fileSize-off, "why", why)
-		if err := rl.f.Truncate(off); err != nil {
-			return fmt.Errorf("truncate sealed log %s: %w", region, err)
-		}
-		if err := rl.f.Sync(); err != nil {
-			return fmt.Errorf("sync sealed log %s: %w", region, err)
-		}
-		return nil
-	}
-	for off < fileSize {
-		if _, err := io.ReadFull(r, hdr); err != nil {
-			return torn("short header")
-		}
-		n := int64(binary.BigEndian.Uint32(hdr[:4]))
-		sum := binary.BigEndian.Uint32(hdr[4:])
-		end := off + headerLen + n
-		if n > maxLeaf || end > fileSize {
-			if end > fileSize {
-				return torn("short record")
-			}
-			return fmt.Errorf("%w: region %s: record at %d claims %d bytes", ErrCorrupt, region, off, n)
-		}
-		leaf := make([]byte, n)
-		if _, err := io.ReadFull(r, leaf); err != nil {
-			return fmt.Errorf("read sealed log %s: %w", region, err)
-		}
-		if crc32.Checksum(leaf, castagnoli) != sum {
-			if end == fileSize {
-				return torn("checksum mismatch")
-			}
-			return fmt.Errorf("%w: region %s: checksum mismatch at %d", ErrCorrupt, region, off)
-		}
-		d := &archivev1.Dossier{}
-		if err := proto.Unmarshal(leaf, d); err != nil {
-			return fmt.Errorf("%w: region %s: leaf at %d: %v", ErrCorrupt, region, off, err)
-		}
-		if _, dup := rl.byName[d.GetName()]; dup {
-			return fmt.Errorf("%w: region %s: %s sealed twice", ErrCorrupt, region, d.GetName())
-		}
-		rl.add(d.GetName(), leaf, off+headerLen)
-		off = end
-	}
-	rl.size = off
-	return nil
-}
-
-func (rl *regionLog) add(name string, leaf []byte, offset int64) {
-	rl.byName[name] = int64(len(rl.leaves))
-	rl.leaves = append(rl.leaves, entry{offset: offset, length: len(leaf)})
-	rl.hashes = append(rl.hashes, LeafHash(leaf))
+// VerifierKey returns the public note key of region's checkpoints.
+func (l *Log) VerifierKey(region string) string {
+	return sealproof.VerifierKey(sealproof.Origin(region), l.key.Public().(ed25519.PublicKey))
 }
 
 func (l *Log) region(region string, create bool) (*regionLog, error) {
@@ -240,7 +195,10 @@ func (l *Log) region(region string, create bool) (*regionLog, error) {
 	if !create {
 		return nil, nil
 	}
-	rl, err := l.openRegion(region)
+	if l.lock == nil {
+		return nil, errors.New("sealed log closed")
+	}
+	rl, err := openRegion(filepath.Join(l.dir, region), region, l.key, l.log, l.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -248,130 +206,139 @@ func (l *Log) region(region string, create bool) (*regionLog, error) {
 	return rl, nil
 }
 
-// Canonical returns the leaf bytes of d: its deterministic encoding with
-// sealed and leaf_index unset.
-func Canonical(d *archivev1.Dossier) ([]byte, error) {
-	c := proto.Clone(d).(*archivev1.Dossier)
-	c.Sealed, c.LeafIndex = false, 0
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode dossier: %w", err)
-	}
-	return b, nil
-}
-
 func regionOf(name string) (string, error) {
 	region, _, err := names.DisputeID(name)
 	return region, err
 }
 
-// Seal appends d as a leaf of its region's log and returns its index, once
-// the record is on disk. If the dispute was sealed before, it returns that
-// leaf's index and appended false, writing nothing.
-func (l *Log) Seal(d *archivev1.Dossier) (index int64, appended bool, err error) {
-	region, err := regionOf(d.GetName())
-	if err != nil {
-		return 0, false, err
-	}
-	rl, err := l.region(region, true)
-	if err != nil {
-		return 0, false, err
-	}
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if i, ok := rl.byName[d.GetName()]; ok {
-		return i, false, nil
-	}
-	leaf, err := Canonical(d)
-	if err != nil {
-		return 0, false, err
-	}
-	rec := make([]byte, headerLen+len(leaf))
-	binary.BigEndian.PutUint32(rec[:4], uint32(len(leaf)))
-	binary.BigEndian.PutUint32(rec[4:8], crc32.Checksum(leaf, castagnoli))
-	copy(rec[headerLen:], leaf)
-	if _, err := rl.f.WriteAt(rec, rl.size); err != nil {
-		// Leave no partial record behind for the next append to follow.
-		_ = rl.f.Truncate(rl.size)
-		return 0, false, fmt.Errorf("write sealed log %s: %w", region, err)
-	}
-	if err := rl.f.Sync(); err != nil {
-		_ = rl.f.Truncate(rl.size)
-		return 0, false, fmt.Errorf("sync sealed log %s: %w", region, err)
-	}
-	rl.add(d.GetName(), leaf, rl.size+headerLen)
-	rl.size += int64(len(rec))
-	return int64(len(rl.leaves) - 1), true, nil
+// Result is the outcome of sealing one dossier of a batch.
+type Result struct {
+	// Index is the dossier's leaf.
+	Index int64
+	// Appended is false when the dossier was sealed before.
+	Appended bool
+	// Err is why this dossier was not sealed.
+	Err error
 }
 
-// SealMany appends the dossiers ds, all of one region, as leaves of its
-// log with one write and one fsync, and returns each one's index (the
-// earlier index of a dossier sealed before). Nothing is appended when the
-// write or the fsync fails.
-func (l *Log) SealMany(region string, ds []*archivev1.Dossier) ([]int64, error) {
-	rl, err := l.region(region, true)
+// SealBatch seals the dossiers ds, each once, and returns one result per
+// dossier in order, once every new leaf is integrated and covered by a
+// checkpoint that is kept. A dossier sealed before (same name and
+// registration event) keeps its leaf; a dossier too large or without a
+// registration event is refused alone.
+func (l *Log) SealBatch(ctx context.Context, ds []*archivev1.Dossier) []Result {
+	out := make([]Result, len(ds))
+	byRegion := map[string][]int{}
+	for i, d := range ds {
+		region, err := regionOf(d.GetName())
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		byRegion[region] = append(byRegion[region], i)
+	}
+	for region, idx := range byRegion {
+		rl, err := l.region(region, true)
+		if err != nil {
+			for _, i := range idx {
+				out[i].Err = err
+			}
+			continue
+		}
+		for step, start := inFlight*l.opts.MaxBatch, 0; start < len(idx); start += step {
+			part := idx[start:min(len(idx), start+step)]
+			sub := make([]*archivev1.Dossier, len(part))
+			for j, i := range part {
+				sub[j] = ds[i]
+			}
+			for j, r := range rl.sealBatch(ctx, sub) {
+				out[part[j]] = r
+			}
+		}
+	}
+	return out
+}
+
+// Seal seals one dossier; see SealBatch.
+func (l *Log) Seal(ctx context.Context, d *archivev1.Dossier) (index int64, appended bool, err error) {
+	r := l.SealBatch(ctx, []*archivev1.Dossier{d})[0]
+	return r.Index, r.Appended, r.Err
+}
+
+// Lookup returns the latest sealed dossier named name with sealed and
+// leaf_index set, or ErrNotSealed.
+func (l *Log) Lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
+	rl, err := l.regionOfName(name)
 	if err != nil {
 		return nil, err
 	}
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	out := make([]int64, len(ds))
-	type pending struct {
-		name   string
-		leaf   []byte
-		offset int64
+	i, ok := rl.latest(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotSealed, name)
 	}
-	var buf []byte
-	var adds []pending
-	inBatch := map[string]int{}
-	next := int64(len(rl.leaves))
-	for i, d := range ds {
-		if r, err := regionOf(d.GetName()); err != nil || r != region {
-			return nil, fmt.Errorf("dossier %s is not of region %s", d.GetName(), region)
-		}
-		if j, ok := rl.byName[d.GetName()]; ok {
-			out[i] = j
-			continue
-		}
-		if j, ok := inBatch[d.GetName()]; ok {
-			out[i] = out[j]
-			continue
-		}
-		leaf, err := Canonical(d)
-		if err != nil {
-			return nil, err
-		}
-		var h [headerLen]byte
-		binary.BigEndian.PutUint32(h[:4], uint32(len(leaf)))
-		binary.BigEndian.PutUint32(h[4:8], crc32.Checksum(leaf, castagnoli))
-		buf = append(buf, h[:]...)
-		adds = append(adds, pending{d.GetName(), leaf, rl.size + int64(len(buf))})
-		buf = append(buf, leaf...)
-		inBatch[d.GetName()] = i
-		out[i] = next
-		next++
+	leaf, err := rl.leaf(ctx, i)
+	if err != nil {
+		return nil, err
 	}
-	if len(adds) == 0 {
-		return out, nil
-	}
-	if _, err := rl.f.WriteAt(buf, rl.size); err != nil {
-		_ = rl.f.Truncate(rl.size)
-		return nil, fmt.Errorf("write sealed log %s: %w", region, err)
-	}
-	if err := rl.f.Sync(); err != nil {
-		_ = rl.f.Truncate(rl.size)
-		return nil, fmt.Errorf("sync sealed log %s: %w", region, err)
-	}
-	for _, a := range adds {
-		rl.add(a.name, a.leaf, a.offset)
-	}
-	rl.size += int64(len(buf))
-	return out, nil
+	return served(leaf, i), nil
 }
 
-// Lookup returns the sealed dossier of dispute name with sealed and
-// leaf_index set, or ErrNotSealed.
-func (l *Log) Lookup(name string) (*archivev1.Dossier, error) {
+// LookupRegistration returns the leaf index of the dossier named name
+// registered by event reg, or ErrNotSealed.
+func (l *Log) LookupRegistration(name, reg string) (int64, error) {
+	rl, err := l.regionOfName(name)
+	if err != nil {
+		return 0, err
+	}
+	if i, ok := rl.find(name, reg); ok {
+		return i, nil
+	}
+	return 0, fmt.Errorf("%w: %s", ErrNotSealed, name)
+}
+
+// Leaf returns the dossier sealed at index of name's region, checked to be
+// the dossier named name registered by event reg: a leaf that is another
+// dossier is ErrMismatch, never served for it.
+func (l *Log) Leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
+	rl, err := l.regionOfName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if index < 0 || index >= rl.size() {
+		return nil, nil, fmt.Errorf("%w: %s: leaf %d is not in the log of %d leaves", ErrMismatch, name, index, rl.size())
+	}
+	raw, err := rl.leafBytes(ctx, index)
+	if err != nil {
+		return nil, nil, err
+	}
+	leaf, err := sealproof.DecodeLeaf(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: leaf %d: %v", ErrCorrupt, index, err)
+	}
+	if leaf.GetName() != name || (reg != "" && leaf.GetRegistrationEventId() != reg) {
+		return nil, nil, fmt.Errorf("%w: leaf %d is %s registered by %s, not %s registered by %s",
+			ErrMismatch, index, leaf.GetName(), leaf.GetRegistrationEventId(), name, reg)
+	}
+	return served(leaf, index), raw, nil
+}
+
+func served(leaf *archivev1.SealedLeaf, i int64) *archivev1.Dossier {
+	d := leaf.GetDossier()
+	d.Sealed, d.LeafIndex = true, i
+	return d
+}
+
+// Sealed reports whether a dossier named name has a leaf.
+func (l *Log) Sealed(name string) bool {
+	rl, err := l.regionOfName(name)
+	if err != nil {
+		return false
+	}
+	_, ok := rl.latest(name)
+	return ok
+}
+
+func (l *Log) regionOfName(name string) (*regionLog, error) {
 	region, err := regionOf(name)
 	if err != nil {
 		return nil, err
@@ -383,47 +350,7 @@ func (l *Log) Lookup(name string) (*archivev1.Dossier, error) {
 	if rl == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotSealed, name)
 	}
-	rl.mu.RLock()
-	defer rl.mu.RUnlock()
-	i, ok := rl.byName[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNotSealed, name)
-	}
-	leaf, err := rl.read(i)
-	if err != nil {
-		return nil, err
-	}
-	d := &archivev1.Dossier{}
-	if err := proto.Unmarshal(leaf, d); err != nil {
-		return nil, fmt.Errorf("decode leaf %d of %s: %w", i, region, err)
-	}
-	d.Sealed, d.LeafIndex = true, i
-	return d, nil
-}
-
-// Sealed reports whether dispute name has a leaf.
-func (l *Log) Sealed(name string) bool {
-	region, err := regionOf(name)
-	if err != nil {
-		return false
-	}
-	rl, err := l.region(region, false)
-	if err != nil || rl == nil {
-		return false
-	}
-	rl.mu.RLock()
-	defer rl.mu.RUnlock()
-	_, ok := rl.byName[name]
-	return ok
-}
-
-func (rl *regionLog) read(i int64) ([]byte, error) {
-	e := rl.leaves[i]
-	leaf := make([]byte, e.length)
-	if _, err := rl.f.ReadAt(leaf, e.offset); err != nil {
-		return nil, fmt.Errorf("read leaf %d: %w", i, err)
-	}
-	return leaf, nil
+	return rl, nil
 }
 
 // Proof is an inclusion proof of one leaf in a tree of some size.
@@ -433,64 +360,91 @@ type Proof struct {
 	Hashes              [][]byte
 }
 
-// InclusionProof proves the leaf of dispute name is in its region's tree
-// of treeSize leaves (0: the current size).
-func (l *Log) InclusionProof(name string, treeSize int64) (Proof, error) {
-	region, err := regionOf(name)
-	if err != nil {
-		return Proof{}, err
-	}
-	rl, err := l.region(region, false)
-	if err != nil {
-		return Proof{}, err
-	}
-	if rl == nil {
-		return Proof{}, fmt.Errorf("%w: %s", ErrNotSealed, name)
-	}
-	rl.mu.RLock()
-	defer rl.mu.RUnlock()
-	i, ok := rl.byName[name]
-	if !ok {
-		return Proof{}, fmt.Errorf("%w: %s", ErrNotSealed, name)
-	}
-	if treeSize == 0 {
-		treeSize = int64(len(rl.hashes))
-	}
-	path, err := InclusionPath(rl.hashes, i, treeSize)
-	if err != nil {
-		return Proof{}, &RangeError{Err: err}
-	}
-	return Proof{LeafIndex: i, TreeSize: treeSize, LeafHash: rl.hashes[i], Hashes: path}, nil
-}
-
-// RangeError is a tree size that cannot prove the leaf asked for.
+// RangeError is a tree size that cannot prove what was asked for.
 type RangeError struct{ Err error }
 
 func (e *RangeError) Error() string { return e.Err.Error() }
 func (e *RangeError) Unwrap() error { return e.Err }
 
-// Checkpoint is a region's signed tree head.
-type Checkpoint struct {
-	TreeSize  int64
-	RootHash  []byte
-	Note      string
-	Signature []byte
+// InclusionProof proves leaf index of region is in the tree of an issued
+// checkpoint of treeSize leaves (0: the latest checkpoint).
+func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
+	rl, err := l.region(region, false)
+	if err != nil {
+		return Proof{}, err
+	}
+	if rl == nil {
+		return Proof{}, fmt.Errorf("%w: no log for region %s", ErrNotSealed, region)
+	}
+	return rl.inclusionProof(ctx, index, treeSize)
 }
 
-// Checkpoint returns the signed checkpoint of region's current tree; an
-// empty tree for a region that sealed nothing yet.
-func (l *Log) Checkpoint(region string) (Checkpoint, error) {
+// ConsistencyProof proves the tree of from leaves is a prefix of the tree
+// of to leaves (0: the latest checkpoint), both sizes of issued checkpoints
+// or smaller.
+func (l *Log) ConsistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
+	rl, err := l.region(region, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rl == nil {
+		if from == 0 && to == 0 {
+			return 0, nil, nil
+		}
+		return 0, nil, &RangeError{Err: fmt.Errorf("region %s has an empty log", region)}
+	}
+	return rl.consistencyProof(ctx, from, to)
+}
+
+// Checkpoint is a region's signed tree head.
+type Checkpoint struct {
+	TreeSize int64
+	RootHash []byte
+	// Note is the whole signed note.
+	Note string
+	// Signature is the Ed25519 signature of the note's text.
+	Signature []byte
+	Origin    string
+}
+
+// Checkpoint returns the signed checkpoint of region's tree of treeSize
+// leaves, or the latest with 0; it is kept before it is returned. An empty
+// tree for a region that sealed nothing yet.
+func (l *Log) Checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	var hashes [][]byte
-	if rl != nil {
-		rl.mu.RLock()
-		hashes = rl.hashes[:len(rl.hashes):len(rl.hashes)]
-		rl.mu.RUnlock()
+	if rl == nil {
+		if treeSize != 0 {
+			return Checkpoint{}, fmt.Errorf("%w: %d (region %s has an empty log)", ErrNoCheckpoint, treeSize, region)
+		}
+		return emptyCheckpoint(region, l.key)
 	}
-	size, root := int64(len(hashes)), Root(hashes)
-	note := Note(Origin(region), size, root)
-	return Checkpoint{TreeSize: size, RootHash: root, Note: note, Signature: l.signer.Sign(note)}, nil
+	if treeSize == 0 {
+		return rl.latestCheckpoint(ctx)
+	}
+	return rl.cps.get(treeSize)
+}
+
+// Checkpoints lists region's kept checkpoints, smallest tree first.
+func (l *Log) Checkpoints(region string) ([]Checkpoint, error) {
+	rl, err := l.region(region, false)
+	if err != nil || rl == nil {
+		return nil, err
+	}
+	return rl.cps.list(), nil
+}
+
+// Tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
+// a full tile, as of the latest checkpoint.
+func (l *Log) Tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
+	rl, err := l.region(region, false)
+	if err != nil {
+		return nil, err
+	}
+	if rl == nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoTile, os.ErrNotExist)
+	}
+	return rl.servedTile(ctx, level, index, width)
 }

@@ -2,145 +2,65 @@ package sealedlog_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"google.golang.org/protobuf/testing/protocmp"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
-func dh(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// The RFC 6962 test vectors of the Certificate Transparency reference
-// implementation: eight leaves, the roots of their prefixes, and audit paths.
-func vectorLeaves(t *testing.T) [][]byte {
-	var out [][]byte
-	for _, s := range []string{"", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"} {
-		out = append(out, sealedlog.LeafHash(dh(t, s)))
-	}
-	return out
-}
-
-func TestRFC6962Vectors(t *testing.T) {
-	if got := hex.EncodeToString(sealedlog.Root(nil)); got != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
-		t.Fatalf("empty root = %s", got)
-	}
-	if got := hex.EncodeToString(sealedlog.LeafHash(nil)); got != "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d" {
-		t.Fatalf("empty leaf hash = %s", got)
-	}
-	leaves := vectorLeaves(t)
-	roots := []string{
-		"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-		"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-		"aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-		"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-		"4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-		"76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-		"ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-		"5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-	}
-	for i, want := range roots {
-		t.Run(fmt.Sprintf("root %d", i+1), func(t *testing.T) {
-			if got := hex.EncodeToString(sealedlog.Root(leaves[:i+1])); got != want {
-				t.Fatalf("root = %s, want %s", got, want)
-			}
-		})
-	}
-	paths := []struct {
-		index, size int64
-		want        []string
-	}{
-		{0, 1, nil},
-		{0, 8, []string{"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-		{5, 8, []string{"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-			"ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-			"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-		{2, 3, []string{"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-		{1, 5, []string{"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
-	}
-	for _, tt := range paths {
-		t.Run(fmt.Sprintf("path %d of %d", tt.index, tt.size), func(t *testing.T) {
-			got, err := sealedlog.InclusionPath(leaves, tt.index, tt.size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var hexes []string
-			for _, h := range got {
-				hexes = append(hexes, hex.EncodeToString(h))
-			}
-			if diff := cmp.Diff(tt.want, hexes); diff != "" {
-				t.Fatalf("path (-want +got):\n%s", diff)
-			}
-		})
-	}
-	// Every path of every prefix verifies with the reference verifier.
-	for size := 1; size <= len(leaves); size++ {
-		root := sealedlog.Root(leaves[:size])
-		for i := range size {
-			path, err := sealedlog.InclusionPath(leaves, int64(i), int64(size))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(i), uint64(size), leaves[i], path, root); err != nil {
-				t.Errorf("leaf %d of %d: %v", i, size, err)
-			}
-		}
-	}
-	for _, bad := range [][2]int64{{0, 0}, {3, 3}, {0, 9}, {-1, 2}} {
-		if _, err := sealedlog.InclusionPath(leaves, bad[0], bad[1]); err == nil {
-			t.Errorf("path %d of %d: no error", bad[0], bad[1])
-		}
-	}
-}
-
 const region = "141181"
 
-func dossier(t *testing.T, n int) *archivev1.Dossier {
-	t.Helper()
-	name := fmt.Sprintf("regions/%s/disputes/2026-%d", region, n)
-	at := time.Date(2026, 3, 2, 9, n, 0, 0, time.UTC)
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func name(n int) string { return fmt.Sprintf("regions/%s/disputes/2026-%d", region, n) }
+
+// dossier n, registered by event reg, with a closing event.
+func dossier(n int, reg string) *archivev1.Dossier {
+	payload, err := anypb.New(&intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{Name: name(n), RegisteringDepartment: "tax",
+		Complaint: "单位未足额缴纳社会保险费", Channel: typesv1.Channel_CHANNEL_WINDOW}})
+	if err != nil {
+		panic(err)
+	}
 	return &archivev1.Dossier{
-		Name: name, Number: fmt.Sprintf("2026年第%d号", n), State: typesv1.DisputeState_DISPUTE_STATE_CLOSED,
-		RegisteringDepartment: "tax", Departments: []string{"hrss", "tax"}, RegisterTime: timestamppb.New(at),
-		Events: []*eventv1.Event{{Id: fmt.Sprintf("ev-%d", n), Region: region, Dispute: name, Type: "x",
-			Time: timestamppb.New(at), Payload: &anypb.Any{TypeUrl: "type.googleapis.com/x", Value: []byte{byte(n)}}}},
+		Name: name(n), Number: fmt.Sprintf("2026年第%d号", n), State: typesv1.DisputeState_DISPUTE_STATE_CLOSED,
+		RegisteringDepartment: "tax", Departments: []string{"tax"},
+		Events: []*eventv1.Event{
+			{Id: reg, Type: sealproof.RegistrationType, Source: "intake", Region: region, Dispute: name(n), Payload: payload},
+			{Id: reg + "-closed", Type: "disputes.routing.v1.DisputeClosed", Source: "routing", Region: region, Dispute: name(n)},
+		},
 	}
 }
 
-func open(t *testing.T, dir string, key ed25519.PrivateKey, logw io.Writer) *sealedlog.Log {
+func regOf(n int) string { return fmt.Sprintf("ev-%d", n) }
+
+func open(t *testing.T, dir string, key ed25519.PrivateKey) *sealedlog.Log {
 	t.Helper()
-	l, err := sealedlog.Open(dir, key, slog.New(slog.NewTextHandler(logw, nil)))
+	l, err := sealedlog.Open(dir, key, discard, sealedlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,229 +68,553 @@ func open(t *testing.T, dir string, key ed25519.PrivateKey, logw io.Writer) *sea
 	return l
 }
 
-func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+func newKey(t *testing.T) ed25519.PrivateKey {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pub, priv
+	return key
 }
 
-func seal(t *testing.T, l *sealedlog.Log, d *archivev1.Dossier, wantIndex int64, wantAppended bool) {
+func verifier(t *testing.T, key ed25519.PrivateKey) note.Verifier {
 	t.Helper()
-	i, appended, err := l.Seal(d)
+	v, err := note.NewVerifier(sealproof.VerifierKey(sealproof.Origin(region), key.Public().(ed25519.PublicKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if i != wantIndex || appended != wantAppended {
-		t.Fatalf("Seal(%s) = %d %v, want %d %v", d.GetName(), i, appended, wantIndex, wantAppended)
+	return v
+}
+
+// seal seals dossiers from..to-1 as one batch.
+func seal(t *testing.T, l *sealedlog.Log, from, to int) {
+	t.Helper()
+	var ds []*archivev1.Dossier
+	for n := from; n < to; n++ {
+		ds = append(ds, dossier(n, regOf(n)))
+	}
+	for i, r := range l.SealBatch(context.Background(), ds) {
+		if r.Err != nil {
+			t.Fatalf("seal %s: %v", ds[i].GetName(), r.Err)
+		}
 	}
 }
 
-// verify checks the proof of name against a fresh signed checkpoint.
-func verify(t *testing.T, l *sealedlog.Log, pub ed25519.PublicKey, name string) sealedlog.Checkpoint {
+func checkpoint(t *testing.T, l *sealedlog.Log, key ed25519.PrivateKey) sealproof.Checkpoint {
 	t.Helper()
-	cp, err := l.Checkpoint(region)
+	cp, err := l.Checkpoint(context.Background(), region, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ed25519.Verify(pub, []byte(cp.Note), cp.Signature) {
-		t.Fatalf("checkpoint signature does not verify: %q", cp.Note)
-	}
-	if want := sealedlog.Note("disputes.archive/regions/"+region, cp.TreeSize, cp.RootHash); cp.Note != want {
-		t.Fatalf("note = %q, want %q", cp.Note, want)
-	}
-	p, err := l.InclusionProof(name, 0)
+	body, _, err := sealproof.OpenCheckpoint([]byte(cp.Note), verifier(t, key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := l.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
+	if int64(body.Size) != cp.TreeSize || !bytes.Equal(body.Root, cp.RootHash) {
+		t.Fatalf("checkpoint fields %d %x disagree with its note %q", cp.TreeSize, cp.RootHash, cp.Note)
 	}
-	leaf, err := sealedlog.Canonical(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(sealedlog.LeafHash(leaf), p.LeafHash) {
-		t.Fatalf("leaf hash does not match the dossier")
-	}
-	if p.TreeSize != cp.TreeSize || p.LeafIndex != d.GetLeafIndex() {
-		t.Fatalf("proof %d of %d, checkpoint size %d, dossier leaf %d", p.LeafIndex, p.TreeSize, cp.TreeSize, d.GetLeafIndex())
-	}
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.LeafIndex), uint64(p.TreeSize), p.LeafHash, p.Hashes, cp.RootHash); err != nil {
-		t.Fatalf("proof of %s: %v", name, err)
-	}
-	return cp
+	return body
 }
 
-func TestAppendReopenAndProofs(t *testing.T) {
+func verifyInclusion(t *testing.T, l *sealedlog.Log, key ed25519.PrivateKey, n int, treeSize int64) {
+	t.Helper()
+	ctx := context.Background()
+	i, err := l.LookupRegistration(name(n), regOf(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.InclusionProof(ctx, region, i, treeSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := l.Checkpoint(ctx, region, p.TreeSize)
+	if err != nil {
+		t.Fatalf("checkpoint of %d: %v", p.TreeSize, err)
+	}
+	leaf, err := sealproof.EncodeLeaf(dossier(n, regOf(n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rfc6962.DefaultHasher.HashLeaf(leaf), p.LeafHash) {
+		t.Fatalf("leaf hash of %d", n)
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(i), uint64(p.TreeSize), p.LeafHash, p.Hashes, cp.RootHash); err != nil {
+		t.Fatalf("inclusion of %d in %d: %v", n, p.TreeSize, err)
+	}
+}
+
+func TestSealLookupAndProofs(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
 	dir := t.TempDir()
-	pub, priv := newKey(t)
-	l := open(t, dir, priv, io.Discard)
-	cp, err := l.Checkpoint(region)
-	if err != nil || cp.TreeSize != 0 || !ed25519.Verify(pub, []byte(cp.Note), cp.Signature) {
-		t.Fatalf("empty checkpoint = %+v, %v", cp, err)
+	l := open(t, dir, key)
+	if cp := checkpoint(t, l, key); cp.Size != 0 {
+		t.Fatalf("empty log checkpoint of %d", cp.Size)
 	}
-	for n := range 5 {
-		seal(t, l, dossier(t, n+1), int64(n), true)
+	// Batches that cross an entry bundle's and a tile's boundary.
+	seal(t, l, 1, 200)
+	seal(t, l, 200, 301)
+	seal(t, l, 301, 302)
+	if cp := checkpoint(t, l, key); cp.Size != 301 {
+		t.Fatalf("tree size %d, want 301", cp.Size)
 	}
-	// Sealing again writes nothing and returns the first leaf.
-	again := dossier(t, 3)
-	again.State = typesv1.DisputeState_DISPUTE_STATE_HANDLING
-	seal(t, l, again, 2, false)
-	for n := range 5 {
-		verify(t, l, pub, dossier(t, n+1).GetName())
+	// Sealing again changes nothing.
+	seal(t, l, 1, 302)
+	if cp := checkpoint(t, l, key); cp.Size != 301 {
+		t.Fatalf("tree size %d after sealing again", cp.Size)
 	}
-	before := verify(t, l, pub, dossier(t, 1).GetName())
-	got, err := l.Lookup(dossier(t, 3).GetName())
+	d, err := l.Lookup(ctx, name(250))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := dossier(t, 3)
-	want.Sealed, want.LeafIndex = true, 2
-	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
-		t.Fatalf("lookup (-want +got):\n%s", diff)
+	want := dossier(250, regOf(250))
+	want.Sealed, want.LeafIndex = true, 249
+	if !proto.Equal(d, want) {
+		t.Fatalf("Lookup = %v", d)
 	}
-	if _, err := l.Lookup(dossier(t, 9).GetName()); !errors.Is(err, sealedlog.ErrNotSealed) {
-		t.Fatalf("lookup of an unsealed dossier: %v", err)
+	cps, err := l.Checkpoints(region)
+	if err != nil || len(cps) < 3 {
+		t.Fatalf("kept checkpoints %d, %v", len(cps), err)
 	}
-	// A proof against an older tree size verifies against that size's root.
-	p, err := l.InclusionProof(dossier(t, 2).GetName(), 3)
+	for _, n := range []int{1, 199, 256, 257, 301} {
+		verifyInclusion(t, l, key, n, 0)
+	}
+	// Against every kept checkpoint that holds the leaf.
+	for _, cp := range cps {
+		if cp.TreeSize >= 200 {
+			verifyInclusion(t, l, key, 200, cp.TreeSize)
+		}
+	}
+	if _, err := l.InclusionProof(ctx, region, 0, 302); !errors.As(err, new(*sealedlog.RangeError)) {
+		t.Fatalf("proof past the latest checkpoint: %v", err)
+	}
+	if _, err := l.Lookup(ctx, name(999)); !errors.Is(err, sealedlog.ErrNotSealed) {
+		t.Fatalf("Lookup of a dossier never sealed: %v", err)
+	}
+	// Everything survives a restart, checked.
+	l.Close()
+	l2 := open(t, dir, key)
+	if cp := checkpoint(t, l2, key); cp.Size != 301 {
+		t.Fatalf("tree size %d after reopen", cp.Size)
+	}
+	if cps2, _ := l2.Checkpoints(region); len(cps2) != len(cps) {
+		t.Fatalf("%d checkpoints kept after reopen, %d before", len(cps2), len(cps))
+	}
+	verifyInclusion(t, l2, key, 300, 0)
+}
+
+func TestConsistencyAcrossAThousandSeals(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	l := open(t, t.TempDir(), key)
+	seal(t, l, 1, 38)
+	before := checkpoint(t, l, key)
+	for n := 38; n < 1038; n += 250 {
+		seal(t, l, n, n+250)
+	}
+	after := checkpoint(t, l, key)
+	if after.Size != before.Size+1000 {
+		t.Fatalf("sizes %d then %d", before.Size, after.Size)
+	}
+	to, hashes, err := l.ConsistencyProof(ctx, region, int64(before.Size), 0)
+	if err != nil || to != int64(after.Size) {
+		t.Fatalf("consistency proof to %d: %v", to, err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, before.Size, after.Size, hashes, before.Root, after.Root); err != nil {
+		t.Fatalf("consistency %d..%d: %v", before.Size, after.Size, err)
+	}
+	// Between any two kept checkpoints.
+	cps, _ := l.Checkpoints(region)
+	for i := 1; i < len(cps); i++ {
+		_, hashes, err := l.ConsistencyProof(ctx, region, cps[i-1].TreeSize, cps[i].TreeSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(cps[i-1].TreeSize), uint64(cps[i].TreeSize), hashes, cps[i-1].RootHash, cps[i].RootHash); err != nil {
+			t.Fatalf("consistency %d..%d: %v", cps[i-1].TreeSize, cps[i].TreeSize, err)
+		}
+	}
+	// A forged root for the older size does not verify.
+	forged := bytes.Clone(before.Root)
+	forged[0] ^= 1
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, before.Size, after.Size, hashes, forged, after.Root); err == nil {
+		t.Fatal("a forged root verified")
+	}
+}
+
+// A standard tlog client reads the log's tiles and checkpoint (the layout
+// the gateway serves) and verifies a dossier's inclusion on its own.
+func TestStandardClientVerifiesTheTiles(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	dir := t.TempDir()
+	l := open(t, dir, key)
+	seal(t, l, 1, 700)
+	checkpoint(t, l, key)
+
+	// Tiles as served (Log.Tile) are the tiles on disk.
+	served := func(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+		return l.Tile(ctx, region, level, index, p)
+	}
+	cpRaw, err := l.Checkpoint(ctx, region, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.TreeSize != 3 {
-		t.Fatalf("tree size %d", p.TreeSize)
+	fetchCP := func(context.Context) ([]byte, error) { return []byte(cpRaw.Note), nil }
+	for _, tiles := range map[string]client.TileFetcherFunc{
+		"served":  served,
+		"on disk": client.FileFetcher{Root: filepath.Join(dir, region, "log")}.ReadTile,
+	} {
+		cp, _, _, err := client.FetchCheckpoint(ctx, fetchCP, verifier(t, key), sealproof.Origin(region))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := client.NewProofBuilder(ctx, cp.Size, tiles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := sealproof.EncodeLeaf(dossier(600, regOf(600)))
+		hashes, err := pb.InclusionProof(ctx, 599)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, 599, cp.Size, rfc6962.DefaultHasher.HashLeaf(leaf), hashes, cp.Hash); err != nil {
+			t.Fatalf("standard client: %v", err)
+		}
 	}
-	var rangeErr *sealedlog.RangeError
-	if _, err := l.InclusionProof(dossier(t, 4).GetName(), 3); !errors.As(err, &rangeErr) {
-		t.Fatalf("proof of leaf 3 in a tree of 3: %v", err)
+	if _, err := l.Tile(ctx, region, 0, 3, 0); !errors.Is(err, sealedlog.ErrNoTile) {
+		t.Fatalf("a tile past the checkpoint: %v", err)
 	}
-	if _, err := l.InclusionProof(dossier(t, 4).GetName(), 6); !errors.As(err, &rangeErr) {
-		t.Fatalf("proof in a tree larger than the log: %v", err)
+}
+
+// bundle exports dossier n of l as the archive does.
+func bundle(t *testing.T, l *sealedlog.Log, n int) []byte {
+	t.Helper()
+	ctx := context.Background()
+	i, err := l.LookupRegistration(name(n), regOf(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, leaf, err := l.Leaf(ctx, name(n), regOf(n), i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := l.Checkpoint(ctx, region, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.InclusionProof(ctx, region, i, cp.TreeSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sealproof.NewBundle(d, leaf,
+		&archivev1.GetInclusionProofResponse{LeafIndex: p.LeafIndex, TreeSize: p.TreeSize, LeafHash: p.LeafHash, Hashes: p.Hashes},
+		&archivev1.GetCheckpointResponse{TreeSize: cp.TreeSize, RootHash: cp.RootHash, Note: cp.Note, Signature: cp.Signature, Origin: cp.Origin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestReusedNameIsANewDossier(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	l := open(t, t.TempDir(), key)
+	seal(t, l, 1, 3)
+	again := dossier(1, "ev-1-after-redis-loss")
+	r := l.SealBatch(ctx, []*archivev1.Dossier{again})[0]
+	if r.Err != nil || !r.Appended || r.Index != 2 {
+		t.Fatalf("reused name sealed as %+v", r)
+	}
+	if i, err := l.LookupRegistration(name(1), regOf(1)); err != nil || i != 0 {
+		t.Fatalf("the first dossier's leaf: %d %v", i, err)
+	}
+	if _, _, err := l.Leaf(ctx, name(1), "ev-1-after-redis-loss", 0); !errors.Is(err, sealedlog.ErrMismatch) {
+		t.Fatalf("leaf of another registration served: %v", err)
+	}
+	if _, _, err := l.Leaf(ctx, name(1), regOf(1), 1); !errors.Is(err, sealedlog.ErrMismatch) {
+		t.Fatalf("leaf of another dispute served: %v", err)
+	}
+	if d, err := l.Lookup(ctx, name(1)); err != nil || d.GetEvents()[0].GetId() != "ev-1-after-redis-loss" {
+		t.Fatalf("latest of the name: %v %v", d, err)
+	}
+}
+
+func TestLeafOverTheLimitIsRefusedBeforeWriting(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	dir := t.TempDir()
+	l := open(t, dir, key)
+	seal(t, l, 1, 2)
+	big := dossier(2, regOf(2))
+	big.Events[1].Reason = strings.Repeat("x", sealproof.MaxLeaf)
+	r := l.SealBatch(ctx, []*archivev1.Dossier{big, dossier(3, regOf(3))})
+	var tooLarge *sealproof.LeafTooLargeError
+	if !errors.As(r[0].Err, &tooLarge) || r[1].Err != nil {
+		t.Fatalf("results %+v", r)
 	}
 	l.Close()
-
-	// Reopened with the same key: the same tree, the same signed checkpoint.
-	l2 := open(t, dir, priv, io.Discard)
-	after := verify(t, l2, pub, dossier(t, 5).GetName())
-	if diff := cmp.Diff(before, after); diff != "" {
-		t.Fatalf("checkpoint after reopen (-want +got):\n%s", diff)
+	l2 := open(t, dir, key)
+	if cp := checkpoint(t, l2, key); cp.Size != 2 {
+		t.Fatalf("tree size %d after a refused leaf", cp.Size)
 	}
-	seal(t, l2, dossier(t, 4), 3, false)
-	seal(t, l2, dossier(t, 6), 5, true)
-	verify(t, l2, pub, dossier(t, 6).GetName())
 }
 
-func TestTornTailIsCut(t *testing.T) {
-	pub, priv := newKey(t)
-	for _, tc := range []struct {
-		name string
-		cut  func(full, last int64) int64 // new file size
-		junk []byte                       // appended instead when set
-	}{
-		{name: "half a header", cut: func(full, last int64) int64 { return last + 3 }},
-		{name: "header only", cut: func(full, last int64) int64 { return last + 8 }},
-		{name: "half a leaf", cut: func(full, last int64) int64 { return last + (full-last)/2 }},
-		{name: "one byte short", cut: func(full, last int64) int64 { return full - 1 }},
-		{name: "garbage after", junk: []byte{0, 0, 0, 4, 1, 2, 3, 4, 9, 9, 9, 9}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+func TestOneWriterPerDirectory(t *testing.T) {
+	key := newKey(t)
+	dir := t.TempDir()
+	open(t, dir, key)
+	_, err := sealedlog.Open(dir, key, discard, sealedlog.Options{})
+	if !errors.Is(err, sealedlog.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("second writer: %v", err)
+	}
+}
+
+// lastBundle returns the path of the entry bundle holding leaf size-1.
+func lastBundle(dir string, size uint64) string {
+	return filepath.Join(dir, region, "log", layout.EntriesPath((size-1)/256, layout.PartialTileSize(0, (size-1)/256, size)))
+}
+
+func TestZeroFilledTailIsCutAndReported(t *testing.T) {
+	for _, zeros := range []int{8, 16} {
+		t.Run(fmt.Sprint(zeros), func(t *testing.T) {
+			key := newKey(t)
 			dir := t.TempDir()
-			l := open(t, dir, priv, io.Discard)
-			seal(t, l, dossier(t, 1), 0, true)
-			seal(t, l, dossier(t, 2), 1, true)
-			path := filepath.Join(dir, region+".log")
-			st, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			last := st.Size()
-			seal(t, l, dossier(t, 3), 2, true)
+			l := open(t, dir, key)
+			seal(t, l, 1, 270)
+			before := checkpoint(t, l, key)
 			l.Close()
-			st, err = os.Stat(path)
+			f, err := os.OpenFile(lastBundle(dir, before.Size), os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			full := st.Size()
-			if tc.junk != nil {
-				f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f.Write(tc.junk)
-				f.Close()
-				last = full
-			} else if err := os.Truncate(path, tc.cut(full, last)); err != nil {
+			f.Write(make([]byte, zeros))
+			f.Close()
+
+			var logged bytes.Buffer
+			l2, err := sealedlog.Open(dir, key, slog.New(slog.NewTextHandler(&logged, nil)), sealedlog.Options{})
+			if err != nil {
 				t.Fatal(err)
 			}
-			var logs strings.Builder
-			l2 := open(t, dir, priv, &logs)
-			if !strings.Contains(logs.String(), "torn") {
-				t.Fatalf("no warning logged: %q", logs.String())
+			defer l2.Close()
+			if !strings.Contains(logged.String(), "zero-filled tail") {
+				t.Fatalf("the cut is not reported: %s", logged.String())
 			}
-			if st, err := os.Stat(path); err != nil || st.Size() != last {
-				t.Fatalf("file size after recovery = %v %v, want %d", st.Size(), err, last)
+			after := checkpoint(t, l2, key)
+			if after.Size != before.Size || !bytes.Equal(after.Root, before.Root) {
+				t.Fatalf("opened at %d %x, last checkpoint %d %x", after.Size, after.Root, before.Size, before.Root)
 			}
-			wantSize := int64(2)
-			if tc.junk != nil {
-				wantSize = 3
-			}
-			cp := verify(t, l2, pub, dossier(t, 1).GetName())
-			if cp.TreeSize != wantSize {
-				t.Fatalf("tree size %d, want %d", cp.TreeSize, wantSize)
-			}
-			// The log goes on after the cut.
-			seal(t, l2, dossier(t, 4), wantSize, true)
-			l2.Close()
-			l3 := open(t, dir, priv, io.Discard)
-			verify(t, l3, pub, dossier(t, 4).GetName())
+			// The log goes on, and its new leaves are sound.
+			seal(t, l2, 270, 280)
+			verifyInclusion(t, l2, key, 275, 0)
+			verifyInclusion(t, l2, key, 269, 0)
 		})
 	}
 }
 
-func TestCorruptMiddleRecordIsAnError(t *testing.T) {
+func TestCorruptLengthFieldRefusesToOpen(t *testing.T) {
+	key := newKey(t)
 	dir := t.TempDir()
-	_, priv := newKey(t)
-	l := open(t, dir, priv, io.Discard)
-	seal(t, l, dossier(t, 1), 0, true)
-	seal(t, l, dossier(t, 2), 1, true)
+	l := open(t, dir, key)
+	seal(t, l, 1, 300)
 	l.Close()
-	path := filepath.Join(dir, region+".log")
-	b, err := os.ReadFile(path)
+	path := filepath.Join(dir, region, "log", layout.EntriesPath(0, 0))
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[10] ^= 0xff // inside the first leaf
-	if err := os.WriteFile(path, b, 0o640); err != nil {
+	// The length field of the second leaf claims one byte more.
+	first := int(binary.BigEndian.Uint16(raw))
+	at := 2 + first
+	binary.BigEndian.PutUint16(raw[at:], binary.BigEndian.Uint16(raw[at:])+1)
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sealedlog.Open(dir, priv, slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, sealedlog.ErrCorrupt) {
-		t.Fatalf("open = %v, want ErrCorrupt", err)
+	_, err = sealedlog.Open(dir, key, discard, sealedlog.Options{})
+	if !errors.Is(err, sealedlog.ErrCorrupt) || !strings.Contains(err.Error(), "leaf 1") {
+		t.Fatalf("open with a corrupt length field: %v", err)
+	}
+	// Nothing was cut: the damaged bundle is as it was.
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, raw) {
+		t.Fatal("the damaged bundle was changed")
 	}
 }
 
-// SealMany appends a batch with one write: new dossiers get the next
-// indexes, one sealed before keeps its own, a repeat in the batch shares the
-// first's, and all of it survives a reopen with valid proofs.
-func TestSealManyAppendsABatch(t *testing.T) {
+func TestLostLeavesRefuseToOpen(t *testing.T) {
+	key := newKey(t)
 	dir := t.TempDir()
-	pub, priv := newKey(t)
-	l := open(t, dir, priv, io.Discard)
-	seal(t, l, dossier(t, 1), 0, true)
-	idx, err := l.SealMany(region, []*archivev1.Dossier{dossier(t, 2), dossier(t, 1), dossier(t, 3), dossier(t, 2)})
+	l := open(t, dir, key)
+	seal(t, l, 1, 10)
+	checkpoint(t, l, key)
+	l.Close()
+	// The tree state rolled back behind the last issued checkpoint.
+	state := filepath.Join(dir, region, "log", ".state", "treeState")
+	if err := os.WriteFile(state, []byte(`{"size":3,"root":"`+hex.EncodeToString(nil)+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sealedlog.Open(dir, key, discard, sealedlog.Options{}); !errors.Is(err, sealedlog.ErrCorrupt) {
+		t.Fatalf("open behind the last checkpoint: %v", err)
+	}
+}
+
+// legacyRecord frames a dossier as the earlier log format did.
+func legacyRecord(d *archivev1.Dossier) []byte {
+	leaf, _ := proto.MarshalOptions{Deterministic: true}.Marshal(d)
+	rec := make([]byte, 8, 8+len(leaf))
+	binary.BigEndian.PutUint32(rec, uint32(len(leaf)))
+	binary.BigEndian.PutUint32(rec[4:], crc32.Checksum(leaf, crc32.MakeTable(crc32.Castagnoli)))
+	return append(rec, leaf...)
+}
+
+func TestMigrateLegacyLog(t *testing.T) {
+	t.Run("records and a zero tail", func(t *testing.T) {
+		key := newKey(t)
+		dir := t.TempDir()
+		var raw []byte
+		for n := 1; n <= 5; n++ {
+			raw = append(raw, legacyRecord(dossier(n, regOf(n)))...)
+		}
+		raw = append(raw, make([]byte, 16)...)
+		legacy := filepath.Join(dir, region+".log")
+		if err := os.WriteFile(legacy, raw, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		l := open(t, dir, key)
+		if cp := checkpoint(t, l, key); cp.Size != 5 {
+			t.Fatalf("migrated %d leaves, want 5", cp.Size)
+		}
+		for n := 1; n <= 5; n++ {
+			if i, err := l.LookupRegistration(name(n), regOf(n)); err != nil || i != int64(n-1) {
+				t.Fatalf("dossier %d at %d, %v", n, i, err)
+			}
+		}
+		if _, err := os.Stat(legacy + sealedlog.MigratedSuffix); err != nil {
+			t.Fatalf("legacy log not kept as migrated: %v", err)
+		}
+	})
+	t.Run("a length field past the end", func(t *testing.T) {
+		key := newKey(t)
+		dir := t.TempDir()
+		raw := append(legacyRecord(dossier(1, regOf(1))), legacyRecord(dossier(2, regOf(2)))...)
+		second := len(legacyRecord(dossier(1, regOf(1))))
+		binary.BigEndian.PutUint32(raw[second:], 1<<20)
+		raw = append(raw, legacyRecord(dossier(3, regOf(3)))...)
+		if err := os.WriteFile(filepath.Join(dir, region+".log"), raw, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sealedlog.Open(dir, key, discard, sealedlog.Options{})
+		if !errors.Is(err, sealedlog.ErrCorrupt) || !strings.Contains(err.Error(), "length field") {
+			t.Fatalf("migrate a legacy log with a bad length: %v", err)
+		}
+	})
+}
+
+func TestBundleVerifiesOfflineAndNamesWhatFails(t *testing.T) {
+	key := newKey(t)
+	l := open(t, t.TempDir(), key)
+	seal(t, l, 1, 40)
+	b := bundle(t, l, 17)
+	vkey := sealproof.VerifierKey(sealproof.Origin(region), key.Public().(ed25519.PublicKey))
+	got, err := sealproof.Verify(b, vkey)
+	if err != nil {
+		t.Fatalf("valid bundle: %v", err)
+	}
+	if got.Name != name(17) || got.LeafIndex != 16 || got.TreeSize != 39 {
+		t.Fatalf("verified %+v", got)
+	}
+	flip := func(b []byte, j int) []byte {
+		out := bytes.Clone(b)
+		for ; ; j++ {
+			if c := out[j]; c >= 'a' && c < 'z' || c >= 'A' && c < 'Z' || c >= '0' && c < '9' {
+				out[j] = c + 1
+				return out
+			}
+		}
+	}
+	// flipIn flips one byte of the JSON string value that follows field.
+	flipIn := func(b []byte, field string) []byte {
+		i := bytes.Index(b, []byte(field))
+		if i < 0 {
+			t.Fatalf("no %s in bundle", field)
+		}
+		i += len(field)
+		return flip(b, i+bytes.IndexByte(b[i:], '"')+2)
+	}
+	// The signature: the end of the note's last line.
+	sigAt := bytes.Index(b, []byte(`"note"`))
+	sigAt += bytes.Index(b[sigAt:], []byte(`\n"`)) - 6
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	for _, tt := range []struct {
+		name, part string
+		bundle     []byte
+		key        string
+	}{
+		{"dossier", "dossier", flipIn(b, `"number"`), vkey},
+		{"dossier event", "dossier", flipIn(b, `"source"`), vkey},
+		{"dossier event payload", "dossier", flipIn(b, `"complaint"`), vkey},
+		{"leaf", "leaf", flipIn(b, `"leaf"`), vkey},
+		{"proof hash", "inclusion proof", flipIn(b, `"hashes"`), vkey},
+		{"proof leaf index", "inclusion proof", bytes.Replace(b, []byte(`"leaf_index": "16"`), []byte(`"leaf_index": "15"`), 1), vkey},
+		{"checkpoint note", "checkpoint", flipIn(b, `"note"`), vkey},
+		{"checkpoint signature", "checkpoint", flip(b, sigAt), vkey},
+		{"another key", "checkpoint", b, sealproof.VerifierKey(sealproof.Origin(region), other.Public().(ed25519.PublicKey))},
+		{"another region's key", "checkpoint", b, sealproof.VerifierKey(sealproof.Origin("110105"), key.Public().(ed25519.PublicKey))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if bytes.Equal(tt.bundle, b) && tt.key == vkey {
+				t.Fatal("nothing changed")
+			}
+			_, err := sealproof.Verify(tt.bundle, tt.key)
+			var ve *sealproof.VerifyError
+			if !errors.As(err, &ve) || ve.Part != tt.part {
+				t.Fatalf("Verify = %v, want a failure of the %s", err, tt.part)
+			}
+		})
+	}
+}
+
+// Zero bytes after the published checkpoint: it no longer opens, so it is
+// set aside and published again from the checked tree; after a hash tile:
+// the log refuses to open and names the tiles.
+func TestZeroFilledCheckpointAndTile(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	dir := t.TempDir()
+	l := open(t, dir, key)
+	seal(t, l, 1, 300)
+	before := checkpoint(t, l, key)
+	l.Close()
+	appendZeros := func(path string, n int) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(make([]byte, n))
+		f.Close()
+	}
+	cpPath := filepath.Join(dir, region, "log", "checkpoint")
+	appendZeros(cpPath, 16)
+	var logged bytes.Buffer
+	l2, err := sealedlog.Open(dir, key, slog.New(slog.NewTextHandler(&logged, nil)), sealedlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int64{1, 0, 2, 1}; !slices.Equal(idx, want) {
-		t.Fatalf("SealMany = %v, want %v", idx, want)
+	if !strings.Contains(logged.String(), "published checkpoint does not open") {
+		t.Fatalf("not reported: %s", logged.String())
 	}
-	l.Close()
-	l = open(t, dir, priv, io.Discard)
-	for n := 1; n <= 3; n++ {
-		verify(t, l, pub, dossier(t, n).GetName())
+	if _, err := os.Stat(cpPath + ".damaged"); err != nil {
+		t.Fatalf("damaged checkpoint not kept aside: %v", err)
 	}
-	seal(t, l, dossier(t, 4), 3, true)
+	if after := checkpoint(t, l2, key); after.Size != before.Size || !bytes.Equal(after.Root, before.Root) {
+		t.Fatalf("opened at %d, last checkpoint %d", after.Size, before.Size)
+	}
+	seal(t, l2, 300, 310)
+	verifyInclusion(t, l2, key, 305, 0)
+	cp, _ := l2.Checkpoint(ctx, region, 0)
+	l2.Close()
+
+	appendZeros(filepath.Join(dir, region, "log", layout.TilePath(0, 1, layout.PartialTileSize(0, 1, uint64(cp.TreeSize)))), 8)
+	if _, err := sealedlog.Open(dir, key, discard, sealedlog.Options{}); !errors.Is(err, sealedlog.ErrCorrupt) || !strings.Contains(err.Error(), "tiles") {
+		t.Fatalf("open with a damaged tile: %v", err)
+	}
 }

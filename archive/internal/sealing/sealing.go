@@ -5,9 +5,14 @@
 // is marked sealed in Redis. Events published after the close go to the
 // dossier's addendum, never into the sealed dossier.
 //
+// The dossiers due in one tick are sealed as one batch: one integration of
+// the log and one checkpoint for all of them.
+//
 // Sealing is idempotent and crash-safe: the log itself knows which
-// disputes it holds, so a dossier appended before a crash and not yet
-// marked is only marked on the next try, never appended twice.
+// dossiers it holds, by name and registration event, so a dossier appended
+// before a crash and not yet marked is only marked on the next try, never
+// appended twice; and a dispute name used again after a loss of Redis is a
+// new dossier, never taken for the sealed one.
 package sealing
 
 import (
@@ -17,7 +22,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +30,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -99,12 +104,8 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 }
 
-// sealWorkers is how many dossiers are read and marked at once.
-const sealWorkers = 16
-
 // SealDue seals the dossiers of region whose close the archive has applied
-// every stream past, and returns how many it sealed. The due dossiers are
-// read concurrently, appended to the log with one fsync, then marked.
+// every stream past, as one batch, and returns how many it sealed.
 func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 	w, err := s.Watermark(ctx, region)
 	if err != nil {
@@ -114,123 +115,114 @@ func (s *Sealer) SealDue(ctx context.Context, region string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(names) == 0 {
-		return 0, nil
-	}
-	var mu sync.Mutex
-	var errs []error
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}
-	// Read what is not in the log yet; mark what is (a crash between
-	// appending and marking).
-	toSeal := make([]*archivev1.Dossier, len(names))
-	sealed := make([]bool, len(names))
-	each(len(names), func(i int) {
-		name := names[i]
-		if ld, err := s.Log.Lookup(name); err == nil {
-			if err := s.Store.MarkSealed(ctx, name, ld.GetLeafIndex()); err != nil {
-				fail(err)
-				return
-			}
-			sealed[i] = true
-			return
-		} else if !errors.Is(err, sealedlog.ErrNotSealed) {
-			fail(err)
-			return
-		}
-		d, evs, err := s.Store.Get(ctx, name)
-		if errors.Is(err, dossier.ErrNotFound) || err == nil && !d.Closed() {
-			if err := s.Store.Unschedule(ctx, name); err != nil {
-				fail(err)
-			}
-			return
-		}
-		if err != nil {
-			fail(err)
-			return
-		}
-		toSeal[i] = Proto(d, evs)
-	})
-	var batch []*archivev1.Dossier
-	var at []int
-	for i, d := range toSeal {
-		if d != nil {
-			batch = append(batch, d)
-			at = append(at, i)
-		}
-	}
-	if len(batch) > 0 {
-		idx, err := s.Log.SealMany(region, batch)
-		if err != nil {
-			return 0, errors.Join(append(errs, fmt.Errorf("seal %d dossiers of %s: %w", len(batch), region, err))...)
-		}
-		each(len(batch), func(j int) {
-			if err := s.Store.MarkSealed(ctx, batch[j].GetName(), idx[j]); err != nil {
-				fail(err)
-				return
-			}
-			sealed[at[j]] = true
-		})
-		s.Logger.Info("dossiers sealed", "region", region, "count", len(batch), "first_leaf_index", idx[0])
-	}
-	n := 0
-	for _, ok := range sealed {
-		if ok {
-			n++
-		}
-	}
-	return n, errors.Join(errs...)
-}
-
-// each runs f(0..n-1) on sealWorkers goroutines.
-func each(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(n, sealWorkers) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
+	return s.SealBatch(ctx, names)
 }
 
 // Seal seals dispute name's dossier if it is closed, and reports whether it
 // is sealed now. A dossier already in the log is only marked.
 func (s *Sealer) Seal(ctx context.Context, name string) (bool, error) {
-	if ld, err := s.Log.Lookup(name); err == nil {
-		if err := s.Store.MarkSealed(ctx, name, ld.GetLeafIndex()); err != nil {
-			return false, err
+	n, err := s.SealBatch(ctx, []string{name})
+	return n == 1, err
+}
+
+// redisWorkers bounds the Redis calls a batch makes at once: Redis (with
+// appendfsync always) shares one fsync among the writes of an event-loop
+// iteration, so reading and marking a batch's dossiers concurrently costs
+// a few fsyncs, not one per dossier.
+const redisWorkers = 32
+
+// forEach runs f(i) for i in [0, n) on at most redisWorkers goroutines.
+func forEach(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, redisWorkers)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// SealBatch seals the closed dossiers among names as one batch of the log
+// and marks each sealed; it returns how many are sealed now.
+func (s *Sealer) SealBatch(ctx context.Context, names []string) (int, error) {
+	type item struct {
+		d     *archivev1.Dossier
+		index int64 // leaf, when sealed
+		done  bool  // sealed (marked) or nothing to do
+		err   error
+	}
+	items := make([]item, len(names))
+	forEach(len(names), func(i int) {
+		it := &items[i]
+		name := names[i]
+		d, evs, err := s.Store.Get(ctx, name)
+		if errors.Is(err, dossier.ErrNotFound) || (err == nil && !d.Closed()) {
+			it.err = s.Store.Unschedule(ctx, name)
+			return
 		}
-		return true, nil
-	} else if !errors.Is(err, sealedlog.ErrNotSealed) {
-		return false, err
+		if err != nil {
+			it.err = err
+			return
+		}
+		p := Proto(d, evs)
+		reg, err := sealproof.RegistrationEventID(p)
+		if err != nil {
+			it.err = fmt.Errorf("seal %s: %w", name, err)
+			return
+		}
+		// Appended before a crash and not marked: only mark it.
+		if li, err := s.Log.LookupRegistration(name, reg); err == nil {
+			if it.err = s.Store.MarkSealed(ctx, name, li); it.err == nil {
+				it.done, it.index = true, li
+			}
+			return
+		}
+		it.d = p
+	})
+	var batch []*archivev1.Dossier
+	var pos []int
+	for i := range items {
+		if items[i].d != nil {
+			batch = append(batch, items[i].d)
+			pos = append(pos, i)
+		}
 	}
-	d, evs, err := s.Store.Get(ctx, name)
-	if errors.Is(err, dossier.ErrNotFound) {
-		return false, s.Store.Unschedule(ctx, name)
+	start := time.Now()
+	appended := 0
+	if len(batch) > 0 {
+		results := s.Log.SealBatch(ctx, batch)
+		sealedIn := time.Since(start)
+		forEach(len(results), func(j int) {
+			r, it := results[j], &items[pos[j]]
+			if r.Err != nil {
+				it.err = fmt.Errorf("seal %s: %w", batch[j].GetName(), r.Err)
+				return
+			}
+			if it.err = s.Store.MarkSealed(ctx, batch[j].GetName(), r.Index); it.err == nil {
+				it.done, it.index = true, r.Index
+			}
+		})
+		for _, r := range results {
+			if r.Err == nil && r.Appended {
+				appended++
+			}
+		}
+		s.Logger.Info("dossiers sealed", "dossiers", len(batch), "appended", appended,
+			"log_duration", sealedIn.String(), "duration", time.Since(start).String())
 	}
-	if err != nil {
-		return false, err
+	n := 0
+	var errs []error
+	for _, it := range items {
+		if it.done {
+			n++
+		}
+		if it.err != nil {
+			errs = append(errs, it.err)
+		}
 	}
-	if !d.Closed() {
-		return false, s.Store.Unschedule(ctx, name)
-	}
-	index, _, err := s.Log.Seal(Proto(d, evs))
-	if err != nil {
-		return false, fmt.Errorf("seal %s: %w", name, err)
-	}
-	if err := s.Store.MarkSealed(ctx, name, index); err != nil {
-		return false, err
-	}
-	s.Logger.Info("dossier sealed", "dispute", name, "leaf_index", index, "events", len(evs))
-	return true, nil
+	return n, errors.Join(errs...)
 }

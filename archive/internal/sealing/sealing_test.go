@@ -87,7 +87,7 @@ func closedEvent(t *testing.T, at time.Time) *eventv1.Event {
 func newSealer(t *testing.T, rdb *redis.Client, st *store.Store, dir string, key ed25519.PrivateKey) (*sealing.Sealer, *sealedlog.Log) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := sealedlog.Open(dir, key, log)
+	l, err := sealedlog.Open(dir, key, log, sealedlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSealingWaitsForTheWatermark(t *testing.T) {
 	if n, err := s.SealDue(ctx, region); err != nil || n != 1 {
 		t.Fatalf("SealDue past the watermark = %d, %v", n, err)
 	}
-	sealed, err := l.Lookup(dispute)
+	sealed, err := l.Lookup(ctx, dispute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestResealAfterCrash(t *testing.T) {
 	if len(evs) != 2 {
 		t.Fatalf("dossier has %d events, want 2", len(evs))
 	}
-	if i, appended, err := l.Seal(sealing.Proto(d, evs)); err != nil || i != 0 || !appended {
+	if i, appended, err := l.Seal(ctx, sealing.Proto(d, evs)); err != nil || i != 0 || !appended {
 		t.Fatalf("Seal = %d %v %v", i, appended, err)
 	}
 	l.Close()
@@ -182,7 +182,7 @@ func TestResealAfterCrash(t *testing.T) {
 	if n, err := s2.SealDue(ctx, region); err != nil || n != 1 {
 		t.Fatalf("SealDue after restart = %d, %v", n, err)
 	}
-	cp, err := l2.Checkpoint(region)
+	cp, err := l2.Checkpoint(ctx, region, 0)
 	if err != nil || cp.TreeSize != 1 {
 		t.Fatalf("tree size after re-seal = %d, %v (appended twice?)", cp.TreeSize, err)
 	}
@@ -197,7 +197,7 @@ func TestResealAfterCrash(t *testing.T) {
 	if ok, err := s2.Seal(ctx, dispute); err != nil || !ok {
 		t.Fatalf("Seal again = %v %v", ok, err)
 	}
-	if cp, _ := l2.Checkpoint(region); cp.TreeSize != 1 {
+	if cp, _ := l2.Checkpoint(ctx, region, 0); cp.TreeSize != 1 {
 		t.Fatalf("tree size %d after sealing again", cp.TreeSize)
 	}
 }

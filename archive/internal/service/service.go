@@ -4,17 +4,20 @@
 //
 // Besides the shared flags it reads, from the environment:
 //
-//	ARCHIVE_DATA_DIR     directory of the sealed log, one file per region
-//	                     (default ./var/archive); it must outlive Redis.
-//	ARCHIVE_SIGNING_KEY  PEM Ed25519 private key (PKCS#8) that signs the
-//	                     checkpoints; without it an ephemeral key is used
-//	                     and checkpoints do not verify across restarts.
+//	ARCHIVE_DATA_DIR     directory of the sealed log, one transparency log
+//	                     per region (default ./var/archive); it must outlive
+//	                     Redis, and one archive process writes it at a time.
+//	ARCHIVE_SIGNING_KEY  PEM Ed25519 private key (PKCS#8) of the note keys
+//	                     that sign each region's checkpoints; without it an
+//	                     ephemeral key is used and checkpoints do not
+//	                     verify across restarts.
 package service
 
 import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -53,11 +56,14 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 		d.Log.Warn("no checkpoint signing key: using an ephemeral one; checkpoints will not verify after a restart", "env", SigningKeyEnv)
 	}
 	dir := server.EnvOr(DataDirEnv, "./var/archive")
-	sealed, err := sealedlog.Open(dir, key, d.Log)
+	sealed, err := sealedlog.Open(dir, key, d.Log, sealedlog.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open sealed log %s: %w", dir, err)
 	}
 	d.Log.Info("sealed log open", "dir", dir, "regions", sealed.Regions())
+	for _, r := range sealed.Regions() {
+		d.Log.Info("sealed log note key", "region", r, "verifier_key", sealed.VerifierKey(r))
+	}
 
 	st := store.New(d.Redis)
 	st.Now = d.Now
@@ -69,5 +75,10 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 	d.Server.AddReadinessInfo("events", sub.ParkedInfo)
 	sealer := &sealing.Sealer{Store: st, Log: sealed, Redis: d.Redis, Group: feed.Group, Sources: feed.Sources,
 		Interval: time.Second, Regions: d.Roster.Regions, Logger: d.Log}
-	return []func(context.Context) error{sub.Run, sealer.Run}, nil
+	seal := func(ctx context.Context) error {
+		err := sealer.Run(ctx)
+		// The sealer is the log's one writer: close the log once it stopped.
+		return errors.Join(err, sealed.Close())
+	}
+	return []func(context.Context) error{sub.Run, seal}, nil
 }

@@ -1,6 +1,7 @@
 // Package cli is disputectl: parsing of its subcommands into plain values,
 // and running them against the key files, the meeting service's roster API,
-// etcd (roster and region documents) and Redis (parked event entries).
+// etcd (roster and region documents), Redis (parked event entries) and the
+// archive's sealed log (bundles and served tiles).
 package cli
 
 import (
@@ -84,6 +85,14 @@ commands:
       events flags: [--region 141181] [--redis-addr localhost:6390 | env DISPUTES_REDIS_ADDR]
                     [--redis-user disputes --redis-password-file var/secrets/redis-password
                      | env DISPUTES_REDIS_USER, DISPUTES_REDIS_PASSWORD_FILE]
+  archive key --key var/archive-key/archive-key.pem [--region 141181]
+      print the region's public note key (name+key id+key) that verifies its checkpoints
+  archive verify --bundle dossier.json --key NOTE_KEY|@file
+      check an exported dossier offline: the checkpoint's signature, the inclusion
+      proof of the leaf and that the leaf is the dossier; prints valid or what fails
+  archive audit --state 141181.checkpoint --key NOTE_KEY|@file [--url http://localhost:8080/tlog/141181/]
+      fetch the latest checkpoint and check, from the served tiles, that it extends
+      the remembered one; then remember it (the first run remembers only)
 `
 
 // Run runs disputectl with args and returns the process exit code.
@@ -190,6 +199,8 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 		return parseCerts(args[1:])
 	case "events":
 		return parseEvents(args[1:], getenv)
+	case "archive":
+		return parseArchive(args[1:])
 	}
 	return nil, fmt.Errorf("unknown command %q", args[0])
 }

@@ -163,6 +163,8 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 	printing.New(intakev1.NewIntakeServiceClient(g.conns["intake"]), routingv1.NewRoutingServiceClient(g.conns["routing"]),
 		rosterv1.NewRosterServiceClient(g.conns["meeting"]), log).Register(paper)
 	root.Handle("/print/", instrument(paper, requests, latency))
+	// The sealed logs, read-only, for standard tlog clients (no token).
+	root.Handle("GET /tlog/", instrument(tlogHandler(archivev1.NewArchiveServiceClient(g.conns["archive"]), log), requests, latency))
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.Document)

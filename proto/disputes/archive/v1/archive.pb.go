@@ -745,7 +745,9 @@ func (x *GetInclusionProofResponse) GetHashes() [][]byte {
 type GetCheckpointRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/<region>.
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Tree size of an issued checkpoint; 0 for the latest.
+	TreeSize      int64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -787,6 +789,13 @@ func (x *GetCheckpointRequest) GetParent() string {
 	return ""
 }
 
+func (x *GetCheckpointRequest) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
 // GetCheckpointResponse carries the signed checkpoint.
 type GetCheckpointResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -794,10 +803,17 @@ type GetCheckpointResponse struct {
 	TreeSize int64 `protobuf:"varint,1,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
 	// Root hash (RFC 6962).
 	RootHash []byte `protobuf:"bytes,2,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
-	// Signed note text.
+	// The whole signed note (C2SP tlog-checkpoint and signed-note): origin,
+	// size and base64 root, a blank line, then the signature lines.
 	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
-	// Ed25519 signature of note.
-	Signature     []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Ed25519 signature of the note's text (the signature line without its
+	// 4-byte key id).
+	Signature []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Origin: the name of the region's log and of its note key.
+	Origin string `protobuf:"bytes,5,opt,name=origin,proto3" json:"origin,omitempty"`
+	// The note verifier key (name+keyid+key) that checks the signature; pin
+	// it out of band rather than trusting this copy.
+	VerifierKey   string `protobuf:"bytes,6,opt,name=verifier_key,json=verifierKey,proto3" json:"verifier_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +876,452 @@ func (x *GetCheckpointResponse) GetSignature() []byte {
 	return nil
 }
 
+func (x *GetCheckpointResponse) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *GetCheckpointResponse) GetVerifierKey() string {
+	if x != nil {
+		return x.VerifierKey
+	}
+	return ""
+}
+
+// ListCheckpointsRequest pages a region's issued checkpoints.
+type ListCheckpointsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Page size (default 100, max 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Page token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCheckpointsRequest) Reset() {
+	*x = ListCheckpointsRequest{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCheckpointsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCheckpointsRequest) ProtoMessage() {}
+
+func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCheckpointsRequest.ProtoReflect.Descriptor instead.
+func (*ListCheckpointsRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListCheckpointsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListCheckpointsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCheckpointsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListCheckpointsResponse is one page of checkpoints.
+type ListCheckpointsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Checkpoints, smallest tree first.
+	Checkpoints []*GetCheckpointResponse `protobuf:"bytes,1,rep,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	// Next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCheckpointsResponse) Reset() {
+	*x = ListCheckpointsResponse{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCheckpointsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCheckpointsResponse) ProtoMessage() {}
+
+func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCheckpointsResponse.ProtoReflect.Descriptor instead.
+func (*ListCheckpointsResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListCheckpointsResponse) GetCheckpoints() []*GetCheckpointResponse {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return nil
+}
+
+func (x *ListCheckpointsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetConsistencyProofRequest names two tree sizes of a region's log.
+type GetConsistencyProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The smaller tree size.
+	FromSize int64 `protobuf:"varint,2,opt,name=from_size,json=fromSize,proto3" json:"from_size,omitempty"`
+	// The larger tree size; 0 for the latest checkpoint.
+	ToSize        int64 `protobuf:"varint,3,opt,name=to_size,json=toSize,proto3" json:"to_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofRequest) Reset() {
+	*x = GetConsistencyProofRequest{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofRequest) ProtoMessage() {}
+
+func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetConsistencyProofRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *GetConsistencyProofRequest) GetFromSize() int64 {
+	if x != nil {
+		return x.FromSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofRequest) GetToSize() int64 {
+	if x != nil {
+		return x.ToSize
+	}
+	return 0
+}
+
+// GetConsistencyProofResponse carries the proof.
+type GetConsistencyProofResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The smaller tree size.
+	FromSize int64 `protobuf:"varint,1,opt,name=from_size,json=fromSize,proto3" json:"from_size,omitempty"`
+	// The larger tree size.
+	ToSize int64 `protobuf:"varint,2,opt,name=to_size,json=toSize,proto3" json:"to_size,omitempty"`
+	// Proof hashes.
+	Hashes        [][]byte `protobuf:"bytes,3,rep,name=hashes,proto3" json:"hashes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofResponse) Reset() {
+	*x = GetConsistencyProofResponse{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofResponse) ProtoMessage() {}
+
+func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetConsistencyProofResponse) GetFromSize() int64 {
+	if x != nil {
+		return x.FromSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetToSize() int64 {
+	if x != nil {
+		return x.ToSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetHashes() [][]byte {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
+// GetLogTileRequest names one tile of a region's log (C2SP tlog-tiles).
+type GetLogTileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Tile level (0-63).
+	Level int32 `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
+	// Tile index.
+	Index int64 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"`
+	// Width of a partial tile (1-255); 0 for a full tile.
+	Width         int32 `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLogTileRequest) Reset() {
+	*x = GetLogTileRequest{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLogTileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLogTileRequest) ProtoMessage() {}
+
+func (x *GetLogTileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLogTileRequest.ProtoReflect.Descriptor instead.
+func (*GetLogTileRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetLogTileRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *GetLogTileRequest) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *GetLogTileRequest) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *GetLogTileRequest) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+// GetLogTileResponse carries the tile.
+type GetLogTileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tile's hashes, 32 bytes each.
+	Data          []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLogTileResponse) Reset() {
+	*x = GetLogTileResponse{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLogTileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLogTileResponse) ProtoMessage() {}
+
+func (x *GetLogTileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLogTileResponse.ProtoReflect.Descriptor instead.
+func (*GetLogTileResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetLogTileResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// SealedLeaf is one leaf of a region's sealed log (docs/ARCHITECTURE.md,
+// "Sealed log"): it names the dispute and its registration event, so a
+// dispute name used again after a loss of Redis is never taken for it.
+type SealedLeaf struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dispute's resource name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Id of the dossier's DisputeRegistered event.
+	RegistrationEventId string `protobuf:"bytes,2,opt,name=registration_event_id,json=registrationEventId,proto3" json:"registration_event_id,omitempty"`
+	// The dossier with its events; sealed, leaf_index and addendum unset.
+	Dossier       *Dossier `protobuf:"bytes,3,opt,name=dossier,proto3" json:"dossier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealedLeaf) Reset() {
+	*x = SealedLeaf{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealedLeaf) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealedLeaf) ProtoMessage() {}
+
+func (x *SealedLeaf) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealedLeaf.ProtoReflect.Descriptor instead.
+func (*SealedLeaf) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SealedLeaf) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SealedLeaf) GetRegistrationEventId() string {
+	if x != nil {
+		return x.RegistrationEventId
+	}
+	return ""
+}
+
+func (x *SealedLeaf) GetDossier() *Dossier {
+	if x != nil {
+		return x.Dossier
+	}
+	return nil
+}
+
 // ExportDossierRequest names a dossier.
 type ExportDossierRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -871,7 +1333,7 @@ type ExportDossierRequest struct {
 
 func (x *ExportDossierRequest) Reset() {
 	*x = ExportDossierRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1345,7 @@ func (x *ExportDossierRequest) String() string {
 func (*ExportDossierRequest) ProtoMessage() {}
 
 func (x *ExportDossierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1358,7 @@ func (x *ExportDossierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportDossierRequest.ProtoReflect.Descriptor instead.
 func (*ExportDossierRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{12}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExportDossierRequest) GetName() string {
@@ -919,7 +1381,7 @@ type ExportDossierResponse struct {
 
 func (x *ExportDossierResponse) Reset() {
 	*x = ExportDossierResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1393,7 @@ func (x *ExportDossierResponse) String() string {
 func (*ExportDossierResponse) ProtoMessage() {}
 
 func (x *ExportDossierResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1406,7 @@ func (x *ExportDossierResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportDossierResponse.ProtoReflect.Descriptor instead.
 func (*ExportDossierResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{13}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExportDossierResponse) GetMediaType() string {
@@ -1021,27 +1483,65 @@ const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"leaf_index\x18\x01 \x01(\x03R\tleafIndex\x12\x1b\n" +
 	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\x12\x1b\n" +
 	"\tleaf_hash\x18\x03 \x01(\fR\bleafHash\x12\x16\n" +
-	"\x06hashes\x18\x04 \x03(\fR\x06hashes\"L\n" +
+	"\x06hashes\x18\x04 \x03(\fR\x06hashes\"r\n" +
 	"\x14GetCheckpointRequest\x124\n" +
-	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\"\x83\x01\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12$\n" +
+	"\ttree_size\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\btreeSize\"\xbe\x01\n" +
 	"\x15GetCheckpointResponse\x12\x1b\n" +
 	"\ttree_size\x18\x01 \x01(\x03R\btreeSize\x12\x1b\n" +
 	"\troot_hash\x18\x02 \x01(\fR\brootHash\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12\x1c\n" +
-	"\tsignature\x18\x04 \x01(\fR\tsignature\"e\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x16\n" +
+	"\x06origin\x18\x05 \x01(\tR\x06origin\x12!\n" +
+	"\fverifier_key\x18\x06 \x01(\tR\vverifierKey\"\xa0\x01\n" +
+	"\x16ListCheckpointsRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x8f\x01\n" +
+	"\x17ListCheckpointsResponse\x12L\n" +
+	"\vcheckpoints\x18\x01 \x03(\v2*.disputes.archive.v1.GetCheckpointResponseR\vcheckpoints\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x01\n" +
+	"\x1aGetConsistencyProofRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12$\n" +
+	"\tfrom_size\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\bfromSize\x12 \n" +
+	"\ato_size\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06toSize\"k\n" +
+	"\x1bGetConsistencyProofResponse\x12\x1b\n" +
+	"\tfrom_size\x18\x01 \x01(\x03R\bfromSize\x12\x17\n" +
+	"\ato_size\x18\x02 \x01(\x03R\x06toSize\x12\x16\n" +
+	"\x06hashes\x18\x03 \x03(\fR\x06hashes\"\xab\x01\n" +
+	"\x11GetLogTileRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12\x1f\n" +
+	"\x05level\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18?(\x00R\x05level\x12\x1d\n" +
+	"\x05index\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05index\x12 \n" +
+	"\x05width\x18\x04 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xff\x01(\x00R\x05width\"(\n" +
+	"\x12GetLogTileResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x8c\x01\n" +
+	"\n" +
+	"SealedLeaf\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
+	"\x15registration_event_id\x18\x02 \x01(\tR\x13registrationEventId\x126\n" +
+	"\adossier\x18\x03 \x01(\v2\x1c.disputes.archive.v1.DossierR\adossier\"e\n" +
 	"\x14ExportDossierRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\"P\n" +
 	"\x15ExportDossierResponse\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x01 \x01(\tR\tmediaType\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\fR\acontent2\xab\a\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent2\xd7\n" +
+	"\n" +
 	"\x0eArchiveService\x12\x8e\x01\n" +
 	"\n" +
 	"GetDossier\x12&.disputes.archive.v1.GetDossierRequest\x1a'.disputes.archive.v1.GetDossierResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/{name=regions/*/disputes/*}/dossier\x12\x92\x01\n" +
 	"\x0eSearchDossiers\x12*.disputes.archive.v1.SearchDossiersRequest\x1a+.disputes.archive.v1.SearchDossiersResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=regions/*}/dossiers\x12\x91\x01\n" +
 	"\rGetStatistics\x12).disputes.archive.v1.GetStatisticsRequest\x1a*.disputes.archive.v1.GetStatisticsResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=regions/*}/statistics\x12\xa9\x01\n" +
 	"\x11GetInclusionProof\x12-.disputes.archive.v1.GetInclusionProofRequest\x1a..disputes.archive.v1.GetInclusionProofResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/{name=regions/*/disputes/*}/dossier/proof\x12\x91\x01\n" +
-	"\rGetCheckpoint\x12).disputes.archive.v1.GetCheckpointRequest\x1a*.disputes.archive.v1.GetCheckpointResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=regions/*}/checkpoint\x12\x9e\x01\n" +
+	"\rGetCheckpoint\x12).disputes.archive.v1.GetCheckpointRequest\x1a*.disputes.archive.v1.GetCheckpointResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=regions/*}/checkpoint\x12\x98\x01\n" +
+	"\x0fListCheckpoints\x12+.disputes.archive.v1.ListCheckpointsRequest\x1a,.disputes.archive.v1.ListCheckpointsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=regions/*}/checkpoints\x12\xaf\x01\n" +
+	"\x13GetConsistencyProof\x12/.disputes.archive.v1.GetConsistencyProofRequest\x1a0.disputes.archive.v1.GetConsistencyProofResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/{parent=regions/*}/checkpoint:consistency\x12]\n" +
+	"\n" +
+	"GetLogTile\x12&.disputes.archive.v1.GetLogTileRequest\x1a'.disputes.archive.v1.GetLogTileResponse\x12\x9e\x01\n" +
 	"\rExportDossier\x12).disputes.archive.v1.ExportDossierRequest\x1a*.disputes.archive.v1.ExportDossierResponse\"6\x82\xd3\xe4\x93\x020\x12./v1/{name=regions/*/disputes/*}/dossier:exportBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1;archivev1b\x06proto3"
 
 var (
@@ -1056,60 +1556,75 @@ func file_disputes_archive_v1_archive_proto_rawDescGZIP() []byte {
 	return file_disputes_archive_v1_archive_proto_rawDescData
 }
 
-var file_disputes_archive_v1_archive_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_disputes_archive_v1_archive_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_disputes_archive_v1_archive_proto_goTypes = []any{
-	(*Dossier)(nil),                   // 0: disputes.archive.v1.Dossier
-	(*GetDossierRequest)(nil),         // 1: disputes.archive.v1.GetDossierRequest
-	(*GetDossierResponse)(nil),        // 2: disputes.archive.v1.GetDossierResponse
-	(*SearchDossiersRequest)(nil),     // 3: disputes.archive.v1.SearchDossiersRequest
-	(*SearchDossiersResponse)(nil),    // 4: disputes.archive.v1.SearchDossiersResponse
-	(*GetStatisticsRequest)(nil),      // 5: disputes.archive.v1.GetStatisticsRequest
-	(*Count)(nil),                     // 6: disputes.archive.v1.Count
-	(*GetStatisticsResponse)(nil),     // 7: disputes.archive.v1.GetStatisticsResponse
-	(*GetInclusionProofRequest)(nil),  // 8: disputes.archive.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil), // 9: disputes.archive.v1.GetInclusionProofResponse
-	(*GetCheckpointRequest)(nil),      // 10: disputes.archive.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),     // 11: disputes.archive.v1.GetCheckpointResponse
-	(*ExportDossierRequest)(nil),      // 12: disputes.archive.v1.ExportDossierRequest
-	(*ExportDossierResponse)(nil),     // 13: disputes.archive.v1.ExportDossierResponse
-	(v1.DisputeState)(0),              // 14: disputes.types.v1.DisputeState
-	(*v11.Event)(nil),                 // 15: disputes.event.v1.Event
-	(v1.Category)(0),                  // 16: disputes.types.v1.Category
-	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
+	(*Dossier)(nil),                     // 0: disputes.archive.v1.Dossier
+	(*GetDossierRequest)(nil),           // 1: disputes.archive.v1.GetDossierRequest
+	(*GetDossierResponse)(nil),          // 2: disputes.archive.v1.GetDossierResponse
+	(*SearchDossiersRequest)(nil),       // 3: disputes.archive.v1.SearchDossiersRequest
+	(*SearchDossiersResponse)(nil),      // 4: disputes.archive.v1.SearchDossiersResponse
+	(*GetStatisticsRequest)(nil),        // 5: disputes.archive.v1.GetStatisticsRequest
+	(*Count)(nil),                       // 6: disputes.archive.v1.Count
+	(*GetStatisticsResponse)(nil),       // 7: disputes.archive.v1.GetStatisticsResponse
+	(*GetInclusionProofRequest)(nil),    // 8: disputes.archive.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 9: disputes.archive.v1.GetInclusionProofResponse
+	(*GetCheckpointRequest)(nil),        // 10: disputes.archive.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 11: disputes.archive.v1.GetCheckpointResponse
+	(*ListCheckpointsRequest)(nil),      // 12: disputes.archive.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),     // 13: disputes.archive.v1.ListCheckpointsResponse
+	(*GetConsistencyProofRequest)(nil),  // 14: disputes.archive.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 15: disputes.archive.v1.GetConsistencyProofResponse
+	(*GetLogTileRequest)(nil),           // 16: disputes.archive.v1.GetLogTileRequest
+	(*GetLogTileResponse)(nil),          // 17: disputes.archive.v1.GetLogTileResponse
+	(*SealedLeaf)(nil),                  // 18: disputes.archive.v1.SealedLeaf
+	(*ExportDossierRequest)(nil),        // 19: disputes.archive.v1.ExportDossierRequest
+	(*ExportDossierResponse)(nil),       // 20: disputes.archive.v1.ExportDossierResponse
+	(v1.DisputeState)(0),                // 21: disputes.types.v1.DisputeState
+	(*v11.Event)(nil),                   // 22: disputes.event.v1.Event
+	(v1.Category)(0),                    // 23: disputes.types.v1.Category
+	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
 }
 var file_disputes_archive_v1_archive_proto_depIdxs = []int32{
-	14, // 0: disputes.archive.v1.Dossier.state:type_name -> disputes.types.v1.DisputeState
-	15, // 1: disputes.archive.v1.Dossier.events:type_name -> disputes.event.v1.Event
-	16, // 2: disputes.archive.v1.Dossier.category:type_name -> disputes.types.v1.Category
-	17, // 3: disputes.archive.v1.Dossier.register_time:type_name -> google.protobuf.Timestamp
-	15, // 4: disputes.archive.v1.Dossier.addendum:type_name -> disputes.event.v1.Event
+	21, // 0: disputes.archive.v1.Dossier.state:type_name -> disputes.types.v1.DisputeState
+	22, // 1: disputes.archive.v1.Dossier.events:type_name -> disputes.event.v1.Event
+	23, // 2: disputes.archive.v1.Dossier.category:type_name -> disputes.types.v1.Category
+	24, // 3: disputes.archive.v1.Dossier.register_time:type_name -> google.protobuf.Timestamp
+	22, // 4: disputes.archive.v1.Dossier.addendum:type_name -> disputes.event.v1.Event
 	0,  // 5: disputes.archive.v1.GetDossierResponse.dossier:type_name -> disputes.archive.v1.Dossier
-	14, // 6: disputes.archive.v1.SearchDossiersRequest.state:type_name -> disputes.types.v1.DisputeState
-	16, // 7: disputes.archive.v1.SearchDossiersRequest.category:type_name -> disputes.types.v1.Category
+	21, // 6: disputes.archive.v1.SearchDossiersRequest.state:type_name -> disputes.types.v1.DisputeState
+	23, // 7: disputes.archive.v1.SearchDossiersRequest.category:type_name -> disputes.types.v1.Category
 	0,  // 8: disputes.archive.v1.SearchDossiersResponse.dossiers:type_name -> disputes.archive.v1.Dossier
-	17, // 9: disputes.archive.v1.GetStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
-	17, // 10: disputes.archive.v1.GetStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
+	24, // 9: disputes.archive.v1.GetStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
+	24, // 10: disputes.archive.v1.GetStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
 	6,  // 11: disputes.archive.v1.GetStatisticsResponse.by_category:type_name -> disputes.archive.v1.Count
 	6,  // 12: disputes.archive.v1.GetStatisticsResponse.by_channel:type_name -> disputes.archive.v1.Count
 	6,  // 13: disputes.archive.v1.GetStatisticsResponse.by_state:type_name -> disputes.archive.v1.Count
 	6,  // 14: disputes.archive.v1.GetStatisticsResponse.by_department:type_name -> disputes.archive.v1.Count
-	1,  // 15: disputes.archive.v1.ArchiveService.GetDossier:input_type -> disputes.archive.v1.GetDossierRequest
-	3,  // 16: disputes.archive.v1.ArchiveService.SearchDossiers:input_type -> disputes.archive.v1.SearchDossiersRequest
-	5,  // 17: disputes.archive.v1.ArchiveService.GetStatistics:input_type -> disputes.archive.v1.GetStatisticsRequest
-	8,  // 18: disputes.archive.v1.ArchiveService.GetInclusionProof:input_type -> disputes.archive.v1.GetInclusionProofRequest
-	10, // 19: disputes.archive.v1.ArchiveService.GetCheckpoint:input_type -> disputes.archive.v1.GetCheckpointRequest
-	12, // 20: disputes.archive.v1.ArchiveService.ExportDossier:input_type -> disputes.archive.v1.ExportDossierRequest
-	2,  // 21: disputes.archive.v1.ArchiveService.GetDossier:output_type -> disputes.archive.v1.GetDossierResponse
-	4,  // 22: disputes.archive.v1.ArchiveService.SearchDossiers:output_type -> disputes.archive.v1.SearchDossiersResponse
-	7,  // 23: disputes.archive.v1.ArchiveService.GetStatistics:output_type -> disputes.archive.v1.GetStatisticsResponse
-	9,  // 24: disputes.archive.v1.ArchiveService.GetInclusionProof:output_type -> disputes.archive.v1.GetInclusionProofResponse
-	11, // 25: disputes.archive.v1.ArchiveService.GetCheckpoint:output_type -> disputes.archive.v1.GetCheckpointResponse
-	13, // 26: disputes.archive.v1.ArchiveService.ExportDossier:output_type -> disputes.archive.v1.ExportDossierResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	11, // 15: disputes.archive.v1.ListCheckpointsResponse.checkpoints:type_name -> disputes.archive.v1.GetCheckpointResponse
+	0,  // 16: disputes.archive.v1.SealedLeaf.dossier:type_name -> disputes.archive.v1.Dossier
+	1,  // 17: disputes.archive.v1.ArchiveService.GetDossier:input_type -> disputes.archive.v1.GetDossierRequest
+	3,  // 18: disputes.archive.v1.ArchiveService.SearchDossiers:input_type -> disputes.archive.v1.SearchDossiersRequest
+	5,  // 19: disputes.archive.v1.ArchiveService.GetStatistics:input_type -> disputes.archive.v1.GetStatisticsRequest
+	8,  // 20: disputes.archive.v1.ArchiveService.GetInclusionProof:input_type -> disputes.archive.v1.GetInclusionProofRequest
+	10, // 21: disputes.archive.v1.ArchiveService.GetCheckpoint:input_type -> disputes.archive.v1.GetCheckpointRequest
+	12, // 22: disputes.archive.v1.ArchiveService.ListCheckpoints:input_type -> disputes.archive.v1.ListCheckpointsRequest
+	14, // 23: disputes.archive.v1.ArchiveService.GetConsistencyProof:input_type -> disputes.archive.v1.GetConsistencyProofRequest
+	16, // 24: disputes.archive.v1.ArchiveService.GetLogTile:input_type -> disputes.archive.v1.GetLogTileRequest
+	19, // 25: disputes.archive.v1.ArchiveService.ExportDossier:input_type -> disputes.archive.v1.ExportDossierRequest
+	2,  // 26: disputes.archive.v1.ArchiveService.GetDossier:output_type -> disputes.archive.v1.GetDossierResponse
+	4,  // 27: disputes.archive.v1.ArchiveService.SearchDossiers:output_type -> disputes.archive.v1.SearchDossiersResponse
+	7,  // 28: disputes.archive.v1.ArchiveService.GetStatistics:output_type -> disputes.archive.v1.GetStatisticsResponse
+	9,  // 29: disputes.archive.v1.ArchiveService.GetInclusionProof:output_type -> disputes.archive.v1.GetInclusionProofResponse
+	11, // 30: disputes.archive.v1.ArchiveService.GetCheckpoint:output_type -> disputes.archive.v1.GetCheckpointResponse
+	13, // 31: disputes.archive.v1.ArchiveService.ListCheckpoints:output_type -> disputes.archive.v1.ListCheckpointsResponse
+	15, // 32: disputes.archive.v1.ArchiveService.GetConsistencyProof:output_type -> disputes.archive.v1.GetConsistencyProofResponse
+	17, // 33: disputes.archive.v1.ArchiveService.GetLogTile:output_type -> disputes.archive.v1.GetLogTileResponse
+	20, // 34: disputes.archive.v1.ArchiveService.ExportDossier:output_type -> disputes.archive.v1.ExportDossierResponse
+	26, // [26:35] is the sub-list for method output_type
+	17, // [17:26] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_disputes_archive_v1_archive_proto_init() }
@@ -1123,7 +1638,7 @@ func file_disputes_archive_v1_archive_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_archive_v1_archive_proto_rawDesc), len(file_disputes_archive_v1_archive_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,12 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ArchiveService_GetDossier_FullMethodName        = "/disputes.archive.v1.ArchiveService/GetDossier"
-	ArchiveService_SearchDossiers_FullMethodName    = "/disputes.archive.v1.ArchiveService/SearchDossiers"
-	ArchiveService_GetStatistics_FullMethodName     = "/disputes.archive.v1.ArchiveService/GetStatistics"
-	ArchiveService_GetInclusionProof_FullMethodName = "/disputes.archive.v1.ArchiveService/GetInclusionProof"
-	ArchiveService_GetCheckpoint_FullMethodName     = "/disputes.archive.v1.ArchiveService/GetCheckpoint"
-	ArchiveService_ExportDossier_FullMethodName     = "/disputes.archive.v1.ArchiveService/ExportDossier"
+	ArchiveService_GetDossier_FullMethodName          = "/disputes.archive.v1.ArchiveService/GetDossier"
+	ArchiveService_SearchDossiers_FullMethodName      = "/disputes.archive.v1.ArchiveService/SearchDossiers"
+	ArchiveService_GetStatistics_FullMethodName       = "/disputes.archive.v1.ArchiveService/GetStatistics"
+	ArchiveService_GetInclusionProof_FullMethodName   = "/disputes.archive.v1.ArchiveService/GetInclusionProof"
+	ArchiveService_GetCheckpoint_FullMethodName       = "/disputes.archive.v1.ArchiveService/GetCheckpoint"
+	ArchiveService_ListCheckpoints_FullMethodName     = "/disputes.archive.v1.ArchiveService/ListCheckpoints"
+	ArchiveService_GetConsistencyProof_FullMethodName = "/disputes.archive.v1.ArchiveService/GetConsistencyProof"
+	ArchiveService_GetLogTile_FullMethodName          = "/disputes.archive.v1.ArchiveService/GetLogTile"
+	ArchiveService_ExportDossier_FullMethodName       = "/disputes.archive.v1.ArchiveService/ExportDossier"
 )
 
 // ArchiveServiceClient is the client API for ArchiveService service.
@@ -40,10 +43,21 @@ type ArchiveServiceClient interface {
 	SearchDossiers(ctx context.Context, in *SearchDossiersRequest, opts ...grpc.CallOption) (*SearchDossiersResponse, error)
 	// GetStatistics counts disputes by category, channel, state and department.
 	GetStatistics(ctx context.Context, in *GetStatisticsRequest, opts ...grpc.CallOption) (*GetStatisticsResponse, error)
-	// GetInclusionProof proves a sealed dossier is in the log (RFC 6962).
+	// GetInclusionProof proves a sealed dossier is in the log (RFC 6962)
+	// against any checkpoint the archive issued.
 	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
-	// GetCheckpoint returns the signed checkpoint of a region's sealed log.
+	// GetCheckpoint returns a signed checkpoint (C2SP tlog-checkpoint) of a
+	// region's sealed log: the latest, or the one issued for a tree size.
 	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
+	// ListCheckpoints lists every checkpoint the archive issued for a region,
+	// smallest tree first.
+	ListCheckpoints(ctx context.Context, in *ListCheckpointsRequest, opts ...grpc.CallOption) (*ListCheckpointsResponse, error)
+	// GetConsistencyProof proves the tree of one size is a prefix of the tree
+	// of a larger size (RFC 6962 section 2.1.2).
+	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
+	// GetLogTile returns one C2SP tlog-tiles hash tile of a region's log; the
+	// gateway serves them under /tlog/<region>/tile/.
+	GetLogTile(ctx context.Context, in *GetLogTileRequest, opts ...grpc.CallOption) (*GetLogTileResponse, error)
 	// ExportDossier exports a dossier as one document.
 	ExportDossier(ctx context.Context, in *ExportDossierRequest, opts ...grpc.CallOption) (*ExportDossierResponse, error)
 }
@@ -106,6 +120,36 @@ func (c *archiveServiceClient) GetCheckpoint(ctx context.Context, in *GetCheckpo
 	return out, nil
 }
 
+func (c *archiveServiceClient) ListCheckpoints(ctx context.Context, in *ListCheckpointsRequest, opts ...grpc.CallOption) (*ListCheckpointsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCheckpointsResponse)
+	err := c.cc.Invoke(ctx, ArchiveService_ListCheckpoints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *archiveServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsistencyProofResponse)
+	err := c.cc.Invoke(ctx, ArchiveService_GetConsistencyProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *archiveServiceClient) GetLogTile(ctx context.Context, in *GetLogTileRequest, opts ...grpc.CallOption) (*GetLogTileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLogTileResponse)
+	err := c.cc.Invoke(ctx, ArchiveService_GetLogTile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *archiveServiceClient) ExportDossier(ctx context.Context, in *ExportDossierRequest, opts ...grpc.CallOption) (*ExportDossierResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ExportDossierResponse)
@@ -129,10 +173,21 @@ type ArchiveServiceServer interface {
 	SearchDossiers(context.Context, *SearchDossiersRequest) (*SearchDossiersResponse, error)
 	// GetStatistics counts disputes by category, channel, state and department.
 	GetStatistics(context.Context, *GetStatisticsRequest) (*GetStatisticsResponse, error)
-	// GetInclusionProof proves a sealed dossier is in the log (RFC 6962).
+	// GetInclusionProof proves a sealed dossier is in the log (RFC 6962)
+	// against any checkpoint the archive issued.
 	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
-	// GetCheckpoint returns the signed checkpoint of a region's sealed log.
+	// GetCheckpoint returns a signed checkpoint (C2SP tlog-checkpoint) of a
+	// region's sealed log: the latest, or the one issued for a tree size.
 	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
+	// ListCheckpoints lists every checkpoint the archive issued for a region,
+	// smallest tree first.
+	ListCheckpoints(context.Context, *ListCheckpointsRequest) (*ListCheckpointsResponse, error)
+	// GetConsistencyProof proves the tree of one size is a prefix of the tree
+	// of a larger size (RFC 6962 section 2.1.2).
+	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
+	// GetLogTile returns one C2SP tlog-tiles hash tile of a region's log; the
+	// gateway serves them under /tlog/<region>/tile/.
+	GetLogTile(context.Context, *GetLogTileRequest) (*GetLogTileResponse, error)
 	// ExportDossier exports a dossier as one document.
 	ExportDossier(context.Context, *ExportDossierRequest) (*ExportDossierResponse, error)
 	mustEmbedUnimplementedArchiveServiceServer()
@@ -159,6 +214,15 @@ func (UnimplementedArchiveServiceServer) GetInclusionProof(context.Context, *Get
 }
 func (UnimplementedArchiveServiceServer) GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCheckpoint not implemented")
+}
+func (UnimplementedArchiveServiceServer) ListCheckpoints(context.Context, *ListCheckpointsRequest) (*ListCheckpointsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCheckpoints not implemented")
+}
+func (UnimplementedArchiveServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
+}
+func (UnimplementedArchiveServiceServer) GetLogTile(context.Context, *GetLogTileRequest) (*GetLogTileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLogTile not implemented")
 }
 func (UnimplementedArchiveServiceServer) ExportDossier(context.Context, *ExportDossierRequest) (*ExportDossierResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportDossier not implemented")
@@ -274,6 +338,60 @@ func _ArchiveService_GetCheckpoint_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ArchiveService_ListCheckpoints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCheckpointsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveServiceServer).ListCheckpoints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveService_ListCheckpoints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveServiceServer).ListCheckpoints(ctx, req.(*ListCheckpointsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ArchiveService_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsistencyProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveServiceServer).GetConsistencyProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveService_GetConsistencyProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveServiceServer).GetConsistencyProof(ctx, req.(*GetConsistencyProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ArchiveService_GetLogTile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLogTileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveServiceServer).GetLogTile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveService_GetLogTile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveServiceServer).GetLogTile(ctx, req.(*GetLogTileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ArchiveService_ExportDossier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ExportDossierRequest)
 	if err := dec(in); err != nil {
@@ -318,6 +436,18 @@ var ArchiveService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCheckpoint",
 			Handler:    _ArchiveService_GetCheckpoint_Handler,
+		},
+		{
+			MethodName: "ListCheckpoints",
+			Handler:    _ArchiveService_ListCheckpoints_Handler,
+		},
+		{
+			MethodName: "GetConsistencyProof",
+			Handler:    _ArchiveService_GetConsistencyProof_Handler,
+		},
+		{
+			MethodName: "GetLogTile",
+			Handler:    _ArchiveService_GetLogTile_Handler,
 		},
 		{
 			MethodName: "ExportDossier",
