@@ -37,7 +37,7 @@ func TestGetDisputeAccess(t *testing.T) {
 		{"registering department's handler", e.as(conn, region, "tax", "h1", "handler"), n, codes.OK, ""},
 		{"office", e.as(conn, region, "tax", "o1", "office"), n, codes.OK, ""},
 		{"convenor", e.as(conn, region, "gov_office", "c1", "convenor"), n, codes.OK, ""},
-		{"another department", e.as(conn, region, "hrss", "clerk2", "clerk", "handler"), n, codes.PermissionDenied, dispute.ReasonDisputeNotVisible},
+		{"another department", e.as(conn, region, "hrss", "clerk2", "clerk", "handler"), n, codes.NotFound, grpcapi.ReasonDisputeNotFound},
 		{"another region's office", e.as(conn, "141182", "tax", "o2", "office"), n, codes.PermissionDenied, dispute.ReasonRegionMismatch},
 		{"admin role", e.as(conn, region, "tax", "a1", "admin"), n, codes.PermissionDenied, ""},
 		{"missing", clerk, name(e, 99), codes.NotFound, grpcapi.ReasonDisputeNotFound},
