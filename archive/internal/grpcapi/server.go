@@ -109,14 +109,23 @@ func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, err
 			out = sealing.Proto(d, evs)
 		}
 	}
+	if errors.Is(err, dossier.ErrNotFound) {
+		return nil, s.toStatus(notFound(name))
+	}
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
 	if !(&dossier.Dossier{Region: region, Departments: out.GetDepartments()}).CanView(c) {
-		return nil, s.toStatus(fmt.Errorf("%w: department %s took no part in %s", dossier.ErrPermissionDenied, c.Department, name))
+		// The same answer as for a dossier that does not exist.
+		return nil, s.toStatus(notFound(name))
 	}
 	return out, nil
 }
+
+// notFound is the one answer for a dossier that does not exist and for one
+// the caller may not read: the same code, reason and message, naming only
+// the requested name, so a refusal never tells that a dispute exists.
+func notFound(name string) error { return fmt.Errorf("%w: %s", dossier.ErrNotFound, name) }
 
 // GetDossier returns a dossier with its events in order to a department
 // that took part, or to the region's office and convenor.
