@@ -2,8 +2,10 @@ package grpcapi_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
@@ -12,6 +14,7 @@ import (
 
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
 
 // disputeCalls is every RPC of routing that names one dispute, each with a
@@ -118,4 +121,35 @@ func TestNoExistenceOracle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTrackerLimits: a holder cannot grow a tracker past its caps; the next
+// note or pause is FAILED_PRECONDITION with reason LIMIT_REACHED naming the
+// limit.
+func TestTrackerLimits(t *testing.T) {
+	now := time.Date(2026, 8, 31, 10, 0, 0, 0, cst) // a Monday
+	f := startAt(t, func() time.Time { return now })
+	name := f.open(t, 51, "tax", now.Add(-time.Hour))
+	if _, err := f.client.RouteDispute(f.as(t, "tax"), &routingv1.RouteDisputeRequest{Name: name,
+		Kind: routingv1.RouteKind_ROUTE_KIND_SELF, Opinion: "本部门办理"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range tracker.MaxNotes {
+		if _, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: fmt.Sprint("进展 ", i)}); err != nil {
+			t.Fatalf("note %d: %v", i+1, err)
+		}
+	}
+	_, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "one too many"})
+	wantCode(t, err, codes.FailedPrecondition, tracker.ReasonLimitReached, fmt.Sprint(tracker.MaxNotes))
+
+	for i := range tracker.MaxPausesPerClock {
+		if _, err := f.client.PauseClock(f.as(t, "tax"), &routingv1.PauseClockRequest{Name: name, Reason: "等待材料"}); err != nil {
+			t.Fatalf("pause %d: %v", i+1, err)
+		}
+		if _, err := f.client.ResumeClock(f.as(t, "tax"), &routingv1.ResumeClockRequest{Name: name}); err != nil {
+			t.Fatalf("resume %d: %v", i+1, err)
+		}
+	}
+	_, err = f.client.PauseClock(f.as(t, "tax"), &routingv1.PauseClockRequest{Name: name, Reason: "等待材料"})
+	wantCode(t, err, codes.FailedPrecondition, tracker.ReasonLimitReached, fmt.Sprint(tracker.MaxPausesPerClock))
 }
