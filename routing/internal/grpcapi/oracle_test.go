@@ -134,12 +134,20 @@ func TestTrackerLimits(t *testing.T) {
 		Kind: routingv1.RouteKind_ROUTE_KIND_SELF, Opinion: "本部门办理"}); err != nil {
 		t.Fatal(err)
 	}
+	// A note is at most 2000 characters (Chinese text counts characters,
+	// not bytes).
+	_, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: strings.Repeat("进", 2001)})
+	wantCode(t, err, codes.InvalidArgument, "", "text")
 	for i := range tracker.MaxNotes {
-		if _, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: fmt.Sprint("进展 ", i)}); err != nil {
+		text := fmt.Sprint("进展 ", i)
+		if i == 0 {
+			text = strings.Repeat("进", 2000)
+		}
+		if _, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: text}); err != nil {
 			t.Fatalf("note %d: %v", i+1, err)
 		}
 	}
-	_, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "one too many"})
+	_, err = f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "one too many"})
 	wantCode(t, err, codes.FailedPrecondition, tracker.ReasonLimitReached, fmt.Sprint(tracker.MaxNotes))
 
 	for i := range tracker.MaxPausesPerClock {
