@@ -75,21 +75,23 @@ func String(s string) string {
 	if !hasDigitRun(s, 6) {
 		return s // fast path for the common case of log text without numbers
 	}
-	s = replaceBounded(s, inTextIDRE, isDigit, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
-	s = replaceBounded(s, inTextCreditCodeRE, isAlnum, func(m []int) string { return CreditCode(s[m[0]:m[1]]) })
-	s = replaceBounded(s, inTextOldIDRE, isDigit, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
-	s = replaceBounded(s, inTextMobileRE, isDigit, func(m []int) string {
+	// An ID number ending in its check letter X ends there, whatever follows.
+	s = replaceBounded(s, inTextIDRE, digitOrAfterX, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextCreditCodeRE, alnumGlued, func(m []int) string { return CreditCode(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextOldIDRE, digitGlued, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextMobileRE, digitGlued, func(m []int) string {
 		return s[m[0]:m[4]] + keepDigits(s[m[4]:m[5]], 3, 4)
 	})
-	s = replaceBounded(s, inTextLandlineRE, isDigit, func(m []int) string { return Phone(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextLandlineRE, digitGlued, func(m []int) string { return Phone(s[m[0]:m[1]]) })
 	return s
 }
 
 // replaceBounded replaces each match of re that is not glued on either side
-// to a character glued says belongs to the same token. A glued match is
+// to a character glued says belongs to the same token: glued(0, c) for the
+// character before the match, glued(last, c) for the one after it. A glued match is
 // skipped by one byte only, so a number right after a longer one that
 // merely looked like a match ("170 17012345678") is still found.
-func replaceBounded(s string, re *regexp.Regexp, glued func(byte) bool, repl func(m []int) string) string {
+func replaceBounded(s string, re *regexp.Regexp, glued func(last, c byte) bool, repl func(m []int) string) string {
 	var b strings.Builder
 	last := 0
 	for pos := 0; pos < len(s); {
@@ -102,7 +104,7 @@ func replaceBounded(s string, re *regexp.Regexp, glued func(byte) bool, repl fun
 				m[i] += pos
 			}
 		}
-		if (m[0] > 0 && glued(s[m[0]-1])) || (m[1] < len(s) && glued(s[m[1]])) {
+		if (m[0] > 0 && glued(0, s[m[0]-1])) || (m[1] < len(s) && glued(s[m[1]-1], s[m[1]])) {
 			pos = m[0] + 1
 			continue
 		}
@@ -172,3 +174,13 @@ func hasDigitRun(s string, n int) bool {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isAlnum(c byte) bool { return isDigit(c) || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+
+// digitGlued: a digit continues a number.
+func digitGlued(_, c byte) bool { return isDigit(c) }
+
+// alnumGlued: a letter or digit continues a code.
+func alnumGlued(_, c byte) bool { return isAlnum(c) }
+
+// digitOrAfterX: a digit continues an ID number, unless it ended in its
+// check letter X.
+func digitOrAfterX(last, c byte) bool { return isDigit(c) && last != 'X' && last != 'x' }
