@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short test-faults fuzz deps run bench-intake clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run bench-intake clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -79,6 +79,7 @@ test-short: deps
 ## fuzz: each fuzz target for FUZZTIME (10s): masking of free text and phones, the ID number and credit code
 ## checks; their seed corpora (testdata/fuzz) also run with every `go test`
 FUZZTIME ?= 10s
+.PHONY: fuzz
 fuzz:
 	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME)
 	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzPhone$$' -fuzztime $(FUZZTIME)
