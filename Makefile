@@ -76,6 +76,16 @@ test-faults: deps build
 test-short: deps
 	go test -count=1 -short $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
+## fuzz: each fuzz target for FUZZTIME (10s): masking of free text and phones, the ID number and credit code
+## checks; their seed corpora (testdata/fuzz) also run with every `go test`
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz:
+	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME)
+	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzPhone$$' -fuzztime $(FUZZTIME)
+	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckIDNumber$$' -fuzztime $(FUZZTIME)
+	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckCreditCode$$' -fuzztime $(FUZZTIME)
+
 ## run: start Redis, etcd, the four services and the gateway (Ctrl-C stops all)
 run: deps build $(TOOLS)/grpcurl
 	@scripts/run.sh

@@ -65,8 +65,10 @@ func TestDisputeLifecycleOverGateway(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(fmt.Sprint(wl["items"]), name) {
 			t.Errorf("hrss worklist awaiting receipt: HTTP %d %v", code, wl)
 		}
-		if code, _ := call(finance, name, "receive", map[string]any{}); code != http.StatusForbidden {
-			t.Errorf("finance receiving hrss's transfer: HTTP %d, want 403", code)
+		// A department with no part is told the dispute is not found, as
+		// for one that does not exist.
+		if code, _ := call(finance, name, "receive", map[string]any{}); code != http.StatusNotFound {
+			t.Errorf("finance receiving hrss's transfer: HTTP %d, want 404", code)
 		}
 		code, resp = call(hrss, name, "receive", map[string]any{})
 		if code != http.StatusOK || state(resp) != "DISPUTE_STATE_HANDLING" {
@@ -76,8 +78,8 @@ func TestDisputeLifecycleOverGateway(t *testing.T) {
 			!strings.Contains(fmt.Sprint(resp["message"]), "DISPUTE_STATE_HANDLING") {
 			t.Errorf("second receipt: HTTP %d %v, want 400 naming DISPUTE_STATE_HANDLING", code, resp)
 		}
-		if code, _ := call(finance, name, "reply", map[string]any{"outcome": "x", "text": "x"}); code != http.StatusForbidden {
-			t.Errorf("finance replying: HTTP %d, want 403", code)
+		if code, _ := call(finance, name, "reply", map[string]any{"outcome": "x", "text": "x"}); code != http.StatusNotFound {
+			t.Errorf("finance replying: HTTP %d, want 404", code)
 		}
 		code, resp = call(hrss, name, "reply", map[string]any{
 			"outcome": "已重新核定待遇", "text": "经核查，已按规定重新核定并补发。",
@@ -133,8 +135,8 @@ func TestDisputeLifecycleOverGateway(t *testing.T) {
 			}
 			return nil
 		})
-		if code, _ := p.httpJSON("GET", "/v1/"+name+"/tracking", justice, nil); code != http.StatusForbidden {
-			t.Errorf("an uninvolved department reading the tracking: HTTP %d, want 403", code)
+		if code, _ := p.httpJSON("GET", "/v1/"+name+"/tracking", justice, nil); code != http.StatusNotFound {
+			t.Errorf("an uninvolved department reading the tracking: HTTP %d, want 404", code)
 		}
 
 		// The claimant objects: the dispute closes and its dossier is sealed

@@ -115,8 +115,8 @@ func TestJointMeetingOfficeOverGateway(t *testing.T) {
 		opinion := func(token, text string) (int, map[string]any) {
 			return post(token, meeting+"/opinions", map[string]any{"opinion": map[string]any{"dispute": name, "text": text}})
 		}
-		if code, resp := opinion(finance, "x"); code != http.StatusForbidden {
-			t.Errorf("opinion of a unit not invited: HTTP %d %v, want 403", code, resp)
+		if code, resp := opinion(finance, "x"); code != http.StatusNotFound {
+			t.Errorf("opinion of a unit not invited: HTTP %d %v, want 404 (as for a meeting that does not exist)", code, resp)
 		}
 		if code, resp := opinion(taxHandler, "税务部门意见：申报基数低于实际工资，应补缴"); code != http.StatusOK {
 			t.Fatalf("tax opinion: HTTP %d %v", code, resp)

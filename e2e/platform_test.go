@@ -459,8 +459,8 @@ func TestPlatformEndToEnd(t *testing.T) {
 		})
 		other := p.token("finance", "zhao", "handler")
 		if _, err := archivev1.NewArchiveServiceClient(p.conn("archive", other)).GetDossier(ctx,
-			&archivev1.GetDossierRequest{Name: name}); status.Code(err) != codes.PermissionDenied {
-			t.Errorf("another department reading the dossier: %v, want PermissionDenied", err)
+			&archivev1.GetDossierRequest{Name: name}); status.Code(err) != codes.NotFound {
+			t.Errorf("another department reading the dossier: %v, want NotFound (as for one that does not exist)", err)
 		}
 	})
 

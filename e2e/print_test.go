@@ -74,8 +74,8 @@ func TestPrintThroughGateway(t *testing.T) {
 
 	t.Run("another department may not print it", func(t *testing.T) {
 		other := p.token("finance", "zhao", "handler")
-		if code, html := p.page("/print/"+name+"/registration-form", other); code != http.StatusForbidden {
-			t.Errorf("HTTP %d, want 403:\n%s", code, html)
+		if code, html := p.page("/print/"+name+"/registration-form", other); code != http.StatusNotFound {
+			t.Errorf("HTTP %d, want 404 (as for a dispute that does not exist):\n%s", code, html)
 		}
 	})
 }

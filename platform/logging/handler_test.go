@@ -92,6 +92,8 @@ func TestHandlerMatchesJSONHandler(t *testing.T) {
 		{name: "inline group", time: at, msg: "m", attrs: []slog.Attr{slog.Group("", "phone", "13812341234")}},
 		{name: "empty attr", time: at, msg: "m", attrs: []slog.Attr{{}, slog.String("a", "b")}},
 		{name: "empty key", time: at, msg: "m", attrs: []slog.Attr{slog.String("", "13812341234")}},
+		{name: "other numbers masked", time: at, msg: "单位91350100M000100Y43 电话0358-7654321 旧证142301900101123",
+			attrs: []slog.Attr{slog.String("tel", "03587654321")}},
 		{name: "nan", time: at, msg: "m", attrs: []slog.Attr{slog.Float64("f", math.NaN()), slog.Float64("g", math.Inf(-1))}},
 		{name: "year out of range", time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), msg: "m",
 			attrs: []slog.Attr{slog.Time("t", time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))}},
@@ -120,8 +122,10 @@ func TestHandlerMatchesJSONHandler(t *testing.T) {
 			if got != want {
 				t.Fatalf("output differs from JSONHandler\n got: %s\nwant: %s", got, want)
 			}
-			if strings.Contains(got, "13812341234") || strings.Contains(got, "14230119900101123X") {
-				t.Fatalf("full number leaked: %s", got)
+			for _, full := range []string{"13812341234", "14230119900101123X", "91350100M000100Y43", "7654321", "142301900101123"} {
+				if strings.Contains(got, full) {
+					t.Fatalf("full number %s leaked: %s", full, got)
+				}
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 // Package mask hides the middle of personal numbers (phones, resident ID
 // numbers, credit codes) so they can be shown to staff or written to logs
-// without exposing the full value.
+// without exposing the full value. docs/SECURITY.md ("What is masked")
+// lists what is masked where.
 package mask
 
 import (
@@ -16,6 +17,17 @@ var (
 	// inTextIDRE finds 18-character resident ID numbers: 6-digit area,
 	// birth date 18xx-20xx, 3-digit sequence, check digit or X.
 	inTextIDRE = regexp.MustCompile(`[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]`)
+	// inTextOldIDRE finds 15-digit resident ID numbers of the first
+	// generation: 6-digit area, birth date YYMMDD, 3-digit sequence.
+	inTextOldIDRE = regexp.MustCompile(`[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}`)
+	// inTextCreditCodeRE finds 18-character unified social credit codes
+	// (GB 32100): registration authority and kind, 6-digit area code, then
+	// the organisation code and check character, all from the code's
+	// alphabet (digits and capitals without I, O, S, V, Z).
+	inTextCreditCodeRE = regexp.MustCompile(`[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}`)
+	// inTextLandlineRE finds landlines written with their area code, with
+	// or without a dash: 0358-1234567, 03581234567, 010-12345678.
+	inTextLandlineRE = regexp.MustCompile(`0[1-9]\d{1,2}-?\d{7,8}`)
 )
 
 // Phone masks a phone number. Mobiles keep the first 3 and last 4 digits
@@ -39,39 +51,66 @@ func Phone(s string) string {
 
 // IDNumber masks a resident ID number, keeping the 6-digit area code and the
 // last 4 characters and hiding the birth date and sequence
-// ("142301********123X").
-func IDNumber(s string) string { return keepEnds(strings.TrimSpace(s), 6, 4) }
+// ("142301********123X"); of a 15-digit number of the first generation it
+// keeps the area code and the last 3 digits ("142301******123").
+func IDNumber(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) == 15 {
+		return keepEnds(s, 6, 3)
+	}
+	return keepEnds(s, 6, 4)
+}
 
 // CreditCode masks a unified social credit code, keeping its first 4 and
 // last 4 characters.
 func CreditCode(s string) string { return keepEnds(strings.TrimSpace(s), 4, 4) }
 
-// String masks every mobile number and resident ID number found in free
-// text. Numbers that are part of a longer run of digits are left alone: they
-// are something else (an account or case number).
+// String masks the personal and organisation numbers found in free text:
+// mobiles, landlines written with their area code, resident ID numbers (18
+// characters, and the 15 digits of the first generation) and unified social
+// credit codes. Numbers that are part of a longer run of digits (or, for
+// credit codes, of letters and digits) are left alone: they are something
+// else (an account or case number, a digest).
 func String(s string) string {
-	if !hasDigitRun(s, 11) {
+	if !hasDigitRun(s, 6) {
 		return s // fast path for the common case of log text without numbers
 	}
-	s = replaceBounded(s, inTextIDRE, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
-	s = replaceBounded(s, inTextMobileRE, func(m []int) string {
+	// An ID number ending in its check letter X ends there, whatever follows.
+	s = replaceBounded(s, inTextIDRE, digitOrAfterX, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextCreditCodeRE, alnumGlued, func(m []int) string { return CreditCode(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextOldIDRE, digitGlued, func(m []int) string { return IDNumber(s[m[0]:m[1]]) })
+	s = replaceBounded(s, inTextMobileRE, digitGlued, func(m []int) string {
 		return s[m[0]:m[4]] + keepDigits(s[m[4]:m[5]], 3, 4)
 	})
+	s = replaceBounded(s, inTextLandlineRE, digitGlued, func(m []int) string { return Phone(s[m[0]:m[1]]) })
 	return s
 }
 
-// replaceBounded replaces each match of re that is not glued to another
-// digit on either side.
-func replaceBounded(s string, re *regexp.Regexp, repl func(m []int) string) string {
+// replaceBounded replaces each match of re that is not glued on either side
+// to a character glued says belongs to the same token: glued(0, c) for the
+// character before the match, glued(last, c) for the one after it. A glued match is
+// skipped by one byte only, so a number right after a longer one that
+// merely looked like a match ("170 17012345678") is still found.
+func replaceBounded(s string, re *regexp.Regexp, glued func(last, c byte) bool, repl func(m []int) string) string {
 	var b strings.Builder
 	last := 0
-	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
-		if (m[0] > 0 && isDigit(s[m[0]-1])) || (m[1] < len(s) && isDigit(s[m[1]])) {
+	for pos := 0; pos < len(s); {
+		m := re.FindStringSubmatchIndex(s[pos:])
+		if m == nil {
+			break
+		}
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos
+			}
+		}
+		if (m[0] > 0 && glued(0, s[m[0]-1])) || (m[1] < len(s) && glued(s[m[1]-1], s[m[1]])) {
+			pos = m[0] + 1
 			continue
 		}
 		b.WriteString(s[last:m[0]])
 		b.WriteString(repl(m))
-		last = m[1]
+		last, pos = m[1], m[1]
 	}
 	if last == 0 {
 		return s
@@ -133,3 +172,15 @@ func hasDigitRun(s string, n int) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool { return isDigit(c) || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+
+// digitGlued: a digit continues a number.
+func digitGlued(_, c byte) bool { return isDigit(c) }
+
+// alnumGlued: a letter or digit continues a code.
+func alnumGlued(_, c byte) bool { return isAlnum(c) }
+
+// digitOrAfterX: a digit continues an ID number, unless it ended in its
+// check letter X.
+func digitOrAfterX(last, c byte) bool { return isDigit(c) && last != 'X' && last != 'x' }

@@ -27,6 +27,7 @@ func TestIDNumber(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"14230119900101123X", "142301********123X"},
 		{"110105198512310018", "110105********0018"},
+		{"142301900101123", "142301******123"},
 		{"12345", "*****"},
 		{"", ""},
 	}
@@ -66,6 +67,15 @@ func TestString(t *testing.T) {
 		{"longer run untouched", "account 6222138123412345678", "account 6222138123412345678"},
 		{"case number untouched", "case 2024138123412340", "case 2024138123412340"},
 		{"not a mobile", "12012345678", "12012345678"},
+		{"credit code", "统一社会信用代码91350100M000100Y43。", "统一社会信用代码9135**********0Y43。"},
+		{"credit code in json", `{"credit_code":"91110105MA01ABCD2X"}`, `{"credit_code":"9111**********CD2X"}`},
+		{"longer token untouched", "digest ABCD91350100M000100Y43", "digest ABCD91350100M000100Y43"},
+		{"old id number", "身份证142301900101123号", "身份证142301******123号"},
+		{"landline with dash", "电话0358-1234567", "电话0358-*****67"},
+		{"landline without dash", "tel 03581234567 ext", "tel 0358*****67 ext"},
+		{"beijing landline", "010-12345678", "010-******78"},
+		{"dispute name untouched", "regions/141181/disputes/2026-17", "regions/141181/disputes/2026-17"},
+		{"time untouched", "2026-12-02T07:36:12Z", "2026-12-02T07:36:12Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

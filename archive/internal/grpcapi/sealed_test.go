@@ -149,11 +149,11 @@ func TestSealedDossier(t *testing.T) {
 			{"proof for a department that took no part", func(ctx context.Context) error {
 				_, err := f.client.GetInclusionProof(ctx, &archivev1.GetInclusionProofRequest{Name: name(1)})
 				return err
-			}, "finance", codes.PermissionDenied, "PERMISSION_DENIED"},
+			}, "finance", codes.NotFound, "DOSSIER_NOT_FOUND"},
 			{"export for a department that took no part", func(ctx context.Context) error {
 				_, err := f.client.ExportDossier(ctx, &archivev1.ExportDossierRequest{Name: name(1)})
 				return err
-			}, "justice", codes.PermissionDenied, "PERMISSION_DENIED"},
+			}, "justice", codes.NotFound, "DOSSIER_NOT_FOUND"},
 			{"checkpoint never issued", func(ctx context.Context) error {
 				_, err := f.client.GetCheckpoint(ctx, &archivev1.GetCheckpointRequest{Parent: "regions/" + region, TreeSize: 7})
 				return err

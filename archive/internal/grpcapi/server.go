@@ -112,11 +112,15 @@ func (s *Server) load(ctx context.Context, name string) (*archivev1.Dossier, err
 		return nil, s.toStatus(fmt.Errorf("%w: caller's region %s differs from the dispute's region %s", dossier.ErrPermissionDenied, c.Region, region))
 	}
 	out, err := s.dossier(ctx, name)
+	if errors.Is(err, dossier.ErrNotFound) {
+		return nil, s.toStatus(notFound(name))
+	}
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
 	if !(&dossier.Dossier{Region: region, Departments: out.GetDepartments()}).CanView(c) {
-		return nil, s.toStatus(fmt.Errorf("%w: department %s took no part in %s", dossier.ErrPermissionDenied, c.Department, name))
+		// The same answer as for a dossier that does not exist.
+		return nil, s.toStatus(notFound(name))
 	}
 	return out, nil
 }
@@ -144,6 +148,11 @@ func (s *Server) dossier(ctx context.Context, name string) (*archivev1.Dossier, 
 	sealed, _, err := s.sealed.Leaf(ctx, name, reg, d.LeafIndex)
 	return sealed, err
 }
+
+// notFound is the one answer for a dossier that does not exist and for one
+// the caller may not read: the same code, reason and message, naming only
+// the requested name, so a refusal never tells that a dispute exists.
+func notFound(name string) error { return fmt.Errorf("%w: %s", dossier.ErrNotFound, name) }
 
 // GetDossier returns a dossier with its events in order to a department
 // that took part, or to the region's office and convenor.

@@ -6,8 +6,15 @@ import (
 	"strings"
 )
 
-// ErrNotFound means the named dispute does not exist.
+// ErrNotFound means the named dispute does not exist, or exists but the
+// caller may not read it: both get the same answer, so a refusal never
+// tells a caller that a dispute exists.
 var ErrNotFound = errors.New("dispute not found")
+
+// NotFound returns ErrNotFound naming the requested dispute and nothing else.
+// It is the one answer for a dispute that does not exist and for one the
+// caller may not read.
+func NotFound(name string) error { return fmt.Errorf("%w: %s", ErrNotFound, name) }
 
 // ErrRequestIDReused means the caller's department already used the request
 // id for a different form. It names nothing of that registration: the
@@ -60,11 +67,15 @@ func denied(reason, format string, args ...any) error {
 // dispute).
 type DuplicateRefError struct {
 	Channel, Ref string
-	// Existing is the resource name of the dispute that holds the reference.
+	// Existing is the resource name of the dispute that holds the reference,
+	// or "" when the caller may not read that dispute.
 	Existing string
 }
 
 func (e *DuplicateRefError) Error() string {
+	if e.Existing == "" {
+		return fmt.Sprintf("external_ref %q on channel %s is already registered", e.Ref, e.Channel)
+	}
 	return fmt.Sprintf("external_ref %q on channel %s is already registered as %s", e.Ref, e.Channel, e.Existing)
 }
 

@@ -51,7 +51,10 @@ var earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, Shanghai)
 // CheckIDNumber returns why s is not a valid 18-character resident ID number
 // (17 digits, the birth date a real day between 1900 and now, and the
 // MOD 11-2 check character), or "" when it is valid. s is expected in upper
-// case (see Normalize).
+// case (see Normalize). The reason echoes no part of s (it reaches the
+// caller and the call's log line): not the birth date, nor the check
+// character the number should have, which would let anyone complete a
+// made-up number.
 func CheckIDNumber(s string, now time.Time) string {
 	if len(s) != 18 {
 		return fmt.Sprintf("must be 18 characters, got %d", len([]rune(s)))
@@ -62,16 +65,16 @@ func CheckIDNumber(s string, now time.Time) string {
 	}
 	birth, err := time.ParseInLocation("20060102", s[6:14], Shanghai)
 	if err != nil || birth.Format("20060102") != s[6:14] {
-		return fmt.Sprintf("birth date %s is not a real date", s[6:14])
+		return "the birth date (characters 7 to 14) is not a real date"
 	}
 	if birth.Before(earliestBirth) {
-		return fmt.Sprintf("birth date %s is before 1900", s[6:14])
+		return "the birth date (characters 7 to 14) is before 1900"
 	}
 	if birth.After(now) {
-		return fmt.Sprintf("birth date %s is in the future", s[6:14])
+		return "the birth date (characters 7 to 14) is in the future"
 	}
 	if s[17] != want {
-		return fmt.Sprintf("check character is %c, want %c", s[17], want)
+		return "the check character (the 18th) does not match the first 17 digits"
 	}
 	return ""
 }
@@ -106,7 +109,8 @@ func CreditCheckChar(first17 string) (byte, bool) {
 
 // CheckCreditCode returns why s is not a valid unified social credit code
 // (18 characters of the GB 32100-2015 alphabet ending in the right check
-// character), or "" when it is valid. s is expected in upper case.
+// character), or "" when it is valid. s is expected in upper case. Like
+// CheckIDNumber, the reason echoes no part of s.
 func CheckCreditCode(s string) string {
 	if len(s) != 18 {
 		return fmt.Sprintf("must be 18 characters, got %d", len([]rune(s)))
@@ -116,7 +120,7 @@ func CheckCreditCode(s string) string {
 		return "may only contain digits and the capitals ABCDEFGHJKLMNPQRTUWXY"
 	}
 	if s[17] != want {
-		return fmt.Sprintf("check character is %c, want %c", s[17], want)
+		return "the check character (the 18th) does not match the first 17 characters"
 	}
 	return ""
 }

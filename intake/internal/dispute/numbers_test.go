@@ -1,6 +1,7 @@
 package dispute
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,6 +71,9 @@ func TestCheckIDNumber(t *testing.T) {
 			why := CheckIDNumber(tc.in, now)
 			if (why == "") != tc.ok {
 				t.Errorf("CheckIDNumber(%q) = %q, want ok=%v", tc.in, why, tc.ok)
+			}
+			if len(tc.in) == 18 && strings.Contains(why, tc.in[6:14]) {
+				t.Errorf("CheckIDNumber(%q) = %q echoes the birth date", tc.in, why)
 			}
 		})
 	}

@@ -31,8 +31,11 @@ func (s *Service) get(ctx context.Context, req *intakev1.GetDisputeRequest) (*in
 		return nil, err
 	}
 	if !allowed(caller, d) {
-		return nil, &dispute.DeniedError{Reason: dispute.ReasonDisputeNotVisible,
-			Msg: "dispute " + d.GetName() + " is visible to its registering department, the departments holding it and the office only"}
+		// The same answer as for a dispute that does not exist.
+		return nil, dispute.NotFound(dispute.Name(region, id))
+	}
+	if d.LinkedDisputes, err = s.readable(ctx, caller, region, d.GetLinkedDisputes()); err != nil {
+		return nil, err
 	}
 	return &intakev1.GetDisputeResponse{Dispute: d}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/xiaoyi-disputes/disputes/intake/internal/dispute"
+	"github.com/xiaoyi-disputes/disputes/intake/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/intake/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
@@ -179,17 +180,40 @@ func TestDuplicateLinks(t *testing.T) {
 	byPhone.Channel, byPhone.RegisteringDepartment, byPhone.Claimant.IdNumber = typesv1.Channel_CHANNEL_PHONE, "hrss", ""
 	second := hrss.register(t, byPhone)
 	n2 := second.GetDispute().GetName()
-	if d := cmp.Diff([]string{n1}, second.GetLinkedDisputes()); d != "" {
-		t.Errorf("response linked_disputes (-want +got):\n%s", d)
+	// hrss may not read tax's n1: its links leave it out, the office's and
+	// the event's do not.
+	if got := second.GetLinkedDisputes(); got != nil {
+		t.Errorf("response linked_disputes = %v, want none hrss may read", got)
 	}
-	if d := cmp.Diff([]string{n1}, second.GetDispute().GetLinkedDisputes()); d != "" {
-		t.Errorf("response dispute's linked_disputes (-want +got):\n%s", d)
+	if got := second.GetDispute().GetLinkedDisputes(); got != nil {
+		t.Errorf("response dispute's linked_disputes = %v, want none hrss may read", got)
 	}
-	if d := cmp.Diff([]string{n2}, tax.get(t, n1).GetLinkedDisputes()); d != "" {
-		t.Errorf("the earlier dispute's links (-want +got):\n%s", d)
+	if got := hrss.get(t, n2).GetLinkedDisputes(); got != nil {
+		t.Errorf("hrss's GetDispute links = %v, want none hrss may read", got)
 	}
+	if d := cmp.Diff([]string{n1}, office.get(t, n2).GetLinkedDisputes()); d != "" {
+		t.Errorf("the new dispute's links as the office sees them (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{n2}, office.get(t, n1).GetLinkedDisputes()); d != "" {
+		t.Errorf("the earlier dispute's links as the office sees them (-want +got):\n%s", d)
+	}
+	if got := tax.get(t, n1).GetLinkedDisputes(); got != nil {
+		t.Errorf("tax's GetDispute links = %v, want none tax may read", got)
+	}
+	lresp, err := hrss.ListDisputes(hrss.ctx(t), &intakev1.ListDisputesRequest{Parent: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range lresp.GetDisputes() {
+		if d.GetLinkedDisputes() != nil {
+			t.Errorf("hrss's list shows %s linked to %v", d.GetName(), d.GetLinkedDisputes())
+		}
+	}
+	// Once hrss holds n1 it sees the link.
+	e.routingEvent(t, n1, &routingv1.DisputeRouted{Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER, TargetDepartment: "hrss"},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_TRANSFERRED, Holder: "hrss", Readers: []string{"tax", "hrss"}, Version: 2})
 	if d := cmp.Diff([]string{n1}, hrss.get(t, n2).GetLinkedDisputes()); d != "" {
-		t.Errorf("the new dispute's links (-want +got):\n%s", d)
+		t.Errorf("hrss holding n1: the new dispute's links (-want +got):\n%s", d)
 	}
 	linked := streamEvents(t, e, &intakev1.DisputesLinked{})
 	if len(linked) != 1 {
@@ -216,7 +240,10 @@ func TestDuplicateLinks(t *testing.T) {
 		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_CLOSED, Readers: []string{"tax"}, Version: 5})
 	third := tax.register(t, validForm())
 	n3 := third.GetDispute().GetName()
-	if d := cmp.Diff([]string{n2}, third.GetLinkedDisputes()); d != "" {
+	if got := third.GetLinkedDisputes(); got != nil {
+		t.Errorf("tax's registration shows links %v to hrss's dispute", got)
+	}
+	if d := cmp.Diff([]string{n2}, office.get(t, n3).GetLinkedDisputes()); d != "" {
 		t.Errorf("after n1 closed, linked (-want +got):\n%s", d)
 	}
 
@@ -248,8 +275,11 @@ func TestDuplicateLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !replay.GetReplayed() || len(again.GetLinkedDisputes()) == 0 || !cmp.Equal(again.GetLinkedDisputes(), replay.GetLinkedDisputes()) {
+	if !replay.GetReplayed() || !cmp.Equal(again.GetLinkedDisputes(), replay.GetLinkedDisputes()) {
 		t.Errorf("replay linked %v, first time %v", replay.GetLinkedDisputes(), again.GetLinkedDisputes())
+	}
+	if len(office.get(t, again.GetDispute().GetName()).GetLinkedDisputes()) == 0 {
+		t.Error("the replayed registration has no links")
 	}
 }
 
@@ -403,7 +433,7 @@ func TestHoldersFromRouting(t *testing.T) {
 		return resp.GetDisputes()
 	}
 	_, err := hrss.GetDispute(hrss.ctx(t), &intakev1.GetDisputeRequest{Name: n})
-	wantCode(t, err, codes.PermissionDenied, dispute.ReasonDisputeNotVisible)
+	wantCode(t, err, codes.NotFound, grpcapi.ReasonDisputeNotFound)
 	if got := list(t, hrss, &intakev1.ListDisputesRequest{}); len(got) != 0 {
 		t.Fatalf("hrss lists %d disputes before any routing", len(got))
 	}
@@ -432,7 +462,7 @@ func TestHoldersFromRouting(t *testing.T) {
 		t.Errorf("hrss's own registrations: %d, want 0", len(got))
 	}
 	_, err = justice.GetDispute(justice.ctx(t), &intakev1.GetDisputeRequest{Name: n})
-	wantCode(t, err, codes.PermissionDenied, dispute.ReasonDisputeNotVisible)
+	wantCode(t, err, codes.NotFound, grpcapi.ReasonDisputeNotFound)
 
 	// Returned to the office after the second return, then sent to justice
 	// for redo: both are holders; hrss stays one (it held it).

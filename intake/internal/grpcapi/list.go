@@ -67,6 +67,9 @@ func (s *Service) list(ctx context.Context, req *intakev1.ListDisputesRequest) (
 	if err != nil {
 		return nil, err
 	}
+	if err := s.readableLinks(ctx, caller, region, ds); err != nil {
+		return nil, err
+	}
 	for _, d := range ds {
 		masked(d)
 	}
@@ -107,6 +110,9 @@ func masked(d *intakev1.Dispute) {
 	if d.EmployerCreditCode != "" {
 		d.EmployerCreditCode = mask.CreditCode(d.EmployerCreditCode)
 	}
+	// Free text a clerk typed may hold numbers too.
+	d.Complaint = mask.String(d.Complaint)
+	d.WithdrawReason = mask.String(d.WithdrawReason)
 }
 
 // A page token is base64url("<score>/<id>") of the last dispute returned;

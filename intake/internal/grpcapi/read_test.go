@@ -37,7 +37,7 @@ func TestGetDisputeAccess(t *testing.T) {
 		{"registering department's handler", e.as(conn, region, "tax", "h1", "handler"), n, codes.OK, ""},
 		{"office", e.as(conn, region, "tax", "o1", "office"), n, codes.OK, ""},
 		{"convenor", e.as(conn, region, "gov_office", "c1", "convenor"), n, codes.OK, ""},
-		{"another department", e.as(conn, region, "hrss", "clerk2", "clerk", "handler"), n, codes.PermissionDenied, dispute.ReasonDisputeNotVisible},
+		{"another department", e.as(conn, region, "hrss", "clerk2", "clerk", "handler"), n, codes.NotFound, grpcapi.ReasonDisputeNotFound},
 		{"another region's office", e.as(conn, "141182", "tax", "o2", "office"), n, codes.PermissionDenied, dispute.ReasonRegionMismatch},
 		{"admin role", e.as(conn, region, "tax", "a1", "admin"), n, codes.PermissionDenied, ""},
 		{"missing", clerk, name(e, 99), codes.NotFound, grpcapi.ReasonDisputeNotFound},
@@ -204,5 +204,30 @@ func TestListDisputes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestListMasksFreeText: the numbers a clerk typed into the complaint are
+// masked in lists like the claimant's own; GetDispute shows them in full.
+func TestListMasksFreeText(t *testing.T) {
+	e := newEnv(t)
+	conn := e.start()
+	tax := e.as(conn, region, "tax", "clerk1", "clerk")
+	d := validForm()
+	d.Complaint = "申请人13912345678（身份证142301199001011234，原电话0358-7654321）称单位91350100M000100Y43未缴费"
+	n := tax.register(t, d).GetDispute().GetName()
+	resp, err := tax.ListDisputes(tax.ctx(t), &intakev1.ListDisputesRequest{Parent: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetDisputes()) != 1 {
+		t.Fatalf("listed %d disputes", len(resp.GetDisputes()))
+	}
+	want := "申请人139****5678（身份证142301********1234，原电话0358-*****21）称单位9135**********0Y43未缴费"
+	if got := resp.GetDisputes()[0].GetComplaint(); got != want {
+		t.Errorf("listed complaint %q, want %q", got, want)
+	}
+	if got := tax.get(t, n).GetComplaint(); got != d.GetComplaint() {
+		t.Errorf("GetDispute complaint %q, want it in full", got)
 	}
 }

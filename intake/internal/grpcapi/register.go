@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -74,7 +75,16 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 		Mass: dispute.NewMassRule(int(rules.GetMassPeopleThreshold()), int(rules.GetMassEmployerDisputes()),
 			int(rules.GetMassEmployerWindowDays()), rules.GetMassWarningDepartments(), roster.OfficeHost(r)),
 	})
+	var dup *dispute.DuplicateRefError
+	if errors.As(err, &dup) {
+		return nil, s.hideExisting(ctx, caller, region, dup)
+	}
 	if err != nil {
+		return nil, err
+	}
+	// The links name the claimant's other disputes: the caller sees those
+	// it may read, the DisputesLinked event (for the services) all of them.
+	if out.LinkedDisputes, err = s.readable(ctx, caller, region, out.GetLinkedDisputes()); err != nil {
 		return nil, err
 	}
 	return &intakev1.RegisterDisputeResponse{
@@ -136,4 +146,19 @@ func rosterOf(r *rosterv1.Roster, rules *configv1.IntakeRules) *dispute.Roster {
 		out.Jurisdictions = append(out.Jurisdictions, j.GetCode())
 	}
 	return out
+}
+
+// hideExisting drops the name of the dispute already holding a work-order
+// number from dup unless the caller may read that dispute: the refusal
+// stays, but it tells a caller of another department nothing of a dispute
+// it may not see.
+func (s *Service) hideExisting(ctx context.Context, c dispute.Caller, region string, dup *dispute.DuplicateRefError) error {
+	seen, err := s.readable(ctx, c, region, []string{dup.Existing})
+	if err != nil {
+		return err
+	}
+	if len(seen) == 0 {
+		return &dispute.DuplicateRefError{Channel: dup.Channel, Ref: dup.Ref}
+	}
+	return dup
 }

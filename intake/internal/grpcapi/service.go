@@ -5,6 +5,7 @@ package grpcapi
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,4 +95,56 @@ func accessOf(d *intakev1.Dispute) dispute.Access {
 // as holding it, and the office and convenor of its region.
 func allowed(c dispute.Caller, d *intakev1.Dispute) bool {
 	return dispute.CanView(c, accessOf(d))
+}
+
+// readable returns those of the disputes ns of region that c may read, in
+// their order; nil when none. Linked disputes and the holder of a duplicate
+// work-order number are shown through it, so a caller learns of no dispute
+// it could not open.
+func (s *Service) readable(ctx context.Context, c dispute.Caller, region string, ns []string) ([]string, error) {
+	if len(ns) == 0 {
+		return nil, nil
+	}
+	if c.Region == region && c.RegionWide() {
+		return ns, nil
+	}
+	if c.Region != region {
+		return nil, nil
+	}
+	// The department's index holds what it registered, holds or held: the
+	// disputes allowed lets it read.
+	in, err := s.store.InDepartment(ctx, region, c.Department, ns)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, ok := range in {
+		if ok {
+			out = append(out, ns[i])
+		}
+	}
+	return out, nil
+}
+
+// readableLinks keeps in each of ds the linked disputes c may read, reading
+// every dispute linked from the page at once.
+func (s *Service) readableLinks(ctx context.Context, c dispute.Caller, region string, ds []*intakev1.Dispute) error {
+	if c.Region == region && c.RegionWide() {
+		return nil
+	}
+	var all []string
+	for _, d := range ds {
+		all = append(all, d.GetLinkedDisputes()...)
+	}
+	seen, err := s.readable(ctx, c, region, all)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		d.LinkedDisputes = slices.DeleteFunc(d.LinkedDisputes, func(n string) bool { return !slices.Contains(seen, n) })
+		if len(d.LinkedDisputes) == 0 {
+			d.LinkedDisputes = nil
+		}
+	}
+	return nil
 }

@@ -37,6 +37,10 @@ func (s *Service) withdraw(ctx context.Context, req *intakev1.WithdrawDisputeReq
 	}
 	now := s.now()
 	d, err := s.store.Withdraw(ctx, region, disputeID, func(d *intakev1.Dispute) (*eventv1.Event, error) {
+		if !allowed(caller, d) {
+			// The same answer as for a dispute that does not exist.
+			return nil, dispute.NotFound(dispute.Name(region, disputeID))
+		}
 		var withdrawn time.Time
 		if d.GetWithdrawTime() != nil {
 			withdrawn = d.GetWithdrawTime().AsTime()
@@ -50,6 +54,9 @@ func (s *Service) withdraw(ctx context.Context, req *intakev1.WithdrawDisputeReq
 			&intakev1.DisputeWithdrawn{Reason: req.GetReason()}, now)
 	})
 	if err != nil {
+		return nil, err
+	}
+	if d.LinkedDisputes, err = s.readable(ctx, caller, region, d.GetLinkedDisputes()); err != nil {
 		return nil, err
 	}
 	return &intakev1.WithdrawDisputeResponse{Dispute: d}, nil

@@ -33,7 +33,7 @@ func TestWithdrawDispute(t *testing.T) {
 		code   codes.Code
 		reason string
 	}{
-		{"another department's handler", e.as(conn, region, "hrss", "h2", "handler"), first, codes.PermissionDenied, dispute.ReasonDisputeNotVisible},
+		{"another department's handler", e.as(conn, region, "hrss", "h2", "handler"), first, codes.NotFound, grpcapi.ReasonDisputeNotFound},
 		{"convenor may not", e.as(conn, region, "gov_office", "c1", "convenor"), first, codes.PermissionDenied, ""},
 		{"another region's office", e.as(conn, "141182", "tax", "o2", "office"), first, codes.PermissionDenied, dispute.ReasonRegionMismatch},
 		{"missing", clerk, name(e, 99), codes.NotFound, grpcapi.ReasonDisputeNotFound},

@@ -396,7 +396,7 @@ func idOfName(name string) string { return name[strings.LastIndexByte(name, '/')
 func (s *Store) Get(ctx context.Context, region, id string) (*intakev1.Dispute, error) {
 	b, err := s.rdb.Get(ctx, DisputeKey(region, id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%w: %s", dispute.ErrNotFound, dispute.Name(region, id))
+		return nil, dispute.NotFound(dispute.Name(region, id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get dispute %s: %w", id, err)
@@ -409,6 +409,35 @@ func (s *Store) Get(ctx context.Context, region, id string) (*intakev1.Dispute, 
 		return nil, err
 	}
 	return d, nil
+}
+
+// InDepartment reports, for each dispute name in ns, whether it is in the
+// index of the disputes department registered, holds or held (the index a
+// department's list reads), in one command. A name of another region or a
+// malformed one is false.
+func (s *Store) InDepartment(ctx context.Context, region, department string, ns []string) ([]bool, error) {
+	out := make([]bool, len(ns))
+	members := make([]string, 0, len(ns))
+	at := make([]int, 0, len(ns))
+	for i, n := range ns {
+		r, id, err := names.DisputeID(n)
+		if err != nil || r != region {
+			continue
+		}
+		members, at = append(members, indexMember(id)), append(at, i)
+	}
+	if len(members) == 0 {
+		return out, nil
+	}
+	scores, err := s.rdb.ZMScore(ctx, DepartmentIndexKey(region, department), members...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read department index: %w", err)
+	}
+	for j, sc := range scores {
+		// go-redis reports a missing member as 0; no registration time is 0.
+		out[at[j]] = sc != 0
+	}
+	return out, nil
 }
 
 func decode(id string, b []byte) (*intakev1.Dispute, error) {
@@ -448,7 +477,7 @@ func (s *Store) update(ctx context.Context, region, id string, closes bool,
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			b, err := tx.Get(ctx, key).Bytes()
 			if errors.Is(err, redis.Nil) {
-				return fmt.Errorf("%w: %s", dispute.ErrNotFound, dispute.Name(region, id))
+				return dispute.NotFound(dispute.Name(region, id))
 			}
 			if err != nil {
 				return fmt.Errorf("get dispute %s: %w", id, err)

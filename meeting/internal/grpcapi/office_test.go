@@ -224,7 +224,8 @@ func TestGeneralMatterJointHandling(t *testing.T) {
 			Opinion: &meetingv1.Opinion{Dispute: dispute, Text: text}})
 		return err
 	}
-	refused(t, "opinion of a unit not invited", opinion(finance, name, "x"), codes.PermissionDenied, "finance")
+	uninvited := opinion(finance, name, "x")
+	refused(t, "opinion of a unit not invited", uninvited, codes.NotFound)
 	refused(t, "opinion by a clerk", opinion(f.as(t, region, "hrss", authn.RoleClerk), name, "x"), codes.PermissionDenied)
 	err = opinion(hrss, "regions/"+region+"/disputes/2026-12", "x")
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(fmt.Sprint(fields(err)), "opinion.dispute") {
@@ -233,6 +234,15 @@ func TestGeneralMatterJointHandling(t *testing.T) {
 	_, err = f.meeting.SubmitOpinion(hrss, &meetingv1.SubmitOpinionRequest{Parent: "regions/" + region + "/meetings/NOPE",
 		Opinion: &meetingv1.Opinion{Dispute: name, Text: "x"}})
 	refused(t, "opinion to an unknown meeting", err, codes.NotFound)
+	// A unit not invited learns nothing more than of a meeting that does
+	// not exist: the answers differ only in the name asked for.
+	unknown := status.Convert(err).Proto()
+	unknown.Message = strings.ReplaceAll(unknown.Message, "regions/"+region+"/meetings/NOPE", "<name>")
+	hidden := status.Convert(uninvited).Proto()
+	hidden.Message = strings.ReplaceAll(hidden.Message, mt.GetName(), "<name>")
+	if d := cmp.Diff(unknown, hidden, protocmp.Transform()); d != "" {
+		t.Errorf("not invited vs unknown meeting (-unknown +not invited):\n%s", d)
+	}
 
 	if err := opinion(office, name, "税务部门意见：按申报基数核定无误"); err != nil {
 		t.Fatal(err)

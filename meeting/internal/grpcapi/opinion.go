@@ -32,7 +32,9 @@ func (s *MeetingServer) SubmitOpinion(ctx context.Context, req *meetingv1.Submit
 		if err != nil {
 			return nil, err
 		}
-		if mt == nil {
+		if mt == nil || !mt.Invites(op.Unit) {
+			// A unit not invited gets the answer for a meeting that does
+			// not exist: nothing of the meeting, not even that it exists.
 			return nil, &office.NotFoundError{Reason: office.ReasonMeetingNotFound, What: "meeting " + req.GetParent()}
 		}
 		if err := office.MayGiveOpinion(mt, op); err != nil {

@@ -296,10 +296,13 @@ func SubmitOpinion(mt *Meeting, m *Matter, op Opinion) error {
 	return nil
 }
 
+// Invites reports whether unit is invited to the meeting.
+func (mt *Meeting) Invites(unit string) bool { return slices.Contains(mt.InvitedUnits, unit) }
+
 // MayGiveOpinion checks that op's unit is invited to the meeting and its
 // dispute on the meeting's agenda.
 func MayGiveOpinion(mt *Meeting, op Opinion) error {
-	if !slices.Contains(mt.InvitedUnits, op.Unit) {
+	if !mt.Invites(op.Unit) {
 		return &DeniedError{Msg: fmt.Sprintf("unit %s is not invited to meeting %s (invited: %s)", op.Unit, mt.ID, strings.Join(mt.InvitedUnits, ", "))}
 	}
 	if !slices.Contains(mt.Disputes, op.Dispute) {

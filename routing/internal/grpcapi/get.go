@@ -2,10 +2,8 @@ package grpcapi
 
 import (
 	"context"
-	"fmt"
 
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
-	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/wire"
 )
 
@@ -22,10 +20,10 @@ func (s *Server) GetTracking(ctx context.Context, req *routingv1.GetTrackingRequ
 	}
 	t, err := s.store.Get(ctx, req.GetName())
 	if err != nil {
-		return nil, s.toStatus(err)
+		return nil, s.toStatus(hideMissing(req.GetName(), err))
 	}
 	if !t.CanView(c) {
-		return nil, s.toStatus(fmt.Errorf("%w: department %s has no part in %s", tracker.ErrPermissionDenied, c.Department, t.Name))
+		return nil, s.toStatus(notFound(req.GetName()))
 	}
 	return &routingv1.GetTrackingResponse{Tracking: wire.Tracking(t, s.calendar, s.now())}, nil
 }

@@ -299,8 +299,8 @@ func TestGetTrackingAuth(t *testing.T) {
 	}{
 		{"tax", ev.GetDispute(), codes.OK, ""},
 		{"office", ev.GetDispute(), codes.OK, ""},
-		{"finance", ev.GetDispute(), codes.PermissionDenied, "PERMISSION_DENIED"},
-		{"hrss", ev.GetDispute(), codes.PermissionDenied, "PERMISSION_DENIED"},
+		{"finance", ev.GetDispute(), codes.NotFound, "TRACKING_NOT_FOUND"},
+		{"hrss", ev.GetDispute(), codes.NotFound, "TRACKING_NOT_FOUND"},
 		{"other_region", ev.GetDispute(), codes.PermissionDenied, "PERMISSION_DENIED"},
 		{"office", "regions/141181/disputes/2026-999", codes.NotFound, "TRACKING_NOT_FOUND"},
 		{"office", "regions/141181/disputes/x", codes.InvalidArgument, apierr.ReasonInvalidArgument},
@@ -331,9 +331,10 @@ func TestTransferLifecycle(t *testing.T) {
 	transfer := &routingv1.RouteDisputeRequest{Name: name, Kind: routingv1.RouteKind_ROUTE_KIND_TRANSFER,
 		TargetDepartment: "hrss", Opinion: "属人社部门职责", ReasonCode: "OTHER_DUTY"}
 
-	// Refusals change nothing.
+	// Refusals change nothing. hrss has no part yet: the dispute is not
+	// found for it.
 	_, err := f.client.RouteDispute(f.as(t, "hrss"), transfer)
-	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	bad := proto.Clone(transfer).(*routingv1.RouteDisputeRequest)
 	bad.TargetDepartment = "police"
 	_, err = f.client.RouteDispute(f.as(t, "tax"), bad)

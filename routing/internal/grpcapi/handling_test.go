@@ -120,9 +120,9 @@ func TestReplyLifecycle(t *testing.T) {
 	}
 	// A department with no part sees nothing and cannot receive.
 	_, err := f.client.GetTracking(f.as(t, "finance"), &routingv1.GetTrackingRequest{Name: name})
-	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	_, err = f.client.ReceiveTransfer(f.as(t, "finance"), &routingv1.ReceiveTransferRequest{Name: name})
-	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	// Replying before receipt names the state.
 	reply := &routingv1.RecordReplyRequest{Name: name, Outcome: "维持原核定", Text: "经核查, 滞纳金计算无误。",
 		Remedies: []typesv1.Remedy{litigation, review, reconsideration}}
@@ -142,11 +142,14 @@ func TestReplyLifecycle(t *testing.T) {
 	_, err = f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "x"})
 	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "hrss")
 
-	// Only the holder replies: not the registering department, not a stranger.
-	for _, who := range []string{"tax", "finance", "office"} {
+	// Only the holder replies: not the registering department nor the
+	// office, who may read it; a stranger does not find it.
+	for _, who := range []string{"tax", "office"} {
 		_, err = f.client.RecordReply(f.as(t, who), reply)
 		wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
 	}
+	_, err = f.client.RecordReply(f.as(t, "finance"), reply)
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	stale := proto.Clone(reply).(*routingv1.RecordReplyRequest)
 	stale.Etag = "1"
 	_, err = f.client.RecordReply(f.as(t, "hrss"), stale)
@@ -192,7 +195,7 @@ func TestReplyLifecycle(t *testing.T) {
 	_, err = f.client.RedoDispute(f.as(t, "office"), redo)
 	wantCode(t, err, codes.FailedPrecondition, "NO_DISSATISFIED_FOLLOW_UP", "")
 	_, err = f.client.RecordFollowUp(f.as(t, "finance"), &routingv1.RecordFollowUpRequest{Name: name, Satisfied: false})
-	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	fu, err := f.client.RecordFollowUp(f.as(t, "office"), &routingv1.RecordFollowUpRequest{Name: name, Satisfied: false, Note: "认为滞纳金起算日有误"})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +229,7 @@ func TestReplyLifecycle(t *testing.T) {
 	// The objection: not by a stranger; by the registering department.
 	obj := &routingv1.RecordObjectionRequest{Name: name, Remedy: reconsideration, Note: "申请行政复议"}
 	_, err = f.client.RecordObjection(f.as(t, "finance"), obj)
-	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	ob, err := f.client.RecordObjection(f.as(t, "tax"), obj)
 	if err != nil {
 		t.Fatal(err)

@@ -21,9 +21,10 @@ import (
 func (s *Server) mutate(ctx context.Context, c tracker.Caller, name, etag string,
 	fn func(t *tracker.Tracker, x *store.Tx) (payload eventPayload, err error)) (*tracker.Tracker, error) {
 	now := s.now()
-	return s.store.Mutate(ctx, name, now, func(t *tracker.Tracker, x *store.Tx) ([]*eventv1.Event, error) {
+	t, err := s.store.Mutate(ctx, name, now, func(t *tracker.Tracker, x *store.Tx) ([]*eventv1.Event, error) {
 		if !t.CanView(c) {
-			return nil, fmt.Errorf("%w: department %s has no part in %s", tracker.ErrPermissionDenied, c.Department, t.Name)
+			// The same answer as for a dispute that does not exist.
+			return nil, notFound(name)
 		}
 		if err := t.CheckEtag(etag); err != nil {
 			return nil, err
@@ -47,6 +48,7 @@ func (s *Server) mutate(ctx context.Context, c tracker.Caller, name, etag string
 		t.StampEvent(evs[0].GetId())
 		return evs, nil
 	})
+	return t, hideMissing(name, err)
 }
 
 // rosterOf returns the region's last valid roster.

@@ -69,6 +69,19 @@ func inRegion(c tracker.Caller, name string) error {
 	return nil
 }
 
+// notFound is the one answer for a dispute without a tracker and for one the
+// caller may not read: the same code, reason and message, naming only the
+// requested name, so a refusal never tells that a dispute exists.
+func notFound(name string) error { return fmt.Errorf("%w: %s", tracker.ErrNotFound, name) }
+
+// hideMissing turns the store's not found for name into notFound(name).
+func hideMissing(name string, err error) error {
+	if errors.Is(err, tracker.ErrNotFound) {
+		return notFound(name)
+	}
+	return err
+}
+
 // toStatus is the one table from domain and store errors to gRPC statuses.
 func (s *Server) toStatus(err error) error {
 	if err == nil {

@@ -402,8 +402,9 @@ func TestPauseAndExtension(t *testing.T) {
 	}
 
 	p.clock.Set(cst(2026, 3, 3, 10, 0))
+	// hrss has no part in it: not found, as a dispute that does not exist.
 	_, err = r.client.PauseClock(p.as(t, "hrss"), &routingv1.PauseClockRequest{Name: name, Reason: "x"})
-	wantCode(t, err, codes.PermissionDenied, "PERMISSION_DENIED", "")
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
 	_, err = r.client.PauseClock(p.as(t, "tax"), &routingv1.PauseClockRequest{Name: name})
 	wantCode(t, err, codes.InvalidArgument, apierr.ReasonInvalidArgument, "")
 	pr, err := r.client.PauseClock(p.as(t, "tax"), &routingv1.PauseClockRequest{Name: name, Reason: "等待申请人补充材料"})

@@ -143,6 +143,9 @@ func (t *Tracker) AddNote(c Caller, text string, now time.Time) error {
 	if text == "" {
 		return &ValidationError{Field: "text", Reason: "is required"}
 	}
+	if err := limitReached("progress notes", len(t.Notes), MaxNotes); err != nil {
+		return err
+	}
 	t.Notes = append(t.Notes, Note{Text: text, Actor: c.Actor, Time: now})
 	t.Version++
 	return nil
@@ -156,6 +159,9 @@ func (t *Tracker) RecordFollowUp(c Caller, satisfied bool, note string, now time
 	}
 	if c.Department != t.Holder && !c.Office {
 		return nil, deny("only the holding department %s or the office may record a follow-up of %s", t.Holder, t.Name)
+	}
+	if err := limitReached("follow-ups", len(t.FollowUps), MaxFollowUps); err != nil {
+		return nil, err
 	}
 	t.FollowUps = append(t.FollowUps, FollowUp{Satisfied: satisfied, Note: note, Actor: c.Actor, Time: now})
 	t.Version++

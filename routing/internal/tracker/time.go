@@ -85,6 +85,9 @@ func (t *Tracker) PauseClock(c Caller, reason string, now time.Time) (Clock, err
 	if now.After(k.Due) {
 		return Clock{}, refuse("CLOCK_OVERDUE", "the clock was due on %s and cannot be paused", date(k.Due))
 	}
+	if err := limitReached("pauses of one clock", len(k.Pauses), MaxPausesPerClock); err != nil {
+		return Clock{}, err
+	}
 	k.Pauses = append(k.Pauses, Pause{Start: now, Reason: reason, Actor: c.Actor})
 	t.Version++
 	return *k, nil

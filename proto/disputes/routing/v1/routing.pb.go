@@ -4308,7 +4308,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x16AddProgressNoteRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12\x1e\n" +
 	"\x04text\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04text\"T\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x04text\"T\n" +
 	"\x17AddProgressNoteResponse\x129\n" +
 	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\x86\x01\n" +
 	"\x11PauseClockRequest\x12M\n" +
