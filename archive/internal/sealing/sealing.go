@@ -32,6 +32,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
 	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 )
@@ -146,19 +147,22 @@ func forEach(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// SealBatch seals the closed dossiers among names as one batch of the log
+// markChunk is how many dossiers one Redis transaction marks sealed.
+const markChunk = 512
+
+// SealBatch seals the closed dossiers among disputes as one batch of the log
 // and marks each sealed; it returns how many are sealed now.
-func (s *Sealer) SealBatch(ctx context.Context, names []string) (int, error) {
+func (s *Sealer) SealBatch(ctx context.Context, disputes []string) (int, error) {
 	type item struct {
 		d     *archivev1.Dossier
 		index int64 // leaf, when sealed
 		done  bool  // sealed (marked) or nothing to do
 		err   error
 	}
-	items := make([]item, len(names))
-	forEach(len(names), func(i int) {
+	items := make([]item, len(disputes))
+	forEach(len(disputes), func(i int) {
 		it := &items[i]
-		name := names[i]
+		name := disputes[i]
 		d, evs, err := s.Store.Get(ctx, name)
 		if errors.Is(err, dossier.ErrNotFound) || (err == nil && !d.Closed()) {
 			it.err = s.Store.Unschedule(ctx, name)
@@ -196,16 +200,35 @@ func (s *Sealer) SealBatch(ctx context.Context, names []string) (int, error) {
 	if len(batch) > 0 {
 		results := s.Log.SealBatch(ctx, batch)
 		sealedIn := time.Since(start)
-		forEach(len(results), func(j int) {
-			r, it := results[j], &items[pos[j]]
+		// Marked in Redis by region, a chunk per transaction: one fsync for
+		// many dossiers.
+		byRegion := map[string][]int{}
+		for j, r := range results {
+			it := &items[pos[j]]
 			if r.Err != nil {
 				it.err = fmt.Errorf("seal %s: %w", batch[j].GetName(), r.Err)
-				return
+				continue
 			}
-			if it.err = s.Store.MarkSealed(ctx, batch[j].GetName(), r.Index); it.err == nil {
-				it.done, it.index = true, r.Index
+			region, _, _ := names.DisputeID(batch[j].GetName())
+			byRegion[region] = append(byRegion[region], j)
+		}
+		for region, js := range byRegion {
+			for len(js) > 0 {
+				chunk := js[:min(len(js), markChunk)]
+				js = js[len(chunk):]
+				leaves := make(map[string]int64, len(chunk))
+				for _, j := range chunk {
+					leaves[batch[j].GetName()] = results[j].Index
+				}
+				err := s.Store.MarkSealedMany(ctx, region, leaves)
+				for _, j := range chunk {
+					it := &items[pos[j]]
+					if it.err = err; err == nil {
+						it.done, it.index = true, results[j].Index
+					}
+				}
 			}
-		})
+		}
 		for _, r := range results {
 			if r.Err == nil && r.Appended {
 				appended++
