@@ -93,9 +93,13 @@ start_servers() {
 }
 
 # start_service name: starts (or restarts) one service and waits until it is ready.
+# The services serve plaintext gRPC here (the development flag), and Redis
+# and etcd run without credentials: these benches measure the platform's
+# own work per lifecycle and per event; what mutual TLS and the Redis ACL
+# cost per call is measured by make bench-intake.
 start_service() {
   local s=$1
-  "$BIN/$s" -grpc-addr "127.0.0.1:${GRPC_PORT[$s]}" -admin-addr "127.0.0.1:${ADMIN_PORT[$s]}" \
+  "$BIN/$s" -insecure-plaintext -grpc-addr "127.0.0.1:${GRPC_PORT[$s]}" -admin-addr "127.0.0.1:${ADMIN_PORT[$s]}" \
     -log-level "${LOG_LEVEL:-info}" ${PPROF:+-pprof} >>"$TMP/$s.log" 2>&1 &
   SVC_PID[$s]=$!
   pids+=($!)
