@@ -22,17 +22,6 @@ const Group = "archive"
 // Sources are the services whose streams the archive reads.
 var Sources = []string{"intake", "routing", "meeting"}
 
-// Streams returns the streams of every source in regions.
-func Streams(regions []string) []string {
-	var out []string
-	for _, r := range regions {
-		for _, s := range Sources {
-			out = append(out, events.Stream(s, r))
-		}
-	}
-	return out
-}
-
 // Handler files every event it is given (the subscription's Default).
 func Handler(st *store.Store) events.Handler { return st.Handler(Extract) }
 
