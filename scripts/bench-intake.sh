@@ -24,48 +24,8 @@ DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
 PKG=github.com/xiaoyi-disputes/disputes
 
-TMP=$(mktemp -d -t bench-intake.XXXXXX)
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for ((i=${#pids[@]}-1; i>=0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  if [[ ${KEEP:-} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port sets the named variable to a TCP port nobody listens on, below
-# the kernel's ephemeral range (so no outgoing connection holds it) and not
-# handed out before in this run.
-picked=" "
-free_port() { # variable-name
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    [[ $picked == *" $p "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      picked+="$p "
-      printf -v "$1" '%s' "$p"
-      return
-    fi
-  done
-}
-
-wait_for() { # what command...
-  local what=$1
-  shift
-  for _ in $(seq 1 200); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi # it exited
-    sleep 0.1
-  done
-  echo "$what did not come up; logs in $TMP" >&2
-  KEEP=1
-  exit 1
-}
+BENCH_NAME=bench-intake
+source scripts/bench-lib.sh
 
 echo "== building"
 mkdir -p "$BIN"

@@ -10,44 +10,8 @@ REGION=${REGION:-141181}
 PKG=github.com/xiaoyi-disputes/disputes
 SERVICES=(intake routing meeting archive)
 
-TMP=$(mktemp -d -t bench-platform.XXXXXX)
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for ((i=${#pids[@]}-1; i>=0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  if [[ ${KEEP:-} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-picked=" "
-free_port() { # variable-name
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    [[ $picked == *" $p "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      picked+="$p "
-      printf -v "$1" '%s' "$p"
-      return
-    fi
-  done
-}
-
-wait_for() { # what command...
-  local what=$1
-  shift
-  for _ in $(seq 1 300); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  echo "$what did not come up; logs in $TMP" >&2
-  KEEP=1
-  exit 1
-}
+BENCH_NAME=bench-platform
+source scripts/bench-lib.sh
 
 build_platform() {
   echo "== building"
