@@ -49,6 +49,18 @@ func TestDisputeLifecycleOverGateway(t *testing.T) {
 		return s
 	}
 
+	t.Run("a search on a phone number goes in a body, never in a URL", func(t *testing.T) {
+		name := register("life-search", "13812340099")
+		code, resp := p.httpJSON("POST", "/v1/regions/"+region+"/disputes:search", taxClerk, map[string]any{"claimantPhone": "13812340099"})
+		ds, _ := resp["disputes"].([]any)
+		if code != http.StatusOK || len(ds) != 1 || ds[0].(map[string]any)["name"] != name {
+			t.Fatalf("search by phone: HTTP %d %v", code, resp)
+		}
+		if code, resp := p.httpJSON("GET", "/v1/regions/"+region+"/disputes?claimantPhone=13812340099", taxClerk, nil); code != http.StatusBadRequest {
+			t.Fatalf("phone in the URL: HTTP %d %v, want 400", code, resp)
+		}
+	})
+
 	t.Run("transfer, receipt and written reply with remedy dates", func(t *testing.T) {
 		name := register("life-1", "13812340001")
 		code, resp := call(taxClerk, name, "route", map[string]any{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"io"
 	"net/http"
 	"strconv"
@@ -74,6 +75,11 @@ func guard(next http.Handler) http.Handler {
 			writeTooLarge(w)
 			return
 		}
+		if f := personalQuery(r); f != "" {
+			writeBadRequest(w, f, "a personal number may not be sent in a URL; send the filters in the body of POST "+
+				"/v1/regions/<region>/disputes:search")
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), MaxCallTimeout)
 		defer cancel()
 		if r.Body != nil && r.Body != http.NoBody {
@@ -83,6 +89,44 @@ func guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// personalFilters are the query parameters (in either spelling) that would
+// carry a phone, ID or credit-code number.
+var personalFilters = []string{"claimantPhone", "claimant_phone", "claimantIdNumber", "claimant_id_number",
+	"claimantCreditCode", "claimant_credit_code"}
+
+// personalQuery returns the field of a personal-number filter in r's query,
+// "" when there is none.
+func personalQuery(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	q := r.URL.Query()
+	for _, f := range personalFilters {
+		if q.Has(f) {
+			return f
+		}
+	}
+	return ""
+}
+
+// writeBadRequest answers 400 with a BadRequest naming field, the body every
+// other refusal of bad input has.
+func writeBadRequest(w http.ResponseWriter, field, why string) {
+	st, err := status.New(codes.InvalidArgument, "invalid argument: "+field+": "+why).WithDetails(
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: why}}},
+		&errdetails.ErrorInfo{Reason: apierr.ReasonInvalidArgument, Domain: apierr.Domain},
+	)
+	body := []byte(`{"code":3,"message":"invalid argument"}`)
+	if err == nil {
+		if b, err := protojson.Marshal(st.Proto()); err == nil {
+			body = b
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write(body)
 }
 
 // writeTooLarge answers 413 with the error body every other error has.

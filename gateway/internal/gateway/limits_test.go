@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"io"
 	"log/slog"
 	"net"
@@ -254,6 +255,37 @@ func TestProbesAndMetricsOnlyOnAdmin(t *testing.T) {
 		g.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
 		if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.wantBody) {
 			t.Errorf("admin %s: HTTP %d %.100s, want %d with %q", tt.path, rec.Code, rec.Body, tt.want, tt.wantBody)
+		}
+	}
+}
+
+// A personal number is refused in a URL (proxies and access logs keep
+// URLs), naming the parameter, before any backend is called; the same
+// filter in the body of :search goes through to intake.
+func TestPersonalNumbersNotInURLs(t *testing.T) {
+	g := newGateway(t, "")
+	for _, q := range []string{"claimantPhone=13812345678", "claimant_id_number=110105199003070012", "pageSize=5&claimantCreditCode=91350100M000100Y43"} {
+		req := httptest.NewRequest(http.MethodGet, "/v1/regions/141181/disputes?"+q, nil)
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || reason(t, rec.Body.Bytes()) != apierr.ReasonInvalidArgument ||
+			!strings.Contains(rec.Body.String(), "disputes:search") {
+			t.Fatalf("GET ?%s: HTTP %d %.300s, want 400 naming the :search call", q, rec.Code, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), "13812345678") {
+			t.Fatalf("the refusal echoes the number: %s", rec.Body)
+		}
+	}
+	// Without personal numbers the list is served (here: the backend is
+	// down), and :search takes them in its body.
+	for _, req := range []*http.Request{
+		httptest.NewRequest(http.MethodGet, "/v1/regions/141181/disputes?pageSize=5", nil),
+		httptest.NewRequest(http.MethodPost, "/v1/regions/141181/disputes:search", strings.NewReader(`{"claimantPhone":"13812345678"}`)),
+	} {
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s %s: HTTP %d %.300s, want it passed on to intake (503: intake is down)", req.Method, req.URL, rec.Code, rec.Body)
 		}
 	}
 }

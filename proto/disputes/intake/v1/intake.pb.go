@@ -1268,12 +1268,12 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\x1bopen_disputes_same_employer\x18\x03 \x01(\x05R\x18openDisputesSameEmployer\x12!\n" +
 	"\faddressed_to\x18\x04 \x03(\tR\vaddressedTo\"9\n" +
 	"\x0eDisputesLinked\x12'\n" +
-	"\x0flinked_disputes\x18\x01 \x03(\tR\x0elinkedDisputes2\xde\x04\n" +
+	"\x0flinked_disputes\x18\x01 \x03(\tR\x0elinkedDisputes2\x8b\x05\n" +
 	"\rIntakeService\x12\x96\x01\n" +
 	"\x0fRegisterDispute\x12*.disputes.intake.v1.RegisterDisputeRequest\x1a+.disputes.intake.v1.RegisterDisputeResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{parent=regions/*}/disputes\x12\x84\x01\n" +
 	"\n" +
-	"GetDispute\x12%.disputes.intake.v1.GetDisputeRequest\x1a&.disputes.intake.v1.GetDisputeResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=regions/*/disputes/*}\x12\x8a\x01\n" +
-	"\fListDisputes\x12'.disputes.intake.v1.ListDisputesRequest\x1a(.disputes.intake.v1.ListDisputesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=regions/*}/disputes\x12\x9f\x01\n" +
+	"GetDispute\x12%.disputes.intake.v1.GetDisputeRequest\x1a&.disputes.intake.v1.GetDisputeResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=regions/*/disputes/*}\x12\xb7\x01\n" +
+	"\fListDisputes\x12'.disputes.intake.v1.ListDisputesRequest\x1a(.disputes.intake.v1.ListDisputesResponse\"T\x82\xd3\xe4\x93\x02NZ+:\x01*\"&/v1/{parent=regions/*}/disputes:search\x12\x1f/v1/{parent=regions/*}/disputes\x12\x9f\x01\n" +
 	"\x0fWithdrawDispute\x12*.disputes.intake.v1.WithdrawDisputeRequest\x1a+.disputes.intake.v1.WithdrawDisputeResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:withdrawBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1;intakev1b\x06proto3"
 
 var (
