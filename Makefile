@@ -85,6 +85,9 @@ fuzz:
 	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzPhone$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckIDNumber$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckCreditCode$$' -fuzztime $(FUZZTIME)
+	cd intake && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzPageToken$$' -fuzztime $(FUZZTIME)
+	cd routing && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzWorklistToken$$' -fuzztime $(FUZZTIME)
+	cd gateway && go test ./internal/gateway -run '^$$' -fuzz '^FuzzRegistrationBody$$' -fuzztime $(FUZZTIME)
 
 ## run: start Redis, etcd, the four services and the gateway (Ctrl-C stops all)
 run: deps build $(TOOLS)/grpcurl

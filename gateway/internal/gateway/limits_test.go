@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
@@ -23,7 +24,7 @@ import (
 const registerPath = "/v1/regions/141181/disputes"
 
 // newGateway returns a gateway whose backends are all at addr (or nowhere).
-func newGateway(t *testing.T, intake string) *Gateway {
+func newGateway(t testing.TB, intake string) *Gateway {
 	t.Helper()
 	down := closedAddr(t)
 	if intake == "" {
@@ -288,4 +289,24 @@ func TestPersonalNumbersNotInURLs(t *testing.T) {
 			t.Fatalf("%s %s: HTTP %d %.300s, want it passed on to intake (503: intake is down)", req.Method, req.URL, rec.Code, rec.Body)
 		}
 	}
+}
+
+// FuzzRegistrationBody: whatever body a client posts, the gateway answers
+// with a client error or the backend's (intake is down here: 503), never
+// a panic or a 500 of its own.
+func FuzzRegistrationBody(f *testing.F) {
+	f.Add([]byte(`{"requestId":"x","dispute":{"claimant":{"kind":"CLAIMANT_KIND_INDIVIDUAL"}}}`))
+	f.Add([]byte(`{"dispute":{"claimant":{"kind":7}}}`))
+	f.Add([]byte(`{"requestId":`))
+	f.Add([]byte("\xff\xfe"))
+	f.Add([]byte(`[]`))
+	g := newGateway(f, "")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, registerPath, bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("body %q: HTTP %d %.300s", body, rec.Code, rec.Body)
+		}
+	})
 }
