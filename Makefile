@@ -59,11 +59,13 @@ vet:
 deps:
 	@scripts/deps.sh
 
-## test: every unit, integration and end-to-end test, then the fault experiments, with their own Redis and etcd
+## test: every unit, integration and end-to-end test, then the fault experiments and a short run of each fuzz target,
+## with their own Redis and etcd
 test: deps build
 	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	DISPUTES_BIN=$(CURDIR)/bin go test -count=1 -timeout 12m $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	$(MAKE) --no-print-directory test-faults
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 ## test-faults: the fault experiments (e2e, build tag faults) against the real binaries: processes and Redis
 ## killed, restarted and paused under load; each prints its counts and a SUMMARY line (RUN=<regexp> picks some)
@@ -83,6 +85,7 @@ FUZZTIME ?= 10s
 fuzz:
 	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME)
 	cd platform && go test ./mask -run '^$$' -fuzz '^FuzzPhone$$' -fuzztime $(FUZZTIME)
+	cd platform && go test ./names -run '^$$' -fuzz '^FuzzParseDispute$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckIDNumber$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckCreditCode$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzPageToken$$' -fuzztime $(FUZZTIME)
