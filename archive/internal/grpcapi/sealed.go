@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/sealproof"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
@@ -53,17 +52,10 @@ func (s *Server) ListCheckpoints(ctx context.Context, req *archivev1.ListCheckpo
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
-	offset := 0
-	if tok := req.GetPageToken(); tok != "" {
-		if offset, err = strconv.Atoi(tok); err != nil || offset < 0 {
-			return nil, s.toStatus(&dossier.ValidationError{Field: "page_token", Reason: "is not a token from a previous response"})
-		}
+	offset, size, err := page(req.GetPageToken(), req.GetPageSize(), defaultCheckpointPage, maxCheckpointPage)
+	if err != nil {
+		return nil, s.toStatus(err)
 	}
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = defaultCheckpointPage
-	}
-	size = min(size, maxCheckpointPage)
 	cps, err := s.sealed.Checkpoints(region)
 	if err != nil {
 		return nil, s.toStatus(err)

@@ -189,6 +189,21 @@ func (s *Server) visible(ctx context.Context, c dossier.Caller, region string, f
 	return out, nil
 }
 
+// page reads an offset page token and a page size (0: def, at most max);
+// one reading serves every list of the archive.
+func page(token string, pageSize int32, def, max int) (offset, size int, err error) {
+	if token != "" {
+		if offset, err = strconv.Atoi(token); err != nil || offset < 0 {
+			return 0, 0, &dossier.ValidationError{Field: "page_token", Reason: "is not a token from a previous response"}
+		}
+	}
+	size = int(pageSize)
+	if size == 0 {
+		size = def
+	}
+	return offset, min(size, max), nil
+}
+
 // SearchDossiers pages the dossiers a caller may see, latest registered
 // first: the whole region for the office and convenor, else those the
 // caller's department took part in.
@@ -201,17 +216,10 @@ func (s *Server) SearchDossiers(ctx context.Context, req *archivev1.SearchDossie
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
-	offset := 0
-	if tok := req.GetPageToken(); tok != "" {
-		if offset, err = strconv.Atoi(tok); err != nil || offset < 0 {
-			return nil, s.toStatus(&dossier.ValidationError{Field: "page_token", Reason: "is not a token from a previous response"})
-		}
+	offset, size, err := page(req.GetPageToken(), req.GetPageSize(), defaultPageSize, maxPageSize)
+	if err != nil {
+		return nil, s.toStatus(err)
 	}
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = defaultPageSize
-	}
-	size = min(size, maxPageSize)
 	ds, err := s.visible(ctx, c, region, dossier.Filter{State: req.GetState(), Category: req.GetCategory(), Query: req.GetQuery()})
 	if err != nil {
 		return nil, s.toStatus(err)
