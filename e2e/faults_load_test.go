@@ -314,6 +314,26 @@ func (c *cluster) meetingState(ctx context.Context, name string) (typesv1.Disput
 	return m.State, true, nil
 }
 
+// meetingAwaitsReceipt reports whether the meeting service's view of name
+// says the office has not yet signed its transfer slip.
+func (c *cluster) meetingAwaitsReceipt(ctx context.Context, name string) (bool, error) {
+	_, year, n, err := names.ParseDispute(name)
+	if err != nil {
+		return false, err
+	}
+	b, err := c.rdb.Get(ctx, events.Key("meeting", region, "matter", fmt.Sprintf("%s-%d", year, n))).Bytes()
+	if err != nil {
+		return false, err
+	}
+	var m struct {
+		AwaitingReceipt bool `json:"awaiting_receipt"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return false, err
+	}
+	return m.AwaitingReceipt, nil
+}
+
 // sealed checks the archive holds name's dossier CLOSED and sealed, with an
 // inclusion proof.
 func (cl *clients) sealed(ctx context.Context, name string) error {

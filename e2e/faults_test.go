@@ -293,13 +293,25 @@ func TestFaultWithdrawalsRaceTriage(t *testing.T) {
 			t.Errorf("route %s to the office: %v", all[i], err)
 		}
 	})
-	checkEach(t, "the office knows every dispute is at the office", all, 60*time.Second, func(ctx context.Context, name string) error {
+	// The office signs every slip routing made to it.
+	officeRouting := routingv1.NewRoutingServiceClient(c.replica("routing", 0).conn(c.token("tax", "zhou", "office")))
+	parallel(len(all), 20, func(i int) {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := officeRouting.ReceiveTransfer(cctx, &routingv1.ReceiveTransferRequest{Name: all[i]}); err != nil {
+			t.Errorf("the office signs %s: %v", all[i], err)
+		}
+	})
+	checkEach(t, "the office knows every dispute is at the office, signed for", all, 60*time.Second, func(ctx context.Context, name string) error {
 		s, found, err := c.meetingState(ctx, name)
 		if err != nil {
 			return err
 		}
 		if !found || s != typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE {
 			return fmt.Errorf("office state %v (found %v)", s, found)
+		}
+		if pending, err := c.meetingAwaitsReceipt(ctx, name); err != nil || pending {
+			return fmt.Errorf("office still awaits the receipt (%v)", err)
 		}
 		return nil
 	})

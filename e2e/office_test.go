@@ -46,6 +46,10 @@ func TestJointMeetingOfficeOverGateway(t *testing.T) {
 			}
 			return nil
 		})
+		// The office signs the transfer slip routing made to it.
+		if code, resp := post(office, name+":receive", map[string]any{}); code != http.StatusOK {
+			t.Fatalf("the office signs: HTTP %d %v", code, resp)
+		}
 		return name
 	}
 	// triage classifies once the office has learnt from routing that the

@@ -213,13 +213,19 @@ func (cl *clients) transfer(ctx context.Context, tr *trace, name string) error {
 }
 
 // viaOffice takes a registered dispute through the office as a general
-// matter: routed to the office, triaged, a joint meeting of tax and hrss
+// matter: routed to the office, its slip signed by the office, triaged, a joint meeting of tax and hrss
 // with both opinions, the office's decision (routing records it as the
 // reply) and the holder's close.
 func (cl *clients) viaOffice(ctx context.Context, tr *trace, name string, seq int64) error {
 	if err := tr.do("RouteDispute", func() error {
 		_, err := cl.routing.RouteDispute(ctx, &routingv1.RouteDisputeRequest{
 			Name: name, Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE, Opinion: "需税务、人社共同办理"}, cl.clerk)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := tr.do("ReceiveTransfer(office)", func() error {
+		_, err := cl.routing.ReceiveTransfer(ctx, &routingv1.ReceiveTransferRequest{Name: name}, cl.office)
 		return err
 	}); err != nil {
 		return err

@@ -122,6 +122,11 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 		"hrss":         {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
 		"finance":      {Region: region, Department: "finance", Staff: "zhao_lei", Roles: []string{authn.RoleHandler}},
 		"office":       {Region: region, Department: "gov_office", Staff: "chen_jie", Roles: []string{authn.RoleOffice}},
+		"office_host":  {Region: region, Department: "tax", Staff: "liu_min", Roles: []string{authn.RoleOffice}},
+		"convenor":     {Region: region, Department: "gov_office", Staff: "vice_mayor", Roles: []string{authn.RoleConvenor}},
+		"justice":      {Region: region, Department: "justice", Staff: "qian_yu", Roles: []string{authn.RoleHandler}},
+		"plc":          {Region: region, Department: "plc", Staff: "zhou_tao", Roles: []string{authn.RolePlatform}},
+		"petition":     {Region: region, Department: "petition", Staff: "wu_hao", Roles: []string{authn.RoleHandler}},
 		"other_region": {Region: "110105", Department: "tax", Staff: "sun_li", Roles: []string{authn.RoleOffice}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)

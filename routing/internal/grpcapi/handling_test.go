@@ -329,6 +329,9 @@ func TestMeetingOutcomes(t *testing.T) {
 		if _, err := f.client.RouteDispute(f.as(t, "tax"), &routingv1.RouteDisputeRequest{Name: name, Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE, Opinion: "职责不清"}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := f.client.ReceiveTransfer(f.as(t, "office_host"), &routingv1.ReceiveTransferRequest{Name: name}); err != nil {
+			t.Fatal(err)
+		}
 		return name
 	}
 
@@ -344,9 +347,14 @@ func TestMeetingOutcomes(t *testing.T) {
 		}
 		major := meetingEvent(t, name, &meetingv1.MatterTriaged{Class: meetingv1.MatterClass_MATTER_CLASS_MAJOR, Note: "涉及多家企业"}, now)
 		f.publishMeeting(t, major)
-		tr := f.waitTracking(t, name, inState(stApproval))
-		c := tr.GetClocks()[len(tr.GetClocks())-1]
-		if c.GetStage() != routingv1.Stage_STAGE_APPROVAL || c.GetStopTime() != nil {
+		f.waitTracking(t, name, inState(stApproval))
+		// The approval clock starts with the office's request.
+		f.publishMeeting(t, meetingEvent(t, name, &meetingv1.ApprovalRequested{Approval: &meetingv1.Approval{Name: "regions/141181/approvals/a1", Dispute: name}}, now))
+		tr := f.waitTracking(t, name, func(tr *routingv1.Tracking) bool {
+			c := tr.GetClocks()[len(tr.GetClocks())-1]
+			return c.GetStage() == routingv1.Stage_STAGE_APPROVAL && c.GetStopTime() == nil
+		})
+		if c := tr.GetClocks()[len(tr.GetClocks())-1]; !c.GetStartTime().AsTime().Equal(now) {
 			t.Fatalf("approval clock = %v", c)
 		}
 		declined := meetingEvent(t, name, &meetingv1.ApprovalDecided{Approval: &meetingv1.Approval{Dispute: name, Decided: true, Approved: false, Comment: "先由办公室协调"}}, now)
@@ -360,7 +368,7 @@ func TestMeetingOutcomes(t *testing.T) {
 		// the other dispute, the redeliveries have been handled.
 		f.publishMeeting(t, meetingEvent(t, other, &meetingv1.MatterTriaged{Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL}, now))
 		f.waitTracking(t, other, inState(stJoint))
-		if got, want := path(), []string{"REGISTERED", "AT_OFFICE", "AWAITING_APPROVAL", "AT_OFFICE"}; !slices.Equal(got, want) {
+		if got, want := path(), []string{"REGISTERED", "AT_OFFICE", "AT_OFFICE", "AWAITING_APPROVAL", "AT_OFFICE"}; !slices.Equal(got, want) {
 			t.Fatalf("history after redelivery = %v, want %v", got, want)
 		}
 
@@ -379,13 +387,13 @@ func TestMeetingOutcomes(t *testing.T) {
 		}
 		f.publishMeeting(t, meetingEvent(t, other, &meetingv1.DecisionIssued{Outcome: "o", Text: "t"}, now))
 		f.waitTracking(t, other, inState(stReplied))
-		if got, want := path(), []string{"REGISTERED", "AT_OFFICE", "AWAITING_APPROVAL", "AT_OFFICE", "AWAITING_APPROVAL", "AT_PLATFORM", "REPLIED"}; !slices.Equal(got, want) {
+		if got, want := path(), []string{"REGISTERED", "AT_OFFICE", "AT_OFFICE", "AWAITING_APPROVAL", "AT_OFFICE", "AWAITING_APPROVAL", "AT_PLATFORM", "REPLIED"}; !slices.Equal(got, want) {
 			t.Fatalf("history = %v, want %v", got, want)
 		}
 		// Routing publishes every change it applies from the office as its
 		// own event, each with the state after it and a rising version.
-		want := []string{"TrackingOpened REGISTERED 1", "DisputeRouted AT_OFFICE 2", "DisputeTriaged AWAITING_APPROVAL 3",
-			"ApprovalApplied AT_OFFICE 4", "DisputeTriaged AWAITING_APPROVAL 5", "ApprovalApplied AT_PLATFORM 6", "ReplyRecorded REPLIED 7"}
+		want := []string{"TrackingOpened REGISTERED 1", "DisputeRouted AT_OFFICE 2", "TransferReceived AT_OFFICE 3", "DisputeTriaged AWAITING_APPROVAL 4",
+			"ApprovalPending AWAITING_APPROVAL 5", "ApprovalApplied AT_OFFICE 6", "DisputeTriaged AWAITING_APPROVAL 7", "ApprovalApplied AT_PLATFORM 8", "ReplyRecorded REPLIED 9"}
 		if got := f.routingLifecycles(t, name); !slices.Equal(got, want) {
 			t.Fatalf("routing events = %v, want %v", got, want)
 		}

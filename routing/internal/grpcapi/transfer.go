@@ -56,8 +56,8 @@ func (s *Server) ReturnTransfer(ctx context.Context, req *routingv1.ReturnTransf
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
-	t, err := s.mutate(ctx, c, req.GetName(), req.GetEtag(), func(t *tracker.Tracker, _ *store.Tx) (eventPayload, error) {
-		slip, toOffice, err := t.Return(c, req.GetReason(), ros.officeHost, s.calendar, s.now())
+	t, err := s.mutate(ctx, c, req.GetName(), req.GetEtag(), func(t *tracker.Tracker, x *store.Tx) (eventPayload, error) {
+		slip, toOffice, err := t.Return(c, req.GetReason(), ros.officeHost, x.NextSlip, s.calendar, s.now())
 		if err != nil {
 			return eventPayload{}, err
 		}

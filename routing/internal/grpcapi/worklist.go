@@ -33,6 +33,7 @@ type pageToken struct {
 	DueWithin int32  `json:"w"`
 	Now       int64  `json:"n"`
 	After     string `json:"a"`
+	View      int32  `json:"v,omitempty"`
 }
 
 func (p pageToken) encode() string {
@@ -45,14 +46,14 @@ func badToken(why string) error {
 }
 
 // decodeToken parses a page token and checks it continues req.
-func decodeToken(s string, parent string, bucket, within int32) (pageToken, error) {
+func decodeToken(s string, parent string, bucket, within, view int32) (pageToken, error) {
 	var p pageToken
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || json.Unmarshal(raw, &p) != nil || p.After == "" || p.Now <= 0 {
 		return p, badToken("is not a token this service issued")
 	}
-	if p.Parent != parent || p.Bucket != bucket || p.DueWithin != within {
-		return p, badToken("was issued for another parent, bucket or due_within_days; start again without it")
+	if p.Parent != parent || p.Bucket != bucket || p.DueWithin != within || p.View != view {
+		return p, badToken("was issued for another parent, bucket, view or due_within_days; start again without it")
 	}
 	return p, nil
 }
@@ -60,6 +61,9 @@ func decodeToken(s string, parent string, bucket, within int32) (pageToken, erro
 // ListWorklist lists a department's open disputes by bucket, soonest due
 // first, with the count of every bucket. A department lists its own
 // worklist; the office and convenor list any department's of their region.
+// A view lists one role's work on the office path instead, each line due
+// by the clock of that work; the pending approvals are the region's, for
+// the convenor and the office.
 func (s *Server) ListWorklist(ctx context.Context, req *routingv1.ListWorklistRequest) (*routingv1.ListWorklistResponse, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -76,6 +80,14 @@ func (s *Server) ListWorklist(ctx context.Context, req *routingv1.ListWorklistRe
 	case !c.RegionWide && dept != c.Department:
 		return nil, s.toStatus(fmt.Errorf("%w: department %s may list only its own worklist", tracker.ErrPermissionDenied, c.Department))
 	}
+	view := tracker.View(req.GetView())
+	listDept := dept
+	if view == tracker.ViewApprovalsPending {
+		if !c.RegionWide {
+			return nil, s.toStatus(fmt.Errorf("%w: the pending approvals are listed by the convenor and the office", tracker.ErrPermissionDenied))
+		}
+		listDept = tracker.RegionWide
+	}
 	size := int(req.GetPageSize())
 	if size <= 0 {
 		size = defaultPageSize
@@ -86,16 +98,16 @@ func (s *Server) ListWorklist(ctx context.Context, req *routingv1.ListWorklistRe
 		within = defaultDueWithinDays
 	}
 	bucket := int32(req.GetBucket())
-	tok := pageToken{Parent: req.GetParent(), Bucket: bucket, DueWithin: within, Now: s.now().UnixMilli()}
+	tok := pageToken{Parent: req.GetParent(), Bucket: bucket, DueWithin: within, Now: s.now().UnixMilli(), View: int32(view)}
 	if req.GetPageToken() != "" {
-		if tok, err = decodeToken(req.GetPageToken(), req.GetParent(), bucket, within); err != nil {
+		if tok, err = decodeToken(req.GetPageToken(), req.GetParent(), bucket, within, int32(view)); err != nil {
 			return nil, s.toStatus(err)
 		}
 	}
 	now := time.UnixMilli(tok.Now)
 	rules := s.calendar.Rules(region)
 	page, err := s.store.Worklist(ctx, store.WorklistQuery{
-		Region: region, Department: dept, Bucket: tracker.Bucket(bucket),
+		Region: region, Department: listDept, Bucket: tracker.Bucket(bucket), View: view,
 		Now: now, DueSoonUntil: rules.Calendar.AddWorkingDays(now, int(within)),
 		After: tok.After, Limit: size,
 	})
@@ -107,10 +119,18 @@ func (s *Server) ListWorklist(ctx context.Context, req *routingv1.ListWorklistRe
 	}
 	out := &routingv1.ListWorklistResponse{}
 	for _, t := range page.Trackers {
-		item := &routingv1.WorklistItem{Dispute: t.Name, Number: t.Number, State: t.State, Category: t.Category}
-		if k, ok := t.RunningClock(); ok {
+		item := &routingv1.WorklistItem{Dispute: t.Name, Number: t.Number, State: t.State, Category: t.Category, Holder: t.Holder}
+		k, ok := t.RunningClock()
+		if view != tracker.ViewHolder {
+			var e tracker.ViewEntry
+			e, ok = t.ViewEntryOf(view, listDept)
+			k = e.Clock
+			ok = ok && k.Stage != 0
+		}
+		if ok {
 			w := wire.Clock(k, rules, s.now())
 			item.Stage, item.DueTime, item.RemainingWorkingDays = w.GetStage(), w.GetDueTime(), w.GetRemainingWorkingDays()
+			item.Overdue = k.Overdue || (k.Running() && !k.Paused() && s.now().After(k.Due))
 		}
 		out.Items = append(out.Items, item)
 	}

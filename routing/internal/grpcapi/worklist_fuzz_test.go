@@ -11,11 +11,11 @@ func FuzzWorklistToken(f *testing.F) {
 	f.Add("")
 	f.Add("e30") // {}
 	f.Fuzz(func(t *testing.T, tok string) {
-		p, err := decodeToken(tok, parent, 1, 3)
+		p, err := decodeToken(tok, parent, 1, 3, 0)
 		if err != nil {
 			return
 		}
-		q, err := decodeToken(p.encode(), parent, 1, 3)
+		q, err := decodeToken(p.encode(), parent, 1, 3, 0)
 		if err != nil || q != p {
 			t.Fatalf("token %q: %+v re-encoded decodes to %+v, %v", tok, p, q, err)
 		}

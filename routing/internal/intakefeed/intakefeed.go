@@ -30,9 +30,40 @@ type Feed struct {
 // Routes returns routing's handlers of intake's events, writing through st.
 func (f *Feed) Routes(st *store.Store) map[string]events.Handler {
 	return map[string]events.Handler{
-		events.TypeOf(&intakev1.DisputeRegistered{}): st.Handler(f.registered),
-		events.TypeOf(&intakev1.DisputeWithdrawn{}):  st.Handler(f.withdrawn),
+		events.TypeOf(&intakev1.DisputeRegistered{}):  st.Handler(f.registered),
+		events.TypeOf(&intakev1.DisputeWithdrawn{}):   st.Handler(f.withdrawn),
+		events.TypeOf(&intakev1.MassDisputeWarning{}): st.Handler(f.massWarning),
 	}
+}
+
+// massWarning lets the departments a mass-dispute warning addresses (the
+// petition bureau: 信访局提前介入) read the dispute it names while it is
+// open, and publishes WarningReadersAdded.
+func (f *Feed) massWarning(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
+	p, err := events.Payload[*intakev1.MassDisputeWarning](ev)
+	if err != nil {
+		return "", nil, events.Permanent(err)
+	}
+	name := ev.GetDispute()
+	return name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+		if cur == nil {
+			return nil, nil, events.NotYet(errNotOpened)
+		}
+		if !tracker.IsOpen(cur.State) {
+			return nil, nil, nil
+		}
+		added := cur.AddWarningReaders(p.GetAddressedTo())
+		if len(added) == 0 {
+			return nil, nil, nil
+		}
+		out, err := events.New(store.Service, cur.Region, name, ev.GetActor(), p.GetTrigger(),
+			&routingv1.WarningReadersAdded{Departments: added, Trigger: p.GetTrigger(), SourceEventId: ev.GetId()}, f.Now())
+		if err != nil {
+			return nil, nil, err
+		}
+		return cur, []*eventv1.Event{out}, nil
+	}, nil
 }
 
 func disputeName(ev *eventv1.Event, payloadName string) string {

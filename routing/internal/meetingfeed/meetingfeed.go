@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -51,6 +52,96 @@ func (f *Feed) Routes(st *store.Store) map[string]events.Handler {
 		events.TypeOf(&meetingv1.ApprovalDecided{}):         st.Handler(f.approvalDecided),
 		events.TypeOf(&meetingv1.DecisionIssued{}):          st.Handler(f.decision),
 		events.TypeOf(&meetingv1.PlatformOutcomeRecorded{}): st.Handler(f.platformOutcome),
+		events.TypeOf(&meetingv1.MeetingConvened{}):         st.MultiHandler(f.convened),
+		events.TypeOf(&meetingv1.OpinionSubmitted{}):        st.Handler(f.opinion),
+		events.TypeOf(&meetingv1.ApprovalRequested{}):       st.Handler(f.approvalRequested),
+	}
+}
+
+// convened starts, on every dispute of the meeting's agenda, one opinion
+// clock per invited unit and lets the units read it (OpinionsRequested).
+func (f *Feed) convened(dl *events.Delivery) (map[string]store.ApplyFunc, error) {
+	ev := dl.Event
+	p, err := events.Payload[*meetingv1.MeetingConvened](ev)
+	if err != nil {
+		return nil, events.Permanent(err)
+	}
+	mt := p.GetMeeting()
+	out := map[string]store.ApplyFunc{}
+	for _, d := range mt.GetDisputes() {
+		_, fn, err := f.apply(ev, d, func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+			changed, err := t.Convene(mt.GetName(), mt.GetInvitedUnits(), f.Calendar, at)
+			if err != nil || !changed {
+				return nil, err
+			}
+			var due time.Time
+			for _, u := range mt.GetInvitedUnits() {
+				if d := t.OpinionDue(u); d.After(due) {
+					due = d
+				}
+			}
+			return f.publish(t, ev, mt.GetAgenda(), &routingv1.OpinionsRequested{
+				Meeting: mt.GetName(), Units: mt.GetInvitedUnits(), DueTime: timestamppb.New(due), SourceEventId: ev.GetId(),
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+		out[d] = f.unchanged(fn)
+	}
+	return out, nil
+}
+
+// opinion stops the opinion clock of the unit that gave it (OpinionReceived).
+func (f *Feed) opinion(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
+	p, err := events.Payload[*meetingv1.OpinionSubmitted](ev)
+	if err != nil {
+		return "", nil, events.Permanent(err)
+	}
+	op := p.GetOpinion()
+	unit := or(op.GetUnit(), ev.GetActor().GetDepartment())
+	name, fn, err := f.apply(ev, or(ev.GetDispute(), op.GetDispute()), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+		if op.GetSubmitTime() != nil {
+			at = op.GetSubmitTime().AsTime()
+		}
+		inv, ok := t.ReceiveOpinion(unit, p.GetMeeting(), at)
+		if !ok {
+			return nil, nil
+		}
+		return f.publish(t, ev, "", &routingv1.OpinionReceived{Unit: unit, Meeting: inv.Meeting, Late: inv.Late, SourceEventId: ev.GetId()})
+	})
+	return name, f.unchanged(fn), err
+}
+
+// approvalRequested starts the convenor's approval clock (ApprovalPending).
+func (f *Feed) approvalRequested(dl *events.Delivery) (string, store.ApplyFunc, error) {
+	ev := dl.Event
+	p, err := events.Payload[*meetingv1.ApprovalRequested](ev)
+	if err != nil {
+		return "", nil, events.Permanent(err)
+	}
+	ap := p.GetApproval()
+	name, fn, err := f.apply(ev, or(ev.GetDispute(), ap.GetDispute()), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+		changed, err := t.RequestApproval(ap.GetName(), f.Calendar, at)
+		if err != nil || !changed {
+			return nil, err
+		}
+		k, _ := t.RunningClock()
+		return f.publish(t, ev, ap.GetSummary(), &routingv1.ApprovalPending{Approval: ap.GetName(), DueTime: timestamppb.New(k.Due), SourceEventId: ev.GetId()})
+	})
+	return name, f.unchanged(fn), err
+}
+
+// unchanged makes an effect that publishes nothing write nothing: the event
+// was applied already or does not concern the tracker.
+func (f *Feed) unchanged(fn store.ApplyFunc) store.ApplyFunc {
+	return func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+		next, out, err := fn(cur)
+		if err != nil || len(out) == 0 {
+			return nil, nil, err
+		}
+		return next, out, nil
 	}
 }
 
@@ -87,7 +178,7 @@ func (f *Feed) approvalDecided(dl *events.Delivery) (string, store.ApplyFunc, er
 		return "", nil, nil
 	}
 	return f.apply(ev, or(ev.GetDispute(), ap.GetDispute()), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
-		if err := t.DecideApproval(ap.GetApproved(), a, ap.GetComment(), at, ""); err != nil {
+		if err := t.DecideApproval(ap.GetApproved(), a, ap.GetComment(), f.Calendar, at, ""); err != nil {
 			return nil, err
 		}
 		return f.publish(t, ev, ap.GetComment(), &routingv1.ApprovalApplied{Approved: ap.GetApproved(), Comment: ap.GetComment(), SourceEventId: ev.GetId()})

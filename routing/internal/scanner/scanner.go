@@ -200,9 +200,9 @@ func (s *Scanner) settle(ctx context.Context, name string, now time.Time) (int, 
 			reason := ""
 			switch n.Kind {
 			case tracker.NoticeWarning:
-				msg = &routingv1.DeadlineWarning{Stage: routingv1.Stage(n.Clock.Stage), DueTime: timestamppb.New(n.Clock.Due), Department: t.Holder}
+				msg = &routingv1.DeadlineWarning{Stage: routingv1.Stage(n.Clock.Stage), DueTime: timestamppb.New(n.Clock.Due), Department: or(n.Clock.Department, t.Holder)}
 			case tracker.NoticeOverdue:
-				msg = &routingv1.Overdue{Stage: routingv1.Stage(n.Clock.Stage), DueTime: timestamppb.New(n.Clock.Due), Department: t.Holder}
+				msg = &routingv1.Overdue{Stage: routingv1.Stage(n.Clock.Stage), DueTime: timestamppb.New(n.Clock.Due), Department: or(n.Clock.Department, t.Holder)}
 			case tracker.NoticeObjectionWindowEnded:
 				msg = &routingv1.DisputeClosed{Cause: tracker.CauseObjectionWindowEnded}
 				reason = "objection window ended"
@@ -228,4 +228,13 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// or is a, or b when a is empty: clocks stored before they named their
+// department are the holder's.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

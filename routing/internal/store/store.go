@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -150,37 +151,48 @@ func (s *Store) Handler(effect Effect) events.Handler {
 			if err != nil || fn == nil {
 				return err
 			}
-			raw, ok, err := b.Get(key)
+			return applyTo(b, key, fn)
+		},
+	}
+}
+
+// MultiEffect says which disputes another service's event moves (a meeting
+// with several disputes on its agenda) and how each.
+type MultiEffect func(d *events.Delivery) (map[string]ApplyFunc, error)
+
+// MultiHandler is Handler for an event that moves several disputes: each
+// tracker is read, changed and written in the batch's one transaction.
+func (s *Store) MultiHandler(effect MultiEffect) events.Handler {
+	keysOf := func(d *events.Delivery) (map[string]ApplyFunc, []string, error) {
+		fns, err := effect(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		byKey := map[string]ApplyFunc{}
+		var keys []string
+		for name, fn := range fns {
+			key, err := trackerKey(name)
+			if err != nil {
+				return nil, nil, events.Permanent(err)
+			}
+			byKey[key] = fn
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		return byKey, keys, nil
+	}
+	return events.HandlerFuncs{
+		KeysFunc: func(d *events.Delivery) ([]string, error) {
+			_, keys, err := keysOf(d)
+			return keys, err
+		},
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			byKey, keys, err := keysOf(d)
 			if err != nil {
 				return err
 			}
-			var cur *tracker.Tracker
-			if ok {
-				cur = &tracker.Tracker{}
-				if err := json.Unmarshal(raw, cur); err != nil {
-					return events.Permanent(fmt.Errorf("decode %s: %w", key, err))
-				}
-			}
-			before := indexOf(cur)
-			next, out, err := fn(cur)
-			if err != nil || next == nil {
-				return err
-			}
-			enc, err := json.Marshal(next)
-			if err != nil {
-				return fmt.Errorf("encode tracker: %w", err)
-			}
-			b.Set(key, enc, 0)
-			after := indexOf(next)
-			b.Do(func(ctx context.Context, p redis.Pipeliner) {
-				pw := pipeIndex{ctx, p}
-				reindex(pw, before, after)
-				indexDeadline(pw, next)
-			})
-			stream := events.Stream(Service, next.Region)
-			for _, ev := range out {
-				ev.Lifecycle = Lifecycle(next)
-				if err := b.Publish(stream, ev); err != nil {
+			for _, k := range keys {
+				if err := applyTo(b, k, byKey[k]); err != nil {
 					return err
 				}
 			}
@@ -189,12 +201,52 @@ func (s *Store) Handler(effect Effect) events.Handler {
 	}
 }
 
+// applyTo applies fn to the tracker at key in batch b.
+func applyTo(b *events.Batch, key string, fn ApplyFunc) error {
+	raw, ok, err := b.Get(key)
+	if err != nil {
+		return err
+	}
+	var cur *tracker.Tracker
+	if ok {
+		cur = &tracker.Tracker{}
+		if err := json.Unmarshal(raw, cur); err != nil {
+			return events.Permanent(fmt.Errorf("decode %s: %w", key, err))
+		}
+	}
+	before := indexOf(cur)
+	next, out, err := fn(cur)
+	if err != nil || next == nil {
+		return err
+	}
+	enc, err := json.Marshal(next)
+	if err != nil {
+		return fmt.Errorf("encode tracker: %w", err)
+	}
+	b.Set(key, enc, 0)
+	after := indexOf(next)
+	b.Do(func(ctx context.Context, p redis.Pipeliner) {
+		pw := pipeIndex{ctx, p}
+		reindex(pw, before, after)
+		indexDeadline(pw, next)
+	})
+	stream := events.Stream(Service, next.Region)
+	for _, ev := range out {
+		ev.Lifecycle = Lifecycle(next)
+		if err := b.Publish(stream, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Lifecycle is what every routing event tells other services about the
 // dispute after the change: they copy it and never re-derive it.
 func Lifecycle(t *tracker.Tracker) *eventv1.Lifecycle {
 	return &eventv1.Lifecycle{
 		State: t.State, Holder: t.Holder, Readers: t.Readers(), Version: t.Version,
 		Number: t.Number, RegisteringDepartment: t.RegisteringDepartment,
+		OfficeReceiptPending: t.OfficeReceiptPending, GuestReaders: t.GuestReaders(),
 	}
 }
 

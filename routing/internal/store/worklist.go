@@ -26,6 +26,8 @@ import (
 //	routing:{r}:worklist:<dept>:all          every open dispute the department holds
 //	routing:{r}:worklist:<dept>:bucket:<b>   those in state bucket b (awaiting routing, receipt, handling)
 //	routing:{r}:worklist:<dept>:clock        those with a running clock (due soon, overdue)
+//	routing:{r}:worklist:<dept>:view:<v>     the office path's view v of the department (tracker.Views),
+//	                                         due by the clock of that work; dept "_region" for the region's
 
 // noDue sorts items without a running clock after every due time.
 const noDue = "9999999999999"
@@ -77,7 +79,17 @@ func indexOf(t *tracker.Tracker) []indexEntry {
 	if !w.Due.IsZero() {
 		out = append(out, indexEntry{worklistKey(t.Region, w.Department, "clock"), m})
 	}
+	for _, v := range t.Views() {
+		out = append(out, indexEntry{viewKey(t.Region, v.Department, v.View), memberOf(t, v.Due())})
+	}
 	return out
+}
+
+func viewKey(region, dept string, v tracker.View) string {
+	if v == tracker.ViewOpinionsOverdue {
+		v = tracker.ViewOpinionsOwed
+	}
+	return worklistKey(region, dept, "view", strconv.Itoa(int(v)))
 }
 
 // indexWriter queues changes of the sorted-set indexes: on a MULTI/EXEC
@@ -124,6 +136,10 @@ type WorklistQuery struct {
 	Region, Department string
 	// Bucket; tracker.BucketAll lists every open dispute the department holds.
 	Bucket tracker.Bucket
+	// View; tracker.ViewHolder lists by Bucket. A view lists only the
+	// department's line of that view (Department tracker.RegionWide for
+	// the region's).
+	View tracker.View
 	// Now: clocks due before it are overdue, from it until DueSoonUntil
 	// (inclusive) due soon.
 	Now, DueSoonUntil time.Time
@@ -146,6 +162,14 @@ type WorklistPage struct {
 var ErrBadCursor = errors.New("malformed worklist cursor")
 
 type lexRange struct{ key, min, max string }
+
+func (q WorklistQuery) viewRange() lexRange {
+	k := viewKey(q.Region, q.Department, q.View)
+	if q.View == tracker.ViewOpinionsOverdue {
+		return lexRange{k, "-", "(" + dueField(q.Now)}
+	}
+	return lexRange{k, "-", "+"}
+}
 
 func (q WorklistQuery) rangeOf(b tracker.Bucket) lexRange {
 	k := func(parts ...string) string { return worklistKey(q.Region, q.Department, parts...) }
@@ -170,6 +194,9 @@ var CountedBuckets = []tracker.Bucket{
 // (then by dispute number), with the count of every bucket.
 func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (*WorklistPage, error) {
 	r := q.rangeOf(q.Bucket)
+	if q.View != tracker.ViewHolder {
+		r = q.viewRange()
+	}
 	if q.After != "" {
 		if _, err := nameOf(q.Region, q.After); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBadCursor, err)

@@ -16,7 +16,15 @@ const (
 	StageHandling        Stage = 3
 	StageOpinion         Stage = 4
 	StageApproval        Stage = 5
+	StageTriage          Stage = 6
+	StagePlatform        Stage = 7
+	StageReply           Stage = 8
 )
+
+// partyClock reports whether stage s's clocks run beside the holder's one
+// clock: an invited unit's opinion and the whole matter's reply limit. Every
+// other stage is the holder's, one at a time.
+func partyClock(s Stage) bool { return s == StageOpinion || s == StageReply }
 
 // Limit is one stage's time limit: Days long, counted in working days when
 // Working is set (DESIGN section 3), else in calendar days.
@@ -29,6 +37,9 @@ var DefaultLimits = map[Stage]Limit{
 	StageHandling:        {Days: 60},
 	StageOpinion:         {Days: 5, Working: true},
 	StageApproval:        {Days: 3, Working: true},
+	StageTriage:          {Days: 5, Working: true},
+	StagePlatform:        {Days: 30},
+	StageReply:           {Days: 60},
 }
 
 // Rules are the time rules in force in one region: its business calendar,
@@ -46,6 +57,21 @@ type Rules struct {
 	// WarningWorkingDays is how many working days before a due time a
 	// DeadlineWarning is raised.
 	WarningWorkingDays int
+	// PlatformUnit is the member unit running the mediation platform
+	// (default DefaultPlatformUnit).
+	PlatformUnit string
+}
+
+// DefaultPlatformUnit is the platform unit of a region whose time limits
+// name none: the seed roster's political-legal committee.
+const DefaultPlatformUnit = "plc"
+
+// Platform is the region's platform unit.
+func (r *Rules) Platform() string {
+	if r.PlatformUnit != "" {
+		return r.PlatformUnit
+	}
+	return DefaultPlatformUnit
 }
 
 // DefaultRules are the defaults of DESIGN section 3 on calendar cal.
@@ -89,8 +115,11 @@ type Pause struct {
 // kept up to date with the pauses and extension, so the deadline scanner
 // needs no calendar to know when to look at it again.
 type Clock struct {
-	Stage Stage     `json:"stage"`
-	Start time.Time `json:"start"`
+	Stage Stage `json:"stage"`
+	// Department must act on it; empty for the holder's clocks stored
+	// before clocks named their department.
+	Department string    `json:"department,omitempty"`
+	Start      time.Time `json:"start"`
 	// Limit is the stage's limit when the clock started.
 	Limit Limit     `json:"limit,omitzero"`
 	Due   time.Time `json:"due"`

@@ -265,17 +265,21 @@ func (t *Tracker) Triage(major bool, a Actor, note string, cal Calendar, now tim
 	if err != nil {
 		return err
 	}
-	t.stopClocks(now)
-	if major {
-		t.startClock(StageApproval, now, cal)
+	if t.OfficeReceiptPending {
+		return refuse("OFFICE_RECEIPT_PENDING", "the office has not signed the transfer slip of %s yet", t.Number)
 	}
+	// The triage clock stops; the reply clock runs on. A major matter's
+	// approval clock starts with the office's request, not here.
+	t.stopHolderClock(now)
 	t.move(to, a, now, note, eventID)
 	return nil
 }
 
 // DecideApproval applies the convenor's decision on a major matter: to
 // the platform when approved, back to the office when declined.
-func (t *Tracker) DecideApproval(approved bool, a Actor, comment string, now time.Time, eventID string) error {
+// The platform's clock starts on approval; a declined matter is triaged
+// again, on a new triage clock.
+func (t *Tracker) DecideApproval(approved bool, a Actor, comment string, cal Calendar, now time.Time, eventID string) error {
 	act := ActDecline
 	if approved {
 		act = ActApprove
@@ -284,7 +288,14 @@ func (t *Tracker) DecideApproval(approved bool, a Actor, comment string, now tim
 	if err != nil {
 		return err
 	}
-	t.stopClocks(now)
+	t.stopHolderClock(now)
+	t.Approval = ""
+	if approved {
+		t.PlatformUnit = cal.Rules(t.Region).Platform()
+		t.startClockFor(StagePlatform, t.PlatformUnit, now, cal)
+	} else {
+		t.startClock(StageTriage, now, cal)
+	}
 	t.move(to, a, now, comment, eventID)
 	return nil
 }

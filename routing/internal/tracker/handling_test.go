@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,14 +129,27 @@ func TestRecordReply(t *testing.T) {
 	})
 }
 
-func TestAddNote(t *testing.T) {
-	atOffice := func(t *testing.T) *Tracker {
-		tr := opened(t)
-		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, weekdays, t0); err != nil {
-			t.Fatal(err)
-		}
-		return tr
+// officeHost is the office role of the seed roster's office host unit.
+func officeHost() Caller {
+	c := caller("tax", true)
+	c.Office = true
+	return c
+}
+
+// atOffice is a dispute routed to the office and signed for by it.
+func atOffice(t *testing.T) *Tracker {
+	t.Helper()
+	tr := opened(t)
+	if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax", NextSlip: slips()}, weekdays, t0); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := tr.Receive(officeHost(), weekdays, t0); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestAddNote(t *testing.T) {
 	tests := []struct {
 		name   string
 		tr     func(*testing.T) *Tracker
@@ -234,13 +248,6 @@ func TestFollowUpRedoObjectClose(t *testing.T) {
 
 func TestMeetingOutcomes(t *testing.T) {
 	a := Actor{Department: "tax", Staff: "office_staff", Roles: []string{"office"}}
-	atOffice := func(t *testing.T) *Tracker {
-		tr := opened(t)
-		if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "many", OfficeHost: "tax"}, weekdays, t0); err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
 	t.Run("general matter, decision", func(t *testing.T) {
 		tr := atOffice(t)
 		if err := tr.Triage(false, a, "一般事项", weekdays, t0, "m1"); err != nil {
@@ -249,7 +256,7 @@ func TestMeetingOutcomes(t *testing.T) {
 		if tr.State != JointHandling {
 			t.Fatalf("state %v", tr.State)
 		}
-		wantErr(t, tr.DecideApproval(true, a, "", t0, "m2"), ErrIllegalTransition, "JOINT_HANDLING")
+		wantErr(t, tr.DecideApproval(true, a, "", weekdays, t0, "m2"), ErrIllegalTransition, "JOINT_HANDLING")
 		if _, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, handlingCal, t0, "m3"); err != nil {
 			t.Fatal(err)
 		}
@@ -262,24 +269,34 @@ func TestMeetingOutcomes(t *testing.T) {
 		if err := tr.Triage(true, a, "重大", weekdays, t0, "m1"); err != nil {
 			t.Fatal(err)
 		}
-		c, ok := tr.RunningClock()
-		if tr.State != AwaitingApproval || !ok || c.Stage != StageApproval {
+		// The approval clock starts with the request, not the triage.
+		if c, ok := tr.RunningClock(); tr.State != AwaitingApproval || ok {
 			t.Fatalf("after triage: %v clock %+v", tr.State, c)
 		}
-		if err := tr.DecideApproval(false, a, "再议", t0, "m2"); err != nil {
+		t1 := t0.Add(48 * time.Hour)
+		if _, err := tr.RequestApproval("regions/141181/approvals/1", weekdays, t1); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := tr.RunningClock(); tr.State != AtOffice || ok {
-			t.Fatalf("after decline: %v", tr.State)
+		if c, ok := tr.RunningClock(); !ok || c.Stage != StageApproval || !c.Start.Equal(t1) {
+			t.Fatalf("after request: clock %+v", c)
+		}
+		if err := tr.DecideApproval(false, a, "再议", weekdays, t0, "m2"); err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := tr.RunningClock(); tr.State != AtOffice || !ok || c.Stage != StageTriage {
+			t.Fatalf("after decline: %v clock %+v", tr.State, c)
 		}
 		if err := tr.Triage(true, a, "重大", weekdays, t0, "m3"); err != nil {
 			t.Fatal(err)
 		}
-		if err := tr.DecideApproval(true, a, "同意", t0, "m4"); err != nil {
+		if err := tr.DecideApproval(true, a, "同意", weekdays, t0, "m4"); err != nil {
 			t.Fatal(err)
 		}
-		if tr.State != AtPlatform {
-			t.Fatalf("after approval: %v", tr.State)
+		if c, ok := tr.RunningClock(); tr.State != AtPlatform || !ok || c.Stage != StagePlatform || c.Department != "plc" {
+			t.Fatalf("after approval: %v clock %+v", tr.State, c)
+		}
+		if !slices.Contains(tr.Readers(), "plc") || !tr.IsGuest("plc") {
+			t.Fatalf("readers at the platform: %v", tr.Readers())
 		}
 		wantErr(t, func() error {
 			_, err := tr.RecordOutcome(false, a, ReplyInput{Outcome: "o", Text: "t"}, handlingCal, t0, "m5")
@@ -288,8 +305,8 @@ func TestMeetingOutcomes(t *testing.T) {
 		if _, err := tr.RecordOutcome(true, a, ReplyInput{Outcome: "o", Text: "t"}, handlingCal, t0, "m5"); err != nil {
 			t.Fatal(err)
 		}
-		if tr.State != Replied {
-			t.Fatalf("after outcome: %v", tr.State)
+		if tr.State != Replied || slices.Contains(tr.Readers(), "plc") {
+			t.Fatalf("after outcome: %v readers %v", tr.State, tr.Readers())
 		}
 	})
 }

@@ -13,6 +13,9 @@ const (
 	MaxFollowUps = 20
 	// MaxPausesPerClock is the most times one clock may be paused.
 	MaxPausesPerClock = 20
+	// MaxInvitations is the most units invited to give opinions on one
+	// dispute over all its meetings, and the most warning readers.
+	MaxInvitations = 64
 )
 
 // ReasonLimitReached is the RefusedError reason of a change refused because

@@ -55,6 +55,14 @@ const (
 	ActClose           Action = "close"
 	ActWithdraw        Action = "withdraw"
 	ActArchive         Action = "archive"
+	// The office signs its transfer slip: AT_OFFICE stays AT_OFFICE, its
+	// sub-stage moves from awaiting receipt to awaiting triage.
+	ActOfficeReceive Action = "office_receive"
+	// The office returns a dispute with reasons to the department that
+	// sent it: the registering department (REGISTERED) or the holder that
+	// escalated it (HANDLING).
+	ActOfficeReturn         Action = "office_return"
+	ActOfficeReturnToHolder Action = "office_return_to_holder"
 )
 
 type edge struct {
@@ -65,26 +73,29 @@ type edge struct {
 // transitions is the lifecycle of DESIGN section 3. Withdrawal, allowed from
 // every open state, is added by init so the table cannot miss a state.
 var transitions = map[edge]State{
-	{Unspecified, ActRegister}:       Registered,
-	{Registered, ActRouteSelf}:       Handling,
-	{Registered, ActRouteTransfer}:   Transferred,
-	{Registered, ActRouteOffice}:     AtOffice,
-	{Transferred, ActReceive}:        Handling,
-	{Transferred, ActReturn}:         Registered,
-	{Transferred, ActReturnToOffice}: AtOffice,
-	{Handling, ActEscalate}:          AtOffice,
-	{Handling, ActReply}:             Replied,
-	{AtOffice, ActTriageGeneral}:     JointHandling,
-	{AtOffice, ActTriageMajor}:       AwaitingApproval,
-	{JointHandling, ActDecide}:       Replied,
-	{AwaitingApproval, ActApprove}:   AtPlatform,
-	{AwaitingApproval, ActDecline}:   AtOffice,
-	{AtPlatform, ActPlatformOutcome}: Replied,
-	{Replied, ActObjectionEnds}:      Closed,
-	{Replied, ActObject}:             Closed,
-	{Replied, ActRedo}:               Handling,
-	{Replied, ActClose}:              Closed,
-	{Closed, ActArchive}:             Archived,
+	{Unspecified, ActRegister}:          Registered,
+	{Registered, ActRouteSelf}:          Handling,
+	{Registered, ActRouteTransfer}:      Transferred,
+	{Registered, ActRouteOffice}:        AtOffice,
+	{Transferred, ActReceive}:           Handling,
+	{Transferred, ActReturn}:            Registered,
+	{Transferred, ActReturnToOffice}:    AtOffice,
+	{Handling, ActEscalate}:             AtOffice,
+	{Handling, ActReply}:                Replied,
+	{AtOffice, ActOfficeReceive}:        AtOffice,
+	{AtOffice, ActOfficeReturn}:         Registered,
+	{AtOffice, ActOfficeReturnToHolder}: Handling,
+	{AtOffice, ActTriageGeneral}:        JointHandling,
+	{AtOffice, ActTriageMajor}:          AwaitingApproval,
+	{JointHandling, ActDecide}:          Replied,
+	{AwaitingApproval, ActApprove}:      AtPlatform,
+	{AwaitingApproval, ActDecline}:      AtOffice,
+	{AtPlatform, ActPlatformOutcome}:    Replied,
+	{Replied, ActObjectionEnds}:         Closed,
+	{Replied, ActObject}:                Closed,
+	{Replied, ActRedo}:                  Handling,
+	{Replied, ActClose}:                 Closed,
+	{Closed, ActArchive}:                Archived,
 }
 
 // OpenStates are the states a claimant may still withdraw from.

@@ -42,10 +42,11 @@ type Extension struct {
 	Comment     string    `json:"comment,omitempty"`
 }
 
-// runningClock returns a pointer to the clock still running, or nil.
+// runningClock returns a pointer to the holder's clock still running, or
+// nil. Opinion and reply clocks run beside it and are not the holder's.
 func (t *Tracker) runningClock() *Clock {
 	for i := range t.Clocks {
-		if t.Clocks[i].Running() {
+		if t.Clocks[i].Running() && !partyClock(t.Clocks[i].Stage) {
 			return &t.Clocks[i]
 		}
 	}
@@ -260,6 +261,12 @@ func stageName(s Stage) string {
 		return "opinion"
 	case StageApproval:
 		return "approval"
+	case StageTriage:
+		return "triage"
+	case StagePlatform:
+		return "platform"
+	case StageReply:
+		return "reply"
 	}
 	return fmt.Sprintf("stage %d", s)
 }

@@ -215,12 +215,12 @@ func TestReturnWindowCloses(t *testing.T) {
 	if k, _ := tr.RunningClock(); !k.Due.Equal(endOfDay(3, 9)) {
 		t.Fatalf("receipt due %s", k.Due)
 	}
-	_, _, err := tr.Return(caller("hrss", false), "not ours", "tax", weekdays, cst(3, 10, 0, 0))
+	_, _, err := tr.Return(caller("hrss", false), "not ours", "tax", nil, weekdays, cst(3, 10, 0, 0))
 	wantRefused(t, err, "RETURN_WINDOW_CLOSED", "closed on 2026-03-09")
 	if tr.State != Transferred || tr.ReturnCount != 0 {
 		t.Fatalf("refused return changed the tracker: %s %d", tr.State, tr.ReturnCount)
 	}
-	if _, _, err := tr.Return(caller("hrss", false), "not ours", "tax", weekdays, endOfDay(3, 9)); err != nil {
+	if _, _, err := tr.Return(caller("hrss", false), "not ours", "tax", nil, weekdays, endOfDay(3, 9)); err != nil {
 		t.Fatalf("return on the last day: %v", err)
 	}
 }

@@ -105,6 +105,9 @@ type Tracker struct {
 	// Handled is the handling record: notes, reply, follow-ups, redo,
 	// objection and why it closed.
 	Handled
+	// Office is the office path's record: receipt, invitations, approval,
+	// platform and the parties reading the dispute for one stage.
+	Office
 	// Version grows by one on every change; its decimal form is the etag.
 	Version int64 `json:"version"`
 }
@@ -177,9 +180,17 @@ func (t *Tracker) CanView(c Caller) bool {
 }
 
 // Readers returns the departments that may read the dispute now: the
-// registering department, the holder and the past holders, each once. It
-// is what routing's events tell other services (Lifecycle.readers).
+// registering department, the holder and the past holders, then the guest
+// readers, each once. It is what routing's events tell other services
+// (Lifecycle.readers).
 func (t *Tracker) Readers() []string {
+	return append(t.parties(), t.GuestReaders()...)
+}
+
+// parties are the registering department, the holder and the past holders:
+// the departments that read a dispute for good (首问到底: the registering
+// department keeps reading a dispute it passed on).
+func (t *Tracker) parties() []string {
 	out := make([]string, 0, 2+len(t.PastHolders))
 	for _, d := range append([]string{t.RegisteringDepartment, t.Holder}, t.PastHolders...) {
 		if d != "" && !slices.Contains(out, d) {
@@ -189,29 +200,44 @@ func (t *Tracker) Readers() []string {
 	return out
 }
 
-// RunningClock returns the clock still running, if any.
+// RunningClock returns the holder's clock still running, if any.
 func (t *Tracker) RunningClock() (Clock, bool) {
-	for _, c := range t.Clocks {
-		if c.Running() {
-			return c, true
-		}
+	if k := t.runningClock(); k != nil {
+		return *k, true
 	}
 	return Clock{}, false
 }
 
-// startClock starts stage s's clock with the region's limit in force now.
-func (t *Tracker) startClock(s Stage, start time.Time, cal Calendar) {
-	r := cal.Rules(t.Region)
-	k := Clock{Stage: s, Start: start, Limit: r.Limit(s)}
-	k.reschedule(r, start)
-	t.Clocks = append(t.Clocks, k)
+// startClock starts stage s's clock, the holder's, with the region's limit
+// in force now.
+func (t *Tracker) startClock(s Stage, start time.Time, cal Calendar) *Clock {
+	return t.startClockFor(s, t.Holder, start, cal)
 }
 
+// startClockFor starts stage s's clock for department dept.
+func (t *Tracker) startClockFor(s Stage, dept string, start time.Time, cal Calendar) *Clock {
+	r := cal.Rules(t.Region)
+	k := Clock{Stage: s, Department: dept, Start: start, Limit: r.Limit(s)}
+	k.reschedule(r, start)
+	t.Clocks = append(t.Clocks, k)
+	return &t.Clocks[len(t.Clocks)-1]
+}
+
+// stopClocks stops every running clock: the dispute left the stages they
+// time.
 func (t *Tracker) stopClocks(now time.Time) {
 	for i := range t.Clocks {
 		if t.Clocks[i].Running() {
 			t.Clocks[i].Stop = now
 		}
+	}
+}
+
+// stopHolderClock stops the holder's running clock and leaves the opinion
+// and reply clocks running.
+func (t *Tracker) stopHolderClock(now time.Time) {
+	if k := t.runningClock(); k != nil {
+		k.Stop = now
 	}
 }
 
@@ -279,13 +305,13 @@ type Route struct {
 	// IsUnit reports whether a department is a member unit of the roster.
 	IsUnit func(id string) bool
 	// NextSlip allocates the next transfer slip name and number; called
-	// only for TRANSFER.
+	// for TRANSFER and OFFICE.
 	NextSlip func() (name, number string, err error)
 }
 
 // Route applies a routing decision by c: SELF, TRANSFER or OFFICE from
 // REGISTERED by the registering department, or OFFICE from HANDLING by the
-// holder (escalation). It returns the new slip for TRANSFER.
+// holder (escalation). It returns the new slip for TRANSFER and OFFICE.
 func (t *Tracker) Route(c Caller, r Route, cal Calendar, now time.Time) (*Slip, error) {
 	if !t.CanView(c) {
 		return nil, deny("department %s has no part in %s", c.Department, t.Name)
@@ -340,11 +366,10 @@ func (t *Tracker) Route(c Caller, r Route, cal Calendar, now time.Time) (*Slip, 
 		t.setHolder(r.Target)
 		t.startClock(StageTransferReceipt, now, cal)
 	case ActRouteOffice, ActEscalate:
-		if r.OfficeHost == "" {
-			return nil, ErrNoOffice
+		var err error
+		if slip, err = t.toOffice(c.Actor, r.Opinion, r.OfficeHost, r.NextSlip, cal, now); err != nil {
+			return nil, err
 		}
-		t.stopClocks(now)
-		t.setHolder(r.OfficeHost)
 	}
 	t.RouteReasonCode = r.ReasonCode
 	t.move(to, c.Actor, now, reason, "")
@@ -380,6 +405,9 @@ func (t *Tracker) checkReceiver(c Caller, act Action) (State, *Slip, error) {
 // Receive signs for a transfer (签收): the receiving department holds and
 // handles the dispute.
 func (t *Tracker) Receive(c Caller, cal Calendar, now time.Time) (*Slip, error) {
+	if t.State == AtOffice {
+		return t.officeReceive(c, cal, now)
+	}
 	to, s, err := t.checkReceiver(c, ActReceive)
 	if err != nil {
 		return nil, err
@@ -399,9 +427,15 @@ const MaxReturns = 2
 
 // Return sends a transfer back with the reason (退回): to the registering
 // department for re-routing, or on the second return to the office.
-func (t *Tracker) Return(c Caller, reason, officeHost string, cal Calendar, now time.Time) (s *Slip, toOffice bool, err error) {
+// The second return makes a transfer slip to the office (nextSlip numbers
+// it). At the office, the office returns the dispute it has not signed for.
+func (t *Tracker) Return(c Caller, reason, officeHost string, nextSlip func() (string, string, error), cal Calendar, now time.Time) (s *Slip, toOffice bool, err error) {
 	if reason == "" {
 		return nil, false, &ValidationError{Field: "reason", Reason: "is required: say why the department is not competent"}
+	}
+	if t.State == AtOffice {
+		s, err := t.officeReturn(c, reason, cal, now)
+		return s, false, err
 	}
 	act := ActReturn
 	if t.ReturnCount+1 >= MaxReturns {
@@ -421,7 +455,11 @@ func (t *Tracker) Return(c Caller, reason, officeHost string, cal Calendar, now 
 	t.ReturnCount++
 	t.stopClocks(now)
 	if act == ActReturnToOffice {
-		t.setHolder(officeHost)
+		// The returned slip is the last but one once the office's is made.
+		if _, err := t.toOffice(c.Actor, reason, officeHost, nextSlip, cal, now); err != nil {
+			return nil, false, err
+		}
+		s = &t.Slips[len(t.Slips)-2]
 	} else {
 		t.setHolder(t.RegisteringDepartment)
 		t.startClock(StageRouting, now, cal)

@@ -97,7 +97,7 @@ func TestOpen(t *testing.T) {
 	want := &Tracker{
 		Name: "regions/141181/disputes/2026-17", Region: "141181", Number: "2026年第17号", State: Registered,
 		Holder: "tax", RegisteringDepartment: "tax", FirstReceiver: "li",
-		Clocks: []Clock{{Stage: StageRouting, Start: t0, Limit: Limit{Days: 15},
+		Clocks: []Clock{{Stage: StageRouting, Department: "tax", Start: t0, Limit: Limit{Days: 15},
 			Due: time.Date(2026, 3, 17, 23, 59, 59, 0, clock.China), WarnAt: time.Date(2026, 3, 16, 0, 0, 0, 0, clock.China)}},
 		History: []Transition{{From: Unspecified, To: Registered, Actor: Actor{Department: "tax", Staff: "li"}, Time: t0, Reason: "registered", EventID: "ev1"}},
 		Version: 1,
@@ -173,8 +173,8 @@ func TestRoute(t *testing.T) {
 	}{
 		{name: "self", c: caller("tax", false), kind: RouteSelf, wantState: Handling, wantHolder: "tax", wantStage: StageHandling},
 		{name: "transfer", c: caller("tax", false), kind: RouteTransfer, target: "hrss", wantState: Transferred, wantHolder: "hrss", wantStage: StageTransferReceipt},
-		{name: "office", setup: func(tr *Tracker) { tr.Holder, tr.RegisteringDepartment = "hrss", "hrss" }, c: caller("hrss", false), kind: RouteOffice, wantState: AtOffice, wantHolder: "tax"},
-		{name: "escalate from handling", setup: func(tr *Tracker) { tr.State, tr.Holder = Handling, "hrss" }, c: caller("hrss", false), kind: RouteOffice, wantState: AtOffice, wantHolder: "tax"},
+		{name: "office", setup: func(tr *Tracker) { tr.Holder, tr.RegisteringDepartment = "hrss", "hrss" }, c: caller("hrss", false), kind: RouteOffice, wantState: AtOffice, wantHolder: "tax", wantStage: StageTransferReceipt},
+		{name: "escalate from handling", setup: func(tr *Tracker) { tr.State, tr.Holder = Handling, "hrss" }, c: caller("hrss", false), kind: RouteOffice, wantState: AtOffice, wantHolder: "tax", wantStage: StageTransferReceipt},
 		{name: "transfer while handling", setup: func(tr *Tracker) { tr.State = Handling }, c: caller("tax", false), kind: RouteTransfer, target: "hrss", wantErr: ErrIllegalTransition},
 		{name: "route when transferred", setup: func(tr *Tracker) { tr.State = Transferred }, c: caller("tax", false), kind: RouteSelf, wantErr: ErrIllegalTransition},
 		{name: "other department", c: caller("finance", false), kind: RouteSelf, wantErr: ErrPermissionDenied},
@@ -228,11 +228,14 @@ func TestRoute(t *testing.T) {
 			} else if !running || c.Stage != tt.wantStage || !c.Start.Equal(t1) {
 				t.Errorf("running clock = %+v, want stage %v from %v", c, tt.wantStage, t1)
 			}
-			if (slip != nil) != (tt.kind == RouteTransfer) {
+			if (slip != nil) != (tt.kind == RouteTransfer || tt.kind == RouteOffice) {
 				t.Fatalf("slip = %+v for kind %v", slip, tt.kind)
 			}
-			if slip != nil && (slip.Number != "2026年第1号" || slip.ReceivingDepartment != tt.target || slip.RegisteringDepartment != "tax") {
+			if tt.kind == RouteTransfer && (slip.Number != "2026年第1号" || slip.ReceivingDepartment != tt.target || slip.RegisteringDepartment != "tax") {
 				t.Errorf("slip = %+v", slip)
+			}
+			if tt.kind == RouteOffice && (slip.ReceivingDepartment != "tax" || slip.RegisteringDepartment != tt.c.Department || !tr.OfficeReceiptPending) {
+				t.Errorf("office slip = %+v, receipt pending %v", slip, tr.OfficeReceiptPending)
 			}
 		})
 	}
@@ -268,10 +271,10 @@ func TestTransferReceiveReturn(t *testing.T) {
 
 	t.Run("return twice goes to office", func(t *testing.T) {
 		tr := transferred(t)
-		if _, _, err := tr.Return(caller("hrss", false), "", "tax", cal, t0); err == nil {
+		if _, _, err := tr.Return(caller("hrss", false), "", "tax", r.NextSlip, cal, t0); err == nil {
 			t.Fatal("return without reason succeeded")
 		}
-		s, toOffice, err := tr.Return(caller("hrss", false), "not ours", "tax", cal, t0)
+		s, toOffice, err := tr.Return(caller("hrss", false), "not ours", "tax", r.NextSlip, cal, t0)
 		if err != nil || toOffice {
 			t.Fatalf("first return: %v, toOffice %v", err, toOffice)
 		}
@@ -284,11 +287,12 @@ func TestTransferReceiveReturn(t *testing.T) {
 		if _, err := tr.Route(caller("tax", false), r, cal, t0); err != nil {
 			t.Fatal(err)
 		}
-		_, toOffice, err = tr.Return(caller("hrss", false), "still not ours", "tax", cal, t0)
+		_, toOffice, err = tr.Return(caller("hrss", false), "still not ours", "tax", r.NextSlip, cal, t0)
 		if err != nil || !toOffice {
 			t.Fatalf("second return: %v, toOffice %v", err, toOffice)
 		}
-		if tr.State != AtOffice || tr.Holder != "tax" || tr.ReturnCount != 2 || len(tr.Slips) != 2 {
+		// The returned slip and the office's slip to sign.
+		if tr.State != AtOffice || tr.Holder != "tax" || tr.ReturnCount != 2 || len(tr.Slips) != 3 || !tr.OfficeReceiptPending {
 			t.Fatalf("after second return: state %v holder %s count %d slips %d", tr.State, tr.Holder, tr.ReturnCount, len(tr.Slips))
 		}
 	})

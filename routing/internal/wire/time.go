@@ -14,6 +14,7 @@ func Clock(c tracker.Clock, r *tracker.Rules, now time.Time) *routingv1.Clock {
 		RemainingWorkingDays: c.RemainingDays(r, now),
 		ExtensionDays:        int32(c.ExtensionDays),
 		Warned:               c.Warned, Overdue: c.Overdue,
+		Department: c.Department,
 	}
 	if c.ExtensionApprover != nil {
 		out.ExtensionApprover = ActorProto(*c.ExtensionApprover)

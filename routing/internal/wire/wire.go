@@ -61,6 +61,12 @@ func Tracking(t *tracker.Tracker, cal tracker.Calendar, now time.Time) *routingv
 		RegisteringDepartment: t.RegisteringDepartment, FirstReceiver: t.FirstReceiver,
 		Category: t.Category, ReturnCount: t.ReturnCount, PastHolders: append([]string(nil), t.PastHolders...),
 		Etag: t.Etag(), RouteReasonCode: t.RouteReasonCode,
+		Readers: t.Readers(), OfficeReceiptPending: t.OfficeReceiptPending,
+	}
+	for _, i := range t.Invitations {
+		out.Invitations = append(out.Invitations, &routingv1.Invitation{
+			Unit: i.Unit, Meeting: i.Meeting, SubmitTime: ts(i.Submitted), Late: i.Late,
+		})
 	}
 	rules := cal.Rules(t.Region)
 	for _, c := range t.Clocks {

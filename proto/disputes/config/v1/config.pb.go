@@ -180,8 +180,12 @@ type TimeLimits struct {
 	// Working days before a due time at which a DeadlineWarning is raised
 	// (default 1).
 	WarningWorkingDays int32 `protobuf:"varint,4,opt,name=warning_working_days,json=warningWorkingDays,proto3" json:"warning_working_days,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Member unit that runs the one-stop mediation platform (一站式矛盾纠纷调处平台,
+	// 政法委): the STAGE_PLATFORM clock is its, and it reads a matter while the
+	// matter is at the platform (default: plc).
+	PlatformUnit  string `protobuf:"bytes,5,opt,name=platform_unit,json=platformUnit,proto3" json:"platform_unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TimeLimits) Reset() {
@@ -240,6 +244,13 @@ func (x *TimeLimits) GetWarningWorkingDays() int32 {
 		return x.WarningWorkingDays
 	}
 	return 0
+}
+
+func (x *TimeLimits) GetPlatformUnit() string {
+	if x != nil {
+		return x.PlatformUnit
+	}
+	return ""
 }
 
 // StageLimit is one stage's limit.
@@ -390,7 +401,7 @@ const file_disputes_config_v1_config_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bcategory\x12>\n" +
 	"\n" +
 	"department\x18\x02 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{0,31}$R\n" +
-	"department\"\x85\x02\n" +
+	"department\"\xcd\x02\n" +
 	"\n" +
 	"TimeLimits\x12@\n" +
 	"\x06stages\x18\x01 \x03(\v2\x1e.disputes.config.v1.StageLimitB\b\xbaH\x05\x92\x01\x02\x10\x10R\x06stages\x128\n" +
@@ -398,7 +409,8 @@ const file_disputes_config_v1_config_proto_rawDesc = "" +
 	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\x10maxExtensionDays\x12>\n" +
 	"\x15objection_window_days\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\x13objectionWindowDays\x12;\n" +
-	"\x14warning_working_days\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1e(\x00R\x12warningWorkingDays\"}\n" +
+	"\x14warning_working_days\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1e(\x00R\x12warningWorkingDays\x12F\n" +
+	"\rplatform_unit\x18\x05 \x01(\tB!\xbaH\x1er\x1c2\x1a^([a-z][a-z0-9_-]{0,31})?$R\fplatformUnit\"}\n" +
 	"\n" +
 	"StageLimit\x12,\n" +
 	"\x05stage\x18\x01 \x01(\tB\x16\xbaH\x13r\x112\x0f^STAGE_[A-Z_]+$R\x05stage\x12\x1e\n" +

@@ -174,8 +174,16 @@ type Lifecycle struct {
 	Number string `protobuf:"bytes,5,opt,name=number,proto3" json:"number,omitempty"`
 	// Department that registered the dispute.
 	RegisteringDepartment string `protobuf:"bytes,6,opt,name=registering_department,json=registeringDepartment,proto3" json:"registering_department,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The dispute is at the joint-meeting office and the office has not yet
+	// signed its transfer slip (待签收): triage waits for the receipt.
+	OfficeReceiptPending bool `protobuf:"varint,7,opt,name=office_receipt_pending,json=officeReceiptPending,proto3" json:"office_receipt_pending,omitempty"`
+	// Those of readers that read as a party to one stage only (units invited to
+	// a meeting, the mediation platform, the petition bureau on a mass-dispute
+	// warning), not as a department that registered or holds the dispute:
+	// personal numbers are shown to them masked.
+	GuestReaders  []string `protobuf:"bytes,8,rep,name=guest_readers,json=guestReaders,proto3" json:"guest_readers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Lifecycle) Reset() {
@@ -250,6 +258,20 @@ func (x *Lifecycle) GetRegisteringDepartment() string {
 	return ""
 }
 
+func (x *Lifecycle) GetOfficeReceiptPending() bool {
+	if x != nil {
+		return x.OfficeReceiptPending
+	}
+	return false
+}
+
+func (x *Lifecycle) GetGuestReaders() []string {
+	if x != nil {
+		return x.GuestReaders
+	}
+	return nil
+}
+
 var File_disputes_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_disputes_event_v1_event_proto_rawDesc = "" +
@@ -266,14 +288,16 @@ const file_disputes_event_v1_event_proto_rawDesc = "" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
 	"\x06source\x18\t \x01(\tR\x06source\x12:\n" +
 	"\tlifecycle\x18\n" +
-	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\xdd\x01\n" +
+	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\xb8\x02\n" +
 	"\tLifecycle\x125\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12\x16\n" +
 	"\x06holder\x18\x02 \x01(\tR\x06holder\x12\x18\n" +
 	"\areaders\x18\x03 \x03(\tR\areaders\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x03R\aversion\x12\x16\n" +
 	"\x06number\x18\x05 \x01(\tR\x06number\x125\n" +
-	"\x16registering_department\x18\x06 \x01(\tR\x15registeringDepartmentBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
+	"\x16registering_department\x18\x06 \x01(\tR\x15registeringDepartment\x124\n" +
+	"\x16office_receipt_pending\x18\a \x01(\bR\x14officeReceiptPending\x12#\n" +
+	"\rguest_readers\x18\b \x03(\tR\fguestReadersBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
 
 var (
 	file_disputes_event_v1_event_proto_rawDescOnce sync.Once

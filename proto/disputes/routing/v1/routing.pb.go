@@ -94,8 +94,15 @@ const (
 	Stage_STAGE_HANDLING Stage = 3
 	// Co-handling unit's written opinion: 5 working days.
 	Stage_STAGE_OPINION Stage = 4
-	// Convenor's approval of a major matter: 3 working days.
+	// Convenor's approval of a major matter: 3 working days from the request.
 	Stage_STAGE_APPROVAL Stage = 5
+	// The office's triage (梳理分类): 5 working days from its receipt.
+	Stage_STAGE_TRIAGE Stage = 6
+	// The mediation platform's handling of a major matter: 30 days by default.
+	Stage_STAGE_PLATFORM Stage = 7
+	// The whole matter at the office, from its receipt to the written reply:
+	// 60 days by default.
+	Stage_STAGE_REPLY Stage = 8
 )
 
 // Enum value maps for Stage.
@@ -107,6 +114,9 @@ var (
 		3: "STAGE_HANDLING",
 		4: "STAGE_OPINION",
 		5: "STAGE_APPROVAL",
+		6: "STAGE_TRIAGE",
+		7: "STAGE_PLATFORM",
+		8: "STAGE_REPLY",
 	}
 	Stage_value = map[string]int32{
 		"STAGE_UNSPECIFIED":      0,
@@ -115,6 +125,9 @@ var (
 		"STAGE_HANDLING":         3,
 		"STAGE_OPINION":          4,
 		"STAGE_APPROVAL":         5,
+		"STAGE_TRIAGE":           6,
+		"STAGE_PLATFORM":         7,
+		"STAGE_REPLY":            8,
 	}
 )
 
@@ -207,6 +220,88 @@ func (x Bucket) Number() protoreflect.EnumNumber {
 // Deprecated: Use Bucket.Descriptor instead.
 func (Bucket) EnumDescriptor() ([]byte, []int) {
 	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+}
+
+// WorklistView is whose work a worklist shows. The unspecified view is the
+// parent department's own holdings by bucket; the others are the work of
+// one role on the office path, each item due by the clock of that work.
+type WorklistView int32
+
+const (
+	WorklistView_WORKLIST_VIEW_UNSPECIFIED WorklistView = 0
+	// Office: routed to it, slip not yet signed (待签收).
+	WorklistView_WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT WorklistView = 1
+	// Office: signed for, not yet triaged (待梳理).
+	WorklistView_WORKLIST_VIEW_OFFICE_AWAITING_TRIAGE WorklistView = 2
+	// Office: general matters in joint handling with opinions still owed (联合处置中).
+	WorklistView_WORKLIST_VIEW_OFFICE_JOINT_HANDLING WorklistView = 3
+	// Office: every invited unit's opinion in, the decision to make (待决定).
+	WorklistView_WORKLIST_VIEW_OFFICE_AWAITING_DECISION WorklistView = 4
+	// Invited unit: written opinions it owes (待提交书面意见).
+	WorklistView_WORKLIST_VIEW_OPINIONS_OWED WorklistView = 5
+	// Invited unit: those past their due time (逾期).
+	WorklistView_WORKLIST_VIEW_OPINIONS_OVERDUE WorklistView = 6
+	// Convenor: approvals requested and not yet decided (待审批); the region's.
+	WorklistView_WORKLIST_VIEW_APPROVALS_PENDING WorklistView = 7
+	// Platform: matters at the mediation platform (平台办理中).
+	WorklistView_WORKLIST_VIEW_PLATFORM WorklistView = 8
+	// Registering unit: what it registered and passed on (我登记的).
+	WorklistView_WORKLIST_VIEW_REGISTERED WorklistView = 9
+)
+
+// Enum value maps for WorklistView.
+var (
+	WorklistView_name = map[int32]string{
+		0: "WORKLIST_VIEW_UNSPECIFIED",
+		1: "WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT",
+		2: "WORKLIST_VIEW_OFFICE_AWAITING_TRIAGE",
+		3: "WORKLIST_VIEW_OFFICE_JOINT_HANDLING",
+		4: "WORKLIST_VIEW_OFFICE_AWAITING_DECISION",
+		5: "WORKLIST_VIEW_OPINIONS_OWED",
+		6: "WORKLIST_VIEW_OPINIONS_OVERDUE",
+		7: "WORKLIST_VIEW_APPROVALS_PENDING",
+		8: "WORKLIST_VIEW_PLATFORM",
+		9: "WORKLIST_VIEW_REGISTERED",
+	}
+	WorklistView_value = map[string]int32{
+		"WORKLIST_VIEW_UNSPECIFIED":              0,
+		"WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT":  1,
+		"WORKLIST_VIEW_OFFICE_AWAITING_TRIAGE":   2,
+		"WORKLIST_VIEW_OFFICE_JOINT_HANDLING":    3,
+		"WORKLIST_VIEW_OFFICE_AWAITING_DECISION": 4,
+		"WORKLIST_VIEW_OPINIONS_OWED":            5,
+		"WORKLIST_VIEW_OPINIONS_OVERDUE":         6,
+		"WORKLIST_VIEW_APPROVALS_PENDING":        7,
+		"WORKLIST_VIEW_PLATFORM":                 8,
+		"WORKLIST_VIEW_REGISTERED":               9,
+	}
+)
+
+func (x WorklistView) Enum() *WorklistView {
+	p := new(WorklistView)
+	*p = x
+	return p
+}
+
+func (x WorklistView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WorklistView) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_routing_v1_routing_proto_enumTypes[3].Descriptor()
+}
+
+func (WorklistView) Type() protoreflect.EnumType {
+	return &file_disputes_routing_v1_routing_proto_enumTypes[3]
+}
+
+func (x WorklistView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WorklistView.Descriptor instead.
+func (WorklistView) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{3}
 }
 
 // Pause is a stretch during which a clock stood still.
@@ -304,7 +399,10 @@ type Clock struct {
 	// A DeadlineWarning was raised.
 	Warned bool `protobuf:"varint,9,opt,name=warned,proto3" json:"warned,omitempty"`
 	// An Overdue event was raised.
-	Overdue       bool `protobuf:"varint,10,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	Overdue bool `protobuf:"varint,10,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Department that must act on it: the holder, or for an opinion clock the
+	// invited unit, for the platform clock the platform unit.
+	Department    string `protobuf:"bytes,11,opt,name=department,proto3" json:"department,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -407,6 +505,13 @@ func (x *Clock) GetOverdue() bool {
 		return x.Overdue
 	}
 	return false
+}
+
+func (x *Clock) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
 }
 
 // Transition is one step of the lifecycle.
@@ -827,8 +932,14 @@ type Tracking struct {
 	CloseCause string `protobuf:"bytes,20,opt,name=close_cause,json=closeCause,proto3" json:"close_cause,omitempty"`
 	// The routing opinion and reason code of the last routing.
 	RouteReasonCode string `protobuf:"bytes,21,opt,name=route_reason_code,json=routeReasonCode,proto3" json:"route_reason_code,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Departments that may read the dispute now (Lifecycle.readers).
+	Readers []string `protobuf:"bytes,22,rep,name=readers,proto3" json:"readers,omitempty"`
+	// At the office, its transfer slip not yet signed (待签收).
+	OfficeReceiptPending bool `protobuf:"varint,23,opt,name=office_receipt_pending,json=officeReceiptPending,proto3" json:"office_receipt_pending,omitempty"`
+	// Units invited to the joint meeting and their written opinions.
+	Invitations   []*Invitation `protobuf:"bytes,24,rep,name=invitations,proto3" json:"invitations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tracking) Reset() {
@@ -1008,6 +1119,100 @@ func (x *Tracking) GetRouteReasonCode() string {
 	return ""
 }
 
+func (x *Tracking) GetReaders() []string {
+	if x != nil {
+		return x.Readers
+	}
+	return nil
+}
+
+func (x *Tracking) GetOfficeReceiptPending() bool {
+	if x != nil {
+		return x.OfficeReceiptPending
+	}
+	return false
+}
+
+func (x *Tracking) GetInvitations() []*Invitation {
+	if x != nil {
+		return x.Invitations
+	}
+	return nil
+}
+
+// Invitation is a unit invited to give a written opinion (书面意见).
+type Invitation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member unit.
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// The meeting, regions/<region>/meetings/<id>.
+	Meeting string `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	// When its opinion arrived; unset while owed.
+	SubmitTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=submit_time,json=submitTime,proto3" json:"submit_time,omitempty"`
+	// Arrived after its due time.
+	Late          bool `protobuf:"varint,4,opt,name=late,proto3" json:"late,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invitation) Reset() {
+	*x = Invitation{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invitation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invitation) ProtoMessage() {}
+
+func (x *Invitation) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
+func (*Invitation) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Invitation) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *Invitation) GetMeeting() string {
+	if x != nil {
+		return x.Meeting
+	}
+	return ""
+}
+
+func (x *Invitation) GetSubmitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmitTime
+	}
+	return nil
+}
+
+func (x *Invitation) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
 // ProgressNote is one note of handling progress.
 type ProgressNote struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1023,7 +1228,7 @@ type ProgressNote struct {
 
 func (x *ProgressNote) Reset() {
 	*x = ProgressNote{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1240,7 @@ func (x *ProgressNote) String() string {
 func (*ProgressNote) ProtoMessage() {}
 
 func (x *ProgressNote) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1253,7 @@ func (x *ProgressNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNote.ProtoReflect.Descriptor instead.
 func (*ProgressNote) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ProgressNote) GetText() string {
@@ -1099,7 +1304,7 @@ type Extension struct {
 
 func (x *Extension) Reset() {
 	*x = Extension{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1316,7 @@ func (x *Extension) String() string {
 func (*Extension) ProtoMessage() {}
 
 func (x *Extension) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1329,7 @@ func (x *Extension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extension.ProtoReflect.Descriptor instead.
 func (*Extension) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Extension) GetDays() int32 {
@@ -1207,7 +1412,7 @@ type FollowUp struct {
 
 func (x *FollowUp) Reset() {
 	*x = FollowUp{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1424,7 @@ func (x *FollowUp) String() string {
 func (*FollowUp) ProtoMessage() {}
 
 func (x *FollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1437,7 @@ func (x *FollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
 func (*FollowUp) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FollowUp) GetSatisfied() bool {
@@ -1284,7 +1489,7 @@ type RouteDisputeRequest struct {
 
 func (x *RouteDisputeRequest) Reset() {
 	*x = RouteDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1501,7 @@ func (x *RouteDisputeRequest) String() string {
 func (*RouteDisputeRequest) ProtoMessage() {}
 
 func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1514,7 @@ func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RouteDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteDisputeRequest) GetName() string {
@@ -1367,7 +1572,7 @@ type RouteDisputeResponse struct {
 
 func (x *RouteDisputeResponse) Reset() {
 	*x = RouteDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1584,7 @@ func (x *RouteDisputeResponse) String() string {
 func (*RouteDisputeResponse) ProtoMessage() {}
 
 func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1597,7 @@ func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RouteDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RouteDisputeResponse) GetTracking() *Tracking {
@@ -1422,7 +1627,7 @@ type ReceiveTransferRequest struct {
 
 func (x *ReceiveTransferRequest) Reset() {
 	*x = ReceiveTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1639,7 @@ func (x *ReceiveTransferRequest) String() string {
 func (*ReceiveTransferRequest) ProtoMessage() {}
 
 func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1652,7 @@ func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiveTransferRequest) GetName() string {
@@ -1475,7 +1680,7 @@ type ReceiveTransferResponse struct {
 
 func (x *ReceiveTransferResponse) Reset() {
 	*x = ReceiveTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1692,7 @@ func (x *ReceiveTransferResponse) String() string {
 func (*ReceiveTransferResponse) ProtoMessage() {}
 
 func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1705,7 @@ func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReceiveTransferResponse) GetTracking() *Tracking {
@@ -1525,7 +1730,7 @@ type ReturnTransferRequest struct {
 
 func (x *ReturnTransferRequest) Reset() {
 	*x = ReturnTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1742,7 @@ func (x *ReturnTransferRequest) String() string {
 func (*ReturnTransferRequest) ProtoMessage() {}
 
 func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1755,7 @@ func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReturnTransferRequest) GetName() string {
@@ -1585,7 +1790,7 @@ type ReturnTransferResponse struct {
 
 func (x *ReturnTransferResponse) Reset() {
 	*x = ReturnTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1802,7 @@ func (x *ReturnTransferResponse) String() string {
 func (*ReturnTransferResponse) ProtoMessage() {}
 
 func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1815,7 @@ func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReturnTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReturnTransferResponse) GetTracking() *Tracking {
@@ -1632,14 +1837,16 @@ type ListWorklistRequest struct {
 	// At most this many (default 50, max 500).
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// View; unspecified lists the department's holdings by bucket.
+	View          WorklistView `protobuf:"varint,6,opt,name=view,proto3,enum=disputes.routing.v1.WorklistView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListWorklistRequest) Reset() {
 	*x = ListWorklistRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1858,7 @@ func (x *ListWorklistRequest) String() string {
 func (*ListWorklistRequest) ProtoMessage() {}
 
 func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1871,7 @@ func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistRequest.ProtoReflect.Descriptor instead.
 func (*ListWorklistRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWorklistRequest) GetParent() string {
@@ -1702,6 +1909,13 @@ func (x *ListWorklistRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListWorklistRequest) GetView() WorklistView {
+	if x != nil {
+		return x.View
+	}
+	return WorklistView_WORKLIST_VIEW_UNSPECIFIED
+}
+
 // WorklistItem is one line of a worklist.
 type WorklistItem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1719,13 +1933,17 @@ type WorklistItem struct {
 	DueTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	// Working days left.
 	RemainingWorkingDays int32 `protobuf:"varint,7,opt,name=remaining_working_days,json=remainingWorkingDays,proto3" json:"remaining_working_days,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The clock of this line is past its due time.
+	Overdue bool `protobuf:"varint,8,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Department holding the dispute now.
+	Holder        string `protobuf:"bytes,9,opt,name=holder,proto3" json:"holder,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WorklistItem) Reset() {
 	*x = WorklistItem{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1955,7 @@ func (x *WorklistItem) String() string {
 func (*WorklistItem) ProtoMessage() {}
 
 func (x *WorklistItem) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1968,7 @@ func (x *WorklistItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorklistItem.ProtoReflect.Descriptor instead.
 func (*WorklistItem) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WorklistItem) GetDispute() string {
@@ -1802,6 +2020,20 @@ func (x *WorklistItem) GetRemainingWorkingDays() int32 {
 	return 0
 }
 
+func (x *WorklistItem) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *WorklistItem) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
 // BucketCount is how many items a bucket holds.
 type BucketCount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1815,7 +2047,7 @@ type BucketCount struct {
 
 func (x *BucketCount) Reset() {
 	*x = BucketCount{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +2059,7 @@ func (x *BucketCount) String() string {
 func (*BucketCount) ProtoMessage() {}
 
 func (x *BucketCount) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +2072,7 @@ func (x *BucketCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
 func (*BucketCount) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BucketCount) GetBucket() Bucket {
@@ -1872,7 +2104,7 @@ type ListWorklistResponse struct {
 
 func (x *ListWorklistResponse) Reset() {
 	*x = ListWorklistResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2116,7 @@ func (x *ListWorklistResponse) String() string {
 func (*ListWorklistResponse) ProtoMessage() {}
 
 func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2129,7 @@ func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistResponse.ProtoReflect.Descriptor instead.
 func (*ListWorklistResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListWorklistResponse) GetItems() []*WorklistItem {
@@ -1940,7 +2172,7 @@ type RecordReplyRequest struct {
 
 func (x *RecordReplyRequest) Reset() {
 	*x = RecordReplyRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2184,7 @@ func (x *RecordReplyRequest) String() string {
 func (*RecordReplyRequest) ProtoMessage() {}
 
 func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2197,7 @@ func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyRequest.ProtoReflect.Descriptor instead.
 func (*RecordReplyRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RecordReplyRequest) GetName() string {
@@ -2014,7 +2246,7 @@ type RecordReplyResponse struct {
 
 func (x *RecordReplyResponse) Reset() {
 	*x = RecordReplyResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2258,7 @@ func (x *RecordReplyResponse) String() string {
 func (*RecordReplyResponse) ProtoMessage() {}
 
 func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2271,7 @@ func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyResponse.ProtoReflect.Descriptor instead.
 func (*RecordReplyResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RecordReplyResponse) GetTracking() *Tracking {
@@ -2064,7 +2296,7 @@ type RecordObjectionRequest struct {
 
 func (x *RecordObjectionRequest) Reset() {
 	*x = RecordObjectionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2308,7 @@ func (x *RecordObjectionRequest) String() string {
 func (*RecordObjectionRequest) ProtoMessage() {}
 
 func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2321,7 @@ func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecordObjectionRequest) GetName() string {
@@ -2124,7 +2356,7 @@ type RecordObjectionResponse struct {
 
 func (x *RecordObjectionResponse) Reset() {
 	*x = RecordObjectionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +2368,7 @@ func (x *RecordObjectionResponse) String() string {
 func (*RecordObjectionResponse) ProtoMessage() {}
 
 func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2381,7 @@ func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionResponse.ProtoReflect.Descriptor instead.
 func (*RecordObjectionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecordObjectionResponse) GetTracking() *Tracking {
@@ -2170,7 +2402,7 @@ type GetTrackingRequest struct {
 
 func (x *GetTrackingRequest) Reset() {
 	*x = GetTrackingRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2414,7 @@ func (x *GetTrackingRequest) String() string {
 func (*GetTrackingRequest) ProtoMessage() {}
 
 func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2427,7 @@ func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingRequest.ProtoReflect.Descriptor instead.
 func (*GetTrackingRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetTrackingRequest) GetName() string {
@@ -2216,7 +2448,7 @@ type GetTrackingResponse struct {
 
 func (x *GetTrackingResponse) Reset() {
 	*x = GetTrackingResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2460,7 @@ func (x *GetTrackingResponse) String() string {
 func (*GetTrackingResponse) ProtoMessage() {}
 
 func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2473,7 @@ func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingResponse.ProtoReflect.Descriptor instead.
 func (*GetTrackingResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTrackingResponse) GetTracking() *Tracking {
@@ -2262,7 +2494,7 @@ type TrackingOpened struct {
 
 func (x *TrackingOpened) Reset() {
 	*x = TrackingOpened{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2506,7 @@ func (x *TrackingOpened) String() string {
 func (*TrackingOpened) ProtoMessage() {}
 
 func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2519,7 @@ func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackingOpened.ProtoReflect.Descriptor instead.
 func (*TrackingOpened) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TrackingOpened) GetTracking() *Tracking {
@@ -2318,7 +2550,7 @@ type DisputeRouted struct {
 
 func (x *DisputeRouted) Reset() {
 	*x = DisputeRouted{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2562,7 @@ func (x *DisputeRouted) String() string {
 func (*DisputeRouted) ProtoMessage() {}
 
 func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2575,7 @@ func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRouted.ProtoReflect.Descriptor instead.
 func (*DisputeRouted) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DisputeRouted) GetKind() RouteKind {
@@ -2399,7 +2631,7 @@ type TransferReceived struct {
 
 func (x *TransferReceived) Reset() {
 	*x = TransferReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2643,7 @@ func (x *TransferReceived) String() string {
 func (*TransferReceived) ProtoMessage() {}
 
 func (x *TransferReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2656,7 @@ func (x *TransferReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReceived.ProtoReflect.Descriptor instead.
 func (*TransferReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TransferReceived) GetSlip() *TransferSlip {
@@ -2449,7 +2681,7 @@ type TransferReturned struct {
 
 func (x *TransferReturned) Reset() {
 	*x = TransferReturned{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2693,7 @@ func (x *TransferReturned) String() string {
 func (*TransferReturned) ProtoMessage() {}
 
 func (x *TransferReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2706,7 @@ func (x *TransferReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReturned.ProtoReflect.Descriptor instead.
 func (*TransferReturned) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TransferReturned) GetSlip() *TransferSlip {
@@ -2509,7 +2741,7 @@ type ReplyRecorded struct {
 
 func (x *ReplyRecorded) Reset() {
 	*x = ReplyRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2521,7 +2753,7 @@ func (x *ReplyRecorded) String() string {
 func (*ReplyRecorded) ProtoMessage() {}
 
 func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2534,7 +2766,7 @@ func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRecorded.ProtoReflect.Descriptor instead.
 func (*ReplyRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReplyRecorded) GetReply() *Reply {
@@ -2557,7 +2789,7 @@ type ObjectionRecorded struct {
 
 func (x *ObjectionRecorded) Reset() {
 	*x = ObjectionRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2801,7 @@ func (x *ObjectionRecorded) String() string {
 func (*ObjectionRecorded) ProtoMessage() {}
 
 func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2814,7 @@ func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectionRecorded.ProtoReflect.Descriptor instead.
 func (*ObjectionRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ObjectionRecorded) GetRemedy() v1.Remedy {
@@ -2599,7 +2831,6 @@ func (x *ObjectionRecorded) GetNote() string {
 	return ""
 }
 
-// DisputeClosed is published when a dispute closes.
 // DisputeTriaged is routing applying the office's triage (meeting's
 // MatterTriaged): AT_OFFICE to JOINT_HANDLING (general) or AWAITING_APPROVAL
 // (major).
@@ -2617,7 +2848,7 @@ type DisputeTriaged struct {
 
 func (x *DisputeTriaged) Reset() {
 	*x = DisputeTriaged{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2860,7 @@ func (x *DisputeTriaged) String() string {
 func (*DisputeTriaged) ProtoMessage() {}
 
 func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2873,7 @@ func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeTriaged.ProtoReflect.Descriptor instead.
 func (*DisputeTriaged) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DisputeTriaged) GetMajor() bool {
@@ -2683,7 +2914,7 @@ type ApprovalApplied struct {
 
 func (x *ApprovalApplied) Reset() {
 	*x = ApprovalApplied{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2926,7 @@ func (x *ApprovalApplied) String() string {
 func (*ApprovalApplied) ProtoMessage() {}
 
 func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2939,7 @@ func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalApplied.ProtoReflect.Descriptor instead.
 func (*ApprovalApplied) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ApprovalApplied) GetApproved() bool {
@@ -2732,6 +2963,7 @@ func (x *ApprovalApplied) GetSourceEventId() string {
 	return ""
 }
 
+// DisputeClosed is published when a dispute closes.
 type DisputeClosed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why: "withdrawn", "objection_window_ended", "objection", "closed_by_holder".
@@ -2742,7 +2974,7 @@ type DisputeClosed struct {
 
 func (x *DisputeClosed) Reset() {
 	*x = DisputeClosed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +2986,7 @@ func (x *DisputeClosed) String() string {
 func (*DisputeClosed) ProtoMessage() {}
 
 func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +2999,7 @@ func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeClosed.ProtoReflect.Descriptor instead.
 func (*DisputeClosed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DisputeClosed) GetCause() string {
@@ -2792,7 +3024,7 @@ type DeadlineWarning struct {
 
 func (x *DeadlineWarning) Reset() {
 	*x = DeadlineWarning{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +3036,7 @@ func (x *DeadlineWarning) String() string {
 func (*DeadlineWarning) ProtoMessage() {}
 
 func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +3049,7 @@ func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarning.ProtoReflect.Descriptor instead.
 func (*DeadlineWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeadlineWarning) GetStage() Stage {
@@ -2856,7 +3088,7 @@ type Overdue struct {
 
 func (x *Overdue) Reset() {
 	*x = Overdue{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3100,7 @@ func (x *Overdue) String() string {
 func (*Overdue) ProtoMessage() {}
 
 func (x *Overdue) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3113,7 @@ func (x *Overdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overdue.ProtoReflect.Descriptor instead.
 func (*Overdue) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Overdue) GetStage() Stage {
@@ -2918,7 +3150,7 @@ type AddProgressNoteRequest struct {
 
 func (x *AddProgressNoteRequest) Reset() {
 	*x = AddProgressNoteRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3162,7 @@ func (x *AddProgressNoteRequest) String() string {
 func (*AddProgressNoteRequest) ProtoMessage() {}
 
 func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3175,7 @@ func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddProgressNoteRequest) GetName() string {
@@ -2971,7 +3203,7 @@ type AddProgressNoteResponse struct {
 
 func (x *AddProgressNoteResponse) Reset() {
 	*x = AddProgressNoteResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3215,7 @@ func (x *AddProgressNoteResponse) String() string {
 func (*AddProgressNoteResponse) ProtoMessage() {}
 
 func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3228,7 @@ func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AddProgressNoteResponse) GetTracking() *Tracking {
@@ -3019,7 +3251,7 @@ type PauseClockRequest struct {
 
 func (x *PauseClockRequest) Reset() {
 	*x = PauseClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3263,7 @@ func (x *PauseClockRequest) String() string {
 func (*PauseClockRequest) ProtoMessage() {}
 
 func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3276,7 @@ func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockRequest.ProtoReflect.Descriptor instead.
 func (*PauseClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PauseClockRequest) GetName() string {
@@ -3072,7 +3304,7 @@ type PauseClockResponse struct {
 
 func (x *PauseClockResponse) Reset() {
 	*x = PauseClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3084,7 +3316,7 @@ func (x *PauseClockResponse) String() string {
 func (*PauseClockResponse) ProtoMessage() {}
 
 func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3097,7 +3329,7 @@ func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockResponse.ProtoReflect.Descriptor instead.
 func (*PauseClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PauseClockResponse) GetTracking() *Tracking {
@@ -3118,7 +3350,7 @@ type ResumeClockRequest struct {
 
 func (x *ResumeClockRequest) Reset() {
 	*x = ResumeClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3130,7 +3362,7 @@ func (x *ResumeClockRequest) String() string {
 func (*ResumeClockRequest) ProtoMessage() {}
 
 func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3143,7 +3375,7 @@ func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockRequest.ProtoReflect.Descriptor instead.
 func (*ResumeClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResumeClockRequest) GetName() string {
@@ -3164,7 +3396,7 @@ type ResumeClockResponse struct {
 
 func (x *ResumeClockResponse) Reset() {
 	*x = ResumeClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3176,7 +3408,7 @@ func (x *ResumeClockResponse) String() string {
 func (*ResumeClockResponse) ProtoMessage() {}
 
 func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3189,7 +3421,7 @@ func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockResponse.ProtoReflect.Descriptor instead.
 func (*ResumeClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ResumeClockResponse) GetTracking() *Tracking {
@@ -3214,7 +3446,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3458,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +3471,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RequestExtensionRequest) GetName() string {
@@ -3274,7 +3506,7 @@ type RequestExtensionResponse struct {
 
 func (x *RequestExtensionResponse) Reset() {
 	*x = RequestExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3518,7 @@ func (x *RequestExtensionResponse) String() string {
 func (*RequestExtensionResponse) ProtoMessage() {}
 
 func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3531,7 @@ func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RequestExtensionResponse) GetTracking() *Tracking {
@@ -3324,7 +3556,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3336,7 +3568,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3349,7 +3581,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DecideExtensionRequest) GetName() string {
@@ -3384,7 +3616,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3628,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3641,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DecideExtensionResponse) GetTracking() *Tracking {
@@ -3434,7 +3666,7 @@ type RecordFollowUpRequest struct {
 
 func (x *RecordFollowUpRequest) Reset() {
 	*x = RecordFollowUpRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3678,7 @@ func (x *RecordFollowUpRequest) String() string {
 func (*RecordFollowUpRequest) ProtoMessage() {}
 
 func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3691,7 @@ func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecordFollowUpRequest) GetName() string {
@@ -3494,7 +3726,7 @@ type RecordFollowUpResponse struct {
 
 func (x *RecordFollowUpResponse) Reset() {
 	*x = RecordFollowUpResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3506,7 +3738,7 @@ func (x *RecordFollowUpResponse) String() string {
 func (*RecordFollowUpResponse) ProtoMessage() {}
 
 func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3519,7 +3751,7 @@ func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RecordFollowUpResponse) GetTracking() *Tracking {
@@ -3542,7 +3774,7 @@ type RedoDisputeRequest struct {
 
 func (x *RedoDisputeRequest) Reset() {
 	*x = RedoDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3786,7 @@ func (x *RedoDisputeRequest) String() string {
 func (*RedoDisputeRequest) ProtoMessage() {}
 
 func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3799,7 @@ func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RedoDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RedoDisputeRequest) GetName() string {
@@ -3595,7 +3827,7 @@ type RedoDisputeResponse struct {
 
 func (x *RedoDisputeResponse) Reset() {
 	*x = RedoDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3839,7 @@ func (x *RedoDisputeResponse) String() string {
 func (*RedoDisputeResponse) ProtoMessage() {}
 
 func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3852,7 @@ func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RedoDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RedoDisputeResponse) GetTracking() *Tracking {
@@ -3643,7 +3875,7 @@ type CloseDisputeRequest struct {
 
 func (x *CloseDisputeRequest) Reset() {
 	*x = CloseDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3655,7 +3887,7 @@ func (x *CloseDisputeRequest) String() string {
 func (*CloseDisputeRequest) ProtoMessage() {}
 
 func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3668,7 +3900,7 @@ func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeRequest.ProtoReflect.Descriptor instead.
 func (*CloseDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CloseDisputeRequest) GetName() string {
@@ -3696,7 +3928,7 @@ type CloseDisputeResponse struct {
 
 func (x *CloseDisputeResponse) Reset() {
 	*x = CloseDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3708,7 +3940,7 @@ func (x *CloseDisputeResponse) String() string {
 func (*CloseDisputeResponse) ProtoMessage() {}
 
 func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3721,7 +3953,7 @@ func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeResponse.ProtoReflect.Descriptor instead.
 func (*CloseDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CloseDisputeResponse) GetTracking() *Tracking {
@@ -3742,7 +3974,7 @@ type ProgressNoteAdded struct {
 
 func (x *ProgressNoteAdded) Reset() {
 	*x = ProgressNoteAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3754,7 +3986,7 @@ func (x *ProgressNoteAdded) String() string {
 func (*ProgressNoteAdded) ProtoMessage() {}
 
 func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3767,7 +3999,7 @@ func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNoteAdded.ProtoReflect.Descriptor instead.
 func (*ProgressNoteAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ProgressNoteAdded) GetText() string {
@@ -3790,7 +4022,7 @@ type ClockPaused struct {
 
 func (x *ClockPaused) Reset() {
 	*x = ClockPaused{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3802,7 +4034,7 @@ func (x *ClockPaused) String() string {
 func (*ClockPaused) ProtoMessage() {}
 
 func (x *ClockPaused) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3815,7 +4047,7 @@ func (x *ClockPaused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockPaused.ProtoReflect.Descriptor instead.
 func (*ClockPaused) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ClockPaused) GetStage() Stage {
@@ -3845,7 +4077,7 @@ type ClockResumed struct {
 
 func (x *ClockResumed) Reset() {
 	*x = ClockResumed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3857,7 +4089,7 @@ func (x *ClockResumed) String() string {
 func (*ClockResumed) ProtoMessage() {}
 
 func (x *ClockResumed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3870,7 +4102,7 @@ func (x *ClockResumed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockResumed.ProtoReflect.Descriptor instead.
 func (*ClockResumed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ClockResumed) GetStage() Stage {
@@ -3898,7 +4130,7 @@ type ExtensionRequested struct {
 
 func (x *ExtensionRequested) Reset() {
 	*x = ExtensionRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3910,7 +4142,7 @@ func (x *ExtensionRequested) String() string {
 func (*ExtensionRequested) ProtoMessage() {}
 
 func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3923,7 +4155,7 @@ func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionRequested.ProtoReflect.Descriptor instead.
 func (*ExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ExtensionRequested) GetExtension() *Extension {
@@ -3946,7 +4178,7 @@ type ExtensionDecided struct {
 
 func (x *ExtensionDecided) Reset() {
 	*x = ExtensionDecided{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4190,7 @@ func (x *ExtensionDecided) String() string {
 func (*ExtensionDecided) ProtoMessage() {}
 
 func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4203,7 @@ func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionDecided.ProtoReflect.Descriptor instead.
 func (*ExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ExtensionDecided) GetExtension() *Extension {
@@ -3999,7 +4231,7 @@ type FollowUpRecorded struct {
 
 func (x *FollowUpRecorded) Reset() {
 	*x = FollowUpRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4011,7 +4243,7 @@ func (x *FollowUpRecorded) String() string {
 func (*FollowUpRecorded) ProtoMessage() {}
 
 func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4024,7 +4256,7 @@ func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
 func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FollowUpRecorded) GetFollowUp() *FollowUp {
@@ -4047,7 +4279,7 @@ type DisputeRedone struct {
 
 func (x *DisputeRedone) Reset() {
 	*x = DisputeRedone{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4059,7 +4291,7 @@ func (x *DisputeRedone) String() string {
 func (*DisputeRedone) ProtoMessage() {}
 
 func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4072,7 +4304,7 @@ func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRedone.ProtoReflect.Descriptor instead.
 func (*DisputeRedone) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DisputeRedone) GetReason() string {
@@ -4089,6 +4321,285 @@ func (x *DisputeRedone) GetHolder() string {
 	return ""
 }
 
+// OpinionsRequested is routing applying a convened meeting (meeting's
+// MeetingConvened) to one dispute on its agenda: each invited unit's opinion
+// clock starts and the units read the dispute.
+type OpinionsRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The meeting.
+	Meeting string `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	// Units invited.
+	Units []string `protobuf:"bytes,2,rep,name=units,proto3" json:"units,omitempty"`
+	// When their opinions are due.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// Id of the meeting event applied.
+	SourceEventId string `protobuf:"bytes,4,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpinionsRequested) Reset() {
+	*x = OpinionsRequested{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpinionsRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpinionsRequested) ProtoMessage() {}
+
+func (x *OpinionsRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpinionsRequested.ProtoReflect.Descriptor instead.
+func (*OpinionsRequested) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *OpinionsRequested) GetMeeting() string {
+	if x != nil {
+		return x.Meeting
+	}
+	return ""
+}
+
+func (x *OpinionsRequested) GetUnits() []string {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+func (x *OpinionsRequested) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *OpinionsRequested) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
+// OpinionReceived is routing applying a unit's written opinion (meeting's
+// OpinionSubmitted): that unit's opinion clock stops.
+type OpinionReceived struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The unit.
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// The meeting.
+	Meeting string `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	// It came after its due time.
+	Late bool `protobuf:"varint,3,opt,name=late,proto3" json:"late,omitempty"`
+	// Id of the meeting event applied.
+	SourceEventId string `protobuf:"bytes,4,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpinionReceived) Reset() {
+	*x = OpinionReceived{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpinionReceived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpinionReceived) ProtoMessage() {}
+
+func (x *OpinionReceived) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpinionReceived.ProtoReflect.Descriptor instead.
+func (*OpinionReceived) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *OpinionReceived) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *OpinionReceived) GetMeeting() string {
+	if x != nil {
+		return x.Meeting
+	}
+	return ""
+}
+
+func (x *OpinionReceived) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *OpinionReceived) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
+// ApprovalPending is routing applying the office's request to the convenor
+// (meeting's ApprovalRequested): the approval clock starts.
+type ApprovalPending struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The approval, regions/<region>/approvals/<id>.
+	Approval string `protobuf:"bytes,1,opt,name=approval,proto3" json:"approval,omitempty"`
+	// When the convenor's decision is due.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// Id of the meeting event applied.
+	SourceEventId string `protobuf:"bytes,3,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApprovalPending) Reset() {
+	*x = ApprovalPending{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApprovalPending) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApprovalPending) ProtoMessage() {}
+
+func (x *ApprovalPending) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApprovalPending.ProtoReflect.Descriptor instead.
+func (*ApprovalPending) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ApprovalPending) GetApproval() string {
+	if x != nil {
+		return x.Approval
+	}
+	return ""
+}
+
+func (x *ApprovalPending) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *ApprovalPending) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
+// WarningReadersAdded is routing applying intake's MassDisputeWarning: the
+// departments it addresses (the petition bureau, 信访局提前介入) read the dispute.
+type WarningReadersAdded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Departments added as readers.
+	Departments []string `protobuf:"bytes,1,rep,name=departments,proto3" json:"departments,omitempty"`
+	// The warning's trigger.
+	Trigger string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// Id of the intake event applied.
+	SourceEventId string `protobuf:"bytes,3,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WarningReadersAdded) Reset() {
+	*x = WarningReadersAdded{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WarningReadersAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WarningReadersAdded) ProtoMessage() {}
+
+func (x *WarningReadersAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WarningReadersAdded.ProtoReflect.Descriptor instead.
+func (*WarningReadersAdded) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *WarningReadersAdded) GetDepartments() []string {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+func (x *WarningReadersAdded) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *WarningReadersAdded) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
 var File_disputes_routing_v1_routing_proto protoreflect.FileDescriptor
 
 const file_disputes_routing_v1_routing_proto_rawDesc = "" +
@@ -4099,7 +4610,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
-	"\x05actor\x18\x04 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xf0\x03\n" +
+	"\x05actor\x18\x04 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\x90\x04\n" +
 	"\x05Clock\x120\n" +
 	"\x05stage\x18\x01 \x01(\x0e2\x1a.disputes.routing.v1.StageR\x05stage\x129\n" +
 	"\n" +
@@ -4112,7 +4623,10 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x12extension_approver\x18\b \x01(\v2\x18.disputes.types.v1.ActorR\x11extensionApprover\x12\x16\n" +
 	"\x06warned\x18\t \x01(\bR\x06warned\x12\x18\n" +
 	"\aoverdue\x18\n" +
-	" \x01(\bR\aoverdue\"\x85\x02\n" +
+	" \x01(\bR\aoverdue\x12\x1e\n" +
+	"\n" +
+	"department\x18\v \x01(\tR\n" +
+	"department\"\x85\x02\n" +
 	"\n" +
 	"Transition\x123\n" +
 	"\x04from\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x04from\x12/\n" +
@@ -4145,7 +4659,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\bremedies\x18\x03 \x03(\v2#.disputes.routing.v1.RemedyDeadlineR\bremedies\x129\n" +
 	"\n" +
 	"reply_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\treplyTime\x12.\n" +
-	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xc8\a\n" +
+	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xdb\b\n" +
 	"\bTracking\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
@@ -4171,7 +4685,17 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"redo_count\x18\x13 \x01(\x05R\tredoCount\x12\x1f\n" +
 	"\vclose_cause\x18\x14 \x01(\tR\n" +
 	"closeCause\x12*\n" +
-	"\x11route_reason_code\x18\x15 \x01(\tR\x0frouteReasonCode\"\x82\x01\n" +
+	"\x11route_reason_code\x18\x15 \x01(\tR\x0frouteReasonCode\x12\x18\n" +
+	"\areaders\x18\x16 \x03(\tR\areaders\x124\n" +
+	"\x16office_receipt_pending\x18\x17 \x01(\bR\x14officeReceiptPending\x12A\n" +
+	"\vinvitations\x18\x18 \x03(\v2\x1f.disputes.routing.v1.InvitationR\vinvitations\"\x8b\x01\n" +
+	"\n" +
+	"Invitation\x12\x12\n" +
+	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x18\n" +
+	"\ameeting\x18\x02 \x01(\tR\ameeting\x12;\n" +
+	"\vsubmit_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"submitTime\x12\x12\n" +
+	"\x04late\x18\x04 \x01(\bR\x04late\"\x82\x01\n" +
 	"\fProgressNote\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12.\n" +
 	"\x05actor\x18\x02 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x12.\n" +
@@ -4217,7 +4741,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\x12\x1b\n" +
 	"\x04etag\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"S\n" +
 	"\x16ReturnTransferResponse\x129\n" +
-	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xb1\x02\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xf2\x02\n" +
 	"\x13ListWorklistRequest\x12V\n" +
 	"\x06parent\x18\x01 \x01(\tB>\xe0A\x02\xbaH8r624^regions/[0-9]{6}/departments/[a-z][a-z0-9_-]{0,31}$R\x06parent\x12=\n" +
 	"\x06bucket\x18\x02 \x01(\x0e2\x1b.disputes.routing.v1.BucketB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06bucket\x121\n" +
@@ -4225,7 +4749,8 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\tpage_size\x18\x04 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\xcf\x02\n" +
+	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12?\n" +
+	"\x04view\x18\x06 \x01(\x0e2!.disputes.routing.v1.WorklistViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x81\x03\n" +
 	"\fWorklistItem\x12\x18\n" +
 	"\adispute\x18\x01 \x01(\tR\adispute\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
@@ -4233,7 +4758,9 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\bcategory\x18\x04 \x01(\x0e2\x1b.disputes.types.v1.CategoryR\bcategory\x120\n" +
 	"\x05stage\x18\x05 \x01(\x0e2\x1a.disputes.routing.v1.StageR\x05stage\x125\n" +
 	"\bdue_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x124\n" +
-	"\x16remaining_working_days\x18\a \x01(\x05R\x14remainingWorkingDays\"X\n" +
+	"\x16remaining_working_days\x18\a \x01(\x05R\x14remainingWorkingDays\x12\x18\n" +
+	"\aoverdue\x18\b \x01(\bR\aoverdue\x12\x16\n" +
+	"\x06holder\x18\t \x01(\tR\x06holder\"X\n" +
 	"\vBucketCount\x123\n" +
 	"\x06bucket\x18\x01 \x01(\x0e2\x1b.disputes.routing.v1.BucketR\x06bucket\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\"\xb1\x01\n" +
@@ -4369,26 +4896,58 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\tfollow_up\x18\x01 \x01(\v2\x1d.disputes.routing.v1.FollowUpR\bfollowUp\"?\n" +
 	"\rDisputeRedone\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06holder\x18\x02 \x01(\tR\x06holder*l\n" +
+	"\x06holder\x18\x02 \x01(\tR\x06holder\"\xa2\x01\n" +
+	"\x11OpinionsRequested\x12\x18\n" +
+	"\ameeting\x18\x01 \x01(\tR\ameeting\x12\x14\n" +
+	"\x05units\x18\x02 \x03(\tR\x05units\x125\n" +
+	"\bdue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12&\n" +
+	"\x0fsource_event_id\x18\x04 \x01(\tR\rsourceEventId\"{\n" +
+	"\x0fOpinionReceived\x12\x12\n" +
+	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x18\n" +
+	"\ameeting\x18\x02 \x01(\tR\ameeting\x12\x12\n" +
+	"\x04late\x18\x03 \x01(\bR\x04late\x12&\n" +
+	"\x0fsource_event_id\x18\x04 \x01(\tR\rsourceEventId\"\x8c\x01\n" +
+	"\x0fApprovalPending\x12\x1a\n" +
+	"\bapproval\x18\x01 \x01(\tR\bapproval\x125\n" +
+	"\bdue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12&\n" +
+	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId\"y\n" +
+	"\x13WarningReadersAdded\x12 \n" +
+	"\vdepartments\x18\x01 \x03(\tR\vdepartments\x12\x18\n" +
+	"\atrigger\x18\x02 \x01(\tR\atrigger\x12&\n" +
+	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId*l\n" +
 	"\tRouteKind\x12\x1a\n" +
 	"\x16ROUTE_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROUTE_KIND_SELF\x10\x01\x12\x17\n" +
 	"\x13ROUTE_KIND_TRANSFER\x10\x02\x12\x15\n" +
-	"\x11ROUTE_KIND_OFFICE\x10\x03*\x88\x01\n" +
+	"\x11ROUTE_KIND_OFFICE\x10\x03*\xbf\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTAGE_ROUTING\x10\x01\x12\x1a\n" +
 	"\x16STAGE_TRANSFER_RECEIPT\x10\x02\x12\x12\n" +
 	"\x0eSTAGE_HANDLING\x10\x03\x12\x11\n" +
 	"\rSTAGE_OPINION\x10\x04\x12\x12\n" +
-	"\x0eSTAGE_APPROVAL\x10\x05*\x98\x01\n" +
+	"\x0eSTAGE_APPROVAL\x10\x05\x12\x10\n" +
+	"\fSTAGE_TRIAGE\x10\x06\x12\x12\n" +
+	"\x0eSTAGE_PLATFORM\x10\a\x12\x0f\n" +
+	"\vSTAGE_REPLY\x10\b*\x98\x01\n" +
 	"\x06Bucket\x12\x16\n" +
 	"\x12BUCKET_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BUCKET_AWAITING_RECEIPT\x10\x01\x12\x13\n" +
 	"\x0fBUCKET_HANDLING\x10\x02\x12\x13\n" +
 	"\x0fBUCKET_DUE_SOON\x10\x03\x12\x12\n" +
 	"\x0eBUCKET_OVERDUE\x10\x04\x12\x1b\n" +
-	"\x17BUCKET_AWAITING_ROUTING\x10\x052\xcf\x12\n" +
+	"\x17BUCKET_AWAITING_ROUTING\x10\x05*\xfb\x02\n" +
+	"\fWorklistView\x12\x1d\n" +
+	"\x19WORKLIST_VIEW_UNSPECIFIED\x10\x00\x12)\n" +
+	"%WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT\x10\x01\x12(\n" +
+	"$WORKLIST_VIEW_OFFICE_AWAITING_TRIAGE\x10\x02\x12'\n" +
+	"#WORKLIST_VIEW_OFFICE_JOINT_HANDLING\x10\x03\x12*\n" +
+	"&WORKLIST_VIEW_OFFICE_AWAITING_DECISION\x10\x04\x12\x1f\n" +
+	"\x1bWORKLIST_VIEW_OPINIONS_OWED\x10\x05\x12\"\n" +
+	"\x1eWORKLIST_VIEW_OPINIONS_OVERDUE\x10\x06\x12#\n" +
+	"\x1fWORKLIST_VIEW_APPROVALS_PENDING\x10\a\x12\x1a\n" +
+	"\x16WORKLIST_VIEW_PLATFORM\x10\b\x12\x1c\n" +
+	"\x18WORKLIST_VIEW_REGISTERED\x10\t2\xcf\x12\n" +
 	"\x0eRoutingService\x12\x95\x01\n" +
 	"\fRouteDispute\x12(.disputes.routing.v1.RouteDisputeRequest\x1a).disputes.routing.v1.RouteDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:route\x12\xa0\x01\n" +
 	"\x0fReceiveTransfer\x12+.disputes.routing.v1.ReceiveTransferRequest\x1a,.disputes.routing.v1.ReceiveTransferResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/disputes/*}:receive\x12\x9c\x01\n" +
@@ -4419,196 +4978,207 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 	return file_disputes_routing_v1_routing_proto_rawDescData
 }
 
-var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
 	(Stage)(0),                       // 1: disputes.routing.v1.Stage
 	(Bucket)(0),                      // 2: disputes.routing.v1.Bucket
-	(*Pause)(nil),                    // 3: disputes.routing.v1.Pause
-	(*Clock)(nil),                    // 4: disputes.routing.v1.Clock
-	(*Transition)(nil),               // 5: disputes.routing.v1.Transition
-	(*TransferSlip)(nil),             // 6: disputes.routing.v1.TransferSlip
-	(*RemedyDeadline)(nil),           // 7: disputes.routing.v1.RemedyDeadline
-	(*Reply)(nil),                    // 8: disputes.routing.v1.Reply
-	(*Tracking)(nil),                 // 9: disputes.routing.v1.Tracking
-	(*ProgressNote)(nil),             // 10: disputes.routing.v1.ProgressNote
-	(*Extension)(nil),                // 11: disputes.routing.v1.Extension
-	(*FollowUp)(nil),                 // 12: disputes.routing.v1.FollowUp
-	(*RouteDisputeRequest)(nil),      // 13: disputes.routing.v1.RouteDisputeRequest
-	(*RouteDisputeResponse)(nil),     // 14: disputes.routing.v1.RouteDisputeResponse
-	(*ReceiveTransferRequest)(nil),   // 15: disputes.routing.v1.ReceiveTransferRequest
-	(*ReceiveTransferResponse)(nil),  // 16: disputes.routing.v1.ReceiveTransferResponse
-	(*ReturnTransferRequest)(nil),    // 17: disputes.routing.v1.ReturnTransferRequest
-	(*ReturnTransferResponse)(nil),   // 18: disputes.routing.v1.ReturnTransferResponse
-	(*ListWorklistRequest)(nil),      // 19: disputes.routing.v1.ListWorklistRequest
-	(*WorklistItem)(nil),             // 20: disputes.routing.v1.WorklistItem
-	(*BucketCount)(nil),              // 21: disputes.routing.v1.BucketCount
-	(*ListWorklistResponse)(nil),     // 22: disputes.routing.v1.ListWorklistResponse
-	(*RecordReplyRequest)(nil),       // 23: disputes.routing.v1.RecordReplyRequest
-	(*RecordReplyResponse)(nil),      // 24: disputes.routing.v1.RecordReplyResponse
-	(*RecordObjectionRequest)(nil),   // 25: disputes.routing.v1.RecordObjectionRequest
-	(*RecordObjectionResponse)(nil),  // 26: disputes.routing.v1.RecordObjectionResponse
-	(*GetTrackingRequest)(nil),       // 27: disputes.routing.v1.GetTrackingRequest
-	(*GetTrackingResponse)(nil),      // 28: disputes.routing.v1.GetTrackingResponse
-	(*TrackingOpened)(nil),           // 29: disputes.routing.v1.TrackingOpened
-	(*DisputeRouted)(nil),            // 30: disputes.routing.v1.DisputeRouted
-	(*TransferReceived)(nil),         // 31: disputes.routing.v1.TransferReceived
-	(*TransferReturned)(nil),         // 32: disputes.routing.v1.TransferReturned
-	(*ReplyRecorded)(nil),            // 33: disputes.routing.v1.ReplyRecorded
-	(*ObjectionRecorded)(nil),        // 34: disputes.routing.v1.ObjectionRecorded
-	(*DisputeTriaged)(nil),           // 35: disputes.routing.v1.DisputeTriaged
-	(*ApprovalApplied)(nil),          // 36: disputes.routing.v1.ApprovalApplied
-	(*DisputeClosed)(nil),            // 37: disputes.routing.v1.DisputeClosed
-	(*DeadlineWarning)(nil),          // 38: disputes.routing.v1.DeadlineWarning
-	(*Overdue)(nil),                  // 39: disputes.routing.v1.Overdue
-	(*AddProgressNoteRequest)(nil),   // 40: disputes.routing.v1.AddProgressNoteRequest
-	(*AddProgressNoteResponse)(nil),  // 41: disputes.routing.v1.AddProgressNoteResponse
-	(*PauseClockRequest)(nil),        // 42: disputes.routing.v1.PauseClockRequest
-	(*PauseClockResponse)(nil),       // 43: disputes.routing.v1.PauseClockResponse
-	(*ResumeClockRequest)(nil),       // 44: disputes.routing.v1.ResumeClockRequest
-	(*ResumeClockResponse)(nil),      // 45: disputes.routing.v1.ResumeClockResponse
-	(*RequestExtensionRequest)(nil),  // 46: disputes.routing.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 47: disputes.routing.v1.RequestExtensionResponse
-	(*DecideExtensionRequest)(nil),   // 48: disputes.routing.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil),  // 49: disputes.routing.v1.DecideExtensionResponse
-	(*RecordFollowUpRequest)(nil),    // 50: disputes.routing.v1.RecordFollowUpRequest
-	(*RecordFollowUpResponse)(nil),   // 51: disputes.routing.v1.RecordFollowUpResponse
-	(*RedoDisputeRequest)(nil),       // 52: disputes.routing.v1.RedoDisputeRequest
-	(*RedoDisputeResponse)(nil),      // 53: disputes.routing.v1.RedoDisputeResponse
-	(*CloseDisputeRequest)(nil),      // 54: disputes.routing.v1.CloseDisputeRequest
-	(*CloseDisputeResponse)(nil),     // 55: disputes.routing.v1.CloseDisputeResponse
-	(*ProgressNoteAdded)(nil),        // 56: disputes.routing.v1.ProgressNoteAdded
-	(*ClockPaused)(nil),              // 57: disputes.routing.v1.ClockPaused
-	(*ClockResumed)(nil),             // 58: disputes.routing.v1.ClockResumed
-	(*ExtensionRequested)(nil),       // 59: disputes.routing.v1.ExtensionRequested
-	(*ExtensionDecided)(nil),         // 60: disputes.routing.v1.ExtensionDecided
-	(*FollowUpRecorded)(nil),         // 61: disputes.routing.v1.FollowUpRecorded
-	(*DisputeRedone)(nil),            // 62: disputes.routing.v1.DisputeRedone
-	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                 // 64: disputes.types.v1.Actor
-	(v1.DisputeState)(0),             // 65: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                   // 66: disputes.types.v1.Remedy
-	(v1.Category)(0),                 // 67: disputes.types.v1.Category
+	(WorklistView)(0),                // 3: disputes.routing.v1.WorklistView
+	(*Pause)(nil),                    // 4: disputes.routing.v1.Pause
+	(*Clock)(nil),                    // 5: disputes.routing.v1.Clock
+	(*Transition)(nil),               // 6: disputes.routing.v1.Transition
+	(*TransferSlip)(nil),             // 7: disputes.routing.v1.TransferSlip
+	(*RemedyDeadline)(nil),           // 8: disputes.routing.v1.RemedyDeadline
+	(*Reply)(nil),                    // 9: disputes.routing.v1.Reply
+	(*Tracking)(nil),                 // 10: disputes.routing.v1.Tracking
+	(*Invitation)(nil),               // 11: disputes.routing.v1.Invitation
+	(*ProgressNote)(nil),             // 12: disputes.routing.v1.ProgressNote
+	(*Extension)(nil),                // 13: disputes.routing.v1.Extension
+	(*FollowUp)(nil),                 // 14: disputes.routing.v1.FollowUp
+	(*RouteDisputeRequest)(nil),      // 15: disputes.routing.v1.RouteDisputeRequest
+	(*RouteDisputeResponse)(nil),     // 16: disputes.routing.v1.RouteDisputeResponse
+	(*ReceiveTransferRequest)(nil),   // 17: disputes.routing.v1.ReceiveTransferRequest
+	(*ReceiveTransferResponse)(nil),  // 18: disputes.routing.v1.ReceiveTransferResponse
+	(*ReturnTransferRequest)(nil),    // 19: disputes.routing.v1.ReturnTransferRequest
+	(*ReturnTransferResponse)(nil),   // 20: disputes.routing.v1.ReturnTransferResponse
+	(*ListWorklistRequest)(nil),      // 21: disputes.routing.v1.ListWorklistRequest
+	(*WorklistItem)(nil),             // 22: disputes.routing.v1.WorklistItem
+	(*BucketCount)(nil),              // 23: disputes.routing.v1.BucketCount
+	(*ListWorklistResponse)(nil),     // 24: disputes.routing.v1.ListWorklistResponse
+	(*RecordReplyRequest)(nil),       // 25: disputes.routing.v1.RecordReplyRequest
+	(*RecordReplyResponse)(nil),      // 26: disputes.routing.v1.RecordReplyResponse
+	(*RecordObjectionRequest)(nil),   // 27: disputes.routing.v1.RecordObjectionRequest
+	(*RecordObjectionResponse)(nil),  // 28: disputes.routing.v1.RecordObjectionResponse
+	(*GetTrackingRequest)(nil),       // 29: disputes.routing.v1.GetTrackingRequest
+	(*GetTrackingResponse)(nil),      // 30: disputes.routing.v1.GetTrackingResponse
+	(*TrackingOpened)(nil),           // 31: disputes.routing.v1.TrackingOpened
+	(*DisputeRouted)(nil),            // 32: disputes.routing.v1.DisputeRouted
+	(*TransferReceived)(nil),         // 33: disputes.routing.v1.TransferReceived
+	(*TransferReturned)(nil),         // 34: disputes.routing.v1.TransferReturned
+	(*ReplyRecorded)(nil),            // 35: disputes.routing.v1.ReplyRecorded
+	(*ObjectionRecorded)(nil),        // 36: disputes.routing.v1.ObjectionRecorded
+	(*DisputeTriaged)(nil),           // 37: disputes.routing.v1.DisputeTriaged
+	(*ApprovalApplied)(nil),          // 38: disputes.routing.v1.ApprovalApplied
+	(*DisputeClosed)(nil),            // 39: disputes.routing.v1.DisputeClosed
+	(*DeadlineWarning)(nil),          // 40: disputes.routing.v1.DeadlineWarning
+	(*Overdue)(nil),                  // 41: disputes.routing.v1.Overdue
+	(*AddProgressNoteRequest)(nil),   // 42: disputes.routing.v1.AddProgressNoteRequest
+	(*AddProgressNoteResponse)(nil),  // 43: disputes.routing.v1.AddProgressNoteResponse
+	(*PauseClockRequest)(nil),        // 44: disputes.routing.v1.PauseClockRequest
+	(*PauseClockResponse)(nil),       // 45: disputes.routing.v1.PauseClockResponse
+	(*ResumeClockRequest)(nil),       // 46: disputes.routing.v1.ResumeClockRequest
+	(*ResumeClockResponse)(nil),      // 47: disputes.routing.v1.ResumeClockResponse
+	(*RequestExtensionRequest)(nil),  // 48: disputes.routing.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 49: disputes.routing.v1.RequestExtensionResponse
+	(*DecideExtensionRequest)(nil),   // 50: disputes.routing.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),  // 51: disputes.routing.v1.DecideExtensionResponse
+	(*RecordFollowUpRequest)(nil),    // 52: disputes.routing.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),   // 53: disputes.routing.v1.RecordFollowUpResponse
+	(*RedoDisputeRequest)(nil),       // 54: disputes.routing.v1.RedoDisputeRequest
+	(*RedoDisputeResponse)(nil),      // 55: disputes.routing.v1.RedoDisputeResponse
+	(*CloseDisputeRequest)(nil),      // 56: disputes.routing.v1.CloseDisputeRequest
+	(*CloseDisputeResponse)(nil),     // 57: disputes.routing.v1.CloseDisputeResponse
+	(*ProgressNoteAdded)(nil),        // 58: disputes.routing.v1.ProgressNoteAdded
+	(*ClockPaused)(nil),              // 59: disputes.routing.v1.ClockPaused
+	(*ClockResumed)(nil),             // 60: disputes.routing.v1.ClockResumed
+	(*ExtensionRequested)(nil),       // 61: disputes.routing.v1.ExtensionRequested
+	(*ExtensionDecided)(nil),         // 62: disputes.routing.v1.ExtensionDecided
+	(*FollowUpRecorded)(nil),         // 63: disputes.routing.v1.FollowUpRecorded
+	(*DisputeRedone)(nil),            // 64: disputes.routing.v1.DisputeRedone
+	(*OpinionsRequested)(nil),        // 65: disputes.routing.v1.OpinionsRequested
+	(*OpinionReceived)(nil),          // 66: disputes.routing.v1.OpinionReceived
+	(*ApprovalPending)(nil),          // 67: disputes.routing.v1.ApprovalPending
+	(*WarningReadersAdded)(nil),      // 68: disputes.routing.v1.WarningReadersAdded
+	(*timestamppb.Timestamp)(nil),    // 69: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                 // 70: disputes.types.v1.Actor
+	(v1.DisputeState)(0),             // 71: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                   // 72: disputes.types.v1.Remedy
+	(v1.Category)(0),                 // 73: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	63, // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	63, // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	64, // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
-	1,  // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	63, // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	63, // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	63, // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	64, // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	65, // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	65, // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	64, // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	63, // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	63, // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	63, // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	66, // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
-	7,  // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	63, // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	64, // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	65, // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	67, // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
-	4,  // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
-	5,  // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
-	6,  // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
-	8,  // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	66, // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
-	10, // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
-	11, // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
-	12, // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
-	64, // 29: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
-	63, // 30: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
-	64, // 31: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
-	63, // 32: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	64, // 33: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
-	63, // 34: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	64, // 35: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
-	63, // 36: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
-	0,  // 37: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
-	9,  // 38: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	6,  // 39: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
-	9,  // 40: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 41: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	2,  // 42: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
-	65, // 43: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	67, // 44: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
-	1,  // 45: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	63, // 46: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
-	2,  // 47: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
-	20, // 48: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
-	21, // 49: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	66, // 50: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
-	9,  // 51: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	66, // 52: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
-	9,  // 53: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 54: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 55: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
-	0,  // 56: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
-	6,  // 57: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	65, // 58: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
-	6,  // 59: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
-	6,  // 60: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
-	8,  // 61: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	66, // 62: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
-	1,  // 63: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	63, // 64: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
-	1,  // 65: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	63, // 66: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
-	9,  // 67: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 68: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 69: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 70: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 71: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 72: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 73: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 74: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	1,  // 75: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
-	1,  // 76: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
-	63, // 77: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
-	11, // 78: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
-	11, // 79: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
-	63, // 80: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
-	12, // 81: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
-	13, // 82: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
-	15, // 83: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
-	17, // 84: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
-	19, // 85: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
-	23, // 86: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
-	25, // 87: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
-	27, // 88: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
-	40, // 89: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
-	42, // 90: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
-	44, // 91: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
-	46, // 92: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
-	48, // 93: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
-	50, // 94: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
-	52, // 95: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
-	54, // 96: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
-	14, // 97: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
-	16, // 98: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
-	18, // 99: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
-	22, // 100: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
-	24, // 101: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
-	26, // 102: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
-	28, // 103: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
-	41, // 104: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
-	43, // 105: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
-	45, // 106: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
-	47, // 107: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
-	49, // 108: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
-	51, // 109: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
-	53, // 110: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
-	55, // 111: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
-	97, // [97:112] is the sub-list for method output_type
-	82, // [82:97] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	69,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	69,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	70,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	1,   // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	69,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	69,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	4,   // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
+	70,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	71,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	71,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	70,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	69,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	69,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	69,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	72,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	8,   // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	69,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	70,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	71,  // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	73,  // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	5,   // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
+	6,   // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
+	7,   // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
+	9,   // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
+	72,  // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	12,  // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
+	13,  // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
+	14,  // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
+	11,  // 29: disputes.routing.v1.Tracking.invitations:type_name -> disputes.routing.v1.Invitation
+	69,  // 30: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
+	70,  // 31: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	69,  // 32: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	70,  // 33: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	69,  // 34: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	70,  // 35: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	69,  // 36: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	70,  // 37: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	69,  // 38: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	0,   // 39: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
+	10,  // 40: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	7,   // 41: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
+	10,  // 42: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 43: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	2,   // 44: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
+	3,   // 45: disputes.routing.v1.ListWorklistRequest.view:type_name -> disputes.routing.v1.WorklistView
+	71,  // 46: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	73,  // 47: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	1,   // 48: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 49: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	2,   // 50: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
+	22,  // 51: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
+	23,  // 52: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
+	72,  // 53: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	10,  // 54: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	72,  // 55: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	10,  // 56: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 57: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 58: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
+	0,   // 59: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
+	7,   // 60: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
+	71,  // 61: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	7,   // 62: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
+	7,   // 63: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
+	9,   // 64: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
+	72,  // 65: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	1,   // 66: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 67: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	1,   // 68: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 69: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	10,  // 70: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 71: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 72: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 73: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 74: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 75: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 76: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	10,  // 77: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	1,   // 78: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
+	1,   // 79: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 80: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	13,  // 81: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
+	13,  // 82: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
+	69,  // 83: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	14,  // 84: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
+	69,  // 85: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
+	69,  // 86: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
+	15,  // 87: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
+	17,  // 88: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
+	19,  // 89: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
+	21,  // 90: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
+	25,  // 91: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
+	27,  // 92: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
+	29,  // 93: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
+	42,  // 94: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
+	44,  // 95: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
+	46,  // 96: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
+	48,  // 97: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
+	50,  // 98: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
+	52,  // 99: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
+	54,  // 100: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
+	56,  // 101: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
+	16,  // 102: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
+	18,  // 103: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
+	20,  // 104: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
+	24,  // 105: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
+	26,  // 106: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
+	28,  // 107: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
+	30,  // 108: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
+	43,  // 109: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
+	45,  // 110: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
+	47,  // 111: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
+	49,  // 112: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
+	51,  // 113: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
+	53,  // 114: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
+	55,  // 115: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
+	57,  // 116: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
+	102, // [102:117] is the sub-list for method output_type
+	87,  // [87:102] is the sub-list for method input_type
+	87,  // [87:87] is the sub-list for extension type_name
+	87,  // [87:87] is the sub-list for extension extendee
+	0,   // [0:87] is the sub-list for field type_name
 }
 
 func init() { file_disputes_routing_v1_routing_proto_init() }
@@ -4621,8 +5191,8 @@ func file_disputes_routing_v1_routing_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   60,
+			NumEnums:      4,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
