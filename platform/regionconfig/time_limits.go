@@ -19,7 +19,10 @@ const (
 // DefaultStageLimits are the stage limits of the legal anchors: routing 15
 // days (信访工作条例 art. 22), transfer receipt or return 5 working days
 // (art. 23), handling 60 days (plus one extension), a co-handling unit's
-// opinion 5 working days and the convenor's approval 3 working days.
+// opinion 5 working days and the convenor's approval 3 working days; on the
+// office path the office's triage 5 working days from its receipt, the
+// mediation platform 30 days and the whole matter's written reply 60 days
+// from the office's receipt (the handling period of 信访工作条例 art. 32).
 func DefaultStageLimits() []*configv1.StageLimit {
 	return []*configv1.StageLimit{
 		{Stage: routingv1.Stage_STAGE_ROUTING.String(), Days: 15},
@@ -27,6 +30,9 @@ func DefaultStageLimits() []*configv1.StageLimit {
 		{Stage: routingv1.Stage_STAGE_HANDLING.String(), Days: 60},
 		{Stage: routingv1.Stage_STAGE_OPINION.String(), Days: 5, WorkingDays: true},
 		{Stage: routingv1.Stage_STAGE_APPROVAL.String(), Days: 3, WorkingDays: true},
+		{Stage: routingv1.Stage_STAGE_TRIAGE.String(), Days: 5, WorkingDays: true},
+		{Stage: routingv1.Stage_STAGE_PLATFORM.String(), Days: 30},
+		{Stage: routingv1.Stage_STAGE_REPLY.String(), Days: 60},
 	}
 }
 
@@ -64,6 +70,7 @@ func EffectiveTimeLimits(tl *configv1.TimeLimits) *configv1.TimeLimits {
 		MaxExtensionDays:    orDefault(tl.GetMaxExtensionDays(), DefaultMaxExtensionDays),
 		ObjectionWindowDays: orDefault(tl.GetObjectionWindowDays(), DefaultObjectionWindowDays),
 		WarningWorkingDays:  orDefault(tl.GetWarningWorkingDays(), DefaultWarningWorkingDays),
+		PlatformUnit:        tl.GetPlatformUnit(),
 	}
 	given := map[string]*configv1.StageLimit{}
 	for _, s := range tl.GetStages() {

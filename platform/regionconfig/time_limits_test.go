@@ -45,6 +45,9 @@ func TestEffectiveTimeLimits(t *testing.T) {
 			{Stage: "STAGE_HANDLING", Days: 60},
 			{Stage: "STAGE_OPINION", Days: 5, WorkingDays: true},
 			{Stage: "STAGE_APPROVAL", Days: 3, WorkingDays: true},
+			{Stage: "STAGE_TRIAGE", Days: 5, WorkingDays: true},
+			{Stage: "STAGE_PLATFORM", Days: 30},
+			{Stage: "STAGE_REPLY", Days: 60},
 		},
 		MaxExtensionDays: 30, ObjectionWindowDays: 30, WarningWorkingDays: 1,
 	}
@@ -59,6 +62,9 @@ func TestEffectiveTimeLimits(t *testing.T) {
 			{Stage: "STAGE_HANDLING", Days: 30, WorkingDays: true},
 			{Stage: "STAGE_OPINION", Days: 5, WorkingDays: true},
 			{Stage: "STAGE_APPROVAL", Days: 3, WorkingDays: true},
+			{Stage: "STAGE_TRIAGE", Days: 5, WorkingDays: true},
+			{Stage: "STAGE_PLATFORM", Days: 30},
+			{Stage: "STAGE_REPLY", Days: 60},
 		},
 		MaxExtensionDays: 10, ObjectionWindowDays: 30, WarningWorkingDays: 1,
 	}

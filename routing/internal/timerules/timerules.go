@@ -92,7 +92,7 @@ func (s *Source) build(region string, tl *configv1.TimeLimits, docs map[string]*
 		MaxExtensionDays:    int(eff.GetMaxExtensionDays()),
 		ObjectionWindowDays: int(eff.GetObjectionWindowDays()),
 		WarningWorkingDays:  int(eff.GetWarningWorkingDays()),
-		PlatformUnit:        tl.GetPlatformUnit(),
+		PlatformUnit:        eff.GetPlatformUnit(),
 	}
 	for _, l := range eff.GetStages() {
 		if v, ok := routingv1.Stage_value[l.GetStage()]; ok {
