@@ -57,6 +57,9 @@ type Matter struct {
 	PendingApproval string `json:"pending_approval,omitempty"`
 	// Version is the version of routing's account last followed.
 	Version int64 `json:"version,omitempty"`
+	// AwaitingReceipt is routing's account that the office has not yet
+	// signed the dispute's transfer slip (Lifecycle.office_receipt_pending).
+	AwaitingReceipt bool `json:"awaiting_receipt,omitempty"`
 }
 
 // Meeting is one joint meeting (联席会议).
@@ -159,6 +162,7 @@ const (
 	ReasonDisputeNotFound  = "DISPUTE_NOT_FOUND"
 	ReasonMeetingNotFound  = "MEETING_NOT_FOUND"
 	ReasonApprovalNotFound = "APPROVAL_NOT_FOUND"
+	ReasonReceiptPending   = "OFFICE_RECEIPT_PENDING"
 )
 
 func illegal(m *Matter, action, want string) error {
@@ -216,6 +220,10 @@ func (m *Matter) Triage(c Class) error {
 	}
 	if m.State != typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE {
 		return illegal(m, "triage", "DISPUTE_STATE_AT_OFFICE, not yet triaged")
+	}
+	if m.AwaitingReceipt {
+		return &PreconditionError{Reason: ReasonReceiptPending, Msg: fmt.Sprintf(
+			"cannot triage %s: the office has not signed its transfer slip yet (sign it with the routing service's ReceiveTransfer)", m.label())}
 	}
 	m.Class = c
 	if c == ClassMajor {

@@ -61,9 +61,11 @@ func TestTriage(t *testing.T) {
 		{"in handling", handling, ClassGeneral, ErrPrecondition, "DISPUTE_STATE_HANDLING", handling},
 		{"closed", closed, ClassGeneral, ErrPrecondition, "DISPUTE_STATE_CLOSED", closed},
 		{"no class", atOffice, ClassNone, nil, "", atOffice},
+		{"slip not signed", atOffice, ClassGeneral, ErrPrecondition, "not signed its transfer slip", atOffice},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := matter(tc.state, ClassNone)
+			m.AwaitingReceipt = tc.name == "slip not signed"
 			err := m.Triage(tc.class)
 			if tc.class == ClassNone {
 				if !errors.As(err, &invalid) || invalid.Violations[0].Field != "class" {

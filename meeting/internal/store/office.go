@@ -259,6 +259,7 @@ func (s *Store) LifecycleHandler() events.Handler {
 			if !m.Follow(lc.GetVersion(), lc.GetState(), lc.GetNumber(), lc.GetRegisteringDepartment()) {
 				return nil
 			}
+			m.AwaitingReceipt = lc.GetOfficeReceiptPending()
 			enc, err := json.Marshal(m)
 			if err != nil {
 				return err
