@@ -9,7 +9,9 @@ import (
 
 // GetTracking returns a dispute's state, holder, clocks and history to a
 // department that registered, holds or held it, or to the region's office
-// and convenor.
+// and convenor; and, for their stage, to the guest readers (invited units,
+// the platform, warned departments), who see personal numbers in its free
+// text masked as they do not hold the dispute.
 func (s *Server) GetTracking(ctx context.Context, req *routingv1.GetTrackingRequest) (*routingv1.GetTrackingResponse, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -25,5 +27,9 @@ func (s *Server) GetTracking(ctx context.Context, req *routingv1.GetTrackingRequ
 	if !t.CanView(c) {
 		return nil, s.toStatus(notFound(req.GetName()))
 	}
-	return &routingv1.GetTrackingResponse{Tracking: wire.Tracking(t, s.calendar, s.now())}, nil
+	out := wire.Tracking(t, s.calendar, s.now())
+	if !c.RegionWide && t.IsGuest(c.Department) {
+		wire.MaskText(out)
+	}
+	return &routingv1.GetTrackingResponse{Tracking: out}, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/xiaoyi-disputes/disputes/platform/mask"
+
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
@@ -83,4 +85,32 @@ func Tracking(t *tracker.Tracker, cal tracker.Calendar, now time.Time) *routingv
 		out.TransferSlips = append(out.TransferSlips, Slip(&t.Slips[i]))
 	}
 	return out
+}
+
+// MaskText masks the personal numbers (phone, ID, credit codes) in the free
+// text of a tracking, for a reader that does not hold the dispute.
+func MaskText(t *routingv1.Tracking) {
+	for _, h := range t.GetHistory() {
+		h.Reason = mask.String(h.GetReason())
+	}
+	for _, s := range t.GetTransferSlips() {
+		s.Opinion, s.ReturnReason = mask.String(s.GetOpinion()), mask.String(s.GetReturnReason())
+	}
+	for _, n := range t.GetNotes() {
+		n.Text = mask.String(n.GetText())
+	}
+	for _, f := range t.GetFollowUps() {
+		f.Note = mask.String(f.GetNote())
+	}
+	if r := t.GetReply(); r != nil {
+		r.Outcome, r.Text = mask.String(r.GetOutcome()), mask.String(r.GetText())
+	}
+	if e := t.GetExtension(); e != nil {
+		e.Reason, e.Comment = mask.String(e.GetReason()), mask.String(e.GetComment())
+	}
+	for _, k := range t.GetClocks() {
+		for _, p := range k.GetPauses() {
+			p.Reason = mask.String(p.GetReason())
+		}
+	}
 }
