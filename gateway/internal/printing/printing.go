@@ -14,7 +14,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -104,6 +103,8 @@ type fetched struct {
 	dispute  *intakev1.Dispute
 	tracking *routingv1.Tracking
 	units    map[string]string // member unit id -> name
+	// officeHost hosts the joint-meeting office (联席会议办公室).
+	officeHost string
 }
 
 // trackingNeed says whether a page needs routing's tracking.
@@ -145,6 +146,7 @@ func (h *Handler) fetch(q *request, need trackingNeed) (*fetched, error) {
 		for _, u := range resp.GetRoster().GetUnits() {
 			f.units[u.GetId()] = u.GetName()
 		}
+		f.officeHost = resp.GetRoster().GetLeadership().GetOfficeHostUnit()
 	})
 	wg.Wait()
 	if disputeErr != nil {
@@ -216,9 +218,14 @@ func (h *Handler) transferSlip(w http.ResponseWriter, r *http.Request) {
 			detail: "争议事项 " + f.dispute.GetNumber() + " 尚未流转到其他部门，没有流转单可以打印。"})
 		return
 	}
-	latest := slices.MaxFunc(slips, func(a, b *routingv1.TransferSlip) int {
-		return cmp.Compare(a.GetCreateTime().AsTime().UnixNano(), b.GetCreateTime().AsTime().UnixNano())
-	})
+	// The newest; of slips made at once (a second return and the office's
+	// slip it makes) the one made last, which routing lists last.
+	latest := slips[0]
+	for _, s := range slips[1:] {
+		if cmp.Compare(s.GetCreateTime().AsTime().UnixNano(), latest.GetCreateTime().AsTime().UnixNano()) >= 0 {
+			latest = s
+		}
+	}
 	s := slipView(f, latest)
 	h.render(w, r, "transfer-slip", page{Title: "社会保险费征缴争议事项流转单 " + s.Number,
 		Slip: s, Copies: []string{"登记部门存根", "接收部门联"}, Form: formView(f, false)})

@@ -368,3 +368,31 @@ func TestReceiptMasksEmployerNumbers(t *testing.T) {
 		t.Error("receipt shows a lookup code label though the dispute has none")
 	}
 }
+
+// TestOfficeSlip prints the slip routing made to the joint-meeting office:
+// the office, by its host unit, receives; of two slips made at once (a
+// second return and the office's slip) the office's is printed.
+func TestOfficeSlip(t *testing.T) {
+	b := newBackend()
+	b.roster.Leadership = &rosterv1.Leadership{OfficeHostUnit: "tax"}
+	made := at("2026-03-03T02:00:00Z")
+	b.tracking.TransferSlips = append(b.tracking.TransferSlips,
+		&routingv1.TransferSlip{Number: "2026年第4号", RegisteringDepartment: "tax", Opinion: "第二次流转",
+			ReceivingDepartment: "hrss", CreateTime: at("2026-03-02T02:00:00Z"), ReturnReason: "仍不属于本部门职责"},
+		&routingv1.TransferSlip{Number: "2026年第5号", RegisteringDepartment: "hrss", Opinion: "仍不属于本部门职责",
+			ReceivingDepartment: "finance", CreateTime: made, ReturnReason: "退回"},
+		&routingv1.TransferSlip{Number: "2026年第6号", RegisteringDepartment: "finance", Opinion: "需多部门共同办理",
+			ReceivingDepartment: "tax", CreateTime: made})
+	code, _, body := get(t, start(t, b), base+"transfer-slip", token)
+	if code != http.StatusOK {
+		t.Fatalf("HTTP %d:\n%s", code, body)
+	}
+	for _, w := range []string{"编号：2026年第6号", "需多部门共同办理", "联席会议办公室（市税务局）", "接收部门联"} {
+		if !strings.Contains(body, w) {
+			t.Fatalf("office slip lacks %q:\n%s", w, body)
+		}
+	}
+	if strings.Contains(body, "2026年第5号") {
+		t.Fatal("the returned slip printed instead of the office's")
+	}
+}

@@ -138,13 +138,22 @@ type slip struct {
 	ReturnReason          string
 }
 
+// receiver names a slip's receiving department: the joint-meeting office,
+// with its host unit, for a slip routed to the office.
+func (f *fetched) receiver(id string) string {
+	if id != "" && id == f.officeHost {
+		return "联席会议办公室（" + f.unit(id) + "）"
+	}
+	return f.unit(id)
+}
+
 func slipView(f *fetched, s *routingv1.TransferSlip) *slip {
 	return &slip{
 		Number:                s.GetNumber(),
 		RegisteringDepartment: f.unit(s.GetRegisteringDepartment()),
 		RegisteringStaff:      s.GetRegisteringStaff(),
 		Opinion:               s.GetOpinion(),
-		ReceivingDepartment:   f.unit(s.GetReceivingDepartment()),
+		ReceivingDepartment:   f.receiver(s.GetReceivingDepartment()),
 		Receiver:              s.GetReceiver(),
 		ReceiveTime:           dateTime(s.GetReceiveTime()),
 		ReturnReason:          s.GetReturnReason(),
