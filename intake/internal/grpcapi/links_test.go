@@ -488,3 +488,28 @@ func TestHoldersFromRouting(t *testing.T) {
 		t.Errorf("tax lists %d, want 2", len(got))
 	}
 }
+
+// TestGuestReadersSeeNumbersMasked: a unit routing lets read a dispute as a
+// guest of the office path (an invited unit) reads it with the claimant's
+// numbers masked; once routing takes it off, it reads nothing.
+func TestGuestReadersSeeNumbersMasked(t *testing.T) {
+	e := newEnv(t)
+	conn := e.start()
+	tax := e.as(conn, region, "tax", "clerk1", "clerk")
+	finance := e.as(conn, region, "finance", "h4", "handler")
+	n := tax.register(t, validForm()).GetDispute().GetName()
+	e.routingEvent(t, n, &routingv1.OpinionsRequested{Units: []string{"finance"}},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_JOINT_HANDLING, Holder: "tax",
+			Readers: []string{"tax", "finance"}, GuestReaders: []string{"finance"}, Version: 4})
+	got := finance.get(t, n).GetClaimant()
+	if got.GetPhone() == phone || got.GetIdNumber() == idNumber || got.GetPhone() == "" {
+		t.Fatalf("the invited unit sees %q %q, want them masked", got.GetPhone(), got.GetIdNumber())
+	}
+	if got := tax.get(t, n).GetClaimant(); got.GetPhone() != phone || got.GetIdNumber() != idNumber {
+		t.Fatalf("the registering unit sees %q %q masked", got.GetPhone(), got.GetIdNumber())
+	}
+	e.routingEvent(t, n, &routingv1.ReplyRecorded{},
+		&eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_REPLIED, Holder: "tax", Readers: []string{"tax"}, Version: 5})
+	_, err := finance.GetDispute(finance.ctx(t), &intakev1.GetDisputeRequest{Name: n})
+	wantCode(t, err, codes.NotFound, grpcapi.ReasonDisputeNotFound)
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -23,6 +24,26 @@ type seen struct {
 	Version int64                `json:"version"`
 	State   typesv1.DisputeState `json:"state"`
 	Readers []string             `json:"readers"`
+	// Guests are those of Readers that read the dispute for one stage of
+	// the office path without holding it (Lifecycle.guest_readers).
+	Guests []string `json:"guests,omitempty"`
+}
+
+// Guests returns the departments routing last reported as reading dispute
+// id as guests only: they see its personal numbers masked.
+func (s *Store) Guests(ctx context.Context, region, id string) ([]string, error) {
+	raw, err := s.rdb.Get(ctx, LifecycleKey(region, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", LifecycleKey(region, id), err)
+	}
+	var v seen
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", LifecycleKey(region, id), err)
+	}
+	return v.Guests, nil
 }
 
 // LifecycleHandler applies routing's events to intake (docs/ARCHITECTURE.md,
@@ -84,7 +105,7 @@ func (s *Store) LifecycleHandler() events.Handler {
 			if err != nil {
 				return events.Permanent(err)
 			}
-			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders()}
+			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders(), Guests: lc.GetGuestReaders()}
 			enc, _ := json.Marshal(now)
 			b.Set(LifecycleKey(region, id), enc, 0)
 			score := float64(dp.GetRegisterTime().AsTime().UnixMilli())
