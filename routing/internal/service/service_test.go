@@ -121,6 +121,7 @@ func newPlatform(t *testing.T, now time.Time) *platform {
 		"tax":    {Region: region, Department: "tax", Staff: "li_na", Roles: []string{authn.RoleClerk}},
 		"hrss":   {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
 		"office": {Region: region, Department: "gov_office", Staff: "chen_jie", Roles: []string{authn.RoleOffice}},
+		"host":   {Region: region, Department: "tax", Staff: "liu_min", Roles: []string{authn.RoleOffice}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)
 		if err != nil {
