@@ -31,6 +31,7 @@ const STATES = {
 const STAGES = {
   STAGE_ROUTING: "分类流转", STAGE_TRANSFER_RECEIPT: "签收", STAGE_HANDLING: "办理",
   STAGE_OPINION: "会办意见", STAGE_APPROVAL: "召集人审批",
+  STAGE_TRIAGE: "梳理分类", STAGE_PLATFORM: "平台调处", STAGE_REPLY: "答复时限",
 };
 const REMEDIES = [
   ["REMEDY_MEDIATION", "调解"],
@@ -306,7 +307,10 @@ async function loadWorklist(token) {
   showError(err, "");
   if (!dept) { showError(err, "请先登录。"); return; }
   const q = new URLSearchParams({ pageSize: "50" });
-  if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
+  const view = $("#wl-view").value;
+  $("#wl-tabs").hidden = view !== "WORKLIST_VIEW_UNSPECIFIED";
+  if (view !== "WORKLIST_VIEW_UNSPECIFIED") q.set("view", view);
+  else if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
   const within = $("#wl-within").value;
   if (within) q.set("dueWithinDays", within);
   if (token) q.set("pageToken", token);
@@ -315,7 +319,7 @@ async function loadWorklist(token) {
     const res = await api("GET", `/v1/regions/${region()}/departments/${encodeURIComponent(dept)}/worklist?${q}`);
     for (const it of res.items || []) {
       const tr = cells(tbody.insertRow(), [it.number, STATES[it.state] || it.state, label(CATEGORIES, it.category),
-        STAGES[it.stage] || "", fmtTime(it.dueTime), remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
+        STAGES[it.stage] || "", fmtTime(it.dueTime), it.overdue ? span("已超期", "overdue") : remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
       tr.dataset.id = shortId(it.dispute);
     }
     renderCounts(res.counts);
@@ -333,6 +337,7 @@ document.querySelectorAll("#wl-tabs button").forEach(b => b.addEventListener("cl
 }));
 $("#wl-refresh").addEventListener("click", () => loadWorklist(""));
 $("#wl-dept").addEventListener("change", () => loadWorklist(""));
+$("#wl-view").addEventListener("change", () => loadWorklist(""));
 $("#wl-within").addEventListener("change", () => loadWorklist(""));
 $("#wl-next").addEventListener("click", () => loadWorklist(wlNext));
 
@@ -494,8 +499,8 @@ const ACTIONS = [
       };
     },
   },
-  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: () => ({}) },
-  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: f => ({ reason: f.get("reason") }) },
+  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || (is(t, "DISPUTE_STATE_AT_OFFICE") && t.officeReceiptPending), body: () => ({}) },
+  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || (is(t, "DISPUTE_STATE_AT_OFFICE") && t.officeReceiptPending), body: f => ({ reason: f.get("reason") }) },
   {
     form: "note", label: "办理进展", verb: "addNote",
     when: t => is(t, "DISPUTE_STATE_HANDLING", "DISPUTE_STATE_AT_OFFICE", "DISPUTE_STATE_JOINT_HANDLING"),
