@@ -46,10 +46,15 @@ type RoutingServiceClient interface {
 	// RouteDispute routes a registered dispute: SELF, TRANSFER or OFFICE.
 	RouteDispute(ctx context.Context, in *RouteDisputeRequest, opts ...grpc.CallOption) (*RouteDisputeResponse, error)
 	// ReceiveTransfer signs for a transferred dispute (签收); the receiver holds it.
+	// At the office it is the office (office role of the roster's office host
+	// unit) signing the slip routed to it: the dispute stays AT_OFFICE, its
+	// triage and reply clocks start.
 	ReceiveTransfer(ctx context.Context, in *ReceiveTransferRequest, opts ...grpc.CallOption) (*ReceiveTransferResponse, error)
-	// ReturnTransfer sends a transfer back with reasons (退回).
+	// ReturnTransfer sends a transfer back with reasons (退回); the office
+	// returns a slip it has not signed to the department that sent it.
 	ReturnTransfer(ctx context.Context, in *ReturnTransferRequest, opts ...grpc.CallOption) (*ReturnTransferResponse, error)
-	// ListWorklist lists a department's disputes by bucket, soonest due first.
+	// ListWorklist lists a department's disputes by bucket, soonest due first,
+	// or one role's work on the office path by view.
 	ListWorklist(ctx context.Context, in *ListWorklistRequest, opts ...grpc.CallOption) (*ListWorklistResponse, error)
 	// RecordReply records the written reply to the claimant (书面告知).
 	RecordReply(ctx context.Context, in *RecordReplyRequest, opts ...grpc.CallOption) (*RecordReplyResponse, error)
@@ -244,10 +249,15 @@ type RoutingServiceServer interface {
 	// RouteDispute routes a registered dispute: SELF, TRANSFER or OFFICE.
 	RouteDispute(context.Context, *RouteDisputeRequest) (*RouteDisputeResponse, error)
 	// ReceiveTransfer signs for a transferred dispute (签收); the receiver holds it.
+	// At the office it is the office (office role of the roster's office host
+	// unit) signing the slip routed to it: the dispute stays AT_OFFICE, its
+	// triage and reply clocks start.
 	ReceiveTransfer(context.Context, *ReceiveTransferRequest) (*ReceiveTransferResponse, error)
-	// ReturnTransfer sends a transfer back with reasons (退回).
+	// ReturnTransfer sends a transfer back with reasons (退回); the office
+	// returns a slip it has not signed to the department that sent it.
 	ReturnTransfer(context.Context, *ReturnTransferRequest) (*ReturnTransferResponse, error)
-	// ListWorklist lists a department's disputes by bucket, soonest due first.
+	// ListWorklist lists a department's disputes by bucket, soonest due first,
+	// or one role's work on the office path by view.
 	ListWorklist(context.Context, *ListWorklistRequest) (*ListWorklistResponse, error)
 	// RecordReply records the written reply to the claimant (书面告知).
 	RecordReply(context.Context, *RecordReplyRequest) (*RecordReplyResponse, error)
