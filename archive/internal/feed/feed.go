@@ -5,6 +5,7 @@
 package feed
 
 import (
+	"slices"
 	"time"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
@@ -36,7 +37,16 @@ func Extract(ev *eventv1.Event) ([]string, dossier.Fact, error) {
 		targets = []string{ev.GetDispute()}
 	}
 	if lc := ev.GetLifecycle(); lc != nil {
-		fact.Version, fact.State, fact.Readers = lc.GetVersion(), lc.GetState(), lc.GetReaders()
+		// Guest readers of the office path read the dispute (masked) and
+		// its tracking for their stage, not the dossier with the claimant's
+		// numbers: the dossier's readers are the departments that
+		// registered, hold or held it.
+		fact.Version, fact.State = lc.GetVersion(), lc.GetState()
+		for _, r := range lc.GetReaders() {
+			if !slices.Contains(lc.GetGuestReaders(), r) {
+				fact.Readers = append(fact.Readers, r)
+			}
+		}
 		fact.Number, fact.RegisteringDepartment = lc.GetNumber(), lc.GetRegisteringDepartment()
 	}
 	m, err := ev.GetPayload().UnmarshalNew()

@@ -29,6 +29,9 @@ func TestExtractCopiesRoutingsLifecycle(t *testing.T) {
 		{"routing", &routingv1.ReplyRecorded{}, &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_REPLIED, Version: 5, Readers: []string{"tax", "hrss"}}},
 		{"routing", &routingv1.DisputeRedone{Holder: "hrss", Reason: "不满意"}, &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_HANDLING, Version: 6, Readers: []string{"tax", "hrss"}}},
 		{"routing", &routingv1.DisputeClosed{Cause: "objection"}, &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_CLOSED, Version: 7}},
+		// An invited unit reads the dispute, not its dossier.
+		{"routing", &routingv1.OpinionsRequested{Units: []string{"finance"}}, &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_JOINT_HANDLING, Version: 8,
+			Readers: []string{"tax", "hrss", "finance"}, GuestReaders: []string{"finance"}}},
 		{"meeting", &meetingv1.MatterTriaged{Class: meetingv1.MatterClass_MATTER_CLASS_MAJOR}, nil},
 	} {
 		ev, err := events.New(tc.source, "141181", name, nil, "", tc.payload, time.Now())
@@ -43,7 +46,8 @@ func TestExtractCopiesRoutingsLifecycle(t *testing.T) {
 		if len(targets) != 1 || targets[0] != name {
 			t.Errorf("%s: targets %v", ev.GetType(), targets)
 		}
-		if fact.State != tc.lc.GetState() || fact.Version != tc.lc.GetVersion() || !slices.Equal(fact.Readers, tc.lc.GetReaders()) {
+		wantReaders := slices.DeleteFunc(slices.Clone(tc.lc.GetReaders()), func(r string) bool { return slices.Contains(tc.lc.GetGuestReaders(), r) })
+		if fact.State != tc.lc.GetState() || fact.Version != tc.lc.GetVersion() || !slices.Equal(fact.Readers, wantReaders) {
 			t.Errorf("%s: fact %+v, want the lifecycle %v", ev.GetType(), fact, tc.lc)
 		}
 	}
