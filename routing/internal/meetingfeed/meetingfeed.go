@@ -70,6 +70,12 @@ func (f *Feed) convened(dl *events.Delivery) (map[string]store.ApplyFunc, error)
 	out := map[string]store.ApplyFunc{}
 	for _, d := range mt.GetDisputes() {
 		_, fn, err := f.apply(ev, d, func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+			if t.State == tracker.AtOffice {
+				// A meeting on several disputes is filed under none, so it
+				// may be read before a dispute's triage (filed under the
+				// dispute) is applied: wait for it.
+				return nil, events.NotYet(fmt.Errorf("%s: triage not applied yet", t.Name))
+			}
 			changed, err := t.Convene(mt.GetName(), mt.GetInvitedUnits(), f.Calendar, at)
 			if err != nil || !changed {
 				return nil, err
