@@ -335,3 +335,44 @@ func TestMassWarningReader(t *testing.T) {
 		t.Fatal("petition still reads the closed dispute")
 	}
 }
+
+// TestOfficeMeetingOnTwoDisputesAndBadViews: a meeting filed under no one
+// dispute moves every dispute on its agenda; a view that does not exist,
+// or a page token of another view, is INVALID_ARGUMENT naming the field.
+func TestOfficeMeetingOnTwoDisputesAndBadViews(t *testing.T) {
+	f := start(t)
+	now := time.Now()
+	var both []string
+	for _, n := range []int{311, 312} {
+		name := f.open(t, n, "tax", now)
+		if _, err := f.client.RouteDispute(f.as(t, "tax"), &routingv1.RouteDisputeRequest{Name: name, Kind: routingv1.RouteKind_ROUTE_KIND_OFFICE, Opinion: "多部门"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.client.ReceiveTransfer(f.as(t, "office_host"), &routingv1.ReceiveTransferRequest{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		both = append(both, name)
+	}
+	// The meeting comes before the second triage in the stream: it waits.
+	f.publishMeeting(t, meetingEvent(t, both[0], &meetingv1.MatterTriaged{Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL}, now))
+	f.publishMeeting(t, meetingEvent(t, "", &meetingv1.MeetingConvened{Meeting: &meetingv1.Meeting{
+		Name: "regions/141181/meetings/m2", Disputes: both, InvitedUnits: []string{"finance", "justice"}}}, now))
+	f.publishMeeting(t, meetingEvent(t, both[1], &meetingv1.MatterTriaged{Class: meetingv1.MatterClass_MATTER_CLASS_GENERAL}, now))
+	for _, name := range both {
+		f.waitTracking(t, name, func(tr *routingv1.Tracking) bool { return len(tr.GetInvitations()) == 2 })
+	}
+	owed := f.worklist(t, "justice", "justice", routingv1.WorklistView_WORKLIST_VIEW_OPINIONS_OWED)
+	if item(owed, both[0]) == nil || item(owed, both[1]) == nil {
+		t.Fatalf("justice owes %v", owed)
+	}
+
+	parent := "regions/141181/departments/justice"
+	_, err := f.client.ListWorklist(f.as(t, "justice"), &routingv1.ListWorklistRequest{Parent: parent, View: 99})
+	wantCode(t, err, codes.InvalidArgument, "", "view")
+	page, err := f.client.ListWorklist(f.as(t, "justice"), &routingv1.ListWorklistRequest{Parent: parent, View: routingv1.WorklistView_WORKLIST_VIEW_OPINIONS_OWED, PageSize: 1})
+	if err != nil || page.GetNextPageToken() == "" {
+		t.Fatalf("first page: %v %v", page, err)
+	}
+	_, err = f.client.ListWorklist(f.as(t, "justice"), &routingv1.ListWorklistRequest{Parent: parent, View: routingv1.WorklistView_WORKLIST_VIEW_OPINIONS_OVERDUE, PageToken: page.GetNextPageToken()})
+	wantCode(t, err, codes.InvalidArgument, "", "page_token")
+}
