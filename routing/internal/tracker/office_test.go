@@ -258,3 +258,47 @@ func TestWarningReadersAndRegisteredView(t *testing.T) {
 		t.Fatal("the registering unit lost sight")
 	}
 }
+
+// TestPlatformAndReplyClocksFollowRegionRules: the platform stage's limit and
+// unit and the whole matter's reply limit come from the region's rules.
+func TestPlatformAndReplyClocksFollowRegionRules(t *testing.T) {
+	rules := DefaultRules(clock.Weekends())
+	rules.Limits = map[Stage]Limit{StagePlatform: {Days: 10, Working: true}, StageReply: {Days: 45}}
+	rules.PlatformUnit = "mediation"
+	cal := Everywhere(rules)
+	tr, err := Open(Registration{Name: "regions/141181/disputes/2026-19", RegisteringDepartment: "tax", RegisterTime: t0}, cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Route(caller("tax", false), Route{Kind: RouteOffice, Opinion: "重大", OfficeHost: "tax", NextSlip: slips()}, cal, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Receive(officeHost(), cal, t0); err != nil {
+		t.Fatal(err)
+	}
+	// 45 calendar days from Monday 2 March (17:00 in China): Thursday 16 April.
+	if k := tr.clockOf(StageReply, ""); !k.Due.Equal(time.Date(2026, 4, 16, 23, 59, 59, 0, clock.China)) {
+		t.Fatalf("reply clock due %v", k.Due)
+	}
+	a := officeHost().Actor
+	if err := tr.Triage(true, a, "", cal, t0, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.RequestApproval("regions/141181/approvals/1", cal, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.DecideApproval(true, a, "同意", cal, t0, "m2"); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := tr.RunningClock()
+	// 10 working days from Monday 2 March: Monday 16 March.
+	if k.Stage != StagePlatform || k.Department != "mediation" || !k.Due.Equal(time.Date(2026, 3, 16, 23, 59, 59, 0, clock.China)) {
+		t.Fatalf("platform clock %+v", k)
+	}
+	if !tr.IsGuest("mediation") || tr.IsGuest("plc") {
+		t.Fatalf("guests at the platform %v", tr.GuestReaders())
+	}
+	if e, ok := tr.ViewEntryOf(ViewPlatform, "mediation"); !ok || e.Clock.Stage != StagePlatform {
+		t.Fatalf("platform view %+v", e)
+	}
+}
