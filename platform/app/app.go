@@ -1,7 +1,7 @@
 // Package app is the one bootstrap of every service process: flags and
 // environment, logger, token verifier, Redis and etcd clients, the roster
-// watcher, the gRPC server and the service's background loops, started in
-// that order and stopped in reverse.
+// and rate-limit watchers, the gRPC server and the service's background
+// loops, started in that order and stopped in reverse.
 package app
 
 import (
@@ -27,6 +27,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
 )
@@ -249,6 +250,11 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	watcher := roster.NewWatcher(etcd, log, srv.Registry())
 	srv.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	srv.AddReadinessInfo("roster", watcher.ReadinessInfo)
+	// Every service takes its per-caller rate limits from the regions'
+	// documents in etcd, live; the defaults apply until they are loaded.
+	limits := regionconfig.NewWatcher(etcd, regionconfig.RateLimitsSpec, log, srv.Registry())
+	srv.SetRateLimits(regionconfig.RateLimitSource(limits))
+	srv.AddReadinessInfo("rate_limits", limits.ReadinessInfo)
 
 	deps := &Deps{Config: cfg, Log: log, Server: srv, Redis: rdb, Etcd: etcd, Roster: watcher, Now: time.Now}
 	loops, err := s.Setup(ctx, deps)
@@ -266,7 +272,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	serveCtx, stopServing := context.WithCancelCause(ctx)
 	defer stopServing(nil)
 	var wg sync.WaitGroup
-	for _, loop := range append([]func(context.Context) error{watcher.Run}, loops...) {
+	for _, loop := range append([]func(context.Context) error{watcher.Run, limits.Run}, loops...) {
 		wg.Go(func() {
 			err := loop(loopCtx)
 			if loopCtx.Err() == nil {
