@@ -6,11 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
@@ -50,17 +46,9 @@ func (s *Server) rateLimit(ctx context.Context, method string) error {
 func rateLimited(d ratelimit.Decision, class ratelimit.Class) error {
 	perSecond := strconv.FormatFloat(d.Limit.PerSecond, 'g', -1, 64)
 	burst := strconv.FormatFloat(d.Limit.Burst, 'g', -1, 64)
-	st, err := status.New(codes.ResourceExhausted, fmt.Sprintf("rate limit exceeded: %s %ss are limited to %s/s (burst %s); retry after %v",
-		d.Scope, class, perSecond, burst, d.RetryAfter)).WithDetails(
-		&errdetails.ErrorInfo{Reason: apierr.ReasonRateLimited, Domain: apierr.Domain, Metadata: map[string]string{
-			"scope": string(d.Scope), "class": class.String(), "per_second": perSecond, "burst": burst,
-		}},
-		&errdetails.RetryInfo{RetryDelay: durationpb.New(d.RetryAfter)},
-	)
-	if err != nil {
-		return apierr.New(codes.ResourceExhausted, apierr.ReasonRateLimited, "rate limit exceeded")
-	}
-	return st.Err()
+	return apierr.RateLimited(fmt.Sprintf("rate limit exceeded: %s %ss are limited to %s/s (burst %s); retry after %v",
+		d.Scope, class, perSecond, burst, d.RetryAfter), d.RetryAfter,
+		map[string]string{"scope": string(d.Scope), "class": class.String(), "per_second": perSecond, "burst": burst})
 }
 
 func (s *Server) unaryRateLimit(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
