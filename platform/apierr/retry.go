@@ -33,3 +33,14 @@ func RetryDelay(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// RetryAfterSeconds returns err's retry delay in whole seconds, rounded up
+// and at least 1, the value of an HTTP Retry-After header; false when err
+// has no RetryInfo.
+func RetryAfterSeconds(err error) (int64, bool) {
+	d, ok := RetryDelay(err)
+	if !ok {
+		return 0, false
+	}
+	return max(1, int64((d+time.Second-1)/time.Second)), true
+}

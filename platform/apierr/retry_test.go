@@ -20,3 +20,17 @@ func TestRateLimitedCarriesRetryInfo(t *testing.T) {
 		t.Fatal("RetryDelay found a delay in a status without RetryInfo")
 	}
 }
+
+func TestRetryAfterSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		delay time.Duration
+		want  int64
+	}{{0, 1}, {time.Millisecond, 1}, {time.Second, 1}, {1001 * time.Millisecond, 2}, {90 * time.Second, 90}} {
+		if got, ok := RetryAfterSeconds(RateLimited("x", tc.delay, nil)); !ok || got != tc.want {
+			t.Errorf("delay %v: %d, %v; want %d", tc.delay, got, ok, tc.want)
+		}
+	}
+	if _, ok := RetryAfterSeconds(New(codes.Unavailable, ReasonBackendUnavailable, MsgBackendUnavailable)); ok {
+		t.Error("a status without RetryInfo has a Retry-After")
+	}
+}
