@@ -1,6 +1,6 @@
 // Package cli is disputectl: parsing of its subcommands into plain values,
 // and running them against the key files, the meeting service's roster API,
-// etcd (roster and region documents), Redis (parked event entries) and the
+// etcd (roster, region documents and rate limits), Redis (parked event entries) and the
 // archive's sealed log (bundles and served tiles).
 package cli
 
@@ -70,8 +70,13 @@ commands:
   roster init --file deploy/roster/141181.json [--etcd localhost:2390]
       seed etcd with the roster unless the region already has one
   config init [--dir deploy/config] [--etcd localhost:2390]
-      seed etcd with each region's <region>/intake-rules.json, time-limits.json
-      and calendar/<year>.json, each only where etcd has no value yet
+      seed etcd with each region's <region>/intake-rules.json, time-limits.json,
+      rate-limits.json and calendar/<year>.json, each only where etcd has no value yet
+  limits get [--region 141181]
+  limits set [--region 141181] [--staff-reads R/B] [--staff-writes R/B] [--department-reads R/B] [--department-writes R/B]
+      show or change a region's per-caller rate limits in etcd (live in every
+      service): R calls per second, bursts of B; "default" removes a limit so
+      its default applies; limits not named are kept; [--etcd localhost:2390]
       etcd flags: [--etcd-user disputes --etcd-password-file var/secrets/etcd-password
                    | env DISPUTES_ETCD_USER, DISPUTES_ETCD_PASSWORD_FILE]
   events parked list [--group routing] [--limit 100]
@@ -195,6 +200,11 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 			return nil, errors.New("config: want init")
 		}
 		return parseConfig(args[1], args[2:], getenv)
+	case "limits":
+		if len(args) < 2 {
+			return nil, errors.New("limits: want get or set")
+		}
+		return parseLimits(args[1], args[2:], getenv)
 	case "certs":
 		return parseCerts(args[1:])
 	case "events":
