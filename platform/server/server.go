@@ -1,7 +1,7 @@
 // Package server is the process bootstrap every service shares: listeners,
-// a gRPC server with recovery, logging, metrics, authn and validation
-// interceptors, health and reflection, an admin HTTP server, and a numbered
-// graceful shutdown.
+// a gRPC server with recovery, logging, metrics, authn, rate-limit and
+// validation interceptors, health and reflection, an admin HTTP server, and
+// a numbered graceful shutdown.
 package server
 
 import (
