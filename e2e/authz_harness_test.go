@@ -349,14 +349,16 @@ func (m *matrix) mint(s authn.Signer, id authn.Identity) string {
 	return tok
 }
 
-// staff returns a valid token of dept in region with roles.
+// staff returns a valid token of dept in region with roles, for a staff
+// id of its own, so no two kinds of caller share a staff id.
 func (m *matrix) staff(region, dept string, roles ...string) string {
-	return m.mint(authn.Signer{}, authn.Identity{Region: region, Department: dept, Staff: "m_" + dept, Roles: roles})
+	id := fmt.Sprintf("%s-%s-%s", region, dept, strings.Join(roles, "-"))
+	return m.mint(authn.Signer{}, authn.Identity{Region: region, Department: dept, Staff: id, Roles: roles})
 }
 
 // token returns the token of cell c of row r ("" for no token).
 func (m *matrix) token(r authzRow, c cell) string {
-	own := authn.Identity{Region: region, Department: r.department(), Staff: "m_" + r.actor, Roles: []string{r.actor}}
+	own := authn.Identity{Region: region, Department: r.department(), Staff: r.department() + "-" + r.actor, Roles: []string{r.actor}}
 	switch c {
 	case cellNoToken:
 		return ""
@@ -592,7 +594,8 @@ func registrationRequest(n int) *intakev1.RegisterDisputeRequest {
 }
 
 // retry runs step until it succeeds, while it fails with a code that says
-// another service has not yet applied what the fixture did so far.
+// another service has not yet applied what the fixture did so far (or
+// that the caller should slow down).
 func retry(ctx context.Context, what string, step func() error) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -600,7 +603,7 @@ func retry(ctx context.Context, what string, step func() error) error {
 		switch status.Code(err) {
 		case codes.OK:
 			return nil
-		case codes.NotFound, codes.FailedPrecondition, codes.Unavailable:
+		case codes.NotFound, codes.FailedPrecondition, codes.Unavailable, codes.ResourceExhausted:
 			if time.Now().Before(deadline) && ctx.Err() == nil {
 				time.Sleep(20 * time.Millisecond)
 				continue
@@ -618,7 +621,13 @@ func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, er
 	var err error
 	step := func(what string, fn func() error) {
 		if err == nil {
-			err = fn()
+			// A step refused for the caller's rate changed nothing: again.
+			for range 100 {
+				if err = fn(); status.Code(err) != codes.ResourceExhausted {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			if err != nil {
 				err = fmt.Errorf("fixture %s: %s: %w", fixtureText[kind], what, err)
 			}
