@@ -378,12 +378,49 @@ func (m *matrix) token(r authzRow, c cell) string {
 	return m.staff(region, r.department(), c.role())
 }
 
-// call makes one call of md with req, over gRPC (viaHTTP false) or through
-// the gateway.
-func (m *matrix) call(ctx context.Context, md protoreflect.MethodDescriptor, viaHTTP bool, token string, req proto.Message) answer {
+// transport is how a call reaches its service: over gRPC (rule nil) or
+// through the gateway by one of the RPC's HTTP bindings.
+type transport struct {
+	name string
+	rule *annotations.HttpRule
+}
+
+// transports are gRPC and every HTTP binding of md, additional ones too.
+func transports(md protoreflect.MethodDescriptor) []transport {
+	out := []transport{{name: "gRPC"}}
+	rule := httpRule(md)
+	if rule == nil {
+		return out
+	}
+	for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
+		verb, pattern := binding(r)
+		out = append(out, transport{name: "HTTP " + verb + " " + pattern, rule: r})
+	}
+	return out
+}
+
+// binding returns the HTTP method and path pattern of rule.
+func binding(rule *annotations.HttpRule) (verb, pattern string) {
+	switch {
+	case rule.GetGet() != "":
+		return http.MethodGet, rule.GetGet()
+	case rule.GetPost() != "":
+		return http.MethodPost, rule.GetPost()
+	case rule.GetPatch() != "":
+		return http.MethodPatch, rule.GetPatch()
+	case rule.GetPut() != "":
+		return http.MethodPut, rule.GetPut()
+	case rule.GetDelete() != "":
+		return http.MethodDelete, rule.GetDelete()
+	}
+	return "", ""
+}
+
+// call makes one call of md with req by tr.
+func (m *matrix) call(ctx context.Context, md protoreflect.MethodDescriptor, tr transport, token string, req proto.Message) answer {
 	m.t.Helper()
-	if viaHTTP {
-		return m.httpCall(ctx, md, token, req)
+	if tr.rule != nil {
+		return m.httpCall(ctx, tr.rule, token, req)
 	}
 	return m.grpcCall(ctx, md, token, req)
 }
@@ -409,28 +446,13 @@ func (m *matrix) grpcCall(ctx context.Context, md protoreflect.MethodDescriptor,
 
 var pathVarRE = regexp.MustCompile(`\{([a-z_.]+)(?:=[^}]*)?\}`)
 
-// httpRequest builds the gateway request of req by md's HTTP rule: path
+// httpRequest builds the gateway request of req by an HTTP rule: path
 // variables from the fields they name, the body the rule names, and, for a
 // rule without a body, the remaining fields as query parameters.
-func httpRequest(md protoreflect.MethodDescriptor, req proto.Message) (verb, target string, body []byte, err error) {
-	rule := httpRule(md)
-	if rule == nil {
-		return "", "", nil, fmt.Errorf("%s has no HTTP rule", rpcName(md))
-	}
-	var pattern string
-	switch {
-	case rule.GetGet() != "":
-		verb, pattern = http.MethodGet, rule.GetGet()
-	case rule.GetPost() != "":
-		verb, pattern = http.MethodPost, rule.GetPost()
-	case rule.GetPatch() != "":
-		verb, pattern = http.MethodPatch, rule.GetPatch()
-	case rule.GetPut() != "":
-		verb, pattern = http.MethodPut, rule.GetPut()
-	case rule.GetDelete() != "":
-		verb, pattern = http.MethodDelete, rule.GetDelete()
-	default:
-		return "", "", nil, fmt.Errorf("%s: HTTP rule without a pattern", rpcName(md))
+func httpRequest(rule *annotations.HttpRule, req proto.Message) (verb, target string, body []byte, err error) {
+	verb, pattern := binding(rule)
+	if pattern == "" {
+		return "", "", nil, fmt.Errorf("%s: HTTP rule without a pattern", req.ProtoReflect().Descriptor().FullName())
 	}
 	var inPath []string
 	target = pathVarRE.ReplaceAllStringFunc(pattern, func(v string) string {
@@ -468,7 +490,7 @@ func httpRequest(md protoreflect.MethodDescriptor, req proto.Message) (verb, tar
 	default:
 		fd := req.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(rule.GetBody()))
 		if fd == nil || fd.Message() == nil {
-			return "", "", nil, fmt.Errorf("%s: body field %q", rpcName(md), rule.GetBody())
+			return "", "", nil, fmt.Errorf("%s: body field %q", req.ProtoReflect().Descriptor().FullName(), rule.GetBody())
 		}
 		body, err = protojson.Marshal(req.ProtoReflect().Get(fd).Message().Interface())
 	}
@@ -517,9 +539,9 @@ func flatten(prefix string, v any, q url.Values) {
 	}
 }
 
-func (m *matrix) httpCall(ctx context.Context, md protoreflect.MethodDescriptor, token string, req proto.Message) answer {
+func (m *matrix) httpCall(ctx context.Context, rule *annotations.HttpRule, token string, req proto.Message) answer {
 	m.t.Helper()
-	verb, target, body, err := httpRequest(md, req)
+	verb, target, body, err := httpRequest(rule, req)
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -779,13 +801,9 @@ func (m *matrix) prepare(ctx context.Context, rows []authzRow, rpcs map[string]p
 			continue
 		}
 		want, _ := parseWant(r.want)
-		transports := 1
-		if httpRule(rpcs[r.rpc]) != nil {
-			transports = 2
-		}
 		for _, c := range wantCells {
 			if want[c] == codes.OK {
-				for range transports {
+				for range transports(rpcs[r.rpc]) {
 					jobs = append(jobs, job{r.rpc, r.on, true})
 				}
 			}
@@ -876,25 +894,17 @@ func (m *matrix) settle(ctx context.Context) {
 	})
 }
 
-// run asserts every cell of row r over gRPC and, where the RPC has an HTTP
-// binding, through the gateway.
+// run asserts every cell of row r over gRPC and through the gateway by
+// every HTTP binding the RPC has.
 func (m *matrix) run(t *testing.T, ctx context.Context, r authzRow, md protoreflect.MethodDescriptor) {
 	want, err := parseWant(r.want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	transports := []bool{false}
-	if httpRule(md) != nil {
-		transports = append(transports, true)
-	}
 	own := m.own[r.rpc]
-	for _, viaHTTP := range transports {
-		via := "gRPC"
-		if viaHTTP {
-			via = "HTTP"
-		}
+	for _, tr := range transports(md) {
 		for c := range cellCount {
-			what := via + ", " + c.String()
+			what := tr.name + ", " + c.String()
 			f := own
 			if r.changes && want[c] == codes.OK && r.on != noDispute {
 				var ok bool
@@ -903,7 +913,7 @@ func (m *matrix) run(t *testing.T, ctx context.Context, r authzRow, md protorefl
 				}
 			}
 			token := m.token(r, c)
-			got := m.call(ctx, md, viaHTTP, token, r.req(m, f))
+			got := m.call(ctx, md, tr, token, r.req(m, f))
 			m.check(t, what, md, c, want[c], got)
 			if r.on == noDispute {
 				continue
@@ -925,7 +935,7 @@ func (m *matrix) run(t *testing.T, ctx context.Context, r authzRow, md protorefl
 			// anything is read.)
 			if want[c] != codes.OK && want[c] != codes.FailedPrecondition {
 				g := ghost()
-				none := m.call(ctx, md, viaHTTP, token, r.req(m, g))
+				none := m.call(ctx, md, tr, token, r.req(m, g))
 				if none.code != got.code || none.reason != got.reason || g.hide(none.msg) != f.hide(got.msg) || none.http != got.http {
 					t.Errorf("%s: an existing dispute (%s) is answered\n\t%v\nbut one that does not exist\n\t%v",
 						what, fixtureText[r.on], got, none)
