@@ -121,8 +121,8 @@ const (
 	cellCount
 )
 
-// tokenCells are refused before any rule is read (UNAUTHENTICATED), except
-// on a public RPC.
+// tokenCells are refused by the interceptor before the handler runs
+// (UNAUTHENTICATED), except on a public RPC.
 var tokenCells = []cell{cellNoToken, cellExpired, cellBadSignature, cellWrongAudience}
 
 // wantCells are the cells a row's want spells out, in its order.
