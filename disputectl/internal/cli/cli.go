@@ -62,6 +62,8 @@ commands:
   roster set --file roster.json --reason "..."
   roster add-unit --id market --name 市市场监管局 [--intake-point] [--duty "..."]... [--head "..."] --reason "..."
   roster remove-unit --id market --reason "..."
+  roster add-staff --unit tax --id wang --name 王小明 --role clerk [--role handler]... --reason "..."
+  roster remove-staff --id wang --reason "..."
       read or change the roster through the meeting service; connection flags:
       [--addr localhost:9103] [--region 141181] [--token JWT | env DISPUTES_TOKEN | --key var/keys/dev-key.pem]
       [--tls-cert var/certs/client.pem --tls-key var/certs/client-key.pem --tls-ca var/certs/ca.pem
@@ -187,7 +189,7 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 		return parseRotate(args[2:])
 	case "roster":
 		if len(args) < 2 {
-			return nil, errors.New("roster: want get, set, add-unit, remove-unit or init")
+			return nil, errors.New("roster: want get, set, add-unit, remove-unit, add-staff, remove-staff or init")
 		}
 		return parseRoster(args[1], args[2:], getenv)
 	case "config":
