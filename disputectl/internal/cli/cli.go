@@ -76,6 +76,17 @@ commands:
       and calendar/<year>.json, each only where etcd has no value yet
       etcd flags: [--etcd-user disputes --etcd-password-file var/secrets/etcd-password
                    | env DISPUTES_ETCD_USER, DISPUTES_ETCD_PASSWORD_FILE]
+  calendar set --year 2027 --file 2027.txt [--region 141181] [--etcd localhost:2390]
+      load a year's holidays and make-up working days (调休上班) from the State
+      Council's notice, written as lines "holiday 2027-01-01..2027-01-03" and
+      "workday 2027-02-06" (# starts a comment) or as JSON; checked (dates in the
+      year, no duplicates, make-up days on weekends, no day in both lists), then
+      stored in etcd, where every service takes it within a second
+  calendar get --year 2027 [--region 141181] [--etcd localhost:2390]
+      print the year's calendar as stored
+  calendar list [--region 141181] [--etcd localhost:2390]
+      list the years with a calendar, and those missing (the current year, and
+      the next one from 60 days before it starts); etcd flags as for config init
   events parked list [--group routing] [--limit 100]
       print the region's parked event entries (those a consumer group could not
       process) and their total; --limit 0 prints all
@@ -197,6 +208,11 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 			return nil, errors.New("config: want init")
 		}
 		return parseConfig(args[1], args[2:], getenv)
+	case "calendar":
+		if len(args) < 2 {
+			return nil, errors.New("calendar: want set, get or list")
+		}
+		return parseCalendar(args[1], args[2:], getenv)
 	case "certs":
 		return parseCerts(args[1:])
 	case "events":
