@@ -65,13 +65,20 @@ func deadlines(t *tracker.Tracker) []deadline {
 // earlier are left alone, so a dispute whose clock already runs into such a
 // year can still be worked on.
 func (s *Server) checkCalendar(region string, before, after []deadline, now time.Time) error {
-	known := map[deadline]bool{}
+	// Compared as instants: a deadline read back from storage carries
+	// another *time.Location than one computed now.
+	type key struct {
+		what       string
+		start, due int64
+	}
+	keyOf := func(d deadline) key { return key{d.what, d.start.UnixNano(), d.due.UnixNano()} }
+	known := map[key]bool{}
 	for _, d := range before {
-		known[d] = true
+		known[keyOf(d)] = true
 	}
 	cal := s.calendar.Rules(region).Calendar
 	for _, d := range after {
-		if known[d] {
+		if known[keyOf(d)] {
 			continue
 		}
 		from := d.start

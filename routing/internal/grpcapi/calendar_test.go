@@ -110,4 +110,44 @@ func TestDeadlineIntoMissingYearRefused(t *testing.T) {
 	if got := due.Format(time.DateOnly); got != "2027-02-22" {
 		t.Errorf("handling due %s, want 2027-02-22 (the holidays of the loaded calendar)", got)
 	}
+
+	// 2027 taken out again: a change that moves the due time is refused,
+	// one that sets no deadline goes on, the clock set earlier stays.
+	if _, err := f.etcd.Delete(f.as(t, "tax"), regionconfig.CalendarSpec.Key(region, "2027")); err != nil {
+		t.Fatal(err)
+	}
+	// Routing has seen the deletion once a fresh dispute's route is
+	// refused (a route that went through in between used its own dispute).
+	deadline = time.Now().Add(15 * time.Second)
+	for n := 32; ; n++ {
+		probe := registered(t, n, "tax")
+		f.publish(t, probe)
+		f.waitTracking(t, probe.GetDispute(), exists)
+		req := &routingv1.RouteDisputeRequest{Name: probe.GetDispute(), Kind: routingv1.RouteKind_ROUTE_KIND_SELF,
+			Opinion: "属本部门职责", ReasonCode: "OWN_DUTY"}
+		_, err := f.client.RouteDispute(f.as(t, "tax"), req)
+		if apierr.Reason(err) == grpcapi.ReasonCalendarMissing {
+			break
+		}
+		if err != nil {
+			t.Fatalf("probe route: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("routing did not see 2027 removed: %v", err)
+		}
+	}
+	if _, err := f.client.RequestExtension(f.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 10, Reason: "需补充调取缴费记录"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.client.DecideExtension(f.as(t, "office"), &routingv1.DecideExtensionRequest{Name: name, Approve: true, Comment: "同意"})
+	wantCode(t, err, codes.FailedPrecondition, grpcapi.ReasonCalendarMissing, "no business calendar for 2027")
+	note, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "已调取缴费记录"})
+	if err != nil {
+		t.Fatalf("a note, which sets no deadline, while 2027 is missing: %v", err)
+	}
+	for _, c := range note.GetTracking().GetClocks() {
+		if c.GetStage() == routingv1.Stage_STAGE_HANDLING && !c.GetDueTime().AsTime().Equal(due) {
+			t.Errorf("handling due moved to %v", c.GetDueTime().AsTime())
+		}
+	}
 }
