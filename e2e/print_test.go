@@ -105,6 +105,22 @@ func TestPrintThroughGateway(t *testing.T) {
 		noStaffIDs(t, html)
 	})
 
+	t.Run("a name changed with disputectl prints at once", func(t *testing.T) {
+		p.run("roster", "add-staff", "--addr", p.grpc["meeting"], "--key", p.key, "--region", region,
+			"--unit", "tax", "--id", "wang", "--name", "王晓明", "--role", "clerk", "--role", "handler", "--reason", "更正姓名")
+		code, html := p.page("/print/"+name+"/registration-form", clerk)
+		if code != http.StatusOK || !strings.Contains(html, "<th>登记人员</th><td>王晓明</td>") {
+			t.Errorf("HTTP %d; form does not show the new name:\n%s", code, html)
+		}
+		p.run("roster", "remove-staff", "--addr", p.grpc["meeting"], "--key", p.key, "--region", region,
+			"--id", "wang", "--reason", "调离")
+		code, html = p.page("/print/"+name+"/registration-form", clerk)
+		if code != http.StatusOK || !strings.Contains(html, "<th>登记人员</th><td>未登记人员</td>") {
+			t.Errorf("HTTP %d; form of a removed person:\n%s", code, html)
+		}
+		noStaffIDs(t, html)
+	})
+
 	t.Run("the receipt masks the phone", func(t *testing.T) {
 		code, html := p.page("/print/"+name+"/receipt", clerk)
 		if code != http.StatusOK {
