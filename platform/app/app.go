@@ -30,6 +30,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
+	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 )
 
 // Defaults for the shared backends, those `make run` starts.
@@ -89,6 +90,9 @@ type Deps struct {
 	Etcd *clientv3.Client
 	// Roster holds the last valid roster of every region.
 	Roster *roster.Watcher
+	// Calendars holds the last valid business calendar of every region and
+	// year; /readyz reports the years missing (regionconfig.CalendarReadiness).
+	Calendars *regionconfig.Watcher[*configv1.BusinessCalendar]
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -256,7 +260,9 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	srv.SetRateLimits(regionconfig.RateLimitSource(limits))
 	srv.AddReadinessInfo("rate_limits", limits.ReadinessInfo)
 
-	deps := &Deps{Config: cfg, Log: log, Server: srv, Redis: rdb, Etcd: etcd, Roster: watcher, Now: time.Now}
+	calendars := regionconfig.NewWatcher(etcd, regionconfig.CalendarSpec, log, srv.Registry())
+	deps := &Deps{Config: cfg, Log: log, Server: srv, Redis: rdb, Etcd: etcd, Roster: watcher, Calendars: calendars, Now: time.Now}
+	srv.AddReadinessInfo("calendar_years", regionconfig.CalendarReadiness(calendars, watcher.Regions, func() time.Time { return deps.Now() }))
 	loops, err := s.Setup(ctx, deps)
 	if err != nil {
 		return fmt.Errorf("set up %s: %w", s.Name, err)
@@ -272,7 +278,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	serveCtx, stopServing := context.WithCancelCause(ctx)
 	defer stopServing(nil)
 	var wg sync.WaitGroup
-	for _, loop := range append([]func(context.Context) error{watcher.Run, limits.Run}, loops...) {
+	for _, loop := range append([]func(context.Context) error{watcher.Run, limits.Run, calendars.Run}, loops...) {
 		wg.Go(func() {
 			err := loop(loopCtx)
 			if loopCtx.Err() == nil {

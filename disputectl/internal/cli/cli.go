@@ -62,6 +62,8 @@ commands:
   roster set --file roster.json --reason "..."
   roster add-unit --id market --name 市市场监管局 [--intake-point] [--duty "..."]... [--head "..."] --reason "..."
   roster remove-unit --id market --reason "..."
+  roster add-staff --unit tax --id wang --name 王小明 --role clerk [--role handler]... --reason "..."
+  roster remove-staff --id wang --reason "..."
       read or change the roster through the meeting service; connection flags:
       [--addr localhost:9103] [--region 141181] [--token JWT | env DISPUTES_TOKEN | --key var/keys/dev-key.pem]
       [--tls-cert var/certs/client.pem --tls-key var/certs/client-key.pem --tls-ca var/certs/ca.pem
@@ -79,6 +81,17 @@ commands:
       its default applies; limits not named are kept; [--etcd localhost:2390]
       etcd flags: [--etcd-user disputes --etcd-password-file var/secrets/etcd-password
                    | env DISPUTES_ETCD_USER, DISPUTES_ETCD_PASSWORD_FILE]
+  calendar set --year 2027 --file 2027.txt [--region 141181] [--etcd localhost:2390]
+      load a year's holidays and make-up working days (调休上班) from the State
+      Council's notice, written as lines "holiday 2027-01-01..2027-01-03" and
+      "workday 2027-02-06" (# starts a comment) or as JSON; checked (dates in the
+      year, no duplicates, make-up days on weekends, no day in both lists), then
+      stored in etcd, where every service takes it within a second
+  calendar get --year 2027 [--region 141181] [--etcd localhost:2390]
+      print the year's calendar as stored
+  calendar list [--region 141181] [--etcd localhost:2390]
+      list the years with a calendar, and those missing (the current year, and
+      the next one from 60 days before it starts); etcd flags as for config init
   events parked list [--group routing] [--limit 100]
       print the region's parked event entries (those a consumer group could not
       process) and their total; --limit 0 prints all
@@ -192,7 +205,7 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 		return parseRotate(args[2:])
 	case "roster":
 		if len(args) < 2 {
-			return nil, errors.New("roster: want get, set, add-unit, remove-unit or init")
+			return nil, errors.New("roster: want get, set, add-unit, remove-unit, add-staff, remove-staff or init")
 		}
 		return parseRoster(args[1], args[2:], getenv)
 	case "config":
@@ -205,6 +218,11 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 			return nil, errors.New("limits: want get or set")
 		}
 		return parseLimits(args[1], args[2:], getenv)
+	case "calendar":
+		if len(args) < 2 {
+			return nil, errors.New("calendar: want set, get or list")
+		}
+		return parseCalendar(args[1], args[2:], getenv)
 	case "certs":
 		return parseCerts(args[1:])
 	case "events":

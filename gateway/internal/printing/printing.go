@@ -104,6 +104,8 @@ type fetched struct {
 	dispute  *intakev1.Dispute
 	tracking *routingv1.Tracking
 	units    map[string]string // member unit id -> name
+	staff    map[string]string // staff id -> display name
+	places   map[string]string // jurisdiction code -> name
 }
 
 // trackingNeed says whether a page needs routing's tracking.
@@ -119,11 +121,11 @@ const (
 
 // fetch reads the dispute, the tracking (per need) and the roster in
 // parallel. A failed roster read is not fatal: the page then shows
-// department ids instead of names.
+// department ids instead of names, and unregisteredStaff for every person.
 func (h *Handler) fetch(q *request, need trackingNeed) (*fetched, error) {
 	var (
 		wg                   sync.WaitGroup
-		f                    = &fetched{units: map[string]string{}}
+		f                    = &fetched{units: map[string]string{}, staff: map[string]string{}, places: map[string]string{}}
 		disputeErr, trackErr error
 	)
 	wg.Go(func() {
@@ -144,6 +146,12 @@ func (h *Handler) fetch(q *request, need trackingNeed) (*fetched, error) {
 		}
 		for _, u := range resp.GetRoster().GetUnits() {
 			f.units[u.GetId()] = u.GetName()
+			for _, p := range u.GetStaff() {
+				f.staff[p.GetId()] = p.GetDisplayName()
+			}
+		}
+		for _, j := range resp.GetRoster().GetJurisdictions() {
+			f.places[j.GetCode()] = j.GetName()
 		}
 	})
 	wg.Wait()
@@ -165,6 +173,31 @@ func (f *fetched) unit(id string) string {
 		return n
 	}
 	return id
+}
+
+// unregisteredStaff is printed for a person the roster does not name: paper
+// shows people by name, never by the staff id their tokens carry.
+const unregisteredStaff = "未登记人员"
+
+// person is the display name of staff id from the roster, unregisteredStaff
+// when the roster does not name it, "" when there is no one.
+func (f *fetched) person(id string) string {
+	if id == "" {
+		return ""
+	}
+	if n, ok := f.staff[id]; ok && n != "" {
+		return n
+	}
+	return unregisteredStaff
+}
+
+// place is the name of the jurisdiction (乡镇/街道) with code, or the code
+// when the roster does not know it.
+func (f *fetched) place(code string) string {
+	if n, ok := f.places[code]; ok && n != "" {
+		return n
+	}
+	return code
 }
 
 func (h *Handler) registrationForm(w http.ResponseWriter, r *http.Request) {
