@@ -16,6 +16,7 @@ var (
 		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform,
 	}
 	approvalReaders = []string{authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform}
+	warningReaders  = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}
 )
 
 // Policy is who may call each RPC of the meeting service, by token role.
@@ -47,8 +48,8 @@ var Policy = authn.Policy{
 	// Mass-dispute warnings are read by the units addressed (the petition
 	// bureau), the office and the convenor, and acknowledged by the units
 	// addressed (the handler checks which).
-	meetingv1.MeetingService_ListMassWarnings_FullMethodName: {AnyRole: []string{
-		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
+	meetingv1.MeetingService_ListMassWarnings_FullMethodName: {AnyRole: warningReaders},
+	meetingv1.MeetingService_GetMassWarning_FullMethodName:   {AnyRole: warningReaders},
 	meetingv1.MeetingService_AcknowledgeMassWarning_FullMethodName: {AnyRole: []string{
 		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}},
 	// The one-stop mediation platform reports its outcome.

@@ -488,6 +488,20 @@ func TestMassWarnings(t *testing.T) {
 		t.Errorf("the office lists %v, %v", got, err)
 	}
 
+	got, err := f.meeting.GetMassWarning(petition, &meetingv1.GetMassWarningRequest{Name: name3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got.GetMassWarning(), protocmp.Transform()); d != "" {
+		t.Errorf("GetMassWarning (-want +got):\n%s", d)
+	}
+	if _, err := f.meeting.GetMassWarning(office, &meetingv1.GetMassWarningRequest{Name: name3}); err != nil {
+		t.Errorf("the office reads the warning: %v", err)
+	}
+	_, unknownGet := f.meeting.GetMassWarning(hrss, &meetingv1.GetMassWarningRequest{Name: "regions/" + region + "/massWarnings/NOPE"})
+	_, hiddenGet := f.meeting.GetMassWarning(hrss, &meetingv1.GetMassWarningRequest{Name: name3})
+	sameNotFound(t, "a unit not addressed reading", hiddenGet, name3, unknownGet, "regions/"+region+"/massWarnings/NOPE")
+
 	ack := func(ctx context.Context, name, reqID string) (*meetingv1.MassWarning, error) {
 		resp, err := f.meeting.AcknowledgeMassWarning(ctx, &meetingv1.AcknowledgeMassWarningRequest{Name: name, RequestId: reqID, Note: "已安排专人提前介入"})
 		return resp.GetMassWarning(), err
@@ -499,7 +513,7 @@ func TestMassWarnings(t *testing.T) {
 	if apierr.Reason(unknown) != "MASS_WARNING_NOT_FOUND" {
 		t.Errorf("unknown warning: reason %q", apierr.Reason(unknown))
 	}
-	_, err := ack(f.as(t, region, "tax", authn.RoleOffice), name3, "o-1")
+	_, err = ack(f.as(t, region, "tax", authn.RoleOffice), name3, "o-1")
 	refused(t, "the office host acknowledging the petition bureau's warning", err, codes.PermissionDenied, "petition")
 	_, err = ack(petition, name3, "")
 	invalid(t, "acknowledgement without a request id", err, "request_id")

@@ -62,6 +62,31 @@ func (s *MeetingServer) ListMassWarnings(ctx context.Context, req *meetingv1.Lis
 	return out, nil
 }
 
+func warningNotFound(name string) error {
+	return &office.NotFoundError{Reason: office.ReasonWarningNotFound, What: "mass-dispute warning " + name}
+}
+
+// GetMassWarning reads a mass-dispute warning. A caller who may not read it
+// gets the answer for one that does not exist.
+func (s *MeetingServer) GetMassWarning(ctx context.Context, req *meetingv1.GetMassWarningRequest) (*meetingv1.GetMassWarningResponse, error) {
+	id, region, warningID, err := childCaller(ctx, req.GetName(), "massWarnings", "name")
+	if err != nil {
+		return nil, err
+	}
+	host, err := s.officeHost(region)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.Warning(ctx, region, warningID)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if w == nil || !readerOf(id).CanReadWarning(w) {
+		return nil, toStatus(warningNotFound(req.GetName()))
+	}
+	return &meetingv1.GetMassWarningResponse{MassWarning: warningProto(region, host, w)}, nil
+}
+
 // AcknowledgeMassWarning records that a unit the warning is for steps in
 // early (提前介入) and publishes MassWarningAcknowledged, filed in the
 // dossier of the warning's dispute. A retry with the same request_id
@@ -83,7 +108,7 @@ func (s *MeetingServer) AcknowledgeMassWarning(ctx context.Context, req *meeting
 			return nil, err
 		}
 		if w == nil || !readerOf(id).CanReadWarning(w) {
-			return nil, &office.NotFoundError{Reason: office.ReasonWarningNotFound, What: "mass-dispute warning " + req.GetName()}
+			return nil, warningNotFound(req.GetName())
 		}
 		now := s.now()
 		changed, err := office.Acknowledge(w, host, office.Acknowledgement{

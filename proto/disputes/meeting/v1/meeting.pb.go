@@ -2773,6 +2773,98 @@ func (x *ListMassWarningsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetMassWarningRequest names a warning.
+type GetMassWarningRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/massWarnings/<id>.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMassWarningRequest) Reset() {
+	*x = GetMassWarningRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMassWarningRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMassWarningRequest) ProtoMessage() {}
+
+func (x *GetMassWarningRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMassWarningRequest.ProtoReflect.Descriptor instead.
+func (*GetMassWarningRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetMassWarningRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetMassWarningResponse carries the warning.
+type GetMassWarningResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The warning.
+	MassWarning   *MassWarning `protobuf:"bytes,1,opt,name=mass_warning,json=massWarning,proto3" json:"mass_warning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMassWarningResponse) Reset() {
+	*x = GetMassWarningResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMassWarningResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMassWarningResponse) ProtoMessage() {}
+
+func (x *GetMassWarningResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMassWarningResponse.ProtoReflect.Descriptor instead.
+func (*GetMassWarningResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetMassWarningResponse) GetMassWarning() *MassWarning {
+	if x != nil {
+		return x.MassWarning
+	}
+	return nil
+}
+
 // AcknowledgeMassWarningRequest acknowledges a warning.
 type AcknowledgeMassWarningRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2788,7 +2880,7 @@ type AcknowledgeMassWarningRequest struct {
 
 func (x *AcknowledgeMassWarningRequest) Reset() {
 	*x = AcknowledgeMassWarningRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[40]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2800,7 +2892,7 @@ func (x *AcknowledgeMassWarningRequest) String() string {
 func (*AcknowledgeMassWarningRequest) ProtoMessage() {}
 
 func (x *AcknowledgeMassWarningRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[40]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2813,7 +2905,7 @@ func (x *AcknowledgeMassWarningRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeMassWarningRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeMassWarningRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{40}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AcknowledgeMassWarningRequest) GetName() string {
@@ -2848,7 +2940,7 @@ type AcknowledgeMassWarningResponse struct {
 
 func (x *AcknowledgeMassWarningResponse) Reset() {
 	*x = AcknowledgeMassWarningResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[41]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2860,7 +2952,7 @@ func (x *AcknowledgeMassWarningResponse) String() string {
 func (*AcknowledgeMassWarningResponse) ProtoMessage() {}
 
 func (x *AcknowledgeMassWarningResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[41]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2873,7 +2965,7 @@ func (x *AcknowledgeMassWarningResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeMassWarningResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeMassWarningResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{41}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AcknowledgeMassWarningResponse) GetMassWarning() *MassWarning {
@@ -2898,7 +2990,7 @@ type MinutesRecorded struct {
 
 func (x *MinutesRecorded) Reset() {
 	*x = MinutesRecorded{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[42]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2910,7 +3002,7 @@ func (x *MinutesRecorded) String() string {
 func (*MinutesRecorded) ProtoMessage() {}
 
 func (x *MinutesRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[42]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2923,7 +3015,7 @@ func (x *MinutesRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MinutesRecorded.ProtoReflect.Descriptor instead.
 func (*MinutesRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{42}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *MinutesRecorded) GetMeeting() string {
@@ -2952,7 +3044,7 @@ type MassWarningAcknowledged struct {
 
 func (x *MassWarningAcknowledged) Reset() {
 	*x = MassWarningAcknowledged{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[43]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2964,7 +3056,7 @@ func (x *MassWarningAcknowledged) String() string {
 func (*MassWarningAcknowledged) ProtoMessage() {}
 
 func (x *MassWarningAcknowledged) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[43]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2977,7 +3069,7 @@ func (x *MassWarningAcknowledged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MassWarningAcknowledged.ProtoReflect.Descriptor instead.
 func (*MassWarningAcknowledged) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{43}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MassWarningAcknowledged) GetMassWarning() *MassWarning {
@@ -3172,7 +3264,11 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\x0e2%.disputes.meeting.v1.MassWarningStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\"\x89\x01\n" +
 	"\x18ListMassWarningsResponse\x12E\n" +
 	"\rmass_warnings\x18\x01 \x03(\v2 .disputes.meeting.v1.MassWarningR\fmassWarnings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb9\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"i\n" +
+	"\x15GetMassWarningRequest\x12P\n" +
+	"\x04name\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r422^regions/[0-9]{6}/massWarnings/[A-Za-z0-9-]{1,64}$R\x04name\"]\n" +
+	"\x16GetMassWarningResponse\x12C\n" +
+	"\fmass_warning\x18\x01 \x01(\v2 .disputes.meeting.v1.MassWarningR\vmassWarning\"\xb9\x01\n" +
 	"\x1dAcknowledgeMassWarningRequest\x12P\n" +
 	"\x04name\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r422^regions/[0-9]{6}/massWarnings/[A-Za-z0-9-]{1,64}$R\x04name\x12(\n" +
 	"\n" +
@@ -3200,7 +3296,7 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\x10MassWarningState\x12\"\n" +
 	"\x1eMASS_WARNING_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aMASS_WARNING_STATE_PENDING\x10\x01\x12#\n" +
-	"\x1fMASS_WARNING_STATE_ACKNOWLEDGED\x10\x022\xb0\x11\n" +
+	"\x1fMASS_WARNING_STATE_ACKNOWLEDGED\x10\x022\xc9\x12\n" +
 	"\x0eMeetingService\x12\x96\x01\n" +
 	"\fTriageMatter\x12(.disputes.meeting.v1.TriageMatterRequest\x1a).disputes.meeting.v1.TriageMatterResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=regions/*/disputes/*}:triage\x12\x95\x01\n" +
 	"\x0eConveneMeeting\x12*.disputes.meeting.v1.ConveneMeetingRequest\x1a+.disputes.meeting.v1.ConveneMeetingResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{parent=regions/*}/meetings\x12\x9d\x01\n" +
@@ -3215,7 +3311,8 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\rRecordMinutes\x12).disputes.meeting.v1.RecordMinutesRequest\x1a*.disputes.meeting.v1.RecordMinutesResponse\"8\x82\xd3\xe4\x93\x022:\x01*\"-/v1/{name=regions/*/meetings/*}:recordMinutes\x12\x8a\x01\n" +
 	"\vGetApproval\x12'.disputes.meeting.v1.GetApprovalRequest\x1a(.disputes.meeting.v1.GetApprovalResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=regions/*/approvals/*}\x12\x90\x01\n" +
 	"\rListApprovals\x12).disputes.meeting.v1.ListApprovalsRequest\x1a*.disputes.meeting.v1.ListApprovalsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=regions/*}/approvals\x12\x9c\x01\n" +
-	"\x10ListMassWarnings\x12,.disputes.meeting.v1.ListMassWarningsRequest\x1a-.disputes.meeting.v1.ListMassWarningsResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=regions/*}/massWarnings\x12\xbd\x01\n" +
+	"\x10ListMassWarnings\x12,.disputes.meeting.v1.ListMassWarningsRequest\x1a-.disputes.meeting.v1.ListMassWarningsResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=regions/*}/massWarnings\x12\x96\x01\n" +
+	"\x0eGetMassWarning\x12*.disputes.meeting.v1.GetMassWarningRequest\x1a+.disputes.meeting.v1.GetMassWarningResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{name=regions/*/massWarnings/*}\x12\xbd\x01\n" +
 	"\x16AcknowledgeMassWarning\x122.disputes.meeting.v1.AcknowledgeMassWarningRequest\x1a3.disputes.meeting.v1.AcknowledgeMassWarningResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/massWarnings/*}:acknowledgeBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1;meetingv1b\x06proto3"
 
 var (
@@ -3231,7 +3328,7 @@ func file_disputes_meeting_v1_meeting_proto_rawDescGZIP() []byte {
 }
 
 var file_disputes_meeting_v1_meeting_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_disputes_meeting_v1_meeting_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_disputes_meeting_v1_meeting_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_disputes_meeting_v1_meeting_proto_goTypes = []any{
 	(MatterClass)(0),                       // 0: disputes.meeting.v1.MatterClass
 	(MeetingKind)(0),                       // 1: disputes.meeting.v1.MeetingKind
@@ -3277,49 +3374,51 @@ var file_disputes_meeting_v1_meeting_proto_goTypes = []any{
 	(*ListApprovalsResponse)(nil),          // 41: disputes.meeting.v1.ListApprovalsResponse
 	(*ListMassWarningsRequest)(nil),        // 42: disputes.meeting.v1.ListMassWarningsRequest
 	(*ListMassWarningsResponse)(nil),       // 43: disputes.meeting.v1.ListMassWarningsResponse
-	(*AcknowledgeMassWarningRequest)(nil),  // 44: disputes.meeting.v1.AcknowledgeMassWarningRequest
-	(*AcknowledgeMassWarningResponse)(nil), // 45: disputes.meeting.v1.AcknowledgeMassWarningResponse
-	(*MinutesRecorded)(nil),                // 46: disputes.meeting.v1.MinutesRecorded
-	(*MassWarningAcknowledged)(nil),        // 47: disputes.meeting.v1.MassWarningAcknowledged
-	(*timestamppb.Timestamp)(nil),          // 48: google.protobuf.Timestamp
-	(v1.DisputeState)(0),                   // 49: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                         // 50: disputes.types.v1.Remedy
+	(*GetMassWarningRequest)(nil),          // 44: disputes.meeting.v1.GetMassWarningRequest
+	(*GetMassWarningResponse)(nil),         // 45: disputes.meeting.v1.GetMassWarningResponse
+	(*AcknowledgeMassWarningRequest)(nil),  // 46: disputes.meeting.v1.AcknowledgeMassWarningRequest
+	(*AcknowledgeMassWarningResponse)(nil), // 47: disputes.meeting.v1.AcknowledgeMassWarningResponse
+	(*MinutesRecorded)(nil),                // 48: disputes.meeting.v1.MinutesRecorded
+	(*MassWarningAcknowledged)(nil),        // 49: disputes.meeting.v1.MassWarningAcknowledged
+	(*timestamppb.Timestamp)(nil),          // 50: google.protobuf.Timestamp
+	(v1.DisputeState)(0),                   // 51: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                         // 52: disputes.types.v1.Remedy
 }
 var file_disputes_meeting_v1_meeting_proto_depIdxs = []int32{
-	48, // 0: disputes.meeting.v1.Meeting.start_time:type_name -> google.protobuf.Timestamp
+	50, // 0: disputes.meeting.v1.Meeting.start_time:type_name -> google.protobuf.Timestamp
 	7,  // 1: disputes.meeting.v1.Meeting.opinions:type_name -> disputes.meeting.v1.Opinion
 	1,  // 2: disputes.meeting.v1.Meeting.kind:type_name -> disputes.meeting.v1.MeetingKind
 	5,  // 3: disputes.meeting.v1.Meeting.minutes:type_name -> disputes.meeting.v1.Minutes
-	48, // 4: disputes.meeting.v1.Meeting.convene_time:type_name -> google.protobuf.Timestamp
+	50, // 4: disputes.meeting.v1.Meeting.convene_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: disputes.meeting.v1.Minutes.attendees:type_name -> disputes.meeting.v1.Attendee
-	48, // 6: disputes.meeting.v1.Minutes.record_time:type_name -> google.protobuf.Timestamp
-	48, // 7: disputes.meeting.v1.Opinion.submit_time:type_name -> google.protobuf.Timestamp
-	48, // 8: disputes.meeting.v1.Approval.request_time:type_name -> google.protobuf.Timestamp
-	48, // 9: disputes.meeting.v1.Approval.decide_time:type_name -> google.protobuf.Timestamp
-	48, // 10: disputes.meeting.v1.MassWarning.raise_time:type_name -> google.protobuf.Timestamp
+	50, // 6: disputes.meeting.v1.Minutes.record_time:type_name -> google.protobuf.Timestamp
+	50, // 7: disputes.meeting.v1.Opinion.submit_time:type_name -> google.protobuf.Timestamp
+	50, // 8: disputes.meeting.v1.Approval.request_time:type_name -> google.protobuf.Timestamp
+	50, // 9: disputes.meeting.v1.Approval.decide_time:type_name -> google.protobuf.Timestamp
+	50, // 10: disputes.meeting.v1.MassWarning.raise_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: disputes.meeting.v1.MassWarning.state:type_name -> disputes.meeting.v1.MassWarningState
 	10, // 12: disputes.meeting.v1.MassWarning.acknowledgement:type_name -> disputes.meeting.v1.MassWarningAcknowledgement
-	48, // 13: disputes.meeting.v1.MassWarningAcknowledgement.acknowledge_time:type_name -> google.protobuf.Timestamp
+	50, // 13: disputes.meeting.v1.MassWarningAcknowledgement.acknowledge_time:type_name -> google.protobuf.Timestamp
 	0,  // 14: disputes.meeting.v1.TriageMatterRequest.class:type_name -> disputes.meeting.v1.MatterClass
 	0,  // 15: disputes.meeting.v1.TriageMatterResponse.class:type_name -> disputes.meeting.v1.MatterClass
-	49, // 16: disputes.meeting.v1.TriageMatterResponse.state:type_name -> disputes.types.v1.DisputeState
+	51, // 16: disputes.meeting.v1.TriageMatterResponse.state:type_name -> disputes.types.v1.DisputeState
 	4,  // 17: disputes.meeting.v1.ConveneMeetingRequest.meeting:type_name -> disputes.meeting.v1.Meeting
 	4,  // 18: disputes.meeting.v1.ConveneMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
 	7,  // 19: disputes.meeting.v1.SubmitOpinionRequest.opinion:type_name -> disputes.meeting.v1.Opinion
 	7,  // 20: disputes.meeting.v1.SubmitOpinionResponse.opinion:type_name -> disputes.meeting.v1.Opinion
-	50, // 21: disputes.meeting.v1.IssueDecisionRequest.remedies:type_name -> disputes.types.v1.Remedy
-	49, // 22: disputes.meeting.v1.IssueDecisionResponse.state:type_name -> disputes.types.v1.DisputeState
+	52, // 21: disputes.meeting.v1.IssueDecisionRequest.remedies:type_name -> disputes.types.v1.Remedy
+	51, // 22: disputes.meeting.v1.IssueDecisionResponse.state:type_name -> disputes.types.v1.DisputeState
 	8,  // 23: disputes.meeting.v1.RequestApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
 	8,  // 24: disputes.meeting.v1.DecideApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
-	50, // 25: disputes.meeting.v1.RecordPlatformOutcomeRequest.remedies:type_name -> disputes.types.v1.Remedy
-	49, // 26: disputes.meeting.v1.RecordPlatformOutcomeResponse.state:type_name -> disputes.types.v1.DisputeState
+	52, // 25: disputes.meeting.v1.RecordPlatformOutcomeRequest.remedies:type_name -> disputes.types.v1.Remedy
+	51, // 26: disputes.meeting.v1.RecordPlatformOutcomeResponse.state:type_name -> disputes.types.v1.DisputeState
 	0,  // 27: disputes.meeting.v1.MatterTriaged.class:type_name -> disputes.meeting.v1.MatterClass
 	4,  // 28: disputes.meeting.v1.MeetingConvened.meeting:type_name -> disputes.meeting.v1.Meeting
 	7,  // 29: disputes.meeting.v1.OpinionSubmitted.opinion:type_name -> disputes.meeting.v1.Opinion
-	50, // 30: disputes.meeting.v1.DecisionIssued.remedies:type_name -> disputes.types.v1.Remedy
+	52, // 30: disputes.meeting.v1.DecisionIssued.remedies:type_name -> disputes.types.v1.Remedy
 	8,  // 31: disputes.meeting.v1.ApprovalRequested.approval:type_name -> disputes.meeting.v1.Approval
 	8,  // 32: disputes.meeting.v1.ApprovalDecided.approval:type_name -> disputes.meeting.v1.Approval
-	50, // 33: disputes.meeting.v1.PlatformOutcomeRecorded.remedies:type_name -> disputes.types.v1.Remedy
+	52, // 33: disputes.meeting.v1.PlatformOutcomeRecorded.remedies:type_name -> disputes.types.v1.Remedy
 	4,  // 34: disputes.meeting.v1.GetMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
 	1,  // 35: disputes.meeting.v1.ListMeetingsRequest.kind:type_name -> disputes.meeting.v1.MeetingKind
 	4,  // 36: disputes.meeting.v1.ListMeetingsResponse.meetings:type_name -> disputes.meeting.v1.Meeting
@@ -3330,42 +3429,45 @@ var file_disputes_meeting_v1_meeting_proto_depIdxs = []int32{
 	8,  // 41: disputes.meeting.v1.ListApprovalsResponse.approvals:type_name -> disputes.meeting.v1.Approval
 	3,  // 42: disputes.meeting.v1.ListMassWarningsRequest.state:type_name -> disputes.meeting.v1.MassWarningState
 	9,  // 43: disputes.meeting.v1.ListMassWarningsResponse.mass_warnings:type_name -> disputes.meeting.v1.MassWarning
-	9,  // 44: disputes.meeting.v1.AcknowledgeMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
-	5,  // 45: disputes.meeting.v1.MinutesRecorded.minutes:type_name -> disputes.meeting.v1.Minutes
-	9,  // 46: disputes.meeting.v1.MassWarningAcknowledged.mass_warning:type_name -> disputes.meeting.v1.MassWarning
-	11, // 47: disputes.meeting.v1.MeetingService.TriageMatter:input_type -> disputes.meeting.v1.TriageMatterRequest
-	13, // 48: disputes.meeting.v1.MeetingService.ConveneMeeting:input_type -> disputes.meeting.v1.ConveneMeetingRequest
-	15, // 49: disputes.meeting.v1.MeetingService.SubmitOpinion:input_type -> disputes.meeting.v1.SubmitOpinionRequest
-	17, // 50: disputes.meeting.v1.MeetingService.IssueDecision:input_type -> disputes.meeting.v1.IssueDecisionRequest
-	19, // 51: disputes.meeting.v1.MeetingService.RequestApproval:input_type -> disputes.meeting.v1.RequestApprovalRequest
-	21, // 52: disputes.meeting.v1.MeetingService.DecideApproval:input_type -> disputes.meeting.v1.DecideApprovalRequest
-	23, // 53: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:input_type -> disputes.meeting.v1.RecordPlatformOutcomeRequest
-	32, // 54: disputes.meeting.v1.MeetingService.GetMeeting:input_type -> disputes.meeting.v1.GetMeetingRequest
-	34, // 55: disputes.meeting.v1.MeetingService.ListMeetings:input_type -> disputes.meeting.v1.ListMeetingsRequest
-	36, // 56: disputes.meeting.v1.MeetingService.RecordMinutes:input_type -> disputes.meeting.v1.RecordMinutesRequest
-	38, // 57: disputes.meeting.v1.MeetingService.GetApproval:input_type -> disputes.meeting.v1.GetApprovalRequest
-	40, // 58: disputes.meeting.v1.MeetingService.ListApprovals:input_type -> disputes.meeting.v1.ListApprovalsRequest
-	42, // 59: disputes.meeting.v1.MeetingService.ListMassWarnings:input_type -> disputes.meeting.v1.ListMassWarningsRequest
-	44, // 60: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:input_type -> disputes.meeting.v1.AcknowledgeMassWarningRequest
-	12, // 61: disputes.meeting.v1.MeetingService.TriageMatter:output_type -> disputes.meeting.v1.TriageMatterResponse
-	14, // 62: disputes.meeting.v1.MeetingService.ConveneMeeting:output_type -> disputes.meeting.v1.ConveneMeetingResponse
-	16, // 63: disputes.meeting.v1.MeetingService.SubmitOpinion:output_type -> disputes.meeting.v1.SubmitOpinionResponse
-	18, // 64: disputes.meeting.v1.MeetingService.IssueDecision:output_type -> disputes.meeting.v1.IssueDecisionResponse
-	20, // 65: disputes.meeting.v1.MeetingService.RequestApproval:output_type -> disputes.meeting.v1.RequestApprovalResponse
-	22, // 66: disputes.meeting.v1.MeetingService.DecideApproval:output_type -> disputes.meeting.v1.DecideApprovalResponse
-	24, // 67: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:output_type -> disputes.meeting.v1.RecordPlatformOutcomeResponse
-	33, // 68: disputes.meeting.v1.MeetingService.GetMeeting:output_type -> disputes.meeting.v1.GetMeetingResponse
-	35, // 69: disputes.meeting.v1.MeetingService.ListMeetings:output_type -> disputes.meeting.v1.ListMeetingsResponse
-	37, // 70: disputes.meeting.v1.MeetingService.RecordMinutes:output_type -> disputes.meeting.v1.RecordMinutesResponse
-	39, // 71: disputes.meeting.v1.MeetingService.GetApproval:output_type -> disputes.meeting.v1.GetApprovalResponse
-	41, // 72: disputes.meeting.v1.MeetingService.ListApprovals:output_type -> disputes.meeting.v1.ListApprovalsResponse
-	43, // 73: disputes.meeting.v1.MeetingService.ListMassWarnings:output_type -> disputes.meeting.v1.ListMassWarningsResponse
-	45, // 74: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:output_type -> disputes.meeting.v1.AcknowledgeMassWarningResponse
-	61, // [61:75] is the sub-list for method output_type
-	47, // [47:61] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	9,  // 44: disputes.meeting.v1.GetMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	9,  // 45: disputes.meeting.v1.AcknowledgeMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	5,  // 46: disputes.meeting.v1.MinutesRecorded.minutes:type_name -> disputes.meeting.v1.Minutes
+	9,  // 47: disputes.meeting.v1.MassWarningAcknowledged.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	11, // 48: disputes.meeting.v1.MeetingService.TriageMatter:input_type -> disputes.meeting.v1.TriageMatterRequest
+	13, // 49: disputes.meeting.v1.MeetingService.ConveneMeeting:input_type -> disputes.meeting.v1.ConveneMeetingRequest
+	15, // 50: disputes.meeting.v1.MeetingService.SubmitOpinion:input_type -> disputes.meeting.v1.SubmitOpinionRequest
+	17, // 51: disputes.meeting.v1.MeetingService.IssueDecision:input_type -> disputes.meeting.v1.IssueDecisionRequest
+	19, // 52: disputes.meeting.v1.MeetingService.RequestApproval:input_type -> disputes.meeting.v1.RequestApprovalRequest
+	21, // 53: disputes.meeting.v1.MeetingService.DecideApproval:input_type -> disputes.meeting.v1.DecideApprovalRequest
+	23, // 54: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:input_type -> disputes.meeting.v1.RecordPlatformOutcomeRequest
+	32, // 55: disputes.meeting.v1.MeetingService.GetMeeting:input_type -> disputes.meeting.v1.GetMeetingRequest
+	34, // 56: disputes.meeting.v1.MeetingService.ListMeetings:input_type -> disputes.meeting.v1.ListMeetingsRequest
+	36, // 57: disputes.meeting.v1.MeetingService.RecordMinutes:input_type -> disputes.meeting.v1.RecordMinutesRequest
+	38, // 58: disputes.meeting.v1.MeetingService.GetApproval:input_type -> disputes.meeting.v1.GetApprovalRequest
+	40, // 59: disputes.meeting.v1.MeetingService.ListApprovals:input_type -> disputes.meeting.v1.ListApprovalsRequest
+	42, // 60: disputes.meeting.v1.MeetingService.ListMassWarnings:input_type -> disputes.meeting.v1.ListMassWarningsRequest
+	44, // 61: disputes.meeting.v1.MeetingService.GetMassWarning:input_type -> disputes.meeting.v1.GetMassWarningRequest
+	46, // 62: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:input_type -> disputes.meeting.v1.AcknowledgeMassWarningRequest
+	12, // 63: disputes.meeting.v1.MeetingService.TriageMatter:output_type -> disputes.meeting.v1.TriageMatterResponse
+	14, // 64: disputes.meeting.v1.MeetingService.ConveneMeeting:output_type -> disputes.meeting.v1.ConveneMeetingResponse
+	16, // 65: disputes.meeting.v1.MeetingService.SubmitOpinion:output_type -> disputes.meeting.v1.SubmitOpinionResponse
+	18, // 66: disputes.meeting.v1.MeetingService.IssueDecision:output_type -> disputes.meeting.v1.IssueDecisionResponse
+	20, // 67: disputes.meeting.v1.MeetingService.RequestApproval:output_type -> disputes.meeting.v1.RequestApprovalResponse
+	22, // 68: disputes.meeting.v1.MeetingService.DecideApproval:output_type -> disputes.meeting.v1.DecideApprovalResponse
+	24, // 69: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:output_type -> disputes.meeting.v1.RecordPlatformOutcomeResponse
+	33, // 70: disputes.meeting.v1.MeetingService.GetMeeting:output_type -> disputes.meeting.v1.GetMeetingResponse
+	35, // 71: disputes.meeting.v1.MeetingService.ListMeetings:output_type -> disputes.meeting.v1.ListMeetingsResponse
+	37, // 72: disputes.meeting.v1.MeetingService.RecordMinutes:output_type -> disputes.meeting.v1.RecordMinutesResponse
+	39, // 73: disputes.meeting.v1.MeetingService.GetApproval:output_type -> disputes.meeting.v1.GetApprovalResponse
+	41, // 74: disputes.meeting.v1.MeetingService.ListApprovals:output_type -> disputes.meeting.v1.ListApprovalsResponse
+	43, // 75: disputes.meeting.v1.MeetingService.ListMassWarnings:output_type -> disputes.meeting.v1.ListMassWarningsResponse
+	45, // 76: disputes.meeting.v1.MeetingService.GetMassWarning:output_type -> disputes.meeting.v1.GetMassWarningResponse
+	47, // 77: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:output_type -> disputes.meeting.v1.AcknowledgeMassWarningResponse
+	63, // [63:78] is the sub-list for method output_type
+	48, // [48:63] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_disputes_meeting_v1_meeting_proto_init() }
@@ -3379,7 +3481,7 @@ func file_disputes_meeting_v1_meeting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_meeting_v1_meeting_proto_rawDesc), len(file_disputes_meeting_v1_meeting_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

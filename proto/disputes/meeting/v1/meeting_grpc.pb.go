@@ -32,6 +32,7 @@ const (
 	MeetingService_GetApproval_FullMethodName            = "/disputes.meeting.v1.MeetingService/GetApproval"
 	MeetingService_ListApprovals_FullMethodName          = "/disputes.meeting.v1.MeetingService/ListApprovals"
 	MeetingService_ListMassWarnings_FullMethodName       = "/disputes.meeting.v1.MeetingService/ListMassWarnings"
+	MeetingService_GetMassWarning_FullMethodName         = "/disputes.meeting.v1.MeetingService/GetMassWarning"
 	MeetingService_AcknowledgeMassWarning_FullMethodName = "/disputes.meeting.v1.MeetingService/AcknowledgeMassWarning"
 )
 
@@ -77,6 +78,9 @@ type MeetingServiceClient interface {
 	// the region's for the office and the convenor, those addressed to the
 	// caller's unit for anyone else (the petition bureau's worklist).
 	ListMassWarnings(ctx context.Context, in *ListMassWarningsRequest, opts ...grpc.CallOption) (*ListMassWarningsResponse, error)
+	// GetMassWarning reads a mass-dispute warning: the office and the convenor
+	// read every one of their region, a unit those addressed to it.
+	GetMassWarning(ctx context.Context, in *GetMassWarningRequest, opts ...grpc.CallOption) (*GetMassWarningResponse, error)
 	// AcknowledgeMassWarning records that a unit the warning is addressed to
 	// steps in early (提前介入).
 	AcknowledgeMassWarning(ctx context.Context, in *AcknowledgeMassWarningRequest, opts ...grpc.CallOption) (*AcknowledgeMassWarningResponse, error)
@@ -220,6 +224,16 @@ func (c *meetingServiceClient) ListMassWarnings(ctx context.Context, in *ListMas
 	return out, nil
 }
 
+func (c *meetingServiceClient) GetMassWarning(ctx context.Context, in *GetMassWarningRequest, opts ...grpc.CallOption) (*GetMassWarningResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMassWarningResponse)
+	err := c.cc.Invoke(ctx, MeetingService_GetMassWarning_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *meetingServiceClient) AcknowledgeMassWarning(ctx context.Context, in *AcknowledgeMassWarningRequest, opts ...grpc.CallOption) (*AcknowledgeMassWarningResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AcknowledgeMassWarningResponse)
@@ -272,6 +286,9 @@ type MeetingServiceServer interface {
 	// the region's for the office and the convenor, those addressed to the
 	// caller's unit for anyone else (the petition bureau's worklist).
 	ListMassWarnings(context.Context, *ListMassWarningsRequest) (*ListMassWarningsResponse, error)
+	// GetMassWarning reads a mass-dispute warning: the office and the convenor
+	// read every one of their region, a unit those addressed to it.
+	GetMassWarning(context.Context, *GetMassWarningRequest) (*GetMassWarningResponse, error)
 	// AcknowledgeMassWarning records that a unit the warning is addressed to
 	// steps in early (提前介入).
 	AcknowledgeMassWarning(context.Context, *AcknowledgeMassWarningRequest) (*AcknowledgeMassWarningResponse, error)
@@ -323,6 +340,9 @@ func (UnimplementedMeetingServiceServer) ListApprovals(context.Context, *ListApp
 }
 func (UnimplementedMeetingServiceServer) ListMassWarnings(context.Context, *ListMassWarningsRequest) (*ListMassWarningsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMassWarnings not implemented")
+}
+func (UnimplementedMeetingServiceServer) GetMassWarning(context.Context, *GetMassWarningRequest) (*GetMassWarningResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMassWarning not implemented")
 }
 func (UnimplementedMeetingServiceServer) AcknowledgeMassWarning(context.Context, *AcknowledgeMassWarningRequest) (*AcknowledgeMassWarningResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcknowledgeMassWarning not implemented")
@@ -582,6 +602,24 @@ func _MeetingService_ListMassWarnings_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeetingService_GetMassWarning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMassWarningRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).GetMassWarning(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_GetMassWarning_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).GetMassWarning(ctx, req.(*GetMassWarningRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MeetingService_AcknowledgeMassWarning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AcknowledgeMassWarningRequest)
 	if err := dec(in); err != nil {
@@ -658,6 +696,10 @@ var MeetingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMassWarnings",
 			Handler:    _MeetingService_ListMassWarnings_Handler,
+		},
+		{
+			MethodName: "GetMassWarning",
+			Handler:    _MeetingService_GetMassWarning_Handler,
 		},
 		{
 			MethodName: "AcknowledgeMassWarning",
