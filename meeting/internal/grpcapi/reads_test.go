@@ -135,6 +135,8 @@ func TestMeetingReads(t *testing.T) {
 		{"office, by dispute", office, &meetingv1.ListMeetingsRequest{Dispute: b}, []string{m2.GetName(), m3.GetName()}},
 		{"office, by unit", office, &meetingv1.ListMeetingsRequest{InvitedUnit: "justice"}, []string{m2.GetName()}},
 		{"office, by dispute and unit", office, &meetingv1.ListMeetingsRequest{Dispute: a, InvitedUnit: "finance", PageSize: 1}, []string{m1.GetName(), m3.GetName()}},
+		{"office, joint handling", office, &meetingv1.ListMeetingsRequest{Kind: meetingv1.MeetingKind_MEETING_KIND_JOINT_HANDLING, PageSize: 2}, []string{m1.GetName(), m2.GetName(), m3.GetName()}},
+		{"finance, joint handling", units["finance"], &meetingv1.ListMeetingsRequest{Kind: meetingv1.MeetingKind_MEETING_KIND_JOINT_HANDLING}, []string{m1.GetName(), m3.GetName()}},
 		{"convenor, plenary", f.as(t, region, "gov_office", authn.RoleConvenor), &meetingv1.ListMeetingsRequest{Kind: meetingv1.MeetingKind_MEETING_KIND_PLENARY}, nil},
 		{"hrss, by dispute", units["hrss"], &meetingv1.ListMeetingsRequest{Dispute: b}, []string{m3.GetName()}},
 		{"hrss naming itself", units["hrss"], &meetingv1.ListMeetingsRequest{InvitedUnit: "hrss", PageSize: 1}, []string{m1.GetName(), m3.GetName()}},

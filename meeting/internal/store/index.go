@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -34,10 +35,10 @@ func meetingIndex(region string, f MeetingFilter) string {
 	switch {
 	case f.Dispute != "":
 		return index(region, "dispute-meetings", disputeID(f.Dispute))
-	case f.Kind == office.KindPlenary:
-		return index(region, "meetings", "plenary")
 	case f.Unit != "":
 		return index(region, "unit-meetings", f.Unit)
+	case f.Kind != 0:
+		return index(region, "meetings", "kind", strconv.Itoa(int(f.Kind)))
 	}
 	return index(region, "meetings")
 }
@@ -70,9 +71,7 @@ func zadd(ctx context.Context, p redis.Pipeliner, key, id string) {
 
 func indexMeeting(ctx context.Context, p redis.Pipeliner, region string, mt *office.Meeting) {
 	zadd(ctx, p, meetingIndex(region, MeetingFilter{}), mt.ID)
-	if mt.KindOf() == office.KindPlenary {
-		zadd(ctx, p, meetingIndex(region, MeetingFilter{Kind: office.KindPlenary}), mt.ID)
-	}
+	zadd(ctx, p, meetingIndex(region, MeetingFilter{Kind: mt.KindOf()}), mt.ID)
 	for _, u := range mt.InvitedUnits {
 		zadd(ctx, p, meetingIndex(region, MeetingFilter{Unit: u}), mt.ID)
 	}
@@ -264,6 +263,9 @@ func (s *Store) ListMeetings(ctx context.Context, region string, f MeetingFilter
 // ListApprovals lists region's approval requests that f selects, after the
 // id after.
 func (s *Store) ListApprovals(ctx context.Context, region string, f ApprovalFilter, after string, limit int) ([]*office.Approval, string, error) {
+	if f.ApprovedOnly && f.State == ApprovalPending {
+		return nil, "", nil // an approved request is never pending
+	}
 	return list(ctx, s.rdb, approvalIndex(region, f), func(id string) string { return approvalKey(region, id) }, after, limit, f.keep)
 }
 
