@@ -220,6 +220,29 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 			t.Errorf("acknowledged warnings: HTTP %d %v", code, resp)
 		}
 		dispute := warning["dispute"].(string)
+		// The office invites the petition bureau to the meeting on it.
+		eventually(t, "routing routes "+dispute+" to the office", 10*time.Second, func() error {
+			if code, resp := post(taxClerk, dispute+":route", map[string]any{"kind": "ROUTE_KIND_OFFICE", "opinion": "集中反映，需多部门共同办理"}); code != http.StatusOK {
+				return fmt.Errorf("route: HTTP %d %v", code, resp)
+			}
+			return nil
+		})
+		eventually(t, "the office triages "+dispute, 10*time.Second, func() error {
+			if code, resp := post(office, dispute+":triage", map[string]any{"class": "MATTER_CLASS_GENERAL"}); code != http.StatusOK {
+				return fmt.Errorf("triage: HTTP %d %v", code, resp)
+			}
+			return nil
+		})
+		code, resp = post(office, regionPath+"/meetings", map[string]any{"requestId": "reads-mass-meeting",
+			"meeting": map[string]any{"disputes": []string{dispute}, "invitedUnits": []string{"tax", "hrss", "petition"}, "agenda": "集中反映事项提前介入"}})
+		if code != http.StatusOK {
+			t.Fatalf("convene with the petition bureau: HTTP %d %v", code, resp)
+		}
+		massMeeting := resp["meeting"].(map[string]any)["name"].(string)
+		if code, resp := get(petition, regionPath+"/meetings", url.Values{"dispute": {dispute}}); code != http.StatusOK ||
+			!slices.Equal(names(resp, "meetings"), []string{massMeeting}) {
+			t.Errorf("the petition bureau lists its meeting on %s: HTTP %d %v", dispute, code, resp)
+		}
 		eventually(t, "the dossier of "+dispute+" records the acknowledgement", 15*time.Second, func() error {
 			code, resp := get(office, dispute+"/dossier", nil)
 			if code != http.StatusOK {
