@@ -16,8 +16,9 @@ import (
 
 // The lists read indexes, never the region's records: one sorted set per
 // list a caller can ask for, every member at score 0 so the set is ordered
-// by id. Ids are time-ordered (events.NewID), so an index lists oldest
-// first and a page continues after the last id of the one before.
+// by id. Ids are time-ordered to the millisecond (events.NewID), so an
+// index lists oldest first (ids of one millisecond in a fixed order) and a
+// page continues after the last id of the one before.
 
 func index(region string, parts ...string) string {
 	return events.Key(Service, region, append([]string{"idx"}, parts...)...)
