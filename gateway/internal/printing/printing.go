@@ -1,7 +1,7 @@
 // Package printing renders the platform's paper: the registration form
 // (登记表, 附件1), the claimant's receipt (受理回执), the transfer slip
-// (流转单, 附件2) in two copies with the registration form attached, and the
-// written reply (书面告知书). Pages are HTML for the browser's print dialog
+// (流转单, 附件2) in two copies with the registration form attached, the
+// written reply (书面告知书) and a joint meeting's minutes (会议纪要). Pages are HTML for the browser's print dialog
 // (A4, serif, ruled tables like the seed's forms). The data comes from the
 // services over gRPC with the caller's own Authorization header, so a page
 // shows exactly what the caller may read through the API.
@@ -22,6 +22,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 )
@@ -37,6 +38,10 @@ type Handler struct {
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	timeout time.Duration
+
+	// meeting and minutesPage serve the minutes page (minutes.go).
+	meeting     meetingv1.MeetingServiceClient
+	minutesPage *template.Template
 }
 
 // pageNames are the templates that are pages; the rest are shared parts.
