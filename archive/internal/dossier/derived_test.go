@@ -1,0 +1,102 @@
+package dossier
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
+)
+
+func TestWorkingDays(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	mon := time.Date(2026, 3, 2, 9, 0, 0, 0, cst) // a Monday
+	for _, tc := range []struct {
+		from, to time.Time
+		want     int64
+	}{
+		{mon, mon.Add(time.Hour), 0},
+		{mon, mon.AddDate(0, 0, 1), 1},
+		{mon, mon.AddDate(0, 0, 4), 4},                  // Friday
+		{mon, mon.AddDate(0, 0, 6), 4},                  // Sunday
+		{mon, mon.AddDate(0, 0, 7), 5},                  // next Monday
+		{mon, mon.AddDate(0, 0, 60), 44},                // 8 weeks and 4 days
+		{mon.AddDate(0, 0, 5), mon.AddDate(0, 0, 7), 1}, // Saturday to Monday
+		{mon, mon.Add(-time.Hour), 0},
+		{time.Time{}, mon, 0},
+		// 23:30 UTC on Sunday is Monday in China Standard Time.
+		{time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), time.Date(2026, 3, 3, 1, 0, 0, 0, cst), 1},
+	} {
+		if got := WorkingDays(tc.from, tc.to); got != tc.want {
+			t.Errorf("WorkingDays(%v, %v) = %d, want %d", tc.from, tc.to, got, tc.want)
+		}
+	}
+}
+
+// A dossier moves between counters by the difference of its summaries: a
+// change of state takes it out of the old state's key and into the new in
+// every scope, and a new reader's scope gets all of it.
+func TestCellDelta(t *testing.T) {
+	reg := time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC) // April in China Standard Time
+	old := &Dossier{RegisterTime: reg, State: typesv1.DisputeState_DISPUTE_STATE_HANDLING, RegisteringDepartment: "tax",
+		Departments: []string{"tax"}, Category: typesv1.Category_CATEGORY_LATE_FEE, Channel: typesv1.Channel_CHANNEL_WINDOW}
+	cur := *old
+	cur.State = typesv1.DisputeState_DISPUTE_STATE_REPLIED
+	cur.Departments = []string{"hrss", "tax"}
+	cur.ReplyTime = reg.AddDate(0, 0, 7)
+	got := CellDelta(old, &cur)
+	for _, tc := range []struct {
+		c    Cell
+		want int64
+	}{
+		{Cell{"*", "2026-04", DimState, "DISPUTE_STATE_HANDLING", MRegistered}, -1},
+		{Cell{"*", "2026-04", DimState, "DISPUTE_STATE_REPLIED", MRegistered}, 1},
+		{Cell{"tax", "2026-04", DimState, "DISPUTE_STATE_REPLIED", MRegistered}, 1},
+		{Cell{"*", "2026-04", DimTotal, "all", MRegistered}, 0},
+		{Cell{"*", "2026-04", DimTotal, "all", MReplied}, 1},
+		{Cell{"*", "2026-04", DimTotal, "all", MRepliedOnTime}, 1},
+		{Cell{"*", "2026-04", DimTotal, "all", MReplyWorkingDays}, 5},
+		{Cell{"hrss", "2026-04", DimTotal, "all", MRegistered}, 1},
+		{Cell{"hrss", "2026-04", DimCategory, "CATEGORY_LATE_FEE", MRegistered}, 1},
+	} {
+		if got[tc.c] != tc.want {
+			t.Errorf("delta %+v = %d, want %d", tc.c, got[tc.c], tc.want)
+		}
+	}
+	if d := CellDelta(&cur, &cur); len(d) != 0 {
+		t.Errorf("no change moved %v", d)
+	}
+	// Not counted before the registration is filed.
+	if c := (&Dossier{State: typesv1.DisputeState_DISPUTE_STATE_HANDLING}).Cells(); len(c) != 0 {
+		t.Errorf("unregistered dossier counts %v", c)
+	}
+	// Replied after the handling clock was reported overdue: not on time.
+	late := cur
+	late.HandlingDue = cur.ReplyTime.Add(-time.Hour)
+	if m := late.Measures(); m[MRepliedOnTime] != 0 || m[MReplied] != 1 {
+		t.Errorf("late reply measures %v", m)
+	}
+}
+
+func TestParseField(t *testing.T) {
+	c := Cell{Dimension: DimJurisdiction, Key: "a|b", Measure: MClosed}
+	dim, key, m, ok := ParseField(c.Field())
+	if diff := cmp.Diff([]any{DimJurisdiction, "a|b", MClosed, true}, []any{dim, key, m, ok}); diff != "" {
+		t.Error(diff)
+	}
+	if _, _, _, ok := ParseField("state|x"); ok {
+		t.Error("a field without a measure parsed")
+	}
+}
+
+func TestFilterIndexes(t *testing.T) {
+	f := Filter{State: typesv1.DisputeState_DISPUTE_STATE_CLOSED, RegisteringDepartment: "tax", Query: "x"}
+	want := []string{"hrss:state:DISPUTE_STATE_CLOSED", "hrss:registering_department:tax"}
+	if diff := cmp.Diff(want, f.Indexes("hrss")); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff([]string{"*:all"}, (Filter{Query: "x"}).Indexes(ScopeRegion)); diff != "" {
+		t.Error(diff)
+	}
+}
