@@ -91,6 +91,7 @@ fuzz:
 	cd intake && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzPageToken$$' -fuzztime $(FUZZTIME)
 	cd routing && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzWorklistToken$$' -fuzztime $(FUZZTIME)
 	cd gateway && go test ./internal/gateway -run '^$$' -fuzz '^FuzzRegistrationBody$$' -fuzztime $(FUZZTIME)
+	cd archive && go test ./internal/sealedlog -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME)
 
 ## run: start Redis, etcd, the four services and the gateway (Ctrl-C stops all)
 run: deps build $(TOOLS)/grpcurl
