@@ -119,6 +119,8 @@ bench-archive: deps
 		grep -E '^(Benchmark|cpu|ok|FAIL)'
 	go test -count=1 -run '^$$' -bench 'BenchmarkSealDue' -benchtime $(TICK)x ./archive/internal/sealing/ 2>/dev/null | \
 		grep -E '^(Benchmark|ok|FAIL)'
+	go test -count=1 -run '^$$' -bench 'BenchmarkStatistics' -benchtime 50x ./archive/internal/store/ 2>/dev/null | \
+		grep -E '^(Benchmark|ok|FAIL)'
 
 clean:
 	rm -rf bin var
