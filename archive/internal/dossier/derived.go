@@ -220,10 +220,25 @@ func (d *Dossier) Cells() map[Cell]int64 {
 	return out
 }
 
+// SameDerived reports whether a and b add to the same indexes and counters,
+// so the consumer skips working them out for the many events (notes,
+// pauses, meetings) that change neither.
+func SameDerived(a, b *Dossier) bool {
+	return a.State == b.State && a.Category == b.Category && a.Channel == b.Channel &&
+		a.RegisteringDepartment == b.RegisteringDepartment && a.Holder == b.Holder &&
+		a.Jurisdiction == b.Jurisdiction && a.RegisterTime.Equal(b.RegisterTime) && a.Score() == b.Score() &&
+		a.ReplyTime.Equal(b.ReplyTime) && a.HandlingDue.Equal(b.HandlingDue) && a.Overdue == b.Overdue &&
+		a.Returned == b.Returned && a.Extended == b.Extended && a.FollowUps == b.FollowUps &&
+		a.Satisfied == b.Satisfied && slices.Equal(a.Departments, b.Departments)
+}
+
 // CellDelta returns what moves the counters from old's cells to new's (old
 // or new nil: none), zero changes left out.
 func CellDelta(old, new *Dossier) map[Cell]int64 {
 	out := map[Cell]int64{}
+	if old != nil && new != nil && SameDerived(old, new) {
+		return out
+	}
 	if new != nil {
 		for c, v := range new.Cells() {
 			out[c] += v

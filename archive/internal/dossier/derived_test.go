@@ -100,3 +100,41 @@ func TestFilterIndexes(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// SameDerived must see every field Cells and Indexes read: a dossier
+// changed in any of them is not the same.
+func TestSameDerived(t *testing.T) {
+	base := Dossier{RegisterTime: t0, FirstTime: t0, State: typesv1.DisputeState_DISPUTE_STATE_HANDLING,
+		RegisteringDepartment: "tax", Holder: "tax", Departments: []string{"tax"}}
+	changes := map[string]func(d *Dossier){
+		"state":        func(d *Dossier) { d.State = typesv1.DisputeState_DISPUTE_STATE_CLOSED },
+		"category":     func(d *Dossier) { d.Category = typesv1.Category_CATEGORY_BENEFITS },
+		"channel":      func(d *Dossier) { d.Channel = typesv1.Channel_CHANNEL_PHONE },
+		"registering":  func(d *Dossier) { d.RegisteringDepartment = "hrss" },
+		"holder":       func(d *Dossier) { d.Holder = "hrss" },
+		"jurisdiction": func(d *Dossier) { d.Jurisdiction = "141181001" },
+		"registered":   func(d *Dossier) { d.RegisterTime = t0.Add(time.Hour) },
+		"first":        func(d *Dossier) { d.RegisterTime, d.FirstTime = time.Time{}, t0.Add(-time.Hour) },
+		"reply":        func(d *Dossier) { d.ReplyTime = t0.Add(time.Hour) },
+		"due":          func(d *Dossier) { d.HandlingDue = t0 },
+		"overdue":      func(d *Dossier) { d.Overdue = true },
+		"returned":     func(d *Dossier) { d.Returned = true },
+		"extended":     func(d *Dossier) { d.Extended = true },
+		"follow-ups":   func(d *Dossier) { d.FollowUps = 1 },
+		"satisfied":    func(d *Dossier) { d.Satisfied = 1 },
+		"readers":      func(d *Dossier) { d.Departments = []string{"hrss", "tax"} },
+	}
+	for what, change := range changes {
+		d := base
+		d.Departments = []string{"tax"}
+		change(&d)
+		if SameDerived(&base, &d) {
+			t.Errorf("a change of %s is taken for none", what)
+		}
+	}
+	d := base
+	d.Events, d.Version, d.StateTime = 9, 4, t0.Add(time.Hour)
+	if !SameDerived(&base, &d) || len(CellDelta(&base, &d)) != 0 {
+		t.Error("a change of nothing counted moves counters")
+	}
+}

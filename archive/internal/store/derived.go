@@ -44,6 +44,9 @@ const derivedVersion = "1"
 // derive returns the writes that move dispute id of region from prev's
 // indexes and counters to cur's (prev nil: a new dossier).
 func derive(region, id string, prev, cur *dossier.Dossier) func(ctx context.Context, p redis.Pipeliner) {
+	if prev != nil && dossier.SameDerived(prev, cur) {
+		return nil
+	}
 	old := map[string]bool{}
 	if prev != nil {
 		for _, k := range prev.Indexes() {
