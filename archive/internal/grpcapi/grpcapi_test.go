@@ -456,3 +456,26 @@ func TestRedisDown(t *testing.T) {
 		t.Fatalf("GetDossier with Redis down = %v, want UNAVAILABLE %s %q", err, apierr.ReasonBackendUnavailable, apierr.MsgBackendUnavailable)
 	}
 }
+
+// Free text over more dossiers than the bound is refused before anything is
+// read, with a code and reason a client branches on and the limit named.
+func TestSearchTooBroad(t *testing.T) {
+	f := start(t)
+	zs := make([]redis.Z, store.TextScanLimit+1)
+	for i := range zs {
+		zs[i] = redis.Z{Score: float64(i), Member: fmt.Sprintf("2026-%d", i+1)}
+	}
+	if err := f.rdb.ZAdd(context.Background(), "archive:{"+region+"}:idx:*:all", zs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.client.SearchDossiers(f.as(t, "office"), &archivev1.SearchDossiersRequest{Parent: "regions/141181", Query: "17"})
+	if status.Code(err) != codes.FailedPrecondition || apierr.Reason(err) != "SEARCH_TOO_BROAD" ||
+		!strings.Contains(status.Convert(err).Message(), fmt.Sprint(store.TextScanLimit)) {
+		t.Fatalf("free text over the region: %v (reason %q)", err, apierr.Reason(err))
+	}
+	// hrss's own index is empty: the same text is searched there.
+	resp, err := f.client.SearchDossiers(f.as(t, "hrss"), &archivev1.SearchDossiersRequest{Parent: "regions/141181", Query: "17"})
+	if err != nil || len(resp.GetDossiers()) != 0 {
+		t.Fatalf("hrss's free text: %v, %v", resp, err)
+	}
+}

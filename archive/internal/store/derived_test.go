@@ -267,6 +267,9 @@ func TestCountersEqualRecount(t *testing.T) {
 	if rebuilt, err := e.st.EnsureDerived(ctx, region); err != nil || rebuilt {
 		t.Fatalf("EnsureDerived again = %v, %v", rebuilt, err)
 	}
+	if regions, err := e.st.Regions(ctx); err != nil || !slices.Equal(regions, []string{region}) {
+		t.Fatalf("Regions = %v, %v", regions, err)
+	}
 }
 
 // dump reads every index and counter of the region.
