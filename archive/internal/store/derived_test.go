@@ -197,6 +197,17 @@ func TestCountersEqualRecount(t *testing.T) {
 	if diff := cmp.Diff(first, dump(t, e.rdb)); diff != "" {
 		t.Fatalf("replays changed the indexes or counters (-before +after):\n%s", diff)
 	}
+	// Stale accounts: new events carrying an older version of routing's
+	// lifecycle (as a late event from another stream would) move nothing.
+	for i := 1; i <= n; i += 5 {
+		stale := ev(t, "routing", i, &routingv1.DisputeRouted{}, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		stale.Lifecycle = &eventv1.Lifecycle{State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, Version: 1, Readers: []string{"finance"}, Holder: "finance"}
+		e.publish(t, stale)
+	}
+	e.settle(t)
+	if diff := cmp.Diff(first, dump(t, e.rdb)); diff != "" {
+		t.Fatalf("stale lifecycle accounts changed the indexes or counters (-before +after):\n%s", diff)
+	}
 
 	ctx := context.Background()
 	ds, err := e.st.List(ctx, region)
