@@ -199,15 +199,7 @@ func (d *Dossier) Cells() map[Cell]int64 {
 		return nil
 	}
 	month := MonthOf(d.RegisterTime)
-	keys := [][2]string{
-		{DimTotal, "all"},
-		{DimCategory, d.Category.String()},
-		{DimChannel, d.Channel.String()},
-		{DimRegisteringDepartment, d.RegisteringDepartment},
-		{DimHandlingDepartment, d.Holder},
-		{DimJurisdiction, d.Jurisdiction},
-		{DimState, d.State.String()},
-	}
+	keys := d.dimensionKeys()
 	measures := d.Measures()
 	out := make(map[Cell]int64, len(keys)*len(measures)*(1+len(d.Departments)))
 	for _, s := range d.Scopes() {
@@ -232,11 +224,57 @@ func SameDerived(a, b *Dossier) bool {
 		a.Satisfied == b.Satisfied && slices.Equal(a.Departments, b.Departments)
 }
 
+// dimensionKeys returns d's key in each dimension, in a fixed order.
+func (d *Dossier) dimensionKeys() [7][2]string {
+	return [7][2]string{
+		{DimTotal, "all"},
+		{DimCategory, d.Category.String()},
+		{DimChannel, d.Channel.String()},
+		{DimRegisteringDepartment, d.RegisteringDepartment},
+		{DimHandlingDepartment, d.Holder},
+		{DimJurisdiction, d.Jurisdiction},
+		{DimState, d.State.String()},
+	}
+}
+
 // CellDelta returns what moves the counters from old's cells to new's (old
 // or new nil: none), zero changes left out.
 func CellDelta(old, new *Dossier) map[Cell]int64 {
 	out := map[Cell]int64{}
 	if old != nil && new != nil && SameDerived(old, new) {
+		return out
+	}
+	if old != nil && new != nil && !old.RegisterTime.IsZero() && !new.RegisterTime.IsZero() &&
+		MonthOf(old.RegisterTime) == MonthOf(new.RegisterTime) && slices.Equal(old.Departments, new.Departments) {
+		// The usual change (a state, a reply, a count): the same scopes and
+		// month, so only the keys and measures that differ move.
+		month := MonthOf(new.RegisterTime)
+		mo, mn := old.Measures(), new.Measures()
+		ko, kn := old.dimensionKeys(), new.dimensionKeys()
+		for _, s := range new.Scopes() {
+			for i := range kn {
+				dim := kn[i][0]
+				if ko[i][1] != kn[i][1] {
+					for m, v := range mo {
+						out[Cell{s, month, dim, ko[i][1], m}] -= v
+					}
+					for m, v := range mn {
+						out[Cell{s, month, dim, kn[i][1], m}] += v
+					}
+					continue
+				}
+				for m, v := range mn {
+					if v != mo[m] {
+						out[Cell{s, month, dim, kn[i][1], m}] += v - mo[m]
+					}
+				}
+				for m, v := range mo {
+					if _, ok := mn[m]; !ok {
+						out[Cell{s, month, dim, kn[i][1], m}] -= v
+					}
+				}
+			}
+		}
 		return out
 	}
 	if new != nil {
