@@ -1,6 +1,7 @@
 package dossier
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -136,5 +137,48 @@ func TestSameDerived(t *testing.T) {
 	d.Events, d.Version, d.StateTime = 9, 4, t0.Add(time.Hour)
 	if !SameDerived(&base, &d) || len(CellDelta(&base, &d)) != 0 {
 		t.Error("a change of nothing counted moves counters")
+	}
+}
+
+// The short way CellDelta takes for a dossier that keeps its month and
+// readers gives what the difference of all cells gives.
+func TestCellDeltaShortWay(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	random := func() *Dossier {
+		d := &Dossier{RegisterTime: t0, FirstTime: t0, Departments: []string{"hrss", "tax"},
+			State:                 typesv1.DisputeState(1 + rng.IntN(9)),
+			Category:              typesv1.Category(rng.IntN(3)),
+			Channel:               typesv1.Channel(rng.IntN(3)),
+			RegisteringDepartment: []string{"tax", "hrss", ""}[rng.IntN(3)],
+			Holder:                []string{"tax", "hrss", ""}[rng.IntN(3)],
+			Jurisdiction:          []string{"141181001", ""}[rng.IntN(2)],
+			Overdue:               rng.IntN(2) == 0, Returned: rng.IntN(2) == 0, Extended: rng.IntN(2) == 0,
+			FollowUps: int64(rng.IntN(3)), Satisfied: int64(rng.IntN(2)),
+		}
+		if rng.IntN(2) == 0 {
+			d.ReplyTime = t0.Add(time.Duration(rng.IntN(500)) * time.Hour)
+		}
+		if rng.IntN(2) == 0 {
+			d.HandlingDue = t0.Add(time.Duration(rng.IntN(500)) * time.Hour)
+		}
+		return d
+	}
+	for range 500 {
+		a, b := random(), random()
+		want := map[Cell]int64{}
+		for c, v := range b.Cells() {
+			want[c] += v
+		}
+		for c, v := range a.Cells() {
+			want[c] -= v
+		}
+		for c, v := range want {
+			if v == 0 {
+				delete(want, c)
+			}
+		}
+		if diff := cmp.Diff(want, CellDelta(a, b)); diff != "" {
+			t.Fatalf("%+v -> %+v (-all cells +short way):\n%s", a, b, diff)
+		}
 	}
 }
