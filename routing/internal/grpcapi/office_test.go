@@ -305,26 +305,46 @@ func TestOfficePathMajor(t *testing.T) {
 }
 
 // TestMassWarningReader: the petition bureau reads a dispute a mass-dispute
-// warning addressed to it while the dispute is open.
+// warning addressed to it until the warning is acknowledged (handled) or the
+// dispute closes.
 func TestMassWarningReader(t *testing.T) {
 	f := start(t)
-	name := f.open(t, 303, "tax", time.Now())
-	if f.reads(t, "petition", name) {
-		t.Fatal("petition reads before the warning")
-	}
 	actor := &typesv1.Actor{Region: region, Department: "tax", StaffId: "li_na", Roles: []typesv1.Role{typesv1.Role_ROLE_CLERK}}
-	ev, err := events.New("intake", region, name, actor, "", &intakev1.MassDisputeWarning{Trigger: "same_employer", OpenDisputesSameEmployer: 5, AddressedTo: []string{"petition"}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	warned := func(n int) string {
+		t.Helper()
+		name := f.open(t, n, "tax", time.Now())
+		if f.reads(t, "petition", name) {
+			t.Fatal("petition reads before the warning")
+		}
+		ev, err := events.New("intake", region, name, actor, "", &intakev1.MassDisputeWarning{Trigger: "same_employer", OpenDisputesSameEmployer: 5, AddressedTo: []string{"petition"}}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.publish(t, ev)
+		f.waitTracking(t, name, func(tr *routingv1.Tracking) bool { return slices.Contains(tr.GetReaders(), "petition") })
+		if !f.reads(t, "petition", name) {
+			t.Fatal("petition cannot read the warned dispute")
+		}
+		if lc := f.lastLifecycle(t, name, "WarningReadersAdded"); !slices.Equal(lc.GetGuestReaders(), []string{"petition"}) {
+			t.Fatalf("lifecycle %v", lc)
+		}
+		return name
 	}
-	f.publish(t, ev)
-	f.waitTracking(t, name, func(tr *routingv1.Tracking) bool { return slices.Contains(tr.GetReaders(), "petition") })
-	if !f.reads(t, "petition", name) {
-		t.Fatal("petition cannot read the warned dispute")
+
+	acked := warned(304)
+	f.publishMeeting(t, meetingEvent(t, acked, &meetingv1.MassWarningAcknowledged{MassWarning: &meetingv1.MassWarning{
+		Name: "regions/141181/massWarnings/w1", Dispute: acked, AddressedTo: []string{"petition"},
+		AcknowledgingUnits: []string{"petition"}, State: meetingv1.MassWarningState_MASS_WARNING_STATE_ACKNOWLEDGED,
+	}}, time.Now()))
+	f.waitTracking(t, acked, func(tr *routingv1.Tracking) bool { return !slices.Contains(tr.GetReaders(), "petition") })
+	if f.reads(t, "petition", acked) {
+		t.Fatal("petition still reads after its acknowledgement")
 	}
-	if lc := f.lastLifecycle(t, name, "WarningReadersAdded"); !slices.Equal(lc.GetGuestReaders(), []string{"petition"}) {
+	if lc := f.lastLifecycle(t, acked, "WarningReadersRemoved"); len(lc.GetGuestReaders()) != 0 {
 		t.Fatalf("lifecycle %v", lc)
 	}
+
+	name := warned(303)
 	wd, err := events.New("intake", region, name, actor, "撤回", &intakev1.DisputeWithdrawn{Reason: "撤回"}, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -271,6 +271,28 @@ func (t *Tracker) RequestApproval(approval string, cal Calendar, at time.Time) (
 	return true, nil
 }
 
+// EndWarningReaders applies the acknowledgement of a mass-dispute warning:
+// the warning is handled, so the departments it addressed read the dispute
+// for it no more (they may still read it as another party, e.g. invited to
+// the meeting on it). It returns those removed.
+func (t *Tracker) EndWarningReaders(depts []string) []string {
+	var removed []string
+	t.WarningReaders = slices.DeleteFunc(t.WarningReaders, func(d string) bool {
+		if slices.Contains(depts, d) {
+			removed = append(removed, d)
+			return true
+		}
+		return false
+	})
+	if len(removed) > 0 {
+		t.Version++
+	}
+	if len(t.WarningReaders) == 0 {
+		t.WarningReaders = nil
+	}
+	return removed
+}
+
 // AddWarningReaders applies a mass-dispute warning: the departments it
 // addresses read the dispute while it is open (信访局提前介入). It returns
 // those added; none when all read it already.

@@ -248,6 +248,16 @@ func TestWarningReadersAndRegisteredView(t *testing.T) {
 	if _, ok := tr.ViewEntryOf(ViewOfficeAwaitingReceipt, "tax"); !ok {
 		t.Fatal("not awaiting the office's receipt")
 	}
+	// The warning handled (acknowledged), the bureau reads it no more; a
+	// second warning lets it read again until the dispute closes.
+	v := tr.Version
+	if removed := tr.EndWarningReaders([]string{"petition", "tax"}); !slices.Equal(removed, []string{"petition"}) || tr.IsGuest("petition") || tr.Version != v+1 {
+		t.Fatalf("after the acknowledgement: removed %v, guests %v", removed, tr.GuestReaders())
+	}
+	if removed := tr.EndWarningReaders([]string{"petition"}); len(removed) != 0 || tr.Version != v+1 {
+		t.Fatalf("acknowledged twice: removed %v", removed)
+	}
+	tr.AddWarningReaders([]string{"petition"})
 	if err := tr.Withdraw(Actor{Department: "hrss"}, "撤回", "ev9", t0); err != nil {
 		t.Fatal(err)
 	}

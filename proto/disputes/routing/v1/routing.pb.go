@@ -4600,6 +4600,64 @@ func (x *WarningReadersAdded) GetSourceEventId() string {
 	return ""
 }
 
+// WarningReadersRemoved is routing applying the acknowledgement of a
+// mass-dispute warning (meeting's MassWarningAcknowledged): the warning is
+// handled and the departments that read the dispute for it alone read it no
+// more.
+type WarningReadersRemoved struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Departments no longer reading for the warning.
+	Departments []string `protobuf:"bytes,1,rep,name=departments,proto3" json:"departments,omitempty"`
+	// Id of the meeting event applied.
+	SourceEventId string `protobuf:"bytes,2,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WarningReadersRemoved) Reset() {
+	*x = WarningReadersRemoved{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WarningReadersRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WarningReadersRemoved) ProtoMessage() {}
+
+func (x *WarningReadersRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WarningReadersRemoved.ProtoReflect.Descriptor instead.
+func (*WarningReadersRemoved) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *WarningReadersRemoved) GetDepartments() []string {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+func (x *WarningReadersRemoved) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
 var File_disputes_routing_v1_routing_proto protoreflect.FileDescriptor
 
 const file_disputes_routing_v1_routing_proto_rawDesc = "" +
@@ -4914,7 +4972,10 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x13WarningReadersAdded\x12 \n" +
 	"\vdepartments\x18\x01 \x03(\tR\vdepartments\x12\x18\n" +
 	"\atrigger\x18\x02 \x01(\tR\atrigger\x12&\n" +
-	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId*l\n" +
+	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId\"a\n" +
+	"\x15WarningReadersRemoved\x12 \n" +
+	"\vdepartments\x18\x01 \x03(\tR\vdepartments\x12&\n" +
+	"\x0fsource_event_id\x18\x02 \x01(\tR\rsourceEventId*l\n" +
 	"\tRouteKind\x12\x1a\n" +
 	"\x16ROUTE_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROUTE_KIND_SELF\x10\x01\x12\x17\n" +
@@ -4979,7 +5040,7 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
 	(Stage)(0),                       // 1: disputes.routing.v1.Stage
@@ -5050,52 +5111,53 @@ var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(*OpinionReceived)(nil),          // 66: disputes.routing.v1.OpinionReceived
 	(*ApprovalPending)(nil),          // 67: disputes.routing.v1.ApprovalPending
 	(*WarningReadersAdded)(nil),      // 68: disputes.routing.v1.WarningReadersAdded
-	(*timestamppb.Timestamp)(nil),    // 69: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                 // 70: disputes.types.v1.Actor
-	(v1.DisputeState)(0),             // 71: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                   // 72: disputes.types.v1.Remedy
-	(v1.Category)(0),                 // 73: disputes.types.v1.Category
+	(*WarningReadersRemoved)(nil),    // 69: disputes.routing.v1.WarningReadersRemoved
+	(*timestamppb.Timestamp)(nil),    // 70: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                 // 71: disputes.types.v1.Actor
+	(v1.DisputeState)(0),             // 72: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                   // 73: disputes.types.v1.Remedy
+	(v1.Category)(0),                 // 74: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	69,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	69,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	70,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	70,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	70,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	71,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
 	1,   // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	69,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	69,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	69,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	70,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	70,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
 	4,   // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	70,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	71,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	71,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	70,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	69,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	69,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	69,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	72,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	71,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	72,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	72,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	71,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	70,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	70,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	70,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	73,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
 	8,   // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	69,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	70,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	71,  // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	73,  // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	70,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	71,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	72,  // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	74,  // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
 	5,   // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
 	6,   // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
 	7,   // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
 	9,   // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	72,  // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	73,  // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
 	12,  // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
 	13,  // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
 	14,  // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
 	11,  // 29: disputes.routing.v1.Tracking.invitations:type_name -> disputes.routing.v1.Invitation
-	69,  // 30: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
-	70,  // 31: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
-	69,  // 32: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
-	70,  // 33: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
-	69,  // 34: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	70,  // 35: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
-	69,  // 36: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	70,  // 37: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
-	69,  // 38: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	70,  // 30: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
+	71,  // 31: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	70,  // 32: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	71,  // 33: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	70,  // 34: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	71,  // 35: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	70,  // 36: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	71,  // 37: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	70,  // 38: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
 	0,   // 39: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
 	10,  // 40: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	7,   // 41: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
@@ -5103,30 +5165,30 @@ var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
 	10,  // 43: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	2,   // 44: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
 	3,   // 45: disputes.routing.v1.ListWorklistRequest.view:type_name -> disputes.routing.v1.WorklistView
-	71,  // 46: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	73,  // 47: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	72,  // 46: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	74,  // 47: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
 	1,   // 48: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	69,  // 49: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 49: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
 	2,   // 50: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
 	22,  // 51: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
 	23,  // 52: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	72,  // 53: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	73,  // 53: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
 	10,  // 54: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	72,  // 55: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	73,  // 55: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
 	10,  // 56: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	10,  // 57: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	10,  // 58: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
 	0,   // 59: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
 	7,   // 60: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	71,  // 61: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	72,  // 61: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
 	7,   // 62: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
 	7,   // 63: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
 	9,   // 64: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	72,  // 65: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	73,  // 65: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
 	1,   // 66: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	69,  // 67: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 67: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
 	1,   // 68: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	69,  // 69: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 69: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
 	10,  // 70: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	10,  // 71: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	10,  // 72: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
@@ -5137,13 +5199,13 @@ var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
 	10,  // 77: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
 	1,   // 78: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
 	1,   // 79: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
-	69,  // 80: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 80: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
 	13,  // 81: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
 	13,  // 82: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
-	69,  // 83: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 83: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
 	14,  // 84: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
-	69,  // 85: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
-	69,  // 86: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 85: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 86: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
 	15,  // 87: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
 	17,  // 88: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
 	19,  // 89: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
@@ -5192,7 +5254,7 @@ func file_disputes_routing_v1_routing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   65,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
