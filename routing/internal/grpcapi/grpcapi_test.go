@@ -107,7 +107,10 @@ func startWith(t *testing.T, now func() time.Time, rules func(ctx context.Contex
 		cal = rules(ctx, cli)
 	}
 	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, now, log))
-	routes := (&intakefeed.Feed{Calendar: cal, Now: now, Log: log}).Routes(st)
+	routes := (&intakefeed.Feed{Calendar: cal, Now: now, Log: log, OfficeHost: func(region string) string {
+		r, _ := w.Get(region)
+		return roster.OfficeHost(r)
+	}}).Routes(st)
 	maps.Copy(routes, (&meetingfeed.Feed{Calendar: cal, Now: now, Log: log}).Routes(st))
 	consumer := &events.Subscription{Redis: rdb, Group: intakefeed.Group, Name: "t", Log: log,
 		Block: 100 * time.Millisecond, ClaimIdle: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,

@@ -312,11 +312,11 @@ func TestMassWarningReader(t *testing.T) {
 	actor := &typesv1.Actor{Region: region, Department: "tax", StaffId: "li_na", Roles: []typesv1.Role{typesv1.Role_ROLE_CLERK}}
 	warned := func(n int) string {
 		t.Helper()
-		name := f.open(t, n, "tax", time.Now())
+		name := f.open(t, n, "hrss", time.Now())
 		if f.reads(t, "petition", name) {
 			t.Fatal("petition reads before the warning")
 		}
-		ev, err := events.New("intake", region, name, actor, "", &intakev1.MassDisputeWarning{Trigger: "same_employer", OpenDisputesSameEmployer: 5, AddressedTo: []string{"petition"}}, time.Now())
+		ev, err := events.New("intake", region, name, actor, "", &intakev1.MassDisputeWarning{Trigger: "same_employer", OpenDisputesSameEmployer: 5, AddressedTo: []string{"petition", "tax"}}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,8 +325,12 @@ func TestMassWarningReader(t *testing.T) {
 		if !f.reads(t, "petition", name) {
 			t.Fatal("petition cannot read the warned dispute")
 		}
+		// The office's host unit, also addressed, reads through the office.
 		if lc := f.lastLifecycle(t, name, "WarningReadersAdded"); !slices.Equal(lc.GetGuestReaders(), []string{"petition"}) {
 			t.Fatalf("lifecycle %v", lc)
+		}
+		if f.reads(t, "tax", name) {
+			t.Fatal("a tax clerk reads the warned dispute")
 		}
 		return name
 	}

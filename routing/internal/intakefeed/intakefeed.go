@@ -25,6 +25,10 @@ type Feed struct {
 	Calendar tracker.Calendar
 	Now      func() time.Time
 	Log      *slog.Logger
+	// OfficeHost names a region's office host unit (the roster's), which a
+	// mass-dispute warning also addresses: the office reads its whole
+	// region already, so its unit is no warning reader. May be nil.
+	OfficeHost func(region string) string
 }
 
 // Routes returns routing's handlers of intake's events, writing through st.
@@ -53,7 +57,13 @@ func (f *Feed) massWarning(dl *events.Delivery) (string, store.ApplyFunc, error)
 		if !tracker.IsOpen(cur.State) {
 			return nil, nil, nil
 		}
-		added := cur.AddWarningReaders(p.GetAddressedTo())
+		var readers []string
+		for _, d := range p.GetAddressedTo() {
+			if f.OfficeHost == nil || d != f.OfficeHost(cur.Region) {
+				readers = append(readers, d)
+			}
+		}
+		added := cur.AddWarningReaders(readers)
 		if len(added) == 0 {
 			return nil, nil, nil
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
@@ -60,7 +61,10 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		now := func() time.Time { return d.Now() }
 
 		routingv1.RegisterRoutingServiceServer(d.Server.GRPC(), grpcapi.New(st, d.Roster, rules, now, d.Log))
-		feed := &intakefeed.Feed{Calendar: rules, Now: now, Log: d.Log}
+		feed := &intakefeed.Feed{Calendar: rules, Now: now, Log: d.Log, OfficeHost: func(region string) string {
+			r, _ := d.Roster.Get(region)
+			return roster.OfficeHost(r)
+		}}
 		meet := &meetingfeed.Feed{Calendar: rules, Now: now, Log: d.Log}
 		routes := feed.Routes(st)
 		maps.Copy(routes, meet.Routes(st))
