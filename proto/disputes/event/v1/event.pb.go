@@ -174,8 +174,11 @@ type Lifecycle struct {
 	Number string `protobuf:"bytes,5,opt,name=number,proto3" json:"number,omitempty"`
 	// Department that registered the dispute.
 	RegisteringDepartment string `protobuf:"bytes,6,opt,name=registering_department,json=registeringDepartment,proto3" json:"registering_department,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Due time of the clock running after the change (the stage the holder
+	// must finish); unset when no clock runs.
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Lifecycle) Reset() {
@@ -250,6 +253,13 @@ func (x *Lifecycle) GetRegisteringDepartment() string {
 	return ""
 }
 
+func (x *Lifecycle) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
 var File_disputes_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_disputes_event_v1_event_proto_rawDesc = "" +
@@ -266,14 +276,15 @@ const file_disputes_event_v1_event_proto_rawDesc = "" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
 	"\x06source\x18\t \x01(\tR\x06source\x12:\n" +
 	"\tlifecycle\x18\n" +
-	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\xdd\x01\n" +
+	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\x94\x02\n" +
 	"\tLifecycle\x125\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12\x16\n" +
 	"\x06holder\x18\x02 \x01(\tR\x06holder\x12\x18\n" +
 	"\areaders\x18\x03 \x03(\tR\areaders\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x03R\aversion\x12\x16\n" +
 	"\x06number\x18\x05 \x01(\tR\x06number\x125\n" +
-	"\x16registering_department\x18\x06 \x01(\tR\x15registeringDepartmentBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
+	"\x16registering_department\x18\x06 \x01(\tR\x15registeringDepartment\x125\n" +
+	"\bdue_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\adueTimeBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
 
 var (
 	file_disputes_event_v1_event_proto_rawDescOnce sync.Once
@@ -302,11 +313,12 @@ var file_disputes_event_v1_event_proto_depIdxs = []int32{
 	4, // 2: disputes.event.v1.Event.time:type_name -> google.protobuf.Timestamp
 	1, // 3: disputes.event.v1.Event.lifecycle:type_name -> disputes.event.v1.Lifecycle
 	5, // 4: disputes.event.v1.Lifecycle.state:type_name -> disputes.types.v1.DisputeState
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 5: disputes.event.v1.Lifecycle.due_time:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_disputes_event_v1_event_proto_init() }

@@ -145,6 +145,130 @@ func (Stage) EnumDescriptor() ([]byte, []int) {
 	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{1}
 }
 
+// ReplyIssuer is who issues the written reply.
+type ReplyIssuer int32
+
+const (
+	ReplyIssuer_REPLY_ISSUER_UNSPECIFIED ReplyIssuer = 0
+	// The holding department (its own duty or a transfer).
+	ReplyIssuer_REPLY_ISSUER_HOLDER ReplyIssuer = 1
+	// 联席会议办公室: the decision of a general matter.
+	ReplyIssuer_REPLY_ISSUER_OFFICE ReplyIssuer = 2
+	// 一站式矛盾纠纷调处平台: the outcome of a major matter.
+	ReplyIssuer_REPLY_ISSUER_PLATFORM ReplyIssuer = 3
+)
+
+// Enum value maps for ReplyIssuer.
+var (
+	ReplyIssuer_name = map[int32]string{
+		0: "REPLY_ISSUER_UNSPECIFIED",
+		1: "REPLY_ISSUER_HOLDER",
+		2: "REPLY_ISSUER_OFFICE",
+		3: "REPLY_ISSUER_PLATFORM",
+	}
+	ReplyIssuer_value = map[string]int32{
+		"REPLY_ISSUER_UNSPECIFIED": 0,
+		"REPLY_ISSUER_HOLDER":      1,
+		"REPLY_ISSUER_OFFICE":      2,
+		"REPLY_ISSUER_PLATFORM":    3,
+	}
+)
+
+func (x ReplyIssuer) Enum() *ReplyIssuer {
+	p := new(ReplyIssuer)
+	*p = x
+	return p
+}
+
+func (x ReplyIssuer) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReplyIssuer) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_routing_v1_routing_proto_enumTypes[2].Descriptor()
+}
+
+func (ReplyIssuer) Type() protoreflect.EnumType {
+	return &file_disputes_routing_v1_routing_proto_enumTypes[2]
+}
+
+func (x ReplyIssuer) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReplyIssuer.Descriptor instead.
+func (ReplyIssuer) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+}
+
+// DeliveryMethod is how the written reply reached the claimant (送达方式).
+type DeliveryMethod int32
+
+const (
+	DeliveryMethod_DELIVERY_METHOD_UNSPECIFIED DeliveryMethod = 0
+	// 直接送达: handed over, signed for.
+	DeliveryMethod_DELIVERY_METHOD_DIRECT DeliveryMethod = 1
+	// 邮寄送达: by post; the date is the date of receipt.
+	DeliveryMethod_DELIVERY_METHOD_MAIL DeliveryMethod = 2
+	// 电子送达: electronically, with the claimant's consent.
+	DeliveryMethod_DELIVERY_METHOD_ELECTRONIC DeliveryMethod = 3
+	// 留置送达: left at the claimant's address on refusal, witnessed.
+	DeliveryMethod_DELIVERY_METHOD_LEFT DeliveryMethod = 4
+	// 委托送达: through another authority.
+	DeliveryMethod_DELIVERY_METHOD_ENTRUSTED DeliveryMethod = 5
+	// 公告送达: by public notice when no other way succeeds.
+	DeliveryMethod_DELIVERY_METHOD_PUBLIC_NOTICE DeliveryMethod = 6
+)
+
+// Enum value maps for DeliveryMethod.
+var (
+	DeliveryMethod_name = map[int32]string{
+		0: "DELIVERY_METHOD_UNSPECIFIED",
+		1: "DELIVERY_METHOD_DIRECT",
+		2: "DELIVERY_METHOD_MAIL",
+		3: "DELIVERY_METHOD_ELECTRONIC",
+		4: "DELIVERY_METHOD_LEFT",
+		5: "DELIVERY_METHOD_ENTRUSTED",
+		6: "DELIVERY_METHOD_PUBLIC_NOTICE",
+	}
+	DeliveryMethod_value = map[string]int32{
+		"DELIVERY_METHOD_UNSPECIFIED":   0,
+		"DELIVERY_METHOD_DIRECT":        1,
+		"DELIVERY_METHOD_MAIL":          2,
+		"DELIVERY_METHOD_ELECTRONIC":    3,
+		"DELIVERY_METHOD_LEFT":          4,
+		"DELIVERY_METHOD_ENTRUSTED":     5,
+		"DELIVERY_METHOD_PUBLIC_NOTICE": 6,
+	}
+)
+
+func (x DeliveryMethod) Enum() *DeliveryMethod {
+	p := new(DeliveryMethod)
+	*p = x
+	return p
+}
+
+func (x DeliveryMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_routing_v1_routing_proto_enumTypes[3].Descriptor()
+}
+
+func (DeliveryMethod) Type() protoreflect.EnumType {
+	return &file_disputes_routing_v1_routing_proto_enumTypes[3]
+}
+
+func (x DeliveryMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryMethod.Descriptor instead.
+func (DeliveryMethod) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+}
+
 // Bucket is a worklist section.
 type Bucket int32
 
@@ -193,11 +317,11 @@ func (x Bucket) String() string {
 }
 
 func (Bucket) Descriptor() protoreflect.EnumDescriptor {
-	return file_disputes_routing_v1_routing_proto_enumTypes[2].Descriptor()
+	return file_disputes_routing_v1_routing_proto_enumTypes[4].Descriptor()
 }
 
 func (Bucket) Type() protoreflect.EnumType {
-	return &file_disputes_routing_v1_routing_proto_enumTypes[2]
+	return &file_disputes_routing_v1_routing_proto_enumTypes[4]
 }
 
 func (x Bucket) Number() protoreflect.EnumNumber {
@@ -206,7 +330,7 @@ func (x Bucket) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Bucket.Descriptor instead.
 func (Bucket) EnumDescriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{4}
 }
 
 // Pause is a stretch during which a clock stood still.
@@ -643,8 +767,13 @@ type RemedyDeadline struct {
 	Remedy v1.Remedy `protobuf:"varint,1,opt,name=remedy,proto3,enum=disputes.types.v1.Remedy" json:"remedy,omitempty"`
 	// Last day to use it, "YYYY-MM-DD" (Asia/Shanghai); empty when no fixed limit.
 	LastDate string `protobuf:"bytes,2,opt,name=last_date,json=lastDate,proto3" json:"last_date,omitempty"`
-	// The legal basis, e.g. "行政复议法 第二十条".
-	Basis         string `protobuf:"bytes,3,opt,name=basis,proto3" json:"basis,omitempty"`
+	// The legal basis, cited in full, e.g. "《中华人民共和国行政复议法》第二十条".
+	Basis string `protobuf:"bytes,3,opt,name=basis,proto3" json:"basis,omitempty"`
+	// Where to apply, from the region's legal data, e.g. the reconsideration
+	// body or the competent court; empty when the region names none.
+	Authority string `protobuf:"bytes,4,opt,name=authority,proto3" json:"authority,omitempty"`
+	// The period as the law words it, e.g. "自收到本告知书之日起六十日内".
+	Period        string `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -700,6 +829,20 @@ func (x *RemedyDeadline) GetBasis() string {
 	return ""
 }
 
+func (x *RemedyDeadline) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *RemedyDeadline) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
 // Reply is the written reply to the claimant (书面告知).
 type Reply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -712,7 +855,16 @@ type Reply struct {
 	// When.
 	ReplyTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reply_time,json=replyTime,proto3" json:"reply_time,omitempty"`
 	// Who replied.
-	Actor         *v1.Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *v1.Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Who issues the letter: the holder, the joint-meeting office or the
+	// mediation platform.
+	Issuer ReplyIssuer `protobuf:"varint,16,opt,name=issuer,proto3,enum=disputes.routing.v1.ReplyIssuer" json:"issuer,omitempty"`
+	// The issuer's name as printed, from the region's legal data (the
+	// office's full name for an office decision); empty: the issuing unit's
+	// roster name.
+	IssuerName string `protobuf:"bytes,17,opt,name=issuer_name,json=issuerName,proto3" json:"issuer_name,omitempty"`
+	// The delivery (送达), once recorded; the remedies' last dates count from it.
+	Delivery      *Delivery `protobuf:"bytes,18,opt,name=delivery,proto3" json:"delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -782,6 +934,118 @@ func (x *Reply) GetActor() *v1.Actor {
 	return nil
 }
 
+func (x *Reply) GetIssuer() ReplyIssuer {
+	if x != nil {
+		return x.Issuer
+	}
+	return ReplyIssuer_REPLY_ISSUER_UNSPECIFIED
+}
+
+func (x *Reply) GetIssuerName() string {
+	if x != nil {
+		return x.IssuerName
+	}
+	return ""
+}
+
+func (x *Reply) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+// Delivery is the record of the written reply reaching the claimant (送达).
+type Delivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Method.
+	Method DeliveryMethod `protobuf:"varint,1,opt,name=method,proto3,enum=disputes.routing.v1.DeliveryMethod" json:"method,omitempty"`
+	// Date of delivery, "YYYY-MM-DD" (Asia/Shanghai).
+	DeliveryDate string `protobuf:"bytes,2,opt,name=delivery_date,json=deliveryDate,proto3" json:"delivery_date,omitempty"`
+	// Who signed for it (签收人) or witnessed a left delivery.
+	Recipient string `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Note, e.g. the postal tracking number or the address.
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// Who recorded it.
+	Actor *v1.Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When it was recorded.
+	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Delivery) GetMethod() DeliveryMethod {
+	if x != nil {
+		return x.Method
+	}
+	return DeliveryMethod_DELIVERY_METHOD_UNSPECIFIED
+}
+
+func (x *Delivery) GetDeliveryDate() string {
+	if x != nil {
+		return x.DeliveryDate
+	}
+	return ""
+}
+
+func (x *Delivery) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *Delivery) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Delivery) GetActor() *v1.Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *Delivery) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
 // Tracking is where a dispute is and who must act by when.
 type Tracking struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -833,7 +1097,7 @@ type Tracking struct {
 
 func (x *Tracking) Reset() {
 	*x = Tracking{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +1109,7 @@ func (x *Tracking) String() string {
 func (*Tracking) ProtoMessage() {}
 
 func (x *Tracking) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1122,7 @@ func (x *Tracking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tracking.ProtoReflect.Descriptor instead.
 func (*Tracking) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Tracking) GetName() string {
@@ -1023,7 +1287,7 @@ type ProgressNote struct {
 
 func (x *ProgressNote) Reset() {
 	*x = ProgressNote{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1299,7 @@ func (x *ProgressNote) String() string {
 func (*ProgressNote) ProtoMessage() {}
 
 func (x *ProgressNote) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1312,7 @@ func (x *ProgressNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNote.ProtoReflect.Descriptor instead.
 func (*ProgressNote) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ProgressNote) GetText() string {
@@ -1099,7 +1363,7 @@ type Extension struct {
 
 func (x *Extension) Reset() {
 	*x = Extension{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1375,7 @@ func (x *Extension) String() string {
 func (*Extension) ProtoMessage() {}
 
 func (x *Extension) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1388,7 @@ func (x *Extension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extension.ProtoReflect.Descriptor instead.
 func (*Extension) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Extension) GetDays() int32 {
@@ -1207,7 +1471,7 @@ type FollowUp struct {
 
 func (x *FollowUp) Reset() {
 	*x = FollowUp{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1483,7 @@ func (x *FollowUp) String() string {
 func (*FollowUp) ProtoMessage() {}
 
 func (x *FollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1496,7 @@ func (x *FollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
 func (*FollowUp) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FollowUp) GetSatisfied() bool {
@@ -1284,7 +1548,7 @@ type RouteDisputeRequest struct {
 
 func (x *RouteDisputeRequest) Reset() {
 	*x = RouteDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1560,7 @@ func (x *RouteDisputeRequest) String() string {
 func (*RouteDisputeRequest) ProtoMessage() {}
 
 func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1573,7 @@ func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RouteDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteDisputeRequest) GetName() string {
@@ -1367,7 +1631,7 @@ type RouteDisputeResponse struct {
 
 func (x *RouteDisputeResponse) Reset() {
 	*x = RouteDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1643,7 @@ func (x *RouteDisputeResponse) String() string {
 func (*RouteDisputeResponse) ProtoMessage() {}
 
 func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1656,7 @@ func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RouteDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RouteDisputeResponse) GetTracking() *Tracking {
@@ -1422,7 +1686,7 @@ type ReceiveTransferRequest struct {
 
 func (x *ReceiveTransferRequest) Reset() {
 	*x = ReceiveTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1698,7 @@ func (x *ReceiveTransferRequest) String() string {
 func (*ReceiveTransferRequest) ProtoMessage() {}
 
 func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1711,7 @@ func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiveTransferRequest) GetName() string {
@@ -1475,7 +1739,7 @@ type ReceiveTransferResponse struct {
 
 func (x *ReceiveTransferResponse) Reset() {
 	*x = ReceiveTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1751,7 @@ func (x *ReceiveTransferResponse) String() string {
 func (*ReceiveTransferResponse) ProtoMessage() {}
 
 func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1764,7 @@ func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReceiveTransferResponse) GetTracking() *Tracking {
@@ -1525,7 +1789,7 @@ type ReturnTransferRequest struct {
 
 func (x *ReturnTransferRequest) Reset() {
 	*x = ReturnTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1801,7 @@ func (x *ReturnTransferRequest) String() string {
 func (*ReturnTransferRequest) ProtoMessage() {}
 
 func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1814,7 @@ func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReturnTransferRequest) GetName() string {
@@ -1585,7 +1849,7 @@ type ReturnTransferResponse struct {
 
 func (x *ReturnTransferResponse) Reset() {
 	*x = ReturnTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1861,7 @@ func (x *ReturnTransferResponse) String() string {
 func (*ReturnTransferResponse) ProtoMessage() {}
 
 func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1874,7 @@ func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReturnTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReturnTransferResponse) GetTracking() *Tracking {
@@ -1639,7 +1903,7 @@ type ListWorklistRequest struct {
 
 func (x *ListWorklistRequest) Reset() {
 	*x = ListWorklistRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1915,7 @@ func (x *ListWorklistRequest) String() string {
 func (*ListWorklistRequest) ProtoMessage() {}
 
 func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1928,7 @@ func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistRequest.ProtoReflect.Descriptor instead.
 func (*ListWorklistRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWorklistRequest) GetParent() string {
@@ -1725,7 +1989,7 @@ type WorklistItem struct {
 
 func (x *WorklistItem) Reset() {
 	*x = WorklistItem{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +2001,7 @@ func (x *WorklistItem) String() string {
 func (*WorklistItem) ProtoMessage() {}
 
 func (x *WorklistItem) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +2014,7 @@ func (x *WorklistItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorklistItem.ProtoReflect.Descriptor instead.
 func (*WorklistItem) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WorklistItem) GetDispute() string {
@@ -1815,7 +2079,7 @@ type BucketCount struct {
 
 func (x *BucketCount) Reset() {
 	*x = BucketCount{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +2091,7 @@ func (x *BucketCount) String() string {
 func (*BucketCount) ProtoMessage() {}
 
 func (x *BucketCount) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +2104,7 @@ func (x *BucketCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
 func (*BucketCount) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BucketCount) GetBucket() Bucket {
@@ -1872,7 +2136,7 @@ type ListWorklistResponse struct {
 
 func (x *ListWorklistResponse) Reset() {
 	*x = ListWorklistResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2148,7 @@ func (x *ListWorklistResponse) String() string {
 func (*ListWorklistResponse) ProtoMessage() {}
 
 func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2161,7 @@ func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistResponse.ProtoReflect.Descriptor instead.
 func (*ListWorklistResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListWorklistResponse) GetItems() []*WorklistItem {
@@ -1940,7 +2204,7 @@ type RecordReplyRequest struct {
 
 func (x *RecordReplyRequest) Reset() {
 	*x = RecordReplyRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2216,7 @@ func (x *RecordReplyRequest) String() string {
 func (*RecordReplyRequest) ProtoMessage() {}
 
 func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2229,7 @@ func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyRequest.ProtoReflect.Descriptor instead.
 func (*RecordReplyRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RecordReplyRequest) GetName() string {
@@ -2014,7 +2278,7 @@ type RecordReplyResponse struct {
 
 func (x *RecordReplyResponse) Reset() {
 	*x = RecordReplyResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2290,7 @@ func (x *RecordReplyResponse) String() string {
 func (*RecordReplyResponse) ProtoMessage() {}
 
 func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2303,7 @@ func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyResponse.ProtoReflect.Descriptor instead.
 func (*RecordReplyResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RecordReplyResponse) GetTracking() *Tracking {
@@ -2064,7 +2328,7 @@ type RecordObjectionRequest struct {
 
 func (x *RecordObjectionRequest) Reset() {
 	*x = RecordObjectionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2340,7 @@ func (x *RecordObjectionRequest) String() string {
 func (*RecordObjectionRequest) ProtoMessage() {}
 
 func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2353,7 @@ func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecordObjectionRequest) GetName() string {
@@ -2124,7 +2388,7 @@ type RecordObjectionResponse struct {
 
 func (x *RecordObjectionResponse) Reset() {
 	*x = RecordObjectionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +2400,7 @@ func (x *RecordObjectionResponse) String() string {
 func (*RecordObjectionResponse) ProtoMessage() {}
 
 func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2413,7 @@ func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionResponse.ProtoReflect.Descriptor instead.
 func (*RecordObjectionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecordObjectionResponse) GetTracking() *Tracking {
@@ -2170,7 +2434,7 @@ type GetTrackingRequest struct {
 
 func (x *GetTrackingRequest) Reset() {
 	*x = GetTrackingRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2446,7 @@ func (x *GetTrackingRequest) String() string {
 func (*GetTrackingRequest) ProtoMessage() {}
 
 func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2459,7 @@ func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingRequest.ProtoReflect.Descriptor instead.
 func (*GetTrackingRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetTrackingRequest) GetName() string {
@@ -2216,7 +2480,7 @@ type GetTrackingResponse struct {
 
 func (x *GetTrackingResponse) Reset() {
 	*x = GetTrackingResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2492,7 @@ func (x *GetTrackingResponse) String() string {
 func (*GetTrackingResponse) ProtoMessage() {}
 
 func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2505,7 @@ func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingResponse.ProtoReflect.Descriptor instead.
 func (*GetTrackingResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTrackingResponse) GetTracking() *Tracking {
@@ -2262,7 +2526,7 @@ type TrackingOpened struct {
 
 func (x *TrackingOpened) Reset() {
 	*x = TrackingOpened{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2538,7 @@ func (x *TrackingOpened) String() string {
 func (*TrackingOpened) ProtoMessage() {}
 
 func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2551,7 @@ func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackingOpened.ProtoReflect.Descriptor instead.
 func (*TrackingOpened) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TrackingOpened) GetTracking() *Tracking {
@@ -2318,7 +2582,7 @@ type DisputeRouted struct {
 
 func (x *DisputeRouted) Reset() {
 	*x = DisputeRouted{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2594,7 @@ func (x *DisputeRouted) String() string {
 func (*DisputeRouted) ProtoMessage() {}
 
 func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2607,7 @@ func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRouted.ProtoReflect.Descriptor instead.
 func (*DisputeRouted) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DisputeRouted) GetKind() RouteKind {
@@ -2399,7 +2663,7 @@ type TransferReceived struct {
 
 func (x *TransferReceived) Reset() {
 	*x = TransferReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2675,7 @@ func (x *TransferReceived) String() string {
 func (*TransferReceived) ProtoMessage() {}
 
 func (x *TransferReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2688,7 @@ func (x *TransferReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReceived.ProtoReflect.Descriptor instead.
 func (*TransferReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TransferReceived) GetSlip() *TransferSlip {
@@ -2449,7 +2713,7 @@ type TransferReturned struct {
 
 func (x *TransferReturned) Reset() {
 	*x = TransferReturned{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2725,7 @@ func (x *TransferReturned) String() string {
 func (*TransferReturned) ProtoMessage() {}
 
 func (x *TransferReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2738,7 @@ func (x *TransferReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReturned.ProtoReflect.Descriptor instead.
 func (*TransferReturned) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TransferReturned) GetSlip() *TransferSlip {
@@ -2509,7 +2773,7 @@ type ReplyRecorded struct {
 
 func (x *ReplyRecorded) Reset() {
 	*x = ReplyRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2521,7 +2785,7 @@ func (x *ReplyRecorded) String() string {
 func (*ReplyRecorded) ProtoMessage() {}
 
 func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2534,7 +2798,7 @@ func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRecorded.ProtoReflect.Descriptor instead.
 func (*ReplyRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReplyRecorded) GetReply() *Reply {
@@ -2557,7 +2821,7 @@ type ObjectionRecorded struct {
 
 func (x *ObjectionRecorded) Reset() {
 	*x = ObjectionRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2833,7 @@ func (x *ObjectionRecorded) String() string {
 func (*ObjectionRecorded) ProtoMessage() {}
 
 func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2846,7 @@ func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectionRecorded.ProtoReflect.Descriptor instead.
 func (*ObjectionRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ObjectionRecorded) GetRemedy() v1.Remedy {
@@ -2617,7 +2881,7 @@ type DisputeTriaged struct {
 
 func (x *DisputeTriaged) Reset() {
 	*x = DisputeTriaged{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2893,7 @@ func (x *DisputeTriaged) String() string {
 func (*DisputeTriaged) ProtoMessage() {}
 
 func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2906,7 @@ func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeTriaged.ProtoReflect.Descriptor instead.
 func (*DisputeTriaged) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DisputeTriaged) GetMajor() bool {
@@ -2683,7 +2947,7 @@ type ApprovalApplied struct {
 
 func (x *ApprovalApplied) Reset() {
 	*x = ApprovalApplied{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2959,7 @@ func (x *ApprovalApplied) String() string {
 func (*ApprovalApplied) ProtoMessage() {}
 
 func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2972,7 @@ func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalApplied.ProtoReflect.Descriptor instead.
 func (*ApprovalApplied) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ApprovalApplied) GetApproved() bool {
@@ -2742,7 +3006,7 @@ type DisputeClosed struct {
 
 func (x *DisputeClosed) Reset() {
 	*x = DisputeClosed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +3018,7 @@ func (x *DisputeClosed) String() string {
 func (*DisputeClosed) ProtoMessage() {}
 
 func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +3031,7 @@ func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeClosed.ProtoReflect.Descriptor instead.
 func (*DisputeClosed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DisputeClosed) GetCause() string {
@@ -2792,7 +3056,7 @@ type DeadlineWarning struct {
 
 func (x *DeadlineWarning) Reset() {
 	*x = DeadlineWarning{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +3068,7 @@ func (x *DeadlineWarning) String() string {
 func (*DeadlineWarning) ProtoMessage() {}
 
 func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +3081,7 @@ func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarning.ProtoReflect.Descriptor instead.
 func (*DeadlineWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeadlineWarning) GetStage() Stage {
@@ -2856,7 +3120,7 @@ type Overdue struct {
 
 func (x *Overdue) Reset() {
 	*x = Overdue{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3132,7 @@ func (x *Overdue) String() string {
 func (*Overdue) ProtoMessage() {}
 
 func (x *Overdue) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3145,7 @@ func (x *Overdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overdue.ProtoReflect.Descriptor instead.
 func (*Overdue) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Overdue) GetStage() Stage {
@@ -2918,7 +3182,7 @@ type AddProgressNoteRequest struct {
 
 func (x *AddProgressNoteRequest) Reset() {
 	*x = AddProgressNoteRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3194,7 @@ func (x *AddProgressNoteRequest) String() string {
 func (*AddProgressNoteRequest) ProtoMessage() {}
 
 func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3207,7 @@ func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddProgressNoteRequest) GetName() string {
@@ -2971,7 +3235,7 @@ type AddProgressNoteResponse struct {
 
 func (x *AddProgressNoteResponse) Reset() {
 	*x = AddProgressNoteResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3247,7 @@ func (x *AddProgressNoteResponse) String() string {
 func (*AddProgressNoteResponse) ProtoMessage() {}
 
 func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3260,7 @@ func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AddProgressNoteResponse) GetTracking() *Tracking {
@@ -3019,7 +3283,7 @@ type PauseClockRequest struct {
 
 func (x *PauseClockRequest) Reset() {
 	*x = PauseClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3295,7 @@ func (x *PauseClockRequest) String() string {
 func (*PauseClockRequest) ProtoMessage() {}
 
 func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3308,7 @@ func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockRequest.ProtoReflect.Descriptor instead.
 func (*PauseClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PauseClockRequest) GetName() string {
@@ -3072,7 +3336,7 @@ type PauseClockResponse struct {
 
 func (x *PauseClockResponse) Reset() {
 	*x = PauseClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3084,7 +3348,7 @@ func (x *PauseClockResponse) String() string {
 func (*PauseClockResponse) ProtoMessage() {}
 
 func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3097,7 +3361,7 @@ func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockResponse.ProtoReflect.Descriptor instead.
 func (*PauseClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PauseClockResponse) GetTracking() *Tracking {
@@ -3118,7 +3382,7 @@ type ResumeClockRequest struct {
 
 func (x *ResumeClockRequest) Reset() {
 	*x = ResumeClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3130,7 +3394,7 @@ func (x *ResumeClockRequest) String() string {
 func (*ResumeClockRequest) ProtoMessage() {}
 
 func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3143,7 +3407,7 @@ func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockRequest.ProtoReflect.Descriptor instead.
 func (*ResumeClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResumeClockRequest) GetName() string {
@@ -3164,7 +3428,7 @@ type ResumeClockResponse struct {
 
 func (x *ResumeClockResponse) Reset() {
 	*x = ResumeClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3176,7 +3440,7 @@ func (x *ResumeClockResponse) String() string {
 func (*ResumeClockResponse) ProtoMessage() {}
 
 func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3189,7 +3453,7 @@ func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockResponse.ProtoReflect.Descriptor instead.
 func (*ResumeClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ResumeClockResponse) GetTracking() *Tracking {
@@ -3214,7 +3478,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3490,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +3503,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RequestExtensionRequest) GetName() string {
@@ -3274,7 +3538,7 @@ type RequestExtensionResponse struct {
 
 func (x *RequestExtensionResponse) Reset() {
 	*x = RequestExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3550,7 @@ func (x *RequestExtensionResponse) String() string {
 func (*RequestExtensionResponse) ProtoMessage() {}
 
 func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3563,7 @@ func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RequestExtensionResponse) GetTracking() *Tracking {
@@ -3324,7 +3588,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3336,7 +3600,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3349,7 +3613,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DecideExtensionRequest) GetName() string {
@@ -3384,7 +3648,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3660,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3673,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DecideExtensionResponse) GetTracking() *Tracking {
@@ -3434,7 +3698,7 @@ type RecordFollowUpRequest struct {
 
 func (x *RecordFollowUpRequest) Reset() {
 	*x = RecordFollowUpRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3710,7 @@ func (x *RecordFollowUpRequest) String() string {
 func (*RecordFollowUpRequest) ProtoMessage() {}
 
 func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3723,7 @@ func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RecordFollowUpRequest) GetName() string {
@@ -3494,7 +3758,7 @@ type RecordFollowUpResponse struct {
 
 func (x *RecordFollowUpResponse) Reset() {
 	*x = RecordFollowUpResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3506,7 +3770,7 @@ func (x *RecordFollowUpResponse) String() string {
 func (*RecordFollowUpResponse) ProtoMessage() {}
 
 func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3519,7 +3783,7 @@ func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RecordFollowUpResponse) GetTracking() *Tracking {
@@ -3542,7 +3806,7 @@ type RedoDisputeRequest struct {
 
 func (x *RedoDisputeRequest) Reset() {
 	*x = RedoDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3818,7 @@ func (x *RedoDisputeRequest) String() string {
 func (*RedoDisputeRequest) ProtoMessage() {}
 
 func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3831,7 @@ func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RedoDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RedoDisputeRequest) GetName() string {
@@ -3595,7 +3859,7 @@ type RedoDisputeResponse struct {
 
 func (x *RedoDisputeResponse) Reset() {
 	*x = RedoDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3871,7 @@ func (x *RedoDisputeResponse) String() string {
 func (*RedoDisputeResponse) ProtoMessage() {}
 
 func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3884,7 @@ func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RedoDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RedoDisputeResponse) GetTracking() *Tracking {
@@ -3643,7 +3907,7 @@ type CloseDisputeRequest struct {
 
 func (x *CloseDisputeRequest) Reset() {
 	*x = CloseDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3655,7 +3919,7 @@ func (x *CloseDisputeRequest) String() string {
 func (*CloseDisputeRequest) ProtoMessage() {}
 
 func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3668,7 +3932,7 @@ func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeRequest.ProtoReflect.Descriptor instead.
 func (*CloseDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CloseDisputeRequest) GetName() string {
@@ -3696,7 +3960,7 @@ type CloseDisputeResponse struct {
 
 func (x *CloseDisputeResponse) Reset() {
 	*x = CloseDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3708,7 +3972,7 @@ func (x *CloseDisputeResponse) String() string {
 func (*CloseDisputeResponse) ProtoMessage() {}
 
 func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3721,7 +3985,7 @@ func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeResponse.ProtoReflect.Descriptor instead.
 func (*CloseDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CloseDisputeResponse) GetTracking() *Tracking {
@@ -3742,7 +4006,7 @@ type ProgressNoteAdded struct {
 
 func (x *ProgressNoteAdded) Reset() {
 	*x = ProgressNoteAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3754,7 +4018,7 @@ func (x *ProgressNoteAdded) String() string {
 func (*ProgressNoteAdded) ProtoMessage() {}
 
 func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3767,7 +4031,7 @@ func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNoteAdded.ProtoReflect.Descriptor instead.
 func (*ProgressNoteAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ProgressNoteAdded) GetText() string {
@@ -3790,7 +4054,7 @@ type ClockPaused struct {
 
 func (x *ClockPaused) Reset() {
 	*x = ClockPaused{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3802,7 +4066,7 @@ func (x *ClockPaused) String() string {
 func (*ClockPaused) ProtoMessage() {}
 
 func (x *ClockPaused) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3815,7 +4079,7 @@ func (x *ClockPaused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockPaused.ProtoReflect.Descriptor instead.
 func (*ClockPaused) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ClockPaused) GetStage() Stage {
@@ -3845,7 +4109,7 @@ type ClockResumed struct {
 
 func (x *ClockResumed) Reset() {
 	*x = ClockResumed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3857,7 +4121,7 @@ func (x *ClockResumed) String() string {
 func (*ClockResumed) ProtoMessage() {}
 
 func (x *ClockResumed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3870,7 +4134,7 @@ func (x *ClockResumed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockResumed.ProtoReflect.Descriptor instead.
 func (*ClockResumed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ClockResumed) GetStage() Stage {
@@ -3898,7 +4162,7 @@ type ExtensionRequested struct {
 
 func (x *ExtensionRequested) Reset() {
 	*x = ExtensionRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3910,7 +4174,7 @@ func (x *ExtensionRequested) String() string {
 func (*ExtensionRequested) ProtoMessage() {}
 
 func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3923,7 +4187,7 @@ func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionRequested.ProtoReflect.Descriptor instead.
 func (*ExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ExtensionRequested) GetExtension() *Extension {
@@ -3946,7 +4210,7 @@ type ExtensionDecided struct {
 
 func (x *ExtensionDecided) Reset() {
 	*x = ExtensionDecided{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4222,7 @@ func (x *ExtensionDecided) String() string {
 func (*ExtensionDecided) ProtoMessage() {}
 
 func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4235,7 @@ func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionDecided.ProtoReflect.Descriptor instead.
 func (*ExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ExtensionDecided) GetExtension() *Extension {
@@ -3999,7 +4263,7 @@ type FollowUpRecorded struct {
 
 func (x *FollowUpRecorded) Reset() {
 	*x = FollowUpRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4011,7 +4275,7 @@ func (x *FollowUpRecorded) String() string {
 func (*FollowUpRecorded) ProtoMessage() {}
 
 func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4024,7 +4288,7 @@ func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
 func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FollowUpRecorded) GetFollowUp() *FollowUp {
@@ -4047,7 +4311,7 @@ type DisputeRedone struct {
 
 func (x *DisputeRedone) Reset() {
 	*x = DisputeRedone{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4059,7 +4323,7 @@ func (x *DisputeRedone) String() string {
 func (*DisputeRedone) ProtoMessage() {}
 
 func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4072,7 +4336,7 @@ func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRedone.ProtoReflect.Descriptor instead.
 func (*DisputeRedone) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DisputeRedone) GetReason() string {
@@ -4087,6 +4351,207 @@ func (x *DisputeRedone) GetHolder() string {
 		return x.Holder
 	}
 	return ""
+}
+
+// RecordDeliveryRequest records the delivery of the written reply.
+type RecordDeliveryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Method.
+	Method DeliveryMethod `protobuf:"varint,2,opt,name=method,proto3,enum=disputes.routing.v1.DeliveryMethod" json:"method,omitempty"`
+	// Date of delivery, "YYYY-MM-DD": not before the reply, not in the future.
+	DeliveryDate string `protobuf:"bytes,3,opt,name=delivery_date,json=deliveryDate,proto3" json:"delivery_date,omitempty"`
+	// Who signed for it (签收人) or witnessed it.
+	Recipient string `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Note, e.g. the postal tracking number.
+	Note string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	// Etag; stale is ABORTED.
+	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDeliveryRequest) Reset() {
+	*x = RecordDeliveryRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDeliveryRequest) ProtoMessage() {}
+
+func (x *RecordDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*RecordDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *RecordDeliveryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetMethod() DeliveryMethod {
+	if x != nil {
+		return x.Method
+	}
+	return DeliveryMethod_DELIVERY_METHOD_UNSPECIFIED
+}
+
+func (x *RecordDeliveryRequest) GetDeliveryDate() string {
+	if x != nil {
+		return x.DeliveryDate
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// RecordDeliveryResponse carries the tracking.
+type RecordDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the delivery.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDeliveryResponse) Reset() {
+	*x = RecordDeliveryResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDeliveryResponse) ProtoMessage() {}
+
+func (x *RecordDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*RecordDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *RecordDeliveryResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// DeliveryRecorded is published when the delivery of the reply is recorded.
+type DeliveryRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The delivery.
+	Delivery *Delivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	// The remedies with their last dates counted from the delivery.
+	Remedies []*RemedyDeadline `protobuf:"bytes,2,rep,name=remedies,proto3" json:"remedies,omitempty"`
+	// End of the objection window counted from the delivery.
+	ObjectionWindowEnd *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=objection_window_end,json=objectionWindowEnd,proto3" json:"objection_window_end,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DeliveryRecorded) Reset() {
+	*x = DeliveryRecorded{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryRecorded) ProtoMessage() {}
+
+func (x *DeliveryRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryRecorded.ProtoReflect.Descriptor instead.
+func (*DeliveryRecorded) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *DeliveryRecorded) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+func (x *DeliveryRecorded) GetRemedies() []*RemedyDeadline {
+	if x != nil {
+		return x.Remedies
+	}
+	return nil
+}
+
+func (x *DeliveryRecorded) GetObjectionWindowEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObjectionWindowEnd
+	}
+	return nil
 }
 
 var File_disputes_routing_v1_routing_proto protoreflect.FileDescriptor
@@ -4134,18 +4599,32 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12#\n" +
-	"\rreturn_reason\x18\v \x01(\tR\freturnReason\"v\n" +
+	"\rreturn_reason\x18\v \x01(\tR\freturnReason\"\xac\x01\n" +
 	"\x0eRemedyDeadline\x121\n" +
 	"\x06remedy\x18\x01 \x01(\x0e2\x19.disputes.types.v1.RemedyR\x06remedy\x12\x1b\n" +
 	"\tlast_date\x18\x02 \x01(\tR\blastDate\x12\x14\n" +
-	"\x05basis\x18\x03 \x01(\tR\x05basis\"\xe1\x01\n" +
+	"\x05basis\x18\x03 \x01(\tR\x05basis\x12\x1c\n" +
+	"\tauthority\x18\x04 \x01(\tR\tauthority\x12\x16\n" +
+	"\x06period\x18\x05 \x01(\tR\x06period\"\xf7\x02\n" +
 	"\x05Reply\x12\x18\n" +
 	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12?\n" +
 	"\bremedies\x18\x03 \x03(\v2#.disputes.routing.v1.RemedyDeadlineR\bremedies\x129\n" +
 	"\n" +
 	"reply_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\treplyTime\x12.\n" +
-	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xc8\a\n" +
+	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x128\n" +
+	"\x06issuer\x18\x10 \x01(\x0e2 .disputes.routing.v1.ReplyIssuerR\x06issuer\x12\x1f\n" +
+	"\vissuer_name\x18\x11 \x01(\tR\n" +
+	"issuerName\x129\n" +
+	"\bdelivery\x18\x12 \x01(\v2\x1d.disputes.routing.v1.DeliveryR\bdelivery\"\x8b\x02\n" +
+	"\bDelivery\x12;\n" +
+	"\x06method\x18\x01 \x01(\x0e2#.disputes.routing.v1.DeliveryMethodR\x06method\x12#\n" +
+	"\rdelivery_date\x18\x02 \x01(\tR\fdeliveryDate\x12\x1c\n" +
+	"\trecipient\x18\x03 \x01(\tR\trecipient\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12.\n" +
+	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x12;\n" +
+	"\vrecord_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\"\xc8\a\n" +
 	"\bTracking\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
@@ -4369,7 +4848,21 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\tfollow_up\x18\x01 \x01(\v2\x1d.disputes.routing.v1.FollowUpR\bfollowUp\"?\n" +
 	"\rDisputeRedone\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06holder\x18\x02 \x01(\tR\x06holder*l\n" +
+	"\x06holder\x18\x02 \x01(\tR\x06holder\"\xdb\x02\n" +
+	"\x15RecordDeliveryRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12G\n" +
+	"\x06method\x18\x02 \x01(\x0e2#.disputes.routing.v1.DeliveryMethodB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06method\x12H\n" +
+	"\rdelivery_date\x18\x03 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\fdeliveryDate\x12%\n" +
+	"\trecipient\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\trecipient\x12\x1c\n" +
+	"\x04note\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x12\x1b\n" +
+	"\x04etag\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"S\n" +
+	"\x16RecordDeliveryResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xdc\x01\n" +
+	"\x10DeliveryRecorded\x129\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1d.disputes.routing.v1.DeliveryR\bdelivery\x12?\n" +
+	"\bremedies\x18\x02 \x03(\v2#.disputes.routing.v1.RemedyDeadlineR\bremedies\x12L\n" +
+	"\x14objection_window_end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12objectionWindowEnd*l\n" +
 	"\tRouteKind\x12\x1a\n" +
 	"\x16ROUTE_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROUTE_KIND_SELF\x10\x01\x12\x17\n" +
@@ -4381,14 +4874,27 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x16STAGE_TRANSFER_RECEIPT\x10\x02\x12\x12\n" +
 	"\x0eSTAGE_HANDLING\x10\x03\x12\x11\n" +
 	"\rSTAGE_OPINION\x10\x04\x12\x12\n" +
-	"\x0eSTAGE_APPROVAL\x10\x05*\x98\x01\n" +
+	"\x0eSTAGE_APPROVAL\x10\x05*x\n" +
+	"\vReplyIssuer\x12\x1c\n" +
+	"\x18REPLY_ISSUER_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13REPLY_ISSUER_HOLDER\x10\x01\x12\x17\n" +
+	"\x13REPLY_ISSUER_OFFICE\x10\x02\x12\x19\n" +
+	"\x15REPLY_ISSUER_PLATFORM\x10\x03*\xe3\x01\n" +
+	"\x0eDeliveryMethod\x12\x1f\n" +
+	"\x1bDELIVERY_METHOD_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16DELIVERY_METHOD_DIRECT\x10\x01\x12\x18\n" +
+	"\x14DELIVERY_METHOD_MAIL\x10\x02\x12\x1e\n" +
+	"\x1aDELIVERY_METHOD_ELECTRONIC\x10\x03\x12\x18\n" +
+	"\x14DELIVERY_METHOD_LEFT\x10\x04\x12\x1d\n" +
+	"\x19DELIVERY_METHOD_ENTRUSTED\x10\x05\x12!\n" +
+	"\x1dDELIVERY_METHOD_PUBLIC_NOTICE\x10\x06*\x98\x01\n" +
 	"\x06Bucket\x12\x16\n" +
 	"\x12BUCKET_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BUCKET_AWAITING_RECEIPT\x10\x01\x12\x13\n" +
 	"\x0fBUCKET_HANDLING\x10\x02\x12\x13\n" +
 	"\x0fBUCKET_DUE_SOON\x10\x03\x12\x12\n" +
 	"\x0eBUCKET_OVERDUE\x10\x04\x12\x1b\n" +
-	"\x17BUCKET_AWAITING_ROUTING\x10\x052\xcf\x12\n" +
+	"\x17BUCKET_AWAITING_ROUTING\x10\x052\xf6\x13\n" +
 	"\x0eRoutingService\x12\x95\x01\n" +
 	"\fRouteDispute\x12(.disputes.routing.v1.RouteDisputeRequest\x1a).disputes.routing.v1.RouteDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:route\x12\xa0\x01\n" +
 	"\x0fReceiveTransfer\x12+.disputes.routing.v1.ReceiveTransferRequest\x1a,.disputes.routing.v1.ReceiveTransferResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/disputes/*}:receive\x12\x9c\x01\n" +
@@ -4405,7 +4911,8 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x0fDecideExtension\x12+.disputes.routing.v1.DecideExtensionRequest\x1a,.disputes.routing.v1.DecideExtensionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/disputes/*}:decideExtension\x12\x9e\x01\n" +
 	"\x0eRecordFollowUp\x12*.disputes.routing.v1.RecordFollowUpRequest\x1a+.disputes.routing.v1.RecordFollowUpResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:followUp\x12\x91\x01\n" +
 	"\vRedoDispute\x12'.disputes.routing.v1.RedoDisputeRequest\x1a(.disputes.routing.v1.RedoDisputeResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/{name=regions/*/disputes/*}:redo\x12\x95\x01\n" +
-	"\fCloseDispute\x12(.disputes.routing.v1.CloseDisputeRequest\x1a).disputes.routing.v1.CloseDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:closeBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
+	"\fCloseDispute\x12(.disputes.routing.v1.CloseDisputeRequest\x1a).disputes.routing.v1.CloseDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:close\x12\xa4\x01\n" +
+	"\x0eRecordDelivery\x12*.disputes.routing.v1.RecordDeliveryRequest\x1a+.disputes.routing.v1.RecordDeliveryResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/{name=regions/*/disputes/*}:recordDeliveryBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_disputes_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -4419,196 +4926,214 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 	return file_disputes_routing_v1_routing_proto_rawDescData
 }
 
-var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
 	(Stage)(0),                       // 1: disputes.routing.v1.Stage
-	(Bucket)(0),                      // 2: disputes.routing.v1.Bucket
-	(*Pause)(nil),                    // 3: disputes.routing.v1.Pause
-	(*Clock)(nil),                    // 4: disputes.routing.v1.Clock
-	(*Transition)(nil),               // 5: disputes.routing.v1.Transition
-	(*TransferSlip)(nil),             // 6: disputes.routing.v1.TransferSlip
-	(*RemedyDeadline)(nil),           // 7: disputes.routing.v1.RemedyDeadline
-	(*Reply)(nil),                    // 8: disputes.routing.v1.Reply
-	(*Tracking)(nil),                 // 9: disputes.routing.v1.Tracking
-	(*ProgressNote)(nil),             // 10: disputes.routing.v1.ProgressNote
-	(*Extension)(nil),                // 11: disputes.routing.v1.Extension
-	(*FollowUp)(nil),                 // 12: disputes.routing.v1.FollowUp
-	(*RouteDisputeRequest)(nil),      // 13: disputes.routing.v1.RouteDisputeRequest
-	(*RouteDisputeResponse)(nil),     // 14: disputes.routing.v1.RouteDisputeResponse
-	(*ReceiveTransferRequest)(nil),   // 15: disputes.routing.v1.ReceiveTransferRequest
-	(*ReceiveTransferResponse)(nil),  // 16: disputes.routing.v1.ReceiveTransferResponse
-	(*ReturnTransferRequest)(nil),    // 17: disputes.routing.v1.ReturnTransferRequest
-	(*ReturnTransferResponse)(nil),   // 18: disputes.routing.v1.ReturnTransferResponse
-	(*ListWorklistRequest)(nil),      // 19: disputes.routing.v1.ListWorklistRequest
-	(*WorklistItem)(nil),             // 20: disputes.routing.v1.WorklistItem
-	(*BucketCount)(nil),              // 21: disputes.routing.v1.BucketCount
-	(*ListWorklistResponse)(nil),     // 22: disputes.routing.v1.ListWorklistResponse
-	(*RecordReplyRequest)(nil),       // 23: disputes.routing.v1.RecordReplyRequest
-	(*RecordReplyResponse)(nil),      // 24: disputes.routing.v1.RecordReplyResponse
-	(*RecordObjectionRequest)(nil),   // 25: disputes.routing.v1.RecordObjectionRequest
-	(*RecordObjectionResponse)(nil),  // 26: disputes.routing.v1.RecordObjectionResponse
-	(*GetTrackingRequest)(nil),       // 27: disputes.routing.v1.GetTrackingRequest
-	(*GetTrackingResponse)(nil),      // 28: disputes.routing.v1.GetTrackingResponse
-	(*TrackingOpened)(nil),           // 29: disputes.routing.v1.TrackingOpened
-	(*DisputeRouted)(nil),            // 30: disputes.routing.v1.DisputeRouted
-	(*TransferReceived)(nil),         // 31: disputes.routing.v1.TransferReceived
-	(*TransferReturned)(nil),         // 32: disputes.routing.v1.TransferReturned
-	(*ReplyRecorded)(nil),            // 33: disputes.routing.v1.ReplyRecorded
-	(*ObjectionRecorded)(nil),        // 34: disputes.routing.v1.ObjectionRecorded
-	(*DisputeTriaged)(nil),           // 35: disputes.routing.v1.DisputeTriaged
-	(*ApprovalApplied)(nil),          // 36: disputes.routing.v1.ApprovalApplied
-	(*DisputeClosed)(nil),            // 37: disputes.routing.v1.DisputeClosed
-	(*DeadlineWarning)(nil),          // 38: disputes.routing.v1.DeadlineWarning
-	(*Overdue)(nil),                  // 39: disputes.routing.v1.Overdue
-	(*AddProgressNoteRequest)(nil),   // 40: disputes.routing.v1.AddProgressNoteRequest
-	(*AddProgressNoteResponse)(nil),  // 41: disputes.routing.v1.AddProgressNoteResponse
-	(*PauseClockRequest)(nil),        // 42: disputes.routing.v1.PauseClockRequest
-	(*PauseClockResponse)(nil),       // 43: disputes.routing.v1.PauseClockResponse
-	(*ResumeClockRequest)(nil),       // 44: disputes.routing.v1.ResumeClockRequest
-	(*ResumeClockResponse)(nil),      // 45: disputes.routing.v1.ResumeClockResponse
-	(*RequestExtensionRequest)(nil),  // 46: disputes.routing.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 47: disputes.routing.v1.RequestExtensionResponse
-	(*DecideExtensionRequest)(nil),   // 48: disputes.routing.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil),  // 49: disputes.routing.v1.DecideExtensionResponse
-	(*RecordFollowUpRequest)(nil),    // 50: disputes.routing.v1.RecordFollowUpRequest
-	(*RecordFollowUpResponse)(nil),   // 51: disputes.routing.v1.RecordFollowUpResponse
-	(*RedoDisputeRequest)(nil),       // 52: disputes.routing.v1.RedoDisputeRequest
-	(*RedoDisputeResponse)(nil),      // 53: disputes.routing.v1.RedoDisputeResponse
-	(*CloseDisputeRequest)(nil),      // 54: disputes.routing.v1.CloseDisputeRequest
-	(*CloseDisputeResponse)(nil),     // 55: disputes.routing.v1.CloseDisputeResponse
-	(*ProgressNoteAdded)(nil),        // 56: disputes.routing.v1.ProgressNoteAdded
-	(*ClockPaused)(nil),              // 57: disputes.routing.v1.ClockPaused
-	(*ClockResumed)(nil),             // 58: disputes.routing.v1.ClockResumed
-	(*ExtensionRequested)(nil),       // 59: disputes.routing.v1.ExtensionRequested
-	(*ExtensionDecided)(nil),         // 60: disputes.routing.v1.ExtensionDecided
-	(*FollowUpRecorded)(nil),         // 61: disputes.routing.v1.FollowUpRecorded
-	(*DisputeRedone)(nil),            // 62: disputes.routing.v1.DisputeRedone
-	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                 // 64: disputes.types.v1.Actor
-	(v1.DisputeState)(0),             // 65: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                   // 66: disputes.types.v1.Remedy
-	(v1.Category)(0),                 // 67: disputes.types.v1.Category
+	(ReplyIssuer)(0),                 // 2: disputes.routing.v1.ReplyIssuer
+	(DeliveryMethod)(0),              // 3: disputes.routing.v1.DeliveryMethod
+	(Bucket)(0),                      // 4: disputes.routing.v1.Bucket
+	(*Pause)(nil),                    // 5: disputes.routing.v1.Pause
+	(*Clock)(nil),                    // 6: disputes.routing.v1.Clock
+	(*Transition)(nil),               // 7: disputes.routing.v1.Transition
+	(*TransferSlip)(nil),             // 8: disputes.routing.v1.TransferSlip
+	(*RemedyDeadline)(nil),           // 9: disputes.routing.v1.RemedyDeadline
+	(*Reply)(nil),                    // 10: disputes.routing.v1.Reply
+	(*Delivery)(nil),                 // 11: disputes.routing.v1.Delivery
+	(*Tracking)(nil),                 // 12: disputes.routing.v1.Tracking
+	(*ProgressNote)(nil),             // 13: disputes.routing.v1.ProgressNote
+	(*Extension)(nil),                // 14: disputes.routing.v1.Extension
+	(*FollowUp)(nil),                 // 15: disputes.routing.v1.FollowUp
+	(*RouteDisputeRequest)(nil),      // 16: disputes.routing.v1.RouteDisputeRequest
+	(*RouteDisputeResponse)(nil),     // 17: disputes.routing.v1.RouteDisputeResponse
+	(*ReceiveTransferRequest)(nil),   // 18: disputes.routing.v1.ReceiveTransferRequest
+	(*ReceiveTransferResponse)(nil),  // 19: disputes.routing.v1.ReceiveTransferResponse
+	(*ReturnTransferRequest)(nil),    // 20: disputes.routing.v1.ReturnTransferRequest
+	(*ReturnTransferResponse)(nil),   // 21: disputes.routing.v1.ReturnTransferResponse
+	(*ListWorklistRequest)(nil),      // 22: disputes.routing.v1.ListWorklistRequest
+	(*WorklistItem)(nil),             // 23: disputes.routing.v1.WorklistItem
+	(*BucketCount)(nil),              // 24: disputes.routing.v1.BucketCount
+	(*ListWorklistResponse)(nil),     // 25: disputes.routing.v1.ListWorklistResponse
+	(*RecordReplyRequest)(nil),       // 26: disputes.routing.v1.RecordReplyRequest
+	(*RecordReplyResponse)(nil),      // 27: disputes.routing.v1.RecordReplyResponse
+	(*RecordObjectionRequest)(nil),   // 28: disputes.routing.v1.RecordObjectionRequest
+	(*RecordObjectionResponse)(nil),  // 29: disputes.routing.v1.RecordObjectionResponse
+	(*GetTrackingRequest)(nil),       // 30: disputes.routing.v1.GetTrackingRequest
+	(*GetTrackingResponse)(nil),      // 31: disputes.routing.v1.GetTrackingResponse
+	(*TrackingOpened)(nil),           // 32: disputes.routing.v1.TrackingOpened
+	(*DisputeRouted)(nil),            // 33: disputes.routing.v1.DisputeRouted
+	(*TransferReceived)(nil),         // 34: disputes.routing.v1.TransferReceived
+	(*TransferReturned)(nil),         // 35: disputes.routing.v1.TransferReturned
+	(*ReplyRecorded)(nil),            // 36: disputes.routing.v1.ReplyRecorded
+	(*ObjectionRecorded)(nil),        // 37: disputes.routing.v1.ObjectionRecorded
+	(*DisputeTriaged)(nil),           // 38: disputes.routing.v1.DisputeTriaged
+	(*ApprovalApplied)(nil),          // 39: disputes.routing.v1.ApprovalApplied
+	(*DisputeClosed)(nil),            // 40: disputes.routing.v1.DisputeClosed
+	(*DeadlineWarning)(nil),          // 41: disputes.routing.v1.DeadlineWarning
+	(*Overdue)(nil),                  // 42: disputes.routing.v1.Overdue
+	(*AddProgressNoteRequest)(nil),   // 43: disputes.routing.v1.AddProgressNoteRequest
+	(*AddProgressNoteResponse)(nil),  // 44: disputes.routing.v1.AddProgressNoteResponse
+	(*PauseClockRequest)(nil),        // 45: disputes.routing.v1.PauseClockRequest
+	(*PauseClockResponse)(nil),       // 46: disputes.routing.v1.PauseClockResponse
+	(*ResumeClockRequest)(nil),       // 47: disputes.routing.v1.ResumeClockRequest
+	(*ResumeClockResponse)(nil),      // 48: disputes.routing.v1.ResumeClockResponse
+	(*RequestExtensionRequest)(nil),  // 49: disputes.routing.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 50: disputes.routing.v1.RequestExtensionResponse
+	(*DecideExtensionRequest)(nil),   // 51: disputes.routing.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),  // 52: disputes.routing.v1.DecideExtensionResponse
+	(*RecordFollowUpRequest)(nil),    // 53: disputes.routing.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),   // 54: disputes.routing.v1.RecordFollowUpResponse
+	(*RedoDisputeRequest)(nil),       // 55: disputes.routing.v1.RedoDisputeRequest
+	(*RedoDisputeResponse)(nil),      // 56: disputes.routing.v1.RedoDisputeResponse
+	(*CloseDisputeRequest)(nil),      // 57: disputes.routing.v1.CloseDisputeRequest
+	(*CloseDisputeResponse)(nil),     // 58: disputes.routing.v1.CloseDisputeResponse
+	(*ProgressNoteAdded)(nil),        // 59: disputes.routing.v1.ProgressNoteAdded
+	(*ClockPaused)(nil),              // 60: disputes.routing.v1.ClockPaused
+	(*ClockResumed)(nil),             // 61: disputes.routing.v1.ClockResumed
+	(*ExtensionRequested)(nil),       // 62: disputes.routing.v1.ExtensionRequested
+	(*ExtensionDecided)(nil),         // 63: disputes.routing.v1.ExtensionDecided
+	(*FollowUpRecorded)(nil),         // 64: disputes.routing.v1.FollowUpRecorded
+	(*DisputeRedone)(nil),            // 65: disputes.routing.v1.DisputeRedone
+	(*RecordDeliveryRequest)(nil),    // 66: disputes.routing.v1.RecordDeliveryRequest
+	(*RecordDeliveryResponse)(nil),   // 67: disputes.routing.v1.RecordDeliveryResponse
+	(*DeliveryRecorded)(nil),         // 68: disputes.routing.v1.DeliveryRecorded
+	(*timestamppb.Timestamp)(nil),    // 69: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                 // 70: disputes.types.v1.Actor
+	(v1.DisputeState)(0),             // 71: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                   // 72: disputes.types.v1.Remedy
+	(v1.Category)(0),                 // 73: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	63, // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	63, // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	64, // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
-	1,  // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	63, // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	63, // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	63, // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	64, // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	65, // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	65, // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	64, // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	63, // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	63, // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	63, // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	66, // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
-	7,  // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	63, // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	64, // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	65, // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	67, // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
-	4,  // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
-	5,  // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
-	6,  // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
-	8,  // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	66, // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
-	10, // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
-	11, // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
-	12, // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
-	64, // 29: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
-	63, // 30: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
-	64, // 31: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
-	63, // 32: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	64, // 33: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
-	63, // 34: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	64, // 35: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
-	63, // 36: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
-	0,  // 37: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
-	9,  // 38: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	6,  // 39: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
-	9,  // 40: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 41: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	2,  // 42: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
-	65, // 43: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	67, // 44: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
-	1,  // 45: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	63, // 46: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
-	2,  // 47: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
-	20, // 48: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
-	21, // 49: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	66, // 50: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
-	9,  // 51: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	66, // 52: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
-	9,  // 53: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 54: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 55: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
-	0,  // 56: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
-	6,  // 57: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	65, // 58: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
-	6,  // 59: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
-	6,  // 60: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
-	8,  // 61: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	66, // 62: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
-	1,  // 63: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	63, // 64: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
-	1,  // 65: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	63, // 66: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
-	9,  // 67: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 68: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 69: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 70: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 71: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 72: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 73: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,  // 74: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	1,  // 75: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
-	1,  // 76: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
-	63, // 77: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
-	11, // 78: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
-	11, // 79: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
-	63, // 80: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
-	12, // 81: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
-	13, // 82: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
-	15, // 83: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
-	17, // 84: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
-	19, // 85: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
-	23, // 86: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
-	25, // 87: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
-	27, // 88: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
-	40, // 89: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
-	42, // 90: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
-	44, // 91: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
-	46, // 92: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
-	48, // 93: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
-	50, // 94: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
-	52, // 95: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
-	54, // 96: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
-	14, // 97: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
-	16, // 98: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
-	18, // 99: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
-	22, // 100: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
-	24, // 101: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
-	26, // 102: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
-	28, // 103: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
-	41, // 104: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
-	43, // 105: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
-	45, // 106: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
-	47, // 107: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
-	49, // 108: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
-	51, // 109: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
-	53, // 110: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
-	55, // 111: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
-	97, // [97:112] is the sub-list for method output_type
-	82, // [82:97] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	69,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	69,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	70,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	1,   // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	69,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	69,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	5,   // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
+	70,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	71,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	71,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	70,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	69,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	69,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	69,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	72,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	9,   // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	69,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	70,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	2,   // 19: disputes.routing.v1.Reply.issuer:type_name -> disputes.routing.v1.ReplyIssuer
+	11,  // 20: disputes.routing.v1.Reply.delivery:type_name -> disputes.routing.v1.Delivery
+	3,   // 21: disputes.routing.v1.Delivery.method:type_name -> disputes.routing.v1.DeliveryMethod
+	70,  // 22: disputes.routing.v1.Delivery.actor:type_name -> disputes.types.v1.Actor
+	69,  // 23: disputes.routing.v1.Delivery.record_time:type_name -> google.protobuf.Timestamp
+	71,  // 24: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	73,  // 25: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	6,   // 26: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
+	7,   // 27: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
+	8,   // 28: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
+	10,  // 29: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
+	72,  // 30: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	13,  // 31: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
+	14,  // 32: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
+	15,  // 33: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
+	70,  // 34: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	69,  // 35: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	70,  // 36: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	69,  // 37: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	70,  // 38: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	69,  // 39: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	70,  // 40: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	69,  // 41: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	0,   // 42: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
+	12,  // 43: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	8,   // 44: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
+	12,  // 45: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 46: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	4,   // 47: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
+	71,  // 48: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	73,  // 49: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	1,   // 50: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 51: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	4,   // 52: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
+	23,  // 53: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
+	24,  // 54: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
+	72,  // 55: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	12,  // 56: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	72,  // 57: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	12,  // 58: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 59: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 60: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
+	0,   // 61: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
+	8,   // 62: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
+	71,  // 63: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	8,   // 64: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
+	8,   // 65: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
+	10,  // 66: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
+	72,  // 67: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	1,   // 68: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 69: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	1,   // 70: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 71: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	12,  // 72: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 73: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 74: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 75: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 76: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 77: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 78: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 79: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	1,   // 80: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
+	1,   // 81: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
+	69,  // 82: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	14,  // 83: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
+	14,  // 84: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
+	69,  // 85: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	15,  // 86: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
+	3,   // 87: disputes.routing.v1.RecordDeliveryRequest.method:type_name -> disputes.routing.v1.DeliveryMethod
+	12,  // 88: disputes.routing.v1.RecordDeliveryResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	11,  // 89: disputes.routing.v1.DeliveryRecorded.delivery:type_name -> disputes.routing.v1.Delivery
+	9,   // 90: disputes.routing.v1.DeliveryRecorded.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	69,  // 91: disputes.routing.v1.DeliveryRecorded.objection_window_end:type_name -> google.protobuf.Timestamp
+	16,  // 92: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
+	18,  // 93: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
+	20,  // 94: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
+	22,  // 95: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
+	26,  // 96: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
+	28,  // 97: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
+	30,  // 98: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
+	43,  // 99: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
+	45,  // 100: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
+	47,  // 101: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
+	49,  // 102: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
+	51,  // 103: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
+	53,  // 104: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
+	55,  // 105: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
+	57,  // 106: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
+	66,  // 107: disputes.routing.v1.RoutingService.RecordDelivery:input_type -> disputes.routing.v1.RecordDeliveryRequest
+	17,  // 108: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
+	19,  // 109: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
+	21,  // 110: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
+	25,  // 111: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
+	27,  // 112: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
+	29,  // 113: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
+	31,  // 114: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
+	44,  // 115: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
+	46,  // 116: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
+	48,  // 117: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
+	50,  // 118: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
+	52,  // 119: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
+	54,  // 120: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
+	56,  // 121: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
+	58,  // 122: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
+	67,  // 123: disputes.routing.v1.RoutingService.RecordDelivery:output_type -> disputes.routing.v1.RecordDeliveryResponse
+	108, // [108:124] is the sub-list for method output_type
+	92,  // [92:108] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_disputes_routing_v1_routing_proto_init() }
@@ -4621,8 +5146,8 @@ func file_disputes_routing_v1_routing_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   60,
+			NumEnums:      5,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
