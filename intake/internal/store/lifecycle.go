@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -23,6 +24,11 @@ type seen struct {
 	Version int64                `json:"version"`
 	State   typesv1.DisputeState `json:"state"`
 	Readers []string             `json:"readers"`
+	// Stages are the states routing reported, each with the time of the
+	// event that first reported it; Due is the running clock's due time.
+	// Both are for the claimant's lookup.
+	Stages []Stage   `json:"stages,omitempty"`
+	Due    time.Time `json:"due,omitzero"`
 }
 
 // LifecycleHandler applies routing's events to intake (docs/ARCHITECTURE.md,
@@ -84,7 +90,13 @@ func (s *Store) LifecycleHandler() events.Handler {
 			if err != nil {
 				return events.Permanent(err)
 			}
-			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders()}
+			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders(), Stages: old.Stages}
+			if lc.GetDueTime() != nil {
+				now.Due = lc.GetDueTime().AsTime()
+			}
+			if lc.GetState() != old.State {
+				now.Stages = append(slices.Clip(old.Stages), Stage{State: lc.GetState(), Time: d.Event.GetTime().AsTime()})
+			}
 			enc, _ := json.Marshal(now)
 			b.Set(LifecycleKey(region, id), enc, 0)
 			score := float64(dp.GetRegisterTime().AsTime().UnixMilli())
