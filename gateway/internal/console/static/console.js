@@ -58,6 +58,9 @@ const FIELDS = {
   kind: "流转方式", reason: "理由", text: "内容", outcome: "办理结果", remedies: "救济途径", remedy: "救济途径",
   days: "延期天数", comment: "说明", note: "记录", etag: "版本", name: "编号", page_token: "分页标记",
   due_within_days: "临期范围", parent: "部门",
+  method: "送达方式", delivery_date: "送达日期", recipient: "签收人",
+  "dispute.visit_time": "来访时间", "dispute.delivery_address": "送达地址",
+  "dispute.employer_name": "用人单位名称", "dispute.employer_credit_code": "用人单位统一社会信用代码",
 };
 
 const label = (pairs, v) => (pairs.find(p => p[0] === v) || [v, v])[1];
@@ -218,7 +221,11 @@ $("#register-form").addEventListener("submit", async ev => {
     complaint: f.get("complaint"), category: f.get("category"), channel: f.get("channel"), externalRef: f.get("externalRef"),
     registeringDepartment: f.get("registeringDepartment"), proposedDepartment: f.get("proposedDepartment"),
     jurisdiction: f.get("jurisdiction"), peopleInvolved: Number(f.get("peopleInvolved") || 0),
+    employerName: f.get("employerName"), employerCreditCode: f.get("employerCreditCode"),
+    deliveryAddress: f.get("deliveryAddress"),
   };
+  // datetime-local is the browser's local time; the API takes an instant.
+  if (f.get("visitTime")) dispute.visitTime = new Date(f.get("visitTime")).toISOString();
   const out = $("#register-result");
   try {
     const res = await api("POST", `/v1/regions/${region()}/disputes`, { requestId: crypto.randomUUID(), dispute });
@@ -517,6 +524,11 @@ const ACTIONS = [
   {
     form: "reply", label: "书面告知", verb: "reply", etag: true, when: t => is(t, "DISPUTE_STATE_HANDLING"),
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
+  },
+  {
+    form: "deliver", label: "送达", verb: "recordDelivery", etag: true,
+    when: t => is(t, "DISPUTE_STATE_REPLIED") && !!t.reply && !t.reply.delivery,
+    body: f => ({ method: f.get("method"), deliveryDate: f.get("deliveryDate"), recipient: f.get("recipient"), note: f.get("note") }),
   },
   {
     form: "followup", label: "回访", verb: "followUp", when: t => is(t, "DISPUTE_STATE_REPLIED"),
