@@ -176,10 +176,14 @@ func TestLettersAndLookupOverGateway(t *testing.T) {
 	if code != http.StatusNotFound || strings.Replace(missing, "2026年第99999号", number, 1) != page {
 		t.Errorf("a missing number is answered differently from a wrong code: HTTP %d", code)
 	}
-	code, _, page = p.lookupPage(number, strings.ToLower(lookupCode))
-	if code != http.StatusOK {
-		t.Fatalf("right code: HTTP %d\n%s", code, page)
-	}
+	// Intake learns the stages from routing's events, a moment after each change.
+	eventually(t, "the lookup shows the reply", 20*time.Second, func() error {
+		code, _, page = p.lookupPage(number, strings.ToLower(lookupCode))
+		if code != http.StatusOK || !strings.Contains(page, "已书面告知处理结果") {
+			return fmt.Errorf("HTTP %d\n%s", code, page)
+		}
+		return nil
+	})
 	for _, want := range []string{"编号：" + number, "已书面告知处理结果", "已登记，待分类流转", "办理中"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("lookup lacks %q", want)
@@ -198,6 +202,26 @@ func TestLettersAndLookupOverGateway(t *testing.T) {
 	got, err := anon.LookupDispute(ctx, &intakev1.LookupDisputeRequest{Name: name, LookupCode: lookupCode})
 	if err != nil || got.GetState() != typesv1.DisputeState_DISPUTE_STATE_REPLIED || got.GetNumber() != number {
 		t.Fatalf("gRPC lookup: %v, %v", got, err)
+	}
+
+	// The console's registration form carries the employer: three open
+	// disputes against one employer raise the same-employer warning.
+	var warned bool
+	for i := range 3 {
+		body := registration(fmt.Sprintf("letters-employer-%d", i), fmt.Sprintf("1381234010%d", i))
+		body["dispute"].(map[string]any)["employerName"] = "孝义市另一煤业有限公司"
+		body["dispute"].(map[string]any)["employerCreditCode"] = "91141181MA0K2XXX0E"
+		code, resp := p.httpJSON("POST", "/v1/regions/"+region+"/disputes", clerk, body)
+		if code != http.StatusOK {
+			t.Fatalf("register against the employer: HTTP %d %v", code, resp)
+		}
+		warned, _ = resp["massDisputeWarning"].(bool)
+		if i < 2 && warned {
+			t.Fatalf("warning raised by dispute %d of 3", i+1)
+		}
+	}
+	if !warned {
+		t.Error("the third open dispute against one employer raised no mass-dispute warning")
 	}
 
 	// Wrong codes lock the number: the fifth one, then even the right code gets 429.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/xiaoyi-disputes/disputes/platform/mask"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
@@ -105,6 +106,8 @@ type receipt struct {
 	RegisteringStaff            string
 	LookupCode                  string
 	Category                    string
+	// Region is the region code the lookup page asks for.
+	Region string
 	// RouteBy is the day by which the dispute will be routed, when routing's
 	// clock already runs.
 	RouteBy string
@@ -122,6 +125,7 @@ func receiptView(f *fetched) *receipt {
 		LookupCode:            d.GetLookupCode(),
 		Category:              named(categoryNames, d.GetCategory()),
 	}
+	v.Region, _, _ = names.DisputeID(d.GetName())
 	for _, c := range f.tracking.GetClocks() {
 		if c.GetStage() == routingv1.Stage_STAGE_ROUTING && c.GetDueTime() != nil {
 			v.RouteBy = date(c.GetDueTime())
