@@ -52,6 +52,12 @@ const CODES = {
   7: "无权办理", 8: "请求过于频繁", 9: "当前状态不允许此操作", 10: "办理进度已被他人更新", 11: "超出范围",
   12: "不支持的操作", 13: "服务内部错误", 14: "服务暂不可用", 16: "未登录或令牌已失效",
 };
+// Delivery methods of the written reply (送达方式).
+const DELIVERY_METHODS = [
+  ["DELIVERY_METHOD_DIRECT", "直接送达"], ["DELIVERY_METHOD_MAIL", "邮寄送达"], ["DELIVERY_METHOD_ELECTRONIC", "电子送达"],
+  ["DELIVERY_METHOD_LEFT", "留置送达"], ["DELIVERY_METHOD_ENTRUSTED", "委托送达"], ["DELIVERY_METHOD_PUBLIC_NOTICE", "公告送达"],
+];
+
 // Request fields as named in field violations.
 const FIELDS = {
   opinion: "流转意见", target_department: "接收部门", targetDepartment: "接收部门", reason_code: "理由",
@@ -396,10 +402,11 @@ function renderTracking(t) {
   if (r) {
     definitions($("#reply-summary"), [
       ["告知时间", fmtTime(r.replyTime)], ["告知人", actorText(r.actor)], ["办理结果", r.outcome], ["告知书正文", r.text],
+      ["送达", r.delivery ? `${r.delivery.deliveryDate}（${label(DELIVERY_METHODS, r.delivery.method)}${r.delivery.recipient ? "，签收人：" + r.delivery.recipient : ""}）` : "尚未记录送达：期限暂按告知日计算"],
     ]);
     const tb = $("#remedies tbody");
     tb.replaceChildren();
-    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.lastDate || "无固定期限", d.basis]);
+    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.authority || "", d.lastDate || "无固定期限", d.basis]);
   }
 
   const e = t.extension;
