@@ -126,7 +126,7 @@ func TestLettersAndLookupOverGateway(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("letter before delivery: HTTP %d", code)
 	}
-	for _, want := range []string{"国家税务总局吕梁市税务局", "孝义市人民法院", "《中华人民共和国行政复议法》第二十条",
+	for _, want := range []string{"<li>行政复议：自收到本告知书之日起六十日内申请行政复议，复议机关为国家税务总局吕梁市税务局", "管辖法院为孝义市人民法院", "《中华人民共和国行政复议法》第二十条",
 		"《中华人民共和国行政诉讼法》第四十六条", "上述期限自您收到本告知书之日起计算", "市税务局（盖章）"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("letter before delivery lacks %q", want)

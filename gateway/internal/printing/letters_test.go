@@ -30,7 +30,7 @@ func TestReplyBeforeDelivery(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("HTTP %d:\n%s", code, body)
 	}
-	wantInOrder(t, body, "行政复议：自收到本告知书之日起六十日内申请行政复议，受理机关为孝义市人民政府。",
+	wantInOrder(t, body, "<li>行政复议：自收到本告知书之日起六十日内申请行政复议，复议机关为孝义市人民政府。",
 		"上述期限自您收到本告知书之日起计算。")
 	for _, not := range []string{"最后一日", "2026年5月25日", "送达方式"} {
 		if strings.Contains(body, not) {

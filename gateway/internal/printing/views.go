@@ -183,7 +183,7 @@ type reply struct {
 
 // remedyLine is one remedy with its period, where to apply, its last date
 // (once delivered) and legal basis.
-type remedyLine struct{ Name, Period, Authority, LastDate, Basis string }
+type remedyLine struct{ Name, Period, AuthorityLabel, Authority, LastDate, Basis string }
 
 // officeSuffix and platformSuffix name the office and the platform after
 // the region's name when the region's legal data does not.
@@ -227,7 +227,8 @@ func replyView(f *fetched) *reply {
 		v.DeliveryMethod = deliveryMethodNames[dl.GetMethod()]
 	}
 	for _, m := range r.GetRemedies() {
-		line := remedyLine{Name: named(remedyNames, m.GetRemedy()), Period: m.GetPeriod(), Authority: m.GetAuthority(), Basis: m.GetBasis()}
+		line := remedyLine{Name: named(remedyNames, m.GetRemedy()), Period: m.GetPeriod(),
+			AuthorityLabel: authorityLabels[m.GetRemedy()], Authority: m.GetAuthority(), Basis: m.GetBasis()}
 		if m.GetLastDate() != "" && v.Delivered != "" {
 			line.LastDate = isoDate(m.GetLastDate())
 		}
