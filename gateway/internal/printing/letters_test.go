@@ -99,3 +99,17 @@ func TestExtensionNoticeNeedsApproval(t *testing.T) {
 		})
 	}
 }
+
+// TestReplyWithoutLegalData: a reply recorded without the region's legal
+// data still tells where to apply, in general terms.
+func TestReplyWithoutLegalData(t *testing.T) {
+	b := newBackend()
+	for _, r := range b.tracking.Reply.Remedies {
+		r.Authority = ""
+	}
+	code, _, body := get(t, start(t, b), base+"reply", token)
+	if code != http.StatusOK {
+		t.Fatalf("HTTP %d:\n%s", code, body)
+	}
+	wantInOrder(t, body, "复议机关为依法有管辖权的行政复议机关", "管辖法院为依法有管辖权的人民法院")
+}

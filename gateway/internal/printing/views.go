@@ -229,12 +229,23 @@ func replyView(f *fetched) *reply {
 	for _, m := range r.GetRemedies() {
 		line := remedyLine{Name: named(remedyNames, m.GetRemedy()), Period: m.GetPeriod(),
 			AuthorityLabel: authorityLabels[m.GetRemedy()], Authority: m.GetAuthority(), Basis: m.GetBasis()}
+		if line.Authority == "" {
+			// A region without legal data in etcd: the letter still says where.
+			line.Authority = fallbackAuthorities[m.GetRemedy()]
+		}
 		if m.GetLastDate() != "" && v.Delivered != "" {
 			line.LastDate = isoDate(m.GetLastDate())
 		}
 		v.Remedies = append(v.Remedies, line)
 	}
 	return v
+}
+
+// fallbackAuthorities name the body of a remedy in general terms when the
+// reply carries none.
+var fallbackAuthorities = map[typesv1.Remedy]string{
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: "依法有管辖权的行政复议机关",
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION:      "依法有管辖权的人民法院",
 }
 
 // deliveryMethodNames are the delivery methods as the letter names them.

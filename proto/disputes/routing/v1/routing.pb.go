@@ -765,7 +765,9 @@ type RemedyDeadline struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The remedy.
 	Remedy v1.Remedy `protobuf:"varint,1,opt,name=remedy,proto3,enum=disputes.types.v1.Remedy" json:"remedy,omitempty"`
-	// Last day to use it, "YYYY-MM-DD" (Asia/Shanghai); empty when no fixed limit.
+	// Last day to use it, "YYYY-MM-DD" (Asia/Shanghai); empty when no fixed
+	// limit. Counted from the delivery of the reply once it is recorded
+	// (RecordDelivery), from the reply until then.
 	LastDate string `protobuf:"bytes,2,opt,name=last_date,json=lastDate,proto3" json:"last_date,omitempty"`
 	// The legal basis, cited in full, e.g. "《中华人民共和国行政复议法》第二十条".
 	Basis string `protobuf:"bytes,3,opt,name=basis,proto3" json:"basis,omitempty"`
