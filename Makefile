@@ -89,6 +89,7 @@ fuzz:
 	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckIDNumber$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/dispute -run '^$$' -fuzz '^FuzzCheckCreditCode$$' -fuzztime $(FUZZTIME)
 	cd intake && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzPageToken$$' -fuzztime $(FUZZTIME)
+	cd meeting && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzPageToken$$' -fuzztime $(FUZZTIME)
 	cd routing && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzWorklistToken$$' -fuzztime $(FUZZTIME)
 	cd gateway && go test ./internal/gateway -run '^$$' -fuzz '^FuzzRegistrationBody$$' -fuzztime $(FUZZTIME)
 

@@ -96,6 +96,7 @@ func newCluster(t *testing.T) *cluster {
 	c.key = filepath.Join(keys, "dev-key.pem")
 	c.ctl("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", c.etcd.Endpoint)
 	c.ctl("config", "init", "--dir", "../deploy/config", "--etcd", c.etcd.Endpoint)
+	standInCalendars(t, c.dir, c.etcd.Endpoint, c.ctl)
 	c.env = append(c.env,
 		"DISPUTES_PUBLIC_KEY="+filepath.Join(keys, "dev-key.pub.pem"),
 		"DISPUTES_REDIS_ADDR="+c.redis.Addr,

@@ -118,6 +118,7 @@ func startPlatform(t *testing.T) *platform {
 	p.env = env
 	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", p.etcd.Endpoint)
 	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
+	standInCalendars(t, p.dir, p.etcd.Endpoint, p.run)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
 		p.grpc[svc], p.admin[svc] = freeAddr(t), freeAddr(t)
 		p.start(svc, env, "-grpc-addr", p.grpc[svc], "-admin-addr", p.admin[svc], "-drain-delay", "0s")

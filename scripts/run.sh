@@ -132,6 +132,9 @@ export DISPUTES_TLS_CA="$CERTS/ca.pem" DISPUTES_TLS_CERT="$CERTS/client.pem" DIS
 "$BIN/disputectl" keygen --dir "$VAR/archive-key" --name checkpoint
 "$BIN/disputectl" roster init --file "deploy/roster/$REGION.json" --etcd "127.0.0.1:$ETCD_PORT"
 "$BIN/disputectl" config init --dir deploy/config --etcd "127.0.0.1:$ETCD_PORT"
+# The years with a business calendar, and any missing: routing refuses a
+# deadline counted in a missing year until `disputectl calendar set` loads it.
+"$BIN/disputectl" calendar list --region "$REGION" --etcd "127.0.0.1:$ETCD_PORT"
 
 export DISPUTES_PUBLIC_KEY="$VAR/keys"
 # The archive signs its sealed log's checkpoints with a key of its own, never the token key.

@@ -52,6 +52,12 @@ func New(code codes.Code, reason, msg string) error {
 	return withDetails(status.New(code, msg), &errdetails.ErrorInfo{Reason: reason, Domain: Domain})
 }
 
+// NewWithMetadata is New with ErrorInfo metadata: the values a client needs
+// to act on the reason (the year a calendar is missing for).
+func NewWithMetadata(code codes.Code, reason, msg string, metadata map[string]string) error {
+	return withDetails(status.New(code, msg), &errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: metadata})
+}
+
 // Newf is New with a formatted message.
 func Newf(code codes.Code, reason, format string, args ...any) error {
 	return New(code, reason, fmt.Sprintf(format, args...))

@@ -30,6 +30,9 @@ const (
 	// ReasonBackendUnavailable: Redis, etcd or another service failed in a
 	// way that may pass; the call may be retried.
 	ReasonBackendUnavailable = "BACKEND_UNAVAILABLE"
+	// ReasonRateLimited: the caller's staff or department bucket is empty
+	// (RESOURCE_EXHAUSTED); google.rpc.RetryInfo says when to try again.
+	ReasonRateLimited = "RATE_LIMITED"
 	// ReasonCanceled: the caller gave up on the call.
 	ReasonCanceled = "CANCELED"
 	// ReasonInternal: a failure the service did not expect. Its cause is

@@ -1,7 +1,7 @@
 // Package app is the one bootstrap of every service process: flags and
 // environment, logger, token verifier, Redis and etcd clients, the roster
-// watcher, the gRPC server and the service's background loops, started in
-// that order and stopped in reverse.
+// and rate-limit watchers, the gRPC server and the service's background
+// loops, started in that order and stopped in reverse.
 package app
 
 import (
@@ -27,8 +27,10 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
+	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
+	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 )
 
 // Defaults for the shared backends, those `make run` starts.
@@ -88,6 +90,9 @@ type Deps struct {
 	Etcd *clientv3.Client
 	// Roster holds the last valid roster of every region.
 	Roster *roster.Watcher
+	// Calendars holds the last valid business calendar of every region and
+	// year; /readyz reports the years missing (regionconfig.CalendarReadiness).
+	Calendars *regionconfig.Watcher[*configv1.BusinessCalendar]
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -249,8 +254,15 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	watcher := roster.NewWatcher(etcd, log, srv.Registry())
 	srv.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	srv.AddReadinessInfo("roster", watcher.ReadinessInfo)
+	// Every service takes its per-caller rate limits from the regions'
+	// documents in etcd, live; the defaults apply until they are loaded.
+	limits := regionconfig.NewWatcher(etcd, regionconfig.RateLimitsSpec, log, srv.Registry())
+	srv.SetRateLimits(regionconfig.RateLimitSource(limits))
+	srv.AddReadinessInfo("rate_limits", limits.ReadinessInfo)
 
-	deps := &Deps{Config: cfg, Log: log, Server: srv, Redis: rdb, Etcd: etcd, Roster: watcher, Now: time.Now}
+	calendars := regionconfig.NewWatcher(etcd, regionconfig.CalendarSpec, log, srv.Registry())
+	deps := &Deps{Config: cfg, Log: log, Server: srv, Redis: rdb, Etcd: etcd, Roster: watcher, Calendars: calendars, Now: time.Now}
+	srv.AddReadinessInfo("calendar_years", regionconfig.CalendarReadiness(calendars, watcher.Regions, func() time.Time { return deps.Now() }))
 	loops, err := s.Setup(ctx, deps)
 	if err != nil {
 		return fmt.Errorf("set up %s: %w", s.Name, err)
@@ -266,7 +278,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	serveCtx, stopServing := context.WithCancelCause(ctx)
 	defer stopServing(nil)
 	var wg sync.WaitGroup
-	for _, loop := range append([]func(context.Context) error{watcher.Run}, loops...) {
+	for _, loop := range append([]func(context.Context) error{watcher.Run, limits.Run, calendars.Run}, loops...) {
 		wg.Go(func() {
 			err := loop(loopCtx)
 			if loopCtx.Err() == nil {

@@ -16,6 +16,8 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
+	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
@@ -100,9 +102,21 @@ func TestRunServesUntilCancelled(t *testing.T) {
 			}}, nil
 		}}
 	done := make(chan error, 1)
+	// A region with a roster and no calendar at all, on 2 December 2026:
+	// readiness holds, its info names the years missing.
+	r, err := roster.LoadFile("../../deploy/roster/141181.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := roster.Put(ctx, et.Client(t), r); err != nil {
+		t.Fatal(err)
+	}
 	go func() {
 		done <- app.RunConfig(ctx, svc, withBackends(t, rd, et), slog.New(slog.NewTextHandler(io.Discard, nil)),
-			func(d *app.Deps) { admin <- d.Server.AdminAddr() })
+			func(d *app.Deps) {
+				d.Now = func() time.Time { return time.Date(2026, 12, 2, 10, 0, 0, 0, names.China) }
+				admin <- d.Server.AdminAddr()
+			})
 	}()
 	addr := <-admin
 	var body string
@@ -123,6 +137,25 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	if !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, "roster") {
 		t.Errorf("readyz lacks the redis check or the roster info: %s", body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(body, "no business calendar for 2027"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz does not report the missing 2027 calendar: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("a missing calendar failed readiness: HTTP %d %s", resp.StatusCode, b)
+		}
+		body = string(b)
+	}
+	if !strings.Contains(body, `"calendar_years":"degraded: `) || !strings.Contains(body, "no business calendar for 2026") {
+		t.Errorf("readyz calendar info: %s", body)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -1,6 +1,6 @@
 // Package regionconfig keeps live, validated copies of per-region documents
 // held in etcd under /disputes/<region>/<path>: the intake rules, the time
-// limits and the business calendar of each year. Like the roster, these are
+// limits, the rate limits and the business calendar of each year. Like the roster, these are
 // data, not configuration: a change made through etcd takes effect within a
 // second, a malformed value is refused (logged, counted) and the last valid
 // value stays in force, and with etcd down the watcher keeps serving what it

@@ -390,6 +390,11 @@ type ChangeRecord struct {
 	// UnitsAdded and UnitsRemoved are member unit ids.
 	UnitsAdded   []string `json:"units_added,omitempty"`
 	UnitsRemoved []string `json:"units_removed,omitempty"`
+	// StaffAdded and StaffRemoved are staff members as "<unit>/<staff id>"
+	// (a person moved to another unit is removed from one and added to the
+	// other).
+	StaffAdded   []string `json:"staff_added,omitempty"`
+	StaffRemoved []string `json:"staff_removed,omitempty"`
 }
 
 // Store replaces fields (all of Fields when empty) of region's roster with
@@ -446,8 +451,10 @@ func Store(ctx context.Context, cli *clientv3.Client, region string, r *rosterv1
 	change.Fields = fields
 	change.OldEtag = expectEtag
 	change.UnitsAdded, change.UnitsRemoved = nil, nil
+	change.StaffAdded, change.StaffRemoved = nil, nil
 	if slices.Contains(fields, FieldUnits) {
 		change.UnitsAdded, change.UnitsRemoved = diffUnits(cur, merged)
+		change.StaffAdded, change.StaffRemoved = diffStaff(cur, merged)
 	}
 	rec, err := json.Marshal(change)
 	if err != nil {
@@ -612,6 +619,67 @@ func diffUnits(old, cur *rosterv1.Roster) (added, removed []string) {
 	slices.Sort(added)
 	slices.Sort(removed)
 	return added, removed
+}
+
+// staffKeys returns every staff member of r as "<unit>/<staff id>".
+func staffKeys(r *rosterv1.Roster) map[string]bool {
+	out := map[string]bool{}
+	for _, u := range r.GetUnits() {
+		for _, p := range u.GetStaff() {
+			out[u.GetId()+"/"+p.GetId()] = true
+		}
+	}
+	return out
+}
+
+func diffStaff(old, cur *rosterv1.Roster) (added, removed []string) {
+	had, has := staffKeys(old), staffKeys(cur)
+	for k := range has {
+		if !had[k] {
+			added = append(added, k)
+		}
+	}
+	for k := range had {
+		if !has[k] {
+			removed = append(removed, k)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	return added, removed
+}
+
+// FindStaff returns the staff member with id and the unit it belongs to.
+func FindStaff(r *rosterv1.Roster, id string) (*rosterv1.MemberUnit, *rosterv1.StaffMember, bool) {
+	for _, u := range r.GetUnits() {
+		for _, p := range u.GetStaff() {
+			if p.GetId() == id {
+				return u, p, true
+			}
+		}
+	}
+	return nil, nil, false
+}
+
+// StaffNames maps every staff id of r to its display name.
+func StaffNames(r *rosterv1.Roster) map[string]string {
+	out := map[string]string{}
+	for _, u := range r.GetUnits() {
+		for _, p := range u.GetStaff() {
+			out[p.GetId()] = p.GetDisplayName()
+		}
+	}
+	return out
+}
+
+// JurisdictionName returns the name of the jurisdiction with code.
+func JurisdictionName(r *rosterv1.Roster, code string) (string, bool) {
+	for _, j := range r.GetJurisdictions() {
+		if j.GetCode() == code {
+			return j.GetName(), true
+		}
+	}
+	return "", false
 }
 
 // FindUnit returns the member unit with id.

@@ -10,6 +10,7 @@ import (
 	"buf.build/go/protovalidate"
 
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 )
 
@@ -48,8 +49,11 @@ func Violations(err error) ([]Violation, bool) {
 // Cross-field rules: region_name is required; unit ids are unique; at least
 // one unit is an intake point; leadership with a named convenor is
 // required; leadership.office_host_unit and every person's unit_id name an
-// existing unit; jurisdiction codes are unique. Two units may claim the same
-// default category: routing picks among them.
+// existing unit; jurisdiction codes are unique; staff ids are unique in the
+// region (a token names its staff without the unit), every staff member has
+// a display name that is not blank and at least one role, each known to
+// platform/authn. Two units may claim the same default category: routing
+// picks among them.
 func Validate(r *rosterv1.Roster) []Violation {
 	var vs []Violation
 	add := func(field, format string, args ...any) {
@@ -85,6 +89,28 @@ func Validate(r *rosterv1.Roster) []Violation {
 		}
 		units[u.GetId()] = i
 		intake = intake || u.GetIntakePoint()
+	}
+	staff := map[string]string{}
+	for i, u := range r.GetUnits() {
+		for j, p := range u.GetStaff() {
+			field := fmt.Sprintf("units[%d].staff[%d]", i, j)
+			if prev, dup := staff[p.GetId()]; dup {
+				add(field+".id", "duplicate staff id %q (also %s): staff ids are unique in the region", p.GetId(), prev)
+			} else {
+				staff[p.GetId()] = field
+			}
+			if strings.TrimSpace(p.GetDisplayName()) == "" && !hasField(vs, field+".display_name") {
+				add(field+".display_name", "required: the name printed on forms")
+			}
+			if len(p.GetRoles()) == 0 {
+				add(field+".roles", "at least one role (clerk, handler, office, convenor, platform, admin)")
+			}
+			for k, role := range p.GetRoles() {
+				if !authn.ValidRole(role) && !hasField(vs, fmt.Sprintf("%s.roles[%d]", field, k)) {
+					add(fmt.Sprintf("%s.roles[%d]", field, k), "unknown role %q", role)
+				}
+			}
+		}
 	}
 	if !intake {
 		add("units", "at least one unit must be an intake point")

@@ -16,7 +16,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
-// The chain, outermost first: recover -> log -> metrics -> status -> authn -> validate.
+// The chain, outermost first: recover -> log -> metrics -> status -> authn -> rate limit -> validate.
 // The log interceptor runs before authn, so it leaves a callInfo in the
 // context that the authn step fills with the caller once known.
 

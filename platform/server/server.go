@@ -1,7 +1,7 @@
 // Package server is the process bootstrap every service shares: listeners,
-// a gRPC server with recovery, logging, metrics, authn and validation
-// interceptors, health and reflection, an admin HTTP server, and a numbered
-// graceful shutdown.
+// a gRPC server with recovery, logging, metrics, authn, rate-limit and
+// validation interceptors, health and reflection, an admin HTTP server, and
+// a numbered graceful shutdown.
 package server
 
 import (
@@ -28,6 +28,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
+	"github.com/xiaoyi-disputes/disputes/platform/ratelimit"
 )
 
 // Server is one service's gRPC server and admin HTTP server. Register
@@ -44,6 +45,9 @@ type Server struct {
 	registry *prometheus.Registry
 	rpcTotal *prometheus.CounterVec
 	rpcTime  *prometheus.HistogramVec
+
+	limiter     *ratelimit.Limiter
+	rateLimited *prometheus.CounterVec
 
 	lis, adminLis net.Listener
 	admin         *http.Server
@@ -107,11 +111,16 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 			Help:    "RPC latency, by full method.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method"}),
+		limiter: ratelimit.New(nil, nil),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_server_rate_limited_total",
+			Help: "Calls refused RESOURCE_EXHAUSTED by a rate limit, by full method and the bucket that refused (staff, department).",
+		}, []string{"method", "reason"}),
 	}
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.rpcTotal, s.rpcTime,
+		s.rpcTotal, s.rpcTime, s.rateLimited,
 	)
 
 	s.lis, err = net.Listen("tcp", cfg.GRPCAddr)
@@ -150,8 +159,8 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 		// where a fresh goroutine per call would grow (copy) its stack every
 		// time. Calls beyond the pool still get their own goroutine.
 		grpc.NumStreamWorkers(streamWorkers),
-		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryLog, s.unaryMetrics, unaryStatus, s.unaryAuthn, s.unaryValidate),
-		grpc.ChainStreamInterceptor(s.streamRecover, s.streamLog, s.streamMetrics, streamStatus, s.streamAuthn, s.streamValidate),
+		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryLog, s.unaryMetrics, unaryStatus, s.unaryAuthn, s.unaryRateLimit, s.unaryValidate),
+		grpc.ChainStreamInterceptor(s.streamRecover, s.streamLog, s.streamMetrics, streamStatus, s.streamAuthn, s.streamRateLimit, s.streamValidate),
 	)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -167,6 +176,12 @@ func New(cfg Config, log *slog.Logger, policy authn.Policy, verifier *authn.Veri
 
 // GRPC returns the gRPC server to register services on.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// SetRateLimits makes the per-caller rate limits come from src (the
+// region's rate-limits document in etcd, regionconfig.RateLimitSource);
+// until then, and with src nil, ratelimit.DefaultLimits apply. It may be
+// called while serving.
+func (s *Server) SetRateLimits(src ratelimit.Source) { s.limiter.SetSource(src) }
 
 // Health returns the gRPC health server, for services that report their
 // own status.

@@ -1,6 +1,6 @@
 // Package cli is disputectl: parsing of its subcommands into plain values,
 // and running them against the key files, the meeting service's roster API,
-// etcd (roster and region documents), Redis (parked event entries) and the
+// etcd (roster, region documents and rate limits), Redis (parked event entries) and the
 // archive's sealed log (bundles and served tiles).
 package cli
 
@@ -62,6 +62,8 @@ commands:
   roster set --file roster.json --reason "..."
   roster add-unit --id market --name 市市场监管局 [--intake-point] [--duty "..."]... [--head "..."] --reason "..."
   roster remove-unit --id market --reason "..."
+  roster add-staff --unit tax --id wang --name 王小明 --role clerk [--role handler]... --reason "..."
+  roster remove-staff --id wang --reason "..."
       read or change the roster through the meeting service; connection flags:
       [--addr localhost:9103] [--region 141181] [--token JWT | env DISPUTES_TOKEN | --key var/keys/dev-key.pem]
       [--tls-cert var/certs/client.pem --tls-key var/certs/client-key.pem --tls-ca var/certs/ca.pem
@@ -70,10 +72,26 @@ commands:
   roster init --file deploy/roster/141181.json [--etcd localhost:2390]
       seed etcd with the roster unless the region already has one
   config init [--dir deploy/config] [--etcd localhost:2390]
-      seed etcd with each region's <region>/intake-rules.json, time-limits.json
-      and calendar/<year>.json, each only where etcd has no value yet
+      seed etcd with each region's <region>/intake-rules.json, time-limits.json,
+      rate-limits.json and calendar/<year>.json, each only where etcd has no value yet
+  limits get [--region 141181]
+  limits set [--region 141181] [--staff-reads R/B] [--staff-writes R/B] [--department-reads R/B] [--department-writes R/B]
+      show or change a region's per-caller rate limits in etcd (live in every
+      service): R calls per second, bursts of B; "default" removes a limit so
+      its default applies; limits not named are kept; [--etcd localhost:2390]
       etcd flags: [--etcd-user disputes --etcd-password-file var/secrets/etcd-password
                    | env DISPUTES_ETCD_USER, DISPUTES_ETCD_PASSWORD_FILE]
+  calendar set --year 2027 --file 2027.txt [--region 141181] [--etcd localhost:2390]
+      load a year's holidays and make-up working days (调休上班) from the State
+      Council's notice, written as lines "holiday 2027-01-01..2027-01-03" and
+      "workday 2027-02-06" (# starts a comment) or as JSON; checked (dates in the
+      year, no duplicates, make-up days on weekends, no day in both lists), then
+      stored in etcd, where every service takes it within a second
+  calendar get --year 2027 [--region 141181] [--etcd localhost:2390]
+      print the year's calendar as stored
+  calendar list [--region 141181] [--etcd localhost:2390]
+      list the years with a calendar, and those missing (the current year, and
+      the next one from 60 days before it starts); etcd flags as for config init
   events parked list [--group routing] [--limit 100]
       print the region's parked event entries (those a consumer group could not
       process) and their total; --limit 0 prints all
@@ -187,7 +205,7 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 		return parseRotate(args[2:])
 	case "roster":
 		if len(args) < 2 {
-			return nil, errors.New("roster: want get, set, add-unit, remove-unit or init")
+			return nil, errors.New("roster: want get, set, add-unit, remove-unit, add-staff, remove-staff or init")
 		}
 		return parseRoster(args[1], args[2:], getenv)
 	case "config":
@@ -195,6 +213,16 @@ func Parse(args []string, getenv func(string) string) (command, error) {
 			return nil, errors.New("config: want init")
 		}
 		return parseConfig(args[1], args[2:], getenv)
+	case "limits":
+		if len(args) < 2 {
+			return nil, errors.New("limits: want get or set")
+		}
+		return parseLimits(args[1], args[2:], getenv)
+	case "calendar":
+		if len(args) < 2 {
+			return nil, errors.New("calendar: want set, get or list")
+		}
+		return parseCalendar(args[1], args[2:], getenv)
 	case "certs":
 		return parseCerts(args[1:])
 	case "events":

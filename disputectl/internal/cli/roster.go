@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -103,6 +104,21 @@ type RosterRemoveUnitCmd struct {
 	ID, Reason string
 }
 
+// RosterAddStaffCmd adds a named staff member to a unit, or changes the
+// name and roles of one already there.
+type RosterAddStaffCmd struct {
+	Conn   Conn
+	Unit   string
+	Staff  *rosterv1.StaffMember
+	Reason string
+}
+
+// RosterRemoveStaffCmd removes a staff member from the roster.
+type RosterRemoveStaffCmd struct {
+	Conn       Conn
+	ID, Reason string
+}
+
 // RosterInitCmd seeds etcd with a roster file unless the region has one.
 type RosterInitCmd struct {
 	File, Etcd string
@@ -176,6 +192,41 @@ func parseRoster(sub string, args []string, getenv func(string) string) (command
 			return nil, err
 		}
 		return c, c.Conn.check()
+	case "add-staff":
+		c := &RosterAddStaffCmd{Staff: &rosterv1.StaffMember{}}
+		c.Conn.register(fs, getenv)
+		var roles stringList
+		fs.StringVar(&c.Unit, "unit", "", "member unit id, e.g. tax")
+		fs.StringVar(&c.Staff.Id, "id", "", "staff id: the subject of the person's tokens, e.g. wang")
+		fs.StringVar(&c.Staff.DisplayName, "name", "", "name printed on forms, e.g. 王小明")
+		fs.Var(&roles, "role", "a role: clerk, handler, office, convenor, platform or admin (repeat for several)")
+		fs.StringVar(&c.Reason, "reason", "", "why")
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		c.Staff.Roles = roles
+		if c.Unit == "" || c.Staff.GetId() == "" || c.Staff.GetDisplayName() == "" || len(roles) == 0 {
+			return nil, errors.New("roster add-staff: --unit, --id, --name and at least one --role are required")
+		}
+		if err := requireReason(c.Reason); err != nil {
+			return nil, err
+		}
+		return c, c.Conn.check()
+	case "remove-staff":
+		c := &RosterRemoveStaffCmd{}
+		c.Conn.register(fs, getenv)
+		fs.StringVar(&c.ID, "id", "", "staff id")
+		fs.StringVar(&c.Reason, "reason", "", "why")
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if c.ID == "" {
+			return nil, errors.New("roster remove-staff: --id is required")
+		}
+		if err := requireReason(c.Reason); err != nil {
+			return nil, err
+		}
+		return c, c.Conn.check()
 	case "init":
 		c := &RosterInitCmd{}
 		fs.StringVar(&c.File, "file", "", "roster file (protojson)")
@@ -189,7 +240,7 @@ func parseRoster(sub string, args []string, getenv func(string) string) (command
 		}
 		return c, nil
 	}
-	return nil, fmt.Errorf("roster: unknown subcommand %q (want get, set, add-unit, remove-unit or init)", sub)
+	return nil, fmt.Errorf("roster: unknown subcommand %q (want get, set, add-unit, remove-unit, add-staff, remove-staff or init)", sub)
 }
 
 var printJSON = protojson.MarshalOptions{Multiline: true, Indent: "  "}
@@ -297,6 +348,37 @@ func (c *RosterRemoveUnitCmd) run(ctx context.Context, stdout io.Writer) error {
 			}
 		}
 		return fmt.Errorf("unit %q is not on the roster of %s", c.ID, c.Conn.Region)
+	}, stdout)
+}
+
+func (c *RosterAddStaffCmd) run(ctx context.Context, stdout io.Writer) error {
+	return modify(ctx, c.Conn, []string{roster.FieldUnits}, c.Reason, func(r *rosterv1.Roster) error {
+		u, ok := roster.FindUnit(r, c.Unit)
+		if !ok {
+			return fmt.Errorf("unit %q is not on the roster of %s", c.Unit, c.Conn.Region)
+		}
+		if other, _, ok := roster.FindStaff(r, c.Staff.GetId()); ok && other.GetId() != c.Unit {
+			return fmt.Errorf("staff id %q belongs to unit %s; staff ids are unique in the region (remove-staff first to move the person)", c.Staff.GetId(), other.GetId())
+		}
+		for i, p := range u.GetStaff() {
+			if p.GetId() == c.Staff.GetId() {
+				u.Staff[i] = proto.Clone(c.Staff).(*rosterv1.StaffMember)
+				return nil
+			}
+		}
+		u.Staff = append(u.Staff, proto.Clone(c.Staff).(*rosterv1.StaffMember))
+		return nil
+	}, stdout)
+}
+
+func (c *RosterRemoveStaffCmd) run(ctx context.Context, stdout io.Writer) error {
+	return modify(ctx, c.Conn, []string{roster.FieldUnits}, c.Reason, func(r *rosterv1.Roster) error {
+		u, _, ok := roster.FindStaff(r, c.ID)
+		if !ok {
+			return fmt.Errorf("staff %q is not on the roster of %s", c.ID, c.Conn.Region)
+		}
+		u.Staff = slices.DeleteFunc(u.Staff, func(p *rosterv1.StaffMember) bool { return p.GetId() == c.ID })
+		return nil
 	}, stdout)
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -25,14 +26,26 @@ var jsonFieldRE = regexp.MustCompile(`(?:field (\w+)|unknown field "(\w+)")`)
 // field) also gets the google.rpc.BadRequest detail the services give, so
 // every 400 names its field the same way, and a service the gateway cannot
 // reach answers like a service whose backend is down. A body cut at the
-// size limit is answered 413 (REQUEST_TOO_LARGE) instead.
+// size limit is answered 413 (REQUEST_TOO_LARGE) instead. A call over a
+// rate limit is 429 with a Retry-After header.
 func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 		if bodyTooLarge(r) {
 			writeTooLarge(w)
 			return
 		}
+		setRetryAfter(w, err)
 		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, unreachable(ctx, log, decodeError(err)))
+	}
+}
+
+// setRetryAfter turns a google.rpc.RetryInfo detail (a call over a rate
+// limit, RESOURCE_EXHAUSTED, which the default handler answers 429) into a
+// Retry-After header in whole seconds, as HTTP clients expect; the body
+// keeps the detail with the exact delay.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if secs, ok := apierr.RetryAfterSeconds(err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 }
 

@@ -161,8 +161,10 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 	// Printable paper, read through the same backend connections with the
 	// caller's Authorization header.
 	paper := http.NewServeMux()
-	printing.New(intakev1.NewIntakeServiceClient(g.conns["intake"]), routingv1.NewRoutingServiceClient(g.conns["routing"]),
-		rosterv1.NewRosterServiceClient(g.conns["meeting"]), log).Register(paper)
+	prints := printing.New(intakev1.NewIntakeServiceClient(g.conns["intake"]), routingv1.NewRoutingServiceClient(g.conns["routing"]),
+		rosterv1.NewRosterServiceClient(g.conns["meeting"]), log)
+	prints.Register(paper)
+	prints.RegisterMinutes(paper, meetingv1.NewMeetingServiceClient(g.conns["meeting"]))
 	root.Handle("/print/", instrument(paper, requests, latency))
 	// The claimant's lookup (no login): number and lookup code, state and dates only.
 	lk := http.NewServeMux()

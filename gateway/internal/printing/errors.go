@@ -3,9 +3,12 @@ package printing
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 )
 
 // pageError is a failure shown to staff as a page in Chinese.
@@ -50,7 +53,15 @@ func backendError(service string, err error) error {
 		pe.status, pe.title, pe.detail = http.StatusBadRequest, "编号格式有误",
 			"地址中的行政区划或争议事项编号格式不正确（编号形如 2026-17）。"
 		pe.note = st.Message()
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+	case codes.ResourceExhausted:
+		if apierr.Reason(err) == apierr.ReasonRateLimited {
+			pe.status, pe.title, pe.detail = http.StatusTooManyRequests, "请求过于频繁",
+				"本人或本部门在短时间内的请求超过了限额，请稍后重试。"
+			break
+		}
+		pe.status, pe.title, pe.detail = http.StatusServiceUnavailable, "服务暂不可用",
+			"后台服务暂时不可用（"+service+"），请稍后重试。"
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
 		pe.status, pe.title, pe.detail = http.StatusServiceUnavailable, "服务暂不可用",
 			"后台服务暂时不可用（"+service+"），请稍后重试。"
 	default:
@@ -71,6 +82,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.ErrorContext(r.Context(), "print page failed", "path", r.URL.Path, "status", pe.status, "error", pe)
 	}
 	securityHeaders(w)
+	if secs, ok := apierr.RetryAfterSeconds(pe.cause); ok && pe.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
 	if pe.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="disputes"`)
 	}

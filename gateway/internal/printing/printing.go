@@ -1,7 +1,7 @@
 // Package printing renders the platform's paper: the registration form
 // (登记表, 附件1), the claimant's receipt (受理回执), the transfer slip
-// (流转单, 附件2) in two copies with the registration form attached, and the
-// written reply (书面告知书). Pages are HTML for the browser's print dialog
+// (流转单, 附件2) in two copies with the registration form attached, the
+// written reply (书面告知书) and a joint meeting's minutes (会议纪要). Pages are HTML for the browser's print dialog
 // (A4, serif, ruled tables like the seed's forms). The data comes from the
 // services over gRPC with the caller's own Authorization header, so a page
 // shows exactly what the caller may read through the API.
@@ -22,6 +22,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
+	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 )
@@ -37,6 +38,10 @@ type Handler struct {
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	timeout time.Duration
+
+	// meeting and minutesPage serve the minutes page (minutes.go).
+	meeting     meetingv1.MeetingServiceClient
+	minutesPage *template.Template
 }
 
 // pageNames are the templates that are pages; the rest are shared parts.
@@ -105,6 +110,8 @@ type fetched struct {
 	dispute  *intakev1.Dispute
 	tracking *routingv1.Tracking
 	units    map[string]string // member unit id -> name
+	staff    map[string]string // staff id -> display name
+	places   map[string]string // jurisdiction code -> name
 	// regionName is the roster's name of the region, e.g. "孝义市".
 	regionName string
 }
@@ -122,11 +129,11 @@ const (
 
 // fetch reads the dispute, the tracking (per need) and the roster in
 // parallel. A failed roster read is not fatal: the page then shows
-// department ids instead of names.
+// department ids instead of names, and unregisteredStaff for every person.
 func (h *Handler) fetch(q *request, need trackingNeed) (*fetched, error) {
 	var (
 		wg                   sync.WaitGroup
-		f                    = &fetched{units: map[string]string{}}
+		f                    = &fetched{units: map[string]string{}, staff: map[string]string{}, places: map[string]string{}}
 		disputeErr, trackErr error
 	)
 	wg.Go(func() {
@@ -147,6 +154,12 @@ func (h *Handler) fetch(q *request, need trackingNeed) (*fetched, error) {
 		}
 		for _, u := range resp.GetRoster().GetUnits() {
 			f.units[u.GetId()] = u.GetName()
+			for _, p := range u.GetStaff() {
+				f.staff[p.GetId()] = p.GetDisplayName()
+			}
+		}
+		for _, j := range resp.GetRoster().GetJurisdictions() {
+			f.places[j.GetCode()] = j.GetName()
 		}
 		f.regionName = resp.GetRoster().GetRegionName()
 	})
@@ -169,6 +182,31 @@ func (f *fetched) unit(id string) string {
 		return n
 	}
 	return id
+}
+
+// unregisteredStaff is printed for a person the roster does not name: paper
+// shows people by name, never by the staff id their tokens carry.
+const unregisteredStaff = "未登记人员"
+
+// person is the display name of staff id from the roster, unregisteredStaff
+// when the roster does not name it, "" when there is no one.
+func (f *fetched) person(id string) string {
+	if id == "" {
+		return ""
+	}
+	if n, ok := f.staff[id]; ok && n != "" {
+		return n
+	}
+	return unregisteredStaff
+}
+
+// place is the name of the jurisdiction (乡镇/街道) with code, or the code
+// when the roster does not know it.
+func (f *fetched) place(code string) string {
+	if n, ok := f.places[code]; ok && n != "" {
+		return n
+	}
+	return code
 }
 
 func (h *Handler) registrationForm(w http.ResponseWriter, r *http.Request) {

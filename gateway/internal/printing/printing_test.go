@@ -56,6 +56,7 @@ func sampleDispute() *intakev1.Dispute {
 		Channel:               typesv1.Channel_CHANNEL_WINDOW,
 		RegisteringDepartment: "tax", RegisteringStaff: "wang", ProposedDepartment: "hrss",
 		RegisterTime: at("2026-03-01T02:20:00Z"), FirstReceiver: "wang", LookupCode: "K7M2Q9",
+		Jurisdiction: "141181001",
 	}
 }
 
@@ -97,8 +98,10 @@ func sampleTracking() *routingv1.Tracking {
 
 func sampleRoster() *rosterv1.Roster {
 	return &rosterv1.Roster{Name: "regions/141181/roster", Units: []*rosterv1.MemberUnit{
-		{Id: "tax", Name: "市税务局"}, {Id: "hrss", Name: "市人力资源和社会保障局"}, {Id: "finance", Name: "市财政局"},
-	}}
+		{Id: "tax", Name: "市税务局", Staff: []*rosterv1.StaffMember{{Id: "wang", DisplayName: "王小明", Roles: []string{"clerk"}}}},
+		{Id: "hrss", Name: "市人力资源和社会保障局", Staff: []*rosterv1.StaffMember{{Id: "liu", DisplayName: "刘建平", Roles: []string{"handler"}}}},
+		{Id: "finance", Name: "市财政局"},
+	}, Jurisdictions: []*rosterv1.Jurisdiction{{Code: "141181001", Name: "新义街道", Kind: "街道"}}}
 }
 
 // backend is one fake deployment of the three services.
@@ -200,21 +203,23 @@ func TestPages(t *testing.T) {
 		{
 			page: "registration-form",
 			want: []string{"社会保险费征收争议事项登记表", "编号：2026年第17号", "诉求人<br>姓名", "张三", "手机号码", phone,
-				"诉求反映<br>具体情况", "单位未按实际工资申报缴费基数", "登记部门", "市税务局", "登记人员", "wang",
+				"诉求反映<br>具体情况", "单位未按实际工资申报缴费基数", "登记部门", "市税务局", "登记人员", "<td>王小明</td>",
 				"拟处理<br>部门", "市人力资源和社会保障局", "登记时间", "2026年3月1日 10:20",
-				"补充信息", "个人", idNum, "缴费基数申报", "窗口来访"},
+				"补充信息", "个人", idNum, "缴费基数申报", "窗口来访", "所属乡镇（街道）", "<td>新义街道</td>",
+				"首问责任人", "<td>王小明</td>"},
+			wantNot: []string{"141181001"},
 		},
 		{
 			page: "receipt",
-			want: []string{"受理回执", "编号：2026年第17号", "张三", "138****5678", "2026年3月1日 10:20", "市税务局", "K7M2Q9", "2026年3月16日前",
+			want: []string{"受理回执", "编号：2026年第17号", "张三", "138****5678", "2026年3月1日 10:20", "市税务局", "登记人员", "<dd>王小明</dd>", "K7M2Q9", "2026年3月16日前",
 				"凭行政区划代码（141181）、编号和查询码", "/lookup"},
 			wantNot: []string{phone, idNum},
 		},
 		{
 			page: "transfer-slip",
 			want: []string{
-				"登记部门存根", "社会保险费征缴争议事项流转单", "编号：2026年第3号", "属人社部门职责，请接收办理",
-				"接收部门", "市人力资源和社会保障局", "接收人", "liu", "接收时间", "2026年3月2日 09:05",
+				"登记部门存根", "社会保险费征缴争议事项流转单", "编号：2026年第3号", "登记人员", "<td>王小明</td>", "属人社部门职责，请接收办理",
+				"接收部门", "市人力资源和社会保障局", "接收人", "<td>刘建平</td>", "接收时间", "2026年3月2日 09:05",
 				"备注：本流转单一式两份，登记部门、接收部门各执一份。本流转单同时附带登记部门的《社会保险费征缴争议事项登记表》复印件。",
 				"接收部门联", "社会保险费征缴争议事项流转单", "编号：2026年第3号",
 				"附：登记表复印件", "社会保险费征收争议事项登记表", "编号：2026年第17号",
@@ -253,6 +258,12 @@ func TestPages(t *testing.T) {
 			}
 			if csp := hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 				t.Errorf("Content-Security-Policy %q does not forbid scripts", csp)
+			}
+			// People by name only: no staff id anywhere on paper.
+			for _, id := range []string{"wang", "liu"} {
+				if strings.Contains(body, id) {
+					t.Errorf("page shows the staff id %q", id)
+				}
 			}
 			rest := body
 			for _, w := range tt.want {
@@ -376,6 +387,28 @@ func TestRosterDownStillPrintsWithIDs(t *testing.T) {
 	}
 	if !strings.Contains(body, "<td>tax</td>") {
 		t.Errorf("registering department not shown by id:\n%s", body)
+	}
+	// Without the roster no one has a name; the staff id is still not printed.
+	if strings.Contains(body, "wang") || !strings.Contains(body, "<td>未登记人员</td>") {
+		t.Errorf("registering staff not shown as 未登记人员:\n%s", body)
+	}
+}
+
+func TestUnknownStaffPrintsNeutralName(t *testing.T) {
+	b := newBackend()
+	b.dispute.RegisteringStaff, b.dispute.FirstReceiver = "ghost", "ghost"
+	b.tracking.TransferSlips[1].Receiver = "nobody"
+	for _, page := range []string{"registration-form", "receipt", "transfer-slip"} {
+		code, _, body := get(t, start(t, b), base+page, token)
+		if code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", page, code)
+		}
+		if strings.Contains(body, "ghost") || strings.Contains(body, "nobody") {
+			t.Errorf("%s shows an unknown staff id", page)
+		}
+		if !strings.Contains(body, "未登记人员") {
+			t.Errorf("%s lacks 未登记人员:\n%s", page, body)
+		}
 	}
 }
 

@@ -62,7 +62,7 @@ func formView(f *fetched, masked bool) *form {
 		Phone:                 phone,
 		Complaint:             d.GetComplaint(),
 		RegisteringDepartment: f.unit(d.GetRegisteringDepartment()),
-		RegisteringStaff:      d.GetRegisteringStaff(),
+		RegisteringStaff:      f.person(d.GetRegisteringStaff()),
 		ProposedDepartment:    f.unit(d.GetProposedDepartment()),
 		RegisterTime:          dateTime(d.GetRegisterTime()),
 	}
@@ -79,11 +79,11 @@ func formView(f *fetched, masked bool) *form {
 	add("渠道编号", d.GetExternalRef())
 	add("用人单位", d.GetEmployerName())
 	add("用人单位信用代码", d.GetEmployerCreditCode())
-	add("所属乡镇（街道）", d.GetJurisdiction())
+	add("所属乡镇（街道）", f.place(d.GetJurisdiction()))
 	if n := d.GetPeopleInvolved(); n > 0 {
 		add("涉及人数", strconv.Itoa(int(n)))
 	}
-	add("首问责任人", d.GetFirstReceiver())
+	add("首问责任人", f.person(d.GetFirstReceiver()))
 	add("来访时间", dateTime(d.GetVisitTime()))
 	add("送达地址", d.GetDeliveryAddress())
 	add("关联事项", strings.Join(d.GetLinkedDisputes(), "、"))
@@ -121,7 +121,7 @@ func receiptView(f *fetched) *receipt {
 		Phone:                 mask.Phone(d.GetClaimant().GetPhone()),
 		RegisterTime:          dateTime(d.GetRegisterTime()),
 		RegisteringDepartment: f.unit(d.GetRegisteringDepartment()),
-		RegisteringStaff:      d.GetRegisteringStaff(),
+		RegisteringStaff:      f.person(d.GetRegisteringStaff()),
 		LookupCode:            d.GetLookupCode(),
 		Category:              named(categoryNames, d.GetCategory()),
 	}
@@ -150,10 +150,10 @@ func slipView(f *fetched, s *routingv1.TransferSlip) *slip {
 	return &slip{
 		Number:                s.GetNumber(),
 		RegisteringDepartment: f.unit(s.GetRegisteringDepartment()),
-		RegisteringStaff:      s.GetRegisteringStaff(),
+		RegisteringStaff:      f.person(s.GetRegisteringStaff()),
 		Opinion:               s.GetOpinion(),
 		ReceivingDepartment:   f.unit(s.GetReceivingDepartment()),
-		Receiver:              s.GetReceiver(),
+		Receiver:              f.person(s.GetReceiver()),
 		ReceiveTime:           dateTime(s.GetReceiveTime()),
 		ReturnReason:          s.GetReturnReason(),
 	}

@@ -31,6 +31,10 @@ func (s *MeetingServer) ConveneMeeting(ctx context.Context, req *meetingv1.Conve
 		Place:        in.GetPlace(),
 		Agenda:       in.GetAgenda(),
 		ConvenedAt:   now,
+		Kind:         office.Kind(in.GetKind()),
+	}
+	if mt.Kind == 0 {
+		mt.Kind = office.KindJointHandling
 	}
 	if in.GetStartTime() != nil {
 		mt.StartTime = in.GetStartTime().AsTime()
@@ -85,7 +89,8 @@ func (s *MeetingServer) ConveneMeeting(ctx context.Context, req *meetingv1.Conve
 			return nil, err
 		}
 		// A meeting on one dispute is filed under it; on several, the
-		// archive files it into each dispute of the agenda.
+		// archive files it into each dispute of the agenda; a plenary
+		// meeting concerns no dispute.
 		var dispute string
 		if len(mt.Disputes) == 1 {
 			dispute = mt.Disputes[0]

@@ -139,9 +139,44 @@ func meetingProto(region string, mt *office.Meeting) *meetingv1.Meeting {
 		StartTime:    ts(mt.StartTime),
 		Place:        mt.Place,
 		Agenda:       mt.Agenda,
+		Kind:         meetingv1.MeetingKind(mt.KindOf()),
+		Minutes:      minutesProto(mt.Minutes),
+		ConveneTime:  ts(mt.ConvenedAt),
 	}
 	for _, o := range mt.Opinions {
 		out.Opinions = append(out.Opinions, opinionProto(o))
+	}
+	return out
+}
+
+func minutesProto(mn *office.Minutes) *meetingv1.Minutes {
+	if mn == nil {
+		return nil
+	}
+	out := &meetingv1.Minutes{Text: mn.Text, Decisions: mn.Decisions, RecordTime: ts(mn.Time), RecordedBy: mn.RecordedBy}
+	for _, a := range mn.Attendees {
+		out.Attendees = append(out.Attendees, &meetingv1.Attendee{Unit: a.Unit, Name: a.Name, Title: a.Title})
+	}
+	return out
+}
+
+func warningName(region, id string) string { return "regions/" + region + "/massWarnings/" + id }
+
+func warningProto(region, officeHost string, w *office.MassWarning) *meetingv1.MassWarning {
+	out := &meetingv1.MassWarning{
+		Name:                     warningName(region, w.ID),
+		Dispute:                  w.Dispute,
+		Trigger:                  w.Trigger,
+		PeopleInvolved:           w.People,
+		OpenDisputesSameEmployer: w.EmployerCount,
+		AddressedTo:              w.AddressedTo,
+		AcknowledgingUnits:       w.Acknowledgers(officeHost),
+		RaiseTime:                ts(w.RaisedAt),
+		State:                    meetingv1.MassWarningState_MASS_WARNING_STATE_PENDING,
+	}
+	if a := w.Ack; a != nil {
+		out.State = meetingv1.MassWarningState_MASS_WARNING_STATE_ACKNOWLEDGED
+		out.Acknowledgement = &meetingv1.MassWarningAcknowledgement{Unit: a.Unit, Staff: a.Staff, AcknowledgeTime: ts(a.Time), Note: a.Note}
 	}
 	return out
 }

@@ -21,20 +21,22 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
 
-// startOffice runs the meeting service with its consumer of routing's
-// streams, as Setup wires it.
+// startOffice runs the meeting service with its consumer of routing's and
+// intake's streams, as Setup wires it.
 func startOffice(t *testing.T) *fixture {
 	t.Helper()
 	f := start(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := &events.Subscription{
 		Redis: f.rdb, Group: "meeting", Name: "test", Block: 50 * time.Millisecond, ClaimIdle: time.Second,
-		Sources: []string{"routing"}, Regions: func() []string { return []string{region} },
+		Sources: []string{"routing", "intake"}, Regions: func() []string { return []string{region} },
+		Routes:  map[string]events.Handler{events.TypeOf(&intakev1.MassDisputeWarning{}): store.New(f.rdb).MassWarningHandler()},
 		Default: store.New(f.rdb).LifecycleHandler(), Log: log,
 	}
 	ctx, cancel := context.WithCancel(context.Background())

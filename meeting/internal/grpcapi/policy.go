@@ -11,6 +11,14 @@ var anyStaff = []string{
 	authn.RoleConvenor, authn.RolePlatform, authn.RoleAdmin,
 }
 
+var (
+	meetingReaders = []string{
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform,
+	}
+	approvalReaders = []string{authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform}
+	warningReaders  = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}
+)
+
 // Policy is who may call each RPC of the meeting service, by token role.
 // Region and per-dispute checks happen in the handlers.
 var Policy = authn.Policy{
@@ -28,6 +36,22 @@ var Policy = authn.Policy{
 	meetingv1.MeetingService_SubmitOpinion_FullMethodName: {AnyRole: []string{authn.RoleHandler, authn.RoleOffice}},
 	// The convenor decides on major matters.
 	meetingv1.MeetingService_DecideApproval_FullMethodName: {AnyRole: []string{authn.RoleConvenor}},
+	// Meetings are read by the office, the convenor and the units invited
+	// (the handler checks the invitation); the office records minutes.
+	meetingv1.MeetingService_GetMeeting_FullMethodName:    {AnyRole: meetingReaders},
+	meetingv1.MeetingService_ListMeetings_FullMethodName:  {AnyRole: meetingReaders},
+	meetingv1.MeetingService_RecordMinutes_FullMethodName: {AnyRole: []string{authn.RoleOffice}},
+	// Approvals are read by the office, the convenor (its worklist) and the
+	// platform (the matters sent to it).
+	meetingv1.MeetingService_GetApproval_FullMethodName:   {AnyRole: approvalReaders},
+	meetingv1.MeetingService_ListApprovals_FullMethodName: {AnyRole: approvalReaders},
+	// Mass-dispute warnings are read by the units addressed (the petition
+	// bureau), the office and the convenor, and acknowledged by the units
+	// addressed (the handler checks which).
+	meetingv1.MeetingService_ListMassWarnings_FullMethodName: {AnyRole: warningReaders},
+	meetingv1.MeetingService_GetMassWarning_FullMethodName:   {AnyRole: warningReaders},
+	meetingv1.MeetingService_AcknowledgeMassWarning_FullMethodName: {AnyRole: []string{
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}},
 	// The one-stop mediation platform reports its outcome.
 	meetingv1.MeetingService_RecordPlatformOutcome_FullMethodName: {AnyRole: []string{authn.RolePlatform}},
 }

@@ -207,6 +207,40 @@ func TestUpdateRosterAddsUnitAndAnnounces(t *testing.T) {
 	}
 }
 
+func TestUpdateRosterStaffAnnounced(t *testing.T) {
+	f := start(t)
+	cur := f.get(t)
+	upd := proto.Clone(cur).(*rosterv1.Roster)
+	fin, _ := roster.FindUnit(upd, "finance")
+	fin.Staff = append(fin.Staff, &rosterv1.StaffMember{Id: "qiao", DisplayName: "乔玉兰", Roles: []string{"handler"}})
+	resp, err := f.roster.UpdateRoster(f.as(t, region, "tax", authn.RoleAdmin), &rosterv1.UpdateRosterRequest{
+		Roster: upd, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"units"}}, Reason: "财政局新增经办人员",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, p, ok := roster.FindStaff(resp.GetRoster(), "qiao"); !ok || u.GetId() != "finance" || p.GetDisplayName() != "乔玉兰" {
+		t.Fatalf("new staff not in the stored roster: %v %v %v", u, p, ok)
+	}
+	msgs, err := f.rdb.XRange(testCtx(t), events.Stream("meeting", region), "-", "+").Result()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("meeting stream: %d events, %v", len(msgs), err)
+	}
+	ev, err := events.Decode(msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := events.Payload[*rosterv1.RosterUpdated](ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &rosterv1.RosterUpdated{Fields: []string{"units"}, OldEtag: cur.GetEtag(), NewEtag: resp.GetRoster().GetEtag(),
+		StaffAdded: []string{"finance/qiao"}}
+	if diff := cmp.Diff(want, payload, protocmp.Transform()); diff != "" {
+		t.Errorf("RosterUpdated (-want +got):\n%s", diff)
+	}
+}
+
 func TestSweepAnnouncesMissedChange(t *testing.T) {
 	f := start(t)
 	cur := f.get(t)
@@ -291,6 +325,24 @@ func TestUpdateRosterErrors(t *testing.T) {
 			code:       codes.InvalidArgument,
 			reason:     apierr.ReasonInvalidArgument,
 			wantFields: []string{"roster.units[8].id"},
+		},
+		{
+			name: "staff id used in another unit",
+			ctx:  admin(),
+			req: &rosterv1.UpdateRosterRequest{Roster: withUnit(&rosterv1.MemberUnit{Id: "market", Name: "市市场监管局",
+				Staff: []*rosterv1.StaffMember{{Id: "wang", DisplayName: "王伟", Roles: []string{"handler"}}}}), Reason: "x"},
+			code:       codes.InvalidArgument,
+			reason:     apierr.ReasonInvalidArgument,
+			wantFields: []string{"roster.units[8].staff[0].id"},
+		},
+		{
+			name: "blank staff name",
+			ctx:  admin(),
+			req: &rosterv1.UpdateRosterRequest{Roster: withUnit(&rosterv1.MemberUnit{Id: "market", Name: "市市场监管局",
+				Staff: []*rosterv1.StaffMember{{Id: "ma", DisplayName: "  ", Roles: []string{"clerk"}}}}), Reason: "x"},
+			code:       codes.InvalidArgument,
+			reason:     apierr.ReasonInvalidArgument,
+			wantFields: []string{"roster.units[8].staff[0].display_name"},
 		},
 		{
 			name:       "office host refers to nothing",

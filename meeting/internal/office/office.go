@@ -69,6 +69,10 @@ type Meeting struct {
 	Agenda       string    `json:"agenda,omitempty"`
 	Opinions     []Opinion `json:"opinions,omitempty"`
 	ConvenedAt   time.Time `json:"convened_at"`
+	// Kind is unset (joint handling) on meetings stored before plenary
+	// meetings existed.
+	Kind    Kind     `json:"kind,omitempty"`
+	Minutes *Minutes `json:"minutes,omitempty"`
 }
 
 // Opinion is a co-handling unit's written opinion (书面意见) on one dispute.
@@ -159,6 +163,8 @@ const (
 	ReasonDisputeNotFound  = "DISPUTE_NOT_FOUND"
 	ReasonMeetingNotFound  = "MEETING_NOT_FOUND"
 	ReasonApprovalNotFound = "APPROVAL_NOT_FOUND"
+	ReasonWarningNotFound  = "MASS_WARNING_NOT_FOUND"
+	ReasonAcknowledged     = "MASS_WARNING_ALREADY_ACKNOWLEDGED"
 )
 
 func illegal(m *Matter, action, want string) error {
@@ -227,13 +233,11 @@ func (m *Matter) Triage(c Class) error {
 }
 
 // ValidateMeeting checks a meeting to convene: its agenda lists distinct
-// disputes, and it invites at least two distinct member units of the
-// roster (isUnit). field is the request path of the meeting.
+// disputes (at least one, or none for a plenary meeting), and it invites at
+// least two distinct member units of the roster (isUnit). field is the
+// request path of the meeting.
 func ValidateMeeting(mt *Meeting, isUnit func(string) bool, field string) error {
-	var vs []Violation
-	if len(mt.Disputes) == 0 {
-		vs = append(vs, Violation{Field: field + ".disputes", Reason: "at least one dispute is required"})
-	}
+	vs := kindViolations(mt, field)
 	seen := map[string]bool{}
 	for i, d := range mt.Disputes {
 		if seen[d] {

@@ -48,6 +48,8 @@ func Event(region string, c roster.ChangeRecord) (*eventv1.Event, error) {
 		NewEtag:      c.NewEtag,
 		UnitsAdded:   c.UnitsAdded,
 		UnitsRemoved: c.UnitsRemoved,
+		StaffAdded:   c.StaffAdded,
+		StaffRemoved: c.StaffRemoved,
 	}, c.Time)
 }
 

@@ -12,10 +12,15 @@ import (
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/store"
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 )
 
-// Group is the meeting service's consumer group on routing's streams.
+// Group is the meeting service's consumer group on routing's and intake's
+// streams.
 const Group = "meeting"
+
+// Sources are the services whose streams the meeting service reads.
+var Sources = []string{"routing", "intake"}
 
 // Setup builds the meeting service from the process deps, registers its
 // gRPC services and returns its background loops: the roster change feed,
@@ -24,9 +29,12 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 	st := store.New(d.Redis)
 	feed := &rosterfeed.Feed{Etcd: d.Etcd, Store: st, Regions: d.Roster.Regions, Log: d.Log}
 	// Every routing event carries routing's account of the dispute
-	// (Lifecycle); the office's view copies it.
+	// (Lifecycle); the office's view copies it. Of intake's events the
+	// office keeps the mass-dispute warnings; the others carry no Lifecycle
+	// and change nothing.
 	sub := &events.Subscription{
-		Redis: d.Redis, Group: Group, Sources: []string{"routing"}, Regions: d.Roster.Regions,
+		Redis: d.Redis, Group: Group, Sources: Sources, Regions: d.Roster.Regions,
+		Routes:  map[string]events.Handler{events.TypeOf(&intakev1.MassDisputeWarning{}): st.MassWarningHandler()},
 		Default: st.LifecycleHandler(), Log: d.Log, Registerer: d.Server.Registry(),
 	}
 	d.Server.AddReadinessInfo("events", sub.ParkedInfo)

@@ -30,6 +30,7 @@ func matterKey(region, name string) (string, error) {
 func meetingKey(region, id string) string  { return events.Key(Service, region, "meeting", id) }
 func approvalKey(region, id string) string { return events.Key(Service, region, "approval", id) }
 func requestKey(region, id string) string  { return events.Key(Service, region, "convene-request", id) }
+func warningKey(region, id string) string  { return events.Key(Service, region, "mass-warning", id) }
 
 // Reader reads a region's office records inside a transaction: each key read
 // is watched, so the writes commit only if nothing read changed meanwhile.
@@ -91,6 +92,16 @@ func (r *Reader) Approval(id string) (*office.Approval, error) {
 	return a, nil
 }
 
+// Warning returns mass-dispute warning id, nil when there is none.
+func (r *Reader) Warning(id string) (*office.MassWarning, error) {
+	w := &office.MassWarning{}
+	ok, err := r.load(warningKey(r.region, id), w)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
 // ConvenedFor returns the id of the meeting convened with request id reqID
 // ("" when none).
 func (r *Reader) ConvenedFor(reqID string) (string, error) {
@@ -105,6 +116,7 @@ type Writes struct {
 	Matters   []*office.Matter
 	Meetings  []*office.Meeting
 	Approvals []*office.Approval
+	Warnings  []*office.MassWarning
 	// Request maps a convene request id to the meeting it created.
 	Request *ConveneRequest
 	Events  []*eventv1.Event
@@ -136,11 +148,19 @@ func (w *Writes) queue(ctx context.Context, pipe redis.Pipeliner, region string)
 		if err := set(ctx, pipe, meetingKey(region, mt.ID), mt); err != nil {
 			return err
 		}
+		indexMeeting(ctx, pipe, region, mt)
 	}
 	for _, a := range w.Approvals {
 		if err := set(ctx, pipe, approvalKey(region, a.ID), a); err != nil {
 			return err
 		}
+		indexApproval(ctx, pipe, region, a)
+	}
+	for _, w := range w.Warnings {
+		if err := set(ctx, pipe, warningKey(region, w.ID), w); err != nil {
+			return err
+		}
+		indexWarning(ctx, pipe, region, w)
 	}
 	if w.Request != nil {
 		if err := set(ctx, pipe, requestKey(region, w.Request.ID), w.Request.Meeting); err != nil {

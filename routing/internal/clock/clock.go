@@ -67,6 +67,10 @@ type Calendar struct {
 	off, on map[date]bool
 	years   map[int]bool
 	missing func(year int)
+	// strict is set when the years are all the region has: MissingYear
+	// then names the years a computation would wrongly count on weekends
+	// alone.
+	strict bool
 }
 
 // New builds a calendar from years; missing (may be nil) is called with
@@ -89,6 +93,33 @@ func New(years []Year, missing func(year int)) (*Calendar, error) {
 		}
 	}
 	return c, nil
+}
+
+// NewStrict is New for a calendar whose years are every document the region
+// has, so a year not among them is known to be missing (MissingYear).
+func NewStrict(years []Year, missing func(year int)) (*Calendar, error) {
+	c, err := New(years, missing)
+	if err != nil {
+		return nil, err
+	}
+	c.strict = true
+	return c, nil
+}
+
+// MissingYear returns the first year from from's to to's (China time) that
+// has no document, when the calendar was built with NewStrict; a calendar
+// built otherwise reports none. A deadline counted across such a year
+// ignores its holidays and make-up working days.
+func (c *Calendar) MissingYear(from, to time.Time) (int, bool) {
+	if !c.strict {
+		return 0, false
+	}
+	for y := dateOf(from).y; y <= dateOf(to).y; y++ {
+		if !c.years[y] {
+			return y, true
+		}
+	}
+	return 0, false
 }
 
 // Weekends is the calendar with no holiday documents at all.

@@ -225,3 +225,45 @@ func TestNewRefusesBadDates(t *testing.T) {
 		t.Fatal("New accepted month 13")
 	}
 }
+
+func TestMissingYear(t *testing.T) {
+	y2026 := clock.Year{Year: 2026, Holidays: []string{"2026-10-01"}}
+	strict, err := clock.NewStrict([]clock.Year{y2026}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lenient, _ := clock.New([]clock.Year{y2026}, nil)
+	at := func(s string) time.Time {
+		d, err := time.ParseInLocation(time.DateOnly, s, clock.China)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	tests := []struct {
+		name     string
+		cal      *clock.Calendar
+		from, to string
+		want     int
+		missing  bool
+	}{
+		{"within the year", strict, "2026-03-01", "2026-12-31", 0, false},
+		{"into the next year", strict, "2026-12-20", "2027-01-08", 2027, true},
+		{"from a missing year", strict, "2025-12-30", "2026-01-05", 2025, true},
+		{"over two missing years names the first", strict, "2026-12-01", "2028-01-02", 2027, true},
+		{"a lenient calendar reports none", lenient, "2026-12-20", "2027-01-08", 0, false},
+		{"weekends only reports none", clock.Weekends(), "2026-12-20", "2027-01-08", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			y, ok := tt.cal.MissingYear(at(tt.from), at(tt.to))
+			if y != tt.want || ok != tt.missing {
+				t.Errorf("MissingYear = %d, %v; want %d, %v", y, ok, tt.want, tt.missing)
+			}
+		})
+	}
+	// 23:30 on 31 December UTC is already 1 January in China.
+	if y, ok := strict.MissingYear(time.Date(2026, 12, 31, 16, 30, 0, 0, time.UTC), time.Date(2026, 12, 31, 16, 30, 0, 0, time.UTC)); !ok || y != 2027 {
+		t.Errorf("MissingYear in China time = %d, %v; want 2027", y, ok)
+	}
+}

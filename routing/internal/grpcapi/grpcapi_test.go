@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -46,6 +47,7 @@ const region = "141181"
 var weekdays = clock.Weekends()
 
 type fixture struct {
+	etcd   *clientv3.Client
 	redis  *testenv.Redis
 	rdb    *redis.Client
 	client routingv1.RoutingServiceClient
@@ -61,6 +63,13 @@ func start(t *testing.T) *fixture {
 
 // startAt is start with the service's clock at now.
 func startAt(t *testing.T, now func() time.Time) *fixture {
+	t.Helper()
+	return startWith(t, now, nil)
+}
+
+// startWith is startAt with the time rules rules builds on the test's etcd
+// (nil: the defaults on weekends only, in every region).
+func startWith(t *testing.T, now func() time.Time, rules func(ctx context.Context, cli *clientv3.Client) tracker.Calendar) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -93,7 +102,10 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 		t.Fatal(err)
 	}
 	st := store.New(rdb)
-	cal := tracker.Everywhere(tracker.DefaultRules(weekdays))
+	var cal tracker.Calendar = tracker.Everywhere(tracker.DefaultRules(weekdays))
+	if rules != nil {
+		cal = rules(ctx, cli)
+	}
 	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, now, log))
 	routes := (&intakefeed.Feed{Calendar: cal, Now: now, Log: log}).Routes(st)
 	maps.Copy(routes, (&meetingfeed.Feed{Calendar: cal, Now: now, Log: log}).Routes(st))
@@ -116,13 +128,15 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	f := &fixture{redis: rs, rdb: rdb, client: routingv1.NewRoutingServiceClient(conn), tokens: map[string]string{}}
+	f := &fixture{etcd: cli, redis: rs, rdb: rdb, client: routingv1.NewRoutingServiceClient(conn), tokens: map[string]string{}}
 	for name, id := range map[string]authn.Identity{
 		"tax":          {Region: region, Department: "tax", Staff: "li_na", Roles: []string{authn.RoleClerk}},
 		"hrss":         {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
 		"finance":      {Region: region, Department: "finance", Staff: "zhao_lei", Roles: []string{authn.RoleHandler}},
 		"office":       {Region: region, Department: "gov_office", Staff: "chen_jie", Roles: []string{authn.RoleOffice}},
 		"other_region": {Region: "110105", Department: "tax", Staff: "sun_li", Roles: []string{authn.RoleOffice}},
+		// The tax bureau's head, who approves its extensions.
+		"tax_head": {Region: region, Department: "tax", Staff: "wangxj", Roles: []string{authn.RoleHead}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)
 		if err != nil {

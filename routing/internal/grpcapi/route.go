@@ -29,8 +29,12 @@ func (s *Server) mutate(ctx context.Context, c tracker.Caller, name, etag string
 		if err := t.CheckEtag(etag); err != nil {
 			return nil, err
 		}
+		before := deadlines(t)
 		p, err := fn(t, x)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.checkCalendar(t.Region, before, deadlines(t), now); err != nil {
 			return nil, err
 		}
 		// The events share their time; ascending ids keep their order for

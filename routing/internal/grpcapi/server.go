@@ -93,7 +93,10 @@ func (s *Server) toStatus(err error) error {
 	var ve *tracker.ValidationError
 	var refused *tracker.RefusedError
 	var ne *names.Error
+	var cm *calendarMissingError
 	switch {
+	case errors.As(err, &cm):
+		return cm.status()
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
 	case errors.As(err, &ne):

@@ -55,7 +55,7 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		}
 		name := opts.Name
 		st := store.New(d.Redis)
-		rules := timerules.New(d.Etcd, d.Log, d.Server.Registry())
+		rules := timerules.NewWith(d.Etcd, d.Calendars, d.Log, d.Server.Registry())
 		d.Server.AddReadinessInfo("time_limits", rules.Limits.ReadinessInfo)
 		d.Server.AddReadinessInfo("calendar", rules.Calendars.ReadinessInfo)
 		now := func() time.Time { return d.Now() }

@@ -372,6 +372,142 @@ func (x *BusinessCalendar) GetMakeUpWorkdays() []string {
 	return nil
 }
 
+// RateLimits are a region's per-caller rate limits, kept in etcd at
+// /disputes/<region>/config/rate-limits and watched live. Every service
+// checks them after authentication: a call takes one token from the bucket
+// of its staff member and one from the bucket of its department (region and
+// department), each for its class of method (reads: Get, List, Search,
+// Export; writes: everything else). A limit left unset takes its default.
+// The buckets live in each replica's memory, so the effective limit of a
+// service is the limit times its replicas (docs/SECURITY.md, "Rate limits").
+type RateLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Reads of one staff member.
+	StaffReads *RateLimit `protobuf:"bytes,1,opt,name=staff_reads,json=staffReads,proto3" json:"staff_reads,omitempty"`
+	// Writes of one staff member.
+	StaffWrites *RateLimit `protobuf:"bytes,2,opt,name=staff_writes,json=staffWrites,proto3" json:"staff_writes,omitempty"`
+	// Reads of all staff of one department together.
+	DepartmentReads *RateLimit `protobuf:"bytes,3,opt,name=department_reads,json=departmentReads,proto3" json:"department_reads,omitempty"`
+	// Writes of all staff of one department together.
+	DepartmentWrites *RateLimit `protobuf:"bytes,4,opt,name=department_writes,json=departmentWrites,proto3" json:"department_writes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RateLimits) Reset() {
+	*x = RateLimits{}
+	mi := &file_disputes_config_v1_config_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimits) ProtoMessage() {}
+
+func (x *RateLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_config_v1_config_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimits.ProtoReflect.Descriptor instead.
+func (*RateLimits) Descriptor() ([]byte, []int) {
+	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RateLimits) GetStaffReads() *RateLimit {
+	if x != nil {
+		return x.StaffReads
+	}
+	return nil
+}
+
+func (x *RateLimits) GetStaffWrites() *RateLimit {
+	if x != nil {
+		return x.StaffWrites
+	}
+	return nil
+}
+
+func (x *RateLimits) GetDepartmentReads() *RateLimit {
+	if x != nil {
+		return x.DepartmentReads
+	}
+	return nil
+}
+
+func (x *RateLimits) GetDepartmentWrites() *RateLimit {
+	if x != nil {
+		return x.DepartmentWrites
+	}
+	return nil
+}
+
+// RateLimit is one token bucket: it holds at most burst tokens and gains
+// per_second tokens a second; each call takes one.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sustained calls per second.
+	PerSecond float64 `protobuf:"fixed64,1,opt,name=per_second,json=perSecond,proto3" json:"per_second,omitempty"`
+	// Calls that may come at once after a quiet spell; at least 1.
+	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_disputes_config_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_config_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RateLimit) GetPerSecond() float64 {
+	if x != nil {
+		return x.PerSecond
+	}
+	return 0
+}
+
+func (x *RateLimit) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
 // LegalInfo is a region's legal data for the written reply (书面告知), kept
 // in etcd at /disputes/<region>/config/legal and watched live: the office's
 // name as it signs, and where a claimant applies for each remedy.
@@ -402,7 +538,7 @@ type LegalInfo struct {
 
 func (x *LegalInfo) Reset() {
 	*x = LegalInfo{}
-	mi := &file_disputes_config_v1_config_proto_msgTypes[5]
+	mi := &file_disputes_config_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +550,7 @@ func (x *LegalInfo) String() string {
 func (*LegalInfo) ProtoMessage() {}
 
 func (x *LegalInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_config_v1_config_proto_msgTypes[5]
+	mi := &file_disputes_config_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +563,7 @@ func (x *LegalInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LegalInfo.ProtoReflect.Descriptor instead.
 func (*LegalInfo) Descriptor() ([]byte, []int) {
-	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LegalInfo) GetOfficeName() string {
@@ -492,7 +628,7 @@ type ReconsiderationBody struct {
 
 func (x *ReconsiderationBody) Reset() {
 	*x = ReconsiderationBody{}
-	mi := &file_disputes_config_v1_config_proto_msgTypes[6]
+	mi := &file_disputes_config_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +640,7 @@ func (x *ReconsiderationBody) String() string {
 func (*ReconsiderationBody) ProtoMessage() {}
 
 func (x *ReconsiderationBody) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_config_v1_config_proto_msgTypes[6]
+	mi := &file_disputes_config_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +653,7 @@ func (x *ReconsiderationBody) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconsiderationBody.ProtoReflect.Descriptor instead.
 func (*ReconsiderationBody) Descriptor() ([]byte, []int) {
-	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReconsiderationBody) GetUnit() string {
@@ -570,7 +706,18 @@ const file_disputes_config_v1_config_proto_rawDesc = "" +
 	"\x10BusinessCalendar\x12\x1f\n" +
 	"\x04year\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xb4\x10(\xd0\x0fR\x04year\x12F\n" +
 	"\bholidays\x18\x02 \x03(\tB*\xbaH'\x92\x01$\x10<\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\bholidays\x12T\n" +
-	"\x10make_up_workdays\x18\x03 \x03(\tB*\xbaH'\x92\x01$\x10\x1e\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x0emakeUpWorkdays\"\x95\x03\n" +
+	"\x10make_up_workdays\x18\x03 \x03(\tB*\xbaH'\x92\x01$\x10\x1e\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x0emakeUpWorkdays\"\xa4\x02\n" +
+	"\n" +
+	"RateLimits\x12>\n" +
+	"\vstaff_reads\x18\x01 \x01(\v2\x1d.disputes.config.v1.RateLimitR\n" +
+	"staffReads\x12@\n" +
+	"\fstaff_writes\x18\x02 \x01(\v2\x1d.disputes.config.v1.RateLimitR\vstaffWrites\x12H\n" +
+	"\x10department_reads\x18\x03 \x01(\v2\x1d.disputes.config.v1.RateLimitR\x0fdepartmentReads\x12J\n" +
+	"\x11department_writes\x18\x04 \x01(\v2\x1d.disputes.config.v1.RateLimitR\x10departmentWrites\"f\n" +
+	"\tRateLimit\x126\n" +
+	"\n" +
+	"per_second\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x80\x84.A!\x00\x00\x00\x00\x00\x00\x00\x00R\tperSecond\x12!\n" +
+	"\x05burst\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x01R\x05burst\"\x95\x03\n" +
 	"\tLegalInfo\x12(\n" +
 	"\voffice_name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18dR\n" +
 	"officeName\x12,\n" +
@@ -597,27 +744,33 @@ func file_disputes_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_disputes_config_v1_config_proto_rawDescData
 }
 
-var file_disputes_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_disputes_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_disputes_config_v1_config_proto_goTypes = []any{
 	(*IntakeRules)(nil),         // 0: disputes.config.v1.IntakeRules
 	(*CategoryRule)(nil),        // 1: disputes.config.v1.CategoryRule
 	(*TimeLimits)(nil),          // 2: disputes.config.v1.TimeLimits
 	(*StageLimit)(nil),          // 3: disputes.config.v1.StageLimit
 	(*BusinessCalendar)(nil),    // 4: disputes.config.v1.BusinessCalendar
-	(*LegalInfo)(nil),           // 5: disputes.config.v1.LegalInfo
-	(*ReconsiderationBody)(nil), // 6: disputes.config.v1.ReconsiderationBody
-	(v1.Category)(0),            // 7: disputes.types.v1.Category
+	(*RateLimits)(nil),          // 5: disputes.config.v1.RateLimits
+	(*RateLimit)(nil),           // 6: disputes.config.v1.RateLimit
+	(*LegalInfo)(nil),           // 7: disputes.config.v1.LegalInfo
+	(*ReconsiderationBody)(nil), // 8: disputes.config.v1.ReconsiderationBody
+	(v1.Category)(0),            // 9: disputes.types.v1.Category
 }
 var file_disputes_config_v1_config_proto_depIdxs = []int32{
 	1, // 0: disputes.config.v1.IntakeRules.category_departments:type_name -> disputes.config.v1.CategoryRule
-	7, // 1: disputes.config.v1.CategoryRule.category:type_name -> disputes.types.v1.Category
+	9, // 1: disputes.config.v1.CategoryRule.category:type_name -> disputes.types.v1.Category
 	3, // 2: disputes.config.v1.TimeLimits.stages:type_name -> disputes.config.v1.StageLimit
-	6, // 3: disputes.config.v1.LegalInfo.reconsideration_bodies:type_name -> disputes.config.v1.ReconsiderationBody
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 3: disputes.config.v1.RateLimits.staff_reads:type_name -> disputes.config.v1.RateLimit
+	6, // 4: disputes.config.v1.RateLimits.staff_writes:type_name -> disputes.config.v1.RateLimit
+	6, // 5: disputes.config.v1.RateLimits.department_reads:type_name -> disputes.config.v1.RateLimit
+	6, // 6: disputes.config.v1.RateLimits.department_writes:type_name -> disputes.config.v1.RateLimit
+	8, // 7: disputes.config.v1.LegalInfo.reconsideration_bodies:type_name -> disputes.config.v1.ReconsiderationBody
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_disputes_config_v1_config_proto_init() }
@@ -631,7 +784,7 @@ func file_disputes_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_config_v1_config_proto_rawDesc), len(file_disputes_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

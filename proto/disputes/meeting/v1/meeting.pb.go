@@ -77,12 +77,172 @@ func (MatterClass) EnumDescriptor() ([]byte, []int) {
 	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{0}
 }
 
+// MeetingKind is what a meeting is for.
+type MeetingKind int32
+
+const (
+	MeetingKind_MEETING_KIND_UNSPECIFIED MeetingKind = 0
+	// 联办会议: member units convened on disputes of the agenda, each giving a
+	// written opinion.
+	MeetingKind_MEETING_KIND_JOINT_HANDLING MeetingKind = 1
+	// 全体会议: a plenary meeting on focal and difficult issues (焦点、难点问题),
+	// with no dispute on its agenda.
+	MeetingKind_MEETING_KIND_PLENARY MeetingKind = 2
+)
+
+// Enum value maps for MeetingKind.
+var (
+	MeetingKind_name = map[int32]string{
+		0: "MEETING_KIND_UNSPECIFIED",
+		1: "MEETING_KIND_JOINT_HANDLING",
+		2: "MEETING_KIND_PLENARY",
+	}
+	MeetingKind_value = map[string]int32{
+		"MEETING_KIND_UNSPECIFIED":    0,
+		"MEETING_KIND_JOINT_HANDLING": 1,
+		"MEETING_KIND_PLENARY":        2,
+	}
+)
+
+func (x MeetingKind) Enum() *MeetingKind {
+	p := new(MeetingKind)
+	*p = x
+	return p
+}
+
+func (x MeetingKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MeetingKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_meeting_v1_meeting_proto_enumTypes[1].Descriptor()
+}
+
+func (MeetingKind) Type() protoreflect.EnumType {
+	return &file_disputes_meeting_v1_meeting_proto_enumTypes[1]
+}
+
+func (x MeetingKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MeetingKind.Descriptor instead.
+func (MeetingKind) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{1}
+}
+
+// ApprovalState filters approval requests.
+type ApprovalState int32
+
+const (
+	// Any state.
+	ApprovalState_APPROVAL_STATE_UNSPECIFIED ApprovalState = 0
+	// Awaiting the convenor.
+	ApprovalState_APPROVAL_STATE_PENDING ApprovalState = 1
+	// Approved or declined.
+	ApprovalState_APPROVAL_STATE_DECIDED ApprovalState = 2
+)
+
+// Enum value maps for ApprovalState.
+var (
+	ApprovalState_name = map[int32]string{
+		0: "APPROVAL_STATE_UNSPECIFIED",
+		1: "APPROVAL_STATE_PENDING",
+		2: "APPROVAL_STATE_DECIDED",
+	}
+	ApprovalState_value = map[string]int32{
+		"APPROVAL_STATE_UNSPECIFIED": 0,
+		"APPROVAL_STATE_PENDING":     1,
+		"APPROVAL_STATE_DECIDED":     2,
+	}
+)
+
+func (x ApprovalState) Enum() *ApprovalState {
+	p := new(ApprovalState)
+	*p = x
+	return p
+}
+
+func (x ApprovalState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ApprovalState) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_meeting_v1_meeting_proto_enumTypes[2].Descriptor()
+}
+
+func (ApprovalState) Type() protoreflect.EnumType {
+	return &file_disputes_meeting_v1_meeting_proto_enumTypes[2]
+}
+
+func (x ApprovalState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ApprovalState.Descriptor instead.
+func (ApprovalState) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{2}
+}
+
+// MassWarningState is where a mass-dispute warning stands.
+type MassWarningState int32
+
+const (
+	MassWarningState_MASS_WARNING_STATE_UNSPECIFIED MassWarningState = 0
+	// Awaiting acknowledgement.
+	MassWarningState_MASS_WARNING_STATE_PENDING MassWarningState = 1
+	// Acknowledged: the unit stepped in.
+	MassWarningState_MASS_WARNING_STATE_ACKNOWLEDGED MassWarningState = 2
+)
+
+// Enum value maps for MassWarningState.
+var (
+	MassWarningState_name = map[int32]string{
+		0: "MASS_WARNING_STATE_UNSPECIFIED",
+		1: "MASS_WARNING_STATE_PENDING",
+		2: "MASS_WARNING_STATE_ACKNOWLEDGED",
+	}
+	MassWarningState_value = map[string]int32{
+		"MASS_WARNING_STATE_UNSPECIFIED":  0,
+		"MASS_WARNING_STATE_PENDING":      1,
+		"MASS_WARNING_STATE_ACKNOWLEDGED": 2,
+	}
+)
+
+func (x MassWarningState) Enum() *MassWarningState {
+	p := new(MassWarningState)
+	*p = x
+	return p
+}
+
+func (x MassWarningState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MassWarningState) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_meeting_v1_meeting_proto_enumTypes[3].Descriptor()
+}
+
+func (MassWarningState) Type() protoreflect.EnumType {
+	return &file_disputes_meeting_v1_meeting_proto_enumTypes[3]
+}
+
+func (x MassWarningState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MassWarningState.Descriptor instead.
+func (MassWarningState) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{3}
+}
+
 // Meeting is one joint meeting.
 type Meeting struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: regions/<region>/meetings/<id>.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Disputes on the agenda.
+	// Disputes on the agenda: at least one for a joint-handling meeting, none
+	// for a plenary meeting.
 	Disputes []string `protobuf:"bytes,2,rep,name=disputes,proto3" json:"disputes,omitempty"`
 	// Member units invited (联办单位).
 	InvitedUnits []string `protobuf:"bytes,3,rep,name=invited_units,json=invitedUnits,proto3" json:"invited_units,omitempty"`
@@ -92,8 +252,14 @@ type Meeting struct {
 	Place string `protobuf:"bytes,5,opt,name=place,proto3" json:"place,omitempty"`
 	// Agenda.
 	Agenda string `protobuf:"bytes,6,opt,name=agenda,proto3" json:"agenda,omitempty"`
-	// Opinions received so far.
-	Opinions      []*Opinion `protobuf:"bytes,7,rep,name=opinions,proto3" json:"opinions,omitempty"`
+	// Opinions received so far; an invited unit reading the meeting sees its own.
+	Opinions []*Opinion `protobuf:"bytes,7,rep,name=opinions,proto3" json:"opinions,omitempty"`
+	// Kind: joint handling of disputes (the default) or plenary.
+	Kind MeetingKind `protobuf:"varint,8,opt,name=kind,proto3,enum=disputes.meeting.v1.MeetingKind" json:"kind,omitempty"`
+	// Minutes (会议纪要), once recorded.
+	Minutes *Minutes `protobuf:"bytes,9,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	// When the office convened it.
+	ConveneTime   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=convene_time,json=conveneTime,proto3" json:"convene_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -177,6 +343,173 @@ func (x *Meeting) GetOpinions() []*Opinion {
 	return nil
 }
 
+func (x *Meeting) GetKind() MeetingKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MeetingKind_MEETING_KIND_UNSPECIFIED
+}
+
+func (x *Meeting) GetMinutes() *Minutes {
+	if x != nil {
+		return x.Minutes
+	}
+	return nil
+}
+
+func (x *Meeting) GetConveneTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConveneTime
+	}
+	return nil
+}
+
+// Minutes are a meeting's minutes (会议纪要).
+type Minutes struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The minutes' text.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// Who attended (出席人员).
+	Attendees []*Attendee `protobuf:"bytes,2,rep,name=attendees,proto3" json:"attendees,omitempty"`
+	// Decisions taken (议定事项), one each.
+	Decisions []string `protobuf:"bytes,3,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	// When recorded.
+	RecordTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	// Staff who recorded them.
+	RecordedBy    string `protobuf:"bytes,5,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Minutes) Reset() {
+	*x = Minutes{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Minutes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Minutes) ProtoMessage() {}
+
+func (x *Minutes) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Minutes.ProtoReflect.Descriptor instead.
+func (*Minutes) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Minutes) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Minutes) GetAttendees() []*Attendee {
+	if x != nil {
+		return x.Attendees
+	}
+	return nil
+}
+
+func (x *Minutes) GetDecisions() []string {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+func (x *Minutes) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
+func (x *Minutes) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// Attendee is one person present at a meeting.
+type Attendee struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member unit, when the person attends for one.
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Name, e.g. "王小军".
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Title, e.g. "市税务局局长".
+	Title         string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attendee) Reset() {
+	*x = Attendee{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attendee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attendee) ProtoMessage() {}
+
+func (x *Attendee) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attendee.ProtoReflect.Descriptor instead.
+func (*Attendee) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Attendee) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *Attendee) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Attendee) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
 // Opinion is a co-handling unit's written opinion.
 type Opinion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -196,7 +529,7 @@ type Opinion struct {
 
 func (x *Opinion) Reset() {
 	*x = Opinion{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[1]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +541,7 @@ func (x *Opinion) String() string {
 func (*Opinion) ProtoMessage() {}
 
 func (x *Opinion) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[1]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +554,7 @@ func (x *Opinion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Opinion.ProtoReflect.Descriptor instead.
 func (*Opinion) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{1}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Opinion) GetDispute() string {
@@ -284,7 +617,7 @@ type Approval struct {
 
 func (x *Approval) Reset() {
 	*x = Approval{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[2]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -296,7 +629,7 @@ func (x *Approval) String() string {
 func (*Approval) ProtoMessage() {}
 
 func (x *Approval) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[2]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -309,7 +642,7 @@ func (x *Approval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Approval.ProtoReflect.Descriptor instead.
 func (*Approval) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{2}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Approval) GetName() string {
@@ -368,6 +701,208 @@ func (x *Approval) GetDecideTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// MassWarning is a mass-dispute warning raised by intake (MassDisputeWarning),
+// kept by the office for the units it is addressed to.
+type MassWarning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: regions/<region>/massWarnings/<id> (the id of intake's event).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The registration that raised it.
+	Dispute string `protobuf:"bytes,2,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	// Why: "people_involved" or "same_employer".
+	Trigger string `protobuf:"bytes,3,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// People involved in the dispute.
+	PeopleInvolved int32 `protobuf:"varint,4,opt,name=people_involved,json=peopleInvolved,proto3" json:"people_involved,omitempty"`
+	// Open disputes against the same employer in the window, this one included.
+	OpenDisputesSameEmployer int32 `protobuf:"varint,5,opt,name=open_disputes_same_employer,json=openDisputesSameEmployer,proto3" json:"open_disputes_same_employer,omitempty"`
+	// Units addressed (from the region's intake rules).
+	AddressedTo []string `protobuf:"bytes,6,rep,name=addressed_to,json=addressedTo,proto3" json:"addressed_to,omitempty"`
+	// Units expected to acknowledge it: the units addressed other than the
+	// office's host unit (the petition bureau, 信访局, by default).
+	AcknowledgingUnits []string `protobuf:"bytes,7,rep,name=acknowledging_units,json=acknowledgingUnits,proto3" json:"acknowledging_units,omitempty"`
+	// When intake raised it.
+	RaiseTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=raise_time,json=raiseTime,proto3" json:"raise_time,omitempty"`
+	// PENDING or ACKNOWLEDGED.
+	State MassWarningState `protobuf:"varint,9,opt,name=state,proto3,enum=disputes.meeting.v1.MassWarningState" json:"state,omitempty"`
+	// The acknowledgement, once made.
+	Acknowledgement *MassWarningAcknowledgement `protobuf:"bytes,10,opt,name=acknowledgement,proto3" json:"acknowledgement,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MassWarning) Reset() {
+	*x = MassWarning{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MassWarning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MassWarning) ProtoMessage() {}
+
+func (x *MassWarning) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MassWarning.ProtoReflect.Descriptor instead.
+func (*MassWarning) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MassWarning) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MassWarning) GetDispute() string {
+	if x != nil {
+		return x.Dispute
+	}
+	return ""
+}
+
+func (x *MassWarning) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *MassWarning) GetPeopleInvolved() int32 {
+	if x != nil {
+		return x.PeopleInvolved
+	}
+	return 0
+}
+
+func (x *MassWarning) GetOpenDisputesSameEmployer() int32 {
+	if x != nil {
+		return x.OpenDisputesSameEmployer
+	}
+	return 0
+}
+
+func (x *MassWarning) GetAddressedTo() []string {
+	if x != nil {
+		return x.AddressedTo
+	}
+	return nil
+}
+
+func (x *MassWarning) GetAcknowledgingUnits() []string {
+	if x != nil {
+		return x.AcknowledgingUnits
+	}
+	return nil
+}
+
+func (x *MassWarning) GetRaiseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RaiseTime
+	}
+	return nil
+}
+
+func (x *MassWarning) GetState() MassWarningState {
+	if x != nil {
+		return x.State
+	}
+	return MassWarningState_MASS_WARNING_STATE_UNSPECIFIED
+}
+
+func (x *MassWarning) GetAcknowledgement() *MassWarningAcknowledgement {
+	if x != nil {
+		return x.Acknowledgement
+	}
+	return nil
+}
+
+// MassWarningAcknowledgement is who stepped in, when, and what they noted.
+type MassWarningAcknowledgement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unit.
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Staff.
+	Staff string `protobuf:"bytes,2,opt,name=staff,proto3" json:"staff,omitempty"`
+	// When.
+	AcknowledgeTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=acknowledge_time,json=acknowledgeTime,proto3" json:"acknowledge_time,omitempty"`
+	// Note.
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MassWarningAcknowledgement) Reset() {
+	*x = MassWarningAcknowledgement{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MassWarningAcknowledgement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MassWarningAcknowledgement) ProtoMessage() {}
+
+func (x *MassWarningAcknowledgement) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MassWarningAcknowledgement.ProtoReflect.Descriptor instead.
+func (*MassWarningAcknowledgement) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MassWarningAcknowledgement) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *MassWarningAcknowledgement) GetStaff() string {
+	if x != nil {
+		return x.Staff
+	}
+	return ""
+}
+
+func (x *MassWarningAcknowledgement) GetAcknowledgeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcknowledgeTime
+	}
+	return nil
+}
+
+func (x *MassWarningAcknowledgement) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 // TriageMatterRequest classifies a dispute.
 type TriageMatterRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -383,7 +918,7 @@ type TriageMatterRequest struct {
 
 func (x *TriageMatterRequest) Reset() {
 	*x = TriageMatterRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[3]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +930,7 @@ func (x *TriageMatterRequest) String() string {
 func (*TriageMatterRequest) ProtoMessage() {}
 
 func (x *TriageMatterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[3]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +943,7 @@ func (x *TriageMatterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriageMatterRequest.ProtoReflect.Descriptor instead.
 func (*TriageMatterRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{3}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TriageMatterRequest) GetName() string {
@@ -447,7 +982,7 @@ type TriageMatterResponse struct {
 
 func (x *TriageMatterResponse) Reset() {
 	*x = TriageMatterResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[4]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +994,7 @@ func (x *TriageMatterResponse) String() string {
 func (*TriageMatterResponse) ProtoMessage() {}
 
 func (x *TriageMatterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[4]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +1007,7 @@ func (x *TriageMatterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriageMatterResponse.ProtoReflect.Descriptor instead.
 func (*TriageMatterResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{4}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TriageMatterResponse) GetName() string {
@@ -511,7 +1046,7 @@ type ConveneMeetingRequest struct {
 
 func (x *ConveneMeetingRequest) Reset() {
 	*x = ConveneMeetingRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[5]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +1058,7 @@ func (x *ConveneMeetingRequest) String() string {
 func (*ConveneMeetingRequest) ProtoMessage() {}
 
 func (x *ConveneMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[5]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +1071,7 @@ func (x *ConveneMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConveneMeetingRequest.ProtoReflect.Descriptor instead.
 func (*ConveneMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{5}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConveneMeetingRequest) GetParent() string {
@@ -571,7 +1106,7 @@ type ConveneMeetingResponse struct {
 
 func (x *ConveneMeetingResponse) Reset() {
 	*x = ConveneMeetingResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[6]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +1118,7 @@ func (x *ConveneMeetingResponse) String() string {
 func (*ConveneMeetingResponse) ProtoMessage() {}
 
 func (x *ConveneMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[6]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +1131,7 @@ func (x *ConveneMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConveneMeetingResponse.ProtoReflect.Descriptor instead.
 func (*ConveneMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{6}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConveneMeetingResponse) GetMeeting() *Meeting {
@@ -619,7 +1154,7 @@ type SubmitOpinionRequest struct {
 
 func (x *SubmitOpinionRequest) Reset() {
 	*x = SubmitOpinionRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[7]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +1166,7 @@ func (x *SubmitOpinionRequest) String() string {
 func (*SubmitOpinionRequest) ProtoMessage() {}
 
 func (x *SubmitOpinionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[7]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +1179,7 @@ func (x *SubmitOpinionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOpinionRequest.ProtoReflect.Descriptor instead.
 func (*SubmitOpinionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{7}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitOpinionRequest) GetParent() string {
@@ -672,7 +1207,7 @@ type SubmitOpinionResponse struct {
 
 func (x *SubmitOpinionResponse) Reset() {
 	*x = SubmitOpinionResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[8]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +1219,7 @@ func (x *SubmitOpinionResponse) String() string {
 func (*SubmitOpinionResponse) ProtoMessage() {}
 
 func (x *SubmitOpinionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[8]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +1232,7 @@ func (x *SubmitOpinionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOpinionResponse.ProtoReflect.Descriptor instead.
 func (*SubmitOpinionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{8}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SubmitOpinionResponse) GetOpinion() *Opinion {
@@ -724,7 +1259,7 @@ type IssueDecisionRequest struct {
 
 func (x *IssueDecisionRequest) Reset() {
 	*x = IssueDecisionRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[9]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +1271,7 @@ func (x *IssueDecisionRequest) String() string {
 func (*IssueDecisionRequest) ProtoMessage() {}
 
 func (x *IssueDecisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[9]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +1284,7 @@ func (x *IssueDecisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueDecisionRequest.ProtoReflect.Descriptor instead.
 func (*IssueDecisionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{9}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IssueDecisionRequest) GetName() string {
@@ -791,7 +1326,7 @@ type IssueDecisionResponse struct {
 
 func (x *IssueDecisionResponse) Reset() {
 	*x = IssueDecisionResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[10]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +1338,7 @@ func (x *IssueDecisionResponse) String() string {
 func (*IssueDecisionResponse) ProtoMessage() {}
 
 func (x *IssueDecisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[10]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +1351,7 @@ func (x *IssueDecisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueDecisionResponse.ProtoReflect.Descriptor instead.
 func (*IssueDecisionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{10}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IssueDecisionResponse) GetState() v1.DisputeState {
@@ -841,7 +1376,7 @@ type RequestApprovalRequest struct {
 
 func (x *RequestApprovalRequest) Reset() {
 	*x = RequestApprovalRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[11]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1388,7 @@ func (x *RequestApprovalRequest) String() string {
 func (*RequestApprovalRequest) ProtoMessage() {}
 
 func (x *RequestApprovalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[11]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1401,7 @@ func (x *RequestApprovalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestApprovalRequest.ProtoReflect.Descriptor instead.
 func (*RequestApprovalRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{11}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RequestApprovalRequest) GetParent() string {
@@ -901,7 +1436,7 @@ type RequestApprovalResponse struct {
 
 func (x *RequestApprovalResponse) Reset() {
 	*x = RequestApprovalResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[12]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1448,7 @@ func (x *RequestApprovalResponse) String() string {
 func (*RequestApprovalResponse) ProtoMessage() {}
 
 func (x *RequestApprovalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[12]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1461,7 @@ func (x *RequestApprovalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestApprovalResponse.ProtoReflect.Descriptor instead.
 func (*RequestApprovalResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{12}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RequestApprovalResponse) GetApproval() *Approval {
@@ -951,7 +1486,7 @@ type DecideApprovalRequest struct {
 
 func (x *DecideApprovalRequest) Reset() {
 	*x = DecideApprovalRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[13]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1498,7 @@ func (x *DecideApprovalRequest) String() string {
 func (*DecideApprovalRequest) ProtoMessage() {}
 
 func (x *DecideApprovalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[13]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1511,7 @@ func (x *DecideApprovalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideApprovalRequest.ProtoReflect.Descriptor instead.
 func (*DecideApprovalRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{13}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DecideApprovalRequest) GetName() string {
@@ -1011,7 +1546,7 @@ type DecideApprovalResponse struct {
 
 func (x *DecideApprovalResponse) Reset() {
 	*x = DecideApprovalResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[14]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1558,7 @@ func (x *DecideApprovalResponse) String() string {
 func (*DecideApprovalResponse) ProtoMessage() {}
 
 func (x *DecideApprovalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[14]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1571,7 @@ func (x *DecideApprovalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideApprovalResponse.ProtoReflect.Descriptor instead.
 func (*DecideApprovalResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{14}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DecideApprovalResponse) GetApproval() *Approval {
@@ -1063,7 +1598,7 @@ type RecordPlatformOutcomeRequest struct {
 
 func (x *RecordPlatformOutcomeRequest) Reset() {
 	*x = RecordPlatformOutcomeRequest{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[15]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1610,7 @@ func (x *RecordPlatformOutcomeRequest) String() string {
 func (*RecordPlatformOutcomeRequest) ProtoMessage() {}
 
 func (x *RecordPlatformOutcomeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[15]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1623,7 @@ func (x *RecordPlatformOutcomeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordPlatformOutcomeRequest.ProtoReflect.Descriptor instead.
 func (*RecordPlatformOutcomeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{15}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordPlatformOutcomeRequest) GetName() string {
@@ -1130,7 +1665,7 @@ type RecordPlatformOutcomeResponse struct {
 
 func (x *RecordPlatformOutcomeResponse) Reset() {
 	*x = RecordPlatformOutcomeResponse{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[16]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1677,7 @@ func (x *RecordPlatformOutcomeResponse) String() string {
 func (*RecordPlatformOutcomeResponse) ProtoMessage() {}
 
 func (x *RecordPlatformOutcomeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[16]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1690,7 @@ func (x *RecordPlatformOutcomeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordPlatformOutcomeResponse.ProtoReflect.Descriptor instead.
 func (*RecordPlatformOutcomeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{16}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecordPlatformOutcomeResponse) GetState() v1.DisputeState {
@@ -1178,7 +1713,7 @@ type MatterTriaged struct {
 
 func (x *MatterTriaged) Reset() {
 	*x = MatterTriaged{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[17]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1725,7 @@ func (x *MatterTriaged) String() string {
 func (*MatterTriaged) ProtoMessage() {}
 
 func (x *MatterTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[17]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1738,7 @@ func (x *MatterTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatterTriaged.ProtoReflect.Descriptor instead.
 func (*MatterTriaged) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{17}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MatterTriaged) GetClass() MatterClass {
@@ -1231,7 +1766,7 @@ type MeetingConvened struct {
 
 func (x *MeetingConvened) Reset() {
 	*x = MeetingConvened{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[18]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1778,7 @@ func (x *MeetingConvened) String() string {
 func (*MeetingConvened) ProtoMessage() {}
 
 func (x *MeetingConvened) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[18]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1791,7 @@ func (x *MeetingConvened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MeetingConvened.ProtoReflect.Descriptor instead.
 func (*MeetingConvened) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{18}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MeetingConvened) GetMeeting() *Meeting {
@@ -1279,7 +1814,7 @@ type OpinionSubmitted struct {
 
 func (x *OpinionSubmitted) Reset() {
 	*x = OpinionSubmitted{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[19]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1826,7 @@ func (x *OpinionSubmitted) String() string {
 func (*OpinionSubmitted) ProtoMessage() {}
 
 func (x *OpinionSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[19]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1839,7 @@ func (x *OpinionSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpinionSubmitted.ProtoReflect.Descriptor instead.
 func (*OpinionSubmitted) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{19}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OpinionSubmitted) GetMeeting() string {
@@ -1336,7 +1871,7 @@ type DecisionIssued struct {
 
 func (x *DecisionIssued) Reset() {
 	*x = DecisionIssued{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[20]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1883,7 @@ func (x *DecisionIssued) String() string {
 func (*DecisionIssued) ProtoMessage() {}
 
 func (x *DecisionIssued) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[20]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1896,7 @@ func (x *DecisionIssued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionIssued.ProtoReflect.Descriptor instead.
 func (*DecisionIssued) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{20}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DecisionIssued) GetOutcome() string {
@@ -1396,7 +1931,7 @@ type ApprovalRequested struct {
 
 func (x *ApprovalRequested) Reset() {
 	*x = ApprovalRequested{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[21]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1943,7 @@ func (x *ApprovalRequested) String() string {
 func (*ApprovalRequested) ProtoMessage() {}
 
 func (x *ApprovalRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[21]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1956,7 @@ func (x *ApprovalRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalRequested.ProtoReflect.Descriptor instead.
 func (*ApprovalRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{21}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ApprovalRequested) GetApproval() *Approval {
@@ -1442,7 +1977,7 @@ type ApprovalDecided struct {
 
 func (x *ApprovalDecided) Reset() {
 	*x = ApprovalDecided{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[22]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1989,7 @@ func (x *ApprovalDecided) String() string {
 func (*ApprovalDecided) ProtoMessage() {}
 
 func (x *ApprovalDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[22]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +2002,7 @@ func (x *ApprovalDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalDecided.ProtoReflect.Descriptor instead.
 func (*ApprovalDecided) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{22}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ApprovalDecided) GetApproval() *Approval {
@@ -1492,7 +2027,7 @@ type PlatformOutcomeRecorded struct {
 
 func (x *PlatformOutcomeRecorded) Reset() {
 	*x = PlatformOutcomeRecorded{}
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[23]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1504,7 +2039,7 @@ func (x *PlatformOutcomeRecorded) String() string {
 func (*PlatformOutcomeRecorded) ProtoMessage() {}
 
 func (x *PlatformOutcomeRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[23]
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1517,7 +2052,7 @@ func (x *PlatformOutcomeRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlatformOutcomeRecorded.ProtoReflect.Descriptor instead.
 func (*PlatformOutcomeRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{23}
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PlatformOutcomeRecorded) GetOutcome() string {
@@ -1541,22 +2076,1041 @@ func (x *PlatformOutcomeRecorded) GetRemedies() []v1.Remedy {
 	return nil
 }
 
+// GetMeetingRequest names a meeting.
+type GetMeetingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/meetings/<id>.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMeetingRequest) Reset() {
+	*x = GetMeetingRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMeetingRequest) ProtoMessage() {}
+
+func (x *GetMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMeetingRequest.ProtoReflect.Descriptor instead.
+func (*GetMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetMeetingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetMeetingResponse carries the meeting.
+type GetMeetingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The meeting.
+	Meeting       *Meeting `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMeetingResponse) Reset() {
+	*x = GetMeetingResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMeetingResponse) ProtoMessage() {}
+
+func (x *GetMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMeetingResponse.ProtoReflect.Descriptor instead.
+func (*GetMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+// ListMeetingsRequest lists meetings.
+type ListMeetingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Most meetings returned (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only meetings with this dispute on the agenda.
+	Dispute string `protobuf:"bytes,4,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	// Only meetings this unit is invited to; a unit other than the office and
+	// the convenor may name only itself.
+	InvitedUnit string `protobuf:"bytes,5,opt,name=invited_unit,json=invitedUnit,proto3" json:"invited_unit,omitempty"`
+	// Only meetings of this kind.
+	Kind          MeetingKind `protobuf:"varint,6,opt,name=kind,proto3,enum=disputes.meeting.v1.MeetingKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMeetingsRequest) Reset() {
+	*x = ListMeetingsRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMeetingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMeetingsRequest) ProtoMessage() {}
+
+func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMeetingsRequest.ProtoReflect.Descriptor instead.
+func (*ListMeetingsRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListMeetingsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListMeetingsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMeetingsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListMeetingsRequest) GetDispute() string {
+	if x != nil {
+		return x.Dispute
+	}
+	return ""
+}
+
+func (x *ListMeetingsRequest) GetInvitedUnit() string {
+	if x != nil {
+		return x.InvitedUnit
+	}
+	return ""
+}
+
+func (x *ListMeetingsRequest) GetKind() MeetingKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MeetingKind_MEETING_KIND_UNSPECIFIED
+}
+
+// ListMeetingsResponse is one page of meetings.
+type ListMeetingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The meetings.
+	Meetings []*Meeting `protobuf:"bytes,1,rep,name=meetings,proto3" json:"meetings,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMeetingsResponse) Reset() {
+	*x = ListMeetingsResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMeetingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMeetingsResponse) ProtoMessage() {}
+
+func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMeetingsResponse.ProtoReflect.Descriptor instead.
+func (*ListMeetingsResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListMeetingsResponse) GetMeetings() []*Meeting {
+	if x != nil {
+		return x.Meetings
+	}
+	return nil
+}
+
+func (x *ListMeetingsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// RecordMinutesRequest records a meeting's minutes.
+type RecordMinutesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/meetings/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The minutes.
+	Minutes       *Minutes `protobuf:"bytes,2,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordMinutesRequest) Reset() {
+	*x = RecordMinutesRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordMinutesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordMinutesRequest) ProtoMessage() {}
+
+func (x *RecordMinutesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordMinutesRequest.ProtoReflect.Descriptor instead.
+func (*RecordMinutesRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RecordMinutesRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordMinutesRequest) GetMinutes() *Minutes {
+	if x != nil {
+		return x.Minutes
+	}
+	return nil
+}
+
+// RecordMinutesResponse carries the meeting with its minutes.
+type RecordMinutesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The meeting.
+	Meeting       *Meeting `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordMinutesResponse) Reset() {
+	*x = RecordMinutesResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordMinutesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordMinutesResponse) ProtoMessage() {}
+
+func (x *RecordMinutesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordMinutesResponse.ProtoReflect.Descriptor instead.
+func (*RecordMinutesResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RecordMinutesResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+// GetApprovalRequest names an approval request.
+type GetApprovalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/approvals/<id>.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetApprovalRequest) Reset() {
+	*x = GetApprovalRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetApprovalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetApprovalRequest) ProtoMessage() {}
+
+func (x *GetApprovalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetApprovalRequest.ProtoReflect.Descriptor instead.
+func (*GetApprovalRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetApprovalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetApprovalResponse carries the approval.
+type GetApprovalResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The approval.
+	Approval      *Approval `protobuf:"bytes,1,opt,name=approval,proto3" json:"approval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetApprovalResponse) Reset() {
+	*x = GetApprovalResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetApprovalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetApprovalResponse) ProtoMessage() {}
+
+func (x *GetApprovalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetApprovalResponse.ProtoReflect.Descriptor instead.
+func (*GetApprovalResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetApprovalResponse) GetApproval() *Approval {
+	if x != nil {
+		return x.Approval
+	}
+	return nil
+}
+
+// ListApprovalsRequest lists approval requests.
+type ListApprovalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Most approvals returned (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only those in this state; unspecified lists all.
+	State ApprovalState `protobuf:"varint,4,opt,name=state,proto3,enum=disputes.meeting.v1.ApprovalState" json:"state,omitempty"`
+	// Only those on this dispute.
+	Dispute       string `protobuf:"bytes,5,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApprovalsRequest) Reset() {
+	*x = ListApprovalsRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApprovalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApprovalsRequest) ProtoMessage() {}
+
+func (x *ListApprovalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApprovalsRequest.ProtoReflect.Descriptor instead.
+func (*ListApprovalsRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListApprovalsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListApprovalsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListApprovalsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListApprovalsRequest) GetState() ApprovalState {
+	if x != nil {
+		return x.State
+	}
+	return ApprovalState_APPROVAL_STATE_UNSPECIFIED
+}
+
+func (x *ListApprovalsRequest) GetDispute() string {
+	if x != nil {
+		return x.Dispute
+	}
+	return ""
+}
+
+// ListApprovalsResponse is one page of approvals.
+type ListApprovalsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The approvals.
+	Approvals []*Approval `protobuf:"bytes,1,rep,name=approvals,proto3" json:"approvals,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApprovalsResponse) Reset() {
+	*x = ListApprovalsResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApprovalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApprovalsResponse) ProtoMessage() {}
+
+func (x *ListApprovalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApprovalsResponse.ProtoReflect.Descriptor instead.
+func (*ListApprovalsResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListApprovalsResponse) GetApprovals() []*Approval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+func (x *ListApprovalsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ListMassWarningsRequest lists mass-dispute warnings.
+type ListMassWarningsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Most warnings returned (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only those in this state; unspecified lists all.
+	State         MassWarningState `protobuf:"varint,4,opt,name=state,proto3,enum=disputes.meeting.v1.MassWarningState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMassWarningsRequest) Reset() {
+	*x = ListMassWarningsRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMassWarningsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMassWarningsRequest) ProtoMessage() {}
+
+func (x *ListMassWarningsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMassWarningsRequest.ProtoReflect.Descriptor instead.
+func (*ListMassWarningsRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListMassWarningsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListMassWarningsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMassWarningsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListMassWarningsRequest) GetState() MassWarningState {
+	if x != nil {
+		return x.State
+	}
+	return MassWarningState_MASS_WARNING_STATE_UNSPECIFIED
+}
+
+// ListMassWarningsResponse is one page of warnings.
+type ListMassWarningsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The warnings.
+	MassWarnings []*MassWarning `protobuf:"bytes,1,rep,name=mass_warnings,json=massWarnings,proto3" json:"mass_warnings,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMassWarningsResponse) Reset() {
+	*x = ListMassWarningsResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMassWarningsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMassWarningsResponse) ProtoMessage() {}
+
+func (x *ListMassWarningsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMassWarningsResponse.ProtoReflect.Descriptor instead.
+func (*ListMassWarningsResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListMassWarningsResponse) GetMassWarnings() []*MassWarning {
+	if x != nil {
+		return x.MassWarnings
+	}
+	return nil
+}
+
+func (x *ListMassWarningsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetMassWarningRequest names a warning.
+type GetMassWarningRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/massWarnings/<id>.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMassWarningRequest) Reset() {
+	*x = GetMassWarningRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMassWarningRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMassWarningRequest) ProtoMessage() {}
+
+func (x *GetMassWarningRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMassWarningRequest.ProtoReflect.Descriptor instead.
+func (*GetMassWarningRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetMassWarningRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetMassWarningResponse carries the warning.
+type GetMassWarningResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The warning.
+	MassWarning   *MassWarning `protobuf:"bytes,1,opt,name=mass_warning,json=massWarning,proto3" json:"mass_warning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMassWarningResponse) Reset() {
+	*x = GetMassWarningResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMassWarningResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMassWarningResponse) ProtoMessage() {}
+
+func (x *GetMassWarningResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMassWarningResponse.ProtoReflect.Descriptor instead.
+func (*GetMassWarningResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetMassWarningResponse) GetMassWarning() *MassWarning {
+	if x != nil {
+		return x.MassWarning
+	}
+	return nil
+}
+
+// AcknowledgeMassWarningRequest acknowledges a warning.
+type AcknowledgeMassWarningRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/massWarnings/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Idempotency key: a retry with the same one returns the same answer.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// What the unit does about it.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeMassWarningRequest) Reset() {
+	*x = AcknowledgeMassWarningRequest{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeMassWarningRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeMassWarningRequest) ProtoMessage() {}
+
+func (x *AcknowledgeMassWarningRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeMassWarningRequest.ProtoReflect.Descriptor instead.
+func (*AcknowledgeMassWarningRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *AcknowledgeMassWarningRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AcknowledgeMassWarningRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AcknowledgeMassWarningRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// AcknowledgeMassWarningResponse carries the warning as acknowledged.
+type AcknowledgeMassWarningResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The warning.
+	MassWarning   *MassWarning `protobuf:"bytes,1,opt,name=mass_warning,json=massWarning,proto3" json:"mass_warning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeMassWarningResponse) Reset() {
+	*x = AcknowledgeMassWarningResponse{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeMassWarningResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeMassWarningResponse) ProtoMessage() {}
+
+func (x *AcknowledgeMassWarningResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeMassWarningResponse.ProtoReflect.Descriptor instead.
+func (*AcknowledgeMassWarningResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *AcknowledgeMassWarningResponse) GetMassWarning() *MassWarning {
+	if x != nil {
+		return x.MassWarning
+	}
+	return nil
+}
+
+// MinutesRecorded is published when a meeting's minutes are recorded: once
+// per dispute on the agenda (named on the envelope), once without a dispute
+// for a plenary meeting.
+type MinutesRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meeting name.
+	Meeting string `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	// The minutes.
+	Minutes       *Minutes `protobuf:"bytes,2,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MinutesRecorded) Reset() {
+	*x = MinutesRecorded{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MinutesRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MinutesRecorded) ProtoMessage() {}
+
+func (x *MinutesRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MinutesRecorded.ProtoReflect.Descriptor instead.
+func (*MinutesRecorded) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *MinutesRecorded) GetMeeting() string {
+	if x != nil {
+		return x.Meeting
+	}
+	return ""
+}
+
+func (x *MinutesRecorded) GetMinutes() *Minutes {
+	if x != nil {
+		return x.Minutes
+	}
+	return nil
+}
+
+// MassWarningAcknowledged is published when a unit acknowledges a
+// mass-dispute warning; the envelope names the warning's dispute.
+type MassWarningAcknowledged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The warning as acknowledged.
+	MassWarning   *MassWarning `protobuf:"bytes,1,opt,name=mass_warning,json=massWarning,proto3" json:"mass_warning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MassWarningAcknowledged) Reset() {
+	*x = MassWarningAcknowledged{}
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MassWarningAcknowledged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MassWarningAcknowledged) ProtoMessage() {}
+
+func (x *MassWarningAcknowledged) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_meeting_v1_meeting_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MassWarningAcknowledged.ProtoReflect.Descriptor instead.
+func (*MassWarningAcknowledged) Descriptor() ([]byte, []int) {
+	return file_disputes_meeting_v1_meeting_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *MassWarningAcknowledged) GetMassWarning() *MassWarning {
+	if x != nil {
+		return x.MassWarning
+	}
+	return nil
+}
+
 var File_disputes_meeting_v1_meeting_proto protoreflect.FileDescriptor
 
 const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\n" +
-	"!disputes/meeting/v1/meeting.proto\x12\x13disputes.meeting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\x02\n" +
+	"!disputes/meeting/v1/meeting.proto\x12\x13disputes.meeting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x03\n" +
 	"\aMeeting\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x12&\n" +
-	"\bdisputes\x18\x02 \x03(\tB\n" +
-	"\xbaH\a\x92\x01\x04\b\x01\x102R\bdisputes\x12/\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x12$\n" +
+	"\bdisputes\x18\x02 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\bdisputes\x12/\n" +
 	"\rinvited_units\x18\x03 \x03(\tB\n" +
 	"\xbaH\a\x92\x01\x04\b\x02\x10 R\finvitedUnits\x129\n" +
 	"\n" +
 	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1e\n" +
 	"\x05place\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05place\x12 \n" +
 	"\x06agenda\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x06agenda\x12=\n" +
-	"\bopinions\x18\a \x03(\v2\x1c.disputes.meeting.v1.OpinionB\x03\xe0A\x03R\bopinions\"\xc2\x01\n" +
+	"\bopinions\x18\a \x03(\v2\x1c.disputes.meeting.v1.OpinionB\x03\xe0A\x03R\bopinions\x12>\n" +
+	"\x04kind\x18\b \x01(\x0e2 .disputes.meeting.v1.MeetingKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12;\n" +
+	"\aminutes\x18\t \x01(\v2\x1c.disputes.meeting.v1.MinutesB\x03\xe0A\x03R\aminutes\x12B\n" +
+	"\fconvene_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vconveneTime\"\x8c\x02\n" +
+	"\aMinutes\x12\x1f\n" +
+	"\x04text\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18\xa0\x9c\x01R\x04text\x12G\n" +
+	"\tattendees\x18\x02 \x03(\v2\x1d.disputes.meeting.v1.AttendeeB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\tattendees\x12/\n" +
+	"\tdecisions\x18\x03 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x102\"\ar\x05\x10\x01\x18\xd0\x0fR\tdecisions\x12@\n" +
+	"\vrecord_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"recordTime\x12$\n" +
+	"\vrecorded_by\x18\x05 \x01(\tB\x03\xe0A\x03R\n" +
+	"recordedBy\"\x7f\n" +
+	"\bAttendee\x125\n" +
+	"\x04unit\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^([a-z][a-z0-9_-]{0,31})?$R\x04unit\x12\x1d\n" +
+	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x04name\x12\x1d\n" +
+	"\x05title\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05title\"\xc2\x01\n" +
 	"\aOpinion\x12!\n" +
 	"\adispute\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\adispute\x12\x17\n" +
 	"\x04unit\x18\x02 \x01(\tB\x03\xe0A\x03R\x04unit\x12\x1e\n" +
@@ -1574,7 +3128,25 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\acomment\x18\x06 \x01(\tR\acomment\x12=\n" +
 	"\frequest_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x12;\n" +
 	"\vdecide_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"decideTime\"\xc6\x01\n" +
+	"decideTime\"\xe4\x03\n" +
+	"\vMassWarning\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\adispute\x18\x02 \x01(\tR\adispute\x12\x18\n" +
+	"\atrigger\x18\x03 \x01(\tR\atrigger\x12'\n" +
+	"\x0fpeople_involved\x18\x04 \x01(\x05R\x0epeopleInvolved\x12=\n" +
+	"\x1bopen_disputes_same_employer\x18\x05 \x01(\x05R\x18openDisputesSameEmployer\x12!\n" +
+	"\faddressed_to\x18\x06 \x03(\tR\vaddressedTo\x12/\n" +
+	"\x13acknowledging_units\x18\a \x03(\tR\x12acknowledgingUnits\x129\n" +
+	"\n" +
+	"raise_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\traiseTime\x12;\n" +
+	"\x05state\x18\t \x01(\x0e2%.disputes.meeting.v1.MassWarningStateR\x05state\x12Y\n" +
+	"\x0facknowledgement\x18\n" +
+	" \x01(\v2/.disputes.meeting.v1.MassWarningAcknowledgementR\x0facknowledgement\"\xa1\x01\n" +
+	"\x1aMassWarningAcknowledgement\x12\x12\n" +
+	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x14\n" +
+	"\x05staff\x18\x02 \x01(\tR\x05staff\x12E\n" +
+	"\x10acknowledge_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0facknowledgeTime\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xc6\x01\n" +
 	"\x13TriageMatterRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12B\n" +
 	"\x05class\x18\x02 \x01(\x0e2 .disputes.meeting.v1.MatterClassB\n" +
@@ -1646,11 +3218,85 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\x17PlatformOutcomeRecorded\x12\x18\n" +
 	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x125\n" +
-	"\bremedies\x18\x03 \x03(\x0e2\x19.disputes.types.v1.RemedyR\bremedies*]\n" +
+	"\bremedies\x18\x03 \x03(\x0e2\x19.disputes.types.v1.RemedyR\bremedies\"a\n" +
+	"\x11GetMeetingRequest\x12L\n" +
+	"\x04name\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r02.^regions/[0-9]{6}/meetings/[A-Za-z0-9-]{1,64}$R\x04name\"L\n" +
+	"\x12GetMeetingResponse\x126\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1c.disputes.meeting.v1.MeetingR\ameeting\"\xf8\x02\n" +
+	"\x13ListMeetingsRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12S\n" +
+	"\adispute\x18\x04 \x01(\tB9\xbaH6r422^(regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9})?$R\adispute\x12D\n" +
+	"\finvited_unit\x18\x05 \x01(\tB!\xbaH\x1er\x1c2\x1a^([a-z][a-z0-9_-]{0,31})?$R\vinvitedUnit\x12>\n" +
+	"\x04kind\x18\x06 \x01(\x0e2 .disputes.meeting.v1.MeetingKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\"x\n" +
+	"\x14ListMeetingsResponse\x128\n" +
+	"\bmeetings\x18\x01 \x03(\v2\x1c.disputes.meeting.v1.MeetingR\bmeetings\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa4\x01\n" +
+	"\x14RecordMinutesRequest\x12L\n" +
+	"\x04name\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r02.^regions/[0-9]{6}/meetings/[A-Za-z0-9-]{1,64}$R\x04name\x12>\n" +
+	"\aminutes\x18\x02 \x01(\v2\x1c.disputes.meeting.v1.MinutesB\x06\xbaH\x03\xc8\x01\x01R\aminutes\"O\n" +
+	"\x15RecordMinutesResponse\x126\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1c.disputes.meeting.v1.MeetingR\ameeting\"c\n" +
+	"\x12GetApprovalRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/approvals/[A-Za-z0-9-]{1,64}$R\x04name\"P\n" +
+	"\x13GetApprovalResponse\x129\n" +
+	"\bapproval\x18\x01 \x01(\v2\x1d.disputes.meeting.v1.ApprovalR\bapproval\"\xb7\x02\n" +
+	"\x14ListApprovalsRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12B\n" +
+	"\x05state\x18\x04 \x01(\x0e2\".disputes.meeting.v1.ApprovalStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12S\n" +
+	"\adispute\x18\x05 \x01(\tB9\xbaH6r422^(regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9})?$R\adispute\"|\n" +
+	"\x15ListApprovalsResponse\x12;\n" +
+	"\tapprovals\x18\x01 \x03(\v2\x1d.disputes.meeting.v1.ApprovalR\tapprovals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe8\x01\n" +
+	"\x17ListMassWarningsRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12E\n" +
+	"\x05state\x18\x04 \x01(\x0e2%.disputes.meeting.v1.MassWarningStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\"\x89\x01\n" +
+	"\x18ListMassWarningsResponse\x12E\n" +
+	"\rmass_warnings\x18\x01 \x03(\v2 .disputes.meeting.v1.MassWarningR\fmassWarnings\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"i\n" +
+	"\x15GetMassWarningRequest\x12P\n" +
+	"\x04name\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r422^regions/[0-9]{6}/massWarnings/[A-Za-z0-9-]{1,64}$R\x04name\"]\n" +
+	"\x16GetMassWarningResponse\x12C\n" +
+	"\fmass_warning\x18\x01 \x01(\v2 .disputes.meeting.v1.MassWarningR\vmassWarning\"\xb9\x01\n" +
+	"\x1dAcknowledgeMassWarningRequest\x12P\n" +
+	"\x04name\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r422^regions/[0-9]{6}/massWarnings/[A-Za-z0-9-]{1,64}$R\x04name\x12(\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\trequestId\x12\x1c\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\"e\n" +
+	"\x1eAcknowledgeMassWarningResponse\x12C\n" +
+	"\fmass_warning\x18\x01 \x01(\v2 .disputes.meeting.v1.MassWarningR\vmassWarning\"c\n" +
+	"\x0fMinutesRecorded\x12\x18\n" +
+	"\ameeting\x18\x01 \x01(\tR\ameeting\x126\n" +
+	"\aminutes\x18\x02 \x01(\v2\x1c.disputes.meeting.v1.MinutesR\aminutes\"^\n" +
+	"\x17MassWarningAcknowledged\x12C\n" +
+	"\fmass_warning\x18\x01 \x01(\v2 .disputes.meeting.v1.MassWarningR\vmassWarning*]\n" +
 	"\vMatterClass\x12\x1c\n" +
 	"\x18MATTER_CLASS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATTER_CLASS_GENERAL\x10\x01\x12\x16\n" +
-	"\x12MATTER_CLASS_MAJOR\x10\x022\xf6\b\n" +
+	"\x12MATTER_CLASS_MAJOR\x10\x02*f\n" +
+	"\vMeetingKind\x12\x1c\n" +
+	"\x18MEETING_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bMEETING_KIND_JOINT_HANDLING\x10\x01\x12\x18\n" +
+	"\x14MEETING_KIND_PLENARY\x10\x02*g\n" +
+	"\rApprovalState\x12\x1e\n" +
+	"\x1aAPPROVAL_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16APPROVAL_STATE_PENDING\x10\x01\x12\x1a\n" +
+	"\x16APPROVAL_STATE_DECIDED\x10\x02*{\n" +
+	"\x10MassWarningState\x12\"\n" +
+	"\x1eMASS_WARNING_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aMASS_WARNING_STATE_PENDING\x10\x01\x12#\n" +
+	"\x1fMASS_WARNING_STATE_ACKNOWLEDGED\x10\x022\xc9\x12\n" +
 	"\x0eMeetingService\x12\x96\x01\n" +
 	"\fTriageMatter\x12(.disputes.meeting.v1.TriageMatterRequest\x1a).disputes.meeting.v1.TriageMatterResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=regions/*/disputes/*}:triage\x12\x95\x01\n" +
 	"\x0eConveneMeeting\x12*.disputes.meeting.v1.ConveneMeetingRequest\x1a+.disputes.meeting.v1.ConveneMeetingResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{parent=regions/*}/meetings\x12\x9d\x01\n" +
@@ -1658,7 +3304,16 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\rIssueDecision\x12).disputes.meeting.v1.IssueDecisionRequest\x1a*.disputes.meeting.v1.IssueDecisionResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=regions/*/disputes/*}:decide\x12\x99\x01\n" +
 	"\x0fRequestApproval\x12+.disputes.meeting.v1.RequestApprovalRequest\x1a,.disputes.meeting.v1.RequestApprovalResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{parent=regions/*}/approvals\x12\x9d\x01\n" +
 	"\x0eDecideApproval\x12*.disputes.meeting.v1.DecideApprovalRequest\x1a+.disputes.meeting.v1.DecideApprovalResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/approvals/*}:decide\x12\xba\x01\n" +
-	"\x15RecordPlatformOutcome\x121.disputes.meeting.v1.RecordPlatformOutcomeRequest\x1a2.disputes.meeting.v1.RecordPlatformOutcomeResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/disputes/*}:platformOutcomeBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1;meetingv1b\x06proto3"
+	"\x15RecordPlatformOutcome\x121.disputes.meeting.v1.RecordPlatformOutcomeRequest\x1a2.disputes.meeting.v1.RecordPlatformOutcomeResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/disputes/*}:platformOutcome\x12\x86\x01\n" +
+	"\n" +
+	"GetMeeting\x12&.disputes.meeting.v1.GetMeetingRequest\x1a'.disputes.meeting.v1.GetMeetingResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=regions/*/meetings/*}\x12\x8c\x01\n" +
+	"\fListMeetings\x12(.disputes.meeting.v1.ListMeetingsRequest\x1a).disputes.meeting.v1.ListMeetingsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=regions/*}/meetings\x12\xa0\x01\n" +
+	"\rRecordMinutes\x12).disputes.meeting.v1.RecordMinutesRequest\x1a*.disputes.meeting.v1.RecordMinutesResponse\"8\x82\xd3\xe4\x93\x022:\x01*\"-/v1/{name=regions/*/meetings/*}:recordMinutes\x12\x8a\x01\n" +
+	"\vGetApproval\x12'.disputes.meeting.v1.GetApprovalRequest\x1a(.disputes.meeting.v1.GetApprovalResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=regions/*/approvals/*}\x12\x90\x01\n" +
+	"\rListApprovals\x12).disputes.meeting.v1.ListApprovalsRequest\x1a*.disputes.meeting.v1.ListApprovalsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=regions/*}/approvals\x12\x9c\x01\n" +
+	"\x10ListMassWarnings\x12,.disputes.meeting.v1.ListMassWarningsRequest\x1a-.disputes.meeting.v1.ListMassWarningsResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=regions/*}/massWarnings\x12\x96\x01\n" +
+	"\x0eGetMassWarning\x12*.disputes.meeting.v1.GetMassWarningRequest\x1a+.disputes.meeting.v1.GetMassWarningResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{name=regions/*/massWarnings/*}\x12\xbd\x01\n" +
+	"\x16AcknowledgeMassWarning\x122.disputes.meeting.v1.AcknowledgeMassWarningRequest\x1a3.disputes.meeting.v1.AcknowledgeMassWarningResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/massWarnings/*}:acknowledgeBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1;meetingv1b\x06proto3"
 
 var (
 	file_disputes_meeting_v1_meeting_proto_rawDescOnce sync.Once
@@ -1672,83 +3327,147 @@ func file_disputes_meeting_v1_meeting_proto_rawDescGZIP() []byte {
 	return file_disputes_meeting_v1_meeting_proto_rawDescData
 }
 
-var file_disputes_meeting_v1_meeting_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_disputes_meeting_v1_meeting_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_disputes_meeting_v1_meeting_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_disputes_meeting_v1_meeting_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_disputes_meeting_v1_meeting_proto_goTypes = []any{
-	(MatterClass)(0),                      // 0: disputes.meeting.v1.MatterClass
-	(*Meeting)(nil),                       // 1: disputes.meeting.v1.Meeting
-	(*Opinion)(nil),                       // 2: disputes.meeting.v1.Opinion
-	(*Approval)(nil),                      // 3: disputes.meeting.v1.Approval
-	(*TriageMatterRequest)(nil),           // 4: disputes.meeting.v1.TriageMatterRequest
-	(*TriageMatterResponse)(nil),          // 5: disputes.meeting.v1.TriageMatterResponse
-	(*ConveneMeetingRequest)(nil),         // 6: disputes.meeting.v1.ConveneMeetingRequest
-	(*ConveneMeetingResponse)(nil),        // 7: disputes.meeting.v1.ConveneMeetingResponse
-	(*SubmitOpinionRequest)(nil),          // 8: disputes.meeting.v1.SubmitOpinionRequest
-	(*SubmitOpinionResponse)(nil),         // 9: disputes.meeting.v1.SubmitOpinionResponse
-	(*IssueDecisionRequest)(nil),          // 10: disputes.meeting.v1.IssueDecisionRequest
-	(*IssueDecisionResponse)(nil),         // 11: disputes.meeting.v1.IssueDecisionResponse
-	(*RequestApprovalRequest)(nil),        // 12: disputes.meeting.v1.RequestApprovalRequest
-	(*RequestApprovalResponse)(nil),       // 13: disputes.meeting.v1.RequestApprovalResponse
-	(*DecideApprovalRequest)(nil),         // 14: disputes.meeting.v1.DecideApprovalRequest
-	(*DecideApprovalResponse)(nil),        // 15: disputes.meeting.v1.DecideApprovalResponse
-	(*RecordPlatformOutcomeRequest)(nil),  // 16: disputes.meeting.v1.RecordPlatformOutcomeRequest
-	(*RecordPlatformOutcomeResponse)(nil), // 17: disputes.meeting.v1.RecordPlatformOutcomeResponse
-	(*MatterTriaged)(nil),                 // 18: disputes.meeting.v1.MatterTriaged
-	(*MeetingConvened)(nil),               // 19: disputes.meeting.v1.MeetingConvened
-	(*OpinionSubmitted)(nil),              // 20: disputes.meeting.v1.OpinionSubmitted
-	(*DecisionIssued)(nil),                // 21: disputes.meeting.v1.DecisionIssued
-	(*ApprovalRequested)(nil),             // 22: disputes.meeting.v1.ApprovalRequested
-	(*ApprovalDecided)(nil),               // 23: disputes.meeting.v1.ApprovalDecided
-	(*PlatformOutcomeRecorded)(nil),       // 24: disputes.meeting.v1.PlatformOutcomeRecorded
-	(*timestamppb.Timestamp)(nil),         // 25: google.protobuf.Timestamp
-	(v1.DisputeState)(0),                  // 26: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                        // 27: disputes.types.v1.Remedy
+	(MatterClass)(0),                       // 0: disputes.meeting.v1.MatterClass
+	(MeetingKind)(0),                       // 1: disputes.meeting.v1.MeetingKind
+	(ApprovalState)(0),                     // 2: disputes.meeting.v1.ApprovalState
+	(MassWarningState)(0),                  // 3: disputes.meeting.v1.MassWarningState
+	(*Meeting)(nil),                        // 4: disputes.meeting.v1.Meeting
+	(*Minutes)(nil),                        // 5: disputes.meeting.v1.Minutes
+	(*Attendee)(nil),                       // 6: disputes.meeting.v1.Attendee
+	(*Opinion)(nil),                        // 7: disputes.meeting.v1.Opinion
+	(*Approval)(nil),                       // 8: disputes.meeting.v1.Approval
+	(*MassWarning)(nil),                    // 9: disputes.meeting.v1.MassWarning
+	(*MassWarningAcknowledgement)(nil),     // 10: disputes.meeting.v1.MassWarningAcknowledgement
+	(*TriageMatterRequest)(nil),            // 11: disputes.meeting.v1.TriageMatterRequest
+	(*TriageMatterResponse)(nil),           // 12: disputes.meeting.v1.TriageMatterResponse
+	(*ConveneMeetingRequest)(nil),          // 13: disputes.meeting.v1.ConveneMeetingRequest
+	(*ConveneMeetingResponse)(nil),         // 14: disputes.meeting.v1.ConveneMeetingResponse
+	(*SubmitOpinionRequest)(nil),           // 15: disputes.meeting.v1.SubmitOpinionRequest
+	(*SubmitOpinionResponse)(nil),          // 16: disputes.meeting.v1.SubmitOpinionResponse
+	(*IssueDecisionRequest)(nil),           // 17: disputes.meeting.v1.IssueDecisionRequest
+	(*IssueDecisionResponse)(nil),          // 18: disputes.meeting.v1.IssueDecisionResponse
+	(*RequestApprovalRequest)(nil),         // 19: disputes.meeting.v1.RequestApprovalRequest
+	(*RequestApprovalResponse)(nil),        // 20: disputes.meeting.v1.RequestApprovalResponse
+	(*DecideApprovalRequest)(nil),          // 21: disputes.meeting.v1.DecideApprovalRequest
+	(*DecideApprovalResponse)(nil),         // 22: disputes.meeting.v1.DecideApprovalResponse
+	(*RecordPlatformOutcomeRequest)(nil),   // 23: disputes.meeting.v1.RecordPlatformOutcomeRequest
+	(*RecordPlatformOutcomeResponse)(nil),  // 24: disputes.meeting.v1.RecordPlatformOutcomeResponse
+	(*MatterTriaged)(nil),                  // 25: disputes.meeting.v1.MatterTriaged
+	(*MeetingConvened)(nil),                // 26: disputes.meeting.v1.MeetingConvened
+	(*OpinionSubmitted)(nil),               // 27: disputes.meeting.v1.OpinionSubmitted
+	(*DecisionIssued)(nil),                 // 28: disputes.meeting.v1.DecisionIssued
+	(*ApprovalRequested)(nil),              // 29: disputes.meeting.v1.ApprovalRequested
+	(*ApprovalDecided)(nil),                // 30: disputes.meeting.v1.ApprovalDecided
+	(*PlatformOutcomeRecorded)(nil),        // 31: disputes.meeting.v1.PlatformOutcomeRecorded
+	(*GetMeetingRequest)(nil),              // 32: disputes.meeting.v1.GetMeetingRequest
+	(*GetMeetingResponse)(nil),             // 33: disputes.meeting.v1.GetMeetingResponse
+	(*ListMeetingsRequest)(nil),            // 34: disputes.meeting.v1.ListMeetingsRequest
+	(*ListMeetingsResponse)(nil),           // 35: disputes.meeting.v1.ListMeetingsResponse
+	(*RecordMinutesRequest)(nil),           // 36: disputes.meeting.v1.RecordMinutesRequest
+	(*RecordMinutesResponse)(nil),          // 37: disputes.meeting.v1.RecordMinutesResponse
+	(*GetApprovalRequest)(nil),             // 38: disputes.meeting.v1.GetApprovalRequest
+	(*GetApprovalResponse)(nil),            // 39: disputes.meeting.v1.GetApprovalResponse
+	(*ListApprovalsRequest)(nil),           // 40: disputes.meeting.v1.ListApprovalsRequest
+	(*ListApprovalsResponse)(nil),          // 41: disputes.meeting.v1.ListApprovalsResponse
+	(*ListMassWarningsRequest)(nil),        // 42: disputes.meeting.v1.ListMassWarningsRequest
+	(*ListMassWarningsResponse)(nil),       // 43: disputes.meeting.v1.ListMassWarningsResponse
+	(*GetMassWarningRequest)(nil),          // 44: disputes.meeting.v1.GetMassWarningRequest
+	(*GetMassWarningResponse)(nil),         // 45: disputes.meeting.v1.GetMassWarningResponse
+	(*AcknowledgeMassWarningRequest)(nil),  // 46: disputes.meeting.v1.AcknowledgeMassWarningRequest
+	(*AcknowledgeMassWarningResponse)(nil), // 47: disputes.meeting.v1.AcknowledgeMassWarningResponse
+	(*MinutesRecorded)(nil),                // 48: disputes.meeting.v1.MinutesRecorded
+	(*MassWarningAcknowledged)(nil),        // 49: disputes.meeting.v1.MassWarningAcknowledged
+	(*timestamppb.Timestamp)(nil),          // 50: google.protobuf.Timestamp
+	(v1.DisputeState)(0),                   // 51: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                         // 52: disputes.types.v1.Remedy
 }
 var file_disputes_meeting_v1_meeting_proto_depIdxs = []int32{
-	25, // 0: disputes.meeting.v1.Meeting.start_time:type_name -> google.protobuf.Timestamp
-	2,  // 1: disputes.meeting.v1.Meeting.opinions:type_name -> disputes.meeting.v1.Opinion
-	25, // 2: disputes.meeting.v1.Opinion.submit_time:type_name -> google.protobuf.Timestamp
-	25, // 3: disputes.meeting.v1.Approval.request_time:type_name -> google.protobuf.Timestamp
-	25, // 4: disputes.meeting.v1.Approval.decide_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: disputes.meeting.v1.TriageMatterRequest.class:type_name -> disputes.meeting.v1.MatterClass
-	0,  // 6: disputes.meeting.v1.TriageMatterResponse.class:type_name -> disputes.meeting.v1.MatterClass
-	26, // 7: disputes.meeting.v1.TriageMatterResponse.state:type_name -> disputes.types.v1.DisputeState
-	1,  // 8: disputes.meeting.v1.ConveneMeetingRequest.meeting:type_name -> disputes.meeting.v1.Meeting
-	1,  // 9: disputes.meeting.v1.ConveneMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
-	2,  // 10: disputes.meeting.v1.SubmitOpinionRequest.opinion:type_name -> disputes.meeting.v1.Opinion
-	2,  // 11: disputes.meeting.v1.SubmitOpinionResponse.opinion:type_name -> disputes.meeting.v1.Opinion
-	27, // 12: disputes.meeting.v1.IssueDecisionRequest.remedies:type_name -> disputes.types.v1.Remedy
-	26, // 13: disputes.meeting.v1.IssueDecisionResponse.state:type_name -> disputes.types.v1.DisputeState
-	3,  // 14: disputes.meeting.v1.RequestApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
-	3,  // 15: disputes.meeting.v1.DecideApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
-	27, // 16: disputes.meeting.v1.RecordPlatformOutcomeRequest.remedies:type_name -> disputes.types.v1.Remedy
-	26, // 17: disputes.meeting.v1.RecordPlatformOutcomeResponse.state:type_name -> disputes.types.v1.DisputeState
-	0,  // 18: disputes.meeting.v1.MatterTriaged.class:type_name -> disputes.meeting.v1.MatterClass
-	1,  // 19: disputes.meeting.v1.MeetingConvened.meeting:type_name -> disputes.meeting.v1.Meeting
-	2,  // 20: disputes.meeting.v1.OpinionSubmitted.opinion:type_name -> disputes.meeting.v1.Opinion
-	27, // 21: disputes.meeting.v1.DecisionIssued.remedies:type_name -> disputes.types.v1.Remedy
-	3,  // 22: disputes.meeting.v1.ApprovalRequested.approval:type_name -> disputes.meeting.v1.Approval
-	3,  // 23: disputes.meeting.v1.ApprovalDecided.approval:type_name -> disputes.meeting.v1.Approval
-	27, // 24: disputes.meeting.v1.PlatformOutcomeRecorded.remedies:type_name -> disputes.types.v1.Remedy
-	4,  // 25: disputes.meeting.v1.MeetingService.TriageMatter:input_type -> disputes.meeting.v1.TriageMatterRequest
-	6,  // 26: disputes.meeting.v1.MeetingService.ConveneMeeting:input_type -> disputes.meeting.v1.ConveneMeetingRequest
-	8,  // 27: disputes.meeting.v1.MeetingService.SubmitOpinion:input_type -> disputes.meeting.v1.SubmitOpinionRequest
-	10, // 28: disputes.meeting.v1.MeetingService.IssueDecision:input_type -> disputes.meeting.v1.IssueDecisionRequest
-	12, // 29: disputes.meeting.v1.MeetingService.RequestApproval:input_type -> disputes.meeting.v1.RequestApprovalRequest
-	14, // 30: disputes.meeting.v1.MeetingService.DecideApproval:input_type -> disputes.meeting.v1.DecideApprovalRequest
-	16, // 31: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:input_type -> disputes.meeting.v1.RecordPlatformOutcomeRequest
-	5,  // 32: disputes.meeting.v1.MeetingService.TriageMatter:output_type -> disputes.meeting.v1.TriageMatterResponse
-	7,  // 33: disputes.meeting.v1.MeetingService.ConveneMeeting:output_type -> disputes.meeting.v1.ConveneMeetingResponse
-	9,  // 34: disputes.meeting.v1.MeetingService.SubmitOpinion:output_type -> disputes.meeting.v1.SubmitOpinionResponse
-	11, // 35: disputes.meeting.v1.MeetingService.IssueDecision:output_type -> disputes.meeting.v1.IssueDecisionResponse
-	13, // 36: disputes.meeting.v1.MeetingService.RequestApproval:output_type -> disputes.meeting.v1.RequestApprovalResponse
-	15, // 37: disputes.meeting.v1.MeetingService.DecideApproval:output_type -> disputes.meeting.v1.DecideApprovalResponse
-	17, // 38: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:output_type -> disputes.meeting.v1.RecordPlatformOutcomeResponse
-	32, // [32:39] is the sub-list for method output_type
-	25, // [25:32] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	50, // 0: disputes.meeting.v1.Meeting.start_time:type_name -> google.protobuf.Timestamp
+	7,  // 1: disputes.meeting.v1.Meeting.opinions:type_name -> disputes.meeting.v1.Opinion
+	1,  // 2: disputes.meeting.v1.Meeting.kind:type_name -> disputes.meeting.v1.MeetingKind
+	5,  // 3: disputes.meeting.v1.Meeting.minutes:type_name -> disputes.meeting.v1.Minutes
+	50, // 4: disputes.meeting.v1.Meeting.convene_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: disputes.meeting.v1.Minutes.attendees:type_name -> disputes.meeting.v1.Attendee
+	50, // 6: disputes.meeting.v1.Minutes.record_time:type_name -> google.protobuf.Timestamp
+	50, // 7: disputes.meeting.v1.Opinion.submit_time:type_name -> google.protobuf.Timestamp
+	50, // 8: disputes.meeting.v1.Approval.request_time:type_name -> google.protobuf.Timestamp
+	50, // 9: disputes.meeting.v1.Approval.decide_time:type_name -> google.protobuf.Timestamp
+	50, // 10: disputes.meeting.v1.MassWarning.raise_time:type_name -> google.protobuf.Timestamp
+	3,  // 11: disputes.meeting.v1.MassWarning.state:type_name -> disputes.meeting.v1.MassWarningState
+	10, // 12: disputes.meeting.v1.MassWarning.acknowledgement:type_name -> disputes.meeting.v1.MassWarningAcknowledgement
+	50, // 13: disputes.meeting.v1.MassWarningAcknowledgement.acknowledge_time:type_name -> google.protobuf.Timestamp
+	0,  // 14: disputes.meeting.v1.TriageMatterRequest.class:type_name -> disputes.meeting.v1.MatterClass
+	0,  // 15: disputes.meeting.v1.TriageMatterResponse.class:type_name -> disputes.meeting.v1.MatterClass
+	51, // 16: disputes.meeting.v1.TriageMatterResponse.state:type_name -> disputes.types.v1.DisputeState
+	4,  // 17: disputes.meeting.v1.ConveneMeetingRequest.meeting:type_name -> disputes.meeting.v1.Meeting
+	4,  // 18: disputes.meeting.v1.ConveneMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
+	7,  // 19: disputes.meeting.v1.SubmitOpinionRequest.opinion:type_name -> disputes.meeting.v1.Opinion
+	7,  // 20: disputes.meeting.v1.SubmitOpinionResponse.opinion:type_name -> disputes.meeting.v1.Opinion
+	52, // 21: disputes.meeting.v1.IssueDecisionRequest.remedies:type_name -> disputes.types.v1.Remedy
+	51, // 22: disputes.meeting.v1.IssueDecisionResponse.state:type_name -> disputes.types.v1.DisputeState
+	8,  // 23: disputes.meeting.v1.RequestApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
+	8,  // 24: disputes.meeting.v1.DecideApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
+	52, // 25: disputes.meeting.v1.RecordPlatformOutcomeRequest.remedies:type_name -> disputes.types.v1.Remedy
+	51, // 26: disputes.meeting.v1.RecordPlatformOutcomeResponse.state:type_name -> disputes.types.v1.DisputeState
+	0,  // 27: disputes.meeting.v1.MatterTriaged.class:type_name -> disputes.meeting.v1.MatterClass
+	4,  // 28: disputes.meeting.v1.MeetingConvened.meeting:type_name -> disputes.meeting.v1.Meeting
+	7,  // 29: disputes.meeting.v1.OpinionSubmitted.opinion:type_name -> disputes.meeting.v1.Opinion
+	52, // 30: disputes.meeting.v1.DecisionIssued.remedies:type_name -> disputes.types.v1.Remedy
+	8,  // 31: disputes.meeting.v1.ApprovalRequested.approval:type_name -> disputes.meeting.v1.Approval
+	8,  // 32: disputes.meeting.v1.ApprovalDecided.approval:type_name -> disputes.meeting.v1.Approval
+	52, // 33: disputes.meeting.v1.PlatformOutcomeRecorded.remedies:type_name -> disputes.types.v1.Remedy
+	4,  // 34: disputes.meeting.v1.GetMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
+	1,  // 35: disputes.meeting.v1.ListMeetingsRequest.kind:type_name -> disputes.meeting.v1.MeetingKind
+	4,  // 36: disputes.meeting.v1.ListMeetingsResponse.meetings:type_name -> disputes.meeting.v1.Meeting
+	5,  // 37: disputes.meeting.v1.RecordMinutesRequest.minutes:type_name -> disputes.meeting.v1.Minutes
+	4,  // 38: disputes.meeting.v1.RecordMinutesResponse.meeting:type_name -> disputes.meeting.v1.Meeting
+	8,  // 39: disputes.meeting.v1.GetApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
+	2,  // 40: disputes.meeting.v1.ListApprovalsRequest.state:type_name -> disputes.meeting.v1.ApprovalState
+	8,  // 41: disputes.meeting.v1.ListApprovalsResponse.approvals:type_name -> disputes.meeting.v1.Approval
+	3,  // 42: disputes.meeting.v1.ListMassWarningsRequest.state:type_name -> disputes.meeting.v1.MassWarningState
+	9,  // 43: disputes.meeting.v1.ListMassWarningsResponse.mass_warnings:type_name -> disputes.meeting.v1.MassWarning
+	9,  // 44: disputes.meeting.v1.GetMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	9,  // 45: disputes.meeting.v1.AcknowledgeMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	5,  // 46: disputes.meeting.v1.MinutesRecorded.minutes:type_name -> disputes.meeting.v1.Minutes
+	9,  // 47: disputes.meeting.v1.MassWarningAcknowledged.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	11, // 48: disputes.meeting.v1.MeetingService.TriageMatter:input_type -> disputes.meeting.v1.TriageMatterRequest
+	13, // 49: disputes.meeting.v1.MeetingService.ConveneMeeting:input_type -> disputes.meeting.v1.ConveneMeetingRequest
+	15, // 50: disputes.meeting.v1.MeetingService.SubmitOpinion:input_type -> disputes.meeting.v1.SubmitOpinionRequest
+	17, // 51: disputes.meeting.v1.MeetingService.IssueDecision:input_type -> disputes.meeting.v1.IssueDecisionRequest
+	19, // 52: disputes.meeting.v1.MeetingService.RequestApproval:input_type -> disputes.meeting.v1.RequestApprovalRequest
+	21, // 53: disputes.meeting.v1.MeetingService.DecideApproval:input_type -> disputes.meeting.v1.DecideApprovalRequest
+	23, // 54: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:input_type -> disputes.meeting.v1.RecordPlatformOutcomeRequest
+	32, // 55: disputes.meeting.v1.MeetingService.GetMeeting:input_type -> disputes.meeting.v1.GetMeetingRequest
+	34, // 56: disputes.meeting.v1.MeetingService.ListMeetings:input_type -> disputes.meeting.v1.ListMeetingsRequest
+	36, // 57: disputes.meeting.v1.MeetingService.RecordMinutes:input_type -> disputes.meeting.v1.RecordMinutesRequest
+	38, // 58: disputes.meeting.v1.MeetingService.GetApproval:input_type -> disputes.meeting.v1.GetApprovalRequest
+	40, // 59: disputes.meeting.v1.MeetingService.ListApprovals:input_type -> disputes.meeting.v1.ListApprovalsRequest
+	42, // 60: disputes.meeting.v1.MeetingService.ListMassWarnings:input_type -> disputes.meeting.v1.ListMassWarningsRequest
+	44, // 61: disputes.meeting.v1.MeetingService.GetMassWarning:input_type -> disputes.meeting.v1.GetMassWarningRequest
+	46, // 62: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:input_type -> disputes.meeting.v1.AcknowledgeMassWarningRequest
+	12, // 63: disputes.meeting.v1.MeetingService.TriageMatter:output_type -> disputes.meeting.v1.TriageMatterResponse
+	14, // 64: disputes.meeting.v1.MeetingService.ConveneMeeting:output_type -> disputes.meeting.v1.ConveneMeetingResponse
+	16, // 65: disputes.meeting.v1.MeetingService.SubmitOpinion:output_type -> disputes.meeting.v1.SubmitOpinionResponse
+	18, // 66: disputes.meeting.v1.MeetingService.IssueDecision:output_type -> disputes.meeting.v1.IssueDecisionResponse
+	20, // 67: disputes.meeting.v1.MeetingService.RequestApproval:output_type -> disputes.meeting.v1.RequestApprovalResponse
+	22, // 68: disputes.meeting.v1.MeetingService.DecideApproval:output_type -> disputes.meeting.v1.DecideApprovalResponse
+	24, // 69: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:output_type -> disputes.meeting.v1.RecordPlatformOutcomeResponse
+	33, // 70: disputes.meeting.v1.MeetingService.GetMeeting:output_type -> disputes.meeting.v1.GetMeetingResponse
+	35, // 71: disputes.meeting.v1.MeetingService.ListMeetings:output_type -> disputes.meeting.v1.ListMeetingsResponse
+	37, // 72: disputes.meeting.v1.MeetingService.RecordMinutes:output_type -> disputes.meeting.v1.RecordMinutesResponse
+	39, // 73: disputes.meeting.v1.MeetingService.GetApproval:output_type -> disputes.meeting.v1.GetApprovalResponse
+	41, // 74: disputes.meeting.v1.MeetingService.ListApprovals:output_type -> disputes.meeting.v1.ListApprovalsResponse
+	43, // 75: disputes.meeting.v1.MeetingService.ListMassWarnings:output_type -> disputes.meeting.v1.ListMassWarningsResponse
+	45, // 76: disputes.meeting.v1.MeetingService.GetMassWarning:output_type -> disputes.meeting.v1.GetMassWarningResponse
+	47, // 77: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:output_type -> disputes.meeting.v1.AcknowledgeMassWarningResponse
+	63, // [63:78] is the sub-list for method output_type
+	48, // [48:63] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_disputes_meeting_v1_meeting_proto_init() }
@@ -1761,8 +3480,8 @@ func file_disputes_meeting_v1_meeting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_meeting_v1_meeting_proto_rawDesc), len(file_disputes_meeting_v1_meeting_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   24,
+			NumEnums:      4,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,13 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MeetingService_TriageMatter_FullMethodName          = "/disputes.meeting.v1.MeetingService/TriageMatter"
-	MeetingService_ConveneMeeting_FullMethodName        = "/disputes.meeting.v1.MeetingService/ConveneMeeting"
-	MeetingService_SubmitOpinion_FullMethodName         = "/disputes.meeting.v1.MeetingService/SubmitOpinion"
-	MeetingService_IssueDecision_FullMethodName         = "/disputes.meeting.v1.MeetingService/IssueDecision"
-	MeetingService_RequestApproval_FullMethodName       = "/disputes.meeting.v1.MeetingService/RequestApproval"
-	MeetingService_DecideApproval_FullMethodName        = "/disputes.meeting.v1.MeetingService/DecideApproval"
-	MeetingService_RecordPlatformOutcome_FullMethodName = "/disputes.meeting.v1.MeetingService/RecordPlatformOutcome"
+	MeetingService_TriageMatter_FullMethodName           = "/disputes.meeting.v1.MeetingService/TriageMatter"
+	MeetingService_ConveneMeeting_FullMethodName         = "/disputes.meeting.v1.MeetingService/ConveneMeeting"
+	MeetingService_SubmitOpinion_FullMethodName          = "/disputes.meeting.v1.MeetingService/SubmitOpinion"
+	MeetingService_IssueDecision_FullMethodName          = "/disputes.meeting.v1.MeetingService/IssueDecision"
+	MeetingService_RequestApproval_FullMethodName        = "/disputes.meeting.v1.MeetingService/RequestApproval"
+	MeetingService_DecideApproval_FullMethodName         = "/disputes.meeting.v1.MeetingService/DecideApproval"
+	MeetingService_RecordPlatformOutcome_FullMethodName  = "/disputes.meeting.v1.MeetingService/RecordPlatformOutcome"
+	MeetingService_GetMeeting_FullMethodName             = "/disputes.meeting.v1.MeetingService/GetMeeting"
+	MeetingService_ListMeetings_FullMethodName           = "/disputes.meeting.v1.MeetingService/ListMeetings"
+	MeetingService_RecordMinutes_FullMethodName          = "/disputes.meeting.v1.MeetingService/RecordMinutes"
+	MeetingService_GetApproval_FullMethodName            = "/disputes.meeting.v1.MeetingService/GetApproval"
+	MeetingService_ListApprovals_FullMethodName          = "/disputes.meeting.v1.MeetingService/ListApprovals"
+	MeetingService_ListMassWarnings_FullMethodName       = "/disputes.meeting.v1.MeetingService/ListMassWarnings"
+	MeetingService_GetMassWarning_FullMethodName         = "/disputes.meeting.v1.MeetingService/GetMassWarning"
+	MeetingService_AcknowledgeMassWarning_FullMethodName = "/disputes.meeting.v1.MeetingService/AcknowledgeMassWarning"
 )
 
 // MeetingServiceClient is the client API for MeetingService service.
@@ -51,6 +59,31 @@ type MeetingServiceClient interface {
 	DecideApproval(ctx context.Context, in *DecideApprovalRequest, opts ...grpc.CallOption) (*DecideApprovalResponse, error)
 	// RecordPlatformOutcome records the mediation platform's outcome and reply.
 	RecordPlatformOutcome(ctx context.Context, in *RecordPlatformOutcomeRequest, opts ...grpc.CallOption) (*RecordPlatformOutcomeResponse, error)
+	// GetMeeting reads a meeting with its minutes. The office and the convenor
+	// read every meeting of their region; an invited unit reads the meetings
+	// it is invited to, with its own opinions only.
+	GetMeeting(ctx context.Context, in *GetMeetingRequest, opts ...grpc.CallOption) (*GetMeetingResponse, error)
+	// ListMeetings lists meetings, oldest first: the region's for the office and
+	// the convenor, those the caller's unit is invited to for anyone else.
+	ListMeetings(ctx context.Context, in *ListMeetingsRequest, opts ...grpc.CallOption) (*ListMeetingsResponse, error)
+	// RecordMinutes records a meeting's minutes (会议纪要), replacing earlier ones.
+	RecordMinutes(ctx context.Context, in *RecordMinutesRequest, opts ...grpc.CallOption) (*RecordMinutesResponse, error)
+	// GetApproval reads an approval request. The office and the convenor read
+	// every one of their region; the platform those it approved.
+	GetApproval(ctx context.Context, in *GetApprovalRequest, opts ...grpc.CallOption) (*GetApprovalResponse, error)
+	// ListApprovals lists approval requests, oldest first; with state PENDING it
+	// is the convenor's worklist.
+	ListApprovals(ctx context.Context, in *ListApprovalsRequest, opts ...grpc.CallOption) (*ListApprovalsResponse, error)
+	// ListMassWarnings lists mass-dispute warnings (群体性争议预警), oldest first:
+	// the region's for the office and the convenor, those addressed to the
+	// caller's unit for anyone else (the petition bureau's worklist).
+	ListMassWarnings(ctx context.Context, in *ListMassWarningsRequest, opts ...grpc.CallOption) (*ListMassWarningsResponse, error)
+	// GetMassWarning reads a mass-dispute warning: the office and the convenor
+	// read every one of their region, a unit those addressed to it.
+	GetMassWarning(ctx context.Context, in *GetMassWarningRequest, opts ...grpc.CallOption) (*GetMassWarningResponse, error)
+	// AcknowledgeMassWarning records that a unit the warning is addressed to
+	// steps in early (提前介入).
+	AcknowledgeMassWarning(ctx context.Context, in *AcknowledgeMassWarningRequest, opts ...grpc.CallOption) (*AcknowledgeMassWarningResponse, error)
 }
 
 type meetingServiceClient struct {
@@ -131,6 +164,86 @@ func (c *meetingServiceClient) RecordPlatformOutcome(ctx context.Context, in *Re
 	return out, nil
 }
 
+func (c *meetingServiceClient) GetMeeting(ctx context.Context, in *GetMeetingRequest, opts ...grpc.CallOption) (*GetMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingService_GetMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) ListMeetings(ctx context.Context, in *ListMeetingsRequest, opts ...grpc.CallOption) (*ListMeetingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMeetingsResponse)
+	err := c.cc.Invoke(ctx, MeetingService_ListMeetings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) RecordMinutes(ctx context.Context, in *RecordMinutesRequest, opts ...grpc.CallOption) (*RecordMinutesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordMinutesResponse)
+	err := c.cc.Invoke(ctx, MeetingService_RecordMinutes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) GetApproval(ctx context.Context, in *GetApprovalRequest, opts ...grpc.CallOption) (*GetApprovalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetApprovalResponse)
+	err := c.cc.Invoke(ctx, MeetingService_GetApproval_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) ListApprovals(ctx context.Context, in *ListApprovalsRequest, opts ...grpc.CallOption) (*ListApprovalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListApprovalsResponse)
+	err := c.cc.Invoke(ctx, MeetingService_ListApprovals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) ListMassWarnings(ctx context.Context, in *ListMassWarningsRequest, opts ...grpc.CallOption) (*ListMassWarningsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMassWarningsResponse)
+	err := c.cc.Invoke(ctx, MeetingService_ListMassWarnings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) GetMassWarning(ctx context.Context, in *GetMassWarningRequest, opts ...grpc.CallOption) (*GetMassWarningResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMassWarningResponse)
+	err := c.cc.Invoke(ctx, MeetingService_GetMassWarning_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingServiceClient) AcknowledgeMassWarning(ctx context.Context, in *AcknowledgeMassWarningRequest, opts ...grpc.CallOption) (*AcknowledgeMassWarningResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcknowledgeMassWarningResponse)
+	err := c.cc.Invoke(ctx, MeetingService_AcknowledgeMassWarning_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MeetingServiceServer is the server API for MeetingService service.
 // All implementations must embed UnimplementedMeetingServiceServer
 // for forward compatibility.
@@ -154,6 +267,31 @@ type MeetingServiceServer interface {
 	DecideApproval(context.Context, *DecideApprovalRequest) (*DecideApprovalResponse, error)
 	// RecordPlatformOutcome records the mediation platform's outcome and reply.
 	RecordPlatformOutcome(context.Context, *RecordPlatformOutcomeRequest) (*RecordPlatformOutcomeResponse, error)
+	// GetMeeting reads a meeting with its minutes. The office and the convenor
+	// read every meeting of their region; an invited unit reads the meetings
+	// it is invited to, with its own opinions only.
+	GetMeeting(context.Context, *GetMeetingRequest) (*GetMeetingResponse, error)
+	// ListMeetings lists meetings, oldest first: the region's for the office and
+	// the convenor, those the caller's unit is invited to for anyone else.
+	ListMeetings(context.Context, *ListMeetingsRequest) (*ListMeetingsResponse, error)
+	// RecordMinutes records a meeting's minutes (会议纪要), replacing earlier ones.
+	RecordMinutes(context.Context, *RecordMinutesRequest) (*RecordMinutesResponse, error)
+	// GetApproval reads an approval request. The office and the convenor read
+	// every one of their region; the platform those it approved.
+	GetApproval(context.Context, *GetApprovalRequest) (*GetApprovalResponse, error)
+	// ListApprovals lists approval requests, oldest first; with state PENDING it
+	// is the convenor's worklist.
+	ListApprovals(context.Context, *ListApprovalsRequest) (*ListApprovalsResponse, error)
+	// ListMassWarnings lists mass-dispute warnings (群体性争议预警), oldest first:
+	// the region's for the office and the convenor, those addressed to the
+	// caller's unit for anyone else (the petition bureau's worklist).
+	ListMassWarnings(context.Context, *ListMassWarningsRequest) (*ListMassWarningsResponse, error)
+	// GetMassWarning reads a mass-dispute warning: the office and the convenor
+	// read every one of their region, a unit those addressed to it.
+	GetMassWarning(context.Context, *GetMassWarningRequest) (*GetMassWarningResponse, error)
+	// AcknowledgeMassWarning records that a unit the warning is addressed to
+	// steps in early (提前介入).
+	AcknowledgeMassWarning(context.Context, *AcknowledgeMassWarningRequest) (*AcknowledgeMassWarningResponse, error)
 	mustEmbedUnimplementedMeetingServiceServer()
 }
 
@@ -184,6 +322,30 @@ func (UnimplementedMeetingServiceServer) DecideApproval(context.Context, *Decide
 }
 func (UnimplementedMeetingServiceServer) RecordPlatformOutcome(context.Context, *RecordPlatformOutcomeRequest) (*RecordPlatformOutcomeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordPlatformOutcome not implemented")
+}
+func (UnimplementedMeetingServiceServer) GetMeeting(context.Context, *GetMeetingRequest) (*GetMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMeeting not implemented")
+}
+func (UnimplementedMeetingServiceServer) ListMeetings(context.Context, *ListMeetingsRequest) (*ListMeetingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMeetings not implemented")
+}
+func (UnimplementedMeetingServiceServer) RecordMinutes(context.Context, *RecordMinutesRequest) (*RecordMinutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordMinutes not implemented")
+}
+func (UnimplementedMeetingServiceServer) GetApproval(context.Context, *GetApprovalRequest) (*GetApprovalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetApproval not implemented")
+}
+func (UnimplementedMeetingServiceServer) ListApprovals(context.Context, *ListApprovalsRequest) (*ListApprovalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListApprovals not implemented")
+}
+func (UnimplementedMeetingServiceServer) ListMassWarnings(context.Context, *ListMassWarningsRequest) (*ListMassWarningsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMassWarnings not implemented")
+}
+func (UnimplementedMeetingServiceServer) GetMassWarning(context.Context, *GetMassWarningRequest) (*GetMassWarningResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMassWarning not implemented")
+}
+func (UnimplementedMeetingServiceServer) AcknowledgeMassWarning(context.Context, *AcknowledgeMassWarningRequest) (*AcknowledgeMassWarningResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcknowledgeMassWarning not implemented")
 }
 func (UnimplementedMeetingServiceServer) mustEmbedUnimplementedMeetingServiceServer() {}
 func (UnimplementedMeetingServiceServer) testEmbeddedByValue()                        {}
@@ -332,6 +494,150 @@ func _MeetingService_RecordPlatformOutcome_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeetingService_GetMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).GetMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_GetMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).GetMeeting(ctx, req.(*GetMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_ListMeetings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMeetingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).ListMeetings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_ListMeetings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).ListMeetings(ctx, req.(*ListMeetingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_RecordMinutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordMinutesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).RecordMinutes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_RecordMinutes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).RecordMinutes(ctx, req.(*RecordMinutesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_GetApproval_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetApprovalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).GetApproval(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_GetApproval_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).GetApproval(ctx, req.(*GetApprovalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_ListApprovals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListApprovalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).ListApprovals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_ListApprovals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).ListApprovals(ctx, req.(*ListApprovalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_ListMassWarnings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMassWarningsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).ListMassWarnings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_ListMassWarnings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).ListMassWarnings(ctx, req.(*ListMassWarningsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_GetMassWarning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMassWarningRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).GetMassWarning(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_GetMassWarning_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).GetMassWarning(ctx, req.(*GetMassWarningRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingService_AcknowledgeMassWarning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcknowledgeMassWarningRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingServiceServer).AcknowledgeMassWarning(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingService_AcknowledgeMassWarning_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingServiceServer).AcknowledgeMassWarning(ctx, req.(*AcknowledgeMassWarningRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MeetingService_ServiceDesc is the grpc.ServiceDesc for MeetingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -366,6 +672,38 @@ var MeetingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordPlatformOutcome",
 			Handler:    _MeetingService_RecordPlatformOutcome_Handler,
+		},
+		{
+			MethodName: "GetMeeting",
+			Handler:    _MeetingService_GetMeeting_Handler,
+		},
+		{
+			MethodName: "ListMeetings",
+			Handler:    _MeetingService_ListMeetings_Handler,
+		},
+		{
+			MethodName: "RecordMinutes",
+			Handler:    _MeetingService_RecordMinutes_Handler,
+		},
+		{
+			MethodName: "GetApproval",
+			Handler:    _MeetingService_GetApproval_Handler,
+		},
+		{
+			MethodName: "ListApprovals",
+			Handler:    _MeetingService_ListApprovals_Handler,
+		},
+		{
+			MethodName: "ListMassWarnings",
+			Handler:    _MeetingService_ListMassWarnings_Handler,
+		},
+		{
+			MethodName: "GetMassWarning",
+			Handler:    _MeetingService_GetMassWarning_Handler,
+		},
+		{
+			MethodName: "AcknowledgeMassWarning",
+			Handler:    _MeetingService_AcknowledgeMassWarning_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -39,7 +39,10 @@ type MemberUnit struct {
 	// Categories this unit handles by default (拟处理部门的默认分类).
 	DefaultCategories []v1.Category `protobuf:"varint,5,rep,packed,name=default_categories,json=defaultCategories,proto3,enum=disputes.types.v1.Category" json:"default_categories,omitempty"`
 	// Head of the unit and title, e.g. "王小军 市税务局局长".
-	Head          string `protobuf:"bytes,6,opt,name=head,proto3" json:"head,omitempty"`
+	Head string `protobuf:"bytes,6,opt,name=head,proto3" json:"head,omitempty"`
+	// The unit's staff on the platform: whoever signs in with the unit's
+	// department. Forms print their display names, never their ids.
+	Staff         []*StaffMember `protobuf:"bytes,7,rep,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -116,6 +119,79 @@ func (x *MemberUnit) GetHead() string {
 	return ""
 }
 
+func (x *MemberUnit) GetStaff() []*StaffMember {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+// StaffMember is one person of a member unit who works on the platform.
+type StaffMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Staff id, the subject of the person's tokens, e.g. "wang". Unique in the
+	// region.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Name printed on forms (登记人员, 接收人, 首问责任人), e.g. "王小明".
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Roles the person works in: clerk, handler, office, convenor, platform,
+	// admin.
+	Roles         []string `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaffMember) Reset() {
+	*x = StaffMember{}
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaffMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaffMember) ProtoMessage() {}
+
+func (x *StaffMember) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaffMember.ProtoReflect.Descriptor instead.
+func (*StaffMember) Descriptor() ([]byte, []int) {
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StaffMember) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StaffMember) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *StaffMember) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
 // Person is a named office holder.
 type Person struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -131,7 +207,7 @@ type Person struct {
 
 func (x *Person) Reset() {
 	*x = Person{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[1]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -143,7 +219,7 @@ func (x *Person) String() string {
 func (*Person) ProtoMessage() {}
 
 func (x *Person) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[1]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -156,7 +232,7 @@ func (x *Person) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Person.ProtoReflect.Descriptor instead.
 func (*Person) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{1}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Person) GetName() string {
@@ -197,7 +273,7 @@ type Leadership struct {
 
 func (x *Leadership) Reset() {
 	*x = Leadership{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[2]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -209,7 +285,7 @@ func (x *Leadership) String() string {
 func (*Leadership) ProtoMessage() {}
 
 func (x *Leadership) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[2]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -222,7 +298,7 @@ func (x *Leadership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leadership.ProtoReflect.Descriptor instead.
 func (*Leadership) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{2}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Leadership) GetConvenor() *Person {
@@ -268,7 +344,7 @@ type Jurisdiction struct {
 
 func (x *Jurisdiction) Reset() {
 	*x = Jurisdiction{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[3]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +356,7 @@ func (x *Jurisdiction) String() string {
 func (*Jurisdiction) ProtoMessage() {}
 
 func (x *Jurisdiction) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[3]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +369,7 @@ func (x *Jurisdiction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Jurisdiction.ProtoReflect.Descriptor instead.
 func (*Jurisdiction) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{3}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Jurisdiction) GetCode() string {
@@ -328,7 +404,7 @@ type RegionInfo struct {
 
 func (x *RegionInfo) Reset() {
 	*x = RegionInfo{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[4]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +416,7 @@ func (x *RegionInfo) String() string {
 func (*RegionInfo) ProtoMessage() {}
 
 func (x *RegionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[4]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +429,7 @@ func (x *RegionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegionInfo.ProtoReflect.Descriptor instead.
 func (*RegionInfo) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{4}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegionInfo) GetRegionName() string {
@@ -384,7 +460,7 @@ type Roster struct {
 
 func (x *Roster) Reset() {
 	*x = Roster{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[5]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +472,7 @@ func (x *Roster) String() string {
 func (*Roster) ProtoMessage() {}
 
 func (x *Roster) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[5]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +485,7 @@ func (x *Roster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Roster.ProtoReflect.Descriptor instead.
 func (*Roster) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{5}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Roster) GetName() string {
@@ -465,7 +541,7 @@ type GetRosterRequest struct {
 
 func (x *GetRosterRequest) Reset() {
 	*x = GetRosterRequest{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[6]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +553,7 @@ func (x *GetRosterRequest) String() string {
 func (*GetRosterRequest) ProtoMessage() {}
 
 func (x *GetRosterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[6]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +566,7 @@ func (x *GetRosterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRosterRequest.ProtoReflect.Descriptor instead.
 func (*GetRosterRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{6}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRosterRequest) GetName() string {
@@ -514,7 +590,7 @@ type GetRosterResponse struct {
 
 func (x *GetRosterResponse) Reset() {
 	*x = GetRosterResponse{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[7]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +602,7 @@ func (x *GetRosterResponse) String() string {
 func (*GetRosterResponse) ProtoMessage() {}
 
 func (x *GetRosterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[7]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +615,7 @@ func (x *GetRosterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRosterResponse.ProtoReflect.Descriptor instead.
 func (*GetRosterResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{7}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRosterResponse) GetRoster() *Roster {
@@ -572,7 +648,7 @@ type UpdateRosterRequest struct {
 
 func (x *UpdateRosterRequest) Reset() {
 	*x = UpdateRosterRequest{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[8]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +660,7 @@ func (x *UpdateRosterRequest) String() string {
 func (*UpdateRosterRequest) ProtoMessage() {}
 
 func (x *UpdateRosterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[8]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +673,7 @@ func (x *UpdateRosterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRosterRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRosterRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{8}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateRosterRequest) GetRoster() *Roster {
@@ -632,7 +708,7 @@ type UpdateRosterResponse struct {
 
 func (x *UpdateRosterResponse) Reset() {
 	*x = UpdateRosterResponse{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[9]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +720,7 @@ func (x *UpdateRosterResponse) String() string {
 func (*UpdateRosterResponse) ProtoMessage() {}
 
 func (x *UpdateRosterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[9]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +733,7 @@ func (x *UpdateRosterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRosterResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRosterResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{9}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateRosterResponse) GetRoster() *Roster {
@@ -679,14 +755,18 @@ type RosterUpdated struct {
 	// Member unit ids added.
 	UnitsAdded []string `protobuf:"bytes,4,rep,name=units_added,json=unitsAdded,proto3" json:"units_added,omitempty"`
 	// Member unit ids removed.
-	UnitsRemoved  []string `protobuf:"bytes,5,rep,name=units_removed,json=unitsRemoved,proto3" json:"units_removed,omitempty"`
+	UnitsRemoved []string `protobuf:"bytes,5,rep,name=units_removed,json=unitsRemoved,proto3" json:"units_removed,omitempty"`
+	// Staff added, as "<unit id>/<staff id>".
+	StaffAdded []string `protobuf:"bytes,6,rep,name=staff_added,json=staffAdded,proto3" json:"staff_added,omitempty"`
+	// Staff removed, as "<unit id>/<staff id>".
+	StaffRemoved  []string `protobuf:"bytes,7,rep,name=staff_removed,json=staffRemoved,proto3" json:"staff_removed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RosterUpdated) Reset() {
 	*x = RosterUpdated{}
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[10]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +778,7 @@ func (x *RosterUpdated) String() string {
 func (*RosterUpdated) ProtoMessage() {}
 
 func (x *RosterUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_roster_v1_roster_proto_msgTypes[10]
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +791,7 @@ func (x *RosterUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RosterUpdated.ProtoReflect.Descriptor instead.
 func (*RosterUpdated) Descriptor() ([]byte, []int) {
-	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{10}
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RosterUpdated) GetFields() []string {
@@ -749,11 +829,25 @@ func (x *RosterUpdated) GetUnitsRemoved() []string {
 	return nil
 }
 
+func (x *RosterUpdated) GetStaffAdded() []string {
+	if x != nil {
+		return x.StaffAdded
+	}
+	return nil
+}
+
+func (x *RosterUpdated) GetStaffRemoved() []string {
+	if x != nil {
+		return x.StaffRemoved
+	}
+	return nil
+}
+
 var File_disputes_roster_v1_roster_proto protoreflect.FileDescriptor
 
 const file_disputes_roster_v1_roster_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdisputes/roster/v1/roster.proto\x12\x12disputes.roster.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\xa1\x02\n" +
+	"\x1fdisputes/roster/v1/roster.proto\x12\x12disputes.roster.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\xe3\x02\n" +
 	"\n" +
 	"MemberUnit\x12.\n" +
 	"\x02id\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{0,31}$R\x02id\x12\x1d\n" +
@@ -761,7 +855,12 @@ const file_disputes_roster_v1_roster_proto_rawDesc = "" +
 	"\x06duties\x18\x03 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10 \"\x05r\x03\x18\xf4\x03R\x06duties\x12!\n" +
 	"\fintake_point\x18\x04 \x01(\bR\vintakePoint\x12[\n" +
 	"\x12default_categories\x18\x05 \x03(\x0e2\x1b.disputes.types.v1.CategoryB\x0f\xbaH\f\x92\x01\t\"\a\x82\x01\x04\x10\x01 \x00R\x11defaultCategories\x12\x1b\n" +
-	"\x04head\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04head\"h\n" +
+	"\x04head\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04head\x12@\n" +
+	"\x05staff\x18\a \x03(\v2\x1f.disputes.roster.v1.StaffMemberB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x05staff\"\xbd\x01\n" +
+	"\vStaffMember\x12)\n" +
+	"\x02id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^[a-z0-9_-]{1,32}$R\x02id\x12,\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\vdisplayName\x12U\n" +
+	"\x05roles\x18\x03 \x03(\tB?\xbaH<\x92\x019\x10\x06\"5r3R\x05clerkR\ahandlerR\x06officeR\bconvenorR\bplatformR\x05adminR\x05roles\"h\n" +
 	"\x06Person\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x04name\x12\x1d\n" +
 	"\x05title\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05title\x12 \n" +
@@ -802,14 +901,17 @@ const file_disputes_roster_v1_roster_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\"J\n" +
 	"\x14UpdateRosterResponse\x122\n" +
-	"\x06roster\x18\x01 \x01(\v2\x1a.disputes.roster.v1.RosterR\x06roster\"\xa3\x01\n" +
+	"\x06roster\x18\x01 \x01(\v2\x1a.disputes.roster.v1.RosterR\x06roster\"\xe9\x01\n" +
 	"\rRosterUpdated\x12\x16\n" +
 	"\x06fields\x18\x01 \x03(\tR\x06fields\x12\x19\n" +
 	"\bold_etag\x18\x02 \x01(\tR\aoldEtag\x12\x19\n" +
 	"\bnew_etag\x18\x03 \x01(\tR\anewEtag\x12\x1f\n" +
 	"\vunits_added\x18\x04 \x03(\tR\n" +
 	"unitsAdded\x12#\n" +
-	"\runits_removed\x18\x05 \x03(\tR\funitsRemoved2\xa1\x02\n" +
+	"\runits_removed\x18\x05 \x03(\tR\funitsRemoved\x12\x1f\n" +
+	"\vstaff_added\x18\x06 \x03(\tR\n" +
+	"staffAdded\x12#\n" +
+	"\rstaff_removed\x18\a \x03(\tR\fstaffRemoved2\xa1\x02\n" +
 	"\rRosterService\x12}\n" +
 	"\tGetRoster\x12$.disputes.roster.v1.GetRosterRequest\x1a%.disputes.roster.v1.GetRosterResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{name=regions/*/roster}\x12\x90\x01\n" +
 	"\fUpdateRoster\x12'.disputes.roster.v1.UpdateRosterRequest\x1a(.disputes.roster.v1.UpdateRosterResponse\"-\x82\xd3\xe4\x93\x02':\x01*2\"/v1/{roster.name=regions/*/roster}BGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1;rosterv1b\x06proto3"
@@ -826,43 +928,45 @@ func file_disputes_roster_v1_roster_proto_rawDescGZIP() []byte {
 	return file_disputes_roster_v1_roster_proto_rawDescData
 }
 
-var file_disputes_roster_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_disputes_roster_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_disputes_roster_v1_roster_proto_goTypes = []any{
 	(*MemberUnit)(nil),            // 0: disputes.roster.v1.MemberUnit
-	(*Person)(nil),                // 1: disputes.roster.v1.Person
-	(*Leadership)(nil),            // 2: disputes.roster.v1.Leadership
-	(*Jurisdiction)(nil),          // 3: disputes.roster.v1.Jurisdiction
-	(*RegionInfo)(nil),            // 4: disputes.roster.v1.RegionInfo
-	(*Roster)(nil),                // 5: disputes.roster.v1.Roster
-	(*GetRosterRequest)(nil),      // 6: disputes.roster.v1.GetRosterRequest
-	(*GetRosterResponse)(nil),     // 7: disputes.roster.v1.GetRosterResponse
-	(*UpdateRosterRequest)(nil),   // 8: disputes.roster.v1.UpdateRosterRequest
-	(*UpdateRosterResponse)(nil),  // 9: disputes.roster.v1.UpdateRosterResponse
-	(*RosterUpdated)(nil),         // 10: disputes.roster.v1.RosterUpdated
-	(v1.Category)(0),              // 11: disputes.types.v1.Category
-	(*fieldmaskpb.FieldMask)(nil), // 12: google.protobuf.FieldMask
+	(*StaffMember)(nil),           // 1: disputes.roster.v1.StaffMember
+	(*Person)(nil),                // 2: disputes.roster.v1.Person
+	(*Leadership)(nil),            // 3: disputes.roster.v1.Leadership
+	(*Jurisdiction)(nil),          // 4: disputes.roster.v1.Jurisdiction
+	(*RegionInfo)(nil),            // 5: disputes.roster.v1.RegionInfo
+	(*Roster)(nil),                // 6: disputes.roster.v1.Roster
+	(*GetRosterRequest)(nil),      // 7: disputes.roster.v1.GetRosterRequest
+	(*GetRosterResponse)(nil),     // 8: disputes.roster.v1.GetRosterResponse
+	(*UpdateRosterRequest)(nil),   // 9: disputes.roster.v1.UpdateRosterRequest
+	(*UpdateRosterResponse)(nil),  // 10: disputes.roster.v1.UpdateRosterResponse
+	(*RosterUpdated)(nil),         // 11: disputes.roster.v1.RosterUpdated
+	(v1.Category)(0),              // 12: disputes.types.v1.Category
+	(*fieldmaskpb.FieldMask)(nil), // 13: google.protobuf.FieldMask
 }
 var file_disputes_roster_v1_roster_proto_depIdxs = []int32{
-	11, // 0: disputes.roster.v1.MemberUnit.default_categories:type_name -> disputes.types.v1.Category
-	1,  // 1: disputes.roster.v1.Leadership.convenor:type_name -> disputes.roster.v1.Person
-	1,  // 2: disputes.roster.v1.Leadership.deputy_convenors:type_name -> disputes.roster.v1.Person
-	1,  // 3: disputes.roster.v1.Leadership.office_director:type_name -> disputes.roster.v1.Person
-	0,  // 4: disputes.roster.v1.Roster.units:type_name -> disputes.roster.v1.MemberUnit
-	2,  // 5: disputes.roster.v1.Roster.leadership:type_name -> disputes.roster.v1.Leadership
-	3,  // 6: disputes.roster.v1.Roster.jurisdictions:type_name -> disputes.roster.v1.Jurisdiction
-	5,  // 7: disputes.roster.v1.GetRosterResponse.roster:type_name -> disputes.roster.v1.Roster
-	5,  // 8: disputes.roster.v1.UpdateRosterRequest.roster:type_name -> disputes.roster.v1.Roster
-	12, // 9: disputes.roster.v1.UpdateRosterRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 10: disputes.roster.v1.UpdateRosterResponse.roster:type_name -> disputes.roster.v1.Roster
-	6,  // 11: disputes.roster.v1.RosterService.GetRoster:input_type -> disputes.roster.v1.GetRosterRequest
-	8,  // 12: disputes.roster.v1.RosterService.UpdateRoster:input_type -> disputes.roster.v1.UpdateRosterRequest
-	7,  // 13: disputes.roster.v1.RosterService.GetRoster:output_type -> disputes.roster.v1.GetRosterResponse
-	9,  // 14: disputes.roster.v1.RosterService.UpdateRoster:output_type -> disputes.roster.v1.UpdateRosterResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 0: disputes.roster.v1.MemberUnit.default_categories:type_name -> disputes.types.v1.Category
+	1,  // 1: disputes.roster.v1.MemberUnit.staff:type_name -> disputes.roster.v1.StaffMember
+	2,  // 2: disputes.roster.v1.Leadership.convenor:type_name -> disputes.roster.v1.Person
+	2,  // 3: disputes.roster.v1.Leadership.deputy_convenors:type_name -> disputes.roster.v1.Person
+	2,  // 4: disputes.roster.v1.Leadership.office_director:type_name -> disputes.roster.v1.Person
+	0,  // 5: disputes.roster.v1.Roster.units:type_name -> disputes.roster.v1.MemberUnit
+	3,  // 6: disputes.roster.v1.Roster.leadership:type_name -> disputes.roster.v1.Leadership
+	4,  // 7: disputes.roster.v1.Roster.jurisdictions:type_name -> disputes.roster.v1.Jurisdiction
+	6,  // 8: disputes.roster.v1.GetRosterResponse.roster:type_name -> disputes.roster.v1.Roster
+	6,  // 9: disputes.roster.v1.UpdateRosterRequest.roster:type_name -> disputes.roster.v1.Roster
+	13, // 10: disputes.roster.v1.UpdateRosterRequest.update_mask:type_name -> google.protobuf.FieldMask
+	6,  // 11: disputes.roster.v1.UpdateRosterResponse.roster:type_name -> disputes.roster.v1.Roster
+	7,  // 12: disputes.roster.v1.RosterService.GetRoster:input_type -> disputes.roster.v1.GetRosterRequest
+	9,  // 13: disputes.roster.v1.RosterService.UpdateRoster:input_type -> disputes.roster.v1.UpdateRosterRequest
+	8,  // 14: disputes.roster.v1.RosterService.GetRoster:output_type -> disputes.roster.v1.GetRosterResponse
+	10, // 15: disputes.roster.v1.RosterService.UpdateRoster:output_type -> disputes.roster.v1.UpdateRosterResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_disputes_roster_v1_roster_proto_init() }
@@ -876,7 +980,7 @@ func file_disputes_roster_v1_roster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_roster_v1_roster_proto_rawDesc), len(file_disputes_roster_v1_roster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
