@@ -105,6 +105,10 @@ func TestLettersAndLookupOverGateway(t *testing.T) {
 	if code, resp := p.httpJSON("POST", "/v1/"+name+":decideExtension", office, map[string]any{"approve": true}); code != http.StatusForbidden {
 		t.Errorf("the office deciding the extension: HTTP %d %v, want 403", code, resp)
 	}
+	// A head token of a staff member the roster does not list as tax's head.
+	if code, resp := p.httpJSON("POST", "/v1/"+name+":decideExtension", p.token("tax", "qian", "head"), map[string]any{"approve": true}); code != http.StatusForbidden {
+		t.Errorf("a head not in the roster deciding the extension: HTTP %d %v, want 403", code, resp)
+	}
 	call(head, "decideExtension", map[string]any{"approve": true, "comment": "内部意见：同意，抓紧办理"})
 	code, html = p.page("/print/"+name+"/extension-notice", clerk)
 	if code != http.StatusOK {

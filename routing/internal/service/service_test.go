@@ -133,8 +133,10 @@ func newPlatform(t *testing.T, now time.Time) *platform {
 		"hrss":   {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
 		"office": {Region: region, Department: "gov_office", Staff: "chen_jie", Roles: []string{authn.RoleOffice}},
 		// The tax bureau's head (单位负责人), who approves its extensions.
-		"tax_head":  {Region: region, Department: "tax", Staff: "wang_xiaojun", Roles: []string{authn.RoleHead}},
-		"hrss_head": {Region: region, Department: "hrss", Staff: "wang_zhiming", Roles: []string{authn.RoleHead}},
+		"tax_head":  {Region: region, Department: "tax", Staff: "wangxj", Roles: []string{authn.RoleHead}},
+		"hrss_head": {Region: region, Department: "hrss", Staff: "wangzm", Roles: []string{authn.RoleHead}},
+		// A head token for tax whose holder the roster does not list as tax's head.
+		"tax_false_head": {Region: region, Department: "tax", Staff: "qian", Roles: []string{authn.RoleHead}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)
 		if err != nil {
@@ -455,9 +457,12 @@ func TestPauseAndExtension(t *testing.T) {
 	if _, err := r.client.RequestExtension(p.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 30, Reason: "需调取三年缴费记录"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, who := range []string{"tax", "office"} {
+	for _, who := range []string{"tax", "office", "tax_false_head"} {
 		_, err = r.client.DecideExtension(p.as(t, who), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
 		wantCode(t, err, codes.PermissionDenied, "", "")
+	}
+	if tr := p.tracking(t, r, name); tr.GetExtension().GetDecided() {
+		t.Fatal("a refused decision was stored")
 	}
 	// Another unit's head may not read it: the answer of a dispute that does not exist.
 	_, err = r.client.DecideExtension(p.as(t, "hrss_head"), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
@@ -471,7 +476,7 @@ func TestPauseAndExtension(t *testing.T) {
 	if !c.GetDueTime().AsTime().Equal(end(6, 10)) || c.GetExtensionDays() != 30 || c.GetExtensionApprover().GetDepartment() != "tax" {
 		t.Fatalf("handling clock after the extension: %v", c)
 	}
-	if e := dr.GetTracking().GetExtension(); !e.GetApproved() || e.GetDays() != 30 || e.GetDecidedBy().GetStaffId() != "wang_xiaojun" {
+	if e := dr.GetTracking().GetExtension(); !e.GetApproved() || e.GetDays() != 30 || e.GetDecidedBy().GetStaffId() != "wangxj" {
 		t.Fatalf("extension = %v", e)
 	}
 	_, err = r.client.RequestExtension(p.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 10, Reason: "再延"})
