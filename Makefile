@@ -92,6 +92,7 @@ fuzz:
 	cd meeting && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzPageToken$$' -fuzztime $(FUZZTIME)
 	cd routing && go test ./internal/grpcapi -run '^$$' -fuzz '^FuzzWorklistToken$$' -fuzztime $(FUZZTIME)
 	cd gateway && go test ./internal/gateway -run '^$$' -fuzz '^FuzzRegistrationBody$$' -fuzztime $(FUZZTIME)
+	cd archive && go test ./internal/sealedlog -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME)
 
 ## run: start Redis, etcd, the four services and the gateway (Ctrl-C stops all)
 run: deps build $(TOOLS)/grpcurl
@@ -118,6 +119,8 @@ bench-archive: deps
 	go test -count=1 -run '^$$' -bench 'BenchmarkSealBatch' -benchtime $(SEALS)x ./archive/internal/sealedlog/ 2>/dev/null | \
 		grep -E '^(Benchmark|cpu|ok|FAIL)'
 	go test -count=1 -run '^$$' -bench 'BenchmarkSealDue' -benchtime $(TICK)x ./archive/internal/sealing/ 2>/dev/null | \
+		grep -E '^(Benchmark|ok|FAIL)'
+	go test -count=1 -run '^$$' -bench 'BenchmarkStatistics' -benchtime 50x ./archive/internal/store/ 2>/dev/null | \
 		grep -E '^(Benchmark|ok|FAIL)'
 
 clean:

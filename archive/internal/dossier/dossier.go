@@ -5,7 +5,6 @@
 package dossier
 
 import (
-	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -45,6 +44,23 @@ type Fact struct {
 	Version int64
 	State   typesv1.DisputeState
 	Readers []string
+	Holder  string
+
+	// What the statistics count (docs/PERFORMANCE.md, "Archive search and
+	// statistics"), read from the payloads.
+	Jurisdiction string
+	// ReplyTime is when a written reply was given.
+	ReplyTime time.Time
+	// Overdue: a clock was reported overdue; HandlingDue is the due time of
+	// the handling clock when that clock was the one.
+	Overdue     bool
+	HandlingDue time.Time
+	// Returned: a transfer was returned.
+	Returned bool
+	// Extended: an extension of the handling time was approved.
+	Extended bool
+	// FollowUp is set on a follow-up call, Satisfied with its outcome.
+	FollowUp, Satisfied bool
 }
 
 // Dossier is the archive's summary of one dispute.
@@ -70,6 +86,23 @@ type Dossier struct {
 	// Sealed is set once the dossier is a leaf of the sealed log, at LeafIndex.
 	Sealed    bool  `json:"sealed,omitempty"`
 	LeafIndex int64 `json:"leaf_index,omitempty"`
+
+	// FirstTime is the time of the earliest event filed; it orders a
+	// dossier whose registration has not arrived yet.
+	FirstTime time.Time `json:"first_time,omitzero"`
+	// Holder is the department holding the dispute, as routing last
+	// reported it.
+	Holder string `json:"holder,omitempty"`
+
+	// What the statistics count. None of it goes into the sealed leaf.
+	Jurisdiction string    `json:"jurisdiction,omitempty"`
+	ReplyTime    time.Time `json:"reply_time,omitzero"`
+	Overdue      bool      `json:"overdue,omitempty"`
+	HandlingDue  time.Time `json:"handling_due,omitzero"`
+	Returned     bool      `json:"returned,omitempty"`
+	Extended     bool      `json:"extended,omitempty"`
+	FollowUps    int64     `json:"follow_ups,omitempty"`
+	Satisfied    int64     `json:"satisfied,omitempty"`
 }
 
 // New returns the empty dossier of dispute name, numbered from the name.
@@ -90,6 +123,22 @@ func New(name string) (*Dossier, error) {
 // delivered in any order never move a dossier backwards.
 func (d *Dossier) Apply(f Fact) {
 	d.Events++
+	if !f.Time.IsZero() && (d.FirstTime.IsZero() || f.Time.Before(d.FirstTime)) {
+		d.FirstTime = f.Time
+	}
+	if f.Jurisdiction != "" {
+		d.Jurisdiction = f.Jurisdiction
+	}
+	if !f.ReplyTime.IsZero() && f.ReplyTime.After(d.ReplyTime) {
+		d.ReplyTime = f.ReplyTime
+	}
+	d.Overdue = d.Overdue || f.Overdue
+	if !f.HandlingDue.IsZero() && (d.HandlingDue.IsZero() || f.HandlingDue.Before(d.HandlingDue)) {
+		d.HandlingDue = f.HandlingDue
+	}
+	d.Returned = d.Returned || f.Returned
+	d.Extended = d.Extended || f.Extended
+	d.ApplyLate(f)
 	if f.Number != "" {
 		d.Number = f.Number
 	}
@@ -107,7 +156,7 @@ func (d *Dossier) Apply(f Fact) {
 	}
 	readers := d.Departments
 	if f.Version > d.Version {
-		d.Version, d.State, d.StateTime = f.Version, f.State, f.Time
+		d.Version, d.State, d.StateTime, d.Holder = f.Version, f.State, f.Time, f.Holder
 		readers = f.Readers
 	}
 	d.Departments = nil
@@ -117,6 +166,18 @@ func (d *Dossier) Apply(f Fact) {
 		}
 	}
 	slices.Sort(d.Departments)
+}
+
+// ApplyLate folds what an event filed after the dossier closed (its
+// addendum) tells the statistics: a follow-up call. Nothing of the sealed
+// dossier changes.
+func (d *Dossier) ApplyLate(f Fact) {
+	if f.FollowUp {
+		d.FollowUps++
+		if f.Satisfied {
+			d.Satisfied++
+		}
+	}
 }
 
 // Closed reports whether routing's account says the dispute is closed.
@@ -137,8 +198,11 @@ func (d *Dossier) CanView(c Caller) bool {
 
 // Filter selects dossiers in a search.
 type Filter struct {
-	State    typesv1.DisputeState
-	Category typesv1.Category
+	State                 typesv1.DisputeState
+	Category              typesv1.Category
+	Channel               typesv1.Channel
+	RegisteringDepartment string
+	Jurisdiction          string
 	// Query matches the number or a department id, as a substring.
 	Query string
 	// From and To bound the registration time (zero: unbounded).
@@ -152,6 +216,12 @@ func (f Filter) Match(d *Dossier) bool {
 		return false
 	case f.Category != typesv1.Category_CATEGORY_UNSPECIFIED && d.Category != f.Category:
 		return false
+	case f.Channel != typesv1.Channel_CHANNEL_UNSPECIFIED && d.Channel != f.Channel:
+		return false
+	case f.RegisteringDepartment != "" && d.RegisteringDepartment != f.RegisteringDepartment:
+		return false
+	case f.Jurisdiction != "" && d.Jurisdiction != f.Jurisdiction:
+		return false
 	case !f.From.IsZero() && d.RegisterTime.Before(f.From):
 		return false
 	case !f.To.IsZero() && !d.RegisterTime.Before(f.To):
@@ -161,38 +231,4 @@ func (f Filter) Match(d *Dossier) bool {
 			slices.ContainsFunc(d.Departments, func(s string) bool { return strings.Contains(s, f.Query) })
 	}
 	return true
-}
-
-// Count is one labelled number.
-type Count struct {
-	Key   string
-	Value int64
-}
-
-// Statistics are counts over a set of dossiers.
-type Statistics struct {
-	Total                                        int64
-	ByCategory, ByChannel, ByState, ByDepartment []Count
-}
-
-// Stats counts ds by category, channel, state and registering department,
-// each list sorted by key.
-func Stats(ds []*Dossier) Statistics {
-	cat, ch, st, dep := map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
-	for _, d := range ds {
-		cat[d.Category.String()]++
-		ch[d.Channel.String()]++
-		st[d.State.String()]++
-		dep[d.RegisteringDepartment]++
-	}
-	return Statistics{Total: int64(len(ds)), ByCategory: sorted(cat), ByChannel: sorted(ch), ByState: sorted(st), ByDepartment: sorted(dep)}
-}
-
-func sorted(m map[string]int64) []Count {
-	out := make([]Count, 0, len(m))
-	for k, v := range m {
-		out = append(out, Count{Key: k, Value: v})
-	}
-	slices.SortFunc(out, func(a, b Count) int { return cmp.Compare(a.Key, b.Key) })
-	return out
 }

@@ -30,7 +30,7 @@ func TestApply(t *testing.T) {
 		Name: "regions/141181/disputes/2026-17", Region: "141181", Number: "2026年第17号",
 		State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, StateTime: t0.Add(time.Hour), Version: 3,
 		RegisteringDepartment: "justice", Category: typesv1.Category_CATEGORY_BENEFITS, Channel: typesv1.Channel_CHANNEL_PHONE,
-		RegisterTime: t0, Departments: []string{"justice", "tax"}, Events: 4,
+		RegisterTime: t0, Departments: []string{"justice", "tax"}, Events: 4, FirstTime: t0,
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("dossier (-want +got):\n%s", diff)

@@ -38,6 +38,7 @@ func Extract(ev *eventv1.Event) ([]string, dossier.Fact, error) {
 	if lc := ev.GetLifecycle(); lc != nil {
 		fact.Version, fact.State, fact.Readers = lc.GetVersion(), lc.GetState(), lc.GetReaders()
 		fact.Number, fact.RegisteringDepartment = lc.GetNumber(), lc.GetRegisteringDepartment()
+		fact.Holder = lc.GetHolder()
 	}
 	m, err := ev.GetPayload().UnmarshalNew()
 	if err != nil {
@@ -52,11 +53,26 @@ func Extract(ev *eventv1.Event) ([]string, dossier.Fact, error) {
 		fact.Category = d.GetCategory()
 		fact.Channel = d.GetChannel()
 		fact.RegisterTime = tsOr(d.GetRegisterTime().AsTime(), d.GetRegisterTime() != nil, fact.Time)
+		fact.Jurisdiction = d.GetJurisdiction()
 		if len(targets) == 0 && d.GetName() != "" {
 			targets = []string{d.GetName()}
 		}
 	case *routingv1.TrackingOpened:
 		fact.Category = p.GetTracking().GetCategory()
+	case *routingv1.ReplyRecorded:
+		r := p.GetReply().GetReplyTime()
+		fact.ReplyTime = tsOr(r.AsTime(), r != nil, fact.Time)
+	case *routingv1.Overdue:
+		fact.Overdue = true
+		if p.GetStage() == routingv1.Stage_STAGE_HANDLING && p.GetDueTime() != nil {
+			fact.HandlingDue = p.GetDueTime().AsTime()
+		}
+	case *routingv1.TransferReturned:
+		fact.Returned = true
+	case *routingv1.ExtensionDecided:
+		fact.Extended = p.GetExtension().GetApproved()
+	case *routingv1.FollowUpRecorded:
+		fact.FollowUp, fact.Satisfied = true, p.GetFollowUp().GetSatisfied()
 	case *meetingv1.MeetingConvened:
 		if len(targets) == 0 {
 			targets = p.GetMeeting().GetDisputes()

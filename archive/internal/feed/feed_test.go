@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
+	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 
+	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/feed"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 )
@@ -45,6 +48,39 @@ func TestExtractCopiesRoutingsLifecycle(t *testing.T) {
 		}
 		if fact.State != tc.lc.GetState() || fact.Version != tc.lc.GetVersion() || !slices.Equal(fact.Readers, tc.lc.GetReaders()) {
 			t.Errorf("%s: fact %+v, want the lifecycle %v", ev.GetType(), fact, tc.lc)
+		}
+	}
+}
+
+// What the statistics count is read from the payloads.
+func TestExtractCountedFacts(t *testing.T) {
+	const name = "regions/141181/disputes/2026-7"
+	due := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		payload proto.Message
+		check   func(f dossier.Fact) bool
+	}{
+		{&intakev1.DisputeRegistered{Dispute: &intakev1.Dispute{Jurisdiction: "141181002"}}, func(f dossier.Fact) bool { return f.Jurisdiction == "141181002" }},
+		{&routingv1.ReplyRecorded{Reply: &routingv1.Reply{ReplyTime: timestamppb.New(due)}}, func(f dossier.Fact) bool { return f.ReplyTime.Equal(due) }},
+		{&routingv1.Overdue{Stage: routingv1.Stage_STAGE_HANDLING, DueTime: timestamppb.New(due)}, func(f dossier.Fact) bool { return f.Overdue && f.HandlingDue.Equal(due) }},
+		{&routingv1.Overdue{Stage: routingv1.Stage_STAGE_ROUTING, DueTime: timestamppb.New(due)}, func(f dossier.Fact) bool { return f.Overdue && f.HandlingDue.IsZero() }},
+		{&routingv1.TransferReturned{}, func(f dossier.Fact) bool { return f.Returned }},
+		{&routingv1.ExtensionDecided{Extension: &routingv1.Extension{Approved: true}}, func(f dossier.Fact) bool { return f.Extended }},
+		{&routingv1.ExtensionDecided{Extension: &routingv1.Extension{Approved: false}}, func(f dossier.Fact) bool { return !f.Extended }},
+		{&routingv1.FollowUpRecorded{FollowUp: &routingv1.FollowUp{Satisfied: true}}, func(f dossier.Fact) bool { return f.FollowUp && f.Satisfied }},
+		{&routingv1.ProgressNoteAdded{}, func(f dossier.Fact) bool { return !f.FollowUp && !f.Overdue && f.ReplyTime.IsZero() }},
+	} {
+		ev, err := events.New("routing", "141181", name, nil, "", tc.payload, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Lifecycle = &eventv1.Lifecycle{Version: 2, Holder: "hrss"}
+		_, fact, err := feed.Extract(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.check(fact) || fact.Holder != "hrss" {
+			t.Errorf("%s: fact %+v", ev.GetType(), fact)
 		}
 	}
 }

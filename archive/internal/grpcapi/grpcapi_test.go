@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -330,7 +331,7 @@ func TestAccess(t *testing.T) {
 		}{
 			{who: "office", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181"}, want: []string{name(2), name(1)}},
 			{who: "office", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181", PageSize: 1}, want: []string{name(2)}, token: true},
-			{who: "office", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181", PageSize: 1, PageToken: "1"}, want: []string{name(1)}},
+			{who: "office", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181", PageSize: 1, PageToken: "MQ"}, code: codes.InvalidArgument},
 			{who: "office", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181", State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE}, want: []string{name(2)}},
 			{who: "office", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181", Category: typesv1.Category_CATEGORY_LATE_FEE}, want: []string{name(1)}},
 			{who: "hrss", req: &archivev1.SearchDossiersRequest{Parent: "regions/141181"}, want: []string{name(1)}},
@@ -361,6 +362,48 @@ func TestAccess(t *testing.T) {
 		}
 	})
 
+	t.Run("SearchPaging", func(t *testing.T) {
+		req := &archivev1.SearchDossiersRequest{Parent: "regions/141181", PageSize: 1}
+		first, err := f.client.SearchDossiers(f.as(t, "office"), req)
+		if err != nil || first.GetNextPageToken() == "" {
+			t.Fatalf("first page = %v, %v", first, err)
+		}
+		req.PageToken = first.GetNextPageToken()
+		second, err := f.client.SearchDossiers(f.as(t, "office"), req)
+		if err != nil || len(second.GetDossiers()) != 1 || second.GetDossiers()[0].GetName() != name(1) || second.GetNextPageToken() != "" {
+			t.Fatalf("second page = %v, %v", second, err)
+		}
+		// A token is read only with the filters it was made for.
+		_, err = f.client.SearchDossiers(f.as(t, "office"), &archivev1.SearchDossiersRequest{Parent: "regions/141181",
+			State: typesv1.DisputeState_DISPUTE_STATE_AT_OFFICE, PageToken: first.GetNextPageToken()})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "page_token") {
+			t.Fatalf("token of another search: %v", err)
+		}
+		for _, tt := range []struct {
+			who  string
+			req  *archivev1.SearchDossiersRequest
+			want []string
+		}{
+			{"office", &archivev1.SearchDossiersRequest{Parent: "regions/141181", RegisteringDepartment: "justice"}, []string{name(2)}},
+			{"office", &archivev1.SearchDossiersRequest{Parent: "regions/141181", Channel: typesv1.Channel_CHANNEL_WINDOW,
+				StartTime: timestamppb.New(t0.Add(time.Millisecond))}, []string{name(2)}},
+			{"tax", &archivev1.SearchDossiersRequest{Parent: "regions/141181", Query: "2026-"}, []string{name(2), name(1)}},
+			{"hrss", &archivev1.SearchDossiersRequest{Parent: "regions/141181", RegisteringDepartment: "justice"}, nil},
+		} {
+			resp, err := f.client.SearchDossiers(f.as(t, tt.who), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range resp.GetDossiers() {
+				got = append(got, d.GetName())
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("%s %v (-want +got):\n%s", tt.who, tt.req, diff)
+			}
+		}
+	})
+
 	t.Run("GetStatistics", func(t *testing.T) {
 		resp, err := f.client.GetStatistics(f.as(t, "office"), &archivev1.GetStatisticsRequest{Parent: "regions/141181"})
 		if err != nil {
@@ -373,13 +416,22 @@ func TestAccess(t *testing.T) {
 			ByState:      []*archivev1.Count{{Key: "DISPUTE_STATE_AT_OFFICE", Value: 1}, {Key: "DISPUTE_STATE_TRANSFERRED", Value: 1}},
 			ByDepartment: []*archivev1.Count{{Key: "justice", Value: 1}, {Key: "tax", Value: 1}},
 		}
-		if diff := cmp.Diff(want, resp, protocmp.Transform()); diff != "" {
+		if diff := cmp.Diff(want, resp, protocmp.Transform(),
+			protocmp.IgnoreFields(&archivev1.GetStatisticsResponse{}, "rows", "start_month", "end_month")); diff != "" {
 			t.Fatalf("statistics (-want +got):\n%s", diff)
 		}
 		resp, err = f.client.GetStatistics(f.as(t, "hrss"), &archivev1.GetStatisticsRequest{Parent: "regions/141181",
 			StartTime: timestamppb.New(t0.Add(-time.Minute)), EndTime: timestamppb.New(t0.Add(time.Hour))})
 		if err != nil || resp.GetTotal() != 1 {
 			t.Fatalf("hrss statistics = %v, %v", resp, err)
+		}
+		// hrss counts only what it may read: dispute 1, transferred to it.
+		month := t0.In(time.FixedZone("CST", 8*3600)).Format("2006-01")
+		wantRow := &archivev1.StatisticsRow{Dimension: "state", Key: "DISPUTE_STATE_TRANSFERRED", Month: month, Registered: 1}
+		if !slices.ContainsFunc(resp.GetRows(), func(r *archivev1.StatisticsRow) bool { return proto.Equal(r, wantRow) }) ||
+			slices.ContainsFunc(resp.GetRows(), func(r *archivev1.StatisticsRow) bool { return r.GetKey() == "justice" }) ||
+			resp.GetStartMonth() != month || resp.GetEndMonth() != month {
+			t.Fatalf("hrss rows = %v", resp)
 		}
 		_, err = f.client.GetStatistics(f.as(t, "office"), &archivev1.GetStatisticsRequest{Parent: "regions/141181",
 			StartTime: timestamppb.New(t0), EndTime: timestamppb.New(t0)})
@@ -402,5 +454,28 @@ func TestRedisDown(t *testing.T) {
 	if status.Code(err) != codes.Unavailable || apierr.Reason(err) != apierr.ReasonBackendUnavailable ||
 		status.Convert(err).Message() != apierr.MsgBackendUnavailable {
 		t.Fatalf("GetDossier with Redis down = %v, want UNAVAILABLE %s %q", err, apierr.ReasonBackendUnavailable, apierr.MsgBackendUnavailable)
+	}
+}
+
+// Free text over more dossiers than the bound is refused before anything is
+// read, with a code and reason a client branches on and the limit named.
+func TestSearchTooBroad(t *testing.T) {
+	f := start(t)
+	zs := make([]redis.Z, store.TextScanLimit+1)
+	for i := range zs {
+		zs[i] = redis.Z{Score: float64(i), Member: fmt.Sprintf("2026-%d", i+1)}
+	}
+	if err := f.rdb.ZAdd(context.Background(), "archive:{"+region+"}:idx:*:all", zs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.client.SearchDossiers(f.as(t, "office"), &archivev1.SearchDossiersRequest{Parent: "regions/141181", Query: "17"})
+	if status.Code(err) != codes.FailedPrecondition || apierr.Reason(err) != "SEARCH_TOO_BROAD" ||
+		!strings.Contains(status.Convert(err).Message(), fmt.Sprint(store.TextScanLimit)) {
+		t.Fatalf("free text over the region: %v (reason %q)", err, apierr.Reason(err))
+	}
+	// hrss's own index is empty: the same text is searched there.
+	resp, err := f.client.SearchDossiers(f.as(t, "hrss"), &archivev1.SearchDossiersRequest{Parent: "regions/141181", Query: "17"})
+	if err != nil || len(resp.GetDossiers()) != 0 {
+		t.Fatalf("hrss's free text: %v, %v", resp, err)
 	}
 }

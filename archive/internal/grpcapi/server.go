@@ -65,6 +65,7 @@ func (s *Server) toStatus(err error) error {
 	var ve *dossier.ValidationError
 	var re *sealedlog.RangeError
 	var ne *names.Error
+	var broad *store.TooBroadError
 	switch {
 	case errors.As(err, &ve):
 		return apierr.Invalid(apierr.Violation{Field: ve.Field, Reason: ve.Reason})
@@ -72,6 +73,8 @@ func (s *Server) toStatus(err error) error {
 		return apierr.Invalid(apierr.Violation{Field: ne.FieldName(), Reason: ne.Error()})
 	case errors.As(err, &re):
 		return apierr.Invalid(apierr.Violation{Field: "tree_size", Reason: re.Error()})
+	case errors.As(err, &broad):
+		return apierr.New(codes.FailedPrecondition, "SEARCH_TOO_BROAD", broad.Error())
 	case errors.Is(err, sealedlog.ErrNotSealed):
 		return apierr.New(codes.FailedPrecondition, "DOSSIER_NOT_SEALED", err.Error())
 	case errors.Is(err, sealedlog.ErrMismatch):
@@ -174,21 +177,6 @@ const (
 	maxPageSize     = 500
 )
 
-// visible lists the region's dossiers the caller may see that pass f.
-func (s *Server) visible(ctx context.Context, c dossier.Caller, region string, f dossier.Filter) ([]*dossier.Dossier, error) {
-	all, err := s.store.List(ctx, region)
-	if err != nil {
-		return nil, err
-	}
-	var out []*dossier.Dossier
-	for _, d := range all {
-		if d.CanView(c) && f.Match(d) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
 // page reads an offset page token and a page size (0: def, at most max);
 // one reading serves every list of the archive.
 func page(token string, pageSize int32, def, max int) (offset, size int, err error) {
@@ -202,71 +190,4 @@ func page(token string, pageSize int32, def, max int) (offset, size int, err err
 		size = def
 	}
 	return offset, min(size, max), nil
-}
-
-// SearchDossiers pages the dossiers a caller may see, latest registered
-// first: the whole region for the office and convenor, else those the
-// caller's department took part in.
-func (s *Server) SearchDossiers(ctx context.Context, req *archivev1.SearchDossiersRequest) (*archivev1.SearchDossiersResponse, error) {
-	c, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	region, err := regionOf(c, req.GetParent())
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	offset, size, err := page(req.GetPageToken(), req.GetPageSize(), defaultPageSize, maxPageSize)
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	ds, err := s.visible(ctx, c, region, dossier.Filter{State: req.GetState(), Category: req.GetCategory(), Query: req.GetQuery()})
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	resp := &archivev1.SearchDossiersResponse{}
-	for i := offset; i < len(ds) && i < offset+size; i++ {
-		resp.Dossiers = append(resp.Dossiers, summary(ds[i]))
-	}
-	if offset+size < len(ds) {
-		resp.NextPageToken = strconv.Itoa(offset + size)
-	}
-	return resp, nil
-}
-
-// GetStatistics counts the dossiers a caller may see registered in the
-// given time range.
-func (s *Server) GetStatistics(ctx context.Context, req *archivev1.GetStatisticsRequest) (*archivev1.GetStatisticsResponse, error) {
-	c, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	region, err := regionOf(c, req.GetParent())
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	f := dossier.Filter{}
-	if req.GetStartTime() != nil {
-		f.From = req.GetStartTime().AsTime()
-	}
-	if req.GetEndTime() != nil {
-		f.To = req.GetEndTime().AsTime()
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return nil, s.toStatus(&dossier.ValidationError{Field: "end_time", Reason: "must be after start_time"})
-	}
-	ds, err := s.visible(ctx, c, region, f)
-	if err != nil {
-		return nil, s.toStatus(err)
-	}
-	st := dossier.Stats(ds)
-	conv := func(cs []dossier.Count) []*archivev1.Count {
-		out := make([]*archivev1.Count, len(cs))
-		for i, c := range cs {
-			out[i] = &archivev1.Count{Key: c.Key, Value: c.Value}
-		}
-		return out
-	}
-	return &archivev1.GetStatisticsResponse{Total: st.Total, ByCategory: conv(st.ByCategory), ByChannel: conv(st.ByChannel),
-		ByState: conv(st.ByState), ByDepartment: conv(st.ByDepartment)}, nil
 }

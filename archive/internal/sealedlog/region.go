@@ -60,6 +60,13 @@ type regionLog struct {
 	mu     sync.RWMutex
 	n      int64 // integrated leaves
 	byName map[string][]leafRef
+
+	// published caches the last published checkpoint read and kept, by
+	// its bytes, so GetCheckpoint neither opens its note nor writes it
+	// again while the log does not grow.
+	pubMu     sync.Mutex
+	pubRaw    []byte
+	published Checkpoint
 }
 
 func openRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger, opts Options) (*regionLog, error) {
@@ -442,6 +449,23 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 	return out
 }
 
+// keepPublished is keep for the published checkpoint, once per content:
+// the root comes from the note, never from the tiles, so serving the latest
+// checkpoint costs one small file read whatever the log's size.
+func (rl *regionLog) keepPublished(raw []byte) (Checkpoint, error) {
+	rl.pubMu.Lock()
+	defer rl.pubMu.Unlock()
+	if rl.pubRaw != nil && bytes.Equal(raw, rl.pubRaw) {
+		return rl.published, nil
+	}
+	cp, err := rl.keep(raw)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	rl.pubRaw, rl.published = raw, cp
+	return cp, nil
+}
+
 // keep checks a published checkpoint and keeps it.
 func (rl *regionLog) keep(raw []byte) (Checkpoint, error) {
 	cp, n, err := sealproof.OpenCheckpoint(raw, rl.verifier)
@@ -460,7 +484,7 @@ func (rl *regionLog) keep(raw []byte) (Checkpoint, error) {
 func (rl *regionLog) latestCheckpoint(ctx context.Context) (Checkpoint, error) {
 	raw, err := os.ReadFile(filepath.Join(rl.root, layout.CheckpointPath))
 	if err == nil {
-		cp, err := rl.keep(raw)
+		cp, err := rl.keepPublished(raw)
 		if err != nil {
 			return Checkpoint{}, err
 		}

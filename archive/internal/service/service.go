@@ -42,7 +42,7 @@ const (
 
 // Setup builds the archive from the process deps; it is the archive's
 // app.Service.Setup.
-func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error) {
+func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, error) {
 	var key ed25519.PrivateKey
 	var err error
 	if path := os.Getenv(SigningKeyEnv); path != "" {
@@ -67,6 +67,12 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 
 	st := store.New(d.Redis)
 	st.Now = d.Now
+	// Search and statistics read indexes and counters the consumer keeps;
+	// dossiers filed before they existed are added once, before the
+	// consumer starts.
+	if err := ensureDerived(ctx, st, d); err != nil {
+		return nil, err
+	}
 	archivev1.RegisterArchiveServiceServer(d.Server.GRPC(), grpcapi.New(st, sealed, d.Log))
 	sub := &events.Subscription{
 		Redis: d.Redis, Group: feed.Group, Sources: feed.Sources, Regions: d.Roster.Regions,
@@ -81,4 +87,25 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 		return errors.Join(err, sealed.Close())
 	}
 	return []func(context.Context) error{sub.Run, seal}, nil
+}
+
+// ensureDerived builds the indexes and counters of every region that has
+// dossiers and lacks them (store.EnsureDerived).
+func ensureDerived(ctx context.Context, st *store.Store, d *app.Deps) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	regions, err := st.Regions(ctx)
+	if err != nil {
+		return fmt.Errorf("archive indexes: %w", err)
+	}
+	for _, r := range regions {
+		rebuilt, err := st.EnsureDerived(ctx, r)
+		if err != nil {
+			return fmt.Errorf("archive indexes of %s: %w", r, err)
+		}
+		if rebuilt {
+			d.Log.Info("archive indexes and counters built", "region", r)
+		}
+	}
+	return nil
 }

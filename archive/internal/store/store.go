@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 // Service is the archive's key prefix.
 const Service = "archive"
 
-// Store is the Redis store of dossiers.
+// Store is the Redis store of dossiers, with the indexes and counters
+// search and statistics are served from (derived.go).
 type Store struct {
 	rdb redis.UniversalClient
 	// Now is the clock that stamps when a dossier closed; tests replace it.
@@ -132,16 +134,33 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 				if err != nil {
 					return err
 				}
+				var prev *dossier.Dossier
 				if ok {
 					if d, err = decodeMeta(old); err != nil {
 						return events.Permanent(err)
 					}
+					p := *d
+					p.Departments = slices.Clone(d.Departments)
+					prev = &p
 				}
 				if d.Sealed || (d.CloseMs != 0 && published > d.CloseMs) {
 					b.Do(func(ctx context.Context, p redis.Pipeliner) {
 						p.ZAdd(ctx, addendumOrderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
 						p.HSet(ctx, addendumEventsKey(region, t.id), ev.GetId(), raw)
 					})
+					// A follow-up after the close still counts in the
+					// statistics; the sealed dossier does not change.
+					if fact.FollowUp && prev != nil {
+						d.ApplyLate(fact)
+						out, err := json.Marshal(d)
+						if err != nil {
+							return fmt.Errorf("encode dossier: %w", err)
+						}
+						b.Set(metaKey(region, t.id), out, 0)
+						if w := derive(region, t.id, prev, d); w != nil {
+							b.Do(w)
+						}
+					}
 					continue
 				}
 				d.Apply(fact)
@@ -154,9 +173,9 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 					return fmt.Errorf("encode dossier: %w", err)
 				}
 				b.Set(metaKey(region, t.id), out, 0)
-				indexScore := score
-				if !d.RegisterTime.IsZero() {
-					indexScore = float64(d.RegisterTime.UnixMicro())
+				indexScore := d.Score()
+				if w := derive(region, t.id, prev, d); w != nil {
+					b.Do(w)
 				}
 				b.Do(func(ctx context.Context, p redis.Pipeliner) {
 					p.ZAdd(ctx, orderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
@@ -235,7 +254,9 @@ func (s *Store) ordered(ctx context.Context, name, order, events string) ([]*eve
 	return evs, nil
 }
 
-// List returns every dossier of region, latest registered first.
+// List returns every dossier of region, latest registered first. It reads
+// the whole region: no RPC calls it (search and statistics read the
+// indexes and counters); it is the reference a recount is checked against.
 func (s *Store) List(ctx context.Context, region string) ([]*dossier.Dossier, error) {
 	ids, err := s.rdb.ZRevRange(ctx, indexKey(region), 0, -1).Result()
 	if err != nil {

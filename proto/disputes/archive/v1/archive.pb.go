@@ -280,7 +280,17 @@ type SearchDossiersRequest struct {
 	// Page size (default 50, max 500).
 	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Page token.
-	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Filter: registering department (登记部门), a member unit id.
+	RegisteringDepartment string `protobuf:"bytes,7,opt,name=registering_department,json=registeringDepartment,proto3" json:"registering_department,omitempty"`
+	// Filter: channel.
+	Channel v1.Channel `protobuf:"varint,8,opt,name=channel,proto3,enum=disputes.types.v1.Channel" json:"channel,omitempty"`
+	// Filter: jurisdiction code (乡镇/街道) of the registration.
+	Jurisdiction string `protobuf:"bytes,9,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	// Filter: registered at or after.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Filter: registered before.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -357,6 +367,41 @@ func (x *SearchDossiersRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *SearchDossiersRequest) GetRegisteringDepartment() string {
+	if x != nil {
+		return x.RegisteringDepartment
+	}
+	return ""
+}
+
+func (x *SearchDossiersRequest) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *SearchDossiersRequest) GetJurisdiction() string {
+	if x != nil {
+		return x.Jurisdiction
+	}
+	return ""
+}
+
+func (x *SearchDossiersRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *SearchDossiersRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
 // SearchDossiersResponse is one page (events left out).
 type SearchDossiersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -417,9 +462,10 @@ type GetStatisticsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/<region>.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	// From.
+	// From: counts every month of registration (China Standard Time) from
+	// the one holding start_time.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// To.
+	// To: up to the month holding the instant before end_time.
 	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -543,7 +589,14 @@ type GetStatisticsResponse struct {
 	// By state.
 	ByState []*Count `protobuf:"bytes,4,rep,name=by_state,json=byState,proto3" json:"by_state,omitempty"`
 	// By registering department.
-	ByDepartment  []*Count `protobuf:"bytes,5,rep,name=by_department,json=byDepartment,proto3" json:"by_department,omitempty"`
+	ByDepartment []*Count `protobuf:"bytes,5,rep,name=by_department,json=byDepartment,proto3" json:"by_department,omitempty"`
+	// Every counter of the months counted, one row per dimension, key and
+	// month of registration, sorted by dimension, key and month.
+	Rows []*StatisticsRow `protobuf:"bytes,6,rep,name=rows,proto3" json:"rows,omitempty"`
+	// First month counted ("2026-03", China Standard Time); empty when none.
+	StartMonth string `protobuf:"bytes,7,opt,name=start_month,json=startMonth,proto3" json:"start_month,omitempty"`
+	// Last month counted; empty when none.
+	EndMonth      string `protobuf:"bytes,8,opt,name=end_month,json=endMonth,proto3" json:"end_month,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -613,6 +666,186 @@ func (x *GetStatisticsResponse) GetByDepartment() []*Count {
 	return nil
 }
 
+func (x *GetStatisticsResponse) GetRows() []*StatisticsRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetStatisticsResponse) GetStartMonth() string {
+	if x != nil {
+		return x.StartMonth
+	}
+	return ""
+}
+
+func (x *GetStatisticsResponse) GetEndMonth() string {
+	if x != nil {
+		return x.EndMonth
+	}
+	return ""
+}
+
+// StatisticsRow holds the measures of the disputes registered in one month
+// that share one key of one dimension.
+type StatisticsRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dimension: "total" (key "all"), "category", "channel",
+	// "registering_department", "handling_department" (the holder),
+	// "jurisdiction" (乡镇/街道) or "state".
+	Dimension string `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// Key within the dimension: an enum name, a department id or a
+	// jurisdiction code; empty when the disputes do not record one.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Month of registration, "2026-03" (China Standard Time).
+	Month string `protobuf:"bytes,3,opt,name=month,proto3" json:"month,omitempty"`
+	// Disputes registered.
+	Registered int64 `protobuf:"varint,4,opt,name=registered,proto3" json:"registered,omitempty"`
+	// Closed (办结) or archived.
+	Closed int64 `protobuf:"varint,5,opt,name=closed,proto3" json:"closed,omitempty"`
+	// With a written reply (书面告知).
+	Replied int64 `protobuf:"varint,6,opt,name=replied,proto3" json:"replied,omitempty"`
+	// Replied before the handling clock was reported overdue.
+	RepliedOnTime int64 `protobuf:"varint,7,opt,name=replied_on_time,json=repliedOnTime,proto3" json:"replied_on_time,omitempty"`
+	// With any clock reported overdue.
+	Overdue int64 `protobuf:"varint,8,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Transfers returned at least once.
+	Returned int64 `protobuf:"varint,9,opt,name=returned,proto3" json:"returned,omitempty"`
+	// Handling time extended (an extension approved).
+	Extended int64 `protobuf:"varint,10,opt,name=extended,proto3" json:"extended,omitempty"`
+	// Sum over the replied disputes of the working days (Monday to Friday)
+	// from registration to reply; divide by replied for the average.
+	ReplyWorkingDays int64 `protobuf:"varint,11,opt,name=reply_working_days,json=replyWorkingDays,proto3" json:"reply_working_days,omitempty"`
+	// Follow-up calls (回访) recorded.
+	FollowUps int64 `protobuf:"varint,12,opt,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
+	// Follow-up calls in which the claimant was satisfied.
+	Satisfied     int64 `protobuf:"varint,13,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatisticsRow) Reset() {
+	*x = StatisticsRow{}
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatisticsRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatisticsRow) ProtoMessage() {}
+
+func (x *StatisticsRow) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatisticsRow.ProtoReflect.Descriptor instead.
+func (*StatisticsRow) Descriptor() ([]byte, []int) {
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StatisticsRow) GetDimension() string {
+	if x != nil {
+		return x.Dimension
+	}
+	return ""
+}
+
+func (x *StatisticsRow) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *StatisticsRow) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *StatisticsRow) GetRegistered() int64 {
+	if x != nil {
+		return x.Registered
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetClosed() int64 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetReplied() int64 {
+	if x != nil {
+		return x.Replied
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetRepliedOnTime() int64 {
+	if x != nil {
+		return x.RepliedOnTime
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetOverdue() int64 {
+	if x != nil {
+		return x.Overdue
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetReturned() int64 {
+	if x != nil {
+		return x.Returned
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetExtended() int64 {
+	if x != nil {
+		return x.Extended
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetReplyWorkingDays() int64 {
+	if x != nil {
+		return x.ReplyWorkingDays
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetFollowUps() int64 {
+	if x != nil {
+		return x.FollowUps
+	}
+	return 0
+}
+
+func (x *StatisticsRow) GetSatisfied() int64 {
+	if x != nil {
+		return x.Satisfied
+	}
+	return 0
+}
+
 // GetInclusionProofRequest names a sealed dossier.
 type GetInclusionProofRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -626,7 +859,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[8]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +871,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[8]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +884,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{8}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetInclusionProofRequest) GetName() string {
@@ -685,7 +918,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[9]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +930,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[9]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +943,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{9}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetInclusionProofResponse) GetLeafIndex() int64 {
@@ -754,7 +987,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[10]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +999,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[10]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +1012,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{10}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCheckpointRequest) GetParent() string {
@@ -820,7 +1053,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[11]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +1065,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[11]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1078,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{11}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetCheckpointResponse) GetTreeSize() int64 {
@@ -905,7 +1138,7 @@ type ListCheckpointsRequest struct {
 
 func (x *ListCheckpointsRequest) Reset() {
 	*x = ListCheckpointsRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1150,7 @@ func (x *ListCheckpointsRequest) String() string {
 func (*ListCheckpointsRequest) ProtoMessage() {}
 
 func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[12]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1163,7 @@ func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{12}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCheckpointsRequest) GetParent() string {
@@ -967,7 +1200,7 @@ type ListCheckpointsResponse struct {
 
 func (x *ListCheckpointsResponse) Reset() {
 	*x = ListCheckpointsResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1212,7 @@ func (x *ListCheckpointsResponse) String() string {
 func (*ListCheckpointsResponse) ProtoMessage() {}
 
 func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[13]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1225,7 @@ func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{13}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCheckpointsResponse) GetCheckpoints() []*GetCheckpointResponse {
@@ -1024,7 +1257,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[14]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1269,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[14]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1282,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{14}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetConsistencyProofRequest) GetParent() string {
@@ -1088,7 +1321,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[15]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1333,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[15]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1346,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{15}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetConsistencyProofResponse) GetFromSize() int64 {
@@ -1154,7 +1387,7 @@ type GetLogTileRequest struct {
 
 func (x *GetLogTileRequest) Reset() {
 	*x = GetLogTileRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[16]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1399,7 @@ func (x *GetLogTileRequest) String() string {
 func (*GetLogTileRequest) ProtoMessage() {}
 
 func (x *GetLogTileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[16]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1412,7 @@ func (x *GetLogTileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLogTileRequest.ProtoReflect.Descriptor instead.
 func (*GetLogTileRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{16}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetLogTileRequest) GetParent() string {
@@ -1221,7 +1454,7 @@ type GetLogTileResponse struct {
 
 func (x *GetLogTileResponse) Reset() {
 	*x = GetLogTileResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[17]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1233,7 +1466,7 @@ func (x *GetLogTileResponse) String() string {
 func (*GetLogTileResponse) ProtoMessage() {}
 
 func (x *GetLogTileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[17]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1246,7 +1479,7 @@ func (x *GetLogTileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLogTileResponse.ProtoReflect.Descriptor instead.
 func (*GetLogTileResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{17}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetLogTileResponse) GetData() []byte {
@@ -1273,7 +1506,7 @@ type SealedLeaf struct {
 
 func (x *SealedLeaf) Reset() {
 	*x = SealedLeaf{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[18]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1518,7 @@ func (x *SealedLeaf) String() string {
 func (*SealedLeaf) ProtoMessage() {}
 
 func (x *SealedLeaf) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[18]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1531,7 @@ func (x *SealedLeaf) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedLeaf.ProtoReflect.Descriptor instead.
 func (*SealedLeaf) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{18}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SealedLeaf) GetName() string {
@@ -1333,7 +1566,7 @@ type ExportDossierRequest struct {
 
 func (x *ExportDossierRequest) Reset() {
 	*x = ExportDossierRequest{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[19]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1578,7 @@ func (x *ExportDossierRequest) String() string {
 func (*ExportDossierRequest) ProtoMessage() {}
 
 func (x *ExportDossierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[19]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1591,7 @@ func (x *ExportDossierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportDossierRequest.ProtoReflect.Descriptor instead.
 func (*ExportDossierRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{19}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExportDossierRequest) GetName() string {
@@ -1381,7 +1614,7 @@ type ExportDossierResponse struct {
 
 func (x *ExportDossierResponse) Reset() {
 	*x = ExportDossierResponse{}
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[20]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1626,7 @@ func (x *ExportDossierResponse) String() string {
 func (*ExportDossierResponse) ProtoMessage() {}
 
 func (x *ExportDossierResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_archive_v1_archive_proto_msgTypes[20]
+	mi := &file_disputes_archive_v1_archive_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1639,7 @@ func (x *ExportDossierResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportDossierResponse.ProtoReflect.Descriptor instead.
 func (*ExportDossierResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{20}
+	return file_disputes_archive_v1_archive_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExportDossierResponse) GetMediaType() string {
@@ -1446,7 +1679,7 @@ const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"\x11GetDossierRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\"L\n" +
 	"\x12GetDossierResponse\x126\n" +
-	"\adossier\x18\x01 \x01(\v2\x1c.disputes.archive.v1.DossierR\adossier\"\xc3\x02\n" +
+	"\adossier\x18\x01 \x01(\v2\x1c.disputes.archive.v1.DossierR\adossier\"\xe2\x04\n" +
 	"\x15SearchDossiersRequest\x124\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12\x1e\n" +
 	"\x05query\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05query\x12?\n" +
@@ -1455,7 +1688,14 @@ const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"\tpage_size\x18\x05 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"z\n" +
+	"page_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12>\n" +
+	"\x16registering_department\x18\a \x01(\tB\a\xbaH\x04r\x02\x18 R\x15registeringDepartment\x12>\n" +
+	"\achannel\x18\b \x01(\x0e2\x1a.disputes.types.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12+\n" +
+	"\fjurisdiction\x18\t \x01(\tB\a\xbaH\x04r\x02\x18\fR\fjurisdiction\x129\n" +
+	"\n" +
+	"start_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"z\n" +
 	"\x16SearchDossiersResponse\x128\n" +
 	"\bdossiers\x18\x01 \x03(\v2\x1c.disputes.archive.v1.DossierR\bdossiers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbe\x01\n" +
@@ -1466,7 +1706,7 @@ const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"/\n" +
 	"\x05Count\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value\"\x9d\x02\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\"\x93\x03\n" +
 	"\x15GetStatisticsResponse\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x03R\x05total\x12;\n" +
 	"\vby_category\x18\x02 \x03(\v2\x1a.disputes.archive.v1.CountR\n" +
@@ -1474,7 +1714,29 @@ const file_disputes_archive_v1_archive_proto_rawDesc = "" +
 	"\n" +
 	"by_channel\x18\x03 \x03(\v2\x1a.disputes.archive.v1.CountR\tbyChannel\x125\n" +
 	"\bby_state\x18\x04 \x03(\v2\x1a.disputes.archive.v1.CountR\abyState\x12?\n" +
-	"\rby_department\x18\x05 \x03(\v2\x1a.disputes.archive.v1.CountR\fbyDepartment\"\x8f\x01\n" +
+	"\rby_department\x18\x05 \x03(\v2\x1a.disputes.archive.v1.CountR\fbyDepartment\x126\n" +
+	"\x04rows\x18\x06 \x03(\v2\".disputes.archive.v1.StatisticsRowR\x04rows\x12\x1f\n" +
+	"\vstart_month\x18\a \x01(\tR\n" +
+	"startMonth\x12\x1b\n" +
+	"\tend_month\x18\b \x01(\tR\bendMonth\"\x8c\x03\n" +
+	"\rStatisticsRow\x12\x1c\n" +
+	"\tdimension\x18\x01 \x01(\tR\tdimension\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05month\x18\x03 \x01(\tR\x05month\x12\x1e\n" +
+	"\n" +
+	"registered\x18\x04 \x01(\x03R\n" +
+	"registered\x12\x16\n" +
+	"\x06closed\x18\x05 \x01(\x03R\x06closed\x12\x18\n" +
+	"\areplied\x18\x06 \x01(\x03R\areplied\x12&\n" +
+	"\x0freplied_on_time\x18\a \x01(\x03R\rrepliedOnTime\x12\x18\n" +
+	"\aoverdue\x18\b \x01(\x03R\aoverdue\x12\x1a\n" +
+	"\breturned\x18\t \x01(\x03R\breturned\x12\x1a\n" +
+	"\bextended\x18\n" +
+	" \x01(\x03R\bextended\x12,\n" +
+	"\x12reply_working_days\x18\v \x01(\x03R\x10replyWorkingDays\x12\x1d\n" +
+	"\n" +
+	"follow_ups\x18\f \x01(\x03R\tfollowUps\x12\x1c\n" +
+	"\tsatisfied\x18\r \x01(\x03R\tsatisfied\"\x8f\x01\n" +
 	"\x18GetInclusionProofRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12$\n" +
 	"\ttree_size\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\btreeSize\"\x8c\x01\n" +
@@ -1556,7 +1818,7 @@ func file_disputes_archive_v1_archive_proto_rawDescGZIP() []byte {
 	return file_disputes_archive_v1_archive_proto_rawDescData
 }
 
-var file_disputes_archive_v1_archive_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_disputes_archive_v1_archive_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_disputes_archive_v1_archive_proto_goTypes = []any{
 	(*Dossier)(nil),                     // 0: disputes.archive.v1.Dossier
 	(*GetDossierRequest)(nil),           // 1: disputes.archive.v1.GetDossierRequest
@@ -1566,65 +1828,71 @@ var file_disputes_archive_v1_archive_proto_goTypes = []any{
 	(*GetStatisticsRequest)(nil),        // 5: disputes.archive.v1.GetStatisticsRequest
 	(*Count)(nil),                       // 6: disputes.archive.v1.Count
 	(*GetStatisticsResponse)(nil),       // 7: disputes.archive.v1.GetStatisticsResponse
-	(*GetInclusionProofRequest)(nil),    // 8: disputes.archive.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 9: disputes.archive.v1.GetInclusionProofResponse
-	(*GetCheckpointRequest)(nil),        // 10: disputes.archive.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 11: disputes.archive.v1.GetCheckpointResponse
-	(*ListCheckpointsRequest)(nil),      // 12: disputes.archive.v1.ListCheckpointsRequest
-	(*ListCheckpointsResponse)(nil),     // 13: disputes.archive.v1.ListCheckpointsResponse
-	(*GetConsistencyProofRequest)(nil),  // 14: disputes.archive.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 15: disputes.archive.v1.GetConsistencyProofResponse
-	(*GetLogTileRequest)(nil),           // 16: disputes.archive.v1.GetLogTileRequest
-	(*GetLogTileResponse)(nil),          // 17: disputes.archive.v1.GetLogTileResponse
-	(*SealedLeaf)(nil),                  // 18: disputes.archive.v1.SealedLeaf
-	(*ExportDossierRequest)(nil),        // 19: disputes.archive.v1.ExportDossierRequest
-	(*ExportDossierResponse)(nil),       // 20: disputes.archive.v1.ExportDossierResponse
-	(v1.DisputeState)(0),                // 21: disputes.types.v1.DisputeState
-	(*v11.Event)(nil),                   // 22: disputes.event.v1.Event
-	(v1.Category)(0),                    // 23: disputes.types.v1.Category
-	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
+	(*StatisticsRow)(nil),               // 8: disputes.archive.v1.StatisticsRow
+	(*GetInclusionProofRequest)(nil),    // 9: disputes.archive.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 10: disputes.archive.v1.GetInclusionProofResponse
+	(*GetCheckpointRequest)(nil),        // 11: disputes.archive.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 12: disputes.archive.v1.GetCheckpointResponse
+	(*ListCheckpointsRequest)(nil),      // 13: disputes.archive.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),     // 14: disputes.archive.v1.ListCheckpointsResponse
+	(*GetConsistencyProofRequest)(nil),  // 15: disputes.archive.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 16: disputes.archive.v1.GetConsistencyProofResponse
+	(*GetLogTileRequest)(nil),           // 17: disputes.archive.v1.GetLogTileRequest
+	(*GetLogTileResponse)(nil),          // 18: disputes.archive.v1.GetLogTileResponse
+	(*SealedLeaf)(nil),                  // 19: disputes.archive.v1.SealedLeaf
+	(*ExportDossierRequest)(nil),        // 20: disputes.archive.v1.ExportDossierRequest
+	(*ExportDossierResponse)(nil),       // 21: disputes.archive.v1.ExportDossierResponse
+	(v1.DisputeState)(0),                // 22: disputes.types.v1.DisputeState
+	(*v11.Event)(nil),                   // 23: disputes.event.v1.Event
+	(v1.Category)(0),                    // 24: disputes.types.v1.Category
+	(*timestamppb.Timestamp)(nil),       // 25: google.protobuf.Timestamp
+	(v1.Channel)(0),                     // 26: disputes.types.v1.Channel
 }
 var file_disputes_archive_v1_archive_proto_depIdxs = []int32{
-	21, // 0: disputes.archive.v1.Dossier.state:type_name -> disputes.types.v1.DisputeState
-	22, // 1: disputes.archive.v1.Dossier.events:type_name -> disputes.event.v1.Event
-	23, // 2: disputes.archive.v1.Dossier.category:type_name -> disputes.types.v1.Category
-	24, // 3: disputes.archive.v1.Dossier.register_time:type_name -> google.protobuf.Timestamp
-	22, // 4: disputes.archive.v1.Dossier.addendum:type_name -> disputes.event.v1.Event
+	22, // 0: disputes.archive.v1.Dossier.state:type_name -> disputes.types.v1.DisputeState
+	23, // 1: disputes.archive.v1.Dossier.events:type_name -> disputes.event.v1.Event
+	24, // 2: disputes.archive.v1.Dossier.category:type_name -> disputes.types.v1.Category
+	25, // 3: disputes.archive.v1.Dossier.register_time:type_name -> google.protobuf.Timestamp
+	23, // 4: disputes.archive.v1.Dossier.addendum:type_name -> disputes.event.v1.Event
 	0,  // 5: disputes.archive.v1.GetDossierResponse.dossier:type_name -> disputes.archive.v1.Dossier
-	21, // 6: disputes.archive.v1.SearchDossiersRequest.state:type_name -> disputes.types.v1.DisputeState
-	23, // 7: disputes.archive.v1.SearchDossiersRequest.category:type_name -> disputes.types.v1.Category
-	0,  // 8: disputes.archive.v1.SearchDossiersResponse.dossiers:type_name -> disputes.archive.v1.Dossier
-	24, // 9: disputes.archive.v1.GetStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 10: disputes.archive.v1.GetStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 11: disputes.archive.v1.GetStatisticsResponse.by_category:type_name -> disputes.archive.v1.Count
-	6,  // 12: disputes.archive.v1.GetStatisticsResponse.by_channel:type_name -> disputes.archive.v1.Count
-	6,  // 13: disputes.archive.v1.GetStatisticsResponse.by_state:type_name -> disputes.archive.v1.Count
-	6,  // 14: disputes.archive.v1.GetStatisticsResponse.by_department:type_name -> disputes.archive.v1.Count
-	11, // 15: disputes.archive.v1.ListCheckpointsResponse.checkpoints:type_name -> disputes.archive.v1.GetCheckpointResponse
-	0,  // 16: disputes.archive.v1.SealedLeaf.dossier:type_name -> disputes.archive.v1.Dossier
-	1,  // 17: disputes.archive.v1.ArchiveService.GetDossier:input_type -> disputes.archive.v1.GetDossierRequest
-	3,  // 18: disputes.archive.v1.ArchiveService.SearchDossiers:input_type -> disputes.archive.v1.SearchDossiersRequest
-	5,  // 19: disputes.archive.v1.ArchiveService.GetStatistics:input_type -> disputes.archive.v1.GetStatisticsRequest
-	8,  // 20: disputes.archive.v1.ArchiveService.GetInclusionProof:input_type -> disputes.archive.v1.GetInclusionProofRequest
-	10, // 21: disputes.archive.v1.ArchiveService.GetCheckpoint:input_type -> disputes.archive.v1.GetCheckpointRequest
-	12, // 22: disputes.archive.v1.ArchiveService.ListCheckpoints:input_type -> disputes.archive.v1.ListCheckpointsRequest
-	14, // 23: disputes.archive.v1.ArchiveService.GetConsistencyProof:input_type -> disputes.archive.v1.GetConsistencyProofRequest
-	16, // 24: disputes.archive.v1.ArchiveService.GetLogTile:input_type -> disputes.archive.v1.GetLogTileRequest
-	19, // 25: disputes.archive.v1.ArchiveService.ExportDossier:input_type -> disputes.archive.v1.ExportDossierRequest
-	2,  // 26: disputes.archive.v1.ArchiveService.GetDossier:output_type -> disputes.archive.v1.GetDossierResponse
-	4,  // 27: disputes.archive.v1.ArchiveService.SearchDossiers:output_type -> disputes.archive.v1.SearchDossiersResponse
-	7,  // 28: disputes.archive.v1.ArchiveService.GetStatistics:output_type -> disputes.archive.v1.GetStatisticsResponse
-	9,  // 29: disputes.archive.v1.ArchiveService.GetInclusionProof:output_type -> disputes.archive.v1.GetInclusionProofResponse
-	11, // 30: disputes.archive.v1.ArchiveService.GetCheckpoint:output_type -> disputes.archive.v1.GetCheckpointResponse
-	13, // 31: disputes.archive.v1.ArchiveService.ListCheckpoints:output_type -> disputes.archive.v1.ListCheckpointsResponse
-	15, // 32: disputes.archive.v1.ArchiveService.GetConsistencyProof:output_type -> disputes.archive.v1.GetConsistencyProofResponse
-	17, // 33: disputes.archive.v1.ArchiveService.GetLogTile:output_type -> disputes.archive.v1.GetLogTileResponse
-	20, // 34: disputes.archive.v1.ArchiveService.ExportDossier:output_type -> disputes.archive.v1.ExportDossierResponse
-	26, // [26:35] is the sub-list for method output_type
-	17, // [17:26] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	22, // 6: disputes.archive.v1.SearchDossiersRequest.state:type_name -> disputes.types.v1.DisputeState
+	24, // 7: disputes.archive.v1.SearchDossiersRequest.category:type_name -> disputes.types.v1.Category
+	26, // 8: disputes.archive.v1.SearchDossiersRequest.channel:type_name -> disputes.types.v1.Channel
+	25, // 9: disputes.archive.v1.SearchDossiersRequest.start_time:type_name -> google.protobuf.Timestamp
+	25, // 10: disputes.archive.v1.SearchDossiersRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 11: disputes.archive.v1.SearchDossiersResponse.dossiers:type_name -> disputes.archive.v1.Dossier
+	25, // 12: disputes.archive.v1.GetStatisticsRequest.start_time:type_name -> google.protobuf.Timestamp
+	25, // 13: disputes.archive.v1.GetStatisticsRequest.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 14: disputes.archive.v1.GetStatisticsResponse.by_category:type_name -> disputes.archive.v1.Count
+	6,  // 15: disputes.archive.v1.GetStatisticsResponse.by_channel:type_name -> disputes.archive.v1.Count
+	6,  // 16: disputes.archive.v1.GetStatisticsResponse.by_state:type_name -> disputes.archive.v1.Count
+	6,  // 17: disputes.archive.v1.GetStatisticsResponse.by_department:type_name -> disputes.archive.v1.Count
+	8,  // 18: disputes.archive.v1.GetStatisticsResponse.rows:type_name -> disputes.archive.v1.StatisticsRow
+	12, // 19: disputes.archive.v1.ListCheckpointsResponse.checkpoints:type_name -> disputes.archive.v1.GetCheckpointResponse
+	0,  // 20: disputes.archive.v1.SealedLeaf.dossier:type_name -> disputes.archive.v1.Dossier
+	1,  // 21: disputes.archive.v1.ArchiveService.GetDossier:input_type -> disputes.archive.v1.GetDossierRequest
+	3,  // 22: disputes.archive.v1.ArchiveService.SearchDossiers:input_type -> disputes.archive.v1.SearchDossiersRequest
+	5,  // 23: disputes.archive.v1.ArchiveService.GetStatistics:input_type -> disputes.archive.v1.GetStatisticsRequest
+	9,  // 24: disputes.archive.v1.ArchiveService.GetInclusionProof:input_type -> disputes.archive.v1.GetInclusionProofRequest
+	11, // 25: disputes.archive.v1.ArchiveService.GetCheckpoint:input_type -> disputes.archive.v1.GetCheckpointRequest
+	13, // 26: disputes.archive.v1.ArchiveService.ListCheckpoints:input_type -> disputes.archive.v1.ListCheckpointsRequest
+	15, // 27: disputes.archive.v1.ArchiveService.GetConsistencyProof:input_type -> disputes.archive.v1.GetConsistencyProofRequest
+	17, // 28: disputes.archive.v1.ArchiveService.GetLogTile:input_type -> disputes.archive.v1.GetLogTileRequest
+	20, // 29: disputes.archive.v1.ArchiveService.ExportDossier:input_type -> disputes.archive.v1.ExportDossierRequest
+	2,  // 30: disputes.archive.v1.ArchiveService.GetDossier:output_type -> disputes.archive.v1.GetDossierResponse
+	4,  // 31: disputes.archive.v1.ArchiveService.SearchDossiers:output_type -> disputes.archive.v1.SearchDossiersResponse
+	7,  // 32: disputes.archive.v1.ArchiveService.GetStatistics:output_type -> disputes.archive.v1.GetStatisticsResponse
+	10, // 33: disputes.archive.v1.ArchiveService.GetInclusionProof:output_type -> disputes.archive.v1.GetInclusionProofResponse
+	12, // 34: disputes.archive.v1.ArchiveService.GetCheckpoint:output_type -> disputes.archive.v1.GetCheckpointResponse
+	14, // 35: disputes.archive.v1.ArchiveService.ListCheckpoints:output_type -> disputes.archive.v1.ListCheckpointsResponse
+	16, // 36: disputes.archive.v1.ArchiveService.GetConsistencyProof:output_type -> disputes.archive.v1.GetConsistencyProofResponse
+	18, // 37: disputes.archive.v1.ArchiveService.GetLogTile:output_type -> disputes.archive.v1.GetLogTileResponse
+	21, // 38: disputes.archive.v1.ArchiveService.ExportDossier:output_type -> disputes.archive.v1.ExportDossierResponse
+	30, // [30:39] is the sub-list for method output_type
+	21, // [21:30] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_disputes_archive_v1_archive_proto_init() }
@@ -1638,7 +1906,7 @@ func file_disputes_archive_v1_archive_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_archive_v1_archive_proto_rawDesc), len(file_disputes_archive_v1_archive_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
