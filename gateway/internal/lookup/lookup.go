@@ -95,7 +95,11 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
 	v := view{Region: strings.TrimSpace(r.PostForm.Get("region")), Number: strings.TrimSpace(r.PostForm.Get("number"))}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
 	m := numberRE.FindStringSubmatch(v.Number)
-	if !regionRE.MatchString(v.Region) || m == nil || code == "" || len(code) > 16 {
+	var seq int
+	if m != nil {
+		seq, _ = strconv.Atoi(m[2])
+	}
+	if !regionRE.MatchString(v.Region) || m == nil || seq < 1 || code == "" || len(code) > 16 {
 		v.Message = "请填写六位行政区划代码、编号（如 2026年第17号）和回执上的查询码。"
 		h.render(w, http.StatusBadRequest, v)
 		return
@@ -106,11 +110,13 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
 	// credential. Intake counts wrong codes against the browser's address.
 	ctx = metadata.AppendToOutgoingContext(ctx, ClientAddressHeader, clientAddress(r))
 	resp, err := h.intake.LookupDispute(ctx, &intakev1.LookupDisputeRequest{
-		Name: names.Dispute(v.Region, m[1]+"-"+m[2]), LookupCode: code,
+		Name: names.Dispute(v.Region, m[1]+"-"+strconv.Itoa(seq)), LookupCode: code,
 	})
 	switch status.Code(err) {
 	case codes.OK:
 		v.Result = resultOf(resp)
+		// The answer names nothing the claimant did not send: the number is theirs.
+		v.Result.Number = m[1] + "年第" + strconv.Itoa(seq) + "号"
 		h.render(w, http.StatusOK, v)
 	case codes.NotFound, codes.InvalidArgument:
 		v.Message = "未查到：编号或查询码不正确。请核对受理回执上的编号和查询码。"
@@ -148,7 +154,7 @@ func clientAddress(r *http.Request) string {
 }
 
 func resultOf(resp *intakev1.LookupDisputeResponse) *result {
-	out := &result{Number: resp.GetNumber(), State: stateName(resp.GetState()),
+	out := &result{State: stateName(resp.GetState()),
 		Registered: day(resp.GetRegisterTime()), Due: day(resp.GetDueTime())}
 	for _, s := range resp.GetStages() {
 		out.Stages = append(out.Stages, stage{State: stateName(s.GetState()), Date: day(s.GetTime())})

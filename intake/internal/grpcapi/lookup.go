@@ -120,9 +120,7 @@ func (s *Service) LookupDispute(ctx context.Context, req *intakev1.LookupDispute
 		}
 		return nil, lookupMiss(name)
 	}
-	out := &intakev1.LookupDisputeResponse{
-		Name: name, Number: d.GetNumber(), State: progress.State, RegisterTime: d.GetRegisterTime(),
-	}
+	out := &intakev1.LookupDisputeResponse{State: progress.State, RegisterTime: d.GetRegisterTime()}
 	if out.State == 0 {
 		// Routing has not reported yet: registered is all there is.
 		out.State = registeredState

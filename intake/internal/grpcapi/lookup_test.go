@@ -44,7 +44,7 @@ func TestLookupDispute(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &intakev1.LookupDisputeResponse{
-		Name: n, Number: reg.GetNumber(), State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, RegisterTime: reg.GetRegisterTime(),
+		State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, RegisterTime: reg.GetRegisterTime(),
 		Stages: []*intakev1.StageDate{{State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, Time: reg.GetRegisterTime()}},
 	}
 	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
@@ -69,7 +69,7 @@ func TestLookupDispute(t *testing.T) {
 		t.Fatalf("lookup after routing: %v", got)
 	}
 	raw, _ := protojson.Marshal(got)
-	for _, personal := range []string{"张三", phone, idNumber, reg.GetComplaint(), code} {
+	for _, personal := range []string{"张三", phone, idNumber, reg.GetComplaint(), code, n, reg.GetNumber()} {
 		if strings.Contains(string(raw), personal) {
 			t.Errorf("lookup answer shows %q: %s", personal, raw)
 		}

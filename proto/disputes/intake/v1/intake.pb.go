@@ -1296,21 +1296,19 @@ func (x *StageDate) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// LookupDisputeResponse is what the claimant may see: nothing personal.
+// LookupDisputeResponse is what the claimant may see: state and dates,
+// nothing personal, and nothing the caller did not send (not even the
+// dispute's name or number).
 type LookupDisputeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The dispute's resource name.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Number, "2026年第17号".
-	Number string `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
 	// State now.
-	State v1.DisputeState `protobuf:"varint,3,opt,name=state,proto3,enum=disputes.types.v1.DisputeState" json:"state,omitempty"`
+	State v1.DisputeState `protobuf:"varint,1,opt,name=state,proto3,enum=disputes.types.v1.DisputeState" json:"state,omitempty"`
 	// Registration time.
-	RegisterTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=register_time,json=registerTime,proto3" json:"register_time,omitempty"`
+	RegisterTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=register_time,json=registerTime,proto3" json:"register_time,omitempty"`
 	// The states the dispute went through, in order, with their dates.
-	Stages []*StageDate `protobuf:"bytes,5,rep,name=stages,proto3" json:"stages,omitempty"`
+	Stages []*StageDate `protobuf:"bytes,3,rep,name=stages,proto3" json:"stages,omitempty"`
 	// Due time of the stage running now; unset when none runs.
-	DueTime       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1343,20 +1341,6 @@ func (x *LookupDisputeResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use LookupDisputeResponse.ProtoReflect.Descriptor instead.
 func (*LookupDisputeResponse) Descriptor() ([]byte, []int) {
 	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{17}
-}
-
-func (x *LookupDisputeResponse) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *LookupDisputeResponse) GetNumber() string {
-	if x != nil {
-		return x.Number
-	}
-	return ""
 }
 
 func (x *LookupDisputeResponse) GetState() v1.DisputeState {
@@ -1498,14 +1482,12 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"lookupCode\"r\n" +
 	"\tStageDate\x125\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12.\n" +
-	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xa9\x02\n" +
-	"\x15LookupDisputeResponse\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
-	"\x05state\x18\x03 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12?\n" +
-	"\rregister_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fregisterTime\x125\n" +
-	"\x06stages\x18\x05 \x03(\v2\x1d.disputes.intake.v1.StageDateR\x06stages\x125\n" +
-	"\bdue_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\xf1\x05\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xfd\x01\n" +
+	"\x15LookupDisputeResponse\x125\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12?\n" +
+	"\rregister_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisterTime\x125\n" +
+	"\x06stages\x18\x03 \x03(\v2\x1d.disputes.intake.v1.StageDateR\x06stages\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\xf1\x05\n" +
 	"\rIntakeService\x12\x96\x01\n" +
 	"\x0fRegisterDispute\x12*.disputes.intake.v1.RegisterDisputeRequest\x1a+.disputes.intake.v1.RegisterDisputeResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{parent=regions/*}/disputes\x12\x84\x01\n" +
 	"\n" +
