@@ -51,7 +51,7 @@ func (f *fakeIntake) LookupDispute(ctx context.Context, req *intakev1.LookupDisp
 	}
 	ts := func(s string) *timestamppb.Timestamp { t, _ := time.Parse(time.RFC3339, s); return timestamppb.New(t) }
 	return &intakev1.LookupDisputeResponse{
-		State: typesv1.DisputeState_DISPUTE_STATE_HANDLING,
+		State:        typesv1.DisputeState_DISPUTE_STATE_HANDLING,
 		RegisterTime: ts("2026-03-01T02:20:00Z"), DueTime: ts("2026-04-30T15:59:59Z"),
 		Stages: []*intakev1.StageDate{
 			{State: typesv1.DisputeState_DISPUTE_STATE_REGISTERED, Time: ts("2026-03-01T02:20:00Z")},
