@@ -252,6 +252,8 @@ var fixtureText = map[fixtureKind]string{
 // fixture names what a request may refer to.
 type fixture struct {
 	dispute, meeting, approval string
+	// lookupCode is the receipt's lookup code of the dispute.
+	lookupCode string
 }
 
 // ghost is a fixture naming a dispute, a meeting and an approval that do
@@ -684,7 +686,7 @@ func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, er
 	}
 	step("register", func() error {
 		resp, err := taxClerk.intake.RegisterDispute(taxClerk.ctx, registrationRequest(m.next()))
-		f.dispute = resp.GetDispute().GetName()
+		f.dispute, f.lookupCode = resp.GetDispute().GetName(), resp.GetDispute().GetLookupCode()
 		return err
 	})
 	switch kind {

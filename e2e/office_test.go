@@ -148,6 +148,29 @@ func TestJointMeetingOfficeOverGateway(t *testing.T) {
 			}
 		}
 		dossierHolds(name, "MatterTriaged", "MeetingConvened", "OpinionSubmitted", "DecisionIssued", "ReplyRecorded")
+
+		// The decision letter is the office's, never its host unit's, and
+		// carries none of the units' written opinions; once its delivery is
+		// recorded it states the last dates counted from it.
+		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+		if code, resp := post(office, name+":recordDelivery", map[string]any{"method": "DELIVERY_METHOD_MAIL", "deliveryDate": today}); code != http.StatusOK {
+			t.Fatalf("delivery: HTTP %d %v", code, resp)
+		}
+		code, html := p.page("/print/"+name+"/reply", office)
+		if code != http.StatusOK {
+			t.Fatalf("decision letter: HTTP %d", code)
+		}
+		for _, want := range []string{"孝义市社会保险费征缴争议联合处置工作联席会议办公室（盖章）", "复议机关为国家税务总局吕梁市税务局",
+			"管辖法院为孝义市人民法院", "期限自送达之日起计算，最后一日为", "以邮寄送达方式送达"} {
+			if !strings.Contains(html, want) {
+				t.Errorf("decision letter lacks %q", want)
+			}
+		}
+		for _, not := range []string{"市税务局（盖章）", "税务部门意见", "人社部门意见"} {
+			if strings.Contains(html, not) {
+				t.Errorf("decision letter shows %q", not)
+			}
+		}
 	})
 
 	t.Run("major matter: convenor's approval, platform outcome", func(t *testing.T) {

@@ -20,9 +20,12 @@ const (
 	RoleConvenor = "convenor"
 	RolePlatform = "platform"
 	RoleAdmin    = "admin"
+	// RoleHead is the head of a unit (单位负责人): approves the extension of
+	// a dispute the unit handles (《信访工作条例》第三十二条).
+	RoleHead = "head"
 )
 
-var allRoles = []string{RoleClerk, RoleHandler, RoleOffice, RoleConvenor, RolePlatform, RoleAdmin}
+var allRoles = []string{RoleClerk, RoleHandler, RoleOffice, RoleConvenor, RolePlatform, RoleAdmin, RoleHead}
 
 // ValidRole reports whether role is one of the Role constants.
 func ValidRole(role string) bool { return slices.Contains(allRoles, role) }

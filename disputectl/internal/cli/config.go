@@ -36,7 +36,7 @@ func parseConfig(sub string, args []string, getenv func(string) string) (command
 	switch sub {
 	case "init":
 		c := &ConfigInitCmd{}
-		fs.StringVar(&c.Dir, "dir", DefaultConfigDir, "folder of region folders (<region>/intake-rules.json, time-limits.json, rate-limits.json, calendar/<year>.json)")
+		fs.StringVar(&c.Dir, "dir", DefaultConfigDir, "folder of region folders (<region>/intake-rules.json, time-limits.json, rate-limits.json, legal.json, calendar/<year>.json)")
 		fs.StringVar(&c.Etcd, "etcd", DefaultEtcd, "etcd endpoint")
 		c.Auth.register(fs, getenv)
 		if err := parseFlags(fs, args); err != nil {
@@ -103,12 +103,14 @@ func regionDocs(dir, region string) ([]seedDoc, error) {
 			doc, err = prepare(regionconfig.TimeLimitsSpec, region, "", path)
 		case e.Name() == "rate-limits.json" && !e.IsDir():
 			doc, err = prepare(regionconfig.RateLimitsSpec, region, "", path)
+		case e.Name() == "legal.json" && !e.IsDir():
+			doc, err = prepare(regionconfig.LegalSpec, region, "", path)
 		case e.Name() == "calendar" && e.IsDir():
 			more, err = calendarDocs(path, region)
 		case isDoc(e):
 			continue
 		default:
-			return nil, fmt.Errorf("%s: unknown file (want intake-rules.json, time-limits.json, rate-limits.json or calendar/<year>.json)", path)
+			return nil, fmt.Errorf("%s: unknown file (want intake-rules.json, time-limits.json, rate-limits.json, legal.json or calendar/<year>.json)", path)
 		}
 		if err != nil {
 			return nil, err

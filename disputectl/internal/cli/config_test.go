@@ -164,6 +164,7 @@ func TestConfigInit(t *testing.T) {
 	for _, tc := range []struct{ key, file string }{
 		{regionconfig.TimeLimitsSpec.Key("141181", ""), "141181/time-limits.json"},
 		{regionconfig.CalendarSpec.Key("141181", "2026"), "141181/calendar/2026.json"},
+		{regionconfig.LegalSpec.Key("141181", ""), "141181/legal.json"},
 	} {
 		raw, err := os.ReadFile(filepath.Join(seedConfigDir, tc.file))
 		if err != nil {
@@ -191,6 +192,9 @@ func sameJSONDoc(t *testing.T, key string, a, b []byte) bool {
 	switch {
 	case strings.Contains(key, "/calendar/"):
 		x, y := &configv1.BusinessCalendar{}, &configv1.BusinessCalendar{}
+		return protojson.Unmarshal(a, x) == nil && protojson.Unmarshal(b, y) == nil && cmp.Equal(x, y, protocmp.Transform())
+	case strings.HasSuffix(key, "/config/legal"):
+		x, y := &configv1.LegalInfo{}, &configv1.LegalInfo{}
 		return protojson.Unmarshal(a, x) == nil && protojson.Unmarshal(b, y) == nil && cmp.Equal(x, y, protocmp.Transform())
 	default:
 		x, y := &configv1.TimeLimits{}, &configv1.TimeLimits{}

@@ -34,6 +34,7 @@ import (
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/proto/openapi"
 
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/lookup"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
@@ -165,6 +166,10 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 	prints.Register(paper)
 	prints.RegisterMinutes(paper, meetingv1.NewMeetingServiceClient(g.conns["meeting"]))
 	root.Handle("/print/", instrument(paper, requests, latency))
+	// The claimant's lookup (no login): number and lookup code, state and dates only.
+	lk := http.NewServeMux()
+	lookup.New(intakev1.NewIntakeServiceClient(g.conns["intake"]), log).Register(lk)
+	root.Handle("/lookup", instrument(lk, requests, latency))
 	// The sealed logs, read-only, for standard tlog clients (no token).
 	root.Handle("GET /tlog/", instrument(tlogHandler(archivev1.NewArchiveServiceClient(g.conns["archive"]), log), requests, latency))
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {

@@ -82,11 +82,21 @@ var kindNames = map[typesv1.ClaimantKind]string{
 }
 
 var remedyNames = map[typesv1.Remedy]string{
-	typesv1.Remedy_REMEDY_MEDIATION:                      "申请调解",
-	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: "申请行政复议",
-	typesv1.Remedy_REMEDY_ARBITRATION:                    "申请仲裁",
-	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION:      "提起行政诉讼",
-	typesv1.Remedy_REMEDY_REVIEW_REQUEST:                 "请求复查",
+	typesv1.Remedy_REMEDY_MEDIATION:                      "调解",
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: "行政复议",
+	typesv1.Remedy_REMEDY_ARBITRATION:                    "劳动人事争议仲裁",
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION:      "行政诉讼",
+	typesv1.Remedy_REMEDY_REVIEW_REQUEST:                 "复查",
+}
+
+// authorityLabels say what kind of body a remedy goes to, as the letter
+// names it before the body's name.
+var authorityLabels = map[typesv1.Remedy]string{
+	typesv1.Remedy_REMEDY_MEDIATION:                      "调解组织",
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: "复议机关",
+	typesv1.Remedy_REMEDY_ARBITRATION:                    "仲裁机构",
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION:      "管辖法院",
+	typesv1.Remedy_REMEDY_REVIEW_REQUEST:                 "复查机关",
 }
 
 // named returns the Chinese name of an enum value, or its identifier when

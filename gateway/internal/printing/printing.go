@@ -44,7 +44,7 @@ type Handler struct {
 }
 
 // pageNames are the templates that are pages; the rest are shared parts.
-var pageNames = []string{"registration-form", "receipt", "transfer-slip", "reply", "error"}
+var pageNames = []string{"registration-form", "receipt", "transfer-slip", "reply", "extension-notice", "error"}
 
 // New returns a Handler that reads through the given service clients (the
 // gateway's long-lived connections).
@@ -69,6 +69,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc(base+"receipt", h.receipt)
 	mux.HandleFunc(base+"transfer-slip", h.transferSlip)
 	mux.HandleFunc(base+"reply", h.reply)
+	mux.HandleFunc(base+"extension-notice", h.extensionNotice)
 }
 
 // outgoing returns a context for the backend calls made for r: its deadline,
@@ -112,6 +113,8 @@ type fetched struct {
 	places   map[string]string // jurisdiction code -> name
 	// officeHost hosts the joint-meeting office (联席会议办公室).
 	officeHost string
+	// regionName is the roster's name of the region, e.g. "孝义市".
+	regionName string
 }
 
 // trackingNeed says whether a page needs routing's tracking.
@@ -160,6 +163,7 @@ func (h *Handler) fetch(q *request, need trackingNeed) (*fetched, error) {
 			f.places[j.GetCode()] = j.GetName()
 		}
 		f.officeHost = resp.GetRoster().GetLeadership().GetOfficeHostUnit()
+		f.regionName = resp.GetRoster().GetRegionName()
 	})
 	wg.Wait()
 	if disputeErr != nil {
@@ -287,6 +291,28 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 	}
 	v := replyView(f)
 	h.render(w, r, "reply", page{Title: "书面告知书 " + v.Number, Reply: v})
+}
+
+// extensionNotice is the notice telling the claimant that the handling
+// period was extended, why and until when (延期告知书, 《信访工作条例》第三十二条).
+func (h *Handler) extensionNotice(w http.ResponseWriter, r *http.Request) {
+	q, cancel, ok := h.begin(w, r)
+	if !ok {
+		return
+	}
+	defer cancel()
+	f, err := h.fetch(q, requiredTracking)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if e := f.tracking.GetExtension(); !e.GetDecided() || !e.GetApproved() {
+		h.fail(w, r, &pageError{status: http.StatusPreconditionFailed, title: "没有批准的延期",
+			detail: "争议事项 " + f.dispute.GetNumber() + " 没有经单位负责人批准的延期，无法打印延期告知书。"})
+		return
+	}
+	v := extensionView(f)
+	h.render(w, r, "extension-notice", page{Title: "延期办理告知书 " + v.Number, Extension: v})
 }
 
 // securityHeaders keep printed pages inert: no scripts, nothing fetched

@@ -63,7 +63,8 @@ func sampleDispute() *intakev1.Dispute {
 func sampleTracking() *routingv1.Tracking {
 	return &routingv1.Tracking{
 		Name: name, Number: "2026年第17号", State: typesv1.DisputeState_DISPUTE_STATE_REPLIED,
-		Clocks: []*routingv1.Clock{{Stage: routingv1.Stage_STAGE_ROUTING, DueTime: at("2026-03-16T09:00:00Z")}},
+		Clocks: []*routingv1.Clock{{Stage: routingv1.Stage_STAGE_ROUTING, DueTime: at("2026-03-16T09:00:00Z")},
+			{Stage: routingv1.Stage_STAGE_HANDLING, DueTime: at("2026-05-21T15:59:59Z"), ExtensionDays: 20}},
 		TransferSlips: []*routingv1.TransferSlip{
 			{Number: "2026年第2号", RegisteringDepartment: "tax", RegisteringStaff: "wang", Opinion: "旧的流转意见",
 				ReceivingDepartment: "finance", CreateTime: at("2026-03-01T03:00:00Z"), ReturnReason: "不属于本部门职责"},
@@ -73,10 +74,25 @@ func sampleTracking() *routingv1.Tracking {
 		},
 		Reply: &routingv1.Reply{
 			Outcome: "已责成用人单位按实际工资补报缴费基数", Text: "经核查，情况属实。\n用人单位已于3月20日补报。",
-			Remedies: []*routingv1.RemedyDeadline{{Remedy: typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION,
-				LastDate: "2026-05-22", Basis: "行政复议法 第二十条"}},
+			Remedies: []*routingv1.RemedyDeadline{
+				{Remedy: typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION, LastDate: "2026-05-25",
+					Basis: "《中华人民共和国行政复议法》第二十条", Period: "自收到本告知书之日起六十日内申请行政复议",
+					Authority: "孝义市人民政府"},
+				{Remedy: typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION, LastDate: "2026-09-25",
+					Basis: "《中华人民共和国行政诉讼法》第四十六条", Period: "自收到本告知书之日起六个月内提起行政诉讼",
+					Authority: "孝义市人民法院"},
+			},
 			ReplyTime: at("2026-03-23T02:00:00Z"), Actor: &typesv1.Actor{Department: "hrss"},
+			Issuer: routingv1.ReplyIssuer_REPLY_ISSUER_HOLDER,
+			Delivery: &routingv1.Delivery{Method: routingv1.DeliveryMethod_DELIVERY_METHOD_MAIL, DeliveryDate: "2026-03-25",
+				Recipient: "张三"},
 		},
+		// Internal records that must never reach the claimant's letter.
+		Notes: []*routingv1.ProgressNote{{Text: "内部进展：已电话联系用人单位财务"}},
+		Extension: &routingv1.Extension{Days: 20, Reason: "需调取用人单位三年工资台账", Decided: true, Approved: true,
+			DecidedBy: &typesv1.Actor{Department: "hrss", StaffId: "wzm"}, DecideTime: at("2026-03-10T02:00:00Z"),
+			Comment: "内部意见：抓紧办理"},
+		History: []*routingv1.Transition{{Reason: "内部理由：职责不清"}},
 	}
 }
 
@@ -194,8 +210,9 @@ func TestPages(t *testing.T) {
 			wantNot: []string{"141181001"},
 		},
 		{
-			page:    "receipt",
-			want:    []string{"受理回执", "编号：2026年第17号", "张三", "138****5678", "2026年3月1日 10:20", "市税务局", "登记人员", "<dd>王小明</dd>", "K7M2Q9", "2026年3月16日前"},
+			page: "receipt",
+			want: []string{"受理回执", "编号：2026年第17号", "张三", "138****5678", "2026年3月1日 10:20", "市税务局", "登记人员", "<dd>王小明</dd>", "K7M2Q9", "2026年3月16日前",
+				"凭行政区划代码（141181）、编号和查询码", "/lookup"},
 			wantNot: []string{phone, idNum},
 		},
 		{
@@ -214,8 +231,19 @@ func TestPages(t *testing.T) {
 			page: "reply",
 			want: []string{"书面告知书", "编号：2026年第17号", "张三：", "您于2026年3月1日向市税务局反映",
 				"已责成用人单位按实际工资补报缴费基数", "<p>经核查，情况属实。</p>", "<p>用人单位已于3月20日补报。</p>",
-				"申请行政复议，请于2026年5月22日前提出", "行政复议法 第二十条", "市人力资源和社会保障局（盖章）", "2026年3月23日"},
-			wantNot: []string{phone},
+				"<li>行政复议：自收到本告知书之日起六十日内申请行政复议，复议机关为孝义市人民政府；期限自送达之日起计算，最后一日为2026年5月25日",
+				"《中华人民共和国行政复议法》第二十条",
+				"<li>行政诉讼：自收到本告知书之日起六个月内提起行政诉讼，管辖法院为孝义市人民法院；期限自送达之日起计算，最后一日为2026年9月25日",
+				"《中华人民共和国行政诉讼法》第四十六条",
+				"本告知书于2026年3月25日以邮寄送达方式送达", "市人力资源和社会保障局（盖章）", "2026年3月23日"},
+			wantNot: []string{phone, "内部进展", "内部意见", "内部理由", "需调取用人单位三年工资台账", "属人社部门职责"},
+		},
+		{
+			page: "extension-notice",
+			want: []string{"延期办理告知书", "编号：2026年第17号", "张三：", "您于2026年3月1日向市税务局反映",
+				"因需调取用人单位三年工资台账，不能在规定期限内办结", "《信访工作条例》第三十二条", "经本单位负责人批准",
+				"延长20日，将于2026年5月21日前办结", "市人力资源和社会保障局（盖章）", "2026年3月10日"},
+			wantNot: []string{phone, "内部意见", "内部进展"},
 		},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/xiaoyi-disputes/disputes/platform/mask"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
@@ -17,7 +18,9 @@ type page struct {
 	Slip    *slip
 	Copies  []string
 	Reply   *reply
-	Error   *pageError
+	// Extension is the extension notice (延期告知书).
+	Extension *extension
+	Error     *pageError
 }
 
 // ErrorTitle, ErrorDetail, ErrorNote and ErrorStatus expose the error page's
@@ -81,6 +84,8 @@ func formView(f *fetched, masked bool) *form {
 		add("涉及人数", strconv.Itoa(int(n)))
 	}
 	add("首问责任人", f.person(d.GetFirstReceiver()))
+	add("来访时间", dateTime(d.GetVisitTime()))
+	add("送达地址", d.GetDeliveryAddress())
 	add("关联事项", strings.Join(d.GetLinkedDisputes(), "、"))
 	var atts []string
 	for _, a := range d.GetAttachments() {
@@ -101,6 +106,8 @@ type receipt struct {
 	RegisteringStaff            string
 	LookupCode                  string
 	Category                    string
+	// Region is the region code the lookup page asks for.
+	Region string
 	// RouteBy is the day by which the dispute will be routed, when routing's
 	// clock already runs.
 	RouteBy string
@@ -118,6 +125,7 @@ func receiptView(f *fetched) *receipt {
 		LookupCode:            d.GetLookupCode(),
 		Category:              named(categoryNames, d.GetCategory()),
 	}
+	v.Region, _, _ = names.DisputeID(d.GetName())
 	for _, c := range f.tracking.GetClocks() {
 		if c.GetStage() == routingv1.Stage_STAGE_ROUTING && c.GetDueTime() != nil {
 			v.RouteBy = date(c.GetDueTime())
@@ -160,7 +168,10 @@ func slipView(f *fetched, s *routingv1.TransferSlip) *slip {
 	}
 }
 
-// reply is the written reply to the claimant (书面告知书).
+// reply is the written reply to the claimant (书面告知书). It is built from
+// the reply's own fields only (outcome, text, remedies, issuer, delivery):
+// progress notes, routing opinions, the office's notes and every other
+// internal record of the tracking never reach the claimant's letter.
 type reply struct {
 	Number, ClaimantName  string
 	Honorific             string
@@ -169,12 +180,40 @@ type reply struct {
 	Outcome               string
 	Text                  string
 	Remedies              []remedyLine
-	Department            string
-	Date                  string
+	// Department is the issuer as it signs: the holding unit, the
+	// joint-meeting office or the mediation platform.
+	Department string
+	Date       string
+	// Delivered is the delivery date (送达日期) once recorded; the last
+	// dates are printed only then, counted from it.
+	Delivered      string
+	DeliveryMethod string
 }
 
-// remedyLine is one remedy with its last date and legal basis.
-type remedyLine struct{ Name, LastDate, Basis string }
+// remedyLine is one remedy with its period, where to apply, its last date
+// (once delivered) and legal basis.
+type remedyLine struct{ Name, Period, AuthorityLabel, Authority, LastDate, Basis string }
+
+// officeSuffix and platformSuffix name the office and the platform after
+// the region's name when the region's legal data does not.
+const (
+	officeSuffix   = "社会保险费征缴争议联合处置工作联席会议办公室"
+	platformSuffix = "一站式矛盾纠纷调处平台"
+)
+
+// issuer is the name the letter is issued under.
+func issuer(f *fetched, r *routingv1.Reply) string {
+	if r.GetIssuerName() != "" {
+		return r.GetIssuerName()
+	}
+	switch r.GetIssuer() {
+	case routingv1.ReplyIssuer_REPLY_ISSUER_OFFICE:
+		return f.regionName + officeSuffix
+	case routingv1.ReplyIssuer_REPLY_ISSUER_PLATFORM:
+		return f.regionName + platformSuffix
+	}
+	return f.unit(r.GetActor().GetDepartment())
+}
 
 func replyView(f *fetched) *reply {
 	d, r := f.dispute, f.tracking.GetReply()
@@ -186,18 +225,83 @@ func replyView(f *fetched) *reply {
 		RegisteringDepartment: f.unit(d.GetRegisteringDepartment()),
 		Outcome:               r.GetOutcome(),
 		Text:                  r.GetText(),
-		Department:            f.unit(r.GetActor().GetDepartment()),
+		Department:            issuer(f, r),
 		Date:                  date(r.GetReplyTime()),
 	}
 	if d.GetClaimant().GetKind() == typesv1.ClaimantKind_CLAIMANT_KIND_EMPLOYER {
 		v.Honorific = "贵单位"
 	}
+	if dl := r.GetDelivery(); dl != nil {
+		v.Delivered = isoDate(dl.GetDeliveryDate())
+		v.DeliveryMethod = deliveryMethodNames[dl.GetMethod()]
+	}
 	for _, m := range r.GetRemedies() {
-		line := remedyLine{Name: named(remedyNames, m.GetRemedy()), Basis: m.GetBasis()}
-		if m.GetLastDate() != "" {
+		line := remedyLine{Name: named(remedyNames, m.GetRemedy()), Period: m.GetPeriod(),
+			AuthorityLabel: authorityLabels[m.GetRemedy()], Authority: m.GetAuthority(), Basis: m.GetBasis()}
+		if line.Authority == "" {
+			// A region without legal data in etcd: the letter still says where.
+			line.Authority = fallbackAuthorities[m.GetRemedy()]
+		}
+		if m.GetLastDate() != "" && v.Delivered != "" {
 			line.LastDate = isoDate(m.GetLastDate())
 		}
 		v.Remedies = append(v.Remedies, line)
+	}
+	return v
+}
+
+// fallbackAuthorities name the body of a remedy in general terms when the
+// reply carries none.
+var fallbackAuthorities = map[typesv1.Remedy]string{
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: "依法有管辖权的行政复议机关",
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION:      "依法有管辖权的人民法院",
+}
+
+// deliveryMethodNames are the delivery methods as the letter names them.
+var deliveryMethodNames = map[routingv1.DeliveryMethod]string{
+	routingv1.DeliveryMethod_DELIVERY_METHOD_DIRECT:        "直接送达",
+	routingv1.DeliveryMethod_DELIVERY_METHOD_MAIL:          "邮寄送达",
+	routingv1.DeliveryMethod_DELIVERY_METHOD_ELECTRONIC:    "电子送达",
+	routingv1.DeliveryMethod_DELIVERY_METHOD_LEFT:          "留置送达",
+	routingv1.DeliveryMethod_DELIVERY_METHOD_ENTRUSTED:     "委托送达",
+	routingv1.DeliveryMethod_DELIVERY_METHOD_PUBLIC_NOTICE: "公告送达",
+}
+
+// extension is the notice of an extended handling period (延期告知书).
+type extension struct {
+	Number, ClaimantName  string
+	Honorific             string
+	RegisterDate          string
+	RegisteringDepartment string
+	Reason                string
+	Days                  string
+	NewDue                string
+	Department            string
+	Date                  string
+}
+
+func extensionView(f *fetched) *extension {
+	d, t := f.dispute, f.tracking
+	e := t.GetExtension()
+	v := &extension{
+		Number:                d.GetNumber(),
+		ClaimantName:          d.GetClaimant().GetName(),
+		Honorific:             "您",
+		RegisterDate:          date(d.GetRegisterTime()),
+		RegisteringDepartment: f.unit(d.GetRegisteringDepartment()),
+		Reason:                e.GetReason(),
+		Days:                  strconv.Itoa(int(e.GetDays())),
+		Department:            f.unit(e.GetDecidedBy().GetDepartment()),
+		Date:                  date(e.GetDecideTime()),
+	}
+	if d.GetClaimant().GetKind() == typesv1.ClaimantKind_CLAIMANT_KIND_EMPLOYER {
+		v.Honorific = "贵单位"
+	}
+	// The handling clock the extension lengthened, the latest one.
+	for _, c := range t.GetClocks() {
+		if c.GetStage() == routingv1.Stage_STAGE_HANDLING && c.GetExtensionDays() > 0 {
+			v.NewDue = date(c.GetDueTime())
+		}
 	}
 	return v
 }

@@ -2,6 +2,8 @@ package dispute
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"slices"
 	"strings"
@@ -130,4 +132,25 @@ func NewLookupCode() (string, error) {
 		}
 	}
 	return string(out), nil
+}
+
+// NormalizeLookupCode returns a code as the claimant typed it in the form it
+// is issued in: upper case, without spaces or hyphens.
+func NormalizeLookupCode(s string) string {
+	s = strings.ToUpper(s)
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// LookupCodeMatches compares a code given by a claimant with the issued one
+// in constant time: both are hashed first, so neither their contents nor
+// their lengths show in the time taken. An empty issued code matches nothing.
+func LookupCodeMatches(issued, given string) bool {
+	a := sha256.Sum256([]byte(issued))
+	b := sha256.Sum256([]byte(NormalizeLookupCode(given)))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1 && issued != ""
 }

@@ -27,7 +27,18 @@ type Form struct {
 	Jurisdiction          string
 	EmployerName          string
 	EmployerCreditCode    string
+	// VisitTime is when the claimant came or called (来访时间); zero when
+	// not given.
+	VisitTime time.Time
 }
+
+// Bounds of the visit time (来访时间): the clock skew allowed past now, and
+// how long before the registration a visit may lie (the routing limit is
+// 15 days from registration; a visit older than a year is a typing error).
+const (
+	VisitTimeSkew   = 5 * time.Minute
+	MaxVisitTimeAge = 366 * 24 * time.Hour
+)
 
 // Unit is a member unit (成员单位) of the joint meeting as the rules need it.
 type Unit struct {
@@ -143,6 +154,13 @@ func CheckRegistration(f Form, r *Roster, caller Caller, now time.Time) (Registr
 	}
 	if f.Jurisdiction != "" && !slices.Contains(r.Jurisdictions, f.Jurisdiction) {
 		add("jurisdiction", "%q is not a jurisdiction (乡镇/街道) of the region's roster", f.Jurisdiction)
+	}
+	switch {
+	case f.VisitTime.IsZero():
+	case f.VisitTime.After(now.Add(VisitTimeSkew)):
+		add("visit_time", "is in the future; give the time the claimant came or called")
+	case f.VisitTime.Before(now.Add(-MaxVisitTimeAge)):
+		add("visit_time", "is more than a year before the registration")
 	}
 	if f.Channel == typesv1.Channel_CHANNEL_HOTLINE_12345 && strings.TrimSpace(f.ExternalRef) == "" {
 		add("external_ref", "the 12345 work-order number is required for channel CHANNEL_HOTLINE_12345")

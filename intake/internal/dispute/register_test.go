@@ -56,6 +56,9 @@ func TestCheckRegistration(t *testing.T) {
 			f.Claimant = Claimant{Kind: typesv1.ClaimantKind_CLAIMANT_KIND_EMPLOYER, Phone: "13812345678", CreditCode: "91350100M000100Y44"}
 		}, fields: []string{"dispute.claimant.credit_code"}},
 		{name: "bad employer credit code", edit: func(f *Form) { f.EmployerCreditCode = "X" }, fields: []string{"dispute.employer_credit_code"}},
+		{name: "visit this morning", edit: func(f *Form) { f.VisitTime = now.Add(-3 * time.Hour) }, proposed: "hrss"},
+		{name: "visit in the future", edit: func(f *Form) { f.VisitTime = now.Add(time.Hour) }, fields: []string{"dispute.visit_time"}},
+		{name: "visit two years ago", edit: func(f *Form) { f.VisitTime = now.AddDate(-2, 0, 0) }, fields: []string{"dispute.visit_time"}},
 		{name: "unknown registering department", edit: func(f *Form) { f.RegisteringDepartment = "police" }, fields: []string{"dispute.registering_department"}},
 		{name: "registering department not an intake point", edit: func(f *Form) { f.RegisteringDepartment = "gov_office" }, fields: []string{"dispute.registering_department"}},
 		{name: "another intake point", edit: func(f *Form) { f.RegisteringDepartment = "hrss" }, denied: true},

@@ -95,9 +95,10 @@ func matcher(req *intakev1.ListDisputesRequest, dept string) func(*intakev1.Disp
 }
 
 // masked hides the middle of d's personal and organisation numbers, as
-// every list shows them, and leaves out the receipt's lookup code.
+// every list shows them, and leaves out the receipt's lookup code and the
+// claimant's delivery address.
 func masked(d *intakev1.Dispute) {
-	d.LookupCode = ""
+	d.LookupCode, d.DeliveryAddress = "", ""
 	if c := d.GetClaimant(); c != nil {
 		c.Phone = mask.Phone(c.Phone)
 		if c.IdNumber != "" {

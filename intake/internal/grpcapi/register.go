@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -107,6 +108,7 @@ func normalized(in *intakev1.Dispute) *intakev1.Dispute {
 	}
 	d.EmployerCreditCode = dispute.NormalizeNumber(d.EmployerCreditCode)
 	d.ExternalRef = strings.TrimSpace(d.ExternalRef)
+	d.DeliveryAddress = strings.TrimSpace(d.DeliveryAddress)
 	return d
 }
 
@@ -124,7 +126,15 @@ func formOf(d *intakev1.Dispute) dispute.Form {
 		Jurisdiction:          d.GetJurisdiction(),
 		EmployerName:          d.GetEmployerName(),
 		EmployerCreditCode:    d.GetEmployerCreditCode(),
+		VisitTime:             visitTime(d),
 	}
+}
+
+func visitTime(d *intakev1.Dispute) time.Time {
+	if d.GetVisitTime() == nil {
+		return time.Time{}
+	}
+	return d.GetVisitTime().AsTime()
 }
 
 // rosterOf returns the region's roster and intake rules as the

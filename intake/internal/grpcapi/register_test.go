@@ -60,13 +60,20 @@ func TestRegisterDispute(t *testing.T) {
 	conn := e.start()
 	clerk := e.as(conn, region, "tax", "clerk1", "clerk")
 
+	// The window form: the time of the visit and where the reply is delivered.
+	form := func() *intakev1.Dispute {
+		d := validForm()
+		d.VisitTime = timestamppb.New(e.clock.Now().Add(-40 * time.Minute).Truncate(time.Second))
+		d.DeliveryAddress = "孝义市新义街道府前街1号"
+		return d
+	}
 	resp, err := clerk.RegisterDispute(clerk.ctx(t), &intakev1.RegisterDisputeRequest{
-		Parent: parent, RequestId: "req-1", Dispute: validForm(),
+		Parent: parent, RequestId: "req-1", Dispute: form(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := validForm()
+	want := form()
 	want.Name, want.Number = name(e, 1), number(e, 1)
 	want.RegisteringStaff, want.FirstReceiver = "clerk1", "clerk1"
 	want.ProposedDepartment = "tax" // default for CONTRIBUTION_AMOUNT in the seed roster
@@ -161,6 +168,8 @@ func TestRegisterRefused(t *testing.T) {
 		{"unknown jurisdiction", func(d *intakev1.Dispute) { d.Jurisdiction = "141181999" }, []string{"dispute.jurisdiction"}, codes.InvalidArgument},
 		{"12345 without work order", func(d *intakev1.Dispute) { d.Channel = typesv1.Channel_CHANNEL_HOTLINE_12345 }, []string{"dispute.external_ref"}, codes.InvalidArgument},
 		{"empty complaint", func(d *intakev1.Dispute) { d.Complaint = "" }, []string{"dispute.complaint"}, codes.InvalidArgument},
+		{"visit in the future", func(d *intakev1.Dispute) { d.VisitTime = timestamppb.New(e.clock.Now().Add(time.Hour)) }, []string{"dispute.visit_time"}, codes.InvalidArgument},
+		{"delivery address too long", func(d *intakev1.Dispute) { d.DeliveryAddress = strings.Repeat("路", 201) }, []string{"dispute.delivery_address"}, codes.InvalidArgument},
 		{"all rule violations together", func(d *intakev1.Dispute) {
 			d.Claimant.Phone, d.Claimant.IdNumber = "1", "1"
 			d.ProposedDepartment, d.Jurisdiction = "police", "1"

@@ -40,6 +40,8 @@ type Service struct {
 	now     func() time.Time
 	// registrations holds a *registration per region.
 	registrations sync.Map
+	// lookupLimits bound wrong lookup codes (zero: DefaultLookupLimits).
+	lookupLimits LookupLimits
 }
 
 // New returns the service storing in st, checking registrations against

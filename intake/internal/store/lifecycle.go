@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -27,6 +28,11 @@ type seen struct {
 	// Guests are those of Readers that read the dispute for one stage of
 	// the office path without holding it (Lifecycle.guest_readers).
 	Guests []string `json:"guests,omitempty"`
+	// Stages are the states routing reported, each with the time of the
+	// event that first reported it; Due is the running clock's due time.
+	// Both are for the claimant's lookup.
+	Stages []Stage   `json:"stages,omitempty"`
+	Due    time.Time `json:"due,omitzero"`
 }
 
 // Guests returns the departments routing last reported as reading dispute
@@ -105,7 +111,13 @@ func (s *Store) LifecycleHandler() events.Handler {
 			if err != nil {
 				return events.Permanent(err)
 			}
-			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders(), Guests: lc.GetGuestReaders()}
+			now := seen{Version: lc.GetVersion(), State: lc.GetState(), Readers: lc.GetReaders(), Guests: lc.GetGuestReaders(), Stages: old.Stages}
+			if lc.GetDueTime() != nil {
+				now.Due = lc.GetDueTime().AsTime()
+			}
+			if lc.GetState() != old.State {
+				now.Stages = append(slices.Clip(old.Stages), Stage{State: lc.GetState(), Time: d.Event.GetTime().AsTime()})
+			}
 			enc, _ := json.Marshal(now)
 			b.Set(LifecycleKey(region, id), enc, 0)
 			score := float64(dp.GetRegisterTime().AsTime().UnixMilli())

@@ -139,7 +139,7 @@ func TestDeadlineIntoMissingYearRefused(t *testing.T) {
 	if _, err := f.client.RequestExtension(f.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 10, Reason: "需补充调取缴费记录"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.client.DecideExtension(f.as(t, "office"), &routingv1.DecideExtensionRequest{Name: name, Approve: true, Comment: "同意"})
+	_, err = f.client.DecideExtension(f.as(t, "tax_head"), &routingv1.DecideExtensionRequest{Name: name, Approve: true, Comment: "同意"})
 	wantCode(t, err, codes.FailedPrecondition, grpcapi.ReasonCalendarMissing, "no business calendar for 2027")
 	note, err := f.client.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "已调取缴费记录"})
 	if err != nil {

@@ -2,9 +2,12 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/wire"
@@ -55,12 +58,18 @@ func (s *Server) RequestExtension(ctx context.Context, req *routingv1.RequestExt
 	return &routingv1.RequestExtensionResponse{Tracking: tr}, nil
 }
 
-// DecideExtension approves or declines the extension request (the
-// region's office); approval moves the handling clock's due time.
+// DecideExtension approves or declines the extension request: the head of
+// the handling unit (role head, and in the roster when the unit lists its
+// staff); approval moves the handling clock's due time.
 func (s *Server) DecideExtension(ctx context.Context, req *routingv1.DecideExtensionRequest) (*routingv1.DecideExtensionResponse, error) {
 	tr, err := s.change(ctx, req.GetName(), "", func(c tracker.Caller, t *tracker.Tracker) (eventPayload, error) {
 		e, k, err := t.DecideExtension(c, req.GetApprove(), req.GetComment(), s.calendar, s.now())
 		if err != nil {
+			return eventPayload{}, err
+		}
+		// Checked after the tracker's rules, so a caller who may not read
+		// the dispute learns nothing; a refusal here discards the change.
+		if err := s.headInRoster(c, t.Region, t.Holder); err != nil {
 			return eventPayload{}, err
 		}
 		return eventPayload{reason: req.GetComment(), msg: &routingv1.ExtensionDecided{Extension: wire.Extension(e), DueTime: timestamppb.New(k.Due)}}, nil
@@ -69,4 +78,26 @@ func (s *Server) DecideExtension(ctx context.Context, req *routingv1.DecideExten
 		return nil, err
 	}
 	return &routingv1.DecideExtensionResponse{Tracking: tr}, nil
+}
+
+// headInRoster refuses a decision by a caller whom the roster, when it lists
+// the unit's staff, does not list as that unit's head: the token's role
+// alone does not make its holder the head of a unit whose staff is known.
+func (s *Server) headInRoster(c tracker.Caller, region, unit string) error {
+	r, ok := s.rosters.Get(region)
+	if !ok {
+		return errNoRoster
+	}
+	for _, u := range r.GetUnits() {
+		if u.GetId() != unit || len(u.GetStaff()) == 0 {
+			continue
+		}
+		for _, p := range u.GetStaff() {
+			if p.GetId() == c.Staff && slices.Contains(p.GetRoles(), authn.RoleHead) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: staff %s is not listed in the roster as the head of %s", tracker.ErrPermissionDenied, c.Staff, unit)
+	}
+	return nil
 }

@@ -143,6 +143,8 @@ func startWith(t *testing.T, now func() time.Time, rules func(ctx context.Contex
 		"plc":          {Region: region, Department: "plc", Staff: "zhou_tao", Roles: []string{authn.RolePlatform}},
 		"petition":     {Region: region, Department: "petition", Staff: "wu_hao", Roles: []string{authn.RoleHandler}},
 		"other_region": {Region: "110105", Department: "tax", Staff: "sun_li", Roles: []string{authn.RoleOffice}},
+		// The tax bureau's head, who approves its extensions.
+		"tax_head": {Region: region, Department: "tax", Staff: "wangxj", Roles: []string{authn.RoleHead}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)
 		if err != nil {

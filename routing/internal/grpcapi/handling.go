@@ -41,6 +41,7 @@ func (s *Server) RecordReply(ctx context.Context, req *routingv1.RecordReplyRequ
 		if err != nil {
 			return eventPayload{}, err
 		}
+		s.legal.Fill(r, t.Region, t.Holder)
 		return eventPayload{reason: r.Outcome, msg: &routingv1.ReplyRecorded{Reply: wire.Reply(r)}}, nil
 	})
 	if err != nil {

@@ -382,7 +382,8 @@ func TestMeetingOutcomes(t *testing.T) {
 		tr = f.waitTracking(t, name, inState(stReplied))
 		r := tr.GetReply()
 		if r.GetOutcome() != "调解成功" || r.GetActor().GetStaffId() != "office_director" || len(r.GetRemedies()) != 1 ||
-			r.GetRemedies()[0].GetLastDate() == "" || !r.GetReplyTime().AsTime().Equal(now) {
+			r.GetRemedies()[0].GetLastDate() == "" || !r.GetReplyTime().AsTime().Equal(now) ||
+			r.GetIssuer() != routingv1.ReplyIssuer_REPLY_ISSUER_PLATFORM {
 			t.Fatalf("reply = %v", r)
 		}
 		f.publishMeeting(t, meetingEvent(t, other, &meetingv1.DecisionIssued{Outcome: "o", Text: "t"}, now))
@@ -407,6 +408,10 @@ func TestMeetingOutcomes(t *testing.T) {
 		tr := f.waitTracking(t, name, inState(stReplied))
 		if len(tr.GetReply().GetRemedies()) != 4 || tr.GetHistory()[len(tr.GetHistory())-1].GetActor().GetStaffId() != "office_director" {
 			t.Fatalf("after decision: %v", tr)
+		}
+		// Issued by the joint-meeting office, not by its host unit.
+		if tr.GetReply().GetIssuer() != routingv1.ReplyIssuer_REPLY_ISSUER_OFFICE {
+			t.Fatalf("decision issued by %v, want the office", tr.GetReply().GetIssuer())
 		}
 		// The holder or office follows up as for any reply.
 		if _, err := f.client.RecordFollowUp(f.as(t, "office"), &routingv1.RecordFollowUpRequest{Name: name, Satisfied: true}); err != nil {

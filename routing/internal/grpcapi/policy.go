@@ -29,7 +29,8 @@ var Policy = authn.Policy{
 	method("PauseClock"):       {AnyRole: staff},
 	method("ResumeClock"):      {AnyRole: staff},
 	method("RequestExtension"): {AnyRole: staff},
-	method("DecideExtension"):  {AnyRole: []string{authn.RoleOffice}},
+	method("DecideExtension"):  {AnyRole: []string{authn.RoleHead}},
+	method("RecordDelivery"):   {AnyRole: staff},
 	method("ListWorklist"):     {AnyRole: viewers},
 	method("GetTracking"):      {AnyRole: viewers},
 }

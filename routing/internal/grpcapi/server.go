@@ -17,6 +17,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/legal"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
@@ -35,6 +36,7 @@ type Server struct {
 	calendar tracker.Calendar
 	now      func() time.Time
 	log      *slog.Logger
+	legal    *legal.Source
 }
 
 // New returns the service.
@@ -54,6 +56,7 @@ func caller(ctx context.Context) (tracker.Caller, error) {
 		Actor:      tracker.Actor{Region: id.Region, Department: id.Department, Staff: id.Staff, Roles: id.Roles},
 		RegionWide: id.HasAnyRole(authn.RoleOffice, authn.RoleConvenor),
 		Office:     id.HasAnyRole(authn.RoleOffice),
+		Head:       id.HasAnyRole(authn.RoleHead),
 	}, nil
 }
 

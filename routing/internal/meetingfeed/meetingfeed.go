@@ -19,6 +19,7 @@ import (
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/legal"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/wire"
@@ -32,6 +33,9 @@ type Feed struct {
 	Calendar tracker.Calendar
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Legal names the issuer and where to apply in each reply; nil leaves
+	// the names empty.
+	Legal *legal.Source
 }
 
 // errNotOpened makes an outcome wait (retry) until the dispute's
@@ -256,6 +260,7 @@ func (f *Feed) reply(ev *eventv1.Event, platform bool, in tracker.ReplyInput) (s
 		if err != nil {
 			return nil, err
 		}
+		f.Legal.Fill(r, t.Region, t.Holder)
 		return f.publish(t, ev, r.Outcome, &routingv1.ReplyRecorded{Reply: wire.Reply(r)})
 	})
 }

@@ -1,11 +1,12 @@
 // Package remedy computes the last dates of the remedies a written reply
 // (书面告知) must state: what the claimant may still do and by when. Dates
 // are calendar dates in China (Asia/Shanghai, UTC+8 without daylight saving),
-// counted from the reply date; a last day that is not a working day moves to
+// counted from the day the reply reached the claimant (送达: the delivery
+// date once recorded, the reply date until then); a last day that is not a working day moves to
 // the next working day, as procedural periods do (民事诉讼法 第八十五条:
 // 期间届满的最后一日是法定休假日的, 以法定休假日后的第一日为期间届满的日期;
 // applied to reconsideration and litigation by 行政复议法 and 行政诉讼法).
-// The reply day itself is not counted. It is pure.
+// The day of delivery itself is not counted. It is pure.
 package remedy
 
 import (
@@ -44,26 +45,41 @@ func (Weekends) IsWorkingDay(day time.Time) bool {
 }
 
 // Deadline is one remedy with its last date ("" when the law fixes none
-// counted from the reply) and legal basis.
+// counted from the reply), its legal basis cited in full and its period as
+// the law words it. Authority is where to apply; the remedy package leaves
+// it empty for the caller to fill from the region's legal data.
 type Deadline struct {
-	Remedy   typesv1.Remedy `json:"remedy"`
-	LastDate string         `json:"last_date,omitempty"`
-	Basis    string         `json:"basis"`
+	Remedy    typesv1.Remedy `json:"remedy"`
+	LastDate  string         `json:"last_date,omitempty"`
+	Basis     string         `json:"basis"`
+	Period    string         `json:"period,omitempty"`
+	Authority string         `json:"authority,omitempty"`
 }
 
-// period is how a remedy's time limit is counted from the reply date.
+// period is how a remedy's time limit is counted from the delivery date.
 type period struct {
 	days, months int
 	basis        string
+	wording      string
 }
 
-// rules are the periods of each remedy.
+// rules are the periods of each remedy, with the statutes cited in full.
 var rules = map[typesv1.Remedy]period{
-	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: {days: 60, basis: "行政复议法 第二十条: 自知道该行政行为之日起六十日内申请行政复议"},
-	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION:      {months: 6, basis: "行政诉讼法 第四十六条: 自知道作出行政行为之日起六个月内提起诉讼"},
-	typesv1.Remedy_REMEDY_REVIEW_REQUEST:                 {days: 30, basis: "信访工作条例 第三十五条: 自收到书面答复之日起三十日内请求复查"},
-	typesv1.Remedy_REMEDY_MEDIATION:                      {basis: "人民调解法: 自愿申请, 无自答复起算的法定期限"},
-	typesv1.Remedy_REMEDY_ARBITRATION:                    {basis: "劳动争议调解仲裁法 第二十七条: 时效自知道权利被侵害之日起算, 不以答复日起算"},
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION: {days: 60,
+		basis:   "《中华人民共和国行政复议法》第二十条",
+		wording: "自收到本告知书之日起六十日内申请行政复议"},
+	typesv1.Remedy_REMEDY_ADMINISTRATIVE_LITIGATION: {months: 6,
+		basis:   "《中华人民共和国行政诉讼法》第四十六条",
+		wording: "自收到本告知书之日起六个月内提起行政诉讼"},
+	typesv1.Remedy_REMEDY_REVIEW_REQUEST: {days: 30,
+		basis:   "《信访工作条例》第三十五条",
+		wording: "自收到本告知书之日起三十日内请求复查"},
+	typesv1.Remedy_REMEDY_MEDIATION: {
+		basis:   "《中华人民共和国人民调解法》第十七条",
+		wording: "可以自愿申请调解，法律未规定自告知之日起算的期限"},
+	typesv1.Remedy_REMEDY_ARBITRATION: {
+		basis:   "《中华人民共和国劳动争议调解仲裁法》第二十七条",
+		wording: "仲裁时效自知道或者应当知道其权利被侵害之日起算，不以告知之日起算"},
 }
 
 // Default is what a reply states when it names no remedies.
@@ -116,18 +132,19 @@ func LastDate(r typesv1.Remedy, replied time.Time, w Workdays) (string, string, 
 }
 
 // Deadlines returns the deadlines of the remedies named, in the order
-// given, or of Default when none are named.
-func Deadlines(remedies []typesv1.Remedy, replied time.Time, w Workdays) ([]Deadline, error) {
+// given, or of Default when none are named, counted from delivered: the
+// day the reply reached the claimant.
+func Deadlines(remedies []typesv1.Remedy, delivered time.Time, w Workdays) ([]Deadline, error) {
 	if len(remedies) == 0 {
 		remedies = Default
 	}
 	out := make([]Deadline, 0, len(remedies))
 	for _, r := range remedies {
-		date, basis, err := LastDate(r, replied, w)
+		date, basis, err := LastDate(r, delivered, w)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Deadline{Remedy: r, LastDate: date, Basis: basis})
+		out = append(out, Deadline{Remedy: r, LastDate: date, Basis: basis, Period: rules[r].wording})
 	}
 	return out, nil
 }

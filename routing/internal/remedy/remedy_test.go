@@ -1,6 +1,7 @@
 package remedy
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -119,14 +120,29 @@ func TestDeadlines(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range got {
-				if got[i].Basis == "" {
-					t.Errorf("%v has no basis", got[i].Remedy)
+				if !strings.HasPrefix(got[i].Basis, "《") || !strings.Contains(got[i].Basis, "第") || got[i].Period == "" {
+					t.Errorf("%v: basis %q, period %q; want a statute cited in full and a period", got[i].Remedy, got[i].Basis, got[i].Period)
 				}
-				got[i].Basis = ""
+				got[i].Basis, got[i].Period = "", ""
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Fatalf("deadlines (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The written reply cites each statute in full, article included.
+func TestBasisCitedInFull(t *testing.T) {
+	want := map[typesv1.Remedy]string{
+		reconsideration: "《中华人民共和国行政复议法》第二十条",
+		litigation:      "《中华人民共和国行政诉讼法》第四十六条",
+		review:          "《信访工作条例》第三十五条",
+	}
+	for r, basis := range want {
+		_, got, err := LastDate(r, at("2026-03-31T10:00:00+08:00"), Weekends{})
+		if err != nil || got != basis {
+			t.Errorf("basis of %v = %q, %v; want %q", r, got, err, basis)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/legal"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/meetingfeed"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/scanner"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
@@ -60,12 +61,16 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		d.Server.AddReadinessInfo("calendar", rules.Calendars.ReadinessInfo)
 		now := func() time.Time { return d.Now() }
 
-		routingv1.RegisterRoutingServiceServer(d.Server.GRPC(), grpcapi.New(st, d.Roster, rules, now, d.Log))
+		legalData := legal.New(d.Etcd, d.Log, d.Server.Registry())
+		d.Server.AddReadinessInfo("legal", legalData.Watcher.ReadinessInfo)
+		srv := grpcapi.New(st, d.Roster, rules, now, d.Log)
+		srv.SetLegal(legalData)
+		routingv1.RegisterRoutingServiceServer(d.Server.GRPC(), srv)
 		feed := &intakefeed.Feed{Calendar: rules, Now: now, Log: d.Log, OfficeHost: func(region string) string {
 			r, _ := d.Roster.Get(region)
 			return roster.OfficeHost(r)
 		}}
-		meet := &meetingfeed.Feed{Calendar: rules, Now: now, Log: d.Log}
+		meet := &meetingfeed.Feed{Calendar: rules, Now: now, Log: d.Log, Legal: legalData}
 		routes := feed.Routes(st)
 		maps.Copy(routes, meet.Routes(st))
 		sub := &events.Subscription{
@@ -97,6 +102,6 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		if err := sc.Register(d.Server.Registry()); err != nil {
 			return nil, err
 		}
-		return append(rules.Loops(), sub.Run, sc.Run, trim.Run), nil
+		return append(rules.Loops(), legalData.Run, sub.Run, sc.Run, trim.Run), nil
 	}
 }

@@ -99,6 +99,17 @@ func newPlatform(t *testing.T, now time.Time) *platform {
 	if err := regionconfig.Put(ctx, cli, regionconfig.TimeLimitsSpec, region, "", tl); err != nil {
 		t.Fatal(err)
 	}
+	raw, err = os.ReadFile("../../../deploy/config/141181/legal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := regionconfig.LegalSpec.Decode(regionconfig.LegalSpec.Key(region, ""), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := regionconfig.Put(ctx, cli, regionconfig.LegalSpec, region, "", lg); err != nil {
+		t.Fatal(err)
+	}
 	for _, y := range []string{"2025", "2026"} {
 		raw, err := os.ReadFile("../../../deploy/config/141181/calendar/" + y + ".json")
 		if err != nil {
@@ -122,6 +133,11 @@ func newPlatform(t *testing.T, now time.Time) *platform {
 		"hrss":   {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},
 		"office": {Region: region, Department: "gov_office", Staff: "chen_jie", Roles: []string{authn.RoleOffice}},
 		"host":   {Region: region, Department: "tax", Staff: "liu_min", Roles: []string{authn.RoleOffice}},
+		// The tax bureau's head (单位负责人), who approves its extensions.
+		"tax_head":  {Region: region, Department: "tax", Staff: "wangxj", Roles: []string{authn.RoleHead}},
+		"hrss_head": {Region: region, Department: "hrss", Staff: "wangzm", Roles: []string{authn.RoleHead}},
+		// A head token for tax whose holder the roster does not list as tax's head.
+		"tax_false_head": {Region: region, Department: "tax", Staff: "qian", Roles: []string{authn.RoleHead}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)
 		if err != nil {
@@ -431,7 +447,7 @@ func TestPauseAndExtension(t *testing.T) {
 	_, err = r.client.ResumeClock(p.as(t, "tax"), &routingv1.ResumeClockRequest{Name: name})
 	wantCode(t, err, codes.FailedPrecondition, "CLOCK_NOT_PAUSED", "")
 
-	// The one extension: at most 30 days, decided by the office.
+	// The one extension: at most 30 days, decided by the head of the handling unit.
 	p.clock.Set(cst(2026, 4, 20, 9, 0))
 	_, err = r.client.RequestExtension(p.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 31, Reason: "复杂"})
 	wantCode(t, err, codes.InvalidArgument, apierr.ReasonInvalidArgument, "")
@@ -442,23 +458,31 @@ func TestPauseAndExtension(t *testing.T) {
 	if _, err := r.client.RequestExtension(p.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 30, Reason: "需调取三年缴费记录"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.client.DecideExtension(p.as(t, "tax"), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
-	wantCode(t, err, codes.PermissionDenied, "", "")
-	dr, err := r.client.DecideExtension(p.as(t, "office"), &routingv1.DecideExtensionRequest{Name: name, Approve: true, Comment: "同意"})
+	for _, who := range []string{"tax", "office", "tax_false_head"} {
+		_, err = r.client.DecideExtension(p.as(t, who), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
+		wantCode(t, err, codes.PermissionDenied, "", "")
+	}
+	if tr := p.tracking(t, r, name); tr.GetExtension().GetDecided() {
+		t.Fatal("a refused decision was stored")
+	}
+	// Another unit's head may not read it: the answer of a dispute that does not exist.
+	_, err = r.client.DecideExtension(p.as(t, "hrss_head"), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
+	dr, err := r.client.DecideExtension(p.as(t, "tax_head"), &routingv1.DecideExtensionRequest{Name: name, Approve: true, Comment: "同意"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 2 Mar + 60 + 10 + 30 days = Wed 10 Jun.
 	c := lastClock(dr.GetTracking())
-	if !c.GetDueTime().AsTime().Equal(end(6, 10)) || c.GetExtensionDays() != 30 || c.GetExtensionApprover().GetDepartment() != "gov_office" {
+	if !c.GetDueTime().AsTime().Equal(end(6, 10)) || c.GetExtensionDays() != 30 || c.GetExtensionApprover().GetDepartment() != "tax" {
 		t.Fatalf("handling clock after the extension: %v", c)
 	}
-	if e := dr.GetTracking().GetExtension(); !e.GetApproved() || e.GetDays() != 30 || e.GetDecidedBy().GetStaffId() != "chen_jie" {
+	if e := dr.GetTracking().GetExtension(); !e.GetApproved() || e.GetDays() != 30 || e.GetDecidedBy().GetStaffId() != "wangxj" {
 		t.Fatalf("extension = %v", e)
 	}
 	_, err = r.client.RequestExtension(p.as(t, "tax"), &routingv1.RequestExtensionRequest{Name: name, Days: 10, Reason: "再延"})
 	wantCode(t, err, codes.FailedPrecondition, "EXTENSION_ALREADY_REQUESTED", "")
-	_, err = r.client.DecideExtension(p.as(t, "office"), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
+	_, err = r.client.DecideExtension(p.as(t, "tax_head"), &routingv1.DecideExtensionRequest{Name: name, Approve: true})
 	wantCode(t, err, codes.FailedPrecondition, "EXTENSION_ALREADY_DECIDED", "")
 
 	// The written reply opens the objection window (30 days, rolled
@@ -471,13 +495,45 @@ func TestPauseAndExtension(t *testing.T) {
 	if rep.GetTracking().GetState() != typesv1.DisputeState_DISPUTE_STATE_REPLIED {
 		t.Fatalf("after the reply: %v", rep.GetTracking().GetState())
 	}
-	// 20 May + 30 days = Fri 19 Jun, Dragon Boat Festival (19-21 Jun): the window ends with Mon 22 Jun.
-	p.clock.Set(end(6, 22))
+	// The reply names where to apply, from the region's legal data in etcd.
+	if rs := rep.GetTracking().GetReply().GetRemedies(); len(rs) == 0 || rs[0].GetAuthority() != "国家税务总局吕梁市税务局" ||
+		rs[1].GetAuthority() != "孝义市人民法院" || rep.GetTracking().GetReply().GetIssuer() != routingv1.ReplyIssuer_REPLY_ISSUER_HOLDER {
+		t.Fatalf("reply names %v", rep.GetTracking().GetReply())
+	}
+	// Counted from the reply, the window would end with Mon 22 Jun (20 May
+	// + 30 days = Fri 19 Jun, Dragon Boat Festival). The letter reached the
+	// claimant by post on Mon 25 May: the window and the remedies count
+	// from then.
+	p.clock.Set(cst(2026, 5, 26, 9, 0))
+	_, err = r.client.RecordDelivery(p.as(t, "hrss"), &routingv1.RecordDeliveryRequest{Name: name, Method: routingv1.DeliveryMethod_DELIVERY_METHOD_MAIL, DeliveryDate: "2026-05-25"})
+	wantCode(t, err, codes.NotFound, "TRACKING_NOT_FOUND", "")
+	_, err = r.client.RecordDelivery(p.as(t, "tax"), &routingv1.RecordDeliveryRequest{Name: name, Method: routingv1.DeliveryMethod_DELIVERY_METHOD_MAIL, DeliveryDate: "2026-05-27"})
+	wantCode(t, err, codes.InvalidArgument, apierr.ReasonInvalidArgument, "")
+	if br := apierr.FieldViolations(err); len(br) != 1 || br[0].Field != "delivery_date" {
+		t.Fatalf("violations %v, want one on delivery_date", br)
+	}
+	dl, err := r.client.RecordDelivery(p.as(t, "tax"), &routingv1.RecordDeliveryRequest{Name: name, Method: routingv1.DeliveryMethod_DELIVERY_METHOD_MAIL, DeliveryDate: "2026-05-25", Recipient: "张三"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 25 May + 60 days = Fri 24 Jul; + 6 months = Wed 25 Nov.
+	rem := dl.GetTracking().GetReply().GetRemedies()
+	if d := dl.GetTracking().GetReply().GetDelivery(); d.GetDeliveryDate() != "2026-05-25" || d.GetRecipient() != "张三" ||
+		rem[0].GetLastDate() != "2026-07-24" || rem[1].GetLastDate() != "2026-11-25" || rem[0].GetAuthority() == "" {
+		t.Fatalf("after the delivery: %v", dl.GetTracking().GetReply())
+	}
+	p.clock.Set(end(6, 22).Add(time.Second))
+	time.Sleep(200 * time.Millisecond)
+	if tr := p.tracking(t, r, name); tr.GetState() != typesv1.DisputeState_DISPUTE_STATE_REPLIED {
+		t.Fatalf("closed at the end of a window counted from the reply: %v", tr.GetState())
+	}
+	// 25 May + 30 days = Wed 24 Jun.
+	p.clock.Set(end(6, 24))
 	time.Sleep(200 * time.Millisecond)
 	if tr := p.tracking(t, r, name); tr.GetState() != typesv1.DisputeState_DISPUTE_STATE_REPLIED {
 		t.Fatalf("closed on the last day of the window: %v", tr.GetState())
 	}
-	p.clock.Set(end(6, 22).Add(time.Second))
+	p.clock.Set(end(6, 24).Add(time.Second))
 	waitFor(t, "closing at the end of the objection window", func() bool {
 		return p.tracking(t, r, name).GetState() == typesv1.DisputeState_DISPUTE_STATE_CLOSED
 	})
@@ -486,7 +542,7 @@ func TestPauseAndExtension(t *testing.T) {
 	}
 
 	got := p.count(t, name)
-	for typ, n := range map[string]int{"ClockPaused": 1, "ClockResumed": 1, "ExtensionRequested": 1, "ExtensionDecided": 1, "DisputeClosed": 1} {
+	for typ, n := range map[string]int{"ClockPaused": 1, "ClockResumed": 1, "ExtensionRequested": 1, "ExtensionDecided": 1, "DeliveryRecorded": 1, "DisputeClosed": 1} {
 		if got[typ] != n {
 			t.Fatalf("routing events %v, want %d %s", got, n, typ)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -243,11 +244,15 @@ func applyTo(b *events.Batch, key string, fn ApplyFunc) error {
 // Lifecycle is what every routing event tells other services about the
 // dispute after the change: they copy it and never re-derive it.
 func Lifecycle(t *tracker.Tracker) *eventv1.Lifecycle {
-	return &eventv1.Lifecycle{
+	lc := &eventv1.Lifecycle{
 		State: t.State, Holder: t.Holder, Readers: t.Readers(), Version: t.Version,
 		Number: t.Number, RegisteringDepartment: t.RegisteringDepartment,
 		OfficeReceiptPending: t.OfficeReceiptPending, GuestReaders: t.GuestReaders(),
 	}
+	if k, ok := t.RunningClock(); ok && !k.Due.IsZero() {
+		lc.DueTime = timestamppb.New(k.Due)
+	}
+	return lc
 }
 
 // Tx is what a mutation may use besides the tracker.

@@ -37,6 +37,14 @@ type Reply struct {
 	Remedies []remedy.Deadline `json:"remedies"`
 	Time     time.Time         `json:"time"`
 	Actor    Actor             `json:"actor"`
+	// Issuer is who issues the letter (Issuer*), by the action that
+	// recorded it.
+	Issuer Issuer `json:"issuer,omitempty"`
+	// IssuerName is the issuer's name from the region's legal data; empty
+	// means the issuing unit's roster name.
+	IssuerName string `json:"issuer_name,omitempty"`
+	// Delivery is the record of the reply reaching the claimant (送达).
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // Note is one note of handling progress (办理进展).
@@ -92,7 +100,9 @@ func (t *Tracker) mustHold(c Caller, what string) error {
 }
 
 // recordReply stores the reply with the remedies' last dates on the
-// region's business calendar, stops the clocks and opens the objection window.
+// region's business calendar, stops the clocks and opens the objection
+// window. Dates and window count from the reply until its delivery is
+// recorded (RecordDelivery), which counts them again from the delivery date.
 func (t *Tracker) recordReply(act Action, a Actor, in ReplyInput, cal Calendar, now time.Time, eventID string) (*Reply, error) {
 	to, err := Next(t.State, act)
 	if err != nil {
@@ -108,7 +118,7 @@ func (t *Tracker) recordReply(act Action, a Actor, in ReplyInput, cal Calendar, 
 	if err != nil {
 		return nil, &ValidationError{Field: "remedies", Reason: err.Error()}
 	}
-	r := &Reply{Outcome: in.Outcome, Text: in.Text, Remedies: rs, Time: now, Actor: a}
+	r := &Reply{Outcome: in.Outcome, Text: in.Text, Remedies: rs, Time: now, Actor: a, Issuer: issuerOf(act)}
 	t.Reply = r
 	// The window is counted in calendar days; its last day rolls forward
 	// to a working day and the window ends with that day.

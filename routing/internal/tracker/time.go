@@ -138,11 +138,15 @@ func (t *Tracker) RequestExtension(c Caller, days int, reason string, cal Calend
 	return t.Extension, nil
 }
 
-// DecideExtension approves or declines the pending extension request (the
-// region's office). Approval adds the days to the handling clock.
+// DecideExtension approves or declines the pending extension request: the
+// head of the handling unit decides (《信访工作条例》第三十二条: 经本机关、
+// 单位负责人批准). Approval adds the days to the handling clock.
 func (t *Tracker) DecideExtension(c Caller, approve bool, comment string, cal Calendar, now time.Time) (*Extension, Clock, error) {
-	if c.Region != t.Region || !c.Office {
-		return nil, Clock{}, deny("only the office of region %s decides extensions", t.Region)
+	if !t.CanView(c) {
+		return nil, Clock{}, deny("department %s has no part in %s", c.Department, t.Name)
+	}
+	if !c.Head || c.Department != t.Holder {
+		return nil, Clock{}, deny("only the head of the handling unit %s decides the extension of %s", t.Holder, t.Name)
 	}
 	switch {
 	case t.Extension == nil:

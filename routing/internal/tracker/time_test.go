@@ -102,7 +102,9 @@ func TestExtension(t *testing.T) {
 	if _, err := tr.RequestExtension(caller("tax", false), 31, "complex", weekdays, at); !errors.As(err, &ve) || ve.Field != "days" {
 		t.Fatalf("31 days: %v", err)
 	}
-	_, _, err := tr.DecideExtension(office(), true, "", weekdays, at)
+	head := caller("tax", false)
+	head.Head = true
+	_, _, err := tr.DecideExtension(head, true, "", weekdays, at)
 	wantRefused(t, err, "NO_EXTENSION_REQUESTED", "no extension")
 
 	e, err := tr.RequestExtension(caller("tax", false), 30, "需调取三年缴费记录", weekdays, at)
@@ -116,19 +118,27 @@ func TestExtension(t *testing.T) {
 		t.Fatalf("decided by the convenor: %v", err)
 	}
 	if _, _, err := tr.DecideExtension(caller("tax", false), true, "", weekdays, at); !errors.Is(err, ErrPermissionDenied) {
-		t.Fatalf("decided by the holder: %v", err)
+		t.Fatalf("decided by the holder's staff: %v", err)
+	}
+	if _, _, err := tr.DecideExtension(office(), true, "", weekdays, at); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("decided by the office: %v", err)
+	}
+	otherHead := caller("hrss", false)
+	otherHead.Head = true
+	if _, _, err := tr.DecideExtension(otherHead, true, "", weekdays, at); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("decided by another unit's head: %v", err)
 	}
 	// Warned already about the old due time: the new one is warned about again.
 	tr.Clocks[len(tr.Clocks)-1].Warned = true
-	e, k, err := tr.DecideExtension(office(), true, "同意延期", weekdays, at.Add(time.Hour))
-	if err != nil || !e.Approved || !e.Decided || e.DecidedBy.Department != "gov_office" {
+	e, k, err := tr.DecideExtension(head, true, "同意延期", weekdays, at.Add(time.Hour))
+	if err != nil || !e.Approved || !e.Decided || e.DecidedBy.Department != "tax" {
 		t.Fatalf("decide = %+v, %v", e, err)
 	}
 	// 2 Mar + 90 days = Sun 31 May: rolls forward to Mon 1 Jun.
-	if !k.Due.Equal(endOfDay(6, 1)) || k.ExtensionDays != 30 || k.ExtensionApprover.Department != "gov_office" || k.Warned {
+	if !k.Due.Equal(endOfDay(6, 1)) || k.ExtensionDays != 30 || k.ExtensionApprover.Department != "tax" || k.Warned {
 		t.Fatalf("handling clock after the extension: %+v", k)
 	}
-	_, _, err = tr.DecideExtension(office(), false, "", weekdays, at)
+	_, _, err = tr.DecideExtension(head, false, "", weekdays, at)
 	wantRefused(t, err, "EXTENSION_ALREADY_DECIDED", "2026-04-20")
 	_, err = tr.RequestExtension(caller("tax", false), 5, "again", weekdays, at)
 	wantRefused(t, err, "EXTENSION_ALREADY_REQUESTED", "")

@@ -53,9 +53,11 @@ type Caller struct {
 	// RegionWide is set for the office and convenor roles, who see every
 	// dispute of their region.
 	RegionWide bool
-	// Office is set for the office role, who orders redo and approves
-	// extensions.
+	// Office is set for the office role, who orders redo.
 	Office bool
+	// Head is set for the head of a unit (单位负责人), who approves the
+	// extension of a dispute the unit handles.
+	Head bool
 }
 
 // Transition is one recorded step of the lifecycle.

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"github.com/xiaoyi-disputes/disputes/routing/internal/remedy"
+
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
@@ -10,11 +12,29 @@ func Reply(r *tracker.Reply) *routingv1.Reply {
 	if r == nil {
 		return nil
 	}
-	out := &routingv1.Reply{Outcome: r.Outcome, Text: r.Text, ReplyTime: ts(r.Time), Actor: ActorProto(r.Actor)}
-	for _, d := range r.Remedies {
-		out.Remedies = append(out.Remedies, &routingv1.RemedyDeadline{Remedy: d.Remedy, LastDate: d.LastDate, Basis: d.Basis})
+	out := &routingv1.Reply{Outcome: r.Outcome, Text: r.Text, ReplyTime: ts(r.Time), Actor: ActorProto(r.Actor),
+		Issuer: routingv1.ReplyIssuer(r.Issuer), IssuerName: r.IssuerName, Delivery: Delivery(r.Delivery)}
+	out.Remedies = Remedies(r.Remedies)
+	return out
+}
+
+// Remedies converts remedies with their last dates.
+func Remedies(rs []remedy.Deadline) []*routingv1.RemedyDeadline {
+	var out []*routingv1.RemedyDeadline
+	for _, d := range rs {
+		out = append(out, &routingv1.RemedyDeadline{Remedy: d.Remedy, LastDate: d.LastDate, Basis: d.Basis,
+			Authority: d.Authority, Period: d.Period})
 	}
 	return out
+}
+
+// Delivery converts the delivery of a reply; nil when none is recorded.
+func Delivery(d *tracker.Delivery) *routingv1.Delivery {
+	if d == nil {
+		return nil
+	}
+	return &routingv1.Delivery{Method: routingv1.DeliveryMethod(d.Method), DeliveryDate: d.Date, Recipient: d.Recipient,
+		Note: d.Note, Actor: ActorProto(d.Actor), RecordTime: ts(d.RecordTime)}
 }
 
 // FollowUp converts a follow-up.

@@ -53,12 +53,21 @@ const CODES = {
   7: "无权办理", 8: "请求过于频繁", 9: "当前状态不允许此操作", 10: "办理进度已被他人更新", 11: "超出范围",
   12: "不支持的操作", 13: "服务内部错误", 14: "服务暂不可用", 16: "未登录或令牌已失效",
 };
+// Delivery methods of the written reply (送达方式).
+const DELIVERY_METHODS = [
+  ["DELIVERY_METHOD_DIRECT", "直接送达"], ["DELIVERY_METHOD_MAIL", "邮寄送达"], ["DELIVERY_METHOD_ELECTRONIC", "电子送达"],
+  ["DELIVERY_METHOD_LEFT", "留置送达"], ["DELIVERY_METHOD_ENTRUSTED", "委托送达"], ["DELIVERY_METHOD_PUBLIC_NOTICE", "公告送达"],
+];
+
 // Request fields as named in field violations.
 const FIELDS = {
   opinion: "流转意见", target_department: "接收部门", targetDepartment: "接收部门", reason_code: "理由",
   kind: "流转方式", reason: "理由", text: "内容", outcome: "办理结果", remedies: "救济途径", remedy: "救济途径",
   days: "延期天数", comment: "说明", note: "记录", etag: "版本", name: "编号", page_token: "分页标记",
   due_within_days: "临期范围", parent: "部门",
+  method: "送达方式", delivery_date: "送达日期", recipient: "签收人",
+  "dispute.visit_time": "来访时间", "dispute.delivery_address": "送达地址",
+  "dispute.employer_name": "用人单位名称", "dispute.employer_credit_code": "用人单位统一社会信用代码",
 };
 
 const label = (pairs, v) => (pairs.find(p => p[0] === v) || [v, v])[1];
@@ -219,7 +228,11 @@ $("#register-form").addEventListener("submit", async ev => {
     complaint: f.get("complaint"), category: f.get("category"), channel: f.get("channel"), externalRef: f.get("externalRef"),
     registeringDepartment: f.get("registeringDepartment"), proposedDepartment: f.get("proposedDepartment"),
     jurisdiction: f.get("jurisdiction"), peopleInvolved: Number(f.get("peopleInvolved") || 0),
+    employerName: f.get("employerName"), employerCreditCode: f.get("employerCreditCode"),
+    deliveryAddress: f.get("deliveryAddress"),
   };
+  // datetime-local is the browser's local time; the API takes an instant.
+  if (f.get("visitTime")) dispute.visitTime = new Date(f.get("visitTime")).toISOString();
   const out = $("#register-result");
   try {
     const res = await api("POST", `/v1/regions/${region()}/disputes`, { requestId: crypto.randomUUID(), dispute });
@@ -394,10 +407,11 @@ function renderTracking(t) {
   if (r) {
     definitions($("#reply-summary"), [
       ["告知时间", fmtTime(r.replyTime)], ["告知人", actorText(r.actor)], ["办理结果", r.outcome], ["告知书正文", r.text],
+      ["送达", r.delivery ? `${r.delivery.deliveryDate}（${label(DELIVERY_METHODS, r.delivery.method)}${r.delivery.recipient ? "，签收人：" + r.delivery.recipient : ""}）` : "尚未记录送达：期限暂按告知日计算"],
     ]);
     const tb = $("#remedies tbody");
     tb.replaceChildren();
-    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.lastDate || "无固定期限", d.basis]);
+    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.authority || "", d.lastDate || "无固定期限", d.basis]);
   }
 
   const e = t.extension;
@@ -522,6 +536,11 @@ const ACTIONS = [
   {
     form: "reply", label: "书面告知", verb: "reply", etag: true, when: t => is(t, "DISPUTE_STATE_HANDLING"),
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
+  },
+  {
+    form: "deliver", label: "送达", verb: "recordDelivery", etag: true,
+    when: t => is(t, "DISPUTE_STATE_REPLIED") && !!t.reply && !t.reply.delivery,
+    body: f => ({ method: f.get("method"), deliveryDate: f.get("deliveryDate"), recipient: f.get("recipient"), note: f.get("note") }),
   },
   {
     form: "followup", label: "回访", verb: "followUp", when: t => is(t, "DISPUTE_STATE_REPLIED"),

@@ -519,6 +519,168 @@ func (x *RateLimit) GetBurst() int32 {
 	return 0
 }
 
+// LegalInfo is a region's legal data for the written reply (书面告知), kept
+// in etcd at /disputes/<region>/config/legal and watched live: the office's
+// name as it signs, and where a claimant applies for each remedy.
+type LegalInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The joint-meeting office's full name as it signs a decision, e.g.
+	// "孝义市社会保险费征缴争议联合处置工作联席会议办公室".
+	OfficeName string `protobuf:"bytes,1,opt,name=office_name,json=officeName,proto3" json:"office_name,omitempty"`
+	// The mediation platform's name as it signs an outcome.
+	PlatformName string `protobuf:"bytes,2,opt,name=platform_name,json=platformName,proto3" json:"platform_name,omitempty"`
+	// The reconsideration body (复议机关) per member unit whose act is
+	// replied on; a tax bureau's is the next-higher tax department
+	// (行政复议法 第二十七条).
+	ReconsiderationBodies []*ReconsiderationBody `protobuf:"bytes,3,rep,name=reconsideration_bodies,json=reconsiderationBodies,proto3" json:"reconsideration_bodies,omitempty"`
+	// The reconsideration body of a unit not listed: the government at the
+	// unit's level (行政复议法 第二十四条), e.g. "孝义市人民政府".
+	DefaultReconsiderationBody string `protobuf:"bytes,4,opt,name=default_reconsideration_body,json=defaultReconsiderationBody,proto3" json:"default_reconsideration_body,omitempty"`
+	// The court competent for administrative litigation, e.g. "孝义市人民法院".
+	Court string `protobuf:"bytes,5,opt,name=court,proto3" json:"court,omitempty"`
+	// The body a review request (信访 复查) goes to; empty: the issuer's
+	// next-higher authority, unnamed.
+	ReviewBody string `protobuf:"bytes,6,opt,name=review_body,json=reviewBody,proto3" json:"review_body,omitempty"`
+	// The labour dispute arbitration commission, e.g. "孝义市劳动人事争议仲裁委员会".
+	ArbitrationBody string `protobuf:"bytes,7,opt,name=arbitration_body,json=arbitrationBody,proto3" json:"arbitration_body,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *LegalInfo) Reset() {
+	*x = LegalInfo{}
+	mi := &file_disputes_config_v1_config_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LegalInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LegalInfo) ProtoMessage() {}
+
+func (x *LegalInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_config_v1_config_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LegalInfo.ProtoReflect.Descriptor instead.
+func (*LegalInfo) Descriptor() ([]byte, []int) {
+	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LegalInfo) GetOfficeName() string {
+	if x != nil {
+		return x.OfficeName
+	}
+	return ""
+}
+
+func (x *LegalInfo) GetPlatformName() string {
+	if x != nil {
+		return x.PlatformName
+	}
+	return ""
+}
+
+func (x *LegalInfo) GetReconsiderationBodies() []*ReconsiderationBody {
+	if x != nil {
+		return x.ReconsiderationBodies
+	}
+	return nil
+}
+
+func (x *LegalInfo) GetDefaultReconsiderationBody() string {
+	if x != nil {
+		return x.DefaultReconsiderationBody
+	}
+	return ""
+}
+
+func (x *LegalInfo) GetCourt() string {
+	if x != nil {
+		return x.Court
+	}
+	return ""
+}
+
+func (x *LegalInfo) GetReviewBody() string {
+	if x != nil {
+		return x.ReviewBody
+	}
+	return ""
+}
+
+func (x *LegalInfo) GetArbitrationBody() string {
+	if x != nil {
+		return x.ArbitrationBody
+	}
+	return ""
+}
+
+// ReconsiderationBody names the reconsideration body of one member unit's acts.
+type ReconsiderationBody struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member unit id, e.g. "tax".
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// The body, e.g. "国家税务总局吕梁市税务局".
+	Body          string `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconsiderationBody) Reset() {
+	*x = ReconsiderationBody{}
+	mi := &file_disputes_config_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconsiderationBody) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconsiderationBody) ProtoMessage() {}
+
+func (x *ReconsiderationBody) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_config_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconsiderationBody.ProtoReflect.Descriptor instead.
+func (*ReconsiderationBody) Descriptor() ([]byte, []int) {
+	return file_disputes_config_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReconsiderationBody) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *ReconsiderationBody) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
 var File_disputes_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_disputes_config_v1_config_proto_rawDesc = "" +
@@ -567,7 +729,20 @@ const file_disputes_config_v1_config_proto_rawDesc = "" +
 	"\tRateLimit\x126\n" +
 	"\n" +
 	"per_second\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x80\x84.A!\x00\x00\x00\x00\x00\x00\x00\x00R\tperSecond\x12!\n" +
-	"\x05burst\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x01R\x05burstBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/config/v1;configv1b\x06proto3"
+	"\x05burst\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x01R\x05burst\"\x95\x03\n" +
+	"\tLegalInfo\x12(\n" +
+	"\voffice_name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18dR\n" +
+	"officeName\x12,\n" +
+	"\rplatform_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\fplatformName\x12h\n" +
+	"\x16reconsideration_bodies\x18\x03 \x03(\v2'.disputes.config.v1.ReconsiderationBodyB\b\xbaH\x05\x92\x01\x02\x10@R\x15reconsiderationBodies\x12I\n" +
+	"\x1cdefault_reconsideration_body\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\x1adefaultReconsiderationBody\x12\x1d\n" +
+	"\x05court\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18dR\x05court\x12(\n" +
+	"\vreview_body\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18dR\n" +
+	"reviewBody\x122\n" +
+	"\x10arbitration_body\x18\a \x01(\tB\a\xbaH\x04r\x02\x18dR\x0farbitrationBody\"h\n" +
+	"\x13ReconsiderationBody\x122\n" +
+	"\x04unit\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{0,31}$R\x04unit\x12\x1d\n" +
+	"\x04body\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04bodyBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/config/v1;configv1b\x06proto3"
 
 var (
 	file_disputes_config_v1_config_proto_rawDescOnce sync.Once
@@ -581,30 +756,33 @@ func file_disputes_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_disputes_config_v1_config_proto_rawDescData
 }
 
-var file_disputes_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_disputes_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_disputes_config_v1_config_proto_goTypes = []any{
-	(*IntakeRules)(nil),      // 0: disputes.config.v1.IntakeRules
-	(*CategoryRule)(nil),     // 1: disputes.config.v1.CategoryRule
-	(*TimeLimits)(nil),       // 2: disputes.config.v1.TimeLimits
-	(*StageLimit)(nil),       // 3: disputes.config.v1.StageLimit
-	(*BusinessCalendar)(nil), // 4: disputes.config.v1.BusinessCalendar
-	(*RateLimits)(nil),       // 5: disputes.config.v1.RateLimits
-	(*RateLimit)(nil),        // 6: disputes.config.v1.RateLimit
-	(v1.Category)(0),         // 7: disputes.types.v1.Category
+	(*IntakeRules)(nil),         // 0: disputes.config.v1.IntakeRules
+	(*CategoryRule)(nil),        // 1: disputes.config.v1.CategoryRule
+	(*TimeLimits)(nil),          // 2: disputes.config.v1.TimeLimits
+	(*StageLimit)(nil),          // 3: disputes.config.v1.StageLimit
+	(*BusinessCalendar)(nil),    // 4: disputes.config.v1.BusinessCalendar
+	(*RateLimits)(nil),          // 5: disputes.config.v1.RateLimits
+	(*RateLimit)(nil),           // 6: disputes.config.v1.RateLimit
+	(*LegalInfo)(nil),           // 7: disputes.config.v1.LegalInfo
+	(*ReconsiderationBody)(nil), // 8: disputes.config.v1.ReconsiderationBody
+	(v1.Category)(0),            // 9: disputes.types.v1.Category
 }
 var file_disputes_config_v1_config_proto_depIdxs = []int32{
 	1, // 0: disputes.config.v1.IntakeRules.category_departments:type_name -> disputes.config.v1.CategoryRule
-	7, // 1: disputes.config.v1.CategoryRule.category:type_name -> disputes.types.v1.Category
+	9, // 1: disputes.config.v1.CategoryRule.category:type_name -> disputes.types.v1.Category
 	3, // 2: disputes.config.v1.TimeLimits.stages:type_name -> disputes.config.v1.StageLimit
 	6, // 3: disputes.config.v1.RateLimits.staff_reads:type_name -> disputes.config.v1.RateLimit
 	6, // 4: disputes.config.v1.RateLimits.staff_writes:type_name -> disputes.config.v1.RateLimit
 	6, // 5: disputes.config.v1.RateLimits.department_reads:type_name -> disputes.config.v1.RateLimit
 	6, // 6: disputes.config.v1.RateLimits.department_writes:type_name -> disputes.config.v1.RateLimit
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	8, // 7: disputes.config.v1.LegalInfo.reconsideration_bodies:type_name -> disputes.config.v1.ReconsiderationBody
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_disputes_config_v1_config_proto_init() }
@@ -618,7 +796,7 @@ func file_disputes_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_config_v1_config_proto_rawDesc), len(file_disputes_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

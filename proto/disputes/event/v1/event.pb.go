@@ -181,7 +181,10 @@ type Lifecycle struct {
 	// a meeting, the mediation platform, the petition bureau on a mass-dispute
 	// warning), not as a department that registered or holds the dispute:
 	// personal numbers are shown to them masked.
-	GuestReaders  []string `protobuf:"bytes,8,rep,name=guest_readers,json=guestReaders,proto3" json:"guest_readers,omitempty"`
+	GuestReaders []string `protobuf:"bytes,8,rep,name=guest_readers,json=guestReaders,proto3" json:"guest_readers,omitempty"`
+	// Due time of the clock running after the change (the stage the holder
+	// must finish); unset when no clock runs.
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -272,6 +275,13 @@ func (x *Lifecycle) GetGuestReaders() []string {
 	return nil
 }
 
+func (x *Lifecycle) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
 var File_disputes_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_disputes_event_v1_event_proto_rawDesc = "" +
@@ -288,7 +298,7 @@ const file_disputes_event_v1_event_proto_rawDesc = "" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
 	"\x06source\x18\t \x01(\tR\x06source\x12:\n" +
 	"\tlifecycle\x18\n" +
-	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\xb8\x02\n" +
+	" \x01(\v2\x1c.disputes.event.v1.LifecycleR\tlifecycle\"\xef\x02\n" +
 	"\tLifecycle\x125\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12\x16\n" +
 	"\x06holder\x18\x02 \x01(\tR\x06holder\x12\x18\n" +
@@ -297,7 +307,8 @@ const file_disputes_event_v1_event_proto_rawDesc = "" +
 	"\x06number\x18\x05 \x01(\tR\x06number\x125\n" +
 	"\x16registering_department\x18\x06 \x01(\tR\x15registeringDepartment\x124\n" +
 	"\x16office_receipt_pending\x18\a \x01(\bR\x14officeReceiptPending\x12#\n" +
-	"\rguest_readers\x18\b \x03(\tR\fguestReadersBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
+	"\rguest_readers\x18\b \x03(\tR\fguestReaders\x125\n" +
+	"\bdue_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\adueTimeBEZCgithub.com/xiaoyi-disputes/disputes/proto/disputes/event/v1;eventv1b\x06proto3"
 
 var (
 	file_disputes_event_v1_event_proto_rawDescOnce sync.Once
@@ -326,11 +337,12 @@ var file_disputes_event_v1_event_proto_depIdxs = []int32{
 	4, // 2: disputes.event.v1.Event.time:type_name -> google.protobuf.Timestamp
 	1, // 3: disputes.event.v1.Event.lifecycle:type_name -> disputes.event.v1.Lifecycle
 	5, // 4: disputes.event.v1.Lifecycle.state:type_name -> disputes.types.v1.DisputeState
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 5: disputes.event.v1.Lifecycle.due_time:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_disputes_event_v1_event_proto_init() }

@@ -228,9 +228,13 @@ type Dispute struct {
 	// Lookup code printed on the claimant's receipt (回执查询码).
 	LookupCode string `protobuf:"bytes,22,opt,name=lookup_code,json=lookupCode,proto3" json:"lookup_code,omitempty"`
 	// Departments that held or hold the dispute (from routing), who may read it.
-	Holders       []string `protobuf:"bytes,23,rep,name=holders,proto3" json:"holders,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Holders []string `protobuf:"bytes,23,rep,name=holders,proto3" json:"holders,omitempty"`
+	// Time of the visit (来访时间) or of the call; optional, not in the future.
+	VisitTime *timestamppb.Timestamp `protobuf:"bytes,40,opt,name=visit_time,json=visitTime,proto3" json:"visit_time,omitempty"`
+	// Address for delivering the written reply (送达地址), optional.
+	DeliveryAddress string `protobuf:"bytes,41,opt,name=delivery_address,json=deliveryAddress,proto3" json:"delivery_address,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Dispute) Reset() {
@@ -422,6 +426,20 @@ func (x *Dispute) GetHolders() []string {
 		return x.Holders
 	}
 	return nil
+}
+
+func (x *Dispute) GetVisitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VisitTime
+	}
+	return nil
+}
+
+func (x *Dispute) GetDeliveryAddress() string {
+	if x != nil {
+		return x.DeliveryAddress
+	}
+	return ""
 }
 
 // RegisterDisputeRequest registers one dispute.
@@ -1168,6 +1186,191 @@ func (x *DisputesLinked) GetLinkedDisputes() []string {
 	return nil
 }
 
+// LookupDisputeRequest names a dispute and its receipt's lookup code.
+type LookupDisputeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The lookup code printed on the receipt.
+	LookupCode    string `protobuf:"bytes,2,opt,name=lookup_code,json=lookupCode,proto3" json:"lookup_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupDisputeRequest) Reset() {
+	*x = LookupDisputeRequest{}
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupDisputeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupDisputeRequest) ProtoMessage() {}
+
+func (x *LookupDisputeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupDisputeRequest.ProtoReflect.Descriptor instead.
+func (*LookupDisputeRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LookupDisputeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LookupDisputeRequest) GetLookupCode() string {
+	if x != nil {
+		return x.LookupCode
+	}
+	return ""
+}
+
+// StageDate is when a dispute entered a state.
+type StageDate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state entered.
+	State v1.DisputeState `protobuf:"varint,1,opt,name=state,proto3,enum=disputes.types.v1.DisputeState" json:"state,omitempty"`
+	// When.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageDate) Reset() {
+	*x = StageDate{}
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageDate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageDate) ProtoMessage() {}
+
+func (x *StageDate) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageDate.ProtoReflect.Descriptor instead.
+func (*StageDate) Descriptor() ([]byte, []int) {
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StageDate) GetState() v1.DisputeState {
+	if x != nil {
+		return x.State
+	}
+	return v1.DisputeState(0)
+}
+
+func (x *StageDate) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// LookupDisputeResponse is what the claimant may see: state and dates,
+// nothing personal, and nothing the caller did not send (not even the
+// dispute's name or number).
+type LookupDisputeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// State now.
+	State v1.DisputeState `protobuf:"varint,1,opt,name=state,proto3,enum=disputes.types.v1.DisputeState" json:"state,omitempty"`
+	// Registration time.
+	RegisterTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=register_time,json=registerTime,proto3" json:"register_time,omitempty"`
+	// The states the dispute went through, in order, with their dates.
+	Stages []*StageDate `protobuf:"bytes,3,rep,name=stages,proto3" json:"stages,omitempty"`
+	// Due time of the stage running now; unset when none runs.
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupDisputeResponse) Reset() {
+	*x = LookupDisputeResponse{}
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupDisputeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupDisputeResponse) ProtoMessage() {}
+
+func (x *LookupDisputeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupDisputeResponse.ProtoReflect.Descriptor instead.
+func (*LookupDisputeResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *LookupDisputeResponse) GetState() v1.DisputeState {
+	if x != nil {
+		return x.State
+	}
+	return v1.DisputeState(0)
+}
+
+func (x *LookupDisputeResponse) GetRegisterTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RegisterTime
+	}
+	return nil
+}
+
+func (x *LookupDisputeResponse) GetStages() []*StageDate {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+func (x *LookupDisputeResponse) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
 var File_disputes_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_disputes_intake_v1_intake_proto_rawDesc = "" +
@@ -1189,7 +1392,8 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"media_type\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\tmediaType\x12&\n" +
 	"\n" +
 	"size_bytes\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\tsizeBytes\x12-\n" +
-	"\x06sha256\x18\x04 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\"\xa8\t\n" +
+	"\x06sha256\x18\x04 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\"\x98\n" +
+	"\n" +
 	"\aDispute\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x12\x1b\n" +
 	"\x06number\x18\x02 \x01(\tB\x03\xe0A\x03R\x06number\x12C\n" +
@@ -1218,7 +1422,10 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\x0fwithdraw_reason\x18\x15 \x01(\tB\x03\xe0A\x03R\x0ewithdrawReason\x12$\n" +
 	"\vlookup_code\x18\x16 \x01(\tB\x03\xe0A\x03R\n" +
 	"lookupCode\x12\x1d\n" +
-	"\aholders\x18\x17 \x03(\tB\x03\xe0A\x03R\aholders\"\xd1\x01\n" +
+	"\aholders\x18\x17 \x03(\tB\x03\xe0A\x03R\aholders\x129\n" +
+	"\n" +
+	"visit_time\x18( \x01(\v2\x1a.google.protobuf.TimestampR\tvisitTime\x123\n" +
+	"\x10delivery_address\x18) \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x0fdeliveryAddress\"\xd1\x01\n" +
 	"\x16RegisterDisputeRequest\x124\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12?\n" +
 	"\n" +
@@ -1268,13 +1475,26 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\x1bopen_disputes_same_employer\x18\x03 \x01(\x05R\x18openDisputesSameEmployer\x12!\n" +
 	"\faddressed_to\x18\x04 \x03(\tR\vaddressedTo\"9\n" +
 	"\x0eDisputesLinked\x12'\n" +
-	"\x0flinked_disputes\x18\x01 \x03(\tR\x0elinkedDisputes2\x8b\x05\n" +
+	"\x0flinked_disputes\x18\x01 \x03(\tR\x0elinkedDisputes\"\x94\x01\n" +
+	"\x14LookupDisputeRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12-\n" +
+	"\vlookup_code\x18\x02 \x01(\tB\f\xe0A\x02\xbaH\x06r\x04\x10\x01\x18\x10R\n" +
+	"lookupCode\"r\n" +
+	"\tStageDate\x125\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xfd\x01\n" +
+	"\x15LookupDisputeResponse\x125\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12?\n" +
+	"\rregister_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisterTime\x125\n" +
+	"\x06stages\x18\x03 \x03(\v2\x1d.disputes.intake.v1.StageDateR\x06stages\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\xf1\x05\n" +
 	"\rIntakeService\x12\x96\x01\n" +
 	"\x0fRegisterDispute\x12*.disputes.intake.v1.RegisterDisputeRequest\x1a+.disputes.intake.v1.RegisterDisputeResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{parent=regions/*}/disputes\x12\x84\x01\n" +
 	"\n" +
 	"GetDispute\x12%.disputes.intake.v1.GetDisputeRequest\x1a&.disputes.intake.v1.GetDisputeResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=regions/*/disputes/*}\x12\xb7\x01\n" +
 	"\fListDisputes\x12'.disputes.intake.v1.ListDisputesRequest\x1a(.disputes.intake.v1.ListDisputesResponse\"T\x82\xd3\xe4\x93\x02NZ+:\x01*\"&/v1/{parent=regions/*}/disputes:search\x12\x1f/v1/{parent=regions/*}/disputes\x12\x9f\x01\n" +
-	"\x0fWithdrawDispute\x12*.disputes.intake.v1.WithdrawDisputeRequest\x1a+.disputes.intake.v1.WithdrawDisputeResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:withdrawBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1;intakev1b\x06proto3"
+	"\x0fWithdrawDispute\x12*.disputes.intake.v1.WithdrawDisputeRequest\x1a+.disputes.intake.v1.WithdrawDisputeResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:withdraw\x12d\n" +
+	"\rLookupDispute\x12(.disputes.intake.v1.LookupDisputeRequest\x1a).disputes.intake.v1.LookupDisputeResponseBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_disputes_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1288,7 +1508,7 @@ func file_disputes_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_disputes_intake_v1_intake_proto_rawDescData
 }
 
-var file_disputes_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_disputes_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_disputes_intake_v1_intake_proto_goTypes = []any{
 	(*Claimant)(nil),                // 0: disputes.intake.v1.Claimant
 	(*Attachment)(nil),              // 1: disputes.intake.v1.Attachment
@@ -1305,42 +1525,55 @@ var file_disputes_intake_v1_intake_proto_goTypes = []any{
 	(*DisputeWithdrawn)(nil),        // 12: disputes.intake.v1.DisputeWithdrawn
 	(*MassDisputeWarning)(nil),      // 13: disputes.intake.v1.MassDisputeWarning
 	(*DisputesLinked)(nil),          // 14: disputes.intake.v1.DisputesLinked
-	(v1.ClaimantKind)(0),            // 15: disputes.types.v1.ClaimantKind
-	(v1.Category)(0),                // 16: disputes.types.v1.Category
-	(v1.Channel)(0),                 // 17: disputes.types.v1.Channel
-	(*timestamppb.Timestamp)(nil),   // 18: google.protobuf.Timestamp
+	(*LookupDisputeRequest)(nil),    // 15: disputes.intake.v1.LookupDisputeRequest
+	(*StageDate)(nil),               // 16: disputes.intake.v1.StageDate
+	(*LookupDisputeResponse)(nil),   // 17: disputes.intake.v1.LookupDisputeResponse
+	(v1.ClaimantKind)(0),            // 18: disputes.types.v1.ClaimantKind
+	(v1.Category)(0),                // 19: disputes.types.v1.Category
+	(v1.Channel)(0),                 // 20: disputes.types.v1.Channel
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
+	(v1.DisputeState)(0),            // 22: disputes.types.v1.DisputeState
 }
 var file_disputes_intake_v1_intake_proto_depIdxs = []int32{
-	15, // 0: disputes.intake.v1.Claimant.kind:type_name -> disputes.types.v1.ClaimantKind
+	18, // 0: disputes.intake.v1.Claimant.kind:type_name -> disputes.types.v1.ClaimantKind
 	0,  // 1: disputes.intake.v1.Dispute.claimant:type_name -> disputes.intake.v1.Claimant
-	16, // 2: disputes.intake.v1.Dispute.category:type_name -> disputes.types.v1.Category
-	17, // 3: disputes.intake.v1.Dispute.channel:type_name -> disputes.types.v1.Channel
-	18, // 4: disputes.intake.v1.Dispute.register_time:type_name -> google.protobuf.Timestamp
+	19, // 2: disputes.intake.v1.Dispute.category:type_name -> disputes.types.v1.Category
+	20, // 3: disputes.intake.v1.Dispute.channel:type_name -> disputes.types.v1.Channel
+	21, // 4: disputes.intake.v1.Dispute.register_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: disputes.intake.v1.Dispute.attachments:type_name -> disputes.intake.v1.Attachment
-	18, // 6: disputes.intake.v1.Dispute.withdraw_time:type_name -> google.protobuf.Timestamp
-	2,  // 7: disputes.intake.v1.RegisterDisputeRequest.dispute:type_name -> disputes.intake.v1.Dispute
-	2,  // 8: disputes.intake.v1.RegisterDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
-	2,  // 9: disputes.intake.v1.GetDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
-	16, // 10: disputes.intake.v1.ListDisputesRequest.category:type_name -> disputes.types.v1.Category
-	17, // 11: disputes.intake.v1.ListDisputesRequest.channel:type_name -> disputes.types.v1.Channel
-	18, // 12: disputes.intake.v1.ListDisputesRequest.register_time_from:type_name -> google.protobuf.Timestamp
-	18, // 13: disputes.intake.v1.ListDisputesRequest.register_time_to:type_name -> google.protobuf.Timestamp
-	2,  // 14: disputes.intake.v1.ListDisputesResponse.disputes:type_name -> disputes.intake.v1.Dispute
-	2,  // 15: disputes.intake.v1.WithdrawDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
-	2,  // 16: disputes.intake.v1.DisputeRegistered.dispute:type_name -> disputes.intake.v1.Dispute
-	3,  // 17: disputes.intake.v1.IntakeService.RegisterDispute:input_type -> disputes.intake.v1.RegisterDisputeRequest
-	5,  // 18: disputes.intake.v1.IntakeService.GetDispute:input_type -> disputes.intake.v1.GetDisputeRequest
-	7,  // 19: disputes.intake.v1.IntakeService.ListDisputes:input_type -> disputes.intake.v1.ListDisputesRequest
-	9,  // 20: disputes.intake.v1.IntakeService.WithdrawDispute:input_type -> disputes.intake.v1.WithdrawDisputeRequest
-	4,  // 21: disputes.intake.v1.IntakeService.RegisterDispute:output_type -> disputes.intake.v1.RegisterDisputeResponse
-	6,  // 22: disputes.intake.v1.IntakeService.GetDispute:output_type -> disputes.intake.v1.GetDisputeResponse
-	8,  // 23: disputes.intake.v1.IntakeService.ListDisputes:output_type -> disputes.intake.v1.ListDisputesResponse
-	10, // 24: disputes.intake.v1.IntakeService.WithdrawDispute:output_type -> disputes.intake.v1.WithdrawDisputeResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	21, // 6: disputes.intake.v1.Dispute.withdraw_time:type_name -> google.protobuf.Timestamp
+	21, // 7: disputes.intake.v1.Dispute.visit_time:type_name -> google.protobuf.Timestamp
+	2,  // 8: disputes.intake.v1.RegisterDisputeRequest.dispute:type_name -> disputes.intake.v1.Dispute
+	2,  // 9: disputes.intake.v1.RegisterDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
+	2,  // 10: disputes.intake.v1.GetDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
+	19, // 11: disputes.intake.v1.ListDisputesRequest.category:type_name -> disputes.types.v1.Category
+	20, // 12: disputes.intake.v1.ListDisputesRequest.channel:type_name -> disputes.types.v1.Channel
+	21, // 13: disputes.intake.v1.ListDisputesRequest.register_time_from:type_name -> google.protobuf.Timestamp
+	21, // 14: disputes.intake.v1.ListDisputesRequest.register_time_to:type_name -> google.protobuf.Timestamp
+	2,  // 15: disputes.intake.v1.ListDisputesResponse.disputes:type_name -> disputes.intake.v1.Dispute
+	2,  // 16: disputes.intake.v1.WithdrawDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
+	2,  // 17: disputes.intake.v1.DisputeRegistered.dispute:type_name -> disputes.intake.v1.Dispute
+	22, // 18: disputes.intake.v1.StageDate.state:type_name -> disputes.types.v1.DisputeState
+	21, // 19: disputes.intake.v1.StageDate.time:type_name -> google.protobuf.Timestamp
+	22, // 20: disputes.intake.v1.LookupDisputeResponse.state:type_name -> disputes.types.v1.DisputeState
+	21, // 21: disputes.intake.v1.LookupDisputeResponse.register_time:type_name -> google.protobuf.Timestamp
+	16, // 22: disputes.intake.v1.LookupDisputeResponse.stages:type_name -> disputes.intake.v1.StageDate
+	21, // 23: disputes.intake.v1.LookupDisputeResponse.due_time:type_name -> google.protobuf.Timestamp
+	3,  // 24: disputes.intake.v1.IntakeService.RegisterDispute:input_type -> disputes.intake.v1.RegisterDisputeRequest
+	5,  // 25: disputes.intake.v1.IntakeService.GetDispute:input_type -> disputes.intake.v1.GetDisputeRequest
+	7,  // 26: disputes.intake.v1.IntakeService.ListDisputes:input_type -> disputes.intake.v1.ListDisputesRequest
+	9,  // 27: disputes.intake.v1.IntakeService.WithdrawDispute:input_type -> disputes.intake.v1.WithdrawDisputeRequest
+	15, // 28: disputes.intake.v1.IntakeService.LookupDispute:input_type -> disputes.intake.v1.LookupDisputeRequest
+	4,  // 29: disputes.intake.v1.IntakeService.RegisterDispute:output_type -> disputes.intake.v1.RegisterDisputeResponse
+	6,  // 30: disputes.intake.v1.IntakeService.GetDispute:output_type -> disputes.intake.v1.GetDisputeResponse
+	8,  // 31: disputes.intake.v1.IntakeService.ListDisputes:output_type -> disputes.intake.v1.ListDisputesResponse
+	10, // 32: disputes.intake.v1.IntakeService.WithdrawDispute:output_type -> disputes.intake.v1.WithdrawDisputeResponse
+	17, // 33: disputes.intake.v1.IntakeService.LookupDispute:output_type -> disputes.intake.v1.LookupDisputeResponse
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_disputes_intake_v1_intake_proto_init() }
@@ -1354,7 +1587,7 @@ func file_disputes_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_intake_v1_intake_proto_rawDesc), len(file_disputes_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	IntakeService_GetDispute_FullMethodName      = "/disputes.intake.v1.IntakeService/GetDispute"
 	IntakeService_ListDisputes_FullMethodName    = "/disputes.intake.v1.IntakeService/ListDisputes"
 	IntakeService_WithdrawDispute_FullMethodName = "/disputes.intake.v1.IntakeService/WithdrawDispute"
+	IntakeService_LookupDispute_FullMethodName   = "/disputes.intake.v1.IntakeService/LookupDispute"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -41,6 +42,12 @@ type IntakeServiceClient interface {
 	// WithdrawDispute records that the claimant withdrew (撤回); it closes the
 	// dispute in every service.
 	WithdrawDispute(ctx context.Context, in *WithdrawDisputeRequest, opts ...grpc.CallOption) (*WithdrawDisputeResponse, error)
+	// LookupDispute is the claimant's lookup with the number and the lookup
+	// code of the receipt (回执查询码), for the 12345 system and the gateway's
+	// public page. It needs no token and shows nothing personal: state, stage
+	// dates and the due date. A wrong code gets the answer of a number that
+	// does not exist; wrong attempts are limited per number and per client.
+	LookupDispute(ctx context.Context, in *LookupDisputeRequest, opts ...grpc.CallOption) (*LookupDisputeResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -91,6 +98,16 @@ func (c *intakeServiceClient) WithdrawDispute(ctx context.Context, in *WithdrawD
 	return out, nil
 }
 
+func (c *intakeServiceClient) LookupDispute(ctx context.Context, in *LookupDisputeRequest, opts ...grpc.CallOption) (*LookupDisputeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupDisputeResponse)
+	err := c.cc.Invoke(ctx, IntakeService_LookupDispute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -107,6 +124,12 @@ type IntakeServiceServer interface {
 	// WithdrawDispute records that the claimant withdrew (撤回); it closes the
 	// dispute in every service.
 	WithdrawDispute(context.Context, *WithdrawDisputeRequest) (*WithdrawDisputeResponse, error)
+	// LookupDispute is the claimant's lookup with the number and the lookup
+	// code of the receipt (回执查询码), for the 12345 system and the gateway's
+	// public page. It needs no token and shows nothing personal: state, stage
+	// dates and the due date. A wrong code gets the answer of a number that
+	// does not exist; wrong attempts are limited per number and per client.
+	LookupDispute(context.Context, *LookupDisputeRequest) (*LookupDisputeResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -128,6 +151,9 @@ func (UnimplementedIntakeServiceServer) ListDisputes(context.Context, *ListDispu
 }
 func (UnimplementedIntakeServiceServer) WithdrawDispute(context.Context, *WithdrawDisputeRequest) (*WithdrawDisputeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WithdrawDispute not implemented")
+}
+func (UnimplementedIntakeServiceServer) LookupDispute(context.Context, *LookupDisputeRequest) (*LookupDisputeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupDispute not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -222,6 +248,24 @@ func _IntakeService_WithdrawDispute_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_LookupDispute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupDisputeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).LookupDispute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_LookupDispute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).LookupDispute(ctx, req.(*LookupDisputeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -244,6 +288,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WithdrawDispute",
 			Handler:    _IntakeService_WithdrawDispute_Handler,
+		},
+		{
+			MethodName: "LookupDispute",
+			Handler:    _IntakeService_LookupDispute_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

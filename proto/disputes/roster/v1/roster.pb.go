@@ -135,7 +135,7 @@ type StaffMember struct {
 	// Name printed on forms (登记人员, 接收人, 首问责任人), e.g. "王小明".
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Roles the person works in: clerk, handler, office, convenor, platform,
-	// admin.
+	// admin, head (the unit's head, who approves its extensions).
 	Roles         []string `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -856,11 +856,11 @@ const file_disputes_roster_v1_roster_proto_rawDesc = "" +
 	"\fintake_point\x18\x04 \x01(\bR\vintakePoint\x12[\n" +
 	"\x12default_categories\x18\x05 \x03(\x0e2\x1b.disputes.types.v1.CategoryB\x0f\xbaH\f\x92\x01\t\"\a\x82\x01\x04\x10\x01 \x00R\x11defaultCategories\x12\x1b\n" +
 	"\x04head\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04head\x12@\n" +
-	"\x05staff\x18\a \x03(\v2\x1f.disputes.roster.v1.StaffMemberB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x05staff\"\xbd\x01\n" +
+	"\x05staff\x18\a \x03(\v2\x1f.disputes.roster.v1.StaffMemberB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x05staff\"\xc3\x01\n" +
 	"\vStaffMember\x12)\n" +
 	"\x02id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^[a-z0-9_-]{1,32}$R\x02id\x12,\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\vdisplayName\x12U\n" +
-	"\x05roles\x18\x03 \x03(\tB?\xbaH<\x92\x019\x10\x06\"5r3R\x05clerkR\ahandlerR\x06officeR\bconvenorR\bplatformR\x05adminR\x05roles\"h\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\vdisplayName\x12[\n" +
+	"\x05roles\x18\x03 \x03(\tBE\xbaHB\x92\x01?\x10\a\";r9R\x05clerkR\ahandlerR\x06officeR\bconvenorR\bplatformR\x05adminR\x04headR\x05roles\"h\n" +
 	"\x06Person\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x04name\x12\x1d\n" +
 	"\x05title\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05title\x12 \n" +

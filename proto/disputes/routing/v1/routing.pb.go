@@ -158,6 +158,130 @@ func (Stage) EnumDescriptor() ([]byte, []int) {
 	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{1}
 }
 
+// ReplyIssuer is who issues the written reply.
+type ReplyIssuer int32
+
+const (
+	ReplyIssuer_REPLY_ISSUER_UNSPECIFIED ReplyIssuer = 0
+	// The holding department (its own duty or a transfer).
+	ReplyIssuer_REPLY_ISSUER_HOLDER ReplyIssuer = 1
+	// 联席会议办公室: the decision of a general matter.
+	ReplyIssuer_REPLY_ISSUER_OFFICE ReplyIssuer = 2
+	// 一站式矛盾纠纷调处平台: the outcome of a major matter.
+	ReplyIssuer_REPLY_ISSUER_PLATFORM ReplyIssuer = 3
+)
+
+// Enum value maps for ReplyIssuer.
+var (
+	ReplyIssuer_name = map[int32]string{
+		0: "REPLY_ISSUER_UNSPECIFIED",
+		1: "REPLY_ISSUER_HOLDER",
+		2: "REPLY_ISSUER_OFFICE",
+		3: "REPLY_ISSUER_PLATFORM",
+	}
+	ReplyIssuer_value = map[string]int32{
+		"REPLY_ISSUER_UNSPECIFIED": 0,
+		"REPLY_ISSUER_HOLDER":      1,
+		"REPLY_ISSUER_OFFICE":      2,
+		"REPLY_ISSUER_PLATFORM":    3,
+	}
+)
+
+func (x ReplyIssuer) Enum() *ReplyIssuer {
+	p := new(ReplyIssuer)
+	*p = x
+	return p
+}
+
+func (x ReplyIssuer) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReplyIssuer) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_routing_v1_routing_proto_enumTypes[2].Descriptor()
+}
+
+func (ReplyIssuer) Type() protoreflect.EnumType {
+	return &file_disputes_routing_v1_routing_proto_enumTypes[2]
+}
+
+func (x ReplyIssuer) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReplyIssuer.Descriptor instead.
+func (ReplyIssuer) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+}
+
+// DeliveryMethod is how the written reply reached the claimant (送达方式).
+type DeliveryMethod int32
+
+const (
+	DeliveryMethod_DELIVERY_METHOD_UNSPECIFIED DeliveryMethod = 0
+	// 直接送达: handed over, signed for.
+	DeliveryMethod_DELIVERY_METHOD_DIRECT DeliveryMethod = 1
+	// 邮寄送达: by post; the date is the date of receipt.
+	DeliveryMethod_DELIVERY_METHOD_MAIL DeliveryMethod = 2
+	// 电子送达: electronically, with the claimant's consent.
+	DeliveryMethod_DELIVERY_METHOD_ELECTRONIC DeliveryMethod = 3
+	// 留置送达: left at the claimant's address on refusal, witnessed.
+	DeliveryMethod_DELIVERY_METHOD_LEFT DeliveryMethod = 4
+	// 委托送达: through another authority.
+	DeliveryMethod_DELIVERY_METHOD_ENTRUSTED DeliveryMethod = 5
+	// 公告送达: by public notice when no other way succeeds.
+	DeliveryMethod_DELIVERY_METHOD_PUBLIC_NOTICE DeliveryMethod = 6
+)
+
+// Enum value maps for DeliveryMethod.
+var (
+	DeliveryMethod_name = map[int32]string{
+		0: "DELIVERY_METHOD_UNSPECIFIED",
+		1: "DELIVERY_METHOD_DIRECT",
+		2: "DELIVERY_METHOD_MAIL",
+		3: "DELIVERY_METHOD_ELECTRONIC",
+		4: "DELIVERY_METHOD_LEFT",
+		5: "DELIVERY_METHOD_ENTRUSTED",
+		6: "DELIVERY_METHOD_PUBLIC_NOTICE",
+	}
+	DeliveryMethod_value = map[string]int32{
+		"DELIVERY_METHOD_UNSPECIFIED":   0,
+		"DELIVERY_METHOD_DIRECT":        1,
+		"DELIVERY_METHOD_MAIL":          2,
+		"DELIVERY_METHOD_ELECTRONIC":    3,
+		"DELIVERY_METHOD_LEFT":          4,
+		"DELIVERY_METHOD_ENTRUSTED":     5,
+		"DELIVERY_METHOD_PUBLIC_NOTICE": 6,
+	}
+)
+
+func (x DeliveryMethod) Enum() *DeliveryMethod {
+	p := new(DeliveryMethod)
+	*p = x
+	return p
+}
+
+func (x DeliveryMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_disputes_routing_v1_routing_proto_enumTypes[3].Descriptor()
+}
+
+func (DeliveryMethod) Type() protoreflect.EnumType {
+	return &file_disputes_routing_v1_routing_proto_enumTypes[3]
+}
+
+func (x DeliveryMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryMethod.Descriptor instead.
+func (DeliveryMethod) EnumDescriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+}
+
 // Bucket is a worklist section.
 type Bucket int32
 
@@ -206,11 +330,11 @@ func (x Bucket) String() string {
 }
 
 func (Bucket) Descriptor() protoreflect.EnumDescriptor {
-	return file_disputes_routing_v1_routing_proto_enumTypes[2].Descriptor()
+	return file_disputes_routing_v1_routing_proto_enumTypes[4].Descriptor()
 }
 
 func (Bucket) Type() protoreflect.EnumType {
-	return &file_disputes_routing_v1_routing_proto_enumTypes[2]
+	return &file_disputes_routing_v1_routing_proto_enumTypes[4]
 }
 
 func (x Bucket) Number() protoreflect.EnumNumber {
@@ -219,7 +343,7 @@ func (x Bucket) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Bucket.Descriptor instead.
 func (Bucket) EnumDescriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{4}
 }
 
 // WorklistView is whose work a worklist shows. The unspecified view is the
@@ -288,11 +412,11 @@ func (x WorklistView) String() string {
 }
 
 func (WorklistView) Descriptor() protoreflect.EnumDescriptor {
-	return file_disputes_routing_v1_routing_proto_enumTypes[3].Descriptor()
+	return file_disputes_routing_v1_routing_proto_enumTypes[5].Descriptor()
 }
 
 func (WorklistView) Type() protoreflect.EnumType {
-	return &file_disputes_routing_v1_routing_proto_enumTypes[3]
+	return &file_disputes_routing_v1_routing_proto_enumTypes[5]
 }
 
 func (x WorklistView) Number() protoreflect.EnumNumber {
@@ -301,7 +425,7 @@ func (x WorklistView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WorklistView.Descriptor instead.
 func (WorklistView) EnumDescriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
 // Pause is a stretch during which a clock stood still.
@@ -746,10 +870,17 @@ type RemedyDeadline struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The remedy.
 	Remedy v1.Remedy `protobuf:"varint,1,opt,name=remedy,proto3,enum=disputes.types.v1.Remedy" json:"remedy,omitempty"`
-	// Last day to use it, "YYYY-MM-DD" (Asia/Shanghai); empty when no fixed limit.
+	// Last day to use it, "YYYY-MM-DD" (Asia/Shanghai); empty when no fixed
+	// limit. Counted from the delivery of the reply once it is recorded
+	// (RecordDelivery), from the reply until then.
 	LastDate string `protobuf:"bytes,2,opt,name=last_date,json=lastDate,proto3" json:"last_date,omitempty"`
-	// The legal basis, e.g. "行政复议法 第二十条".
-	Basis         string `protobuf:"bytes,3,opt,name=basis,proto3" json:"basis,omitempty"`
+	// The legal basis, cited in full, e.g. "《中华人民共和国行政复议法》第二十条".
+	Basis string `protobuf:"bytes,3,opt,name=basis,proto3" json:"basis,omitempty"`
+	// Where to apply, from the region's legal data, e.g. the reconsideration
+	// body or the competent court; empty when the region names none.
+	Authority string `protobuf:"bytes,4,opt,name=authority,proto3" json:"authority,omitempty"`
+	// The period as the law words it, e.g. "自收到本告知书之日起六十日内".
+	Period        string `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -805,6 +936,20 @@ func (x *RemedyDeadline) GetBasis() string {
 	return ""
 }
 
+func (x *RemedyDeadline) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *RemedyDeadline) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
 // Reply is the written reply to the claimant (书面告知).
 type Reply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -817,7 +962,16 @@ type Reply struct {
 	// When.
 	ReplyTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reply_time,json=replyTime,proto3" json:"reply_time,omitempty"`
 	// Who replied.
-	Actor         *v1.Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *v1.Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Who issues the letter: the holder, the joint-meeting office or the
+	// mediation platform.
+	Issuer ReplyIssuer `protobuf:"varint,16,opt,name=issuer,proto3,enum=disputes.routing.v1.ReplyIssuer" json:"issuer,omitempty"`
+	// The issuer's name as printed, from the region's legal data (the
+	// office's full name for an office decision); empty: the issuing unit's
+	// roster name.
+	IssuerName string `protobuf:"bytes,17,opt,name=issuer_name,json=issuerName,proto3" json:"issuer_name,omitempty"`
+	// The delivery (送达), once recorded; the remedies' last dates count from it.
+	Delivery      *Delivery `protobuf:"bytes,18,opt,name=delivery,proto3" json:"delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -887,6 +1041,118 @@ func (x *Reply) GetActor() *v1.Actor {
 	return nil
 }
 
+func (x *Reply) GetIssuer() ReplyIssuer {
+	if x != nil {
+		return x.Issuer
+	}
+	return ReplyIssuer_REPLY_ISSUER_UNSPECIFIED
+}
+
+func (x *Reply) GetIssuerName() string {
+	if x != nil {
+		return x.IssuerName
+	}
+	return ""
+}
+
+func (x *Reply) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+// Delivery is the record of the written reply reaching the claimant (送达).
+type Delivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Method.
+	Method DeliveryMethod `protobuf:"varint,1,opt,name=method,proto3,enum=disputes.routing.v1.DeliveryMethod" json:"method,omitempty"`
+	// Date of delivery, "YYYY-MM-DD" (Asia/Shanghai).
+	DeliveryDate string `protobuf:"bytes,2,opt,name=delivery_date,json=deliveryDate,proto3" json:"delivery_date,omitempty"`
+	// Who signed for it (签收人) or witnessed a left delivery.
+	Recipient string `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Note, e.g. the postal tracking number or the address.
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// Who recorded it.
+	Actor *v1.Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When it was recorded.
+	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Delivery) GetMethod() DeliveryMethod {
+	if x != nil {
+		return x.Method
+	}
+	return DeliveryMethod_DELIVERY_METHOD_UNSPECIFIED
+}
+
+func (x *Delivery) GetDeliveryDate() string {
+	if x != nil {
+		return x.DeliveryDate
+	}
+	return ""
+}
+
+func (x *Delivery) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *Delivery) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Delivery) GetActor() *v1.Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *Delivery) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
 // Tracking is where a dispute is and who must act by when.
 type Tracking struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -944,7 +1210,7 @@ type Tracking struct {
 
 func (x *Tracking) Reset() {
 	*x = Tracking{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1222,7 @@ func (x *Tracking) String() string {
 func (*Tracking) ProtoMessage() {}
 
 func (x *Tracking) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1235,7 @@ func (x *Tracking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tracking.ProtoReflect.Descriptor instead.
 func (*Tracking) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Tracking) GetName() string {
@@ -1157,7 +1423,7 @@ type Invitation struct {
 
 func (x *Invitation) Reset() {
 	*x = Invitation{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1435,7 @@ func (x *Invitation) String() string {
 func (*Invitation) ProtoMessage() {}
 
 func (x *Invitation) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1448,7 @@ func (x *Invitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
 func (*Invitation) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Invitation) GetUnit() string {
@@ -1228,7 +1494,7 @@ type ProgressNote struct {
 
 func (x *ProgressNote) Reset() {
 	*x = ProgressNote{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1506,7 @@ func (x *ProgressNote) String() string {
 func (*ProgressNote) ProtoMessage() {}
 
 func (x *ProgressNote) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1519,7 @@ func (x *ProgressNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNote.ProtoReflect.Descriptor instead.
 func (*ProgressNote) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProgressNote) GetText() string {
@@ -1304,7 +1570,7 @@ type Extension struct {
 
 func (x *Extension) Reset() {
 	*x = Extension{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1582,7 @@ func (x *Extension) String() string {
 func (*Extension) ProtoMessage() {}
 
 func (x *Extension) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1595,7 @@ func (x *Extension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extension.ProtoReflect.Descriptor instead.
 func (*Extension) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Extension) GetDays() int32 {
@@ -1412,7 +1678,7 @@ type FollowUp struct {
 
 func (x *FollowUp) Reset() {
 	*x = FollowUp{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1690,7 @@ func (x *FollowUp) String() string {
 func (*FollowUp) ProtoMessage() {}
 
 func (x *FollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1703,7 @@ func (x *FollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
 func (*FollowUp) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FollowUp) GetSatisfied() bool {
@@ -1489,7 +1755,7 @@ type RouteDisputeRequest struct {
 
 func (x *RouteDisputeRequest) Reset() {
 	*x = RouteDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1767,7 @@ func (x *RouteDisputeRequest) String() string {
 func (*RouteDisputeRequest) ProtoMessage() {}
 
 func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1780,7 @@ func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RouteDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RouteDisputeRequest) GetName() string {
@@ -1572,7 +1838,7 @@ type RouteDisputeResponse struct {
 
 func (x *RouteDisputeResponse) Reset() {
 	*x = RouteDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1850,7 @@ func (x *RouteDisputeResponse) String() string {
 func (*RouteDisputeResponse) ProtoMessage() {}
 
 func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1863,7 @@ func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RouteDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RouteDisputeResponse) GetTracking() *Tracking {
@@ -1627,7 +1893,7 @@ type ReceiveTransferRequest struct {
 
 func (x *ReceiveTransferRequest) Reset() {
 	*x = ReceiveTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1905,7 @@ func (x *ReceiveTransferRequest) String() string {
 func (*ReceiveTransferRequest) ProtoMessage() {}
 
 func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1918,7 @@ func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReceiveTransferRequest) GetName() string {
@@ -1680,7 +1946,7 @@ type ReceiveTransferResponse struct {
 
 func (x *ReceiveTransferResponse) Reset() {
 	*x = ReceiveTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1958,7 @@ func (x *ReceiveTransferResponse) String() string {
 func (*ReceiveTransferResponse) ProtoMessage() {}
 
 func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1971,7 @@ func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReceiveTransferResponse) GetTracking() *Tracking {
@@ -1730,7 +1996,7 @@ type ReturnTransferRequest struct {
 
 func (x *ReturnTransferRequest) Reset() {
 	*x = ReturnTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +2008,7 @@ func (x *ReturnTransferRequest) String() string {
 func (*ReturnTransferRequest) ProtoMessage() {}
 
 func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +2021,7 @@ func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReturnTransferRequest) GetName() string {
@@ -1790,7 +2056,7 @@ type ReturnTransferResponse struct {
 
 func (x *ReturnTransferResponse) Reset() {
 	*x = ReturnTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +2068,7 @@ func (x *ReturnTransferResponse) String() string {
 func (*ReturnTransferResponse) ProtoMessage() {}
 
 func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +2081,7 @@ func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReturnTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReturnTransferResponse) GetTracking() *Tracking {
@@ -1846,7 +2112,7 @@ type ListWorklistRequest struct {
 
 func (x *ListWorklistRequest) Reset() {
 	*x = ListWorklistRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +2124,7 @@ func (x *ListWorklistRequest) String() string {
 func (*ListWorklistRequest) ProtoMessage() {}
 
 func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +2137,7 @@ func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistRequest.ProtoReflect.Descriptor instead.
 func (*ListWorklistRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListWorklistRequest) GetParent() string {
@@ -1943,7 +2209,7 @@ type WorklistItem struct {
 
 func (x *WorklistItem) Reset() {
 	*x = WorklistItem{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2221,7 @@ func (x *WorklistItem) String() string {
 func (*WorklistItem) ProtoMessage() {}
 
 func (x *WorklistItem) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2234,7 @@ func (x *WorklistItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorklistItem.ProtoReflect.Descriptor instead.
 func (*WorklistItem) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WorklistItem) GetDispute() string {
@@ -2047,7 +2313,7 @@ type BucketCount struct {
 
 func (x *BucketCount) Reset() {
 	*x = BucketCount{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2059,7 +2325,7 @@ func (x *BucketCount) String() string {
 func (*BucketCount) ProtoMessage() {}
 
 func (x *BucketCount) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2072,7 +2338,7 @@ func (x *BucketCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
 func (*BucketCount) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BucketCount) GetBucket() Bucket {
@@ -2104,7 +2370,7 @@ type ListWorklistResponse struct {
 
 func (x *ListWorklistResponse) Reset() {
 	*x = ListWorklistResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2382,7 @@ func (x *ListWorklistResponse) String() string {
 func (*ListWorklistResponse) ProtoMessage() {}
 
 func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2395,7 @@ func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistResponse.ProtoReflect.Descriptor instead.
 func (*ListWorklistResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListWorklistResponse) GetItems() []*WorklistItem {
@@ -2172,7 +2438,7 @@ type RecordReplyRequest struct {
 
 func (x *RecordReplyRequest) Reset() {
 	*x = RecordReplyRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2450,7 @@ func (x *RecordReplyRequest) String() string {
 func (*RecordReplyRequest) ProtoMessage() {}
 
 func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2463,7 @@ func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyRequest.ProtoReflect.Descriptor instead.
 func (*RecordReplyRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RecordReplyRequest) GetName() string {
@@ -2246,7 +2512,7 @@ type RecordReplyResponse struct {
 
 func (x *RecordReplyResponse) Reset() {
 	*x = RecordReplyResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2524,7 @@ func (x *RecordReplyResponse) String() string {
 func (*RecordReplyResponse) ProtoMessage() {}
 
 func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2537,7 @@ func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyResponse.ProtoReflect.Descriptor instead.
 func (*RecordReplyResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecordReplyResponse) GetTracking() *Tracking {
@@ -2296,7 +2562,7 @@ type RecordObjectionRequest struct {
 
 func (x *RecordObjectionRequest) Reset() {
 	*x = RecordObjectionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2308,7 +2574,7 @@ func (x *RecordObjectionRequest) String() string {
 func (*RecordObjectionRequest) ProtoMessage() {}
 
 func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2321,7 +2587,7 @@ func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecordObjectionRequest) GetName() string {
@@ -2356,7 +2622,7 @@ type RecordObjectionResponse struct {
 
 func (x *RecordObjectionResponse) Reset() {
 	*x = RecordObjectionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2634,7 @@ func (x *RecordObjectionResponse) String() string {
 func (*RecordObjectionResponse) ProtoMessage() {}
 
 func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2647,7 @@ func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionResponse.ProtoReflect.Descriptor instead.
 func (*RecordObjectionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecordObjectionResponse) GetTracking() *Tracking {
@@ -2402,7 +2668,7 @@ type GetTrackingRequest struct {
 
 func (x *GetTrackingRequest) Reset() {
 	*x = GetTrackingRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2680,7 @@ func (x *GetTrackingRequest) String() string {
 func (*GetTrackingRequest) ProtoMessage() {}
 
 func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2693,7 @@ func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingRequest.ProtoReflect.Descriptor instead.
 func (*GetTrackingRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTrackingRequest) GetName() string {
@@ -2448,7 +2714,7 @@ type GetTrackingResponse struct {
 
 func (x *GetTrackingResponse) Reset() {
 	*x = GetTrackingResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +2726,7 @@ func (x *GetTrackingResponse) String() string {
 func (*GetTrackingResponse) ProtoMessage() {}
 
 func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +2739,7 @@ func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingResponse.ProtoReflect.Descriptor instead.
 func (*GetTrackingResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetTrackingResponse) GetTracking() *Tracking {
@@ -2494,7 +2760,7 @@ type TrackingOpened struct {
 
 func (x *TrackingOpened) Reset() {
 	*x = TrackingOpened{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2772,7 @@ func (x *TrackingOpened) String() string {
 func (*TrackingOpened) ProtoMessage() {}
 
 func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2785,7 @@ func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackingOpened.ProtoReflect.Descriptor instead.
 func (*TrackingOpened) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TrackingOpened) GetTracking() *Tracking {
@@ -2550,7 +2816,7 @@ type DisputeRouted struct {
 
 func (x *DisputeRouted) Reset() {
 	*x = DisputeRouted{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +2828,7 @@ func (x *DisputeRouted) String() string {
 func (*DisputeRouted) ProtoMessage() {}
 
 func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2841,7 @@ func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRouted.ProtoReflect.Descriptor instead.
 func (*DisputeRouted) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DisputeRouted) GetKind() RouteKind {
@@ -2631,7 +2897,7 @@ type TransferReceived struct {
 
 func (x *TransferReceived) Reset() {
 	*x = TransferReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2909,7 @@ func (x *TransferReceived) String() string {
 func (*TransferReceived) ProtoMessage() {}
 
 func (x *TransferReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2922,7 @@ func (x *TransferReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReceived.ProtoReflect.Descriptor instead.
 func (*TransferReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TransferReceived) GetSlip() *TransferSlip {
@@ -2681,7 +2947,7 @@ type TransferReturned struct {
 
 func (x *TransferReturned) Reset() {
 	*x = TransferReturned{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2693,7 +2959,7 @@ func (x *TransferReturned) String() string {
 func (*TransferReturned) ProtoMessage() {}
 
 func (x *TransferReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2706,7 +2972,7 @@ func (x *TransferReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReturned.ProtoReflect.Descriptor instead.
 func (*TransferReturned) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TransferReturned) GetSlip() *TransferSlip {
@@ -2741,7 +3007,7 @@ type ReplyRecorded struct {
 
 func (x *ReplyRecorded) Reset() {
 	*x = ReplyRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2753,7 +3019,7 @@ func (x *ReplyRecorded) String() string {
 func (*ReplyRecorded) ProtoMessage() {}
 
 func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2766,7 +3032,7 @@ func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRecorded.ProtoReflect.Descriptor instead.
 func (*ReplyRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReplyRecorded) GetReply() *Reply {
@@ -2789,7 +3055,7 @@ type ObjectionRecorded struct {
 
 func (x *ObjectionRecorded) Reset() {
 	*x = ObjectionRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2801,7 +3067,7 @@ func (x *ObjectionRecorded) String() string {
 func (*ObjectionRecorded) ProtoMessage() {}
 
 func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2814,7 +3080,7 @@ func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectionRecorded.ProtoReflect.Descriptor instead.
 func (*ObjectionRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ObjectionRecorded) GetRemedy() v1.Remedy {
@@ -2848,7 +3114,7 @@ type DisputeTriaged struct {
 
 func (x *DisputeTriaged) Reset() {
 	*x = DisputeTriaged{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2860,7 +3126,7 @@ func (x *DisputeTriaged) String() string {
 func (*DisputeTriaged) ProtoMessage() {}
 
 func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2873,7 +3139,7 @@ func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeTriaged.ProtoReflect.Descriptor instead.
 func (*DisputeTriaged) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DisputeTriaged) GetMajor() bool {
@@ -2914,7 +3180,7 @@ type ApprovalApplied struct {
 
 func (x *ApprovalApplied) Reset() {
 	*x = ApprovalApplied{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +3192,7 @@ func (x *ApprovalApplied) String() string {
 func (*ApprovalApplied) ProtoMessage() {}
 
 func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +3205,7 @@ func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalApplied.ProtoReflect.Descriptor instead.
 func (*ApprovalApplied) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ApprovalApplied) GetApproved() bool {
@@ -2974,7 +3240,7 @@ type DisputeClosed struct {
 
 func (x *DisputeClosed) Reset() {
 	*x = DisputeClosed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2986,7 +3252,7 @@ func (x *DisputeClosed) String() string {
 func (*DisputeClosed) ProtoMessage() {}
 
 func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2999,7 +3265,7 @@ func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeClosed.ProtoReflect.Descriptor instead.
 func (*DisputeClosed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DisputeClosed) GetCause() string {
@@ -3024,7 +3290,7 @@ type DeadlineWarning struct {
 
 func (x *DeadlineWarning) Reset() {
 	*x = DeadlineWarning{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3302,7 @@ func (x *DeadlineWarning) String() string {
 func (*DeadlineWarning) ProtoMessage() {}
 
 func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3315,7 @@ func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarning.ProtoReflect.Descriptor instead.
 func (*DeadlineWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeadlineWarning) GetStage() Stage {
@@ -3088,7 +3354,7 @@ type Overdue struct {
 
 func (x *Overdue) Reset() {
 	*x = Overdue{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3366,7 @@ func (x *Overdue) String() string {
 func (*Overdue) ProtoMessage() {}
 
 func (x *Overdue) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3379,7 @@ func (x *Overdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overdue.ProtoReflect.Descriptor instead.
 func (*Overdue) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Overdue) GetStage() Stage {
@@ -3150,7 +3416,7 @@ type AddProgressNoteRequest struct {
 
 func (x *AddProgressNoteRequest) Reset() {
 	*x = AddProgressNoteRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3428,7 @@ func (x *AddProgressNoteRequest) String() string {
 func (*AddProgressNoteRequest) ProtoMessage() {}
 
 func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3441,7 @@ func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AddProgressNoteRequest) GetName() string {
@@ -3203,7 +3469,7 @@ type AddProgressNoteResponse struct {
 
 func (x *AddProgressNoteResponse) Reset() {
 	*x = AddProgressNoteResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3215,7 +3481,7 @@ func (x *AddProgressNoteResponse) String() string {
 func (*AddProgressNoteResponse) ProtoMessage() {}
 
 func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3228,7 +3494,7 @@ func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AddProgressNoteResponse) GetTracking() *Tracking {
@@ -3251,7 +3517,7 @@ type PauseClockRequest struct {
 
 func (x *PauseClockRequest) Reset() {
 	*x = PauseClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3263,7 +3529,7 @@ func (x *PauseClockRequest) String() string {
 func (*PauseClockRequest) ProtoMessage() {}
 
 func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3276,7 +3542,7 @@ func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockRequest.ProtoReflect.Descriptor instead.
 func (*PauseClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PauseClockRequest) GetName() string {
@@ -3304,7 +3570,7 @@ type PauseClockResponse struct {
 
 func (x *PauseClockResponse) Reset() {
 	*x = PauseClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3316,7 +3582,7 @@ func (x *PauseClockResponse) String() string {
 func (*PauseClockResponse) ProtoMessage() {}
 
 func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3329,7 +3595,7 @@ func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockResponse.ProtoReflect.Descriptor instead.
 func (*PauseClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PauseClockResponse) GetTracking() *Tracking {
@@ -3350,7 +3616,7 @@ type ResumeClockRequest struct {
 
 func (x *ResumeClockRequest) Reset() {
 	*x = ResumeClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3362,7 +3628,7 @@ func (x *ResumeClockRequest) String() string {
 func (*ResumeClockRequest) ProtoMessage() {}
 
 func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3375,7 +3641,7 @@ func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockRequest.ProtoReflect.Descriptor instead.
 func (*ResumeClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ResumeClockRequest) GetName() string {
@@ -3396,7 +3662,7 @@ type ResumeClockResponse struct {
 
 func (x *ResumeClockResponse) Reset() {
 	*x = ResumeClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3408,7 +3674,7 @@ func (x *ResumeClockResponse) String() string {
 func (*ResumeClockResponse) ProtoMessage() {}
 
 func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3421,7 +3687,7 @@ func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockResponse.ProtoReflect.Descriptor instead.
 func (*ResumeClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ResumeClockResponse) GetTracking() *Tracking {
@@ -3446,7 +3712,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3724,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3737,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RequestExtensionRequest) GetName() string {
@@ -3506,7 +3772,7 @@ type RequestExtensionResponse struct {
 
 func (x *RequestExtensionResponse) Reset() {
 	*x = RequestExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3518,7 +3784,7 @@ func (x *RequestExtensionResponse) String() string {
 func (*RequestExtensionResponse) ProtoMessage() {}
 
 func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3531,7 +3797,7 @@ func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RequestExtensionResponse) GetTracking() *Tracking {
@@ -3556,7 +3822,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3568,7 +3834,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3581,7 +3847,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DecideExtensionRequest) GetName() string {
@@ -3616,7 +3882,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3628,7 +3894,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3641,7 +3907,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DecideExtensionResponse) GetTracking() *Tracking {
@@ -3666,7 +3932,7 @@ type RecordFollowUpRequest struct {
 
 func (x *RecordFollowUpRequest) Reset() {
 	*x = RecordFollowUpRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3678,7 +3944,7 @@ func (x *RecordFollowUpRequest) String() string {
 func (*RecordFollowUpRequest) ProtoMessage() {}
 
 func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3691,7 +3957,7 @@ func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RecordFollowUpRequest) GetName() string {
@@ -3726,7 +3992,7 @@ type RecordFollowUpResponse struct {
 
 func (x *RecordFollowUpResponse) Reset() {
 	*x = RecordFollowUpResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3738,7 +4004,7 @@ func (x *RecordFollowUpResponse) String() string {
 func (*RecordFollowUpResponse) ProtoMessage() {}
 
 func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3751,7 +4017,7 @@ func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RecordFollowUpResponse) GetTracking() *Tracking {
@@ -3774,7 +4040,7 @@ type RedoDisputeRequest struct {
 
 func (x *RedoDisputeRequest) Reset() {
 	*x = RedoDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +4052,7 @@ func (x *RedoDisputeRequest) String() string {
 func (*RedoDisputeRequest) ProtoMessage() {}
 
 func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +4065,7 @@ func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RedoDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RedoDisputeRequest) GetName() string {
@@ -3827,7 +4093,7 @@ type RedoDisputeResponse struct {
 
 func (x *RedoDisputeResponse) Reset() {
 	*x = RedoDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3839,7 +4105,7 @@ func (x *RedoDisputeResponse) String() string {
 func (*RedoDisputeResponse) ProtoMessage() {}
 
 func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3852,7 +4118,7 @@ func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RedoDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RedoDisputeResponse) GetTracking() *Tracking {
@@ -3875,7 +4141,7 @@ type CloseDisputeRequest struct {
 
 func (x *CloseDisputeRequest) Reset() {
 	*x = CloseDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3887,7 +4153,7 @@ func (x *CloseDisputeRequest) String() string {
 func (*CloseDisputeRequest) ProtoMessage() {}
 
 func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3900,7 +4166,7 @@ func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeRequest.ProtoReflect.Descriptor instead.
 func (*CloseDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CloseDisputeRequest) GetName() string {
@@ -3928,7 +4194,7 @@ type CloseDisputeResponse struct {
 
 func (x *CloseDisputeResponse) Reset() {
 	*x = CloseDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3940,7 +4206,7 @@ func (x *CloseDisputeResponse) String() string {
 func (*CloseDisputeResponse) ProtoMessage() {}
 
 func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3953,7 +4219,7 @@ func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeResponse.ProtoReflect.Descriptor instead.
 func (*CloseDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CloseDisputeResponse) GetTracking() *Tracking {
@@ -3974,7 +4240,7 @@ type ProgressNoteAdded struct {
 
 func (x *ProgressNoteAdded) Reset() {
 	*x = ProgressNoteAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3986,7 +4252,7 @@ func (x *ProgressNoteAdded) String() string {
 func (*ProgressNoteAdded) ProtoMessage() {}
 
 func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3999,7 +4265,7 @@ func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNoteAdded.ProtoReflect.Descriptor instead.
 func (*ProgressNoteAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ProgressNoteAdded) GetText() string {
@@ -4022,7 +4288,7 @@ type ClockPaused struct {
 
 func (x *ClockPaused) Reset() {
 	*x = ClockPaused{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4034,7 +4300,7 @@ func (x *ClockPaused) String() string {
 func (*ClockPaused) ProtoMessage() {}
 
 func (x *ClockPaused) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4047,7 +4313,7 @@ func (x *ClockPaused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockPaused.ProtoReflect.Descriptor instead.
 func (*ClockPaused) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ClockPaused) GetStage() Stage {
@@ -4077,7 +4343,7 @@ type ClockResumed struct {
 
 func (x *ClockResumed) Reset() {
 	*x = ClockResumed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4089,7 +4355,7 @@ func (x *ClockResumed) String() string {
 func (*ClockResumed) ProtoMessage() {}
 
 func (x *ClockResumed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4102,7 +4368,7 @@ func (x *ClockResumed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockResumed.ProtoReflect.Descriptor instead.
 func (*ClockResumed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ClockResumed) GetStage() Stage {
@@ -4130,7 +4396,7 @@ type ExtensionRequested struct {
 
 func (x *ExtensionRequested) Reset() {
 	*x = ExtensionRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4142,7 +4408,7 @@ func (x *ExtensionRequested) String() string {
 func (*ExtensionRequested) ProtoMessage() {}
 
 func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4155,7 +4421,7 @@ func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionRequested.ProtoReflect.Descriptor instead.
 func (*ExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ExtensionRequested) GetExtension() *Extension {
@@ -4178,7 +4444,7 @@ type ExtensionDecided struct {
 
 func (x *ExtensionDecided) Reset() {
 	*x = ExtensionDecided{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4190,7 +4456,7 @@ func (x *ExtensionDecided) String() string {
 func (*ExtensionDecided) ProtoMessage() {}
 
 func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4203,7 +4469,7 @@ func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionDecided.ProtoReflect.Descriptor instead.
 func (*ExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ExtensionDecided) GetExtension() *Extension {
@@ -4231,7 +4497,7 @@ type FollowUpRecorded struct {
 
 func (x *FollowUpRecorded) Reset() {
 	*x = FollowUpRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4243,7 +4509,7 @@ func (x *FollowUpRecorded) String() string {
 func (*FollowUpRecorded) ProtoMessage() {}
 
 func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4256,7 +4522,7 @@ func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
 func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FollowUpRecorded) GetFollowUp() *FollowUp {
@@ -4279,7 +4545,7 @@ type DisputeRedone struct {
 
 func (x *DisputeRedone) Reset() {
 	*x = DisputeRedone{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4291,7 +4557,7 @@ func (x *DisputeRedone) String() string {
 func (*DisputeRedone) ProtoMessage() {}
 
 func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4304,7 +4570,7 @@ func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRedone.ProtoReflect.Descriptor instead.
 func (*DisputeRedone) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{60}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *DisputeRedone) GetReason() string {
@@ -4340,7 +4606,7 @@ type OpinionsRequested struct {
 
 func (x *OpinionsRequested) Reset() {
 	*x = OpinionsRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4352,7 +4618,7 @@ func (x *OpinionsRequested) String() string {
 func (*OpinionsRequested) ProtoMessage() {}
 
 func (x *OpinionsRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4365,7 +4631,7 @@ func (x *OpinionsRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpinionsRequested.ProtoReflect.Descriptor instead.
 func (*OpinionsRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{61}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *OpinionsRequested) GetMeeting() string {
@@ -4414,7 +4680,7 @@ type OpinionReceived struct {
 
 func (x *OpinionReceived) Reset() {
 	*x = OpinionReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4426,7 +4692,7 @@ func (x *OpinionReceived) String() string {
 func (*OpinionReceived) ProtoMessage() {}
 
 func (x *OpinionReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4439,7 +4705,7 @@ func (x *OpinionReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpinionReceived.ProtoReflect.Descriptor instead.
 func (*OpinionReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{62}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *OpinionReceived) GetUnit() string {
@@ -4486,7 +4752,7 @@ type ApprovalPending struct {
 
 func (x *ApprovalPending) Reset() {
 	*x = ApprovalPending{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4498,7 +4764,7 @@ func (x *ApprovalPending) String() string {
 func (*ApprovalPending) ProtoMessage() {}
 
 func (x *ApprovalPending) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4511,7 +4777,7 @@ func (x *ApprovalPending) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalPending.ProtoReflect.Descriptor instead.
 func (*ApprovalPending) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{63}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ApprovalPending) GetApproval() string {
@@ -4551,7 +4817,7 @@ type WarningReadersAdded struct {
 
 func (x *WarningReadersAdded) Reset() {
 	*x = WarningReadersAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4563,7 +4829,7 @@ func (x *WarningReadersAdded) String() string {
 func (*WarningReadersAdded) ProtoMessage() {}
 
 func (x *WarningReadersAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4576,7 +4842,7 @@ func (x *WarningReadersAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WarningReadersAdded.ProtoReflect.Descriptor instead.
 func (*WarningReadersAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{64}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *WarningReadersAdded) GetDepartments() []string {
@@ -4616,7 +4882,7 @@ type WarningReadersRemoved struct {
 
 func (x *WarningReadersRemoved) Reset() {
 	*x = WarningReadersRemoved{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4628,7 +4894,7 @@ func (x *WarningReadersRemoved) String() string {
 func (*WarningReadersRemoved) ProtoMessage() {}
 
 func (x *WarningReadersRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4641,7 +4907,7 @@ func (x *WarningReadersRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WarningReadersRemoved.ProtoReflect.Descriptor instead.
 func (*WarningReadersRemoved) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{65}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *WarningReadersRemoved) GetDepartments() []string {
@@ -4656,6 +4922,207 @@ func (x *WarningReadersRemoved) GetSourceEventId() string {
 		return x.SourceEventId
 	}
 	return ""
+}
+
+// RecordDeliveryRequest records the delivery of the written reply.
+type RecordDeliveryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/disputes/<id>.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Method.
+	Method DeliveryMethod `protobuf:"varint,2,opt,name=method,proto3,enum=disputes.routing.v1.DeliveryMethod" json:"method,omitempty"`
+	// Date of delivery, "YYYY-MM-DD": not before the reply, not in the future.
+	DeliveryDate string `protobuf:"bytes,3,opt,name=delivery_date,json=deliveryDate,proto3" json:"delivery_date,omitempty"`
+	// Who signed for it (签收人) or witnessed it.
+	Recipient string `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Note, e.g. the postal tracking number.
+	Note string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	// Etag; stale is ABORTED.
+	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDeliveryRequest) Reset() {
+	*x = RecordDeliveryRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDeliveryRequest) ProtoMessage() {}
+
+func (x *RecordDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*RecordDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *RecordDeliveryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetMethod() DeliveryMethod {
+	if x != nil {
+		return x.Method
+	}
+	return DeliveryMethod_DELIVERY_METHOD_UNSPECIFIED
+}
+
+func (x *RecordDeliveryRequest) GetDeliveryDate() string {
+	if x != nil {
+		return x.DeliveryDate
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *RecordDeliveryRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// RecordDeliveryResponse carries the tracking.
+type RecordDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tracking after the delivery.
+	Tracking      *Tracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDeliveryResponse) Reset() {
+	*x = RecordDeliveryResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDeliveryResponse) ProtoMessage() {}
+
+func (x *RecordDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*RecordDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *RecordDeliveryResponse) GetTracking() *Tracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// DeliveryRecorded is published when the delivery of the reply is recorded.
+type DeliveryRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The delivery.
+	Delivery *Delivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	// The remedies with their last dates counted from the delivery.
+	Remedies []*RemedyDeadline `protobuf:"bytes,2,rep,name=remedies,proto3" json:"remedies,omitempty"`
+	// End of the objection window counted from the delivery.
+	ObjectionWindowEnd *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=objection_window_end,json=objectionWindowEnd,proto3" json:"objection_window_end,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DeliveryRecorded) Reset() {
+	*x = DeliveryRecorded{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryRecorded) ProtoMessage() {}
+
+func (x *DeliveryRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryRecorded.ProtoReflect.Descriptor instead.
+func (*DeliveryRecorded) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *DeliveryRecorded) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+func (x *DeliveryRecorded) GetRemedies() []*RemedyDeadline {
+	if x != nil {
+		return x.Remedies
+	}
+	return nil
+}
+
+func (x *DeliveryRecorded) GetObjectionWindowEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObjectionWindowEnd
+	}
+	return nil
 }
 
 var File_disputes_routing_v1_routing_proto protoreflect.FileDescriptor
@@ -4706,18 +5173,32 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12#\n" +
-	"\rreturn_reason\x18\v \x01(\tR\freturnReason\"v\n" +
+	"\rreturn_reason\x18\v \x01(\tR\freturnReason\"\xac\x01\n" +
 	"\x0eRemedyDeadline\x121\n" +
 	"\x06remedy\x18\x01 \x01(\x0e2\x19.disputes.types.v1.RemedyR\x06remedy\x12\x1b\n" +
 	"\tlast_date\x18\x02 \x01(\tR\blastDate\x12\x14\n" +
-	"\x05basis\x18\x03 \x01(\tR\x05basis\"\xe1\x01\n" +
+	"\x05basis\x18\x03 \x01(\tR\x05basis\x12\x1c\n" +
+	"\tauthority\x18\x04 \x01(\tR\tauthority\x12\x16\n" +
+	"\x06period\x18\x05 \x01(\tR\x06period\"\xf7\x02\n" +
 	"\x05Reply\x12\x18\n" +
 	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12?\n" +
 	"\bremedies\x18\x03 \x03(\v2#.disputes.routing.v1.RemedyDeadlineR\bremedies\x129\n" +
 	"\n" +
 	"reply_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\treplyTime\x12.\n" +
-	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\"\xdb\b\n" +
+	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x128\n" +
+	"\x06issuer\x18\x10 \x01(\x0e2 .disputes.routing.v1.ReplyIssuerR\x06issuer\x12\x1f\n" +
+	"\vissuer_name\x18\x11 \x01(\tR\n" +
+	"issuerName\x129\n" +
+	"\bdelivery\x18\x12 \x01(\v2\x1d.disputes.routing.v1.DeliveryR\bdelivery\"\x8b\x02\n" +
+	"\bDelivery\x12;\n" +
+	"\x06method\x18\x01 \x01(\x0e2#.disputes.routing.v1.DeliveryMethodR\x06method\x12#\n" +
+	"\rdelivery_date\x18\x02 \x01(\tR\fdeliveryDate\x12\x1c\n" +
+	"\trecipient\x18\x03 \x01(\tR\trecipient\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12.\n" +
+	"\x05actor\x18\x05 \x01(\v2\x18.disputes.types.v1.ActorR\x05actor\x12;\n" +
+	"\vrecord_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\"\xdb\b\n" +
 	"\bTracking\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x125\n" +
@@ -4975,7 +5456,21 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x0fsource_event_id\x18\x03 \x01(\tR\rsourceEventId\"a\n" +
 	"\x15WarningReadersRemoved\x12 \n" +
 	"\vdepartments\x18\x01 \x03(\tR\vdepartments\x12&\n" +
-	"\x0fsource_event_id\x18\x02 \x01(\tR\rsourceEventId*l\n" +
+	"\x0fsource_event_id\x18\x02 \x01(\tR\rsourceEventId\"\xdb\x02\n" +
+	"\x15RecordDeliveryRequest\x12M\n" +
+	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12G\n" +
+	"\x06method\x18\x02 \x01(\x0e2#.disputes.routing.v1.DeliveryMethodB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06method\x12H\n" +
+	"\rdelivery_date\x18\x03 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\fdeliveryDate\x12%\n" +
+	"\trecipient\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\trecipient\x12\x1c\n" +
+	"\x04note\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x12\x1b\n" +
+	"\x04etag\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"S\n" +
+	"\x16RecordDeliveryResponse\x129\n" +
+	"\btracking\x18\x01 \x01(\v2\x1d.disputes.routing.v1.TrackingR\btracking\"\xdc\x01\n" +
+	"\x10DeliveryRecorded\x129\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1d.disputes.routing.v1.DeliveryR\bdelivery\x12?\n" +
+	"\bremedies\x18\x02 \x03(\v2#.disputes.routing.v1.RemedyDeadlineR\bremedies\x12L\n" +
+	"\x14objection_window_end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12objectionWindowEnd*l\n" +
 	"\tRouteKind\x12\x1a\n" +
 	"\x16ROUTE_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROUTE_KIND_SELF\x10\x01\x12\x17\n" +
@@ -4990,7 +5485,20 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x0eSTAGE_APPROVAL\x10\x05\x12\x10\n" +
 	"\fSTAGE_TRIAGE\x10\x06\x12\x12\n" +
 	"\x0eSTAGE_PLATFORM\x10\a\x12\x0f\n" +
-	"\vSTAGE_REPLY\x10\b*\x98\x01\n" +
+	"\vSTAGE_REPLY\x10\b*x\n" +
+	"\vReplyIssuer\x12\x1c\n" +
+	"\x18REPLY_ISSUER_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13REPLY_ISSUER_HOLDER\x10\x01\x12\x17\n" +
+	"\x13REPLY_ISSUER_OFFICE\x10\x02\x12\x19\n" +
+	"\x15REPLY_ISSUER_PLATFORM\x10\x03*\xe3\x01\n" +
+	"\x0eDeliveryMethod\x12\x1f\n" +
+	"\x1bDELIVERY_METHOD_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16DELIVERY_METHOD_DIRECT\x10\x01\x12\x18\n" +
+	"\x14DELIVERY_METHOD_MAIL\x10\x02\x12\x1e\n" +
+	"\x1aDELIVERY_METHOD_ELECTRONIC\x10\x03\x12\x18\n" +
+	"\x14DELIVERY_METHOD_LEFT\x10\x04\x12\x1d\n" +
+	"\x19DELIVERY_METHOD_ENTRUSTED\x10\x05\x12!\n" +
+	"\x1dDELIVERY_METHOD_PUBLIC_NOTICE\x10\x06*\x98\x01\n" +
 	"\x06Bucket\x12\x16\n" +
 	"\x12BUCKET_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BUCKET_AWAITING_RECEIPT\x10\x01\x12\x13\n" +
@@ -5008,7 +5516,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x1eWORKLIST_VIEW_OPINIONS_OVERDUE\x10\x06\x12#\n" +
 	"\x1fWORKLIST_VIEW_APPROVALS_PENDING\x10\a\x12\x1a\n" +
 	"\x16WORKLIST_VIEW_PLATFORM\x10\b\x12\x1c\n" +
-	"\x18WORKLIST_VIEW_REGISTERED\x10\t2\xcf\x12\n" +
+	"\x18WORKLIST_VIEW_REGISTERED\x10\t2\xf6\x13\n" +
 	"\x0eRoutingService\x12\x95\x01\n" +
 	"\fRouteDispute\x12(.disputes.routing.v1.RouteDisputeRequest\x1a).disputes.routing.v1.RouteDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:route\x12\xa0\x01\n" +
 	"\x0fReceiveTransfer\x12+.disputes.routing.v1.ReceiveTransferRequest\x1a,.disputes.routing.v1.ReceiveTransferResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/disputes/*}:receive\x12\x9c\x01\n" +
@@ -5025,7 +5533,8 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x0fDecideExtension\x12+.disputes.routing.v1.DecideExtensionRequest\x1a,.disputes.routing.v1.DecideExtensionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/{name=regions/*/disputes/*}:decideExtension\x12\x9e\x01\n" +
 	"\x0eRecordFollowUp\x12*.disputes.routing.v1.RecordFollowUpRequest\x1a+.disputes.routing.v1.RecordFollowUpResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:followUp\x12\x91\x01\n" +
 	"\vRedoDispute\x12'.disputes.routing.v1.RedoDisputeRequest\x1a(.disputes.routing.v1.RedoDisputeResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/{name=regions/*/disputes/*}:redo\x12\x95\x01\n" +
-	"\fCloseDispute\x12(.disputes.routing.v1.CloseDisputeRequest\x1a).disputes.routing.v1.CloseDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:closeBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
+	"\fCloseDispute\x12(.disputes.routing.v1.CloseDisputeRequest\x1a).disputes.routing.v1.CloseDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:close\x12\xa4\x01\n" +
+	"\x0eRecordDelivery\x12*.disputes.routing.v1.RecordDeliveryRequest\x1a+.disputes.routing.v1.RecordDeliveryResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/{name=regions/*/disputes/*}:recordDeliveryBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_disputes_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -5039,208 +5548,226 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 	return file_disputes_routing_v1_routing_proto_rawDescData
 }
 
-var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
 	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
 	(Stage)(0),                       // 1: disputes.routing.v1.Stage
-	(Bucket)(0),                      // 2: disputes.routing.v1.Bucket
-	(WorklistView)(0),                // 3: disputes.routing.v1.WorklistView
-	(*Pause)(nil),                    // 4: disputes.routing.v1.Pause
-	(*Clock)(nil),                    // 5: disputes.routing.v1.Clock
-	(*Transition)(nil),               // 6: disputes.routing.v1.Transition
-	(*TransferSlip)(nil),             // 7: disputes.routing.v1.TransferSlip
-	(*RemedyDeadline)(nil),           // 8: disputes.routing.v1.RemedyDeadline
-	(*Reply)(nil),                    // 9: disputes.routing.v1.Reply
-	(*Tracking)(nil),                 // 10: disputes.routing.v1.Tracking
-	(*Invitation)(nil),               // 11: disputes.routing.v1.Invitation
-	(*ProgressNote)(nil),             // 12: disputes.routing.v1.ProgressNote
-	(*Extension)(nil),                // 13: disputes.routing.v1.Extension
-	(*FollowUp)(nil),                 // 14: disputes.routing.v1.FollowUp
-	(*RouteDisputeRequest)(nil),      // 15: disputes.routing.v1.RouteDisputeRequest
-	(*RouteDisputeResponse)(nil),     // 16: disputes.routing.v1.RouteDisputeResponse
-	(*ReceiveTransferRequest)(nil),   // 17: disputes.routing.v1.ReceiveTransferRequest
-	(*ReceiveTransferResponse)(nil),  // 18: disputes.routing.v1.ReceiveTransferResponse
-	(*ReturnTransferRequest)(nil),    // 19: disputes.routing.v1.ReturnTransferRequest
-	(*ReturnTransferResponse)(nil),   // 20: disputes.routing.v1.ReturnTransferResponse
-	(*ListWorklistRequest)(nil),      // 21: disputes.routing.v1.ListWorklistRequest
-	(*WorklistItem)(nil),             // 22: disputes.routing.v1.WorklistItem
-	(*BucketCount)(nil),              // 23: disputes.routing.v1.BucketCount
-	(*ListWorklistResponse)(nil),     // 24: disputes.routing.v1.ListWorklistResponse
-	(*RecordReplyRequest)(nil),       // 25: disputes.routing.v1.RecordReplyRequest
-	(*RecordReplyResponse)(nil),      // 26: disputes.routing.v1.RecordReplyResponse
-	(*RecordObjectionRequest)(nil),   // 27: disputes.routing.v1.RecordObjectionRequest
-	(*RecordObjectionResponse)(nil),  // 28: disputes.routing.v1.RecordObjectionResponse
-	(*GetTrackingRequest)(nil),       // 29: disputes.routing.v1.GetTrackingRequest
-	(*GetTrackingResponse)(nil),      // 30: disputes.routing.v1.GetTrackingResponse
-	(*TrackingOpened)(nil),           // 31: disputes.routing.v1.TrackingOpened
-	(*DisputeRouted)(nil),            // 32: disputes.routing.v1.DisputeRouted
-	(*TransferReceived)(nil),         // 33: disputes.routing.v1.TransferReceived
-	(*TransferReturned)(nil),         // 34: disputes.routing.v1.TransferReturned
-	(*ReplyRecorded)(nil),            // 35: disputes.routing.v1.ReplyRecorded
-	(*ObjectionRecorded)(nil),        // 36: disputes.routing.v1.ObjectionRecorded
-	(*DisputeTriaged)(nil),           // 37: disputes.routing.v1.DisputeTriaged
-	(*ApprovalApplied)(nil),          // 38: disputes.routing.v1.ApprovalApplied
-	(*DisputeClosed)(nil),            // 39: disputes.routing.v1.DisputeClosed
-	(*DeadlineWarning)(nil),          // 40: disputes.routing.v1.DeadlineWarning
-	(*Overdue)(nil),                  // 41: disputes.routing.v1.Overdue
-	(*AddProgressNoteRequest)(nil),   // 42: disputes.routing.v1.AddProgressNoteRequest
-	(*AddProgressNoteResponse)(nil),  // 43: disputes.routing.v1.AddProgressNoteResponse
-	(*PauseClockRequest)(nil),        // 44: disputes.routing.v1.PauseClockRequest
-	(*PauseClockResponse)(nil),       // 45: disputes.routing.v1.PauseClockResponse
-	(*ResumeClockRequest)(nil),       // 46: disputes.routing.v1.ResumeClockRequest
-	(*ResumeClockResponse)(nil),      // 47: disputes.routing.v1.ResumeClockResponse
-	(*RequestExtensionRequest)(nil),  // 48: disputes.routing.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 49: disputes.routing.v1.RequestExtensionResponse
-	(*DecideExtensionRequest)(nil),   // 50: disputes.routing.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil),  // 51: disputes.routing.v1.DecideExtensionResponse
-	(*RecordFollowUpRequest)(nil),    // 52: disputes.routing.v1.RecordFollowUpRequest
-	(*RecordFollowUpResponse)(nil),   // 53: disputes.routing.v1.RecordFollowUpResponse
-	(*RedoDisputeRequest)(nil),       // 54: disputes.routing.v1.RedoDisputeRequest
-	(*RedoDisputeResponse)(nil),      // 55: disputes.routing.v1.RedoDisputeResponse
-	(*CloseDisputeRequest)(nil),      // 56: disputes.routing.v1.CloseDisputeRequest
-	(*CloseDisputeResponse)(nil),     // 57: disputes.routing.v1.CloseDisputeResponse
-	(*ProgressNoteAdded)(nil),        // 58: disputes.routing.v1.ProgressNoteAdded
-	(*ClockPaused)(nil),              // 59: disputes.routing.v1.ClockPaused
-	(*ClockResumed)(nil),             // 60: disputes.routing.v1.ClockResumed
-	(*ExtensionRequested)(nil),       // 61: disputes.routing.v1.ExtensionRequested
-	(*ExtensionDecided)(nil),         // 62: disputes.routing.v1.ExtensionDecided
-	(*FollowUpRecorded)(nil),         // 63: disputes.routing.v1.FollowUpRecorded
-	(*DisputeRedone)(nil),            // 64: disputes.routing.v1.DisputeRedone
-	(*OpinionsRequested)(nil),        // 65: disputes.routing.v1.OpinionsRequested
-	(*OpinionReceived)(nil),          // 66: disputes.routing.v1.OpinionReceived
-	(*ApprovalPending)(nil),          // 67: disputes.routing.v1.ApprovalPending
-	(*WarningReadersAdded)(nil),      // 68: disputes.routing.v1.WarningReadersAdded
-	(*WarningReadersRemoved)(nil),    // 69: disputes.routing.v1.WarningReadersRemoved
-	(*timestamppb.Timestamp)(nil),    // 70: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                 // 71: disputes.types.v1.Actor
-	(v1.DisputeState)(0),             // 72: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                   // 73: disputes.types.v1.Remedy
-	(v1.Category)(0),                 // 74: disputes.types.v1.Category
+	(ReplyIssuer)(0),                 // 2: disputes.routing.v1.ReplyIssuer
+	(DeliveryMethod)(0),              // 3: disputes.routing.v1.DeliveryMethod
+	(Bucket)(0),                      // 4: disputes.routing.v1.Bucket
+	(WorklistView)(0),                // 5: disputes.routing.v1.WorklistView
+	(*Pause)(nil),                    // 6: disputes.routing.v1.Pause
+	(*Clock)(nil),                    // 7: disputes.routing.v1.Clock
+	(*Transition)(nil),               // 8: disputes.routing.v1.Transition
+	(*TransferSlip)(nil),             // 9: disputes.routing.v1.TransferSlip
+	(*RemedyDeadline)(nil),           // 10: disputes.routing.v1.RemedyDeadline
+	(*Reply)(nil),                    // 11: disputes.routing.v1.Reply
+	(*Delivery)(nil),                 // 12: disputes.routing.v1.Delivery
+	(*Tracking)(nil),                 // 13: disputes.routing.v1.Tracking
+	(*Invitation)(nil),               // 14: disputes.routing.v1.Invitation
+	(*ProgressNote)(nil),             // 15: disputes.routing.v1.ProgressNote
+	(*Extension)(nil),                // 16: disputes.routing.v1.Extension
+	(*FollowUp)(nil),                 // 17: disputes.routing.v1.FollowUp
+	(*RouteDisputeRequest)(nil),      // 18: disputes.routing.v1.RouteDisputeRequest
+	(*RouteDisputeResponse)(nil),     // 19: disputes.routing.v1.RouteDisputeResponse
+	(*ReceiveTransferRequest)(nil),   // 20: disputes.routing.v1.ReceiveTransferRequest
+	(*ReceiveTransferResponse)(nil),  // 21: disputes.routing.v1.ReceiveTransferResponse
+	(*ReturnTransferRequest)(nil),    // 22: disputes.routing.v1.ReturnTransferRequest
+	(*ReturnTransferResponse)(nil),   // 23: disputes.routing.v1.ReturnTransferResponse
+	(*ListWorklistRequest)(nil),      // 24: disputes.routing.v1.ListWorklistRequest
+	(*WorklistItem)(nil),             // 25: disputes.routing.v1.WorklistItem
+	(*BucketCount)(nil),              // 26: disputes.routing.v1.BucketCount
+	(*ListWorklistResponse)(nil),     // 27: disputes.routing.v1.ListWorklistResponse
+	(*RecordReplyRequest)(nil),       // 28: disputes.routing.v1.RecordReplyRequest
+	(*RecordReplyResponse)(nil),      // 29: disputes.routing.v1.RecordReplyResponse
+	(*RecordObjectionRequest)(nil),   // 30: disputes.routing.v1.RecordObjectionRequest
+	(*RecordObjectionResponse)(nil),  // 31: disputes.routing.v1.RecordObjectionResponse
+	(*GetTrackingRequest)(nil),       // 32: disputes.routing.v1.GetTrackingRequest
+	(*GetTrackingResponse)(nil),      // 33: disputes.routing.v1.GetTrackingResponse
+	(*TrackingOpened)(nil),           // 34: disputes.routing.v1.TrackingOpened
+	(*DisputeRouted)(nil),            // 35: disputes.routing.v1.DisputeRouted
+	(*TransferReceived)(nil),         // 36: disputes.routing.v1.TransferReceived
+	(*TransferReturned)(nil),         // 37: disputes.routing.v1.TransferReturned
+	(*ReplyRecorded)(nil),            // 38: disputes.routing.v1.ReplyRecorded
+	(*ObjectionRecorded)(nil),        // 39: disputes.routing.v1.ObjectionRecorded
+	(*DisputeTriaged)(nil),           // 40: disputes.routing.v1.DisputeTriaged
+	(*ApprovalApplied)(nil),          // 41: disputes.routing.v1.ApprovalApplied
+	(*DisputeClosed)(nil),            // 42: disputes.routing.v1.DisputeClosed
+	(*DeadlineWarning)(nil),          // 43: disputes.routing.v1.DeadlineWarning
+	(*Overdue)(nil),                  // 44: disputes.routing.v1.Overdue
+	(*AddProgressNoteRequest)(nil),   // 45: disputes.routing.v1.AddProgressNoteRequest
+	(*AddProgressNoteResponse)(nil),  // 46: disputes.routing.v1.AddProgressNoteResponse
+	(*PauseClockRequest)(nil),        // 47: disputes.routing.v1.PauseClockRequest
+	(*PauseClockResponse)(nil),       // 48: disputes.routing.v1.PauseClockResponse
+	(*ResumeClockRequest)(nil),       // 49: disputes.routing.v1.ResumeClockRequest
+	(*ResumeClockResponse)(nil),      // 50: disputes.routing.v1.ResumeClockResponse
+	(*RequestExtensionRequest)(nil),  // 51: disputes.routing.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 52: disputes.routing.v1.RequestExtensionResponse
+	(*DecideExtensionRequest)(nil),   // 53: disputes.routing.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),  // 54: disputes.routing.v1.DecideExtensionResponse
+	(*RecordFollowUpRequest)(nil),    // 55: disputes.routing.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),   // 56: disputes.routing.v1.RecordFollowUpResponse
+	(*RedoDisputeRequest)(nil),       // 57: disputes.routing.v1.RedoDisputeRequest
+	(*RedoDisputeResponse)(nil),      // 58: disputes.routing.v1.RedoDisputeResponse
+	(*CloseDisputeRequest)(nil),      // 59: disputes.routing.v1.CloseDisputeRequest
+	(*CloseDisputeResponse)(nil),     // 60: disputes.routing.v1.CloseDisputeResponse
+	(*ProgressNoteAdded)(nil),        // 61: disputes.routing.v1.ProgressNoteAdded
+	(*ClockPaused)(nil),              // 62: disputes.routing.v1.ClockPaused
+	(*ClockResumed)(nil),             // 63: disputes.routing.v1.ClockResumed
+	(*ExtensionRequested)(nil),       // 64: disputes.routing.v1.ExtensionRequested
+	(*ExtensionDecided)(nil),         // 65: disputes.routing.v1.ExtensionDecided
+	(*FollowUpRecorded)(nil),         // 66: disputes.routing.v1.FollowUpRecorded
+	(*DisputeRedone)(nil),            // 67: disputes.routing.v1.DisputeRedone
+	(*OpinionsRequested)(nil),        // 68: disputes.routing.v1.OpinionsRequested
+	(*OpinionReceived)(nil),          // 69: disputes.routing.v1.OpinionReceived
+	(*ApprovalPending)(nil),          // 70: disputes.routing.v1.ApprovalPending
+	(*WarningReadersAdded)(nil),      // 71: disputes.routing.v1.WarningReadersAdded
+	(*WarningReadersRemoved)(nil),    // 72: disputes.routing.v1.WarningReadersRemoved
+	(*RecordDeliveryRequest)(nil),    // 73: disputes.routing.v1.RecordDeliveryRequest
+	(*RecordDeliveryResponse)(nil),   // 74: disputes.routing.v1.RecordDeliveryResponse
+	(*DeliveryRecorded)(nil),         // 75: disputes.routing.v1.DeliveryRecorded
+	(*timestamppb.Timestamp)(nil),    // 76: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                 // 77: disputes.types.v1.Actor
+	(v1.DisputeState)(0),             // 78: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                   // 79: disputes.types.v1.Remedy
+	(v1.Category)(0),                 // 80: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	70,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	70,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	71,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	76,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	76,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	77,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
 	1,   // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	70,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	70,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	70,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
-	4,   // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	71,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	72,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	72,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	71,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	70,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	70,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	70,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	73,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
-	8,   // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	70,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	71,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	72,  // 19: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	74,  // 20: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
-	5,   // 21: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
-	6,   // 22: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
-	7,   // 23: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
-	9,   // 24: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	73,  // 25: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
-	12,  // 26: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
-	13,  // 27: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
-	14,  // 28: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
-	11,  // 29: disputes.routing.v1.Tracking.invitations:type_name -> disputes.routing.v1.Invitation
-	70,  // 30: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
-	71,  // 31: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
-	70,  // 32: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
-	71,  // 33: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
-	70,  // 34: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	71,  // 35: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
-	70,  // 36: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	71,  // 37: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
-	70,  // 38: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
-	0,   // 39: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
-	10,  // 40: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	7,   // 41: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
-	10,  // 42: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 43: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	2,   // 44: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
-	3,   // 45: disputes.routing.v1.ListWorklistRequest.view:type_name -> disputes.routing.v1.WorklistView
-	72,  // 46: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	74,  // 47: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
-	1,   // 48: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	70,  // 49: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
-	2,   // 50: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
-	22,  // 51: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
-	23,  // 52: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	73,  // 53: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
-	10,  // 54: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	73,  // 55: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
-	10,  // 56: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 57: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 58: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
-	0,   // 59: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
-	7,   // 60: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	72,  // 61: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
-	7,   // 62: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
-	7,   // 63: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
-	9,   // 64: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	73,  // 65: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
-	1,   // 66: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	70,  // 67: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
-	1,   // 68: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	70,  // 69: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
-	10,  // 70: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 71: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 72: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 73: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 74: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 75: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 76: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	10,  // 77: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	1,   // 78: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
-	1,   // 79: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
-	70,  // 80: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
-	13,  // 81: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
-	13,  // 82: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
-	70,  // 83: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
-	14,  // 84: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
-	70,  // 85: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
-	70,  // 86: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
-	15,  // 87: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
-	17,  // 88: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
-	19,  // 89: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
-	21,  // 90: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
-	25,  // 91: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
-	27,  // 92: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
-	29,  // 93: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
-	42,  // 94: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
-	44,  // 95: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
-	46,  // 96: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
-	48,  // 97: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
-	50,  // 98: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
-	52,  // 99: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
-	54,  // 100: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
-	56,  // 101: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
-	16,  // 102: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
-	18,  // 103: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
-	20,  // 104: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
-	24,  // 105: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
-	26,  // 106: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
-	28,  // 107: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
-	30,  // 108: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
-	43,  // 109: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
-	45,  // 110: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
-	47,  // 111: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
-	49,  // 112: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
-	51,  // 113: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
-	53,  // 114: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
-	55,  // 115: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
-	57,  // 116: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
-	102, // [102:117] is the sub-list for method output_type
-	87,  // [87:102] is the sub-list for method input_type
-	87,  // [87:87] is the sub-list for extension type_name
-	87,  // [87:87] is the sub-list for extension extendee
-	0,   // [0:87] is the sub-list for field type_name
+	76,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	76,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	76,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	6,   // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
+	77,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	78,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	78,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	77,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	76,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	76,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	76,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	79,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	10,  // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	76,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	77,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	2,   // 19: disputes.routing.v1.Reply.issuer:type_name -> disputes.routing.v1.ReplyIssuer
+	12,  // 20: disputes.routing.v1.Reply.delivery:type_name -> disputes.routing.v1.Delivery
+	3,   // 21: disputes.routing.v1.Delivery.method:type_name -> disputes.routing.v1.DeliveryMethod
+	77,  // 22: disputes.routing.v1.Delivery.actor:type_name -> disputes.types.v1.Actor
+	76,  // 23: disputes.routing.v1.Delivery.record_time:type_name -> google.protobuf.Timestamp
+	78,  // 24: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	80,  // 25: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	7,   // 26: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
+	8,   // 27: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
+	9,   // 28: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
+	11,  // 29: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
+	79,  // 30: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	15,  // 31: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
+	16,  // 32: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
+	17,  // 33: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
+	14,  // 34: disputes.routing.v1.Tracking.invitations:type_name -> disputes.routing.v1.Invitation
+	76,  // 35: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
+	77,  // 36: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	76,  // 37: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	77,  // 38: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	76,  // 39: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	77,  // 40: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	76,  // 41: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	77,  // 42: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	76,  // 43: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	0,   // 44: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
+	13,  // 45: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	9,   // 46: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
+	13,  // 47: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 48: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	4,   // 49: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
+	5,   // 50: disputes.routing.v1.ListWorklistRequest.view:type_name -> disputes.routing.v1.WorklistView
+	78,  // 51: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	80,  // 52: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	1,   // 53: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
+	76,  // 54: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	4,   // 55: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
+	25,  // 56: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
+	26,  // 57: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
+	79,  // 58: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	13,  // 59: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	79,  // 60: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	13,  // 61: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 62: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 63: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
+	0,   // 64: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
+	9,   // 65: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
+	78,  // 66: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	9,   // 67: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
+	9,   // 68: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
+	11,  // 69: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
+	79,  // 70: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	1,   // 71: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
+	76,  // 72: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	1,   // 73: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
+	76,  // 74: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	13,  // 75: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 76: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 77: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 78: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 79: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 80: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 81: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	13,  // 82: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	1,   // 83: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
+	1,   // 84: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
+	76,  // 85: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	16,  // 86: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
+	16,  // 87: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
+	76,  // 88: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	17,  // 89: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
+	76,  // 90: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
+	76,  // 91: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
+	3,   // 92: disputes.routing.v1.RecordDeliveryRequest.method:type_name -> disputes.routing.v1.DeliveryMethod
+	13,  // 93: disputes.routing.v1.RecordDeliveryResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 94: disputes.routing.v1.DeliveryRecorded.delivery:type_name -> disputes.routing.v1.Delivery
+	10,  // 95: disputes.routing.v1.DeliveryRecorded.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	76,  // 96: disputes.routing.v1.DeliveryRecorded.objection_window_end:type_name -> google.protobuf.Timestamp
+	18,  // 97: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
+	20,  // 98: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
+	22,  // 99: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
+	24,  // 100: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
+	28,  // 101: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
+	30,  // 102: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
+	32,  // 103: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
+	45,  // 104: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
+	47,  // 105: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
+	49,  // 106: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
+	51,  // 107: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
+	53,  // 108: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
+	55,  // 109: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
+	57,  // 110: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
+	59,  // 111: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
+	73,  // 112: disputes.routing.v1.RoutingService.RecordDelivery:input_type -> disputes.routing.v1.RecordDeliveryRequest
+	19,  // 113: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
+	21,  // 114: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
+	23,  // 115: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
+	27,  // 116: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
+	29,  // 117: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
+	31,  // 118: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
+	33,  // 119: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
+	46,  // 120: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
+	48,  // 121: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
+	50,  // 122: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
+	52,  // 123: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
+	54,  // 124: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
+	56,  // 125: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
+	58,  // 126: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
+	60,  // 127: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
+	74,  // 128: disputes.routing.v1.RoutingService.RecordDelivery:output_type -> disputes.routing.v1.RecordDeliveryResponse
+	113, // [113:129] is the sub-list for method output_type
+	97,  // [97:113] is the sub-list for method input_type
+	97,  // [97:97] is the sub-list for extension type_name
+	97,  // [97:97] is the sub-list for extension extendee
+	0,   // [0:97] is the sub-list for field type_name
 }
 
 func init() { file_disputes_routing_v1_routing_proto_init() }
@@ -5253,8 +5780,8 @@ func file_disputes_routing_v1_routing_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   66,
+			NumEnums:      6,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	RoutingService_RecordFollowUp_FullMethodName   = "/disputes.routing.v1.RoutingService/RecordFollowUp"
 	RoutingService_RedoDispute_FullMethodName      = "/disputes.routing.v1.RoutingService/RedoDispute"
 	RoutingService_CloseDispute_FullMethodName     = "/disputes.routing.v1.RoutingService/CloseDispute"
+	RoutingService_RecordDelivery_FullMethodName   = "/disputes.routing.v1.RoutingService/RecordDelivery"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -79,6 +80,10 @@ type RoutingServiceClient interface {
 	RedoDispute(ctx context.Context, in *RedoDisputeRequest, opts ...grpc.CallOption) (*RedoDisputeResponse, error)
 	// CloseDispute closes a replied dispute (办结) by its holder.
 	CloseDispute(ctx context.Context, in *CloseDisputeRequest, opts ...grpc.CallOption) (*CloseDisputeResponse, error)
+	// RecordDelivery records how and when the written reply reached the
+	// claimant (送达), by the holder after RecordReply; the remedies' last dates
+	// and the objection window are counted again from the delivery date.
+	RecordDelivery(ctx context.Context, in *RecordDeliveryRequest, opts ...grpc.CallOption) (*RecordDeliveryResponse, error)
 }
 
 type routingServiceClient struct {
@@ -239,6 +244,16 @@ func (c *routingServiceClient) CloseDispute(ctx context.Context, in *CloseDisput
 	return out, nil
 }
 
+func (c *routingServiceClient) RecordDelivery(ctx context.Context, in *RecordDeliveryRequest, opts ...grpc.CallOption) (*RecordDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordDeliveryResponse)
+	err := c.cc.Invoke(ctx, RoutingService_RecordDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RoutingServiceServer is the server API for RoutingService service.
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
@@ -282,6 +297,10 @@ type RoutingServiceServer interface {
 	RedoDispute(context.Context, *RedoDisputeRequest) (*RedoDisputeResponse, error)
 	// CloseDispute closes a replied dispute (办结) by its holder.
 	CloseDispute(context.Context, *CloseDisputeRequest) (*CloseDisputeResponse, error)
+	// RecordDelivery records how and when the written reply reached the
+	// claimant (送达), by the holder after RecordReply; the remedies' last dates
+	// and the objection window are counted again from the delivery date.
+	RecordDelivery(context.Context, *RecordDeliveryRequest) (*RecordDeliveryResponse, error)
 	mustEmbedUnimplementedRoutingServiceServer()
 }
 
@@ -336,6 +355,9 @@ func (UnimplementedRoutingServiceServer) RedoDispute(context.Context, *RedoDispu
 }
 func (UnimplementedRoutingServiceServer) CloseDispute(context.Context, *CloseDisputeRequest) (*CloseDisputeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseDispute not implemented")
+}
+func (UnimplementedRoutingServiceServer) RecordDelivery(context.Context, *RecordDeliveryRequest) (*RecordDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordDelivery not implemented")
 }
 func (UnimplementedRoutingServiceServer) mustEmbedUnimplementedRoutingServiceServer() {}
 func (UnimplementedRoutingServiceServer) testEmbeddedByValue()                        {}
@@ -628,6 +650,24 @@ func _RoutingService_CloseDispute_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_RecordDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).RecordDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_RecordDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).RecordDelivery(ctx, req.(*RecordDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RoutingService_ServiceDesc is the grpc.ServiceDesc for RoutingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -694,6 +734,10 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseDispute",
 			Handler:    _RoutingService_CloseDispute_Handler,
+		},
+		{
+			MethodName: "RecordDelivery",
+			Handler:    _RoutingService_RecordDelivery_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
