@@ -702,10 +702,13 @@ func (x *Approval) GetDecideTime() *timestamppb.Timestamp {
 }
 
 // MassWarning is a mass-dispute warning raised by intake (MassDisputeWarning),
-// kept by the office for the units it is addressed to.
+// kept by the office for the units it is addressed to: one per employer
+// episode for same_employer, each later registration against the employer
+// adding its dispute.
 type MassWarning struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name: regions/<region>/massWarnings/<id> (the id of intake's event).
+	// Resource name: regions/<region>/massWarnings/<id> (the id of intake's
+	// event that raised it).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The registration that raised it.
 	Dispute string `protobuf:"bytes,2,opt,name=dispute,proto3" json:"dispute,omitempty"`
