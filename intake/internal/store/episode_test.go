@@ -131,6 +131,118 @@ func TestEmployerWarningEpisode(t *testing.T) {
 	check(ws[3], ws[3].GetId(), 3, 3, dname(5), dname(6), dname(7))
 }
 
+// TestPeopleAndEmployerWarnings: a registration of many people that also
+// reaches the employer threshold raises both warnings, the people warning
+// its own; the next registration against the employer only adds itself to
+// the employer's.
+func TestPeopleAndEmployerWarnings(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+	for i, people := range []int32{8, 1} {
+		r := registration(t, now.Add(time.Duration(i)*time.Minute), fmt.Sprintf("r%d", i), "")
+		r.Dispute.PeopleInvolved = people
+		r.Dispute.EmployerName = "某煤业公司"
+		r.Employer = "name:某煤业公司"
+		r.Mass = dispute.NewMassRule(5, 1, 30, []string{"petition"}, "tax")
+		if _, _, err := s.Register(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*intakev1.MassDisputeWarning
+	var ids []string
+	for _, m := range msgs {
+		ev, err := events.Decode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, err := events.Payload[*intakev1.MassDisputeWarning](ev); err == nil && events.Is(ev, &intakev1.MassDisputeWarning{}) {
+			got, ids = append(got, w), append(ids, ev.GetId())
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d warning events, want 3 (employer and people for the first, employer for the second)", len(got))
+	}
+	d1, d2 := "regions/141181/disputes/2026-1", "regions/141181/disputes/2026-2"
+	want := []*intakev1.MassDisputeWarning{
+		{Trigger: "same_employer", PeopleInvolved: 8, OpenDisputesSameEmployer: 1, AddressedTo: []string{"petition", "tax"},
+			WarningId: ids[0], Disputes: []string{d1}, WarningDisputes: 1, EmployerName: "某煤业公司"},
+		{Trigger: "people_involved", PeopleInvolved: 8, OpenDisputesSameEmployer: 1, AddressedTo: []string{"petition", "tax"},
+			WarningId: ids[1], Disputes: []string{d1}, WarningDisputes: 1, EmployerName: "某煤业公司"},
+		{Trigger: "same_employer", PeopleInvolved: 1, OpenDisputesSameEmployer: 2, AddressedTo: []string{"petition", "tax"},
+			WarningId: ids[0], Disputes: []string{d2}, WarningDisputes: 2, EmployerName: "某煤业公司"},
+	}
+	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
+		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+}
+
+// TestOneScriptRunEpisode sends five registrations against one employer in
+// ONE flush: they see each other in order, so the third raises the warning
+// and the fourth and fifth add themselves to it.
+func TestOneScriptRunEpisode(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	s := New(rdb)
+	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+	var calls []*regCall
+	for i := range 5 {
+		r := registration(t, now.Add(time.Duration(i)*time.Second), fmt.Sprintf("r%d", i), "")
+		phone := fmt.Sprintf("1381234%04d", i)
+		r.Dispute.Claimant.Phone, r.Identifiers = phone, []string{"phone:" + phone}
+		r.Dispute.EmployerName, r.Employer = "某煤业公司", "name:某煤业公司"
+		r.Mass = dispute.NewMassRule(0, 3, 30, []string{"petition"}, "tax")
+		c, err := prepare(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.done = make(chan scriptResult, 1)
+		calls = append(calls, c)
+	}
+	s.flush(calls)
+	for i, c := range calls {
+		if res := <-c.done; res.err != nil {
+			t.Fatalf("registration %d: %v", i, res.err)
+		}
+	}
+	msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var raised string
+	for _, m := range msgs {
+		ev, err := events.Decode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !events.Is(ev, &intakev1.MassDisputeWarning{}) {
+			continue
+		}
+		w, err := events.Payload[*intakev1.MassDisputeWarning](ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raised == "" {
+			raised = ev.GetId()
+		}
+		if w.GetWarningId() != raised {
+			t.Errorf("event %s of warning %s, want %s", ev.GetId(), w.GetWarningId(), raised)
+		}
+		got = append(got, fmt.Sprintf("%d %s", w.GetWarningDisputes(), strings.Join(w.GetDisputes(), " ")))
+	}
+	d := func(n int) string { return fmt.Sprintf("regions/%s/disputes/2026-%d", region, n) }
+	want := []string{"3 " + d(1) + " " + d(2) + " " + d(3), "4 " + d(4), "5 " + d(5)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warning events (-want +got):\n%s", diff)
+	}
+}
+
 // TestScriptKeysInRegionSlot checks that every key a registration names to
 // the script is in the region's hash slot, the employer's episode among
 // them, so the script runs on Redis Cluster.
