@@ -169,7 +169,7 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 		}
 	})
 
-	t.Run("five claimants against one employer: the petition bureau acknowledges the warning", func(t *testing.T) {
+	t.Run("five claimants against one employer: one warning naming the five, acknowledged by the petition bureau", func(t *testing.T) {
 		var five []string
 		for i := range 5 {
 			reg := registration(fmt.Sprintf("reads-mass-%d", i), fmt.Sprintf("1381234030%d", i))
@@ -182,22 +182,30 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 			}
 			five = append(five, resp["dispute"].(map[string]any)["name"].(string))
 		}
+		// One warning for the employer: raised by the third registration
+		// (the default threshold), naming the five once the fourth and
+		// fifth have joined it.
 		var warning map[string]any
-		eventually(t, "the petition bureau lists a warning on the five", 15*time.Second, func() error {
+		eventually(t, "the petition bureau lists one warning naming the five", 15*time.Second, func() error {
 			code, resp := get(petition, regionPath+"/massWarnings", url.Values{"state": {"MASS_WARNING_STATE_PENDING"}})
 			if code != http.StatusOK {
 				return fmt.Errorf("HTTP %d %v", code, resp)
 			}
 			items, _ := resp["massWarnings"].([]any)
-			for _, it := range items {
-				w := it.(map[string]any)
-				if slices.Contains(five, w["dispute"].(string)) && w["trigger"] == "same_employer" {
-					warning = w
-					return nil
-				}
+			if len(items) != 1 {
+				return fmt.Errorf("%d warnings pending, want one: %v", len(items), resp)
 			}
-			return fmt.Errorf("no warning on %v in %v", five, resp)
+			w := items[0].(map[string]any)
+			if fmt.Sprint(w["disputes"]) != fmt.Sprint(five) || w["disputeCount"] != float64(5) {
+				return fmt.Errorf("warning names %v (count %v), want %v", w["disputes"], w["disputeCount"], five)
+			}
+			warning = w
+			return nil
 		})
+		if warning["trigger"] != "same_employer" || warning["employerName"] != "孝义市示例煤业有限公司" ||
+			warning["dispute"] != five[2] || warning["raiseTime"] == nil || warning["lastRaiseTime"] == nil {
+			t.Errorf("warning %v: want same_employer on 孝义市示例煤业有限公司, raised by %s", warning, five[2])
+		}
 		if !strings.Contains(fmt.Sprint(warning["acknowledgingUnits"]), "petition") {
 			t.Errorf("warning %v: acknowledging units lack petition", warning)
 		}
@@ -212,15 +220,20 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 		}
 		w := first["massWarning"].(map[string]any)
 		a, _ := w["acknowledgement"].(map[string]any)
-		if w["state"] != "MASS_WARNING_STATE_ACKNOWLEDGED" || a["unit"] != "petition" || a["note"] != ack["note"] {
-			t.Errorf("acknowledged: %v", w)
+		if w["state"] != "MASS_WARNING_STATE_ACKNOWLEDGED" || a["unit"] != "petition" || a["note"] != ack["note"] ||
+			fmt.Sprint(a["disputes"]) != fmt.Sprint(five) {
+			t.Errorf("acknowledged: %v, want the five covered", w)
 		}
 		if code, again := post(petition, name+":acknowledge", ack); code != http.StatusOK || fmt.Sprint(again) != fmt.Sprint(first) {
 			t.Errorf("retried acknowledgement: HTTP %d %v, want %v", code, again, first)
 		}
 		code, resp := get(petition, regionPath+"/massWarnings", url.Values{"state": {"MASS_WARNING_STATE_ACKNOWLEDGED"}})
-		if code != http.StatusOK || !slices.Contains(names(resp, "massWarnings"), name) {
-			t.Errorf("acknowledged warnings: HTTP %d %v", code, resp)
+		if code != http.StatusOK || !slices.Equal(names(resp, "massWarnings"), []string{name}) {
+			t.Errorf("acknowledged warnings: HTTP %d %v, want %s alone", code, resp, name)
+		}
+		if code, resp := get(petition, regionPath+"/massWarnings", url.Values{"state": {"MASS_WARNING_STATE_PENDING"}}); code != http.StatusOK ||
+			len(names(resp, "massWarnings")) != 0 {
+			t.Errorf("pending after the acknowledgement: HTTP %d %v, want none", code, resp)
 		}
 		dispute := warning["dispute"].(string)
 		// The office invites the petition bureau to the meeting on it.
@@ -249,15 +262,19 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 			!slices.Equal(names(resp, "meetings"), []string{massMeeting}) {
 			t.Errorf("the petition bureau lists its meeting on %s: HTTP %d %v", dispute, code, resp)
 		}
-		eventually(t, "the dossier of "+dispute+" records the acknowledgement", 15*time.Second, func() error {
-			code, resp := get(office, dispute+"/dossier", nil)
-			if code != http.StatusOK {
-				return fmt.Errorf("HTTP %d %v", code, resp)
-			}
-			if !strings.Contains(fmt.Sprint(resp), "MassWarningAcknowledged") {
-				return fmt.Errorf("dossier lacks MassWarningAcknowledged")
-			}
-			return nil
-		})
+		for _, d := range five {
+			eventually(t, "the dossier of "+d+" records the warning and its acknowledgement", 15*time.Second, func() error {
+				code, resp := get(office, d+"/dossier", nil)
+				if code != http.StatusOK {
+					return fmt.Errorf("HTTP %d %v", code, resp)
+				}
+				for _, want := range []string{"MassDisputeWarning", "MassWarningAcknowledged"} {
+					if !strings.Contains(fmt.Sprint(resp), want) {
+						return fmt.Errorf("dossier lacks %s", want)
+					}
+				}
+				return nil
+			})
+		}
 	})
 }

@@ -28,8 +28,10 @@ func Handler(st *store.Store) events.Handler { return st.Handler(Extract) }
 
 // Extract returns the disputes an event concerns and what it tells their
 // dossiers. A meeting convened about several disputes without one named on
-// the envelope goes into each of them; an event about no dispute has no
-// targets.
+// the envelope goes into each of them; a mass-dispute warning goes into
+// the dossier of each dispute it adds to the warning, and an acknowledgement
+// of one into each dispute the acknowledgement covers, besides the dispute
+// on the envelope; an event about no dispute has no targets.
 func Extract(ev *eventv1.Event) ([]string, dossier.Fact, error) {
 	fact := dossier.Fact{Time: ev.GetTime().AsTime()}
 	var targets []string
@@ -87,8 +89,22 @@ func Extract(ev *eventv1.Event) ([]string, dossier.Fact, error) {
 		if len(targets) == 0 {
 			targets = p.GetMeeting().GetDisputes()
 		}
+	case *intakev1.MassDisputeWarning:
+		targets = unite(targets, p.GetDisputes())
+	case *meetingv1.MassWarningAcknowledged:
+		targets = unite(targets, p.GetMassWarning().GetAcknowledgement().GetDisputes())
 	}
 	return targets, fact, nil
+}
+
+// unite returns a with the names of b it lacks appended.
+func unite(a, b []string) []string {
+	for _, n := range b {
+		if !slices.Contains(a, n) {
+			a = append(a, n)
+		}
+	}
+	return a
 }
 
 func tsOr(t time.Time, ok bool, def time.Time) time.Time {

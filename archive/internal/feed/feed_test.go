@@ -88,3 +88,38 @@ func TestExtractCountedFacts(t *testing.T) {
 		}
 	}
 }
+
+// A mass-dispute warning is filed in each dossier it adds to the warning,
+// its acknowledgement in each dossier it covers, the envelope's dispute
+// always among them and none twice.
+func TestExtractMassWarningTargets(t *testing.T) {
+	d := func(n int) string { return "regions/141181/disputes/2026-" + string(rune('0'+n)) }
+	for _, tc := range []struct {
+		name     string
+		envelope string
+		payload  proto.Message
+		want     []string
+	}{
+		{"raised naming three", d(3), &intakev1.MassDisputeWarning{Disputes: []string{d(1), d(2), d(3)}}, []string{d(3), d(1), d(2)}},
+		{"a dispute added", d(4), &intakev1.MassDisputeWarning{Disputes: []string{d(4)}}, []string{d(4)}},
+		{"published before warnings named disputes", d(5), &intakev1.MassDisputeWarning{}, []string{d(5)}},
+		{"acknowledged", d(3), &meetingv1.MassWarningAcknowledged{MassWarning: &meetingv1.MassWarning{
+			Disputes:        []string{d(1), d(2), d(3), d(4), d(5)},
+			Acknowledgement: &meetingv1.MassWarningAcknowledgement{Disputes: []string{d(1), d(2), d(3), d(4)}},
+		}}, []string{d(3), d(1), d(2), d(4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := events.New("intake", "141181", tc.envelope, nil, "", tc.payload, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets, _, err := feed.Extract(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(targets, tc.want) {
+				t.Errorf("targets %v, want %v", targets, tc.want)
+			}
+		})
+	}
+}

@@ -67,6 +67,28 @@ func Employer(f Form) string {
 	return ""
 }
 
+// EmployerOf returns the employer's name and credit code as the form gives
+// them (the employer fields, or the employer claimant's own), for the
+// warning raised against it; either may be "".
+func EmployerOf(f Form) (name, creditCode string) {
+	name, creditCode = strings.TrimSpace(f.EmployerName), f.EmployerCreditCode
+	if f.Claimant.Kind == typesv1.ClaimantKind_CLAIMANT_KIND_EMPLOYER {
+		if name == "" {
+			name = strings.TrimSpace(f.Claimant.Name)
+		}
+		if creditCode == "" {
+			creditCode = f.Claimant.CreditCode
+		}
+	}
+	return name, creditCode
+}
+
+// MaxWarningListed is the most open disputes a same-employer warning lists
+// when it is raised (the newest): with thresholds in the single digits it
+// is never reached, and it keeps the event (filed in each dossier it names)
+// small when a lowered threshold finds many disputes at once.
+const MaxWarningListed = 100
+
 // Mass-dispute warning triggers, as carried by MassDisputeWarning.trigger.
 const (
 	TriggerPeople   = "people_involved"

@@ -74,6 +74,32 @@ func TestEmployer(t *testing.T) {
 	}
 }
 
+// EmployerOf names the employer a warning is raised against as the form
+// gives it: the employer fields first, the employer claimant's own for
+// what they leave out.
+func TestEmployerOf(t *testing.T) {
+	employer := Claimant{Kind: typesv1.ClaimantKind_CLAIMANT_KIND_EMPLOYER, Name: " 某公司 ", CreditCode: validCredit}
+	person := Claimant{Kind: typesv1.ClaimantKind_CLAIMANT_KIND_INDIVIDUAL, Name: "张三", CreditCode: validCredit}
+	for _, tc := range []struct {
+		name       string
+		f          Form
+		wantName   string
+		wantCredit string
+	}{
+		{"employer fields", Form{Claimant: person, EmployerCreditCode: validCredit, EmployerName: " 某煤业公司"}, "某煤业公司", validCredit},
+		{"name only", Form{Claimant: person, EmployerName: "某煤业公司"}, "某煤业公司", ""},
+		{"the employer as claimant", Form{Claimant: employer}, "某公司", validCredit},
+		{"an individual's own code is not the employer's", Form{Claimant: person}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name, credit := EmployerOf(tc.f)
+			if name != tc.wantName || credit != tc.wantCredit {
+				t.Errorf("EmployerOf = %q, %q; want %q, %q", name, credit, tc.wantName, tc.wantCredit)
+			}
+		})
+	}
+}
+
 func TestNewMassRule(t *testing.T) {
 	got := NewMassRule(5, 3, 30, []string{"petition", "tax", ""}, "tax")
 	want := MassRule{People: 5, EmployerDisputes: 3, Window: 30 * 24 * time.Hour, AddressedTo: []string{"petition", "tax"}}

@@ -310,7 +310,10 @@ func TestMassDisputeWarningPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &intakev1.MassDisputeWarning{Trigger: "people_involved", PeopleInvolved: 8, AddressedTo: []string{"petition", "tax"}}
+	// A warning of the dispute's own: its id is the event's, it names the
+	// dispute alone.
+	want := &intakev1.MassDisputeWarning{Trigger: "people_involved", PeopleInvolved: 8, AddressedTo: []string{"petition", "tax"},
+		WarningId: warnings[0].GetId(), Disputes: []string{n}, WarningDisputes: 1}
 	if d := cmp.Diff(want, w, protocmp.Transform()); d != "" {
 		t.Errorf("warning (-want +got):\n%s", d)
 	}
@@ -354,27 +357,33 @@ func TestMassDisputeWarningSameEmployer(t *testing.T) {
 		return d
 	}
 	day := 24 * time.Hour
+	var warningIDs []string
 	for _, tc := range []struct {
 		name      string
 		at        time.Duration
 		form      *intakev1.Dispute
 		warn      bool
 		wantCount int32
+		// The disputes the warning lists (by number), and the employer's
+		// name as the raising form gives it.
+		disputes []int
+		employer string
 	}{
-		{"first", 0, against(1, creditCode, ""), false, 0},
-		{"another employer", day, against(2, "", "某煤业公司"), false, 0},
-		{"second", 10 * day, against(3, creditCode, "某公司"), false, 0},
-		{"third within 30 days", 20 * day, against(4, creditCode, ""), true, 3},
+		{"first", 0, against(1, creditCode, ""), false, 0, nil, ""},
+		{"another employer", day, against(2, "", "某煤业公司"), false, 0, nil, ""},
+		{"second", 10 * day, against(3, creditCode, "某公司"), false, 0, nil, ""},
+		{"third within 30 days", 20 * day, against(4, creditCode, ""), true, 3, []int{1, 3, 4}, ""},
 		// The window is the last 30 days: the first (day 0) and the
-		// second (day 10) are out of it, the third (day 20) in: 2 < 3.
-		{"fourth, 45 days on", 45 * day, against(5, creditCode, ""), false, 0},
-		{"employer by name", 46 * day, against(6, "", "某煤业公司"), false, 0},
+		// second (day 10) are out of it, the third (day 20) in: 2 < 3,
+		// which ends the warning's episode.
+		{"fourth, 45 days on", 45 * day, against(5, creditCode, ""), false, 0, nil, ""},
+		{"employer by name", 46 * day, against(6, "", "某煤业公司"), false, 0, nil, ""},
 		{"the employer as claimant", 47 * day, &intakev1.Dispute{
 			Claimant: &intakev1.Claimant{Kind: typesv1.ClaimantKind_CLAIMANT_KIND_EMPLOYER, Name: "某公司",
 				Phone: "0358-7654321", CreditCode: creditCode},
 			Complaint: "滞纳金加收有误", Category: typesv1.Category_CATEGORY_LATE_FEE,
 			Channel: typesv1.Channel_CHANNEL_WINDOW, RegisteringDepartment: "tax", PeopleInvolved: 1,
-		}, true, 3},
+		}, true, 3, []int{4, 5, 7}, "某公司"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countEvents(t, e, &intakev1.MassDisputeWarning{})
@@ -397,12 +406,22 @@ func TestMassDisputeWarningSameEmployer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			last := warnings[len(warnings)-1]
 			want := &intakev1.MassDisputeWarning{Trigger: "same_employer", PeopleInvolved: 1,
-				OpenDisputesSameEmployer: tc.wantCount, AddressedTo: []string{"petition", "tax"}}
+				OpenDisputesSameEmployer: tc.wantCount, AddressedTo: []string{"petition", "tax"},
+				WarningId: last.GetId(), WarningDisputes: int32(len(tc.disputes)),
+				EmployerName: tc.employer, EmployerCreditCode: creditCode}
+			for _, n := range tc.disputes {
+				want.Disputes = append(want.Disputes, name(e, n))
+			}
+			warningIDs = append(warningIDs, w.GetWarningId())
 			if d := cmp.Diff(want, w, protocmp.Transform()); d != "" {
 				t.Errorf("warning (-want +got):\n%s", d)
 			}
 		})
+	}
+	if len(warningIDs) == 2 && warningIDs[0] == warningIDs[1] {
+		t.Errorf("the warning after the episode ended has the first one's id %s", warningIDs[0])
 	}
 	// Only the dispute that raised the warning is marked.
 	for i, want := range []bool{false, false, false, true} {

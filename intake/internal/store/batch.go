@@ -37,7 +37,7 @@ const (
 
 // fixedArgs is the number of fixed script arguments per registration
 // (register.lua's FIXED).
-const fixedArgs = 16
+const fixedArgs = 20
 
 // regCall is one registration's part of a script run: its keys and its
 // block of arguments, in register.lua's layout.

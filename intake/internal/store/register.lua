@@ -4,8 +4,8 @@
 -- reused), refuse a duplicate external
 -- reference, allocate the next number, store the dispute, index it, link it
 -- to the claimant's open disputes of the same category, count the open
--- disputes against its employer, and publish DisputeRegistered,
--- DisputesLinked and MassDisputeWarning. The whole batch is one script, so
+-- disputes against its employer, raise or add to the employer's warning,
+-- and publish DisputeRegistered, DisputesLinked and MassDisputeWarning. The whole batch is one script, so
 -- no other command sees a part of it, and Redis appends it to the AOF as
 -- one MULTI/EXEC. Registrations of one batch see each other as they would
 -- in sequence: a request id or external reference repeated in the batch
@@ -33,7 +33,8 @@
 --   the external reference of the channel -> dispute id (0 or 1 key)
 --   the claimant's open disputes of the category, one per identifier
 --     (score: unix ms; member: dispute id)
---   the open disputes against the employer (0 or 1 key; same layout)
+--   the open disputes against the employer (same layout) and the
+--     employer's open warning episode (a hash: id, n), both or neither
 -- ARGV[1] dispute key prefix (the dispute id is appended; same hash tag)
 -- ARGV[2] region
 -- ARGV[3] year
@@ -42,33 +43,44 @@
 -- ARGV[6] number of registrations
 -- ARGV[7..12] type and payload type URL of DisputeRegistered,
 --   DisputesLinked and MassDisputeWarning
--- then for each registration a block of FIXED fields followed by the
--- departments its warning would be addressed to:
+-- then for each registration a block of FIXED fields:
 --   +0  number of external reference keys (0 or 1)
 --   +1  number of claimant keys
---   +2  number of employer keys (0 or 1)
+--   +2  1 when the employer's two keys are given, else 0
 --   +3  Dispute bytes without fields 1 (name), 2 (number) and the lookup code
 --   +4  the lookup code field's bytes ("" for none)
 --   +5  Event bytes of the fields all its events share (region, actor,
 --       time, source)
 --   +6  id of its DisputeRegistered event
 --   +7  id of its DisputesLinked event (if raised)
---   +8  id of its MassDisputeWarning event (if raised)
+--   +8  id of its same-employer MassDisputeWarning event (if published;
+--       the warning's id when it raises the warning)
 --   +9  index score (registration time, unix ms)
 --   +10 people involved
 --   +11 people threshold (0: off)
 --   +12 employer threshold (0: off)
 --   +13 start of the employer window (unix ms, inclusive)
---   +14 number of departments the warning is addressed to, then those
---       (after the fixed fields)
+--   +14 id of its people-involved MassDisputeWarning event (if raised)
 --   +15 digest of the form as the caller sent it (hex)
+--   +16 MassDisputeWarning bytes of the fields Go knows of a
+--       people-involved warning (trigger, people, addressed, employer)
+--   +17 the same of a same-employer warning
+--   +18 how long an episode lasts without a registration (ms; the window)
+--   +19 most disputes a warning lists when raised
+--
+-- An employer's warning episode opens when a registration finds at least
+-- the threshold of open disputes against it in the window: it takes that
+-- registration's event id as the warning's id and lists those disputes.
+-- Each later registration that finds the threshold reached adds its
+-- dispute to the episode's warning; one that finds fewer ends the episode,
+-- and so does a window without registrations (the key expires).
 --
 -- Returns one reply per registration, in order: {"replayed", id, dispute
 -- bytes}, {"reused", ""} (the request id was used for another form),
 -- {"duplicate", id}, {"created", id, number, trigger, employer count,
 -- linked names...} or {"error", message}.
 
-local FIXED = 16
+local FIXED = 20
 
 local function varint(n)
   if n < 128 then
@@ -119,7 +131,6 @@ local regs = {}
 local k, a = 4, 13
 for i = 1, count do
   local nExtref, nClaimant, nEmployer = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local nAddressed = tonumber(ARGV[a + 14])
   local r = {arg = a, reqKey = KEYS[k], deptKey = KEYS[k + 1], claimantKeys = {}, digest = ARGV[a + 15]}
   k = k + 2
   if nExtref == 1 then
@@ -131,15 +142,11 @@ for i = 1, count do
     k = k + 1
   end
   if nEmployer == 1 then
-    r.employerKey = KEYS[k]
-    k = k + 1
-  end
-  r.addressed = {}
-  for j = 1, nAddressed do
-    r.addressed[j] = ARGV[a + FIXED + j - 1]
+    r.employerKey, r.episodeKey = KEYS[k], KEYS[k + 1]
+    k = k + 2
   end
   regs[i] = r
-  a = a + FIXED + nAddressed
+  a = a + FIXED
 end
 
 -- The request ids and external references: one read for the batch.
@@ -257,19 +264,42 @@ for _, r in ipairs(regs) do
     end
     r.linked = linked
 
-    -- Mass-dispute warning: many people, or many open disputes against
-    -- one employer within the window (this one included).
+    -- Mass-dispute warnings: many people (a warning of this dispute's
+    -- own), or many open disputes against one employer within the window
+    -- (this one included: the employer's episode warning).
     local employerCount = 0
+    local people, peopleMin, employerMin = tonumber(ARGV[a + 10]), tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
     if r.employerKey then
       redis.call('ZREMRANGEBYSCORE', r.employerKey, '-inf', '(' .. ARGV[a + 13])
       redis.call('ZADD', r.employerKey, score, id)
       employerCount = redis.call('ZCOUNT', r.employerKey, ARGV[a + 13], '+inf')
+      if employerMin > 0 and employerCount >= employerMin then
+        local ep = redis.call('HMGET', r.episodeKey, 'id', 'n')
+        local w = {}
+        if ep[1] then
+          w.id, w.disputes = ep[1], {name}
+          w.n = redis.call('HINCRBY', r.episodeKey, 'n', 1)
+        else
+          local most = tonumber(ARGV[a + 19])
+          local ids = redis.call('ZRANGEBYSCORE', r.employerKey, ARGV[a + 13], '+inf', 'LIMIT', math.max(0, employerCount - most), most)
+          w.id, w.disputes, w.n = ARGV[a + 8], {}, #ids
+          for j, open in ipairs(ids) do
+            w.disputes[j] = 'regions/' .. region .. '/disputes/' .. open
+          end
+          redis.call('HSET', r.episodeKey, 'id', w.id, 'n', w.n)
+        end
+        if tonumber(ARGV[a + 18]) > 0 then
+          redis.call('PEXPIRE', r.episodeKey, ARGV[a + 18])
+        end
+        r.employerWarning = w
+      else
+        redis.call('DEL', r.episodeKey)
+      end
     end
-    local people, peopleMin, employerMin = tonumber(ARGV[a + 10]), tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
     local trigger = ''
     if peopleMin > 0 and people >= peopleMin then
       trigger = 'people_involved'
-    elseif r.employerKey and employerMin > 0 and employerCount >= employerMin then
+    elseif r.employerWarning then
       trigger = 'same_employer'
     end
     local numbered = year .. '年第' .. num .. '号'
@@ -325,12 +355,21 @@ for i, r in ipairs(regs) do
       end
       publish(stream, ARGV[a + 7], linkedType, linkedURL, shared, r.name, table.concat(payload))
     end
-    if r.trigger ~= '' then
-      local payload = {field(0x0A, r.trigger), number(0x10, r.people), number(0x18, r.employerCount)}
-      for _, dept in ipairs(r.addressed) do
-        payload[#payload + 1] = field(0x22, dept)
+    -- MassDisputeWarning: Go's part, then open_disputes_same_employer
+    -- (3, varint), warning_id (5), disputes (6) and warning_disputes (7,
+    -- varint).
+    local w = r.employerWarning
+    if w then
+      local payload = {ARGV[a + 17], number(0x18, r.employerCount), field(0x2A, w.id)}
+      for _, d in ipairs(w.disputes) do
+        payload[#payload + 1] = field(0x32, d)
       end
+      payload[#payload + 1] = number(0x38, w.n)
       publish(stream, ARGV[a + 8], massType, massURL, shared, r.name, table.concat(payload))
+    end
+    if r.trigger == 'people_involved' then
+      local payload = {ARGV[a + 16], number(0x18, r.employerCount), field(0x2A, ARGV[a + 14]), field(0x32, r.name), number(0x38, 1)}
+      publish(stream, ARGV[a + 14], massType, massURL, shared, r.name, table.concat(payload))
     end
     local reply = {'created', r.id, r.number, r.trigger, tostring(r.employerCount)}
     for _, l in ipairs(r.linked) do

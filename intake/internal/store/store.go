@@ -115,6 +115,12 @@ func EmployerKey(region, employer string) string {
 	return events.Key(Service, region, "open-employer", hashed(employer))
 }
 
+// EpisodeKey returns the key of employer's open mass-dispute warning
+// episode: the warning's id and how many disputes it names (register.lua).
+func EpisodeKey(region, employer string) string {
+	return events.Key(Service, region, "mass-episode", hashed(employer))
+}
+
 // openIndexes returns the open-dispute indexes a dispute of region is in
 // until it closes: its claimant's in its category, one per identifier, and
 // its employer's. They are derived from the stored form, at registration and
@@ -134,13 +140,19 @@ func openIndexes(region string, d *intakev1.Dispute) []string {
 // indexedBy returns the claimant's identifiers (dispute.Identifiers) and the
 // employer (dispute.Employer) of a stored form.
 func indexedBy(d *intakev1.Dispute) (identifiers []string, employer string) {
+	f := formOfStored(d)
+	return dispute.Identifiers(f.Claimant), dispute.Employer(f)
+}
+
+// formOfStored returns the claimant and employer of a stored form.
+func formOfStored(d *intakev1.Dispute) dispute.Form {
 	c := d.GetClaimant()
-	claimant := dispute.Claimant{
-		Kind: c.GetKind(), Name: c.GetName(), Phone: c.GetPhone(), IDNumber: c.GetIdNumber(), CreditCode: c.GetCreditCode(),
+	return dispute.Form{
+		Claimant: dispute.Claimant{
+			Kind: c.GetKind(), Name: c.GetName(), Phone: c.GetPhone(), IDNumber: c.GetIdNumber(), CreditCode: c.GetCreditCode(),
+		},
+		EmployerName: d.GetEmployerName(), EmployerCreditCode: d.GetEmployerCreditCode(),
 	}
-	return dispute.Identifiers(claimant), dispute.Employer(dispute.Form{
-		Claimant: claimant, EmployerName: d.GetEmployerName(), EmployerCreditCode: d.GetEmployerCreditCode(),
-	})
 }
 
 // Registration is one registration to store.
@@ -173,8 +185,8 @@ type Registration struct {
 	// Employer is the employer the dispute is against (dispute.Employer),
 	// or "" for none; like Identifiers, it must be Dispute's.
 	Employer string
-	// Mass is when the registration raises a MassDisputeWarning; zero
-	// thresholds never do.
+	// Mass is when the registration raises a MassDisputeWarning or adds
+	// to its employer's; zero thresholds never do.
 	Mass dispute.MassRule
 }
 
@@ -272,9 +284,31 @@ func prepare(r Registration) (*regCall, error) {
 			return nil, err
 		}
 	}
-	// DisputeRegistered, DisputesLinked and MassDisputeWarning share their
-	// time; readers that order events by time and id see them in this order.
-	ids := events.NewIDs(r.Time, 3)
+	// The warnings' payloads as far as they do not depend on what the
+	// script finds.
+	employerName, creditCode := dispute.EmployerOf(formOfStored(d))
+	warning := func(trigger string) ([]byte, error) {
+		b, err := proto.Marshal(&intakev1.MassDisputeWarning{
+			Trigger: trigger, PeopleInvolved: d.GetPeopleInvolved(), AddressedTo: r.Mass.AddressedTo,
+			EmployerName: employerName, EmployerCreditCode: creditCode,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("register: marshal warning: %w", err)
+		}
+		return b, nil
+	}
+	peopleWarning, err := warning(dispute.TriggerPeople)
+	if err != nil {
+		return nil, err
+	}
+	employerWarning, err := warning(dispute.TriggerEmployer)
+	if err != nil {
+		return nil, err
+	}
+	// DisputeRegistered, DisputesLinked and the two MassDisputeWarnings
+	// share their time; readers that order events by time and id see them
+	// in this order.
+	ids := events.NewIDs(r.Time, 4)
 	call := &regCall{region: r.Region, year: dispute.Year(r.Time), keys: make([]string, 0, 5)}
 	call.keys = append(call.keys, requestKey(r.Region, d.GetRegisteringDepartment(), r.RequestID), DepartmentIndexKey(r.Region, d.GetRegisteringDepartment()))
 	nExtref, nEmployer := 0, 0
@@ -286,18 +320,15 @@ func prepare(r Registration) (*regCall, error) {
 		call.keys = append(call.keys, ClaimantKey(r.Region, id, d.GetCategory()))
 	}
 	if r.Employer != "" {
-		call.keys = append(call.keys, EmployerKey(r.Region, r.Employer))
+		call.keys = append(call.keys, EmployerKey(r.Region, r.Employer), EpisodeKey(r.Region, r.Employer))
 		nEmployer = 1
 	}
-	call.args = make([]any, 0, fixedArgs+len(r.Mass.AddressedTo))
+	call.args = make([]any, 0, fixedArgs)
 	call.args = append(call.args,
 		nExtref, len(r.Identifiers), nEmployer, form, codeField, tail,
 		ids[0], ids[1], ids[2], r.Time.UnixMilli(),
 		d.GetPeopleInvolved(), r.Mass.People, r.Mass.EmployerDisputes, r.Time.Add(-r.Mass.Window).UnixMilli(),
-		len(r.Mass.AddressedTo), digest)
-	for _, dept := range r.Mass.AddressedTo {
-		call.args = append(call.args, dept)
-	}
+		ids[3], digest, peopleWarning, employerWarning, r.Mass.Window.Milliseconds(), dispute.MaxWarningListed)
 	return call, nil
 }
 

@@ -260,7 +260,8 @@ func TestListPagesNewestFirst(t *testing.T) {
 
 // TestLinksAndCountsUnderConcurrency registers disputes of one claimant
 // against one employer at once: every pair ends up linked both ways, and the
-// employer counts are exactly 1..n, each raising at most one warning.
+// employer counts are exactly 1..n, each raising at most one warning event,
+// all of one warning that names each dispute once.
 func TestLinksAndCountsUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	rdb := testenv.StartRedis(t).Client(t)
@@ -304,6 +305,8 @@ func TestLinksAndCountsUnderConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	counts := map[int32]int{}
+	warningIDs := map[string]bool{}
+	named := map[string]int{}
 	for _, m := range msgs {
 		ev, err := events.Decode(m)
 		if err != nil {
@@ -317,6 +320,13 @@ func TestLinksAndCountsUnderConcurrency(t *testing.T) {
 			t.Fatal(err)
 		}
 		counts[w.GetOpenDisputesSameEmployer()]++
+		warningIDs[w.GetWarningId()] = true
+		for _, d := range w.GetDisputes() {
+			named[d]++
+		}
+		if w.GetWarningDisputes() != w.GetOpenDisputesSameEmployer() {
+			t.Errorf("warning event %s: the warning names %d, the employer has %d open", ev.GetId(), w.GetWarningDisputes(), w.GetOpenDisputesSameEmployer())
+		}
 		d, err := s.Get(ctx, region, idOfName(ev.GetDispute()))
 		if err != nil || !d.GetMassDispute() {
 			t.Errorf("%s raised a warning but is not marked (err %v)", ev.GetDispute(), err)
@@ -329,6 +339,14 @@ func TestLinksAndCountsUnderConcurrency(t *testing.T) {
 	}
 	if len(counts) != n-2 {
 		t.Errorf("warnings for %d distinct counts, want %d", len(counts), n-2)
+	}
+	if len(warningIDs) != 1 {
+		t.Errorf("warning events of %d warnings, want one: %v", len(warningIDs), warningIDs)
+	}
+	for i := 1; i <= n; i++ {
+		if d := fmt.Sprintf("regions/%s/disputes/2026-%d", region, i); named[d] != 1 {
+			t.Errorf("%s named by %d warning events, want 1", d, named[d])
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
+	"github.com/xiaoyi-disputes/disputes/platform/mask"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	meetingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/meeting/v1"
@@ -162,23 +163,50 @@ func minutesProto(mn *office.Minutes) *meetingv1.Minutes {
 
 func warningName(region, id string) string { return "regions/" + region + "/massWarnings/" + id }
 
-func warningProto(region, officeHost string, w *office.MassWarning) *meetingv1.MassWarning {
+// warningProto returns w as the API shows it. Lists mask the employer's
+// credit code (listed is true), as intake's lists do (docs/SECURITY.md,
+// "What is masked").
+func warningProto(region, officeHost string, w *office.MassWarning, listed bool) *meetingv1.MassWarning {
 	out := &meetingv1.MassWarning{
-		Name:                     warningName(region, w.ID),
-		Dispute:                  w.Dispute,
-		Trigger:                  w.Trigger,
-		PeopleInvolved:           w.People,
-		OpenDisputesSameEmployer: w.EmployerCount,
-		AddressedTo:              w.AddressedTo,
-		AcknowledgingUnits:       w.Acknowledgers(officeHost),
-		RaiseTime:                ts(w.RaisedAt),
-		State:                    meetingv1.MassWarningState_MASS_WARNING_STATE_PENDING,
+		Name:                         warningName(region, w.ID),
+		Dispute:                      w.Dispute,
+		Trigger:                      w.Trigger,
+		PeopleInvolved:               w.People,
+		OpenDisputesSameEmployer:     w.EmployerCount,
+		AddressedTo:                  w.AddressedTo,
+		AcknowledgingUnits:           w.Acknowledgers(officeHost),
+		RaiseTime:                    ts(w.RaisedAt),
+		LastRaiseTime:                ts(w.LastRaisedAt),
+		State:                        meetingv1.MassWarningState_MASS_WARNING_STATE_ACKNOWLEDGED,
+		Disputes:                     w.Disputes,
+		DisputeCount:                 int32(len(w.Disputes)),
+		EmployerName:                 w.EmployerName,
+		EmployerCreditCode:           w.EmployerCreditCode,
+		DisputesSinceAcknowledgement: w.SinceAcknowledged(),
+		Acknowledgement:              ackProto(w.Ack),
 	}
-	if a := w.Ack; a != nil {
-		out.State = meetingv1.MassWarningState_MASS_WARNING_STATE_ACKNOWLEDGED
-		out.Acknowledgement = &meetingv1.MassWarningAcknowledgement{Unit: a.Unit, Staff: a.Staff, AcknowledgeTime: ts(a.Time), Note: a.Note}
+	if w.Pending() {
+		out.State = meetingv1.MassWarningState_MASS_WARNING_STATE_PENDING
+	}
+	if w.Ack == nil {
+		// Every dispute is new to a warning never acknowledged; the field
+		// is for what came after an acknowledgement.
+		out.DisputesSinceAcknowledgement = nil
+	}
+	if listed && out.EmployerCreditCode != "" {
+		out.EmployerCreditCode = mask.CreditCode(out.EmployerCreditCode)
+	}
+	for i := range w.Earlier {
+		out.EarlierAcknowledgements = append(out.EarlierAcknowledgements, ackProto(&w.Earlier[i]))
 	}
 	return out
+}
+
+func ackProto(a *office.Acknowledgement) *meetingv1.MassWarningAcknowledgement {
+	if a == nil {
+		return nil
+	}
+	return &meetingv1.MassWarningAcknowledgement{Unit: a.Unit, Staff: a.Staff, AcknowledgeTime: ts(a.Time), Note: a.Note, Disputes: a.Disputes}
 }
 
 func opinionProto(o office.Opinion) *meetingv1.Opinion {

@@ -427,7 +427,9 @@ func cloneMinutes(mn *meetingv1.Minutes) *meetingv1.Minutes {
 	return out
 }
 
-// warn publishes intake's MassDisputeWarning on dispute n as intake does.
+// warn publishes intake's MassDisputeWarning on dispute n as intake did
+// before warnings were kept per employer episode: no warning id, so each
+// event is a warning of its own.
 func (f *fixture) warn(t *testing.T, n int) *eventv1.Event {
 	t.Helper()
 	name := fmt.Sprintf("regions/%s/disputes/2026-%d", region, n)
@@ -485,7 +487,7 @@ func TestMassWarnings(t *testing.T) {
 	})
 	want := &meetingv1.MassWarning{Name: name3, Dispute: w3.GetDispute(), Trigger: "same_employer", OpenDisputesSameEmployer: 3,
 		AddressedTo: []string{"petition", "tax"}, AcknowledgingUnits: []string{"petition"}, RaiseTime: w3.GetTime(),
-		State: pending}
+		State: pending, Disputes: []string{w3.GetDispute()}, DisputeCount: 1, LastRaiseTime: w3.GetTime()}
 	if d := cmp.Diff(want, ws[0], protocmp.Transform()); d != "" {
 		t.Errorf("warning listed (-want +got):\n%s", d)
 	}

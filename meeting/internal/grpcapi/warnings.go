@@ -57,7 +57,7 @@ func (s *MeetingServer) ListMassWarnings(ctx context.Context, req *meetingv1.Lis
 	}
 	out := &meetingv1.ListMassWarningsResponse{NextPageToken: nextToken(query, next)}
 	for _, w := range ws {
-		out.MassWarnings = append(out.MassWarnings, warningProto(region, host, w))
+		out.MassWarnings = append(out.MassWarnings, warningProto(region, host, w, true))
 	}
 	return out, nil
 }
@@ -84,7 +84,7 @@ func (s *MeetingServer) GetMassWarning(ctx context.Context, req *meetingv1.GetMa
 	if w == nil || !readerOf(id).CanReadWarning(w) {
 		return nil, toStatus(warningNotFound(req.GetName()))
 	}
-	return &meetingv1.GetMassWarningResponse{MassWarning: warningProto(region, host, w)}, nil
+	return &meetingv1.GetMassWarningResponse{MassWarning: warningProto(region, host, w, false)}, nil
 }
 
 // AcknowledgeMassWarning records that a unit the warning is for steps in
@@ -117,7 +117,7 @@ func (s *MeetingServer) AcknowledgeMassWarning(ctx context.Context, req *meeting
 			out = w
 			return nil, err
 		}
-		ev, err := s.event(id, w.Dispute, w.Ack.Note, &meetingv1.MassWarningAcknowledged{MassWarning: warningProto(region, host, w)}, now)
+		ev, err := s.event(id, w.Dispute, w.Ack.Note, &meetingv1.MassWarningAcknowledged{MassWarning: warningProto(region, host, w, false)}, now)
 		if err != nil {
 			return nil, err
 		}
@@ -127,5 +127,5 @@ func (s *MeetingServer) AcknowledgeMassWarning(ctx context.Context, req *meeting
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &meetingv1.AcknowledgeMassWarningResponse{MassWarning: warningProto(region, host, out)}, nil
+	return &meetingv1.AcknowledgeMassWarningResponse{MassWarning: warningProto(region, host, out, false)}, nil
 }

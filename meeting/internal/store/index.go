@@ -96,15 +96,18 @@ func indexApproval(ctx context.Context, p redis.Pipeliner, region string, a *off
 	}
 }
 
+// indexWarning puts the warning in the lists of its state, region-wide and
+// for each unit addressed, and out of those of the other state: disputes
+// added after an acknowledgement move it back to pending.
 func indexWarning(ctx context.Context, p redis.Pipeliner, region string, w *office.MassWarning) {
+	in, out := WarningAcknowledged, WarningPending
+	if w.Pending() {
+		in, out = out, in
+	}
 	for _, unit := range append([]string{""}, w.AddressedTo...) {
 		zadd(ctx, p, warningIndex(region, unit, WarningAny), w.ID)
-		if w.Ack == nil {
-			zadd(ctx, p, warningIndex(region, unit, WarningPending), w.ID)
-			continue
-		}
-		p.ZRem(ctx, warningIndex(region, unit, WarningPending), w.ID)
-		zadd(ctx, p, warningIndex(region, unit, WarningAcknowledged), w.ID)
+		p.ZRem(ctx, warningIndex(region, unit, out), w.ID)
+		zadd(ctx, p, warningIndex(region, unit, in), w.ID)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,32 +15,67 @@ import (
 )
 
 // MassWarningHandler keeps intake's mass-dispute warnings (MassDisputeWarning)
-// as the office's warning records, one per event, listed for the units each
-// is addressed to (docs/ARCHITECTURE.md, "Meeting"). A warning already kept
-// is left as it is, acknowledgement included.
+// as the office's warning records, one per warning id (a same-employer
+// warning is one per employer episode), listed for the units each is
+// addressed to (docs/ARCHITECTURE.md, "Meeting"). Each event adds its
+// disputes to its warning's record; the record comes out the same
+// whatever order the events are applied in, and a dispute added after an
+// acknowledgement puts the warning back on the pending lists.
 func (s *Store) MassWarningHandler() events.Handler {
+	decode := func(d *events.Delivery) (office.Raise, error) {
+		name, err := names.CheckDispute(d.Event.GetDispute())
+		if err != nil {
+			return office.Raise{}, events.Permanent(fmt.Errorf("MassDisputeWarning %s: %w", d.Event.GetId(), err))
+		}
+		p, err := events.Payload[*intakev1.MassDisputeWarning](d.Event)
+		if err != nil {
+			return office.Raise{}, events.Permanent(fmt.Errorf("MassDisputeWarning %s: %w", d.Event.GetId(), err))
+		}
+		for _, n := range p.GetDisputes() {
+			if r, _, err := names.DisputeID(n); err != nil || r != d.Region {
+				return office.Raise{}, events.Permanent(fmt.Errorf("MassDisputeWarning %s: dispute %q is not one of region %s", d.Event.GetId(), n, d.Region))
+			}
+		}
+		id := p.GetWarningId()
+		if id == "" {
+			id = d.Event.GetId()
+		}
+		if !warningIDRE.MatchString(id) {
+			return office.Raise{}, events.Permanent(fmt.Errorf("MassDisputeWarning %s: warning id %q", d.Event.GetId(), id))
+		}
+		return office.Raise{
+			Event: d.Event.GetId(), Warning: id, Dispute: name, Disputes: p.GetDisputes(), Trigger: p.GetTrigger(),
+			People: p.GetPeopleInvolved(), EmployerCount: p.GetOpenDisputesSameEmployer(),
+			EmployerName: p.GetEmployerName(), CreditCode: p.GetEmployerCreditCode(),
+			AddressedTo: p.GetAddressedTo(), Time: d.Event.GetTime().AsTime(),
+		}, nil
+	}
 	return events.HandlerFuncs{
 		KeysFunc: func(d *events.Delivery) ([]string, error) {
-			return []string{warningKey(d.Region, d.Event.GetId())}, nil
+			r, err := decode(d)
+			if err != nil {
+				return nil, err
+			}
+			return []string{warningKey(d.Region, r.Warning)}, nil
 		},
 		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
-			key := warningKey(d.Region, d.Event.GetId())
-			if _, ok, err := b.Get(key); ok || err != nil {
+			r, err := decode(d)
+			if err != nil {
 				return err
 			}
-			name, err := names.CheckDispute(d.Event.GetDispute())
+			key := warningKey(d.Region, r.Warning)
+			raw, ok, err := b.Get(key)
 			if err != nil {
-				return events.Permanent(fmt.Errorf("MassDisputeWarning %s: %w", d.Event.GetId(), err))
+				return err
 			}
-			p, err := events.Payload[*intakev1.MassDisputeWarning](d.Event)
-			if err != nil {
-				return events.Permanent(fmt.Errorf("MassDisputeWarning %s: %w", d.Event.GetId(), err))
+			var w *office.MassWarning
+			if ok {
+				w = &office.MassWarning{}
+				if err := json.Unmarshal(raw, w); err != nil {
+					return events.Permanent(fmt.Errorf("decode %s: %w", key, err))
+				}
 			}
-			w := &office.MassWarning{
-				ID: d.Event.GetId(), Dispute: name, Trigger: p.GetTrigger(), People: p.GetPeopleInvolved(),
-				EmployerCount: p.GetOpenDisputesSameEmployer(), AddressedTo: p.GetAddressedTo(),
-				RaisedAt: d.Event.GetTime().AsTime(),
-			}
+			w = office.RaiseWarning(w, r)
 			enc, err := json.Marshal(w)
 			if err != nil {
 				return err
@@ -50,6 +86,10 @@ func (s *Store) MassWarningHandler() events.Handler {
 		},
 	}
 }
+
+// warningIDRE is what a warning id may be: the resource name's last part
+// (meeting.proto's MassWarning name pattern).
+var warningIDRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 
 // Warning reads mass-dispute warning id of region, nil when there is none.
 func (s *Store) Warning(ctx context.Context, region, id string) (*office.MassWarning, error) {

@@ -1066,7 +1066,12 @@ func (x *DisputeWithdrawn) GetReason() string {
 }
 
 // MassDisputeWarning asks the petition bureau and the office to step in early
-// (集中上访案件提前介入).
+// (集中上访案件提前介入). A same-employer warning is one per employer episode
+// (docs/ARCHITECTURE.md, "Meeting"): the registration that reaches the
+// threshold raises it, listing the employer's open disputes in the window;
+// each later registration against the employer while the episode is open
+// publishes this event again with the same warning_id, adding its own
+// dispute. The envelope names the registration that published it.
 type MassDisputeWarning struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why: "people_involved" or "same_employer".
@@ -1076,9 +1081,25 @@ type MassDisputeWarning struct {
 	// Open disputes against the same employer in the window, this one included.
 	OpenDisputesSameEmployer int32 `protobuf:"varint,3,opt,name=open_disputes_same_employer,json=openDisputesSameEmployer,proto3" json:"open_disputes_same_employer,omitempty"`
 	// Departments addressed.
-	AddressedTo   []string `protobuf:"bytes,4,rep,name=addressed_to,json=addressedTo,proto3" json:"addressed_to,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AddressedTo []string `protobuf:"bytes,4,rep,name=addressed_to,json=addressedTo,proto3" json:"addressed_to,omitempty"`
+	// The warning this event raises or adds to: the id of the event that
+	// raised it, the same for every event of one episode. Empty in events
+	// published before warnings were kept per episode: the event's own id.
+	WarningId string `protobuf:"bytes,5,opt,name=warning_id,json=warningId,proto3" json:"warning_id,omitempty"`
+	// Disputes this event adds to the warning, oldest first: when it raises
+	// the warning, the employer's open disputes in the window (at most the
+	// newest 100), this one last; afterwards this one alone.
+	Disputes []string `protobuf:"bytes,6,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	// Disputes in the warning after this event.
+	WarningDisputes int32 `protobuf:"varint,7,opt,name=warning_disputes,json=warningDisputes,proto3" json:"warning_disputes,omitempty"`
+	// The employer's name as this form gives it (the employer's or the
+	// employer claimant's), when it names one.
+	EmployerName string `protobuf:"bytes,8,opt,name=employer_name,json=employerName,proto3" json:"employer_name,omitempty"`
+	// The employer's unified social credit code, when the form gives one
+	// (organisation data: logs and lists mask it).
+	EmployerCreditCode string `protobuf:"bytes,9,opt,name=employer_credit_code,json=employerCreditCode,proto3" json:"employer_credit_code,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *MassDisputeWarning) Reset() {
@@ -1137,6 +1158,41 @@ func (x *MassDisputeWarning) GetAddressedTo() []string {
 		return x.AddressedTo
 	}
 	return nil
+}
+
+func (x *MassDisputeWarning) GetWarningId() string {
+	if x != nil {
+		return x.WarningId
+	}
+	return ""
+}
+
+func (x *MassDisputeWarning) GetDisputes() []string {
+	if x != nil {
+		return x.Disputes
+	}
+	return nil
+}
+
+func (x *MassDisputeWarning) GetWarningDisputes() int32 {
+	if x != nil {
+		return x.WarningDisputes
+	}
+	return 0
+}
+
+func (x *MassDisputeWarning) GetEmployerName() string {
+	if x != nil {
+		return x.EmployerName
+	}
+	return ""
+}
+
+func (x *MassDisputeWarning) GetEmployerCreditCode() string {
+	if x != nil {
+		return x.EmployerCreditCode
+	}
+	return ""
 }
 
 // DisputesLinked is published when a registration is linked to earlier open
@@ -1468,12 +1524,18 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\x11DisputeRegistered\x125\n" +
 	"\adispute\x18\x01 \x01(\v2\x1b.disputes.intake.v1.DisputeR\adispute\"*\n" +
 	"\x10DisputeWithdrawn\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xb9\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xf6\x02\n" +
 	"\x12MassDisputeWarning\x12\x18\n" +
 	"\atrigger\x18\x01 \x01(\tR\atrigger\x12'\n" +
 	"\x0fpeople_involved\x18\x02 \x01(\x05R\x0epeopleInvolved\x12=\n" +
 	"\x1bopen_disputes_same_employer\x18\x03 \x01(\x05R\x18openDisputesSameEmployer\x12!\n" +
-	"\faddressed_to\x18\x04 \x03(\tR\vaddressedTo\"9\n" +
+	"\faddressed_to\x18\x04 \x03(\tR\vaddressedTo\x12\x1d\n" +
+	"\n" +
+	"warning_id\x18\x05 \x01(\tR\twarningId\x12\x1a\n" +
+	"\bdisputes\x18\x06 \x03(\tR\bdisputes\x12)\n" +
+	"\x10warning_disputes\x18\a \x01(\x05R\x0fwarningDisputes\x12#\n" +
+	"\remployer_name\x18\b \x01(\tR\femployerName\x120\n" +
+	"\x14employer_credit_code\x18\t \x01(\tR\x12employerCreditCode\"9\n" +
 	"\x0eDisputesLinked\x12'\n" +
 	"\x0flinked_disputes\x18\x01 \x03(\tR\x0elinkedDisputes\"\x94\x01\n" +
 	"\x14LookupDisputeRequest\x12M\n" +

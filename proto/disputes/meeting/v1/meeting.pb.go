@@ -702,10 +702,13 @@ func (x *Approval) GetDecideTime() *timestamppb.Timestamp {
 }
 
 // MassWarning is a mass-dispute warning raised by intake (MassDisputeWarning),
-// kept by the office for the units it is addressed to.
+// kept by the office for the units it is addressed to: one per employer
+// episode for same_employer, each later registration against the employer
+// adding its dispute.
 type MassWarning struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name: regions/<region>/massWarnings/<id> (the id of intake's event).
+	// Resource name: regions/<region>/massWarnings/<id> (the id of intake's
+	// event that raised it).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The registration that raised it.
 	Dispute string `protobuf:"bytes,2,opt,name=dispute,proto3" json:"dispute,omitempty"`
@@ -722,12 +725,29 @@ type MassWarning struct {
 	AcknowledgingUnits []string `protobuf:"bytes,7,rep,name=acknowledging_units,json=acknowledgingUnits,proto3" json:"acknowledging_units,omitempty"`
 	// When intake raised it.
 	RaiseTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=raise_time,json=raiseTime,proto3" json:"raise_time,omitempty"`
-	// PENDING or ACKNOWLEDGED.
+	// PENDING (never acknowledged, or disputes were added since the last
+	// acknowledgement) or ACKNOWLEDGED.
 	State MassWarningState `protobuf:"varint,9,opt,name=state,proto3,enum=disputes.meeting.v1.MassWarningState" json:"state,omitempty"`
-	// The acknowledgement, once made.
+	// The latest acknowledgement, once made.
 	Acknowledgement *MassWarningAcknowledgement `protobuf:"bytes,10,opt,name=acknowledgement,proto3" json:"acknowledgement,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Every dispute of the warning, by year and number.
+	Disputes []string `protobuf:"bytes,11,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	// How many disputes the warning names.
+	DisputeCount int32 `protobuf:"varint,12,opt,name=dispute_count,json=disputeCount,proto3" json:"dispute_count,omitempty"`
+	// When intake last added a dispute to it (raise_time is the first).
+	LastRaiseTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=last_raise_time,json=lastRaiseTime,proto3" json:"last_raise_time,omitempty"`
+	// The employer's name (same_employer), as the earliest registration gives it.
+	EmployerName string `protobuf:"bytes,14,opt,name=employer_name,json=employerName,proto3" json:"employer_name,omitempty"`
+	// The employer's unified social credit code: whole in GetMassWarning,
+	// masked in ListMassWarnings.
+	EmployerCreditCode string `protobuf:"bytes,15,opt,name=employer_credit_code,json=employerCreditCode,proto3" json:"employer_credit_code,omitempty"`
+	// Disputes added after the latest acknowledgement: they put the warning
+	// back on the PENDING list until it is acknowledged again.
+	DisputesSinceAcknowledgement []string `protobuf:"bytes,16,rep,name=disputes_since_acknowledgement,json=disputesSinceAcknowledgement,proto3" json:"disputes_since_acknowledgement,omitempty"`
+	// Acknowledgements before the latest, oldest first.
+	EarlierAcknowledgements []*MassWarningAcknowledgement `protobuf:"bytes,17,rep,name=earlier_acknowledgements,json=earlierAcknowledgements,proto3" json:"earlier_acknowledgements,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *MassWarning) Reset() {
@@ -830,6 +850,55 @@ func (x *MassWarning) GetAcknowledgement() *MassWarningAcknowledgement {
 	return nil
 }
 
+func (x *MassWarning) GetDisputes() []string {
+	if x != nil {
+		return x.Disputes
+	}
+	return nil
+}
+
+func (x *MassWarning) GetDisputeCount() int32 {
+	if x != nil {
+		return x.DisputeCount
+	}
+	return 0
+}
+
+func (x *MassWarning) GetLastRaiseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRaiseTime
+	}
+	return nil
+}
+
+func (x *MassWarning) GetEmployerName() string {
+	if x != nil {
+		return x.EmployerName
+	}
+	return ""
+}
+
+func (x *MassWarning) GetEmployerCreditCode() string {
+	if x != nil {
+		return x.EmployerCreditCode
+	}
+	return ""
+}
+
+func (x *MassWarning) GetDisputesSinceAcknowledgement() []string {
+	if x != nil {
+		return x.DisputesSinceAcknowledgement
+	}
+	return nil
+}
+
+func (x *MassWarning) GetEarlierAcknowledgements() []*MassWarningAcknowledgement {
+	if x != nil {
+		return x.EarlierAcknowledgements
+	}
+	return nil
+}
+
 // MassWarningAcknowledgement is who stepped in, when, and what they noted.
 type MassWarningAcknowledgement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -840,7 +909,9 @@ type MassWarningAcknowledgement struct {
 	// When.
 	AcknowledgeTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=acknowledge_time,json=acknowledgeTime,proto3" json:"acknowledge_time,omitempty"`
 	// Note.
-	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// The disputes of the warning it covers: every one the warning named then.
+	Disputes      []string `protobuf:"bytes,5,rep,name=disputes,proto3" json:"disputes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -901,6 +972,13 @@ func (x *MassWarningAcknowledgement) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *MassWarningAcknowledgement) GetDisputes() []string {
+	if x != nil {
+		return x.Disputes
+	}
+	return nil
 }
 
 // TriageMatterRequest classifies a dispute.
@@ -3128,7 +3206,7 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"\acomment\x18\x06 \x01(\tR\acomment\x12=\n" +
 	"\frequest_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x12;\n" +
 	"\vdecide_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"decideTime\"\xe4\x03\n" +
+	"decideTime\"\xf2\x06\n" +
 	"\vMassWarning\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\adispute\x18\x02 \x01(\tR\adispute\x12\x18\n" +
@@ -3141,12 +3219,20 @@ const file_disputes_meeting_v1_meeting_proto_rawDesc = "" +
 	"raise_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\traiseTime\x12;\n" +
 	"\x05state\x18\t \x01(\x0e2%.disputes.meeting.v1.MassWarningStateR\x05state\x12Y\n" +
 	"\x0facknowledgement\x18\n" +
-	" \x01(\v2/.disputes.meeting.v1.MassWarningAcknowledgementR\x0facknowledgement\"\xa1\x01\n" +
+	" \x01(\v2/.disputes.meeting.v1.MassWarningAcknowledgementR\x0facknowledgement\x12\x1a\n" +
+	"\bdisputes\x18\v \x03(\tR\bdisputes\x12#\n" +
+	"\rdispute_count\x18\f \x01(\x05R\fdisputeCount\x12B\n" +
+	"\x0flast_raise_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\rlastRaiseTime\x12#\n" +
+	"\remployer_name\x18\x0e \x01(\tR\femployerName\x120\n" +
+	"\x14employer_credit_code\x18\x0f \x01(\tR\x12employerCreditCode\x12D\n" +
+	"\x1edisputes_since_acknowledgement\x18\x10 \x03(\tR\x1cdisputesSinceAcknowledgement\x12j\n" +
+	"\x18earlier_acknowledgements\x18\x11 \x03(\v2/.disputes.meeting.v1.MassWarningAcknowledgementR\x17earlierAcknowledgements\"\xbd\x01\n" +
 	"\x1aMassWarningAcknowledgement\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x14\n" +
 	"\x05staff\x18\x02 \x01(\tR\x05staff\x12E\n" +
 	"\x10acknowledge_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0facknowledgeTime\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"\xc6\x01\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12\x1a\n" +
+	"\bdisputes\x18\x05 \x03(\tR\bdisputes\"\xc6\x01\n" +
 	"\x13TriageMatterRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\x12B\n" +
 	"\x05class\x18\x02 \x01(\x0e2 .disputes.meeting.v1.MatterClassB\n" +
@@ -3398,76 +3484,78 @@ var file_disputes_meeting_v1_meeting_proto_depIdxs = []int32{
 	50, // 10: disputes.meeting.v1.MassWarning.raise_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: disputes.meeting.v1.MassWarning.state:type_name -> disputes.meeting.v1.MassWarningState
 	10, // 12: disputes.meeting.v1.MassWarning.acknowledgement:type_name -> disputes.meeting.v1.MassWarningAcknowledgement
-	50, // 13: disputes.meeting.v1.MassWarningAcknowledgement.acknowledge_time:type_name -> google.protobuf.Timestamp
-	0,  // 14: disputes.meeting.v1.TriageMatterRequest.class:type_name -> disputes.meeting.v1.MatterClass
-	0,  // 15: disputes.meeting.v1.TriageMatterResponse.class:type_name -> disputes.meeting.v1.MatterClass
-	51, // 16: disputes.meeting.v1.TriageMatterResponse.state:type_name -> disputes.types.v1.DisputeState
-	4,  // 17: disputes.meeting.v1.ConveneMeetingRequest.meeting:type_name -> disputes.meeting.v1.Meeting
-	4,  // 18: disputes.meeting.v1.ConveneMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
-	7,  // 19: disputes.meeting.v1.SubmitOpinionRequest.opinion:type_name -> disputes.meeting.v1.Opinion
-	7,  // 20: disputes.meeting.v1.SubmitOpinionResponse.opinion:type_name -> disputes.meeting.v1.Opinion
-	52, // 21: disputes.meeting.v1.IssueDecisionRequest.remedies:type_name -> disputes.types.v1.Remedy
-	51, // 22: disputes.meeting.v1.IssueDecisionResponse.state:type_name -> disputes.types.v1.DisputeState
-	8,  // 23: disputes.meeting.v1.RequestApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
-	8,  // 24: disputes.meeting.v1.DecideApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
-	52, // 25: disputes.meeting.v1.RecordPlatformOutcomeRequest.remedies:type_name -> disputes.types.v1.Remedy
-	51, // 26: disputes.meeting.v1.RecordPlatformOutcomeResponse.state:type_name -> disputes.types.v1.DisputeState
-	0,  // 27: disputes.meeting.v1.MatterTriaged.class:type_name -> disputes.meeting.v1.MatterClass
-	4,  // 28: disputes.meeting.v1.MeetingConvened.meeting:type_name -> disputes.meeting.v1.Meeting
-	7,  // 29: disputes.meeting.v1.OpinionSubmitted.opinion:type_name -> disputes.meeting.v1.Opinion
-	52, // 30: disputes.meeting.v1.DecisionIssued.remedies:type_name -> disputes.types.v1.Remedy
-	8,  // 31: disputes.meeting.v1.ApprovalRequested.approval:type_name -> disputes.meeting.v1.Approval
-	8,  // 32: disputes.meeting.v1.ApprovalDecided.approval:type_name -> disputes.meeting.v1.Approval
-	52, // 33: disputes.meeting.v1.PlatformOutcomeRecorded.remedies:type_name -> disputes.types.v1.Remedy
-	4,  // 34: disputes.meeting.v1.GetMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
-	1,  // 35: disputes.meeting.v1.ListMeetingsRequest.kind:type_name -> disputes.meeting.v1.MeetingKind
-	4,  // 36: disputes.meeting.v1.ListMeetingsResponse.meetings:type_name -> disputes.meeting.v1.Meeting
-	5,  // 37: disputes.meeting.v1.RecordMinutesRequest.minutes:type_name -> disputes.meeting.v1.Minutes
-	4,  // 38: disputes.meeting.v1.RecordMinutesResponse.meeting:type_name -> disputes.meeting.v1.Meeting
-	8,  // 39: disputes.meeting.v1.GetApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
-	2,  // 40: disputes.meeting.v1.ListApprovalsRequest.state:type_name -> disputes.meeting.v1.ApprovalState
-	8,  // 41: disputes.meeting.v1.ListApprovalsResponse.approvals:type_name -> disputes.meeting.v1.Approval
-	3,  // 42: disputes.meeting.v1.ListMassWarningsRequest.state:type_name -> disputes.meeting.v1.MassWarningState
-	9,  // 43: disputes.meeting.v1.ListMassWarningsResponse.mass_warnings:type_name -> disputes.meeting.v1.MassWarning
-	9,  // 44: disputes.meeting.v1.GetMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
-	9,  // 45: disputes.meeting.v1.AcknowledgeMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
-	5,  // 46: disputes.meeting.v1.MinutesRecorded.minutes:type_name -> disputes.meeting.v1.Minutes
-	9,  // 47: disputes.meeting.v1.MassWarningAcknowledged.mass_warning:type_name -> disputes.meeting.v1.MassWarning
-	11, // 48: disputes.meeting.v1.MeetingService.TriageMatter:input_type -> disputes.meeting.v1.TriageMatterRequest
-	13, // 49: disputes.meeting.v1.MeetingService.ConveneMeeting:input_type -> disputes.meeting.v1.ConveneMeetingRequest
-	15, // 50: disputes.meeting.v1.MeetingService.SubmitOpinion:input_type -> disputes.meeting.v1.SubmitOpinionRequest
-	17, // 51: disputes.meeting.v1.MeetingService.IssueDecision:input_type -> disputes.meeting.v1.IssueDecisionRequest
-	19, // 52: disputes.meeting.v1.MeetingService.RequestApproval:input_type -> disputes.meeting.v1.RequestApprovalRequest
-	21, // 53: disputes.meeting.v1.MeetingService.DecideApproval:input_type -> disputes.meeting.v1.DecideApprovalRequest
-	23, // 54: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:input_type -> disputes.meeting.v1.RecordPlatformOutcomeRequest
-	32, // 55: disputes.meeting.v1.MeetingService.GetMeeting:input_type -> disputes.meeting.v1.GetMeetingRequest
-	34, // 56: disputes.meeting.v1.MeetingService.ListMeetings:input_type -> disputes.meeting.v1.ListMeetingsRequest
-	36, // 57: disputes.meeting.v1.MeetingService.RecordMinutes:input_type -> disputes.meeting.v1.RecordMinutesRequest
-	38, // 58: disputes.meeting.v1.MeetingService.GetApproval:input_type -> disputes.meeting.v1.GetApprovalRequest
-	40, // 59: disputes.meeting.v1.MeetingService.ListApprovals:input_type -> disputes.meeting.v1.ListApprovalsRequest
-	42, // 60: disputes.meeting.v1.MeetingService.ListMassWarnings:input_type -> disputes.meeting.v1.ListMassWarningsRequest
-	44, // 61: disputes.meeting.v1.MeetingService.GetMassWarning:input_type -> disputes.meeting.v1.GetMassWarningRequest
-	46, // 62: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:input_type -> disputes.meeting.v1.AcknowledgeMassWarningRequest
-	12, // 63: disputes.meeting.v1.MeetingService.TriageMatter:output_type -> disputes.meeting.v1.TriageMatterResponse
-	14, // 64: disputes.meeting.v1.MeetingService.ConveneMeeting:output_type -> disputes.meeting.v1.ConveneMeetingResponse
-	16, // 65: disputes.meeting.v1.MeetingService.SubmitOpinion:output_type -> disputes.meeting.v1.SubmitOpinionResponse
-	18, // 66: disputes.meeting.v1.MeetingService.IssueDecision:output_type -> disputes.meeting.v1.IssueDecisionResponse
-	20, // 67: disputes.meeting.v1.MeetingService.RequestApproval:output_type -> disputes.meeting.v1.RequestApprovalResponse
-	22, // 68: disputes.meeting.v1.MeetingService.DecideApproval:output_type -> disputes.meeting.v1.DecideApprovalResponse
-	24, // 69: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:output_type -> disputes.meeting.v1.RecordPlatformOutcomeResponse
-	33, // 70: disputes.meeting.v1.MeetingService.GetMeeting:output_type -> disputes.meeting.v1.GetMeetingResponse
-	35, // 71: disputes.meeting.v1.MeetingService.ListMeetings:output_type -> disputes.meeting.v1.ListMeetingsResponse
-	37, // 72: disputes.meeting.v1.MeetingService.RecordMinutes:output_type -> disputes.meeting.v1.RecordMinutesResponse
-	39, // 73: disputes.meeting.v1.MeetingService.GetApproval:output_type -> disputes.meeting.v1.GetApprovalResponse
-	41, // 74: disputes.meeting.v1.MeetingService.ListApprovals:output_type -> disputes.meeting.v1.ListApprovalsResponse
-	43, // 75: disputes.meeting.v1.MeetingService.ListMassWarnings:output_type -> disputes.meeting.v1.ListMassWarningsResponse
-	45, // 76: disputes.meeting.v1.MeetingService.GetMassWarning:output_type -> disputes.meeting.v1.GetMassWarningResponse
-	47, // 77: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:output_type -> disputes.meeting.v1.AcknowledgeMassWarningResponse
-	63, // [63:78] is the sub-list for method output_type
-	48, // [48:63] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	50, // 13: disputes.meeting.v1.MassWarning.last_raise_time:type_name -> google.protobuf.Timestamp
+	10, // 14: disputes.meeting.v1.MassWarning.earlier_acknowledgements:type_name -> disputes.meeting.v1.MassWarningAcknowledgement
+	50, // 15: disputes.meeting.v1.MassWarningAcknowledgement.acknowledge_time:type_name -> google.protobuf.Timestamp
+	0,  // 16: disputes.meeting.v1.TriageMatterRequest.class:type_name -> disputes.meeting.v1.MatterClass
+	0,  // 17: disputes.meeting.v1.TriageMatterResponse.class:type_name -> disputes.meeting.v1.MatterClass
+	51, // 18: disputes.meeting.v1.TriageMatterResponse.state:type_name -> disputes.types.v1.DisputeState
+	4,  // 19: disputes.meeting.v1.ConveneMeetingRequest.meeting:type_name -> disputes.meeting.v1.Meeting
+	4,  // 20: disputes.meeting.v1.ConveneMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
+	7,  // 21: disputes.meeting.v1.SubmitOpinionRequest.opinion:type_name -> disputes.meeting.v1.Opinion
+	7,  // 22: disputes.meeting.v1.SubmitOpinionResponse.opinion:type_name -> disputes.meeting.v1.Opinion
+	52, // 23: disputes.meeting.v1.IssueDecisionRequest.remedies:type_name -> disputes.types.v1.Remedy
+	51, // 24: disputes.meeting.v1.IssueDecisionResponse.state:type_name -> disputes.types.v1.DisputeState
+	8,  // 25: disputes.meeting.v1.RequestApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
+	8,  // 26: disputes.meeting.v1.DecideApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
+	52, // 27: disputes.meeting.v1.RecordPlatformOutcomeRequest.remedies:type_name -> disputes.types.v1.Remedy
+	51, // 28: disputes.meeting.v1.RecordPlatformOutcomeResponse.state:type_name -> disputes.types.v1.DisputeState
+	0,  // 29: disputes.meeting.v1.MatterTriaged.class:type_name -> disputes.meeting.v1.MatterClass
+	4,  // 30: disputes.meeting.v1.MeetingConvened.meeting:type_name -> disputes.meeting.v1.Meeting
+	7,  // 31: disputes.meeting.v1.OpinionSubmitted.opinion:type_name -> disputes.meeting.v1.Opinion
+	52, // 32: disputes.meeting.v1.DecisionIssued.remedies:type_name -> disputes.types.v1.Remedy
+	8,  // 33: disputes.meeting.v1.ApprovalRequested.approval:type_name -> disputes.meeting.v1.Approval
+	8,  // 34: disputes.meeting.v1.ApprovalDecided.approval:type_name -> disputes.meeting.v1.Approval
+	52, // 35: disputes.meeting.v1.PlatformOutcomeRecorded.remedies:type_name -> disputes.types.v1.Remedy
+	4,  // 36: disputes.meeting.v1.GetMeetingResponse.meeting:type_name -> disputes.meeting.v1.Meeting
+	1,  // 37: disputes.meeting.v1.ListMeetingsRequest.kind:type_name -> disputes.meeting.v1.MeetingKind
+	4,  // 38: disputes.meeting.v1.ListMeetingsResponse.meetings:type_name -> disputes.meeting.v1.Meeting
+	5,  // 39: disputes.meeting.v1.RecordMinutesRequest.minutes:type_name -> disputes.meeting.v1.Minutes
+	4,  // 40: disputes.meeting.v1.RecordMinutesResponse.meeting:type_name -> disputes.meeting.v1.Meeting
+	8,  // 41: disputes.meeting.v1.GetApprovalResponse.approval:type_name -> disputes.meeting.v1.Approval
+	2,  // 42: disputes.meeting.v1.ListApprovalsRequest.state:type_name -> disputes.meeting.v1.ApprovalState
+	8,  // 43: disputes.meeting.v1.ListApprovalsResponse.approvals:type_name -> disputes.meeting.v1.Approval
+	3,  // 44: disputes.meeting.v1.ListMassWarningsRequest.state:type_name -> disputes.meeting.v1.MassWarningState
+	9,  // 45: disputes.meeting.v1.ListMassWarningsResponse.mass_warnings:type_name -> disputes.meeting.v1.MassWarning
+	9,  // 46: disputes.meeting.v1.GetMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	9,  // 47: disputes.meeting.v1.AcknowledgeMassWarningResponse.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	5,  // 48: disputes.meeting.v1.MinutesRecorded.minutes:type_name -> disputes.meeting.v1.Minutes
+	9,  // 49: disputes.meeting.v1.MassWarningAcknowledged.mass_warning:type_name -> disputes.meeting.v1.MassWarning
+	11, // 50: disputes.meeting.v1.MeetingService.TriageMatter:input_type -> disputes.meeting.v1.TriageMatterRequest
+	13, // 51: disputes.meeting.v1.MeetingService.ConveneMeeting:input_type -> disputes.meeting.v1.ConveneMeetingRequest
+	15, // 52: disputes.meeting.v1.MeetingService.SubmitOpinion:input_type -> disputes.meeting.v1.SubmitOpinionRequest
+	17, // 53: disputes.meeting.v1.MeetingService.IssueDecision:input_type -> disputes.meeting.v1.IssueDecisionRequest
+	19, // 54: disputes.meeting.v1.MeetingService.RequestApproval:input_type -> disputes.meeting.v1.RequestApprovalRequest
+	21, // 55: disputes.meeting.v1.MeetingService.DecideApproval:input_type -> disputes.meeting.v1.DecideApprovalRequest
+	23, // 56: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:input_type -> disputes.meeting.v1.RecordPlatformOutcomeRequest
+	32, // 57: disputes.meeting.v1.MeetingService.GetMeeting:input_type -> disputes.meeting.v1.GetMeetingRequest
+	34, // 58: disputes.meeting.v1.MeetingService.ListMeetings:input_type -> disputes.meeting.v1.ListMeetingsRequest
+	36, // 59: disputes.meeting.v1.MeetingService.RecordMinutes:input_type -> disputes.meeting.v1.RecordMinutesRequest
+	38, // 60: disputes.meeting.v1.MeetingService.GetApproval:input_type -> disputes.meeting.v1.GetApprovalRequest
+	40, // 61: disputes.meeting.v1.MeetingService.ListApprovals:input_type -> disputes.meeting.v1.ListApprovalsRequest
+	42, // 62: disputes.meeting.v1.MeetingService.ListMassWarnings:input_type -> disputes.meeting.v1.ListMassWarningsRequest
+	44, // 63: disputes.meeting.v1.MeetingService.GetMassWarning:input_type -> disputes.meeting.v1.GetMassWarningRequest
+	46, // 64: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:input_type -> disputes.meeting.v1.AcknowledgeMassWarningRequest
+	12, // 65: disputes.meeting.v1.MeetingService.TriageMatter:output_type -> disputes.meeting.v1.TriageMatterResponse
+	14, // 66: disputes.meeting.v1.MeetingService.ConveneMeeting:output_type -> disputes.meeting.v1.ConveneMeetingResponse
+	16, // 67: disputes.meeting.v1.MeetingService.SubmitOpinion:output_type -> disputes.meeting.v1.SubmitOpinionResponse
+	18, // 68: disputes.meeting.v1.MeetingService.IssueDecision:output_type -> disputes.meeting.v1.IssueDecisionResponse
+	20, // 69: disputes.meeting.v1.MeetingService.RequestApproval:output_type -> disputes.meeting.v1.RequestApprovalResponse
+	22, // 70: disputes.meeting.v1.MeetingService.DecideApproval:output_type -> disputes.meeting.v1.DecideApprovalResponse
+	24, // 71: disputes.meeting.v1.MeetingService.RecordPlatformOutcome:output_type -> disputes.meeting.v1.RecordPlatformOutcomeResponse
+	33, // 72: disputes.meeting.v1.MeetingService.GetMeeting:output_type -> disputes.meeting.v1.GetMeetingResponse
+	35, // 73: disputes.meeting.v1.MeetingService.ListMeetings:output_type -> disputes.meeting.v1.ListMeetingsResponse
+	37, // 74: disputes.meeting.v1.MeetingService.RecordMinutes:output_type -> disputes.meeting.v1.RecordMinutesResponse
+	39, // 75: disputes.meeting.v1.MeetingService.GetApproval:output_type -> disputes.meeting.v1.GetApprovalResponse
+	41, // 76: disputes.meeting.v1.MeetingService.ListApprovals:output_type -> disputes.meeting.v1.ListApprovalsResponse
+	43, // 77: disputes.meeting.v1.MeetingService.ListMassWarnings:output_type -> disputes.meeting.v1.ListMassWarningsResponse
+	45, // 78: disputes.meeting.v1.MeetingService.GetMassWarning:output_type -> disputes.meeting.v1.GetMassWarningResponse
+	47, // 79: disputes.meeting.v1.MeetingService.AcknowledgeMassWarning:output_type -> disputes.meeting.v1.AcknowledgeMassWarningResponse
+	65, // [65:80] is the sub-list for method output_type
+	50, // [50:65] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_disputes_meeting_v1_meeting_proto_init() }

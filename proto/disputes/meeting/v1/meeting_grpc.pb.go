@@ -82,7 +82,8 @@ type MeetingServiceClient interface {
 	// read every one of their region, a unit those addressed to it.
 	GetMassWarning(ctx context.Context, in *GetMassWarningRequest, opts ...grpc.CallOption) (*GetMassWarningResponse, error)
 	// AcknowledgeMassWarning records that a unit the warning is addressed to
-	// steps in early (提前介入).
+	// steps in early (提前介入) on the warning as it stands: every dispute it
+	// names. Disputes added later make it PENDING again.
 	AcknowledgeMassWarning(ctx context.Context, in *AcknowledgeMassWarningRequest, opts ...grpc.CallOption) (*AcknowledgeMassWarningResponse, error)
 }
 
@@ -290,7 +291,8 @@ type MeetingServiceServer interface {
 	// read every one of their region, a unit those addressed to it.
 	GetMassWarning(context.Context, *GetMassWarningRequest) (*GetMassWarningResponse, error)
 	// AcknowledgeMassWarning records that a unit the warning is addressed to
-	// steps in early (提前介入).
+	// steps in early (提前介入) on the warning as it stands: every dispute it
+	// names. Disputes added later make it PENDING again.
 	AcknowledgeMassWarning(context.Context, *AcknowledgeMassWarningRequest) (*AcknowledgeMassWarningResponse, error)
 	mustEmbedUnimplementedMeetingServiceServer()
 }
