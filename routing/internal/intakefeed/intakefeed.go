@@ -36,44 +36,54 @@ func (f *Feed) Routes(st *store.Store) map[string]events.Handler {
 	return map[string]events.Handler{
 		events.TypeOf(&intakev1.DisputeRegistered{}):  st.Handler(f.registered),
 		events.TypeOf(&intakev1.DisputeWithdrawn{}):   st.Handler(f.withdrawn),
-		events.TypeOf(&intakev1.MassDisputeWarning{}): st.Handler(f.massWarning),
+		events.TypeOf(&intakev1.MassDisputeWarning{}): st.MultiHandler(f.massWarning),
 	}
 }
 
 // massWarning lets the departments a mass-dispute warning addresses (the
-// petition bureau: 信访局提前介入) read the dispute it names while it is
-// open, and publishes WarningReadersAdded.
-func (f *Feed) massWarning(dl *events.Delivery) (string, store.ApplyFunc, error) {
+// petition bureau: 信访局提前介入) read each open dispute the event adds to
+// the warning (all the employer's open disputes when it raises it), and
+// publishes WarningReadersAdded on each whose readers changed.
+func (f *Feed) massWarning(dl *events.Delivery) (map[string]store.ApplyFunc, error) {
 	ev := dl.Event
 	p, err := events.Payload[*intakev1.MassDisputeWarning](ev)
 	if err != nil {
-		return "", nil, events.Permanent(err)
+		return nil, events.Permanent(err)
 	}
-	name := ev.GetDispute()
-	return name, func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
-		if cur == nil {
-			return nil, nil, events.NotYet(errNotOpened)
-		}
-		if !tracker.IsOpen(cur.State) {
-			return nil, nil, nil
-		}
-		var readers []string
-		for _, d := range p.GetAddressedTo() {
-			if f.OfficeHost == nil || d != f.OfficeHost(cur.Region) {
-				readers = append(readers, d)
+	disputes := p.GetDisputes()
+	if len(disputes) == 0 {
+		// Published before warnings were kept per episode: it names its
+		// own dispute alone.
+		disputes = []string{ev.GetDispute()}
+	}
+	out := make(map[string]store.ApplyFunc, len(disputes))
+	for _, name := range disputes {
+		out[name] = func(cur *tracker.Tracker) (*tracker.Tracker, []*eventv1.Event, error) {
+			if cur == nil {
+				return nil, nil, events.NotYet(errNotOpened)
 			}
+			if !tracker.IsOpen(cur.State) {
+				return nil, nil, nil
+			}
+			var readers []string
+			for _, d := range p.GetAddressedTo() {
+				if f.OfficeHost == nil || d != f.OfficeHost(cur.Region) {
+					readers = append(readers, d)
+				}
+			}
+			added := cur.AddWarningReaders(readers)
+			if len(added) == 0 {
+				return nil, nil, nil
+			}
+			out, err := events.New(store.Service, cur.Region, name, ev.GetActor(), p.GetTrigger(),
+				&routingv1.WarningReadersAdded{Departments: added, Trigger: p.GetTrigger(), SourceEventId: ev.GetId()}, f.Now())
+			if err != nil {
+				return nil, nil, err
+			}
+			return cur, []*eventv1.Event{out}, nil
 		}
-		added := cur.AddWarningReaders(readers)
-		if len(added) == 0 {
-			return nil, nil, nil
-		}
-		out, err := events.New(store.Service, cur.Region, name, ev.GetActor(), p.GetTrigger(),
-			&routingv1.WarningReadersAdded{Departments: added, Trigger: p.GetTrigger(), SourceEventId: ev.GetId()}, f.Now())
-		if err != nil {
-			return nil, nil, err
-		}
-		return cur, []*eventv1.Event{out}, nil
-	}, nil
+	}
+	return out, nil
 }
 
 func disputeName(ev *eventv1.Event, payloadName string) string {

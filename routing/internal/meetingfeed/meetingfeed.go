@@ -59,30 +59,42 @@ func (f *Feed) Routes(st *store.Store) map[string]events.Handler {
 		events.TypeOf(&meetingv1.MeetingConvened{}):         st.MultiHandler(f.convened),
 		events.TypeOf(&meetingv1.OpinionSubmitted{}):        st.Handler(f.opinion),
 		events.TypeOf(&meetingv1.ApprovalRequested{}):       st.Handler(f.approvalRequested),
-		events.TypeOf(&meetingv1.MassWarningAcknowledged{}): st.Handler(f.warningAcknowledged),
+		events.TypeOf(&meetingv1.MassWarningAcknowledged{}): st.MultiHandler(f.warningAcknowledged),
 	}
 }
 
 // warningAcknowledged ends the reading of the departments a mass-dispute
-// warning addressed: the warning is handled (WarningReadersRemoved).
-func (f *Feed) warningAcknowledged(dl *events.Delivery) (string, store.ApplyFunc, error) {
+// warning addressed on every dispute the acknowledgement covers: the warning
+// is handled (WarningReadersRemoved).
+func (f *Feed) warningAcknowledged(dl *events.Delivery) (map[string]store.ApplyFunc, error) {
 	ev := dl.Event
 	p, err := events.Payload[*meetingv1.MassWarningAcknowledged](ev)
 	if err != nil {
-		return "", nil, events.Permanent(err)
+		return nil, events.Permanent(err)
 	}
 	w := p.GetMassWarning()
 	if w.GetState() != meetingv1.MassWarningState_MASS_WARNING_STATE_ACKNOWLEDGED {
-		return "", nil, nil
+		return nil, nil
 	}
-	name, fn, err := f.apply(ev, or(ev.GetDispute(), w.GetDispute()), func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
-		removed := t.EndWarningReaders(w.GetAddressedTo())
-		if len(removed) == 0 {
-			return nil, nil
+	disputes := w.GetAcknowledgement().GetDisputes()
+	if len(disputes) == 0 {
+		disputes = []string{or(ev.GetDispute(), w.GetDispute())}
+	}
+	out := make(map[string]store.ApplyFunc, len(disputes))
+	for _, d := range disputes {
+		_, fn, err := f.apply(ev, d, func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
+			removed := t.EndWarningReaders(w.GetAddressedTo())
+			if len(removed) == 0 {
+				return nil, nil
+			}
+			return f.publish(t, ev, "", &routingv1.WarningReadersRemoved{Departments: removed, SourceEventId: ev.GetId()})
+		})
+		if err != nil {
+			return nil, err
 		}
-		return f.publish(t, ev, "", &routingv1.WarningReadersRemoved{Departments: removed, SourceEventId: ev.GetId()})
-	})
-	return name, f.unchanged(fn), err
+		out[d] = f.unchanged(fn)
+	}
+	return out, nil
 }
 
 // convened starts, on every dispute of the meeting's agenda, one opinion
