@@ -456,6 +456,10 @@ func (t *Tracker) Return(c Caller, reason, officeHost string, nextSlip func() (s
 	s.ReturnReason = reason
 	t.ReturnCount++
 	t.stopClocks(now)
+	// A department that returns a transfer never held the dispute: it does
+	// not become a past holder, so it reads the dispute and its personal
+	// numbers no more (docs/SECURITY.md, "Who may read a dispute").
+	t.Holder = ""
 	if act == ActReturnToOffice {
 		// The returned slip is the last but one once the office's is made.
 		if _, err := t.toOffice(c.Actor, reason, officeHost, nextSlip, cal, now); err != nil {
