@@ -35,6 +35,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/proto/openapi"
 
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
@@ -91,11 +92,29 @@ func forwardedHeader(key string) (string, bool) {
 	return "", false
 }
 
+// Option configures the gateway.
+type Option func(*options)
+
+type options struct {
+	signIn *signin.Config
+}
+
+// WithSignIn makes the gateway sign staff in to the console and hold their
+// sessions (package signin): the /auth/ routes, and the session's token on
+// the /v1/ and /print/ requests that come with its cookie.
+func WithSignIn(cfg signin.Config) Option {
+	return func(o *options) { o.signIn = &cfg }
+}
+
 // New dials the backends (lazily: a service that is down answers
 // UNAVAILABLE per request) and builds the HTTP handler. console may be nil.
-func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger) (*Gateway, error) {
+func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger, opts ...Option) (*Gateway, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	g := &Gateway{conns: map[string]*grpc.ClientConn{}, registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -156,7 +175,23 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 	}
 
 	root := http.NewServeMux()
-	root.Handle("/v1/", instrument(mux, requests, latency))
+	session := func(h http.Handler) http.Handler { return h }
+	if o.signIn != nil {
+		cfg := *o.signIn
+		if cfg.Log == nil {
+			cfg.Log = log
+		}
+		svc, err := signin.New(cfg, rosterv1.NewRosterServiceClient(g.conns["meeting"]))
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("sign-in: %w", err)
+		}
+		auth := http.NewServeMux()
+		svc.Register(auth)
+		root.Handle("/auth/", instrument(auth, requests, latency))
+		session = svc.Wrap
+	}
+	root.Handle("/v1/", instrument(session(mux), requests, latency))
 	// Printable paper, read through the same backend connections with the
 	// caller's Authorization header.
 	paper := http.NewServeMux()
@@ -164,7 +199,7 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		rosterv1.NewRosterServiceClient(g.conns["meeting"]), log)
 	prints.Register(paper)
 	prints.RegisterMinutes(paper, meetingv1.NewMeetingServiceClient(g.conns["meeting"]))
-	root.Handle("/print/", instrument(paper, requests, latency))
+	root.Handle("/print/", instrument(session(paper), requests, latency))
 	// The sealed logs, read-only, for standard tlog clients (no token).
 	root.Handle("GET /tlog/", instrument(tlogHandler(archivev1.NewArchiveServiceClient(g.conns["archive"]), log), requests, latency))
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
