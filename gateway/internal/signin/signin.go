@@ -247,23 +247,24 @@ func (s *Service) config(w http.ResponseWriter, _ *http.Request) {
 }
 
 type sessionView struct {
+	SignedIn bool `json:"signedIn"`
 	Person
 	CSRFToken  string    `json:"csrfToken"`
 	ExpireTime time.Time `json:"expireTime"`
 }
 
 func (s *Service) current(w http.ResponseWriter, r *http.Request) {
+	// Not being signed in is an answer, not a refusal: the console asks
+	// this on every start. Expired says a cookie came whose session ended.
 	sess, sent := s.lookup(r)
 	if sess == nil {
 		if sent {
 			s.clearCookie(w, r)
-			writeError(w, http.StatusUnauthorized, 16, ReasonSessionExpired, "session expired: sign in again")
-			return
 		}
-		writeError(w, http.StatusUnauthorized, 16, "UNAUTHENTICATED", "not signed in")
+		writeJSON(w, map[string]any{"signedIn": false, "expired": sent})
 		return
 	}
-	writeJSON(w, sessionView{Person: sess.person, CSRFToken: sess.csrf, ExpireTime: sess.expires})
+	writeJSON(w, sessionView{SignedIn: true, Person: sess.person, CSRFToken: sess.csrf, ExpireTime: sess.expires})
 }
 
 func (s *Service) signOut(w http.ResponseWriter, r *http.Request) {
@@ -433,7 +434,7 @@ func (s *Service) devSignIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, 13, ReasonSignInFailed, "could not sign in")
 		return
 	}
-	writeJSON(w, sessionView{Person: sess.person, CSRFToken: sess.csrf, ExpireTime: sess.expires})
+	writeJSON(w, sessionView{SignedIn: true, Person: sess.person, CSRFToken: sess.csrf, ExpireTime: sess.expires})
 }
 
 func constantEqual(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

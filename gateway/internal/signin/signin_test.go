@@ -185,8 +185,8 @@ func TestDevSignInSessionCarriesTokenAndCSRF(t *testing.T) {
 	if rec.Code != http.StatusUnauthorized || reason(t, rec) != ReasonSessionExpired || f.seen != nil {
 		t.Errorf("after sign-out: HTTP %d %s", rec.Code, rec.Body)
 	}
-	if rec := f.do("GET", "/auth/session", "", []*http.Cookie{c}, nil); rec.Code != http.StatusUnauthorized {
-		t.Errorf("session after sign-out: HTTP %d", rec.Code)
+	if rec := f.do("GET", "/auth/session", "", []*http.Cookie{c}, nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"signedIn":false`) {
+		t.Errorf("session after sign-out: HTTP %d %s", rec.Code, rec.Body)
 	}
 }
 
@@ -194,8 +194,8 @@ func TestSessionEndsWhenIdleOrExpired(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.SessionTTL = time.Hour; c.IdleTimeout = 20 * time.Minute })
 	c, _ := f.devSignIn(t, "hrss", "li")
 	f.now = f.now.Add(15 * time.Minute)
-	if rec := f.do("GET", "/auth/session", "", []*http.Cookie{c}, nil); rec.Code != 200 {
-		t.Fatalf("within idle time: HTTP %d", rec.Code)
+	if rec := f.do("GET", "/auth/session", "", []*http.Cookie{c}, nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"signedIn":true`) {
+		t.Fatalf("within idle time: HTTP %d %s", rec.Code, rec.Body)
 	}
 	f.now = f.now.Add(19 * time.Minute) // used 19 min ago: still alive
 	if rec := f.do("GET", "/v1/x", "", []*http.Cookie{c}, nil); rec.Code != 200 {
@@ -228,7 +228,10 @@ func TestDevSignInRefusals(t *testing.T) {
 			t.Errorf("%s: HTTP %d with cookies %v", tt.name, rec.Code, rec.Result().Cookies())
 		}
 	}
-	off := newFixture(t, func(c *Config) { c.Dev = false; c.OIDC = &OIDCConfig{Issuer: "https://idp.example", ClientID: "c", RedirectURL: "https://gw/auth/oidc/callback"} })
+	off := newFixture(t, func(c *Config) {
+		c.Dev = false
+		c.OIDC = &OIDCConfig{Issuer: "https://idp.example", ClientID: "c", RedirectURL: "https://gw/auth/oidc/callback"}
+	})
 	if rec := off.do("POST", "/auth/dev/signin", `{"unit":"tax","staff":"wang"}`, nil, map[string]string{"Content-Type": "application/json"}); rec.Code != http.StatusNotFound {
 		t.Errorf("dev sign-in off: HTTP %d", rec.Code)
 	}

@@ -300,6 +300,13 @@ function clearAll() {
   $("#tracking-view").hidden = true;
   $("#lookup-id").value = "";
   document.querySelectorAll("#wl-tabs .count").forEach(el => { el.textContent = ""; });
+  $("#wl-dept").replaceChildren();
+  $("#proposed").options.length = 1;
+  $("#jurisdiction").options.length = 1;
+  $("#act-route [name=targetDepartment]").replaceChildren();
+  $("#register-print").hidden = true;
+  lastRegistered = "";
+  disputeDoc = null;
   tracking = null;
   roster = null;
   nextToken = "";
@@ -768,11 +775,12 @@ function hideActionForms() {
 // WHO says which signed-in people an action is offered to: the unit that
 // holds the dispute (or registered it, for a withdrawal) in the roles the
 // services accept; the office's actions to the office.
-const holds = t => me && (t.holder === me.unit);
+const holds = t => !!me && t.holder === me.unit;
+const receiving = t => !!me && ((t.transferSlips || []).filter(s => !s.receiveTime && !s.returnReason).pop() || {}).receivingDepartment === me.unit;
 const WHO = {
   route: t => holds(t) && hasRole("clerk", "handler", "office"),
-  receive: t => holds(t) && hasRole("clerk", "handler", "office"),
-  return: t => holds(t) && hasRole("clerk", "handler", "office"),
+  receive: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  return: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
   note: t => holds(t) && hasRole("clerk", "handler", "office"),
   pause: t => holds(t) && hasRole("clerk", "handler", "office"),
   resume: t => holds(t) && hasRole("clerk", "handler", "office"),
@@ -968,7 +976,10 @@ $("#load-roster").addEventListener("click", async () => {
   refreshWho();
   try {
     const res = await fetch("/auth/session", { credentials: "same-origin" });
-    if (res.ok) { signedIn(await res.json()); return; }
-  } catch (e) { /* not signed in */ }
+    const data = await res.json();
+    if (data.signedIn) { signedIn(data); return; }
+    showLogin(data.expired ? REASONS.SESSION_EXPIRED : "");
+    return;
+  } catch (e) { /* shown on the sign-in page */ }
   showLogin("");
 })();
