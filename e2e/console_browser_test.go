@@ -1,0 +1,394 @@
+package e2e
+
+// The staff console in a real browser: Debian's chromium, headless, driven
+// over the DevTools protocol (chromedp) against the real binaries. Each
+// step is done as the person whose work it is, in the console only, and
+// leaves a screenshot in the artifacts folder ($DISPUTES_ARTIFACTS, or a
+// folder under the system's temp dir, named in the log). A step fails on
+// any script error on the page, any failed request that is not an expected
+// refusal, and any staff id, enum name or English error text on screen.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browser is one headless chromium with one tab on the console.
+type browser struct {
+	t         *testing.T
+	p         *platform
+	ctx       context.Context
+	artifacts string
+	step      int
+
+	mu       sync.Mutex
+	problems []string
+	expected map[string]bool // "METHOD status path-suffix" of refusals a step expects
+	methods  map[network.RequestID]string
+}
+
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium is not installed: the console's browser tests need Debian's chromium " +
+		"(apt-get install chromium; scripts/deps.sh and .ci/run install it)")
+	return ""
+}
+
+func newBrowser(t *testing.T, p *platform) *browser {
+	t.Helper()
+	exe := chromiumPath(t)
+	dir := os.Getenv("DISPUTES_ARTIFACTS")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "disputes-console-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir = filepath.Join(dir, t.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 1000),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")))
+	b := &browser{t: t, p: p, artifacts: dir, expected: map[string]bool{}, methods: map[network.RequestID]string{}}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	b.ctx = ctx
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.gateway+"/")); err != nil {
+		t.Fatalf("open the console: %v", err)
+	}
+	return b
+}
+
+// listen records what a step must fail on.
+func (b *browser) listen(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		msg := e.ExceptionDetails.Text
+		if ex := e.ExceptionDetails.Exception; ex != nil {
+			msg += " " + ex.Description
+		}
+		b.problems = append(b.problems, "script error: "+msg)
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError {
+			b.problems = append(b.problems, "console error")
+		}
+	case *network.EventRequestWillBeSent:
+		b.methods[e.RequestID] = e.Request.Method
+	case *network.EventResponseReceived:
+		if e.Response.Status >= 400 {
+			key := fmt.Sprintf("%s %d %s", b.methods[e.RequestID], e.Response.Status, e.Response.URL)
+			if !b.isExpected(key) {
+				b.problems = append(b.problems, "failed request: "+key)
+			}
+		}
+	case *network.EventLoadingFailed:
+		if !e.Canceled {
+			b.problems = append(b.problems, "request failed to load: "+e.ErrorText)
+		}
+	}
+}
+
+func (b *browser) isExpected(key string) bool {
+	for k := range b.expected {
+		if strings.HasPrefix(key, strings.SplitN(k, " ", 3)[0]+" "+strings.SplitN(k, " ", 3)[1]+" ") && strings.HasSuffix(key, strings.SplitN(k, " ", 3)[2]) {
+			return true
+		}
+	}
+	return false
+}
+
+// run runs actions with a generous deadline (the machine is shared).
+func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.shot("failed-" + what)
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitJS waits until the expression is true.
+func (b *browser) waitJS(what, expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		b.shot("failed-" + what)
+		var page string
+		b.eval("page on failure", `document.body.innerText`, &page)
+		b.t.Fatalf("%s: %v\npage:\n%s", what, err, page)
+	}
+}
+
+// eval evaluates expr into out (a *string or *bool).
+func (b *browser) eval(what, expr string, out any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	var err error
+	switch o := out.(type) {
+	case *string:
+		*o, err = chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	case *bool:
+		*o, err = chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+	default:
+		b.t.Fatalf("eval into %T", out)
+	}
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *browser) shot(name string) {
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	b.step++
+	os.WriteFile(filepath.Join(b.artifacts, fmt.Sprintf("%02d-%s.png", b.step, name)), buf, 0o644)
+}
+
+var (
+	enumRE    = regexp.MustCompile(`\b[A-Z][A-Z0-9]+_[A-Z0-9_]+\b`)
+	englishRE = regexp.MustCompile(`(?i)\b(error|invalid|failed|denied|not found|unauthenticated|permission|undefined|null|NaN|object|HTTP|must|required|expired|token)\b`)
+)
+
+// staffIDs are the roster's staff ids: none may show on a page.
+var staffIDs = []string{"wang", "qian", "li", "zhou", "admin", "ren", "hao", "plc_clerk", "liu", "zhao", "sun", "lei", "huo"}
+
+// check takes the step's screenshot and fails on what the page must not
+// show or have done.
+func (b *browser) check(step string) {
+	b.t.Helper()
+	b.shot(step)
+	var text string
+	b.eval("read page", `document.body.innerText`, &text)
+	for _, id := range staffIDs {
+		if regexp.MustCompile(`(^|[^A-Za-z0-9_])` + regexp.QuoteMeta(id) + `($|[^A-Za-z0-9_])`).MatchString(text) {
+			b.t.Errorf("%s: staff id %q on the page:\n%s", step, id, text)
+		}
+	}
+	if m := enumRE.FindString(text); m != "" {
+		b.t.Errorf("%s: enum name %q on the page:\n%s", step, m, text)
+	}
+	if m := englishRE.FindString(text); m != "" {
+		b.t.Errorf("%s: English %q on the page:\n%s", step, m, text)
+	}
+	b.mu.Lock()
+	problems := b.problems
+	b.problems = nil
+	b.mu.Unlock()
+	for _, p := range problems {
+		b.t.Errorf("%s: %s", step, p)
+	}
+}
+
+func (b *browser) click(what, sel string) {
+	b.t.Helper()
+	b.run(what, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+// setValue sets a form control's value and tells the page it changed.
+func (b *browser) setValue(sel, value string) {
+	b.t.Helper()
+	var got string
+	b.eval("set "+sel, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return e.value; })()`, sel, value), &got)
+	if got != value {
+		b.t.Fatalf("%s: value %q, want %q", sel, got, value)
+	}
+}
+
+func (b *browser) signIn(unit, staff, displayName string) {
+	b.t.Helper()
+	b.waitJS("sign-in page", `!document.querySelector("#login-dev").hidden && document.querySelector("#login-unit").options.length > 0`)
+	b.setValue("#login-unit", unit)
+	b.setValue("#login-staff", staff)
+	b.click("sign in", "#login-go")
+	b.waitJS("signed in as "+displayName, fmt.Sprintf(`document.querySelector("#who-text").textContent.includes(%q)`, displayName))
+	b.check("signed-in-" + unit + "-" + staff)
+}
+
+func (b *browser) signOut() {
+	b.t.Helper()
+	b.click("sign out", "#signout")
+	b.waitJS("back on the sign-in page", `!document.querySelector("#page-login").hidden && document.querySelector("#who-text").textContent === "未登录"`)
+	b.check("signed-out")
+}
+
+// open looks a dispute up by the number as staff write it.
+func (b *browser) open(number string) {
+	b.t.Helper()
+	b.click("lookup page", `nav button[data-page="lookup"]`)
+	b.setValue("#lookup-id", number)
+	b.click("lookup", "#lookup-go")
+	b.waitJS("dispute shown", `!document.querySelector("#tracking-view").hidden && document.querySelector("#dispute-summary").children.length > 0 && document.querySelector("#dossier").children.length > 0`)
+}
+
+// act opens the action labelled label, fills it and submits it.
+func (b *browser) act(label string, fill func()) {
+	b.t.Helper()
+	b.waitJS("action "+label+" offered", fmt.Sprintf(`[...document.querySelectorAll("#action-buttons button")].some(x => x.textContent === %q)`, label))
+	var ok bool
+	b.eval("open "+label, fmt.Sprintf(`(() => { [...document.querySelectorAll("#action-buttons button")].find(x => x.textContent === %q).click(); return true; })()`, label), &ok)
+	if fill != nil {
+		fill()
+	}
+	b.eval("submit "+label, `(() => { const f = [...document.querySelectorAll(".action-form")].find(f => !f.hidden);
+		const c = f.querySelector("[name=confirm]"); if (c) c.checked = true;
+		f.querySelector("button[type=submit]").click(); return true; })()`, &ok)
+	b.waitJS(label+" done", fmt.Sprintf(`document.querySelector("#action-result").textContent.startsWith(%q)`, label+"已"))
+}
+
+func (b *browser) state() string {
+	var s string
+	b.eval("state", `document.querySelector("#tracking-summary .state")?.textContent || ""`, &s)
+	return s
+}
+
+// waitReadable waits, over the API, until routing and the archive have
+// taken the registration in, so the console's first look finds both.
+func waitReadable(t *testing.T, p *platform, id string) {
+	tok := p.token("tax", "wang", "clerk", "handler")
+	for _, path := range []string{"/tracking", "/dossier"} {
+		eventually(t, "dispute "+id+path, 60*time.Second, func() error {
+			code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id+path, tok, nil)
+			if code != http.StatusOK {
+				return fmt.Errorf("HTTP %d %v", code, body)
+			}
+			return nil
+		})
+	}
+}
+
+func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
+	p := startPlatform(t)
+	b := newBrowser(t, p)
+	b.check("sign-in-page")
+
+	// The tax clerk registers a benefits dispute; the roster proposes hrss.
+	b.signIn("tax", "wang", "王小明")
+	b.click("register page", `nav button[data-page="register"]`)
+	b.setValue(`#register-form [name=name]`, "张三丰")
+	b.setValue(`#register-form [name=phone]`, "13812345678")
+	b.setValue(`#register-form [name=complaint]`, "单位未按规定核定养老保险待遇")
+	b.setValue(`#category`, "CATEGORY_BENEFITS")
+	b.check("registration-filled")
+
+	// A complaint of spaces only is refused beside the field, in Chinese.
+	b.setValue(`#register-form [name=complaint]`, "   ")
+	b.expected["POST 400 /v1/regions/"+region+"/disputes"] = true
+	b.click("register blank", `#register-form button[type=submit]`)
+	b.waitJS("blank complaint refused", `document.querySelector("#register-result").textContent.startsWith("登记失败") &&
+		!!document.querySelector("#register-form [name=complaint] + .field-error")`)
+	var beside string
+	b.eval("field error", `document.querySelector("#register-form [name=complaint] + .field-error").textContent`, &beside)
+	if !strings.Contains(beside, "诉求反映具体情况") {
+		t.Errorf("beside the complaint: %q", beside)
+	}
+	b.check("blank-complaint-refused")
+	delete(b.expected, "POST 400 /v1/regions/"+region+"/disputes")
+
+	b.setValue(`#register-form [name=complaint]`, "单位未按规定核定养老保险待遇")
+	b.click("register", `#register-form button[type=submit]`)
+	b.waitJS("registered", `document.querySelector("#register-result").textContent.startsWith("登记成功")`)
+	var id, leftName string
+	b.eval("new number", `lastRegistered`, &id)
+	b.eval("form cleared", `document.querySelector("#register-form [name=name]").value + document.querySelector("#register-form [name=complaint]").value`, &leftName)
+	if leftName != "" {
+		t.Errorf("registration form not cleared after success: %q", leftName)
+	}
+	b.check("registered")
+	year, seq, _ := strings.Cut(id, "-")
+	waitReadable(t, p, id)
+
+	// The clerk routes it; the target defaults to the proposed unit.
+	b.open(year + "年第" + seq + "号")
+	var shown string
+	b.eval("dispute shown", `document.querySelector("#dispute-summary").innerText`, &shown)
+	if !strings.Contains(shown, "张三丰") || !strings.Contains(shown, "单位未按规定核定养老保险待遇") || !strings.Contains(shown, "王小明") {
+		t.Errorf("the dispute's page lacks the claimant, complaint or registering person:\n%s", shown)
+	}
+	b.check("dispute-page-tax")
+	b.act("流转", func() {
+		var target, kind string
+		b.eval("route target", `document.querySelector("#act-route [name=targetDepartment]").value`, &target)
+		b.eval("route kind", `document.querySelector("#act-route [name=kind]").value`, &kind)
+		if target != "hrss" || kind != "ROUTE_KIND_TRANSFER" {
+			t.Errorf("route form defaults: kind %s target %s, want a transfer to hrss", kind, target)
+		}
+		b.setValue(`#act-route [name=opinion]`, "属人社部门职责，请签收办理")
+		b.check("route-form")
+	})
+	b.waitJS("transferred", `document.querySelector("#tracking-summary .state").textContent === "已流转"`)
+	b.check("routed")
+	b.signOut()
+
+	// The hrss handler receives, replies and closes.
+	b.signIn("hrss", "liu", "刘建平")
+	b.open(seq)
+	b.act("签收", nil)
+	b.waitJS("handling", `document.querySelector("#tracking-summary .state").textContent === "办理中"`)
+	b.check("received")
+	b.act("书面告知", func() {
+		b.setValue(`#act-reply [name=outcome]`, "已重新核定待遇")
+		b.setValue(`#act-reply [name=text]`, "经核查，已按规定重新核定您的养老保险待遇。")
+		b.check("reply-form")
+	})
+	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知"`)
+	b.check("replied")
+	b.act("办结", func() { b.setValue(`#act-close [name=reason]`, "诉求已解决") })
+	b.waitJS("closed", `document.querySelector("#tracking-summary .state").textContent === "已办结"`)
+	var history string
+	b.eval("history", `document.querySelector("#history").innerText + document.querySelector("#dossier").innerText`, &history)
+	for _, want := range []string{"登记", "流转", "签收", "书面告知", "办结", "王小明", "刘建平"} {
+		if !strings.Contains(history, want) {
+			t.Errorf("history and dossier lack %q:\n%s", want, history)
+		}
+	}
+	b.check("closed")
+
+	// The next person on this browser sees nothing of the last.
+	b.signOut()
+	b.signIn("justice", "sun", "孙志刚")
+	var leftover string
+	b.eval("leftovers", `document.body.innerText + "|" + [...document.querySelectorAll("input, textarea, select")].map(e => e.value).join("|") +
+		"|" + localStorage.length + "|" + sessionStorage.length + "|" + document.cookie`, &leftover)
+	for _, personal := range []string{"张三丰", "13812345678", "养老保险待遇", "刘建平", seq + "号"} {
+		if strings.Contains(leftover, personal) {
+			t.Errorf("the next user sees %q of the last one:\n%s", personal, leftover)
+		}
+	}
+	if !strings.HasSuffix(leftover, "|0|0|") {
+		t.Errorf("storage or script-readable cookies hold something: %q", leftover[max(0, len(leftover)-40):])
+	}
+	b.check("next-user")
+}
