@@ -274,6 +274,38 @@ func (b *browser) state() string {
 	return s
 }
 
+// endSessionElsewhere ends the browser's session on the gateway, as its
+// idle timeout would, leaving the cookie in the browser.
+func (b *browser) endSessionElsewhere() {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var csrf string
+	b.eval("csrf token", `me.csrfToken`, &csrf)
+	req, _ := http.NewRequest(http.MethodPost, b.p.gateway+"/auth/signout", nil)
+	req.Header.Set("X-CSRF-Token", csrf)
+	for _, c := range res.Cookies {
+		if c.Name == "disputes-session" {
+			if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+				b.t.Errorf("session cookie %+v: want HttpOnly and SameSite=Strict", c)
+			}
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b.t.Fatalf("ending the session: HTTP %d", resp.StatusCode)
+	}
+}
+
 // waitReadable waits, over the API, until routing and the archive have
 // taken the registration in, so the console's first look finds both.
 func waitReadable(t *testing.T, p *platform, id string) {
@@ -354,6 +386,16 @@ func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
 
 	// The hrss handler receives, replies and closes.
 	b.signIn("hrss", "liu", "刘建平")
+	// hrss's worklist shows the transfer with its claimant and a summary.
+	b.waitJS("worklist row with claimant", `[...document.querySelectorAll("#worklist tbody tr")].some(r => r.innerText.includes("张三丰") && r.innerText.includes("单位未按规定核定养老保险待遇"))`)
+	b.check("worklist-hrss")
+	b.click("list page", `nav button[data-page="list"]`)
+	b.waitJS("list loaded", `document.querySelectorAll("#list tbody tr").length > 0`)
+	b.setValue("#list-search", "无此人")
+	b.waitJS("search hides rows", `[...document.querySelectorAll("#list tbody tr")].every(r => r.hidden) && !document.querySelector("#list-empty").hidden`)
+	b.setValue("#list-search", "张三丰")
+	b.waitJS("search finds the claimant", `[...document.querySelectorAll("#list tbody tr")].some(r => !r.hidden)`)
+	b.check("list-search")
 	b.open(seq)
 	b.act("签收", nil)
 	b.waitJS("handling", `document.querySelector("#tracking-summary .state").textContent === "办理中"`)
@@ -376,8 +418,17 @@ func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
 	}
 	b.check("closed")
 
+	// The session ends on the server (as at its idle timeout); the next
+	// request returns the page to sign-in with a Chinese message.
+	b.endSessionElsewhere()
+	b.expected["GET 401 /worklist?pageSize=50&dueWithinDays=3"] = true
+	b.click("worklist page", `nav button[data-page="worklist"]`)
+	b.waitJS("back to sign-in on an ended session", `!document.querySelector("#page-login").hidden &&
+		document.querySelector("#login-message").textContent === "登录已过期，请重新登录。"`)
+	b.check("session-ended")
+	b.expected = map[string]bool{}
+
 	// The next person on this browser sees nothing of the last.
-	b.signOut()
 	b.signIn("justice", "sun", "孙志刚")
 	var leftover string
 	b.eval("leftovers", `document.body.innerText + "|" + [...document.querySelectorAll("input, textarea, select")].map(e => e.value).join("|") +

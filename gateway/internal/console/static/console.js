@@ -235,6 +235,8 @@ function show(page) {
   document.querySelectorAll("main > section").forEach(s => { s.hidden = s.id !== "page-" + page; });
   document.querySelectorAll("nav button").forEach(b => b.classList.toggle("active", b.dataset.page === page));
   if (page === "worklist") loadWorklist("");
+  if (page === "list") loadList("");
+  if (page === "roster") loadRosterPage();
 }
 document.querySelectorAll("nav button").forEach(b => b.addEventListener("click", () => show(b.dataset.page)));
 
@@ -418,24 +420,46 @@ const numberText = id => { const m = /^(\d{4})-(\d+)$/.exec(id || ""); return m 
 
 const shortId = name => (name || "").split("/").pop();
 
+const summary = text => { const t = String(text || "").replace(/\s+/g, " ").trim(); return t.length > 30 ? t.slice(0, 30) + "…" : t; };
+
+// The list: category and channel filter on the server; the search box
+// narrows the rows loaded by number, claimant and complaint.
 let nextToken = "";
 async function loadList(token) {
   const q = new URLSearchParams({ pageSize: "20" });
   if (token) q.set("pageToken", token);
+  if ($("#list-category").value) q.set("category", $("#list-category").value);
+  if ($("#list-channel").value) q.set("channel", $("#list-channel").value);
   const tbody = $("#list tbody");
   if (!token) tbody.replaceChildren();
   try {
     const res = await api("GET", `/v1/regions/${region()}/disputes?${q}`);
     for (const d of res.disputes || []) {
-      const tr = cells(tbody.insertRow(), [d.number, d.claimant?.name, d.claimant?.phone, label(CATEGORIES, d.category),
-        deptName(d.registeringDepartment), fmtTime(d.registerTime)]);
+      const tr = cells(tbody.insertRow(), [numberText(shortId(d.name)), d.claimant?.name, d.claimant?.phone, label(CATEGORIES, d.category),
+        summary(d.complaint), deptName(d.registeringDepartment), fmtTime(d.registerTime)]);
       tr.dataset.id = shortId(d.name);
+      tr.dataset.search = [d.number, numberText(shortId(d.name)), d.claimant?.name, d.complaint].join(" ");
     }
     nextToken = res.nextPageToken || "";
     $("#next-page").hidden = !nextToken;
+    filterList();
   } catch (e) { tbody.insertRow().insertCell().textContent = "加载失败：" + describe(e); }
 }
-$("#load-list").addEventListener("click", () => loadList(""));
+function filterList() {
+  const needle = $("#list-search").value.trim();
+  let shown = 0;
+  for (const tr of $("#list tbody").rows) {
+    tr.hidden = !!needle && !(tr.dataset.search || "").includes(needle);
+    if (!tr.hidden) shown++;
+  }
+  $("#list-empty").hidden = shown > 0;
+}
+for (const [v, l] of CATEGORIES) $("#list-category").add(new Option(l, v));
+for (const [v, l] of CHANNELS) $("#list-channel").add(new Option(l, v));
+$("#list-filter").addEventListener("submit", ev => { ev.preventDefault(); loadList(""); });
+$("#list-category").addEventListener("change", () => loadList(""));
+$("#list-channel").addEventListener("change", () => loadList(""));
+$("#list-search").addEventListener("input", filterList);
 $("#next-page").addEventListener("click", () => loadList(nextToken));
 
 // openDispute shows a dispute on the lookup page.
@@ -500,9 +524,15 @@ async function loadWorklist(token) {
   try {
     const res = await api("GET", `/v1/regions/${region()}/departments/${encodeURIComponent(dept)}/worklist?${q}`);
     for (const it of res.items || []) {
-      const tr = cells(tbody.insertRow(), [it.number, STATES[it.state] || it.state, label(CATEGORIES, it.category),
-        STAGES[it.stage] || "", fmtTime(it.dueTime), remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
+      const who = span(""), what = span("");
+      const tr = cells(tbody.insertRow(), [numberText(shortId(it.dispute)), who, label(CATEGORIES, it.category), what,
+        STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime), remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
       tr.dataset.id = shortId(it.dispute);
+      // The claimant (as the API shows it to this department) and a summary.
+      api("GET", `/v1/${it.dispute}`).then(({ dispute: d }) => {
+        who.textContent = d.claimant?.name || "";
+        what.textContent = summary(d.complaint);
+      }).catch(() => { what.textContent = "—"; });
     }
     renderCounts(res.counts);
     wlNext = res.nextPageToken || "";
@@ -952,7 +982,7 @@ document.querySelectorAll("#print-buttons button").forEach(b =>
 // ---------------------------------------------------------------------------
 // Roster page
 
-$("#load-roster").addEventListener("click", async () => {
+async function loadRosterPage() {
   const div = $("#roster");
   div.replaceChildren();
   try {
@@ -963,12 +993,16 @@ $("#load-roster").addEventListener("click", async () => {
     p.textContent = `${r.regionName}　召集人：${l.convenor?.name || ""}（${l.convenor?.title || ""}）　联席会议办公室设在：${deptName(l.officeHostUnit)}`;
     div.appendChild(p);
     const table = document.createElement("table");
-    headCells(table.createTHead().insertRow(), ["代码", "成员单位", "负责人", "受理部门"]);
+    headCells(table.createTHead().insertRow(), ["成员单位", "负责人", "受理部门", "工作人员"]);
     const tb = table.createTBody();
-    for (const u of r.units || []) cells(tb.insertRow(), [u.id, u.name, u.head, u.intakePoint ? "是" : "否"]);
+    for (const u of r.units || []) {
+      const staff = (u.staff || []).map(m => `${m.displayName}（${(m.roles || []).map(x => ROLES[x] || "").filter(Boolean).join("、")}）`).join("；");
+      cells(tb.insertRow(), [u.name, u.head, u.intakePoint ? "是" : "否", staff]);
+    }
     div.appendChild(table);
   } catch (e) { div.textContent = "加载失败：" + describe(e); }
-});
+}
+$("#load-roster").addEventListener("click", loadRosterPage);
 
 // At start: the session the cookie holds, if any, else the sign-in page.
 (async () => {
