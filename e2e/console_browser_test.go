@@ -443,3 +443,93 @@ func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
 	}
 	b.check("next-user")
 }
+
+// personalOnPage returns what of the given strings the page still holds:
+// in its text, in any form control's value, or in storage.
+func (b *browser) personalOnPage(personal ...string) []string {
+	b.t.Helper()
+	var all string
+	b.eval("page contents", `document.body.innerText + "|" + [...document.querySelectorAll("input, textarea, select")].map(e => e.value).join("|") +
+		"|" + JSON.stringify(Object.assign({}, localStorage)) + JSON.stringify(Object.assign({}, sessionStorage)) + "|" + document.cookie`, &all)
+	var found []string
+	for _, s := range personal {
+		if strings.Contains(all, s) {
+			found = append(found, s)
+		}
+	}
+	return found
+}
+
+func TestConsoleTwoUsersOnOneBrowser(t *testing.T) {
+	p := startPlatform(t)
+	b := newBrowser(t, p)
+
+	// The tax clerk registers one dispute, looks at it, then starts a
+	// second form and leaves it half filled.
+	b.signIn("tax", "wang", "王小明")
+	b.click("register page", `nav button[data-page="register"]`)
+	b.setValue(`#register-form [name=name]`, "李四海")
+	b.setValue(`#register-form [name=phone]`, "13987654321")
+	b.setValue(`#register-form [name=complaint]`, "单位少缴失业保险费")
+	b.click("register", `#register-form button[type=submit]`)
+	b.waitJS("registered", `document.querySelector("#register-result").textContent.startsWith("登记成功")`)
+	var id string
+	b.eval("new number", `lastRegistered`, &id)
+	waitReadable(t, p, id)
+	b.open(id)
+	b.check("first-user-dispute")
+	b.click("register page", `nav button[data-page="register"]`)
+	b.setValue(`#register-form [name=name]`, "王五岳")
+	b.setValue(`#register-form [name=phone]`, "13700001111")
+	b.setValue(`#register-form [name=complaint]`, "滞纳金计算有误")
+	b.check("first-user-half-filled")
+
+	personal := []string{"李四海", "13987654321", "单位少缴失业保险费", "王五岳", "13700001111", "滞纳金计算有误", "王小明"}
+	b.signOut()
+	if left := b.personalOnPage(personal[:6]...); len(left) > 0 {
+		t.Errorf("after sign-out the page still holds %q", left)
+	}
+
+	// The next person, of another unit, starts from nothing.
+	b.signIn("hrss", "liu", "刘建平")
+	for _, page := range []string{"register", "lookup", "list", "worklist"} {
+		b.click(page+" page", `nav button[data-page="`+page+`"]`)
+		if left := b.personalOnPage(personal...); len(left) > 0 {
+			t.Errorf("the next user sees %q of the last one on the %s page", left, page)
+		}
+	}
+	var unit string
+	b.eval("registering unit", `document.querySelector("#reg-dept-name").textContent`, &unit)
+	if unit != "市人社局（医保局）" {
+		t.Errorf("registering unit %q, want the signed-in person's", unit)
+	}
+	b.check("second-user")
+}
+
+func TestConsoleRosterEditSeenLive(t *testing.T) {
+	p := startPlatform(t)
+	b := newBrowser(t, p)
+	b.signIn("tax", "wang", "王小明")
+	b.click("register page", `nav button[data-page="register"]`)
+	b.setValue(`#register-form [name=name]`, "赵钱孙")
+	b.setValue(`#register-form [name=phone]`, "13611112222")
+	b.setValue(`#register-form [name=complaint]`, "退费未到账")
+	b.click("register", `#register-form button[type=submit]`)
+	b.waitJS("registered", `document.querySelector("#register-result").textContent.startsWith("登记成功")`)
+	var id string
+	b.eval("new number", `lastRegistered`, &id)
+	waitReadable(t, p, id)
+	b.open(id)
+	b.waitJS("registering person by name", `document.querySelector("#dispute-summary").innerText.includes("王小明")`)
+	b.check("before-roster-edit")
+
+	// The administrator corrects the name; the next look shows it.
+	p.run("roster", "add-staff", "--addr", p.grpc["meeting"], "--key", p.key, "--region", region,
+		"--unit", "tax", "--id", "wang", "--name", "王晓明", "--role", "clerk", "--role", "handler", "--reason", "更正姓名")
+	b.click("lookup again", "#lookup-go")
+	b.waitJS("the new name", `document.querySelector("#dispute-summary").innerText.includes("王晓明") &&
+		document.querySelector("#history").innerText.includes("王晓明")`)
+	b.click("roster page", `nav button[data-page="roster"]`)
+	b.waitJS("roster page names the person", `document.querySelector("#roster").innerText.includes("王晓明")`)
+	b.check("after-roster-edit")
+}

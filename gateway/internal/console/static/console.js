@@ -727,10 +727,12 @@ async function loadDispute() {
   } catch (e) { showError(err, "争议事项读取失败：" + describe(e)); }
 }
 
-function lookup() {
+async function lookup() {
   hideActionForms();
   showError($("#action-result"), "");
   if (!disputeId()) { showError($("#tracking-error"), "请先输入编号（如 2026-1）。"); return; }
+  // Names as the roster has them now: an edit shows on the next look.
+  try { ({ roster } = await api("GET", `/v1/regions/${region()}/roster`)); } catch (e) { /* the cached copy serves */ }
   loadTracking();
   loadDispute();
   loadDossier();
