@@ -533,3 +533,148 @@ func TestConsoleRosterEditSeenLive(t *testing.T) {
 	b.waitJS("roster page names the person", `document.querySelector("#roster").innerText.includes("王晓明")`)
 	b.check("after-roster-edit")
 }
+
+// waitState waits, over the API, until routing shows the dispute in state.
+func waitState(t *testing.T, p *platform, id, state string) {
+	t.Helper()
+	tok := p.token("tax", "zhou", "office")
+	eventually(t, "dispute "+id+" in "+state, 60*time.Second, func() error {
+		code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id+"/tracking", tok, nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("HTTP %d", code)
+		}
+		if s := body["tracking"].(map[string]any)["state"]; s != state {
+			return fmt.Errorf("state %v", s)
+		}
+		return nil
+	})
+}
+
+// registerAndSendToOffice registers a dispute as the tax clerk and routes
+// it to the office, in the console; it returns the dispute's id.
+func (b *browser) registerAndSendToOffice(name, phone, complaint string) string {
+	b.t.Helper()
+	b.signIn("tax", "wang", "王小明")
+	b.click("register page", `nav button[data-page="register"]`)
+	b.setValue(`#register-form [name=name]`, name)
+	b.setValue(`#register-form [name=phone]`, phone)
+	b.setValue(`#register-form [name=complaint]`, complaint)
+	b.click("register", `#register-form button[type=submit]`)
+	b.waitJS("registered", `document.querySelector("#register-result").textContent.startsWith("登记成功")`)
+	var id string
+	b.eval("new number", `lastRegistered`, &id)
+	waitReadable(b.t, b.p, id)
+	b.open(id)
+	b.act("流转", func() {
+		b.setValue(`#act-route [name=kind]`, "ROUTE_KIND_OFFICE")
+		b.setValue(`#act-route [name=opinion]`, "需税务、人社多部门共同办理")
+	})
+	b.check("sent-to-office")
+	b.signOut()
+	waitState(b.t, b.p, id, "DISPUTE_STATE_AT_OFFICE")
+	return id
+}
+
+// triageWhenKnown triages in the console once the meeting service knows
+// the dispute is at the office (it learns from routing's events).
+func (b *browser) triageWhenKnown(id, class string) {
+	b.t.Helper()
+	office := b.p.token("tax", "zhou", "office")
+	eventually(b.t, "the meeting service knows "+id+" is at the office", 60*time.Second, func() error {
+		code, body := b.p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/meetings?dispute=regions/"+region+"/disputes/"+id, office, nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		return nil
+	})
+	b.act("分类", func() { b.setValue(`#act-triage [name=class]`, class) })
+}
+
+func TestConsoleOfficeGeneralMatter(t *testing.T) {
+	p := startPlatform(t)
+	b := newBrowser(t, p)
+	id := b.registerAndSendToOffice("周大年", "13812340101", "单位按最低基数申报，与实际工资不符")
+
+	// The office triages it as general and convenes a meeting with hrss and finance.
+	b.signIn("tax", "zhou", "周丽萍")
+	b.open(id)
+	b.expected["POST 409 :triage"] = true // while the meeting service has not yet heard of it
+	b.triageWhenKnown(id, "MATTER_CLASS_GENERAL")
+	b.expected = map[string]bool{}
+	waitState(t, p, id, "DISPUTE_STATE_JOINT_HANDLING")
+	b.open(id)
+	b.act("召开联席会议", func() {
+		var ok bool
+		b.eval("invite", `(() => { for (const v of ["hrss", "finance"]) document.querySelector('#act-convene [name=invited][value="' + v + '"]').checked = true; return true; })()`, &ok)
+		b.setValue(`#act-convene [name=place]`, "市税务局三楼会议室")
+		b.setValue(`#act-convene [name=startTime]`, "2026-12-10T09:30")
+		b.setValue(`#act-convene [name=agenda]`, "缴费基数争议联合办理")
+		b.check("convene-form")
+	})
+	b.check("convened")
+	b.signOut()
+
+	// Each invited unit gives its opinion from its queue of opinions owed.
+	// (The dispute's own page offers it too once invited units may read the
+	// dispute, issue #14.)
+	for _, u := range []struct{ unit, staff, name, text string }{
+		{"hrss", "liu", "刘建平", "人社部门意见：工资口径无异议"},
+		{"finance", "zhao", "赵红梅", "财政部门意见：无异议"},
+	} {
+		b.signIn(u.unit, u.staff, u.name)
+		b.click("opinions page", `nav button[data-page="opinions"]`)
+		b.waitJS("opinion owed", `document.querySelectorAll("#opinions .queue-item").length === 1`)
+		b.setValue(`#opinions textarea`, u.text)
+		b.click("submit opinion", `#opinions .queue-item button[type=button]:not(.link)`)
+		b.waitJS("opinion given", `document.querySelector("#opinions .result").textContent === "已办理。"`)
+		b.check("opinion-" + u.unit)
+		b.signOut()
+	}
+
+	// The office reads the opinions and decides.
+	b.signIn("tax", "zhou", "周丽萍")
+	b.open(id)
+	b.act("出具处理意见", func() {
+		b.waitJS("opinions shown", `document.querySelector("#act-officedecide .opinions-view").innerText.includes("工资口径无异议") &&
+			document.querySelector("#act-officedecide .opinions-view").innerText.includes("赵红梅")`)
+		b.setValue(`#act-officedecide [name=outcome]`, "责令补缴")
+		b.setValue(`#act-officedecide [name=text]`, "经联席会议研究，单位应按实际工资补申报缴费基数。")
+		b.check("decision-form")
+	})
+	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知"`)
+	b.check("decided")
+}
+
+func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
+	p := startPlatform(t)
+	b := newBrowser(t, p)
+	id := b.registerAndSendToOffice("吴二宝", "13812340102", "多家单位集体欠缴社会保险费")
+
+	b.signIn("tax", "zhou", "周丽萍")
+	b.open(id)
+	b.expected["POST 409 :triage"] = true
+	b.triageWhenKnown(id, "MATTER_CLASS_MAJOR")
+	b.expected = map[string]bool{}
+	waitState(t, p, id, "DISPUTE_STATE_AWAITING_APPROVAL")
+	b.open(id)
+	b.act("报召集人审批", func() {
+		b.setValue(`#act-approval [name=summary]`, "涉及多家单位集体欠费，拟纳入一站式矛盾纠纷调处平台")
+	})
+	b.check("approval-requested")
+	b.signOut()
+
+	// The convenor lands on the approvals queue and approves.
+	b.signIn("gov_office", "ren", "任小俊")
+	b.waitJS("approval pending", `document.querySelectorAll("#approvals .queue-item").length === 1 &&
+		document.querySelector("#approvals").innerText.includes("拟纳入一站式矛盾纠纷调处平台")`)
+	b.setValue(`#approvals textarea`, "同意纳入平台")
+	var ok bool
+	b.eval("approve", `(() => { [...document.querySelectorAll("#approvals button")].find(x => x.textContent === "同意").click(); return true; })()`, &ok)
+	b.waitJS("approved", `document.querySelector("#approvals .result").textContent === "已办理。"`)
+	b.check("approved")
+	b.signOut()
+	waitState(t, p, id, "DISPUTE_STATE_AT_PLATFORM")
+
+	// The platform's part (reading the matter, recording the outcome) waits
+	// for the platform's read access to disputes at the platform (issue #14).
+}

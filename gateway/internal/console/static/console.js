@@ -237,6 +237,9 @@ function show(page) {
   if (page === "worklist") loadWorklist("");
   if (page === "list") loadList("");
   if (page === "roster") loadRosterPage();
+  if (page === "approvals") loadApprovals();
+  if (page === "opinions") loadOpinionsOwed();
+  if (page === "warnings") loadWarnings();
 }
 document.querySelectorAll("nav button").forEach(b => b.addEventListener("click", () => show(b.dataset.page)));
 
@@ -284,6 +287,7 @@ function refreshWho() {
     : "未登录";
   $("#signout").hidden = !me;
   $("#nav").hidden = !me;
+  document.querySelectorAll("nav button[data-roles]").forEach(b => { b.hidden = !me || !hasRole(...b.dataset.roles.split(" ")); });
   $("#reg-dept-name").textContent = me ? me.unitName : "";
 }
 
@@ -311,6 +315,9 @@ function clearAll() {
   disputeDoc = null;
   tracking = null;
   roster = null;
+  owedMeeting = null;
+  disputeMeetings = [];
+  document.querySelectorAll("#approvals, #opinions, #warnings").forEach(el => el.replaceChildren());
   nextToken = "";
   wlNext = "";
 }
@@ -353,7 +360,7 @@ function signedIn(session) {
   showError($("#login-message"), "");
   refreshWho();
   loadRosterOptions();
-  show("worklist");
+  show(hasRole("convenor") ? "approvals" : "worklist");
 }
 
 $("#login-dev").addEventListener("submit", async ev => {
@@ -654,12 +661,48 @@ function renderTracking(t) {
   $("#tracking-view").hidden = false;
 }
 
+// The meetings on the dispute: the opinion this unit owes, if any, and the
+// opinions given (for the office's decision).
+let owedMeeting = null;
+let disputeMeetings = [];
+const meetingText = m => [m.startTime ? "会议时间：" + fmtTime(m.startTime) : "", m.place ? "地点：" + m.place : "",
+  m.agenda ? "议题：" + m.agenda : "", "参会单位：" + (m.invitedUnits || []).map(deptName).join("、")].filter(Boolean).join("　");
+async function loadMeetings(t) {
+  owedMeeting = null;
+  disputeMeetings = [];
+  if (!me || t.state !== "DISPUTE_STATE_JOINT_HANDLING") return;
+  const q = new URLSearchParams({ dispute: t.name, pageSize: "20" });
+  if (!hasRole("office")) q.set("invitedUnit", me.unit);
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/meetings?${q}`);
+    disputeMeetings = res.meetings || [];
+  } catch (e) { return; }
+  owedMeeting = disputeMeetings.find(m => (m.invitedUnits || []).includes(me.unit) &&
+    !(m.opinions || []).some(o => o.unit === me.unit && o.dispute === t.name)) || null;
+}
+function showOpinions(box) {
+  box.replaceChildren();
+  for (const m of disputeMeetings) {
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = meetingText(m);
+    box.appendChild(p);
+    for (const u of m.invitedUnits || []) {
+      const o = (m.opinions || []).find(o => o.unit === u && o.dispute === tracking?.name);
+      const line = document.createElement("p");
+      line.textContent = o ? `${deptName(u)}（${staffName(o.staff)}，${fmtTime(o.submitTime)}）：${o.text}` : `${deptName(u)}：尚未提交书面意见`;
+      box.appendChild(line);
+    }
+  }
+}
+
 async function loadTracking() {
   const err = $("#tracking-error");
   try {
     const res = await api("GET", `/v1/${disputeName()}/tracking`);
     tracking = res.tracking;
     showError(err, "");
+    await loadMeetings(tracking);
     renderTracking(tracking);
   } catch (e) {
     tracking = null;
@@ -731,6 +774,11 @@ async function lookup() {
   hideActionForms();
   showError($("#action-result"), "");
   if (!disputeId()) { showError($("#tracking-error"), "请先输入编号（如 2026-1）。"); return; }
+  // Nothing of the dispute shown before stays while the asked one loads.
+  tracking = null;
+  $("#tracking-view").hidden = true;
+  $("#dispute-summary").replaceChildren();
+  $("#dossier").replaceChildren();
   // Names as the roster has them now: an edit shows on the next look.
   try { ({ roster } = await api("GET", `/v1/regions/${region()}/roster`)); } catch (e) { /* the cached copy serves */ }
   loadTracking();
@@ -797,6 +845,40 @@ const ACTIONS = [
   },
   { form: "close", label: "办结", verb: "close", when: t => is(t, "DISPUTE_STATE_REPLIED"), body: f => ({ reason: f.get("reason") }) },
   { form: "withdraw", label: "撤回", verb: "withdraw", when: t => is(t, ...OPEN), body: f => ({ reason: f.get("reason") }) },
+  // The office, the invited units and the platform (joint handling).
+  {
+    form: "triage", label: "分类", verb: "triage", when: t => is(t, "DISPUTE_STATE_AT_OFFICE"),
+    body: f => ({ class: f.get("class"), note: f.get("note") }),
+  },
+  {
+    form: "convene", label: "召开联席会议", when: t => is(t, "DISPUTE_STATE_JOINT_HANDLING"),
+    path: () => `/v1/regions/${region()}/meetings`,
+    body: (f, name) => ({
+      requestId: crypto.randomUUID(),
+      meeting: {
+        kind: "MEETING_KIND_JOINT_HANDLING", disputes: [name], invitedUnits: f.getAll("invited"), place: f.get("place"),
+        agenda: f.get("agenda"), startTime: f.get("startTime") ? new Date(f.get("startTime")).toISOString() : undefined,
+      },
+    }),
+  },
+  {
+    form: "opinion", label: "提交书面意见", when: t => is(t, "DISPUTE_STATE_JOINT_HANDLING") && !!owedMeeting,
+    path: () => `/v1/${owedMeeting.name}/opinions`,
+    body: (f, name) => ({ opinion: { dispute: name, text: f.get("text") } }),
+  },
+  {
+    form: "officedecide", label: "出具处理意见", verb: "decide", when: t => is(t, "DISPUTE_STATE_JOINT_HANDLING"),
+    body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
+  },
+  {
+    form: "approval", label: "报召集人审批", when: t => is(t, "DISPUTE_STATE_AWAITING_APPROVAL"),
+    path: () => `/v1/regions/${region()}/approvals`,
+    body: (f, name) => ({ dispute: name, summary: f.get("summary") }),
+  },
+  {
+    form: "platform", label: "记录调处结果", verb: "platformOutcome", when: t => is(t, "DISPUTE_STATE_AT_PLATFORM"),
+    body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
+  },
 ];
 
 function hideActionForms() {
@@ -824,6 +906,12 @@ const WHO = {
   object: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
   close: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
   withdraw: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
+  triage: () => hasRole("office"),
+  convene: () => hasRole("office"),
+  opinion: () => hasRole("clerk", "handler"),
+  officedecide: () => hasRole("office"),
+  approval: () => hasRole("office"),
+  platform: () => hasRole("platform"),
 };
 
 function renderActions(t) {
@@ -847,6 +935,24 @@ function openAction(a) {
   const form = $("#act-" + a.form);
   form.reset();
   if (a.form === "route") prepareRoute(form);
+  if (a.form === "convene") {
+    const box = form.querySelector(".invited");
+    box.querySelectorAll("label").forEach(l => l.remove());
+    for (const u of (roster || {}).units || []) {
+      const lab = document.createElement("label");
+      lab.className = "inline";
+      const c = document.createElement("input");
+      c.type = "checkbox";
+      c.name = "invited";
+      c.value = u.id;
+      lab.append(c, " " + u.name);
+      box.appendChild(lab);
+    }
+  }
+  if (a.form === "opinion" && owedMeeting) {
+    form.querySelector(".meeting-info").textContent = meetingText(owedMeeting);
+  }
+  if (a.form === "officedecide") showOpinions(form.querySelector(".opinions-view"));
   if (a.form === "decide" && tracking?.extension) {
     const e = tracking.extension;
     form.querySelector(".extension-ask").textContent = `${actorText(e.requestedBy)} 申请延期 ${e.days} 天：${e.reason || ""}`;
@@ -902,12 +1008,12 @@ async function submitAction(a, form) {
   form.querySelectorAll(".invalid").forEach(el => el.classList.remove("invalid"));
   if (!tracking) return;
   const name = tracking.name || disputeName();
-  const body = { ...a.body(new FormData(form)), name };
+  const body = a.path ? a.body(new FormData(form), name) : { ...a.body(new FormData(form)), name };
   if (a.etag) body.etag = tracking.etag || "";
   const submit = form.querySelector("button[type=submit]");
   submit.disabled = true;
   try {
-    await api("POST", `/v1/${name}:${a.verb}`, body);
+    await api("POST", a.path ? a.path(name) : `/v1/${name}:${a.verb}`, body);
     out.className = "result";
     out.textContent = a.verb === "withdraw" ? `${a.label}已受理，办理进度随后更新。` : `${a.label}已办理。`;
     out.hidden = false;
@@ -943,6 +1049,7 @@ for (const [v, l] of REMEDIES) {
   box.value = v;
   lab.append(box, " " + l);
   $("#act-reply .remedies").appendChild(lab);
+  for (const sel of ["#act-officedecide .remedies", "#act-platform .remedies"]) $(sel).appendChild(lab.cloneNode(true));
   $("#act-object [name=remedy]").add(new Option(l, v));
 }
 
@@ -980,6 +1087,113 @@ async function openPrint(paper, forId) {
 }
 document.querySelectorAll("#print-buttons button").forEach(b =>
   b.addEventListener("click", () => openPrint(b.dataset.print)));
+
+
+// ---------------------------------------------------------------------------
+// Queues: the convenor's approvals, the opinions a unit owes, the 信访局's
+// mass-dispute warnings. Each item links to its dispute.
+
+function disputeLink(name) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "link";
+  b.textContent = numberText(shortId(name));
+  b.addEventListener("click", () => openDispute(shortId(name)));
+  return b;
+}
+function queueItem(parts) {
+  const div = document.createElement("div");
+  div.className = "queue-item";
+  for (const p of parts) if (p) div.appendChild(p instanceof Node ? p : span(p));
+  return div;
+}
+function para(...nodes) {
+  const p = document.createElement("p");
+  for (const n of nodes) p.append(n instanceof Node ? n : String(n));
+  return p;
+}
+// smallForm is a form of one text field and buttons; submit(button value, text) runs on each button.
+function smallForm(fieldLabel, buttons, submit, required) {
+  const f = document.createElement("form");
+  f.autocomplete = "off";
+  const lab = document.createElement("label");
+  const ta = document.createElement("textarea");
+  ta.name = "text";
+  ta.rows = 2;
+  ta.maxLength = 2000;
+  lab.append(fieldLabel + " ", ta);
+  f.appendChild(lab);
+  const out = span("", "result");
+  for (const [value, text] of buttons) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.addEventListener("click", async () => {
+      if (required(value) && !ta.value.trim()) { out.className = "result error"; out.textContent = `请填写「${fieldLabel}」。`; return; }
+      b.disabled = true;
+      try { await submit(value, ta.value); out.className = "result"; out.textContent = "已办理。"; f.querySelectorAll("button, textarea").forEach(x => { x.disabled = true; }); }
+      catch (e) { out.className = "result error"; out.textContent = describe(e); b.disabled = false; }
+    });
+    f.append(b, " ");
+  }
+  f.appendChild(out);
+  return f;
+}
+
+async function loadApprovals() {
+  const box = $("#approvals");
+  box.replaceChildren();
+  showError($("#approvals-error"), "");
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/approvals?state=APPROVAL_STATE_PENDING&pageSize=50`);
+    for (const a of res.approvals || []) {
+      const parts = [para("事项：", disputeLink(a.dispute), `　报审时间：${fmtTime(a.requestTime)}`), para("报审事由：", a.summary || "")];
+      if (hasRole("convenor")) {
+        parts.push(smallForm("审批意见", [["true", "同意"], ["false", "不同意"]],
+          (v, text) => api("POST", `/v1/${a.name}:decide`, { approve: v === "true", comment: text }), v => v === "false"));
+      }
+      box.appendChild(queueItem(parts));
+    }
+    $("#approvals-empty").hidden = (res.approvals || []).length > 0;
+  } catch (e) { showError($("#approvals-error"), "加载失败：" + describe(e)); }
+}
+
+async function loadOpinionsOwed() {
+  const box = $("#opinions");
+  box.replaceChildren();
+  showError($("#opinions-error"), "");
+  let owed = 0;
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/meetings?invitedUnit=${encodeURIComponent(me.unit)}&pageSize=50`);
+    for (const m of res.meetings || []) {
+      for (const d of m.disputes || []) {
+        if ((m.opinions || []).some(o => o.unit === me.unit && o.dispute === d)) continue;
+        owed++;
+        box.appendChild(queueItem([para("事项：", disputeLink(d)), para(meetingText(m)),
+          smallForm("本单位意见", [["", "提交书面意见"]], (_, text) => api("POST", `/v1/${m.name}/opinions`, { opinion: { dispute: d, text } }), () => true)]));
+      }
+    }
+    $("#opinions-empty").hidden = owed > 0;
+  } catch (e) { showError($("#opinions-error"), "加载失败：" + describe(e)); }
+}
+
+const TRIGGERS = { people_involved: "涉及人数达到预警标准", same_employer: "同一用人单位争议达到预警标准" };
+async function loadWarnings() {
+  const box = $("#warnings");
+  box.replaceChildren();
+  showError($("#warnings-error"), "");
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/massWarnings?state=MASS_WARNING_STATE_PENDING&pageSize=50`);
+    for (const w of res.massWarnings || []) {
+      box.appendChild(queueItem([
+        para("事项：", disputeLink(w.dispute), `　预警时间：${fmtTime(w.raiseTime)}`),
+        para(`${TRIGGERS[w.trigger] || "达到群体性争议预警标准"}　涉及人数：${w.peopleInvolved || 0}　同一单位在办争议：${w.openDisputesSameEmployer || 0}`),
+        smallForm("签收说明", [["", "签收（提前介入）"]], (_, text) => api("POST", `/v1/${w.name}:acknowledge`, { requestId: crypto.randomUUID(), note: text }), () => false),
+      ]));
+    }
+    $("#warnings-empty").hidden = (res.massWarnings || []).length > 0;
+  } catch (e) { showError($("#warnings-error"), "加载失败：" + describe(e)); }
+}
 
 // ---------------------------------------------------------------------------
 // Roster page
