@@ -678,3 +678,41 @@ func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
 	// The platform's part (reading the matter, recording the outcome) waits
 	// for the platform's read access to disputes at the platform (issue #14).
 }
+
+func TestConsoleMassWarningAcknowledged(t *testing.T) {
+	p := startPlatform(t)
+	b := newBrowser(t, p)
+	b.signIn("tax", "wang", "王小明")
+	b.click("register page", `nav button[data-page="register"]`)
+	b.setValue(`#register-form [name=name]`, "郑六一")
+	b.setValue(`#register-form [name=phone]`, "13812340199")
+	b.setValue(`#register-form [name=complaint]`, "单位拖欠三十名职工社会保险费")
+	b.setValue(`#register-form [name=peopleInvolved]`, "30")
+	b.click("register", `#register-form button[type=submit]`)
+	b.waitJS("registered with a warning", `document.querySelector("#register-result").textContent.includes("群体性争议预警")`)
+	b.check("registered-mass")
+	b.signOut()
+
+	// The meeting service takes the warning from intake's events.
+	lei := p.token("petition", "lei", "clerk", "handler")
+	eventually(t, "the warning reaches the petition bureau", 60*time.Second, func() error {
+		code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/massWarnings?state=MASS_WARNING_STATE_PENDING", lei, nil)
+		if ws, _ := body["massWarnings"].([]any); code != http.StatusOK || len(ws) == 0 {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		return nil
+	})
+
+	// The petition bureau sees the warning and acknowledges it (提前介入).
+	b.signIn("petition", "lei", "雷晓东")
+	b.click("warnings page", `nav button[data-page="warnings"]`)
+	b.waitJS("warning listed", `document.querySelectorAll("#warnings .queue-item").length === 1 &&
+		document.querySelector("#warnings").innerText.includes("涉及人数：30")`)
+	b.setValue(`#warnings textarea`, "已安排提前介入")
+	b.click("acknowledge", `#warnings .queue-item button[type=button]:not(.link)`)
+	b.waitJS("acknowledged", `document.querySelector("#warnings .result").textContent === "已办理。"`)
+	b.check("acknowledged")
+	b.click("warnings page again", `nav button[data-page="warnings"]`)
+	b.waitJS("no warning left", `document.querySelectorAll("#warnings .queue-item").length === 0 && !document.querySelector("#warnings-empty").hidden`)
+	b.check("warnings-empty")
+}
