@@ -532,6 +532,24 @@ func TestConsoleRosterEditSeenLive(t *testing.T) {
 	b.click("roster page", `nav button[data-page="roster"]`)
 	b.waitJS("roster page names the person", `document.querySelector("#roster").innerText.includes("王晓明")`)
 	b.check("after-roster-edit")
+	b.signOut()
+
+	// The roster administrator renames a person in the console; the next
+	// sign-in carries the new name.
+	b.signIn("tax", "admin", "张建伟")
+	b.click("roster page", `nav button[data-page="roster"]`)
+	b.waitJS("staff form", `!document.querySelector("#staff-edit").hidden && document.querySelector("#staff-edit [name=unit]").options.length > 0`)
+	b.setValue(`#staff-edit [name=unit]`, "finance")
+	b.setValue(`#staff-edit [name=id]`, "zhao")
+	b.setValue(`#staff-edit [name=displayName]`, "赵红霞")
+	b.setValue(`#staff-edit [name=reason]`, "更正姓名")
+	var ok bool
+	b.eval("role", `(() => { document.querySelector('#staff-edit [name=roles][value="handler"]').checked = true; return true; })()`, &ok)
+	b.click("save staff", `#staff-edit button[type=submit]`)
+	b.waitJS("saved", `document.querySelector("#staff-result").textContent === "已保存。" && document.querySelector("#roster").innerText.includes("赵红霞")`)
+	b.check("staff-renamed")
+	b.signOut()
+	b.signIn("finance", "zhao", "赵红霞")
 }
 
 // waitState waits, over the API, until routing shows the dispute in state.

@@ -318,6 +318,7 @@ function clearAll() {
   owedMeeting = null;
   disputeMeetings = [];
   document.querySelectorAll("#approvals, #opinions, #warnings").forEach(el => el.replaceChildren());
+  $("#staff-edit").hidden = true;
   nextToken = "";
   wlNext = "";
 }
@@ -360,7 +361,7 @@ function signedIn(session) {
   showError($("#login-message"), "");
   refreshWho();
   loadRosterOptions();
-  show(hasRole("convenor") ? "approvals" : "worklist");
+  show(hasRole("convenor") ? "approvals" : hasRole("clerk", "handler", "office", "platform") ? "worklist" : "roster");
 }
 
 $("#login-dev").addEventListener("submit", async ev => {
@@ -1216,9 +1217,63 @@ async function loadRosterPage() {
       cells(tb.insertRow(), [u.name, u.head, u.intakePoint ? "是" : "否", staff]);
     }
     div.appendChild(table);
+    const edit = $("#staff-edit");
+    edit.hidden = !hasRole("admin");
+    const unitSel = edit.elements.unit;
+    if (unitSel.options.length !== (r.units || []).length) fillSelect(unitSel, (r.units || []).map(u => [u.id, u.name]), false);
   } catch (e) { div.textContent = "加载失败：" + describe(e); }
 }
 $("#load-roster").addEventListener("click", loadRosterPage);
+
+// Staff upkeep by the roster administrator: add, rename or re-role a person
+// (by login id, which is never shown on a page) or remove them, with a reason.
+for (const [v, l] of Object.entries(ROLES)) {
+  const lab = document.createElement("label");
+  lab.className = "inline";
+  const c = document.createElement("input");
+  c.type = "checkbox";
+  c.name = "roles";
+  c.value = v;
+  lab.append(c, " " + l);
+  $("#staff-edit .roles").appendChild(lab);
+}
+async function editStaff(remove) {
+  const form = $("#staff-edit");
+  const out = $("#staff-result");
+  clearFieldErrors(form);
+  const f = new FormData(form);
+  const id = String(f.get("id") || "").trim();
+  if (!id || !String(f.get("reason") || "").trim() || (!remove && !String(f.get("displayName") || "").trim())) {
+    out.className = "result error";
+    showError(out, remove ? "请填写登录账号和变更原因。" : "请填写登录账号、姓名和变更原因。");
+    return;
+  }
+  try {
+    const { roster: r } = await api("GET", `/v1/regions/${region()}/roster`);
+    let found = false;
+    for (const u of r.units || []) {
+      const before = (u.staff || []).length;
+      u.staff = (u.staff || []).filter(m => m.id !== id);
+      found = found || u.staff.length !== before;
+    }
+    if (remove && !found) { out.className = "result error"; showError(out, "名册中没有该人员。"); return; }
+    if (!remove) {
+      const unit = (r.units || []).find(u => u.id === f.get("unit"));
+      unit.staff.push({ id, displayName: String(f.get("displayName")).trim(), roles: f.getAll("roles") });
+    }
+    await api("PATCH", `/v1/${r.name}`, { roster: r, updateMask: "units", reason: f.get("reason") });
+    form.reset();
+    out.className = "result";
+    showError(out, remove ? "已移除。" : "已保存。");
+    loadRosterPage();
+  } catch (e) {
+    out.className = "result error";
+    showError(out, "保存失败：" + describe(e));
+    if (e instanceof ApiError) markInvalid(form, e.violations);
+  }
+}
+$("#staff-edit").addEventListener("submit", ev => { ev.preventDefault(); editStaff(false); });
+$("#staff-remove").addEventListener("click", () => editStaff(true));
 
 // At start: the session the cookie holds, if any, else the sign-in page.
 (async () => {
