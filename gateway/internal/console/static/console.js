@@ -1072,10 +1072,14 @@ async function openPrint(paper, forId) {
     });
     const html = await res.text();
     if (!res.ok) {
+      if (res.status === 401 && me) sessionEnded(REASONS.SESSION_EXPIRED);
+      // The print pages answer refusals as a Chinese page (h1 and a line);
+      // anything else gets the sentence of its status.
       const doc = new DOMParser().parseFromString(html, "text/html");
-      const title = doc.querySelector("h1")?.textContent || res.statusText;
+      const title = doc.querySelector("h1")?.textContent || "";
       const detail = doc.querySelector("h1 + p")?.textContent || "";
-      throw new Error(`${res.status} ${title}${detail ? "：" + detail : ""}`);
+      const chinese = /[\u4e00-\u9fff]/.test(title) ? `${title}${detail ? "：" + detail : ""}` : "";
+      throw new Error(chinese || CODES[{ 400: 3, 401: 16, 403: 7, 404: 5, 429: 8, 503: 14 }[res.status]] || GENERIC);
     }
     const url = URL.createObjectURL(new Blob([html], { type: "text/html;charset=utf-8" }));
     if (win) { win.location.href = url; } else { window.open(url, "_blank"); }
