@@ -1,8 +1,9 @@
 // Package gateway serves the platform over HTTP/JSON: the grpc-gateway
 // mapping of every service's RPCs, the OpenAPI document, the printable
-// paper (/print/) and the staff console. It holds no state and no identity
-// of its own: the caller's Authorization header is forwarded to the
-// services, which verify it.
+// paper (/print/) and the staff console. The caller's Authorization header
+// is forwarded to the services, which verify it; with sign-in on
+// (WithSignIn) the console's sessions are the one state it holds, and a
+// session's token is put on the requests that come with its cookie.
 package gateway
 
 import (
