@@ -131,7 +131,9 @@ func startPlatform(t *testing.T) *platform {
 	p.admin["gateway"] = freeAddr(t)
 	p.start("gateway", env, "-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s",
 		"-intake-addr", p.grpc["intake"], "-routing-addr", p.grpc["routing"],
-		"-meeting-addr", p.grpc["meeting"], "-archive-addr", p.grpc["archive"])
+		"-meeting-addr", p.grpc["meeting"], "-archive-addr", p.grpc["archive"],
+		// The console's development sign-in, as in make run (console_browser_test.go).
+		"-signing-key", p.key, "-signin-region", region, "-dev-signin")
 	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
 	return p
 }

@@ -159,8 +159,11 @@ if [[ ${HTTPS:-} == 1 ]]; then
   SCHEME=https
   https=(-https-cert "$CERTS/gateway.pem" -https-key "$CERTS/gateway-key.pem")
 fi
+# The console's development sign-in: pick a unit and a person of the roster,
+# no password; the gateway mints their token with the dev signing key.
 start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr 127.0.0.1:8080 -admin-addr 127.0.0.1:9200 \
-  -tls-cert "$CERTS/gateway.pem" -tls-key "$CERTS/gateway-key.pem" "${https[@]}"
+  -tls-cert "$CERTS/gateway.pem" -tls-key "$CERTS/gateway-key.pem" "${https[@]}" \
+  -signing-key "$VAR/keys/dev-key.pem" -signin-region "$REGION" -dev-signin
 wait_for "gateway" curl -fsS http://127.0.0.1:9200/readyz
 
 TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 12h)
@@ -177,7 +180,7 @@ cat <<EOT
 
 社会保险费征缴争议联合处置平台 is running.
 
-  Staff console (工作台)  $GW/        (paste the token below to log in)
+  Staff console (工作台)  $GW/        (development sign-in: pick a unit and a person)
   OpenAPI                 $GW/openapi.json
   gRPC (mutual TLS)       intake localhost:9101  routing localhost:9102  meeting localhost:9103  archive localhost:9104
                           CA and client certificate in var/certs (ca.pem, client.pem, client-key.pem)

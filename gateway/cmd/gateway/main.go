@@ -11,13 +11,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/console"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/gateway"
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
+	"github.com/xiaoyi-disputes/disputes/platform/names"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
 )
 
@@ -47,6 +51,20 @@ func realMain(ctx context.Context, args []string) error {
 	fs.BoolVar(&b.InsecurePlaintext, "insecure-plaintext", false, "development only: call the services without TLS (flag only, no env)")
 	httpsCert := fs.String("https-cert", env("https-cert", ""), "PEM certificate to serve HTTPS with on -http-addr (env GATEWAY_HTTPS_CERT); plain HTTP without it")
 	httpsKey := fs.String("https-key", env("https-key", ""), "PEM private key of -https-cert (env GATEWAY_HTTPS_KEY)")
+	// Console sign-in (docs/SECURITY.md, "Console sign-in and sessions").
+	signingKey := fs.String("signing-key", env("signing-key", ""), "Ed25519 private key (PEM) the gateway mints session tokens with; console sign-in is off without it (env GATEWAY_SIGNING_KEY)")
+	signinRegion := fs.String("signin-region", env("signin-region", ""), "region the console signs staff in to (env GATEWAY_SIGNIN_REGION)")
+	tokenAudience := fs.String("token-audience", server.EnvOr(server.TokenAudienceEnv, authn.DefaultAudience), "aud of the session tokens (env "+server.TokenAudienceEnv+")")
+	sessionTTL := fs.Duration("session-ttl", 8*time.Hour, "longest a console session lives (at most 12h)")
+	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "a console session not used for this long ends")
+	devSignIn := fs.Bool("dev-signin", false, "development only: sign in as any roster staff member without a password (flag only, no env)")
+	secureCookie := fs.Bool("secure-cookie", false, "mark the session cookie Secure on plain HTTP too, behind a TLS-terminating proxy")
+	var oidc signin.OIDCConfig
+	fs.StringVar(&oidc.Issuer, "oidc-issuer", env("oidc-issuer", ""), "OpenID Connect issuer URL of the region's identity provider (env GATEWAY_OIDC_ISSUER)")
+	fs.StringVar(&oidc.ClientID, "oidc-client-id", env("oidc-client-id", ""), "the gateway's client id at the provider (env GATEWAY_OIDC_CLIENT_ID)")
+	oidcSecretFile := fs.String("oidc-client-secret-file", env("oidc-client-secret-file", ""), "file holding the client secret (env GATEWAY_OIDC_CLIENT_SECRET_FILE)")
+	fs.StringVar(&oidc.RedirectURL, "oidc-redirect-url", env("oidc-redirect-url", ""), "https://<host>/auth/oidc/callback as registered at the provider (env GATEWAY_OIDC_REDIRECT_URL)")
+	fs.StringVar(&oidc.StaffClaim, "oidc-staff-claim", env("oidc-staff-claim", "sub"), "ID token claim holding the roster staff id (env GATEWAY_OIDC_STAFF_CLAIM)")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env GATEWAY_LOG_LEVEL)")
 	drain := fs.Duration("drain-delay", time.Second, "time to keep serving after readiness fails on shutdown")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "longest graceful stop")
@@ -64,7 +82,38 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, b, console.Handler(), log)
+	var opts []gateway.Option
+	if *signingKey != "" {
+		key, err := authn.LoadPrivateKey(*signingKey)
+		if err != nil {
+			return fmt.Errorf("-signing-key: %w", err)
+		}
+		if !names.IsRegion(*signinRegion) {
+			return errors.New("-signin-region: a 6-digit region code is required with -signing-key")
+		}
+		cfg := signin.Config{Region: *signinRegion, Signer: authn.Signer{Key: key, Audience: *tokenAudience},
+			SessionTTL: *sessionTTL, IdleTimeout: *sessionIdle, Dev: *devSignIn, SecureCookie: *secureCookie, Log: log}
+		if oidc.Issuer != "" {
+			if *oidcSecretFile != "" {
+				b, err := os.ReadFile(*oidcSecretFile)
+				if err != nil {
+					return fmt.Errorf("-oidc-client-secret-file: %w", err)
+				}
+				oidc.ClientSecret = strings.TrimSpace(string(b))
+			}
+			cfg.OIDC = &oidc
+		}
+		if !cfg.Dev && cfg.OIDC == nil {
+			return errors.New("-signing-key given but no way to sign in: set -oidc-issuer (or -dev-signin in development)")
+		}
+		opts = append(opts, gateway.WithSignIn(cfg))
+		if cfg.Dev {
+			log.Warn("development sign-in is on (-dev-signin): anyone reaching the console may act as any staff member")
+		}
+	} else if *devSignIn || oidc.Issuer != "" {
+		return errors.New("console sign-in needs -signing-key")
+	}
+	gw, err := gateway.New(ctx, b, console.Handler(), log, opts...)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,9 @@
 // Package gateway serves the platform over HTTP/JSON: the grpc-gateway
 // mapping of every service's RPCs, the OpenAPI document, the printable
-// paper (/print/) and the staff console. It holds no state and no identity
-// of its own: the caller's Authorization header is forwarded to the
-// services, which verify it.
+// paper (/print/) and the staff console. The caller's Authorization header
+// is forwarded to the services, which verify it; with sign-in on
+// (WithSignIn) the console's sessions are the one state it holds, and a
+// session's token is put on the requests that come with its cookie.
 package gateway
 
 import (
@@ -36,6 +37,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/lookup"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
@@ -92,11 +94,29 @@ func forwardedHeader(key string) (string, bool) {
 	return "", false
 }
 
+// Option configures the gateway.
+type Option func(*options)
+
+type options struct {
+	signIn *signin.Config
+}
+
+// WithSignIn makes the gateway sign staff in to the console and hold their
+// sessions (package signin): the /auth/ routes, and the session's token on
+// the /v1/ and /print/ requests that come with its cookie.
+func WithSignIn(cfg signin.Config) Option {
+	return func(o *options) { o.signIn = &cfg }
+}
+
 // New dials the backends (lazily: a service that is down answers
 // UNAVAILABLE per request) and builds the HTTP handler. console may be nil.
-func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger) (*Gateway, error) {
+func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger, opts ...Option) (*Gateway, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	g := &Gateway{conns: map[string]*grpc.ClientConn{}, registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -157,7 +177,23 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 	}
 
 	root := http.NewServeMux()
-	root.Handle("/v1/", instrument(mux, requests, latency))
+	session := func(h http.Handler) http.Handler { return h }
+	if o.signIn != nil {
+		cfg := *o.signIn
+		if cfg.Log == nil {
+			cfg.Log = log
+		}
+		svc, err := signin.New(cfg, rosterv1.NewRosterServiceClient(g.conns["meeting"]))
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("sign-in: %w", err)
+		}
+		auth := http.NewServeMux()
+		svc.Register(auth)
+		root.Handle("/auth/", instrument(auth, requests, latency))
+		session = svc.Wrap
+	}
+	root.Handle("/v1/", instrument(session(mux), requests, latency))
 	// Printable paper, read through the same backend connections with the
 	// caller's Authorization header.
 	paper := http.NewServeMux()
@@ -165,7 +201,7 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		rosterv1.NewRosterServiceClient(g.conns["meeting"]), log)
 	prints.Register(paper)
 	prints.RegisterMinutes(paper, meetingv1.NewMeetingServiceClient(g.conns["meeting"]))
-	root.Handle("/print/", instrument(paper, requests, latency))
+	root.Handle("/print/", instrument(session(paper), requests, latency))
 	// The claimant's lookup (no login): number and lookup code, state and dates only.
 	lk := http.NewServeMux()
 	lookup.New(intakev1.NewIntakeServiceClient(g.conns["intake"]), log).Register(lk)

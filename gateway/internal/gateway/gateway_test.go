@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
 // closedAddr returns an address nothing listens on.
@@ -60,5 +65,51 @@ func TestPrintRoutesAreMounted(t *testing.T) {
 				t.Errorf("body lacks %q: %s", tt.wantBody, rec.Body)
 			}
 		})
+	}
+}
+
+func TestSignInRoutesAndSessionCookie(t *testing.T) {
+	down := closedAddr(t)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(context.Background(), Backends{Intake: down, Routing: down, Meeting: down, Archive: down, InsecurePlaintext: true},
+		http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WithSignIn(signin.Config{Region: "141181", Signer: authn.Signer{Key: priv}, Dev: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	get := func(path string, cookie *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := get("/auth/config", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"dev":true`) {
+		t.Errorf("/auth/config: HTTP %d %s", rec.Code, rec.Body)
+	}
+	// A cookie of no live session is refused at the gateway, before any service.
+	for _, path := range []string{"/v1/regions/141181/disputes", "/print/regions/141181/disputes/2026-1/receipt"} {
+		rec := get(path, &http.Cookie{Name: "disputes-session", Value: "gone"})
+		if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), signin.ReasonSessionExpired) {
+			t.Errorf("%s with an ended session: HTTP %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	// Without sign-in configured there are no /auth/ routes.
+	plain, err := New(context.Background(), Backends{Intake: down, Routing: down, Meeting: down, Archive: down, InsecurePlaintext: true},
+		http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plain.Close)
+	rec := httptest.NewRecorder()
+	plain.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/auth/config", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("/auth/config without sign-in: HTTP %d", rec.Code)
 	}
 }

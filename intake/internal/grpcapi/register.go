@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 	rules := checks.rules
 	now := s.now()
 	d := normalized(req.GetDispute())
+	if err := blankText(d); err != nil {
+		return nil, err
+	}
 	// The form as sent identifies a retry, before the service adds to it.
 	digest, err := store.FormDigest(d)
 	if err != nil {
@@ -92,6 +96,24 @@ func (s *Service) register(ctx context.Context, req *intakev1.RegisterDisputeReq
 		Dispute: out, Replayed: replayed,
 		LinkedDisputes: out.GetLinkedDisputes(), MassDisputeWarning: out.GetMassDispute(),
 	}, nil
+}
+
+// blankText refuses text fields that hold only white space: they pass a
+// min_len rule yet say nothing (a complaint of three spaces).
+func blankText(d *intakev1.Dispute) error {
+	var vs []apierr.Violation
+	blank := func(field, v string) {
+		if v != "" && strings.TrimSpace(v) == "" {
+			vs = append(vs, apierr.Violation{Field: field, Reason: "must not be blank (white space only)"})
+		}
+	}
+	blank("dispute.claimant.name", d.GetClaimant().GetName())
+	blank("dispute.complaint", d.GetComplaint())
+	blank("dispute.employer_name", d.GetEmployerName())
+	if len(vs) > 0 {
+		return apierr.Invalid(vs...)
+	}
+	return nil
 }
 
 // normalized returns a copy of the submitted form with output-only fields

@@ -152,6 +152,8 @@ func TestRegisterRefused(t *testing.T) {
 		fields []string
 		code   codes.Code
 	}{
+		{"complaint of spaces only", func(d *intakev1.Dispute) { d.Complaint = " \u3000 \n" }, []string{"dispute.complaint"}, codes.InvalidArgument},
+		{"claimant name of spaces only", func(d *intakev1.Dispute) { d.Claimant.Name = "   " }, []string{"dispute.claimant.name"}, codes.InvalidArgument},
 		{"phone", func(d *intakev1.Dispute) { d.Claimant.Phone = "12812345678" }, []string{"dispute.claimant.phone"}, codes.InvalidArgument},
 		{"landline without area code", func(d *intakev1.Dispute) { d.Claimant.Phone = "7654321" }, []string{"dispute.claimant.phone"}, codes.InvalidArgument},
 		{"id check char", func(d *intakev1.Dispute) { d.Claimant.IdNumber = "110105194912310021" }, []string{"dispute.claimant.id_number"}, codes.InvalidArgument},

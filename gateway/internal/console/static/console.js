@@ -31,7 +31,6 @@ const STATES = {
 const STAGES = {
   STAGE_ROUTING: "分类流转", STAGE_TRANSFER_RECEIPT: "签收", STAGE_HANDLING: "办理",
   STAGE_OPINION: "会办意见", STAGE_APPROVAL: "召集人审批",
-  STAGE_TRIAGE: "梳理分类", STAGE_PLATFORM: "平台调处", STAGE_REPLY: "答复时限",
 };
 const REMEDIES = [
   ["REMEDY_MEDIATION", "调解"],
@@ -47,78 +46,149 @@ const CLOSE_CAUSES = {
   withdrawn: "诉求人撤回", objection: "诉求人提出异议", objection_window_ended: "异议期满",
   closed_by_holder: "承办部门办结",
 };
-// gRPC status codes as the gateway returns them in the error body.
+// Refusals as staff read them: one Chinese sentence per ErrorInfo reason.
+// A reason not in the table gets the sentence of its status code, and a code
+// not there GENERIC; nothing in English or a code ever reaches the page.
+const REASONS = {
+  UNAUTHENTICATED: "尚未登录，请先登录。", TOKEN_INVALID: "登录凭证无效，请重新登录。", TOKEN_EXPIRED: "登录已过期，请重新登录。",
+  SESSION_EXPIRED: "登录已过期，请重新登录。", CSRF_TOKEN_INVALID: "页面已过期，请刷新后重试。",
+  STAFF_NOT_IN_ROSTER: "名册中没有该人员或其未分配岗位，无法登录。", SIGN_IN_DISABLED: "该登录方式未启用。", SIGN_IN_FAILED: "登录失败，请重试。",
+  PERMISSION_DENIED: "您所在的单位或岗位无权办理此事项。", DEPARTMENT_MISMATCH: "本事项不由您所在的单位承办，无权办理。",
+  REGION_MISMATCH: "本事项不属于您所在的地区。", DISPUTE_NOT_VISIBLE: "您所在的单位无权查看本事项。",
+  DISPUTE_NOT_FOUND: "未找到该编号的争议事项，请核对编号。", TRACKING_NOT_FOUND: "未找到该事项的办理进度，请核对编号。",
+  DOSSIER_NOT_FOUND: "未找到该事项的案卷，请核对编号。", DOSSIER_NOT_SEALED: "案卷尚未封存。",
+  MEETING_NOT_FOUND: "未找到该会议。", APPROVAL_NOT_FOUND: "未找到该审批。", MASS_WARNING_NOT_FOUND: "未找到该群体性预警。",
+  ILLEGAL_TRANSITION: "事项当前所处环节不允许此操作，请刷新后核对。", ILLEGAL_STATE: "事项当前所处环节不允许此操作，请刷新后核对。",
+  PRECONDITION_NOT_MET: "办理条件尚不具备，请核对后重试。", ETAG_MISMATCH: "办理进度已被他人更新，已重新加载，请核对后重试。",
+  STALE_ETAG: "内容已被他人修改，已重新加载，请核对后重试。", ALREADY_WITHDRAWN: "诉求人已撤回本事项。",
+  APPROVAL_ALREADY_DECIDED: "该审批已有结果。", APPROVAL_PENDING: "审批尚未完成。", CLOCK_ALREADY_PAUSED: "计时已处于暂停状态。",
+  CLOCK_NOT_PAUSED: "计时未暂停。", CLOCK_OVERDUE: "已超过办理时限。", NO_RUNNING_CLOCK: "当前没有正在计时的环节。",
+  EXTENSION_ALREADY_DECIDED: "延期申请已审批。", EXTENSION_ALREADY_REQUESTED: "已申请过延期，不能重复申请。",
+  NO_EXTENSION_REQUESTED: "尚未申请延期。", EXTERNAL_REF_EXISTS: "该渠道编号已登记过，请勿重复登记。",
+  REQUEST_ID_REUSED: "该登记已提交过，请勿重复提交。", RETURN_WINDOW_CLOSED: "已超过可退回的期限。",
+  LIMIT_REACHED: "已达到次数上限。", NO_DISSATISFIED_FOLLOW_UP: "诉求人回访满意，无需发回重办。",
+  OPINIONS_MISSING: "尚有成员单位未提交书面意见。", NO_MEETING: "尚未召开联席会议。", NO_OFFICE: "名册未设置联席会议办公室。",
+  MASS_WARNING_ALREADY_ACKNOWLEDGED: "该预警已签收。", CALENDAR_MISSING: "所涉年度的工作日历尚未载入，请联系管理员。",
+  NO_ROSTER: "成员单位名册尚未建立，请联系管理员。", ROSTER_NOT_FOUND: "成员单位名册尚未建立，请联系管理员。",
+  ROSTER_UNAVAILABLE: "成员单位名册暂时无法读取，请稍后再试。", SEARCH_TOO_BROAD: "查询条件过宽，请增加条件。",
+  BACKEND_UNAVAILABLE: "服务暂不可用，请稍后再试。", CATCHING_UP: "数据正在同步，请稍后再试。",
+  RATE_LIMITED: "操作过于频繁，请稍后再试。", REQUEST_TOO_LARGE: "提交的内容过长。", CANCELED: "请求已取消。",
+  INTERNAL: "服务内部错误，请稍后再试或联系管理员。",
+};
+// By gRPC status code, when the reason is not in REASONS.
 const CODES = {
-  1: "请求已取消", 2: "服务内部错误", 3: "填写有误", 4: "处理超时", 5: "未找到", 6: "已存在",
-  7: "无权办理", 8: "请求过于频繁", 9: "当前状态不允许此操作", 10: "办理进度已被他人更新", 11: "超出范围",
-  12: "不支持的操作", 13: "服务内部错误", 14: "服务暂不可用", 16: "未登录或令牌已失效",
+  1: "请求已取消。", 3: "填写有误，请按提示修改。", 4: "处理超时，请稍后再试。", 5: "未找到，请核对后重试。",
+  6: "该记录已存在。", 7: "您所在的单位或岗位无权办理此事项。", 8: "操作过于频繁，请稍后再试。",
+  9: "事项当前所处环节不允许此操作，请刷新后核对。", 10: "办理进度已被他人更新，请核对后重试。", 11: "超出允许的范围。",
+  14: "服务暂不可用，请稍后再试。", 16: "登录已过期，请重新登录。",
 };
-// Delivery methods of the written reply (送达方式).
-const DELIVERY_METHODS = [
-  ["DELIVERY_METHOD_DIRECT", "直接送达"], ["DELIVERY_METHOD_MAIL", "邮寄送达"], ["DELIVERY_METHOD_ELECTRONIC", "电子送达"],
-  ["DELIVERY_METHOD_LEFT", "留置送达"], ["DELIVERY_METHOD_ENTRUSTED", "委托送达"], ["DELIVERY_METHOD_PUBLIC_NOTICE", "公告送达"],
-];
-
-// Request fields as named in field violations.
+const GENERIC = "操作未成功，请稍后再试或联系管理员。";
+// Request fields as named in field violations (last path segment, either spelling).
 const FIELDS = {
-  opinion: "流转意见", target_department: "接收部门", targetDepartment: "接收部门", reason_code: "理由",
-  kind: "流转方式", reason: "理由", text: "内容", outcome: "办理结果", remedies: "救济途径", remedy: "救济途径",
-  days: "延期天数", comment: "说明", note: "记录", etag: "版本", name: "编号", page_token: "分页标记",
-  due_within_days: "临期范围", parent: "部门",
-  method: "送达方式", delivery_date: "送达日期", recipient: "签收人",
-  "dispute.visit_time": "来访时间", "dispute.delivery_address": "送达地址",
-  "dispute.employer_name": "用人单位名称", "dispute.employer_credit_code": "用人单位统一社会信用代码",
+  opinion: "流转意见", targetDepartment: "接收部门", reasonCode: "理由", kind: "类型", reason: "理由", text: "内容",
+  outcome: "办理结果", remedies: "救济途径", remedy: "救济途径", days: "延期天数", comment: "说明", note: "记录",
+  etag: "版本", name: "姓名（单位名称）", pageToken: "分页", dueWithinDays: "临期范围", parent: "部门", phone: "手机号码",
+  idNumber: "身份证号码", creditCode: "统一社会信用代码", complaint: "诉求反映具体情况", category: "争议类别", channel: "受理渠道",
+  externalRef: "渠道编号", jurisdiction: "所属乡镇（街道）", peopleInvolved: "涉及人数", registeringDepartment: "登记部门",
+  proposedDepartment: "拟处理部门", requestId: "登记请求", body: "提交的内容", approve: "审批意见", satisfied: "是否满意",
+  employerName: "用人单位名称", employerCreditCode: "用人单位统一社会信用代码", address: "送达地址", visitTime: "来访时间",
 };
+const camel = f => f.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+const fieldKey = f => camel(String(f || "").split(".").pop().replace(/\[.*\]$/, ""));
+// fieldSentence says in Chinese what is wrong with one field.
+function fieldSentence(v) {
+  const name = FIELDS[fieldKey(v.field)] || "此项";
+  const d = String(v.description || "").toLowerCase();
+  if (/required|must not be empty|non-empty|blank|whitespace|at least 1 char/.test(d)) return `请填写「${name}」。`;
+  if (/at most|too long|max/.test(d)) return `「${name}」过长，请删减。`;
+  if (/pattern|format|match|digits|valid/.test(d)) return `「${name}」格式不正确。`;
+  if (/unknown|not one of|defined|enum|in \[/.test(d)) return `请选择有效的「${name}」。`;
+  return `「${name}」填写有误。`;
+}
 
 const label = (pairs, v) => (pairs.find(p => p[0] === v) || [v, v])[1];
 const $ = sel => document.querySelector(sel);
-const fmtTime = t => t ? new Date(t).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "";
+// One date format everywhere: 2026年11月2日 09:30 (Beijing time).
+const fmtTime = t => {
+  if (!t) return "";
+  const p = Object.fromEntries(new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "numeric",
+    day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(t)).map(x => [x.type, x.value]));
+  return `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}`;
+};
+const fmtDate = d => { const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d || ""); return m ? `${m[1]}年${Number(m[2])}月${Number(m[3])}日` : (d || ""); };
+// Dossier events and history reasons in the seed's words.
+const EVENTS = {
+  DisputeRegistered: "登记", DisputeWithdrawn: "撤回", MassDisputeWarning: "群体性争议预警", DisputesLinked: "关联事项",
+  MatterTriaged: "分办", MeetingConvened: "召开联席会议", OpinionSubmitted: "提交书面意见", DecisionIssued: "作出处理意见",
+  ApprovalDecided: "召集人审批", PlatformOutcomeRecorded: "一站式调处结果", MinutesRecorded: "记录会议纪要",
+  MassWarningAcknowledged: "信访局签收预警", RosterUpdated: "名册变更", TrackingOpened: "开始跟踪", DisputeRouted: "流转",
+  TransferReceived: "签收", TransferReturned: "退回", ReplyRecorded: "书面告知", ObjectionRecorded: "异议",
+  DisputeTriaged: "分办", ApprovalApplied: "审批结果", DisputeClosed: "办结", DeadlineWarning: "临期提醒", Overdue: "超期",
+  ProgressNoteAdded: "办理进展", NoteAdded: "办理进展", ClockPaused: "暂停计时", ClockResumed: "恢复计时",
+  ExtensionRequested: "申请延期", ExtensionDecided: "延期审批", FollowUpRecorded: "回访", DisputeRedone: "发回重办",
+  DeliveryRecorded: "送达",
+};
+const REASON_WORDS = {
+  registered: "登记", routed: "流转", transferred: "流转", received: "签收", returned: "退回", replied: "书面告知",
+  closed: "办结", withdrawn: "诉求人撤回", redo: "发回重办", redone: "发回重办", triaged: "分办", objection: "异议",
+  objection_window_ended: "异议期满", closed_by_holder: "承办部门办结", approved: "召集人同意", refused: "召集人不同意",
+  self: "本单位办理", transfer: "流转至其他部门", office: "报联席会议办公室", OWN_DUTY: "本单位职责", OTHER_DUTY: "属其他部门职责",
+  SEVERAL_DEPARTMENTS: "需多部门共同办理", DUTY_UNCLEAR: "职责不清", GENERAL: "一般事项", MAJOR: "重大事项",
+};
+// reasonText turns a recorded reason ("objection: REMEDY_MEDIATION") into
+// Chinese; free text a person wrote (not ASCII words) is kept as written.
+function reasonText(r) {
+  if (!r) return "";
+  return String(r).split(/:\s*/).map(part => {
+    const w = part.trim();
+    if (!/^[A-Za-z_ -]+$/.test(w)) return w;
+    return REASON_WORDS[w] || label(REMEDIES, w) !== w && label(REMEDIES, w) || STATES[w] || "";
+  }).filter(Boolean).join("：");
+}
 
 // ---------------------------------------------------------------------------
-// Token and API
+// Session. The gateway holds it in an HttpOnly cookie; the page keeps only
+// who is signed in and the CSRF token, in memory (never in storage), and
+// forgets both on sign-out.
 
-function claims() {
-  const t = localStorage.getItem("token");
-  if (!t) return null;
-  try { return JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); } catch { return null; }
-}
-const region = () => (claims() || {}).region || "141181";
-const hasRole = (...roles) => ((claims() || {}).roles || []).some(r => roles.includes(r));
+let me = null; // {region, regionName, unit, unitName, staff, displayName, roles, csrfToken}
+const ROLES = { clerk: "受理登记", handler: "承办", office: "联席会议办公室", convenor: "召集人", platform: "一站式调处平台", admin: "名册管理" };
+const region = () => (me || {}).region || "";
+const hasRole = (...roles) => ((me || {}).roles || []).some(r => roles.includes(r));
+const claims = () => me && { region: me.region, dept: me.unit, sub: me.staff, roles: me.roles };
 
 // ApiError is a refused request with what the API said about it.
 class ApiError extends Error {
   constructor(status, data) {
-    super(data.message || "");
+    super("");
     this.status = status;
     this.code = data.code;
     const details = data.details || [];
     this.violations = details.flatMap(d => d.fieldViolations || []);
     this.reason = (details.find(d => d.reason) || {}).reason || "";
   }
-  // describe is the error as staff read it: what kind of refusal, the
-  // server's message, each field at fault and the reason code.
+  // describe is the refusal as staff read it: one Chinese sentence, then
+  // one per field at fault.
   describe() {
-    // State names in the server's message are shown as staff know them.
-    const msg = this.message.replace(/DISPUTE_STATE_[A-Z_]+/g, s => STATES[s] ? `「${STATES[s]}」` : s);
-    const lines = [`${CODES[this.code] || "请求失败"}（HTTP ${this.status}）${msg ? "：" + msg : ""}`];
-    for (const v of this.violations) lines.push(`· ${FIELDS[v.field] ? FIELDS[v.field] + "（" + v.field + "）" : v.field}：${v.description}`);
-    if (this.reason && this.reason !== "INVALID_ARGUMENT") lines.push(`原因代码：${this.reason}`);
-    if (this.code === 10) lines.push("已重新加载办理进度，请核对后重试。");
-    return lines.join("\n");
+    const main = (this.reason && this.reason !== "INVALID_ARGUMENT" && REASONS[this.reason]) || CODES[this.code] || GENERIC;
+    return [main, ...this.violations.map(fieldSentence)].join("\n");
   }
 }
-const describe = e => e instanceof ApiError ? e.describe() : String(e.message || e);
+const describe = e => e instanceof ApiError ? e.describe() : "无法连接服务，请检查网络后重试。";
 
 async function api(method, path, body) {
   let res;
+  const headers = { "Content-Type": "application/json" };
+  if (me && method !== "GET") headers["X-CSRF-Token"] = me.csrfToken;
   try {
-    res = await fetch(path, {
-      method, headers: { "Authorization": "Bearer " + (localStorage.getItem("token") || ""), "Content-Type": "application/json" },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) { throw new Error("无法连接服务：" + e.message); }
+    res = await fetch(path, { method, headers, credentials: "same-origin", body: body ? JSON.stringify(body) : undefined });
+  } catch (e) { throw new Error("offline"); }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiError(res.status, { message: res.statusText, ...data });
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    if (res.status === 401 && me) sessionEnded(REASONS.SESSION_EXPIRED);
+    throw err;
+  }
   return data;
 }
 
@@ -165,6 +235,11 @@ function show(page) {
   document.querySelectorAll("main > section").forEach(s => { s.hidden = s.id !== "page-" + page; });
   document.querySelectorAll("nav button").forEach(b => b.classList.toggle("active", b.dataset.page === page));
   if (page === "worklist") loadWorklist("");
+  if (page === "list") loadList("");
+  if (page === "roster") loadRosterPage();
+  if (page === "approvals") loadApprovals();
+  if (page === "opinions") loadOpinionsOwed();
+  if (page === "warnings") loadWarnings();
 }
 document.querySelectorAll("nav button").forEach(b => b.addEventListener("click", () => show(b.dataset.page)));
 
@@ -175,9 +250,15 @@ let roster = null;
 const deptName = id => {
   if (!id) return "";
   const u = ((roster || {}).units || []).find(u => u.id === id);
-  return u ? u.name : id;
+  return u ? u.name : "（名册外单位）";
 };
-const actorText = a => a ? [deptName(a.department), a.staffId].filter(Boolean).join(" ") : "";
+// staffName is a person's display name from the roster; an id the roster
+// does not know is not shown (ids are not for people to read).
+const staffName = id => {
+  for (const u of (roster || {}).units || []) for (const m of u.staff || []) if (m.id === id) return m.displayName;
+  return id ? "（名册外人员）" : "";
+};
+const actorText = a => a ? [deptName(a.department), staffName(a.staffId)].filter(Boolean).join(" ") : "";
 
 function fillSelect(sel, options, keepFirst) {
   while (sel.options.length > (keepFirst ? 1 : 0)) sel.remove(sel.options.length - 1);
@@ -198,20 +279,109 @@ async function loadRosterOptions() {
 }
 
 // ---------------------------------------------------------------------------
-// Login
+// Sign-in and sign-out
 
 function refreshWho() {
-  const c = claims();
-  $("#who").textContent = c ? `${c.region} · ${deptName(c.dept)} · ${c.sub} · ${(c.roles || []).join("/")}` : "未登录";
-  if (c) $("#reg-dept").value = c.dept;
+  $("#who-text").textContent = me
+    ? `${me.regionName} · ${me.unitName} · ${me.displayName} · ${(me.roles || []).map(r => ROLES[r] || "").filter(Boolean).join("、")}`
+    : "未登录";
+  $("#signout").hidden = !me;
+  $("#nav").hidden = !me;
+  document.querySelectorAll("nav button[data-roles]").forEach(b => { b.hidden = !me || !hasRole(...b.dataset.roles.split(" ")); });
+  $("#reg-dept-name").textContent = me ? me.unitName : "";
 }
-$("#save-token").addEventListener("click", () => {
-  localStorage.setItem("token", $("#token").value.trim());
+
+// clearAll forgets everything of the person signed in: forms, lists,
+// results, the dispute on screen and the cached roster.
+function clearAll() {
+  document.querySelectorAll("main form").forEach(f => f.reset());
+  document.querySelectorAll("main tbody, #dossier, #roster, #attachments, #related").forEach(el => el.replaceChildren());
+  document.querySelectorAll("main dl").forEach(el => el.replaceChildren());
+  document.querySelectorAll("main .result, .field-error").forEach(el => {
+    if (el.classList.contains("field-error")) { el.remove(); return; }
+    el.textContent = "";
+    if (el.id !== "register-result") el.hidden = true;
+  });
+  document.querySelectorAll(".invalid").forEach(el => el.classList.remove("invalid"));
+  $("#tracking-view").hidden = true;
+  $("#lookup-id").value = "";
+  document.querySelectorAll("#wl-tabs .count").forEach(el => { el.textContent = ""; });
+  $("#wl-dept").replaceChildren();
+  $("#proposed").options.length = 1;
+  $("#jurisdiction").options.length = 1;
+  $("#act-route [name=targetDepartment]").replaceChildren();
+  $("#register-print").hidden = true;
+  lastRegistered = "";
+  disputeDoc = null;
+  tracking = null;
   roster = null;
+  owedMeeting = null;
+  disputeMeetings = [];
+  document.querySelectorAll("#approvals, #opinions, #warnings").forEach(el => el.replaceChildren());
+  $("#staff-edit").hidden = true;
+  nextToken = "";
+  wlNext = "";
+}
+
+function sessionEnded(message) {
+  me = null;
+  clearAll();
   refreshWho();
-  fillWorklistDepartments();
+  showLogin(message);
+}
+
+async function showLogin(message) {
+  show("login");
+  showError($("#login-message"), message || new URLSearchParams(location.search).get("signin") && "登录未成功，请重试或联系管理员。" || "");
+  let cfg = {};
+  try { cfg = await (await fetch("/auth/config")).json(); } catch (e) { /* shown below */ }
+  $("#login-oidc").hidden = !cfg.oidc;
+  $("#login-dev").hidden = !cfg.dev;
+  if (!cfg.dev) return;
+  try {
+    const res = await fetch("/auth/dev/staff");
+    const data = await res.json();
+    if (!res.ok) throw new ApiError(res.status, data);
+    devUnits = data.units || [];
+    fillSelect($("#login-unit"), devUnits.map(u => [u.id, u.name]), false);
+    fillDevStaff();
+  } catch (e) { showError($("#login-message"), describe(e)); }
+}
+let devUnits = [];
+function fillDevStaff() {
+  const u = devUnits.find(u => u.id === $("#login-unit").value) || { staff: [] };
+  fillSelect($("#login-staff"), u.staff.map(p => [p.id, `${p.displayName}（${p.roles.map(r => ROLES[r] || "").filter(Boolean).join("、")}）`]), false);
+}
+$("#login-unit").addEventListener("change", fillDevStaff);
+
+function signedIn(session) {
+  clearAll();
+  me = session;
+  history.replaceState(null, "", "/");
+  showError($("#login-message"), "");
+  refreshWho();
   loadRosterOptions();
-  show("register");
+  show(hasRole("convenor") ? "approvals" : hasRole("clerk", "handler", "office", "platform") ? "worklist" : "roster");
+}
+
+$("#login-dev").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  try {
+    const res = await fetch("/auth/dev/signin", {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+      body: JSON.stringify({ unit: $("#login-unit").value, staff: $("#login-staff").value }),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new ApiError(res.status, data);
+    signedIn(data);
+  } catch (e) { sessionEnded(describe(e)); }
+});
+
+$("#signout").addEventListener("click", async () => {
+  try {
+    await fetch("/auth/signout", { method: "POST", headers: { "X-CSRF-Token": (me || {}).csrfToken || "" }, credentials: "same-origin" });
+  } catch (e) { /* the page forgets the person all the same */ }
+  sessionEnded("");
 });
 
 // ---------------------------------------------------------------------------
@@ -226,44 +396,78 @@ $("#register-form").addEventListener("submit", async ev => {
   const dispute = {
     claimant: { kind: f.get("kind"), name: f.get("name"), phone: f.get("phone"), idNumber: f.get("idNumber"), creditCode: f.get("creditCode") },
     complaint: f.get("complaint"), category: f.get("category"), channel: f.get("channel"), externalRef: f.get("externalRef"),
-    registeringDepartment: f.get("registeringDepartment"), proposedDepartment: f.get("proposedDepartment"),
+    registeringDepartment: (me || {}).unit, proposedDepartment: f.get("proposedDepartment"),
     jurisdiction: f.get("jurisdiction"), peopleInvolved: Number(f.get("peopleInvolved") || 0),
-    employerName: f.get("employerName"), employerCreditCode: f.get("employerCreditCode"),
-    deliveryAddress: f.get("deliveryAddress"),
   };
-  // datetime-local is the browser's local time; the API takes an instant.
-  if (f.get("visitTime")) dispute.visitTime = new Date(f.get("visitTime")).toISOString();
   const out = $("#register-result");
   try {
     const res = await api("POST", `/v1/regions/${region()}/disputes`, { requestId: crypto.randomUUID(), dispute });
+    ev.target.reset();
+    clearFieldErrors(ev.target);
+    const lines = [`登记成功：编号 ${res.dispute.number}`];
+    if (res.dispute.lookupCode) lines.push(`查询码：${res.dispute.lookupCode}`);
+    if ((res.linkedDisputes || []).length) lines.push(`注意：同一诉求人同类事项已在办，已关联：${res.linkedDisputes.map(n => numberText(shortId(n))).join("、")}`);
+    if (res.massDisputeWarning) lines.push("注意：本事项已触发群体性争议预警，已通报信访局。");
     out.className = "result";
-    out.textContent = `登记成功：编号 ${res.dispute.number}\n${res.dispute.name}`;
-  } catch (e) { out.className = "result error"; out.textContent = "登记失败：" + describe(e); }
+    out.textContent = lines.join("\n");
+    lastRegistered = shortId(res.dispute.name);
+    $("#register-print").hidden = false;
+  } catch (e) {
+    out.className = "result error";
+    out.textContent = "登记失败：" + describe(e);
+    if (e instanceof ApiError) markInvalid(ev.target, e.violations);
+  }
 });
+
+let lastRegistered = "";
+$("#register-print").addEventListener("click", () => { if (lastRegistered) openPrint("receipt", lastRegistered); });
+const numberText = id => { const m = /^(\d{4})-(\d+)$/.exec(id || ""); return m ? `${m[1]}年第${m[2]}号` : id; };
 
 // ---------------------------------------------------------------------------
 // Dispute list
 
 const shortId = name => (name || "").split("/").pop();
 
+const summary = text => { const t = String(text || "").replace(/\s+/g, " ").trim(); return t.length > 30 ? t.slice(0, 30) + "…" : t; };
+
+// The list: category and channel filter on the server; the search box
+// narrows the rows loaded by number, claimant and complaint.
 let nextToken = "";
 async function loadList(token) {
   const q = new URLSearchParams({ pageSize: "20" });
   if (token) q.set("pageToken", token);
+  if ($("#list-category").value) q.set("category", $("#list-category").value);
+  if ($("#list-channel").value) q.set("channel", $("#list-channel").value);
   const tbody = $("#list tbody");
   if (!token) tbody.replaceChildren();
   try {
     const res = await api("GET", `/v1/regions/${region()}/disputes?${q}`);
     for (const d of res.disputes || []) {
-      const tr = cells(tbody.insertRow(), [d.number, d.claimant?.name, d.claimant?.phone, label(CATEGORIES, d.category),
-        deptName(d.registeringDepartment), fmtTime(d.registerTime)]);
+      const tr = cells(tbody.insertRow(), [numberText(shortId(d.name)), d.claimant?.name, d.claimant?.phone, label(CATEGORIES, d.category),
+        summary(d.complaint), deptName(d.registeringDepartment), fmtTime(d.registerTime)]);
       tr.dataset.id = shortId(d.name);
+      tr.dataset.search = [d.number, numberText(shortId(d.name)), d.claimant?.name, d.complaint].join(" ");
     }
     nextToken = res.nextPageToken || "";
     $("#next-page").hidden = !nextToken;
+    filterList();
   } catch (e) { tbody.insertRow().insertCell().textContent = "加载失败：" + describe(e); }
 }
-$("#load-list").addEventListener("click", () => loadList(""));
+function filterList() {
+  const needle = $("#list-search").value.trim();
+  let shown = 0;
+  for (const tr of $("#list tbody").rows) {
+    tr.hidden = !!needle && !(tr.dataset.search || "").includes(needle);
+    if (!tr.hidden) shown++;
+  }
+  $("#list-empty").hidden = shown > 0;
+}
+for (const [v, l] of CATEGORIES) $("#list-category").add(new Option(l, v));
+for (const [v, l] of CHANNELS) $("#list-channel").add(new Option(l, v));
+$("#list-filter").addEventListener("submit", ev => { ev.preventDefault(); loadList(""); });
+$("#list-category").addEventListener("change", () => loadList(""));
+$("#list-channel").addEventListener("change", () => loadList(""));
+$("#list-search").addEventListener("input", filterList);
 $("#next-page").addEventListener("click", () => loadList(nextToken));
 
 // openDispute shows a dispute on the lookup page.
@@ -320,10 +524,7 @@ async function loadWorklist(token) {
   showError(err, "");
   if (!dept) { showError(err, "请先登录。"); return; }
   const q = new URLSearchParams({ pageSize: "50" });
-  const view = $("#wl-view").value;
-  $("#wl-tabs").hidden = view !== "WORKLIST_VIEW_UNSPECIFIED";
-  if (view !== "WORKLIST_VIEW_UNSPECIFIED") q.set("view", view);
-  else if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
+  if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
   const within = $("#wl-within").value;
   if (within) q.set("dueWithinDays", within);
   if (token) q.set("pageToken", token);
@@ -331,9 +532,15 @@ async function loadWorklist(token) {
   try {
     const res = await api("GET", `/v1/regions/${region()}/departments/${encodeURIComponent(dept)}/worklist?${q}`);
     for (const it of res.items || []) {
-      const tr = cells(tbody.insertRow(), [it.number, STATES[it.state] || it.state, label(CATEGORIES, it.category),
-        STAGES[it.stage] || "", fmtTime(it.dueTime), it.overdue ? span("已超期", "overdue") : remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
+      const who = span(""), what = span("");
+      const tr = cells(tbody.insertRow(), [numberText(shortId(it.dispute)), who, label(CATEGORIES, it.category), what,
+        STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime), remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
       tr.dataset.id = shortId(it.dispute);
+      // The claimant (as the API shows it to this department) and a summary.
+      api("GET", `/v1/${it.dispute}`).then(({ dispute: d }) => {
+        who.textContent = d.claimant?.name || "";
+        what.textContent = summary(d.complaint);
+      }).catch(() => { what.textContent = "—"; });
     }
     renderCounts(res.counts);
     wlNext = res.nextPageToken || "";
@@ -350,7 +557,6 @@ document.querySelectorAll("#wl-tabs button").forEach(b => b.addEventListener("cl
 }));
 $("#wl-refresh").addEventListener("click", () => loadWorklist(""));
 $("#wl-dept").addEventListener("change", () => loadWorklist(""));
-$("#wl-view").addEventListener("change", () => loadWorklist(""));
 $("#wl-within").addEventListener("change", () => loadWorklist(""));
 $("#wl-next").addEventListener("click", () => loadWorklist(wlNext));
 
@@ -359,11 +565,14 @@ $("#wl-next").addEventListener("click", () => loadWorklist(wlNext));
 
 let tracking = null; // the tracking on screen; its etag goes with every action that takes one
 
-// disputeId accepts "2026-1", "2026年第1号" or a full resource name.
+// disputeId accepts "2026-11026", "2026年第11026号", a bare "11026" (this
+// year) or a full resource name.
 function disputeId() {
-  const v = $("#lookup-id").value.trim();
-  const m = v.match(/^(\d{4})年第(\d+)号$/);
-  return m ? `${m[1]}-${m[2]}` : shortId(v);
+  const v = $("#lookup-id").value.trim().replace(/\s+/g, "");
+  let m = v.match(/^(\d{4})年第(\d+)号$/) || v.match(/^(\d{4})-(\d+)$/);
+  if (m) return `${m[1]}-${Number(m[2])}`;
+  if (/^\d{1,9}$/.test(v)) return `${new Date().getFullYear()}-${Number(v)}`;
+  return shortId(v);
 }
 const disputeName = () => `regions/${region()}/disputes/${disputeId()}`;
 
@@ -381,7 +590,7 @@ function renderTracking(t) {
     ["当前承办单位", deptName(t.holder)],
     ["类别", label(CATEGORIES, t.category)],
     ["登记部门", deptName(t.registeringDepartment)],
-    ["首次受理人", t.firstReceiver],
+    ["首次受理人", staffName(t.firstReceiver)],
     ["流转理由", ROUTE_REASONS[t.routeReasonCode] || t.routeReasonCode],
     ["曾承办单位", (t.pastHolders || []).map(deptName).join("、")],
     ["退回次数", t.returnCount || ""],
@@ -407,11 +616,10 @@ function renderTracking(t) {
   if (r) {
     definitions($("#reply-summary"), [
       ["告知时间", fmtTime(r.replyTime)], ["告知人", actorText(r.actor)], ["办理结果", r.outcome], ["告知书正文", r.text],
-      ["送达", r.delivery ? `${r.delivery.deliveryDate}（${label(DELIVERY_METHODS, r.delivery.method)}${r.delivery.recipient ? "，签收人：" + r.delivery.recipient : ""}）` : "尚未记录送达：期限暂按告知日计算"],
     ]);
     const tb = $("#remedies tbody");
     tb.replaceChildren();
-    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.authority || "", d.lastDate || "无固定期限", d.basis]);
+    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), fmtDate(d.lastDate) || "无固定期限", d.basis]);
   }
 
   const e = t.extension;
@@ -427,7 +635,7 @@ function renderTracking(t) {
   const history = $("#history tbody");
   history.replaceChildren();
   for (const h of t.history || []) {
-    cells(history.insertRow(), [fmtTime(h.time), STATES[h.from] || (h.from ? h.from : "—"), STATES[h.to] || h.to, actorText(h.actor), h.reason]);
+    cells(history.insertRow(), [fmtTime(h.time), STATES[h.from] || "—", STATES[h.to] || "", actorText(h.actor), reasonText(h.reason)]);
   }
   $("#history-block").hidden = !(t.history || []).length;
 
@@ -435,8 +643,8 @@ function renderTracking(t) {
   slips.replaceChildren();
   for (const s of t.transferSlips || []) {
     cells(slips.insertRow(), [s.number, deptName(s.receivingDepartment), s.opinion,
-      [deptName(s.registeringDepartment), s.registeringStaff].filter(Boolean).join(" "), fmtTime(s.createTime),
-      s.receiver, fmtTime(s.receiveTime), s.returnReason]);
+      [deptName(s.registeringDepartment), staffName(s.registeringStaff)].filter(Boolean).join(" "), fmtTime(s.createTime),
+      staffName(s.receiver), fmtTime(s.receiveTime), s.returnReason]);
   }
   $("#slips-block").hidden = !(t.transferSlips || []).length;
 
@@ -454,12 +662,48 @@ function renderTracking(t) {
   $("#tracking-view").hidden = false;
 }
 
+// The meetings on the dispute: the opinion this unit owes, if any, and the
+// opinions given (for the office's decision).
+let owedMeeting = null;
+let disputeMeetings = [];
+const meetingText = m => [m.startTime ? "会议时间：" + fmtTime(m.startTime) : "", m.place ? "地点：" + m.place : "",
+  m.agenda ? "议题：" + m.agenda : "", "参会单位：" + (m.invitedUnits || []).map(deptName).join("、")].filter(Boolean).join("　");
+async function loadMeetings(t) {
+  owedMeeting = null;
+  disputeMeetings = [];
+  if (!me || t.state !== "DISPUTE_STATE_JOINT_HANDLING") return;
+  const q = new URLSearchParams({ dispute: t.name, pageSize: "20" });
+  if (!hasRole("office")) q.set("invitedUnit", me.unit);
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/meetings?${q}`);
+    disputeMeetings = res.meetings || [];
+  } catch (e) { return; }
+  owedMeeting = disputeMeetings.find(m => (m.invitedUnits || []).includes(me.unit) &&
+    !(m.opinions || []).some(o => o.unit === me.unit && o.dispute === t.name)) || null;
+}
+function showOpinions(box) {
+  box.replaceChildren();
+  for (const m of disputeMeetings) {
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = meetingText(m);
+    box.appendChild(p);
+    for (const u of m.invitedUnits || []) {
+      const o = (m.opinions || []).find(o => o.unit === u && o.dispute === tracking?.name);
+      const line = document.createElement("p");
+      line.textContent = o ? `${deptName(u)}（${staffName(o.staff)}，${fmtTime(o.submitTime)}）：${o.text}` : `${deptName(u)}：尚未提交书面意见`;
+      box.appendChild(line);
+    }
+  }
+}
+
 async function loadTracking() {
   const err = $("#tracking-error");
   try {
     const res = await api("GET", `/v1/${disputeName()}/tracking`);
     tracking = res.tracking;
     showError(err, "");
+    await loadMeetings(tracking);
     renderTracking(tracking);
   } catch (e) {
     tracking = null;
@@ -475,17 +719,71 @@ async function loadDossier() {
     const { dossier } = await api("GET", `/v1/${disputeName()}/dossier`);
     for (const e of dossier.events || []) {
       const li = document.createElement("li");
-      li.textContent = `${fmtTime(e.time)} ${e.type.split(".").pop()} ${actorText(e.actor)} ${e.reason || ""}`;
+      li.textContent = `${fmtTime(e.time)} ${EVENTS[String(e.type || "").split(".").pop()] || "其他记录"} ${actorText(e.actor)} ${reasonText(e.reason)}`;
       ol.appendChild(li);
     }
   } catch (e) { ol.replaceChildren(); ol.appendChild(document.createElement("li")).textContent = "案卷查询失败：" + describe(e); }
 }
 
-function lookup() {
+// The dispute itself: claimant (numbers as the API gives them: masked
+// unless this department holds the dispute), complaint, attachments and
+// the disputes linked to it.
+let disputeDoc = null;
+const jurisdictionName = code => (((roster || {}).jurisdictions || []).find(j => j.code === code) || {}).name || "";
+async function loadDispute() {
+  const err = $("#dispute-error");
+  disputeDoc = null;
+  $("#dispute-summary").replaceChildren();
+  $("#attachments").replaceChildren();
+  $("#related").replaceChildren();
+  try {
+    const { dispute: d } = await api("GET", `/v1/${disputeName()}`);
+    disputeDoc = d;
+    showError(err, "");
+    const c = d.claimant || {};
+    definitions($("#dispute-summary"), [
+      ["诉求人", c.name], ["诉求人类型", c.kind === "CLAIMANT_KIND_EMPLOYER" ? "用人单位" : "个人"], ["手机号码", c.phone],
+      ["身份证号码", c.idNumber], ["统一社会信用代码", c.creditCode], ["用人单位", d.employerName],
+      ["用人单位统一社会信用代码", d.employerCreditCode], ["争议类别", label(CATEGORIES, d.category)],
+      ["受理渠道", label(CHANNELS, d.channel)], ["渠道编号", d.externalRef], ["诉求反映具体情况", d.complaint],
+      ["所属乡镇（街道）", jurisdictionName(d.jurisdiction)], ["涉及人数", d.peopleInvolved],
+      ["登记部门", deptName(d.registeringDepartment)], ["登记人员", staffName(d.registeringStaff)],
+      ["拟处理部门", d.proposedDepartment ? deptName(d.proposedDepartment) : ""], ["登记时间", fmtTime(d.registerTime)],
+      ["群体性争议", d.massDispute ? "是（已预警）" : ""], ["撤回时间", fmtTime(d.withdrawTime)], ["撤回理由", d.withdrawReason],
+    ]);
+    for (const a of d.attachments || []) {
+      const li = document.createElement("li");
+      li.textContent = `${a.name}${a.sizeBytes ? `（${Math.max(1, Math.round(Number(a.sizeBytes) / 1024))} KB）` : ""}`;
+      $("#attachments").appendChild(li);
+    }
+    if (!(d.attachments || []).length) $("#attachments").appendChild(span("无", "muted"));
+    for (const n of d.linkedDisputes || []) {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "link";
+      b.textContent = numberText(shortId(n));
+      b.addEventListener("click", () => openDispute(shortId(n)));
+      li.appendChild(b);
+      $("#related").appendChild(li);
+    }
+    if (!(d.linkedDisputes || []).length) $("#related").appendChild(span("无", "muted"));
+  } catch (e) { showError(err, "争议事项读取失败：" + describe(e)); }
+}
+
+async function lookup() {
   hideActionForms();
   showError($("#action-result"), "");
   if (!disputeId()) { showError($("#tracking-error"), "请先输入编号（如 2026-1）。"); return; }
+  // Nothing of the dispute shown before stays while the asked one loads.
+  tracking = null;
+  $("#tracking-view").hidden = true;
+  $("#dispute-summary").replaceChildren();
+  $("#dossier").replaceChildren();
+  // Names as the roster has them now: an edit shows on the next look.
+  try { ({ roster } = await api("GET", `/v1/regions/${region()}/roster`)); } catch (e) { /* the cached copy serves */ }
   loadTracking();
+  loadDispute();
   loadDossier();
 }
 $("#lookup-form").addEventListener("submit", ev => { ev.preventDefault(); lookup(); });
@@ -513,8 +811,8 @@ const ACTIONS = [
       };
     },
   },
-  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || (is(t, "DISPUTE_STATE_AT_OFFICE") && t.officeReceiptPending), body: () => ({}) },
-  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || (is(t, "DISPUTE_STATE_AT_OFFICE") && t.officeReceiptPending), body: f => ({ reason: f.get("reason") }) },
+  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: () => ({}) },
+  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: f => ({ reason: f.get("reason") }) },
   {
     form: "note", label: "办理进展", verb: "addNote",
     when: t => is(t, "DISPUTE_STATE_HANDLING", "DISPUTE_STATE_AT_OFFICE", "DISPUTE_STATE_JOINT_HANDLING"),
@@ -538,11 +836,6 @@ const ACTIONS = [
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
   },
   {
-    form: "deliver", label: "送达", verb: "recordDelivery", etag: true,
-    when: t => is(t, "DISPUTE_STATE_REPLIED") && !!t.reply && !t.reply.delivery,
-    body: f => ({ method: f.get("method"), deliveryDate: f.get("deliveryDate"), recipient: f.get("recipient"), note: f.get("note") }),
-  },
-  {
     form: "followup", label: "回访", verb: "followUp", when: t => is(t, "DISPUTE_STATE_REPLIED"),
     body: f => ({ satisfied: bool(f.get("satisfied")), note: f.get("note") }),
   },
@@ -553,6 +846,40 @@ const ACTIONS = [
   },
   { form: "close", label: "办结", verb: "close", when: t => is(t, "DISPUTE_STATE_REPLIED"), body: f => ({ reason: f.get("reason") }) },
   { form: "withdraw", label: "撤回", verb: "withdraw", when: t => is(t, ...OPEN), body: f => ({ reason: f.get("reason") }) },
+  // The office, the invited units and the platform (joint handling).
+  {
+    form: "triage", label: "分类", verb: "triage", when: t => is(t, "DISPUTE_STATE_AT_OFFICE"),
+    body: f => ({ class: f.get("class"), note: f.get("note") }),
+  },
+  {
+    form: "convene", label: "召开联席会议", when: t => is(t, "DISPUTE_STATE_JOINT_HANDLING"),
+    path: () => `/v1/regions/${region()}/meetings`,
+    body: (f, name) => ({
+      requestId: crypto.randomUUID(),
+      meeting: {
+        kind: "MEETING_KIND_JOINT_HANDLING", disputes: [name], invitedUnits: f.getAll("invited"), place: f.get("place"),
+        agenda: f.get("agenda"), startTime: f.get("startTime") ? new Date(f.get("startTime")).toISOString() : undefined,
+      },
+    }),
+  },
+  {
+    form: "opinion", label: "提交书面意见", when: t => is(t, "DISPUTE_STATE_JOINT_HANDLING") && !!owedMeeting,
+    path: () => `/v1/${owedMeeting.name}/opinions`,
+    body: (f, name) => ({ opinion: { dispute: name, text: f.get("text") } }),
+  },
+  {
+    form: "officedecide", label: "出具处理意见", verb: "decide", when: t => is(t, "DISPUTE_STATE_JOINT_HANDLING"),
+    body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
+  },
+  {
+    form: "approval", label: "报召集人审批", when: t => is(t, "DISPUTE_STATE_AWAITING_APPROVAL"),
+    path: () => `/v1/regions/${region()}/approvals`,
+    body: (f, name) => ({ dispute: name, summary: f.get("summary") }),
+  },
+  {
+    form: "platform", label: "记录调处结果", verb: "platformOutcome", when: t => is(t, "DISPUTE_STATE_AT_PLATFORM"),
+    body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
+  },
 ];
 
 function hideActionForms() {
@@ -560,11 +887,39 @@ function hideActionForms() {
   document.querySelectorAll(".action-form .invalid").forEach(el => el.classList.remove("invalid"));
 }
 
+// WHO says which signed-in people an action is offered to: the unit that
+// holds the dispute (or registered it, for a withdrawal) in the roles the
+// services accept; the office's actions to the office.
+const holds = t => !!me && t.holder === me.unit;
+const receiving = t => !!me && ((t.transferSlips || []).filter(s => !s.receiveTime && !s.returnReason).pop() || {}).receivingDepartment === me.unit;
+const WHO = {
+  route: t => holds(t) && hasRole("clerk", "handler", "office"),
+  receive: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  return: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  note: t => holds(t) && hasRole("clerk", "handler", "office"),
+  pause: t => holds(t) && hasRole("clerk", "handler", "office"),
+  resume: t => holds(t) && hasRole("clerk", "handler", "office"),
+  extend: t => holds(t) && hasRole("clerk", "handler", "office"),
+  decide: () => hasRole("office"),
+  reply: t => holds(t) && hasRole("clerk", "handler", "office"),
+  followup: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
+  redo: () => hasRole("office"),
+  object: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
+  close: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
+  withdraw: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
+  triage: () => hasRole("office"),
+  convene: () => hasRole("office"),
+  opinion: () => hasRole("clerk", "handler"),
+  officedecide: () => hasRole("office"),
+  approval: () => hasRole("office"),
+  platform: () => hasRole("platform"),
+};
+
 function renderActions(t) {
   const bar = $("#action-buttons");
   bar.replaceChildren();
   hideActionForms();
-  const offered = ACTIONS.filter(a => a.when(t));
+  const offered = ACTIONS.filter(a => a.when(t) && (WHO[a.form] || (() => false))(t));
   for (const a of offered) {
     const b = document.createElement("button");
     b.type = "button";
@@ -581,6 +936,24 @@ function openAction(a) {
   const form = $("#act-" + a.form);
   form.reset();
   if (a.form === "route") prepareRoute(form);
+  if (a.form === "convene") {
+    const box = form.querySelector(".invited");
+    box.querySelectorAll("label").forEach(l => l.remove());
+    for (const u of (roster || {}).units || []) {
+      const lab = document.createElement("label");
+      lab.className = "inline";
+      const c = document.createElement("input");
+      c.type = "checkbox";
+      c.name = "invited";
+      c.value = u.id;
+      lab.append(c, " " + u.name);
+      box.appendChild(lab);
+    }
+  }
+  if (a.form === "opinion" && owedMeeting) {
+    form.querySelector(".meeting-info").textContent = meetingText(owedMeeting);
+  }
+  if (a.form === "officedecide") showOpinions(form.querySelector(".opinions-view"));
   if (a.form === "decide" && tracking?.extension) {
     const e = tracking.extension;
     form.querySelector(".extension-ask").textContent = `${actorText(e.requestedBy)} 申请延期 ${e.days} 天：${e.reason || ""}`;
@@ -596,7 +969,8 @@ function prepareRoute(form) {
   const kind = form.elements.kind;
   const handling = tracking?.state === "DISPUTE_STATE_HANDLING";
   for (const o of kind.options) o.disabled = handling && o.value !== "ROUTE_KIND_OFFICE";
-  kind.value = handling ? "ROUTE_KIND_OFFICE" : "ROUTE_KIND_SELF";
+  const proposed = (disputeDoc || {}).proposedDepartment;
+  kind.value = handling ? "ROUTE_KIND_OFFICE" : proposed && proposed !== (me || {}).unit ? "ROUTE_KIND_TRANSFER" : "ROUTE_KIND_SELF";
   syncRoute(form);
 }
 function syncRoute(form) {
@@ -605,19 +979,29 @@ function syncRoute(form) {
   form.elements.reasonCode.value = { ROUTE_KIND_SELF: "OWN_DUTY", ROUTE_KIND_TRANSFER: "OTHER_DUTY", ROUTE_KIND_OFFICE: "SEVERAL_DEPARTMENTS" }[kind];
   const target = form.elements.targetDepartment;
   const own = (claims() || {}).dept;
-  if (target.value === own || !target.value) {
+  const proposed = (disputeDoc || {}).proposedDepartment;
+  if (proposed && proposed !== own && [...target.options].some(o => o.value === proposed)) target.value = proposed;
+  else if (target.value === own || !target.value) {
     const other = [...target.options].find(o => o.value !== own);
     if (other) target.value = other.value;
   }
 }
 $("#act-route [name=kind]").addEventListener("change", () => syncRoute($("#act-route")));
 
-// markInvalid outlines the form fields the server named.
+// markInvalid outlines the form fields the server named and puts the
+// Chinese sentence for each beside it.
 function markInvalid(form, violations) {
+  clearFieldErrors(form);
   for (const v of violations) {
-    const field = v.field.replace(/_([a-z])/g, (_, c) => c.toUpperCase()).split(/[.[]/)[0];
-    form.querySelectorAll(`[name="${CSS.escape(field)}"]`).forEach(el => el.classList.add("invalid"));
+    const el = form.querySelector(`[name="${CSS.escape(fieldKey(v.field))}"]`);
+    if (!el) continue;
+    el.classList.add("invalid");
+    el.insertAdjacentElement("afterend", span(fieldSentence(v), "field-error"));
   }
+}
+function clearFieldErrors(form) {
+  form.querySelectorAll(".field-error").forEach(el => el.remove());
+  form.querySelectorAll(".invalid").forEach(el => el.classList.remove("invalid"));
 }
 
 async function submitAction(a, form) {
@@ -625,12 +1009,12 @@ async function submitAction(a, form) {
   form.querySelectorAll(".invalid").forEach(el => el.classList.remove("invalid"));
   if (!tracking) return;
   const name = tracking.name || disputeName();
-  const body = { ...a.body(new FormData(form)), name };
+  const body = a.path ? a.body(new FormData(form), name) : { ...a.body(new FormData(form)), name };
   if (a.etag) body.etag = tracking.etag || "";
   const submit = form.querySelector("button[type=submit]");
   submit.disabled = true;
   try {
-    await api("POST", `/v1/${name}:${a.verb}`, body);
+    await api("POST", a.path ? a.path(name) : `/v1/${name}:${a.verb}`, body);
     out.className = "result";
     out.textContent = a.verb === "withdraw" ? `${a.label}已受理，办理进度随后更新。` : `${a.label}已办理。`;
     out.hidden = false;
@@ -666,6 +1050,7 @@ for (const [v, l] of REMEDIES) {
   box.value = v;
   lab.append(box, " " + l);
   $("#act-reply .remedies").appendChild(lab);
+  for (const sel of ["#act-officedecide .remedies", "#act-platform .remedies"]) $(sel).appendChild(lab.cloneNode(true));
   $("#act-object [name=remedy]").add(new Option(l, v));
 }
 
@@ -675,39 +1060,150 @@ for (const [v, l] of REMEDIES) {
 // opened inside the click (so pop-up blockers allow it) and pointed at the
 // page once it has arrived; print pages carry no script, so the console's
 // Content-Security-Policy holds for them too.
-async function openPrint(paper) {
-  const id = disputeId();
+async function openPrint(paper, forId) {
+  const id = forId || disputeId();
   const errBox = $("#print-error");
   errBox.hidden = true;
   if (!id) { errBox.textContent = "请先输入编号（如 2026-1）。"; errBox.hidden = false; return; }
   const win = window.open("", "_blank");
   try {
     const res = await fetch(`/print/regions/${region()}/disputes/${encodeURIComponent(id)}/${paper}`, {
-      headers: { "Authorization": "Bearer " + (localStorage.getItem("token") || "") },
+      credentials: "same-origin",
     });
     const html = await res.text();
     if (!res.ok) {
+      if (res.status === 401 && me) sessionEnded(REASONS.SESSION_EXPIRED);
+      // The print pages answer refusals as a Chinese page (h1 and a line);
+      // anything else gets the sentence of its status.
       const doc = new DOMParser().parseFromString(html, "text/html");
-      const title = doc.querySelector("h1")?.textContent || res.statusText;
+      const title = doc.querySelector("h1")?.textContent || "";
       const detail = doc.querySelector("h1 + p")?.textContent || "";
-      throw new Error(`${res.status} ${title}${detail ? "：" + detail : ""}`);
+      const chinese = /[\u4e00-\u9fff]/.test(title) ? `${title}${detail ? "：" + detail : ""}` : "";
+      throw new Error(chinese || CODES[{ 400: 3, 401: 16, 403: 7, 404: 5, 429: 8, 503: 14 }[res.status]] || GENERIC);
     }
     const url = URL.createObjectURL(new Blob([html], { type: "text/html;charset=utf-8" }));
     if (win) { win.location.href = url; } else { window.open(url, "_blank"); }
     setTimeout(() => URL.revokeObjectURL(url), 60000);
   } catch (e) {
     if (win) win.close();
-    errBox.textContent = "打印失败：" + e.message;
+    errBox.textContent = "打印失败：" + (e.message || "请稍后再试。");
     errBox.hidden = false;
   }
 }
 document.querySelectorAll("#print-buttons button").forEach(b =>
   b.addEventListener("click", () => openPrint(b.dataset.print)));
 
+
+// ---------------------------------------------------------------------------
+// Queues: the convenor's approvals, the opinions a unit owes, the 信访局's
+// mass-dispute warnings. Each item links to its dispute.
+
+function disputeLink(name) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "link";
+  b.textContent = numberText(shortId(name));
+  b.addEventListener("click", () => openDispute(shortId(name)));
+  return b;
+}
+function queueItem(parts) {
+  const div = document.createElement("div");
+  div.className = "queue-item";
+  for (const p of parts) if (p) div.appendChild(p instanceof Node ? p : span(p));
+  return div;
+}
+function para(...nodes) {
+  const p = document.createElement("p");
+  for (const n of nodes) p.append(n instanceof Node ? n : String(n));
+  return p;
+}
+// smallForm is a form of one text field and buttons; submit(button value, text) runs on each button.
+function smallForm(fieldLabel, buttons, submit, required) {
+  const f = document.createElement("form");
+  f.autocomplete = "off";
+  const lab = document.createElement("label");
+  const ta = document.createElement("textarea");
+  ta.name = "text";
+  ta.rows = 2;
+  ta.maxLength = 2000;
+  lab.append(fieldLabel + " ", ta);
+  f.appendChild(lab);
+  const out = span("", "result");
+  for (const [value, text] of buttons) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.addEventListener("click", async () => {
+      if (required(value) && !ta.value.trim()) { out.className = "result error"; out.textContent = `请填写「${fieldLabel}」。`; return; }
+      b.disabled = true;
+      try { await submit(value, ta.value); out.className = "result"; out.textContent = "已办理。"; f.querySelectorAll("button, textarea").forEach(x => { x.disabled = true; }); }
+      catch (e) { out.className = "result error"; out.textContent = describe(e); b.disabled = false; }
+    });
+    f.append(b, " ");
+  }
+  f.appendChild(out);
+  return f;
+}
+
+async function loadApprovals() {
+  const box = $("#approvals");
+  box.replaceChildren();
+  showError($("#approvals-error"), "");
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/approvals?state=APPROVAL_STATE_PENDING&pageSize=50`);
+    for (const a of res.approvals || []) {
+      const parts = [para("事项：", disputeLink(a.dispute), `　报审时间：${fmtTime(a.requestTime)}`), para("报审事由：", a.summary || "")];
+      if (hasRole("convenor")) {
+        parts.push(smallForm("审批意见", [["true", "同意"], ["false", "不同意"]],
+          (v, text) => api("POST", `/v1/${a.name}:decide`, { approve: v === "true", comment: text }), v => v === "false"));
+      }
+      box.appendChild(queueItem(parts));
+    }
+    $("#approvals-empty").hidden = (res.approvals || []).length > 0;
+  } catch (e) { showError($("#approvals-error"), "加载失败：" + describe(e)); }
+}
+
+async function loadOpinionsOwed() {
+  const box = $("#opinions");
+  box.replaceChildren();
+  showError($("#opinions-error"), "");
+  let owed = 0;
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/meetings?invitedUnit=${encodeURIComponent(me.unit)}&pageSize=50`);
+    for (const m of res.meetings || []) {
+      for (const d of m.disputes || []) {
+        if ((m.opinions || []).some(o => o.unit === me.unit && o.dispute === d)) continue;
+        owed++;
+        box.appendChild(queueItem([para("事项：", disputeLink(d)), para(meetingText(m)),
+          smallForm("本单位意见", [["", "提交书面意见"]], (_, text) => api("POST", `/v1/${m.name}/opinions`, { opinion: { dispute: d, text } }), () => true)]));
+      }
+    }
+    $("#opinions-empty").hidden = owed > 0;
+  } catch (e) { showError($("#opinions-error"), "加载失败：" + describe(e)); }
+}
+
+const TRIGGERS = { people_involved: "涉及人数达到预警标准", same_employer: "同一用人单位争议达到预警标准" };
+async function loadWarnings() {
+  const box = $("#warnings");
+  box.replaceChildren();
+  showError($("#warnings-error"), "");
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/massWarnings?state=MASS_WARNING_STATE_PENDING&pageSize=50`);
+    for (const w of res.massWarnings || []) {
+      box.appendChild(queueItem([
+        para("事项：", disputeLink(w.dispute), `　预警时间：${fmtTime(w.raiseTime)}`),
+        para(`${TRIGGERS[w.trigger] || "达到群体性争议预警标准"}　涉及人数：${w.peopleInvolved || 0}　同一单位在办争议：${w.openDisputesSameEmployer || 0}`),
+        smallForm("签收说明", [["", "签收（提前介入）"]], (_, text) => api("POST", `/v1/${w.name}:acknowledge`, { requestId: crypto.randomUUID(), note: text }), () => false),
+      ]));
+    }
+    $("#warnings-empty").hidden = (res.massWarnings || []).length > 0;
+  } catch (e) { showError($("#warnings-error"), "加载失败：" + describe(e)); }
+}
+
 // ---------------------------------------------------------------------------
 // Roster page
 
-$("#load-roster").addEventListener("click", async () => {
+async function loadRosterPage() {
   const div = $("#roster");
   div.replaceChildren();
   try {
@@ -718,13 +1214,81 @@ $("#load-roster").addEventListener("click", async () => {
     p.textContent = `${r.regionName}　召集人：${l.convenor?.name || ""}（${l.convenor?.title || ""}）　联席会议办公室设在：${deptName(l.officeHostUnit)}`;
     div.appendChild(p);
     const table = document.createElement("table");
-    headCells(table.createTHead().insertRow(), ["代码", "成员单位", "负责人", "受理部门"]);
+    headCells(table.createTHead().insertRow(), ["成员单位", "负责人", "受理部门", "工作人员"]);
     const tb = table.createTBody();
-    for (const u of r.units || []) cells(tb.insertRow(), [u.id, u.name, u.head, u.intakePoint ? "是" : "否"]);
+    for (const u of r.units || []) {
+      const staff = (u.staff || []).map(m => `${m.displayName}（${(m.roles || []).map(x => ROLES[x] || "").filter(Boolean).join("、")}）`).join("；");
+      cells(tb.insertRow(), [u.name, u.head, u.intakePoint ? "是" : "否", staff]);
+    }
     div.appendChild(table);
+    const edit = $("#staff-edit");
+    edit.hidden = !hasRole("admin");
+    const unitSel = edit.elements.unit;
+    if (unitSel.options.length !== (r.units || []).length) fillSelect(unitSel, (r.units || []).map(u => [u.id, u.name]), false);
   } catch (e) { div.textContent = "加载失败：" + describe(e); }
-});
+}
+$("#load-roster").addEventListener("click", loadRosterPage);
 
-refreshWho();
-fillWorklistDepartments();
-if (claims()) { loadRosterOptions(); show("register"); } else { show("login"); }
+// Staff upkeep by the roster administrator: add, rename or re-role a person
+// (by login id, which is never shown on a page) or remove them, with a reason.
+for (const [v, l] of Object.entries(ROLES)) {
+  const lab = document.createElement("label");
+  lab.className = "inline";
+  const c = document.createElement("input");
+  c.type = "checkbox";
+  c.name = "roles";
+  c.value = v;
+  lab.append(c, " " + l);
+  $("#staff-edit .roles").appendChild(lab);
+}
+async function editStaff(remove) {
+  const form = $("#staff-edit");
+  const out = $("#staff-result");
+  clearFieldErrors(form);
+  const f = new FormData(form);
+  const id = String(f.get("id") || "").trim();
+  if (!id || !String(f.get("reason") || "").trim() || (!remove && !String(f.get("displayName") || "").trim())) {
+    out.className = "result error";
+    showError(out, remove ? "请填写登录账号和变更原因。" : "请填写登录账号、姓名和变更原因。");
+    return;
+  }
+  try {
+    const { roster: r } = await api("GET", `/v1/regions/${region()}/roster`);
+    let found = false;
+    for (const u of r.units || []) {
+      const before = (u.staff || []).length;
+      u.staff = (u.staff || []).filter(m => m.id !== id);
+      found = found || u.staff.length !== before;
+    }
+    if (remove && !found) { out.className = "result error"; showError(out, "名册中没有该人员。"); return; }
+    if (!remove) {
+      const unit = (r.units || []).find(u => u.id === f.get("unit"));
+      unit.staff.push({ id, displayName: String(f.get("displayName")).trim(), roles: f.getAll("roles") });
+    }
+    await api("PATCH", `/v1/${r.name}`, { roster: r, updateMask: "units", reason: f.get("reason") });
+    form.reset();
+    out.className = "result";
+    showError(out, remove ? "已移除。" : "已保存。");
+    loadRosterPage();
+  } catch (e) {
+    out.className = "result error";
+    showError(out, "保存失败：" + describe(e));
+    if (e instanceof ApiError) markInvalid(form, e.violations);
+  }
+}
+$("#staff-edit").addEventListener("submit", ev => { ev.preventDefault(); editStaff(false); });
+$("#staff-remove").addEventListener("click", () => editStaff(true));
+
+// At start: the session the cookie holds, if any, else the sign-in page.
+(async () => {
+  clearAll();
+  refreshWho();
+  try {
+    const res = await fetch("/auth/session", { credentials: "same-origin" });
+    const data = await res.json();
+    if (data.signedIn) { signedIn(data); return; }
+    showLogin(data.expired ? REASONS.SESSION_EXPIRED : "");
+    return;
+  } catch (e) { /* shown on the sign-in page */ }
+  showLogin("");
+})();
