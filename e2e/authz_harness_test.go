@@ -116,6 +116,7 @@ const (
 	cellConvenor
 	cellPlatform
 	cellAdmin
+	cellHead
 	cellOtherDepartment
 	cellOtherRegion
 	cellCount
@@ -126,11 +127,11 @@ const (
 var tokenCells = []cell{cellNoToken, cellExpired, cellBadSignature, cellWrongAudience}
 
 // wantCells are the cells a row's want spells out, in its order.
-var wantCells = []cell{cellClerk, cellHandler, cellOffice, cellConvenor, cellPlatform, cellAdmin, cellOtherDepartment, cellOtherRegion}
+var wantCells = []cell{cellClerk, cellHandler, cellOffice, cellConvenor, cellPlatform, cellAdmin, cellHead, cellOtherDepartment, cellOtherRegion}
 
 var cellNames = [cellCount]string{
 	"no token", "expired token", "wrong signature", "wrong audience",
-	authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleAdmin,
+	authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleAdmin, authn.RoleHead,
 	"other department", "other region",
 }
 
@@ -138,7 +139,7 @@ func (c cell) String() string { return cellNames[c] }
 
 // role is the role a role cell holds ("" for the other cells).
 func (c cell) role() string {
-	if c >= cellClerk && c <= cellAdmin {
+	if c >= cellClerk && c <= cellHead {
 		return cellNames[c]
 	}
 	return ""
@@ -227,6 +228,8 @@ const (
 	awaitingApproval
 	approvalAsked
 	atPlatform
+	minuted
+	warned
 )
 
 // fixtureText describes each fixture in the documentation's table.
@@ -247,11 +250,13 @@ var fixtureText = map[fixtureKind]string{
 	awaitingApproval: "triaged major",
 	approvalAsked:    "approval asked",
 	atPlatform:       "approved, at the platform",
+	minuted:          "meeting of tax and hrss, minutes recorded",
+	warned:           "registered by tax for six people: a mass-dispute warning to petition and tax",
 }
 
 // fixture names what a request may refer to.
 type fixture struct {
-	dispute, meeting, approval string
+	dispute, meeting, approval, warning string
 	// lookupCode is the receipt's lookup code of the dispute.
 	lookupCode string
 }
@@ -264,13 +269,14 @@ func ghost() fixture {
 		dispute:  fmt.Sprintf("regions/%s/disputes/%d-987654321", region, year),
 		meeting:  "regions/" + region + "/meetings/ghost-0",
 		approval: "regions/" + region + "/approvals/ghost-0",
+		warning:  "regions/" + region + "/massWarnings/ghost-0",
 	}
 }
 
 // hide replaces the fixture's names in msg, so answers about two fixtures
 // compare equal when they differ only in the name asked for.
 func (f fixture) hide(msg string) string {
-	for _, n := range []string{f.approval, f.meeting, f.dispute} {
+	for _, n := range []string{f.warning, f.approval, f.meeting, f.dispute} {
 		if n != "" {
 			msg = strings.ReplaceAll(msg, n, "<name>")
 		}
@@ -377,8 +383,18 @@ func (m *matrix) token(r authzRow, c cell) string {
 	case cellOtherRegion:
 		return m.staff(otherRegion, r.department(), r.actor)
 	}
+	if c == cellHead {
+		if head, ok := rosterHeads[r.department()]; ok {
+			return m.mint(authn.Signer{}, authn.Identity{Region: region, Department: r.department(), Staff: head, Roles: []string{authn.RoleHead}})
+		}
+	}
 	return m.staff(region, r.department(), c.role())
 }
+
+// rosterHeads are the heads deploy/roster/141181.json lists for the units
+// that list their staff: the head cell of such a unit is its head, who
+// decides its extensions (routing checks the roster).
+var rosterHeads = map[string]string{"tax": "wangxj", "hrss": "wangzm"}
 
 // transport is how a call reaches its service: over gRPC (rule nil) or
 // through the gateway by one of the RPC's HTTP bindings.
@@ -637,6 +653,13 @@ func retry(ctx context.Context, what string, step func() error) error {
 	}
 }
 
+// minutes are a meeting's minutes as the office records them.
+func minutes() *meetingv1.Minutes {
+	return &meetingv1.Minutes{Text: "会议听取了联席会议办公室的汇报，各成员单位逐一发表意见。",
+		Attendees: []*meetingv1.Attendee{{Unit: "hrss", Name: "刘洋", Title: "副局长"}},
+		Decisions: []string{"按上年度社平工资核定缴费基数"}}
+}
+
 // makeFixture drives a new dispute to kind.
 func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, error) {
 	taxClerk := m.as(ctx, m.staff(region, "tax", authn.RoleClerk, authn.RoleHandler))
@@ -685,7 +708,13 @@ func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, er
 		return f, nil
 	}
 	step("register", func() error {
-		resp, err := taxClerk.intake.RegisterDispute(taxClerk.ctx, registrationRequest(m.next()))
+		req := registrationRequest(m.next())
+		if kind == warned {
+			// Over the region's people threshold (5): intake warns the
+			// petition bureau and the office's host unit.
+			req.Dispute.PeopleInvolved = 6
+		}
+		resp, err := taxClerk.intake.RegisterDispute(taxClerk.ctx, req)
 		f.dispute, f.lookupCode = resp.GetDispute().GetName(), resp.GetDispute().GetLookupCode()
 		return err
 	})
@@ -694,7 +723,7 @@ func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, er
 		route(routingv1.RouteKind_ROUTE_KIND_TRANSFER, "hrss")
 	case handling, paused, extensionAsked, replied, dissatisfied, sealed:
 		route(routingv1.RouteKind_ROUTE_KIND_SELF, "")
-	case atOffice, jointHandling, inMeeting, opinionsIn, awaitingApproval, approvalAsked, atPlatform:
+	case atOffice, jointHandling, inMeeting, opinionsIn, minuted, awaitingApproval, approvalAsked, atPlatform:
 		route(routingv1.RouteKind_ROUTE_KIND_OFFICE, "")
 		step("the office signs its slip", func() error {
 			_, err := office.routing.ReceiveTransfer(office.ctx, &routingv1.ReceiveTransferRequest{Name: f.dispute})
@@ -738,7 +767,24 @@ func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, er
 				return err
 			})
 		})
-	case jointHandling, inMeeting, opinionsIn:
+	case warned:
+		step("find the warning", func() error {
+			return retry(ctx, "the office records the warning", func() error {
+				resp, err := office.meeting.ListMassWarnings(office.ctx, &meetingv1.ListMassWarningsRequest{
+					Parent: "regions/" + region, PageSize: 500})
+				if err != nil {
+					return err
+				}
+				for _, w := range resp.GetMassWarnings() {
+					if w.GetDispute() == f.dispute {
+						f.warning = w.GetName()
+						return nil
+					}
+				}
+				return status.Error(codes.NotFound, "no warning on "+f.dispute+" yet")
+			})
+		})
+	case jointHandling, inMeeting, opinionsIn, minuted:
 		triage(meetingv1.MatterClass_MATTER_CLASS_GENERAL)
 		if kind == jointHandling {
 			break
@@ -752,6 +798,13 @@ func (m *matrix) makeFixture(ctx context.Context, kind fixtureKind) (fixture, er
 			return err
 		})
 		if kind == inMeeting {
+			break
+		}
+		if kind == minuted {
+			step("record the minutes", func() error {
+				_, err := office.meeting.RecordMinutes(office.ctx, &meetingv1.RecordMinutesRequest{Name: f.meeting, Minutes: minutes()})
+				return err
+			})
 			break
 		}
 		for _, unit := range []string{"tax", "hrss"} {
@@ -987,6 +1040,14 @@ var notFoundReason = map[string]string{
 	"meeting": "MEETING_NOT_FOUND",
 }
 
+// notFoundOf is the reason of "not found" for the requests that name an
+// approval or a mass-dispute warning rather than a meeting.
+var notFoundOf = map[string]string{
+	"disputes.meeting.v1.GetApprovalRequest":            "APPROVAL_NOT_FOUND",
+	"disputes.meeting.v1.GetMassWarningRequest":         "MASS_WARNING_NOT_FOUND",
+	"disputes.meeting.v1.AcknowledgeMassWarningRequest": "MASS_WARNING_NOT_FOUND",
+}
+
 // check asserts one cell's answer: its code, the HTTP status the gateway
 // maps it to, and the reason of refused tokens and of not found.
 func (m *matrix) check(t *testing.T, what string, md protoreflect.MethodDescriptor, c cell, want codes.Code, got answer) {
@@ -1002,7 +1063,11 @@ func (m *matrix) check(t *testing.T, what string, md protoreflect.MethodDescript
 		t.Errorf("%s: reason %q, want %q", what, got.reason, tokenReason[c])
 	}
 	if want == codes.NotFound {
-		if r := notFoundReason[processOf[string(md.Parent().FullName())]]; got.reason != r {
+		r := notFoundReason[processOf[string(md.Parent().FullName())]]
+		if nf, ok := notFoundOf[string(md.Input().FullName())]; ok {
+			r = nf
+		}
+		if got.reason != r {
 			t.Errorf("%s: reason %q, want %q", what, got.reason, r)
 		}
 	}

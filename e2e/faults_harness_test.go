@@ -133,7 +133,12 @@ func (c *cluster) ctlErr(args ...string) (string, error) {
 func (c *cluster) startPlatform(extraEnv ...string) {
 	c.t.Helper()
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
-		c.startService(svc, extraEnv...)
+		p := c.startService(svc, extraEnv...)
+		// Ready is not yet serving the region: wait for its roster, or the
+		// first registration may be refused with NO_ROSTER.
+		if err := waitRoster(p.admin, region, 30*time.Second); err != nil {
+			c.t.Fatalf("%s: %v", p.name, err)
+		}
 	}
 }
 

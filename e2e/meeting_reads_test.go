@@ -212,6 +212,30 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 		if code, resp := get(units["hrss"], regionPath+"/massWarnings", nil); code != http.StatusOK || len(names(resp, "massWarnings")) != 0 {
 			t.Errorf("a unit not addressed lists: HTTP %d %v, want none", code, resp)
 		}
+		// Until it acknowledges, the petition bureau reads each dispute the
+		// warning names, as a guest: its tracking, and the form with the
+		// claimant's numbers masked and no lookup code.
+		for i, d := range five {
+			phone := fmt.Sprintf("1381234030%d", i)
+			eventually(t, "the petition bureau reads "+d, 15*time.Second, func() error {
+				if code, resp := get(petition, d+"/tracking", nil); code != http.StatusOK {
+					return fmt.Errorf("tracking: HTTP %d %v", code, resp)
+				}
+				code, resp := get(petition, d, nil)
+				if code != http.StatusOK {
+					return fmt.Errorf("dispute: HTTP %d %v", code, resp)
+				}
+				got, _ := resp["dispute"].(map[string]any)
+				claimant, _ := got["claimant"].(map[string]any)
+				if p, _ := claimant["phone"].(string); p == "" || p == phone || strings.Contains(fmt.Sprint(resp), phone) {
+					return fmt.Errorf("dispute: phone %q, want %s masked: %v", p, phone, resp)
+				}
+				if got["lookupCode"] != nil {
+					return fmt.Errorf("dispute: a guest reads the lookup code: %v", resp)
+				}
+				return nil
+			})
+		}
 		name := warning["name"].(string)
 		ack := map[string]any{"requestId": "ack-1", "note": "已安排专人提前介入，联系职工代表"}
 		code, first := post(petition, name+":acknowledge", ack)
@@ -234,6 +258,23 @@ func TestMeetingReadsOverGateway(t *testing.T) {
 		if code, resp := get(petition, regionPath+"/massWarnings", url.Values{"state": {"MASS_WARNING_STATE_PENDING"}}); code != http.StatusOK ||
 			len(names(resp, "massWarnings")) != 0 {
 			t.Errorf("pending after the acknowledgement: HTTP %d %v, want none", code, resp)
+		}
+		// The acknowledgement ends its reading of every dispute it covers:
+		// the answer is the one for a dispute that does not exist.
+		missing := fmt.Sprintf("%s/disputes/%d-987654321", regionPath, time.Now().In(time.FixedZone("CST", 8*3600)).Year())
+		for _, d := range five {
+			for _, suffix := range []string{"/tracking", ""} {
+				eventually(t, "the petition bureau reads "+d+suffix+" no more", 15*time.Second, func() error {
+					code, resp := get(petition, d+suffix, nil)
+					noneCode, none := get(petition, missing+suffix, nil)
+					got := strings.ReplaceAll(fmt.Sprint(resp), d, "<name>")
+					want := strings.ReplaceAll(fmt.Sprint(none), missing, "<name>")
+					if code != http.StatusNotFound || code != noneCode || got != want {
+						return fmt.Errorf("HTTP %d %s, but for a dispute that does not exist HTTP %d %s", code, got, noneCode, want)
+					}
+					return nil
+				})
+			}
 		}
 		dispute := warning["dispute"].(string)
 		// The office invites the petition bureau to the meeting on it.

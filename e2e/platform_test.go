@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,9 @@ func startPlatform(t *testing.T) *platform {
 	}
 	for svc, addr := range p.admin {
 		p.waitHTTP(svc, "http://"+addr+"/readyz")
+		if err := waitRoster(addr, region, 30*time.Second); err != nil {
+			p.t.Fatalf("%s: %v", svc, err)
+		}
 	}
 	gw := freeAddr(t)
 	p.gateway = "http://" + gw
@@ -191,6 +195,44 @@ func (p *platform) waitHTTP(what, url string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitRoster waits until the /readyz of the admin listener at addr
+// reports the roster in force for region ("roster": "ok" and region among
+// "roster_regions" under info): until then intake refuses a registration
+// with NO_ROSTER, and the other services refuse or defer what needs the
+// roster.
+func waitRoster(addr, region string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		info, err := readyInfo(addr)
+		if err == nil {
+			if info["roster"] == "ok" && slices.Contains(strings.Fields(info["roster_regions"]), region) {
+				return nil
+			}
+			err = fmt.Errorf("roster %q, roster regions %q", info["roster"], info["roster_regions"])
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the roster of region %s not in force within %v: %v", region, within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readyInfo reads the info entries of the /readyz at admin address addr.
+func readyInfo(addr string) (map[string]string, error) {
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Info map[string]string `json:"info"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("readyz: %w", err)
+	}
+	return body.Info, nil
 }
 
 func (p *platform) token(dept, staff string, roles ...string) string {

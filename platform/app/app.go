@@ -254,6 +254,14 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	watcher := roster.NewWatcher(etcd, log, srv.Registry())
 	srv.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	srv.AddReadinessInfo("roster", watcher.ReadinessInfo)
+	// The regions whose roster is in force, so a caller (a deployment, the
+	// end-to-end harness) can wait for its region before the first request.
+	srv.AddReadinessInfo("roster_regions", func() string {
+		if regions := watcher.Regions(); len(regions) > 0 {
+			return strings.Join(regions, " ")
+		}
+		return "none"
+	})
 	// Every service takes its per-caller rate limits from the regions'
 	// documents in etcd, live; the defaults apply until they are loaded.
 	limits := regionconfig.NewWatcher(etcd, regionconfig.RateLimitsSpec, log, srv.Registry())

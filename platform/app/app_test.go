@@ -157,6 +157,11 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	if !strings.Contains(body, `"calendar_years":"degraded: `) || !strings.Contains(body, "no business calendar for 2026") {
 		t.Errorf("readyz calendar info: %s", body)
 	}
+	// The calendar info names the region once its roster is in force: so
+	// does roster_regions.
+	if !strings.Contains(body, `"roster":"ok"`) || !strings.Contains(body, `"roster_regions":"141181"`) {
+		t.Errorf("readyz does not name the region whose roster is loaded: %s", body)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after cancel: %v", err)

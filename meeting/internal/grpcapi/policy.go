@@ -6,9 +6,11 @@ import (
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 )
 
+// anyStaff is every role of platform/authn: every staff role reads its
+// region's roster (docs/SECURITY.md), the head who decides extensions too.
 var anyStaff = []string{
 	authn.RoleClerk, authn.RoleHandler, authn.RoleOffice,
-	authn.RoleConvenor, authn.RolePlatform, authn.RoleAdmin,
+	authn.RoleConvenor, authn.RolePlatform, authn.RoleAdmin, authn.RoleHead,
 }
 
 var (

@@ -425,6 +425,7 @@ func TestGetRosterAccess(t *testing.T) {
 	}{
 		{"clerk of the region", f.as(t, region, "hrss", authn.RoleClerk), codes.OK},
 		{"convenor of the region", f.as(t, region, "gov_office", authn.RoleConvenor), codes.OK},
+		{"head of the region", f.as(t, region, "tax", authn.RoleHead), codes.OK},
 		{"clerk of another region", f.as(t, "140100", "hrss", authn.RoleClerk), codes.PermissionDenied},
 		{"no token", testCtx(t), codes.Unauthenticated},
 	}
