@@ -66,7 +66,7 @@ var authzRows = []authzRow{
 		want: "OK PD PD PD PD PD PD PD PD",
 		req:  func(m *matrix, _ fixture) proto.Message { return registrationRequest(m.next()) }},
 	{rpc: "intake.v1.IntakeService/GetDispute", on: registered, actor: authn.RoleClerk,
-		want: "OK OK OK OK PD PD PD NF PD",
+		want: "OK OK OK OK PD PD OK NF PD",
 		req:  func(_ *matrix, f fixture) proto.Message { return &intakev1.GetDisputeRequest{Name: f.dispute} }},
 	// A list names the fixture only to those who may read it: a page as
 	// long as the run's disputes shows every dispute the caller may read.
@@ -102,7 +102,7 @@ var authzRows = []authzRow{
 			return &routingv1.ReturnTransferRequest{Name: f.dispute, Reason: "不属于本部门职责"}
 		}},
 	{rpc: "routing.v1.RoutingService/ListWorklist", actor: authn.RoleClerk,
-		want: "OK OK OK OK OK PD PD PD PD",
+		want: "OK OK OK OK OK PD OK PD PD",
 		req: func(*matrix, fixture) proto.Message {
 			return &routingv1.ListWorklistRequest{Parent: parent + "/departments/tax"}
 		}},
@@ -117,7 +117,7 @@ var authzRows = []authzRow{
 			return &routingv1.RecordObjectionRequest{Name: f.dispute, Remedy: typesv1.Remedy_REMEDY_ADMINISTRATIVE_RECONSIDERATION}
 		}},
 	{rpc: "routing.v1.RoutingService/GetTracking", on: registered, actor: authn.RoleClerk,
-		want: "OK OK OK OK OK PD PD NF PD",
+		want: "OK OK OK OK OK PD OK NF PD",
 		req:  func(_ *matrix, f fixture) proto.Message { return &routingv1.GetTrackingRequest{Name: f.dispute} }},
 	{rpc: "routing.v1.RoutingService/AddProgressNote", on: handling, actor: authn.RoleHandler,
 		want: "OK OK OK PD PD PD PD NF PD",

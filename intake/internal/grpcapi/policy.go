@@ -9,8 +9,10 @@ import (
 // per-department checks happen in the handlers (see allowed).
 var Policy = authn.Policy{
 	intakev1.IntakeService_RegisterDispute_FullMethodName: {AnyRole: []string{authn.RoleClerk}},
+	// The head of a unit reads what its unit may read: the extensions it
+	// decides concern those disputes.
 	intakev1.IntakeService_GetDispute_FullMethodName: {AnyRole: []string{
-		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RoleHead}},
 	intakev1.IntakeService_ListDisputes_FullMethodName: {AnyRole: []string{
 		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
 	intakev1.IntakeService_WithdrawDispute_FullMethodName: {AnyRole: []string{

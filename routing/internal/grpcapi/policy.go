@@ -11,7 +11,9 @@ func method(name string) string {
 
 var (
 	staff   = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}
-	viewers = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform}
+	// viewers read trackings and worklists; the head of a unit reads its
+	// unit's, which hold the extensions it decides.
+	viewers = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleHead}
 )
 
 // Policy is routing's per-RPC role table. Which department may act on which
