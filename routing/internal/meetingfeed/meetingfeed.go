@@ -130,7 +130,7 @@ func (f *Feed) convened(dl *events.Delivery) (map[string]store.ApplyFunc, error)
 			}
 			var due time.Time
 			for _, u := range mt.GetInvitedUnits() {
-				if d := t.OpinionDue(u); d.After(due) {
+				if d := t.OpinionDue(u, mt.GetName()); d.After(due) {
 					due = d
 				}
 			}
