@@ -174,9 +174,8 @@ func TestJointHandling(t *testing.T) {
 		}
 	}
 	// toOffice registers a dispute at tax's window, routes it to the office
-	// and has the office sign its slip; it returns the dispute and the slip
-	// number.
-	toOffice := func(t *testing.T, requestID, phone string) (string, string) {
+	// and has the office sign its slip.
+	toOffice := func(t *testing.T, requestID, phone string) string {
 		t.Helper()
 		reg := registration(requestID, phone)
 		reg["dispute"].(map[string]any)["jurisdiction"] = "141181001"
@@ -185,20 +184,18 @@ func TestJointHandling(t *testing.T) {
 			t.Fatalf("register: HTTP %d %v", code, resp)
 		}
 		name := resp["dispute"].(map[string]any)["name"].(string)
-		var slip string
 		eventually(t, "tax routes "+name+" to the office", 10*time.Second, func() error {
 			code, resp := post(taxClerk, name+":route", map[string]any{
-				"kind": "ROUTE_KIND_OFFICE", "opinion": "涉及税务、人社、财政多部门，需联席会议办公室协调", "reasonCode": "SEVERAL_DEPARTMENTS"})
+				"kind": "ROUTE_KIND_OFFICE", "opinion": "涉及多家单位集体欠费，需联席会议办公室梳理", "reasonCode": "SEVERAL_DEPARTMENTS"})
 			if code != http.StatusOK {
 				return fmt.Errorf("route: HTTP %d %v", code, resp)
 			}
-			slip = resp["slip"].(map[string]any)["number"].(string)
 			return nil
 		})
 		if code, resp := post(office, name+":receive", map[string]any{}); code != http.StatusOK {
 			t.Fatalf("the office signs %s: HTTP %d %v", name, code, resp)
 		}
-		return name, slip
+		return name
 	}
 	triage := func(t *testing.T, name, class string) {
 		t.Helper()
@@ -210,7 +207,7 @@ func TestJointHandling(t *testing.T) {
 		})
 	}
 
-	t.Run("general matter: slip, signature, meeting of three units, one opinion late, letter delivered", func(t *testing.T) {
+	t.Run("general matter: slip, signature, meeting of three units, opinions overdue on the units' worklists, letter delivered", func(t *testing.T) {
 		const phone = "13812340501"
 		reg := registration("joint-general", phone)
 		reg["dispute"].(map[string]any)["jurisdiction"] = "141181001"
@@ -351,16 +348,23 @@ func TestJointHandling(t *testing.T) {
 			return nil
 		})
 
+		// The minutes name who attended, each unit's by the roster's name.
+		attendees := []map[string]any{{"unit": "tax", "name": "周丽萍", "title": "联席会议办公室工作人员"}}
+		present := []string{"周丽萍"}
+		for _, u := range units {
+			attendees = append(attendees, map[string]any{"unit": u.id, "name": u.staff})
+			present = append(present, u.staff)
+		}
 		code, resp = post(office, meeting+":recordMinutes", map[string]any{"minutes": map[string]any{
 			"text":      "会议听取了联席会议办公室的汇报，人社、司法、财政部门逐一发表意见。",
-			"attendees": []map[string]any{{"unit": "tax", "name": "周丽萍", "title": "联席会议办公室工作人员"}, {"unit": "finance", "name": "赵红梅"}},
+			"attendees": attendees,
 			"decisions": []string{"由税务部门责令用人单位按实际工资补报缴费基数"},
 		}})
 		if code != http.StatusOK {
 			t.Fatalf("record minutes: HTTP %d %v", code, resp)
 		}
 		printPage(t, "会议纪要", "/print/"+meeting+"/minutes", units[2].token,
-			"社会保险费征缴争议联席会议纪要", "周丽萍", "赵红梅", chinaDate(t, held.Format("2006-01-02")))
+			append(present, "社会保险费征缴争议联席会议纪要", chinaDate(t, held.Format("2006-01-02")))...)
 
 		decision := map[string]any{"outcome": "责令补缴", "text": "经联席会议研究，用人单位应按实际工资补报缴费基数并补缴社会保险费。",
 			"remedies": []string{"REMEDY_ADMINISTRATIVE_RECONSIDERATION", "REMEDY_ADMINISTRATIVE_LITIGATION"}}
@@ -418,7 +422,7 @@ func TestJointHandling(t *testing.T) {
 
 	t.Run("major matter: the convenor's approval, the platform's outcome", func(t *testing.T) {
 		const phone = "13812340502"
-		name, _ := toOffice(t, "joint-major", phone)
+		name := toOffice(t, "joint-major", phone)
 		triage(t, name, "MATTER_CLASS_MAJOR")
 		code, resp := post(office, regionPath+"/approvals", map[string]any{
 			"dispute": name, "summary": "涉及多家单位集体欠费，拟纳入一站式矛盾纠纷调处平台"})
