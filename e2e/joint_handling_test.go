@@ -151,26 +151,31 @@ func TestJointHandling(t *testing.T) {
 		}
 		return resp["tracking"].(map[string]any)
 	}
-	// readsMasked waits until a guest reads the dispute (intake and routing
-	// learn their readers from routing's events, a moment after the change)
-	// and checks that it sees the claimant's phone masked, and reads the
-	// tracking.
+	// readsMasked waits until a guest reads the dispute and its tracking
+	// (intake and routing learn their readers from routing's events, a
+	// moment after the change) and checks that both show the claimant's
+	// phone masked: the dispute's claimant, and the routing opinion of the
+	// tracking's history, which quotes it.
 	readsMasked := func(t *testing.T, who, token, name, phone string) {
 		t.Helper()
-		var resp map[string]any
+		var resp, tr map[string]any
 		eventually(t, who+" reads "+name, 15*time.Second, func() error {
 			var code int
 			if code, resp = get(token, name, nil); code != http.StatusOK {
 				return fmt.Errorf("dispute: HTTP %d %v", code, resp)
 			}
-			if code, resp := get(token, name+"/tracking", nil); code != http.StatusOK {
-				return fmt.Errorf("tracking: HTTP %d %v", code, resp)
+			if code, tr = get(token, name+"/tracking", nil); code != http.StatusOK {
+				return fmt.Errorf("tracking: HTTP %d %v", code, tr)
 			}
 			return nil
 		})
+		masked := phone[:3] + "****" + phone[7:]
 		claimant := fmt.Sprint(resp["dispute"].(map[string]any)["claimant"])
-		if strings.Contains(claimant, phone) || !strings.Contains(claimant, phone[:3]+"****"+phone[7:]) {
+		if strings.Contains(claimant, phone) || !strings.Contains(claimant, masked) {
 			t.Errorf("%s reads the claimant %s, want the phone masked", who, claimant)
+		}
+		if history := fmt.Sprint(tr["tracking"].(map[string]any)["history"]); strings.Contains(history, phone) || !strings.Contains(history, masked) {
+			t.Errorf("%s reads the tracking's history %s, want the phone masked", who, history)
 		}
 	}
 	// toOffice registers a dispute at tax's window, routes it to the office
@@ -186,7 +191,7 @@ func TestJointHandling(t *testing.T) {
 		name := resp["dispute"].(map[string]any)["name"].(string)
 		eventually(t, "tax routes "+name+" to the office", 10*time.Second, func() error {
 			code, resp := post(taxClerk, name+":route", map[string]any{
-				"kind": "ROUTE_KIND_OFFICE", "opinion": "涉及多家单位集体欠费，需联席会议办公室梳理", "reasonCode": "SEVERAL_DEPARTMENTS"})
+				"kind": "ROUTE_KIND_OFFICE", "opinion": "涉及多家单位集体欠费，需联席会议办公室梳理（反映人电话" + phone + "）", "reasonCode": "SEVERAL_DEPARTMENTS"})
 			if code != http.StatusOK {
 				return fmt.Errorf("route: HTTP %d %v", code, resp)
 			}
@@ -222,7 +227,7 @@ func TestJointHandling(t *testing.T) {
 		var slip string
 		eventually(t, "tax routes "+name+" to the office", 10*time.Second, func() error {
 			code, resp := post(taxClerk, name+":route", map[string]any{
-				"kind": "ROUTE_KIND_OFFICE", "opinion": "涉及税务、人社、财政多部门，需联席会议办公室协调", "reasonCode": "SEVERAL_DEPARTMENTS"})
+				"kind": "ROUTE_KIND_OFFICE", "opinion": "涉及税务、人社、财政多部门，需联席会议办公室协调（反映人电话" + phone + "）", "reasonCode": "SEVERAL_DEPARTMENTS"})
 			if code != http.StatusOK {
 				return fmt.Errorf("route: HTTP %d %v", code, resp)
 			}
