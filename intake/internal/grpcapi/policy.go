@@ -9,10 +9,12 @@ import (
 // per-department checks happen in the handlers (see allowed).
 var Policy = authn.Policy{
 	intakev1.IntakeService_RegisterDispute_FullMethodName: {AnyRole: []string{authn.RoleClerk}},
-	// The head of a unit reads what its unit may read: the extensions it
+	// The platform's staff read a matter while it is at the platform (a
+	// guest reader, numbers masked: docs/ARCHITECTURE.md, "The office path");
+	// the head of a unit reads what its unit may read: the extensions it
 	// decides concern those disputes.
 	intakev1.IntakeService_GetDispute_FullMethodName: {AnyRole: []string{
-		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RoleHead}},
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleHead}},
 	intakev1.IntakeService_ListDisputes_FullMethodName: {AnyRole: []string{
 		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
 	intakev1.IntakeService_WithdrawDispute_FullMethodName: {AnyRole: []string{

@@ -99,6 +99,9 @@ func (f *Feed) warningAcknowledged(dl *events.Delivery) (map[string]store.ApplyF
 
 // convened starts, on every dispute of the meeting's agenda, one opinion
 // clock per invited unit and lets the units read it (OpinionsRequested).
+// The opinions are due counted from the meeting (DESIGN section 3: "5
+// working days from the meeting"): its start time when the office gives
+// one, else the convening.
 func (f *Feed) convened(dl *events.Delivery) (map[string]store.ApplyFunc, error) {
 	ev := dl.Event
 	p, err := events.Payload[*meetingv1.MeetingConvened](ev)
@@ -106,6 +109,12 @@ func (f *Feed) convened(dl *events.Delivery) (map[string]store.ApplyFunc, error)
 		return nil, events.Permanent(err)
 	}
 	mt := p.GetMeeting()
+	held := func(convened time.Time) time.Time {
+		if st := mt.GetStartTime(); st != nil {
+			return st.AsTime()
+		}
+		return convened
+	}
 	out := map[string]store.ApplyFunc{}
 	for _, d := range mt.GetDisputes() {
 		_, fn, err := f.apply(ev, d, func(t *tracker.Tracker, a tracker.Actor, at time.Time) ([]*eventv1.Event, error) {
@@ -115,13 +124,13 @@ func (f *Feed) convened(dl *events.Delivery) (map[string]store.ApplyFunc, error)
 				// dispute) is applied: wait for it.
 				return nil, events.NotYet(fmt.Errorf("%s: triage not applied yet", t.Name))
 			}
-			changed, err := t.Convene(mt.GetName(), mt.GetInvitedUnits(), f.Calendar, at)
+			changed, err := t.Convene(mt.GetName(), mt.GetInvitedUnits(), f.Calendar, held(at))
 			if err != nil || !changed {
 				return nil, err
 			}
 			var due time.Time
 			for _, u := range mt.GetInvitedUnits() {
-				if d := t.OpinionDue(u); d.After(due) {
+				if d := t.OpinionDue(u, mt.GetName()); d.After(due) {
 					due = d
 				}
 			}

@@ -118,8 +118,12 @@ type Clock struct {
 	Stage Stage `json:"stage"`
 	// Department must act on it; empty for the holder's clocks stored
 	// before clocks named their department.
-	Department string    `json:"department,omitempty"`
-	Start      time.Time `json:"start"`
+	Department string `json:"department,omitempty"`
+	// Meeting is the meeting an opinion clock times the unit's opinion on;
+	// empty for every other clock and for opinion clocks stored before
+	// clocks named their meeting.
+	Meeting string    `json:"meeting,omitempty"`
+	Start   time.Time `json:"start"`
 	// Limit is the stage's limit when the clock started.
 	Limit Limit     `json:"limit,omitzero"`
 	Due   time.Time `json:"due"`

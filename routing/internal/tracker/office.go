@@ -204,7 +204,7 @@ func (t *Tracker) Convene(meeting string, units []string, cal Calendar, at time.
 			return false, err
 		}
 		t.Invitations = append(t.Invitations, Invitation{Unit: u, Meeting: meeting})
-		t.startClockFor(StageOpinion, u, at, cal)
+		t.startClockFor(StageOpinion, u, at, cal).Meeting = meeting
 		changed = true
 	}
 	if changed {
@@ -213,17 +213,21 @@ func (t *Tracker) Convene(meeting string, units []string, cal Calendar, at time.
 	return changed, nil
 }
 
-// OpinionDue is the due time of unit's running opinion clock.
-func (t *Tracker) OpinionDue(unit string) time.Time {
-	if k := t.opinionClock(unit); k != nil {
+// OpinionDue is the due time of unit's running opinion clock on meeting.
+func (t *Tracker) OpinionDue(unit, meeting string) time.Time {
+	if k := t.opinionClock(unit, meeting); k != nil {
 		return k.Due
 	}
 	return time.Time{}
 }
 
-func (t *Tracker) opinionClock(unit string) *Clock {
+// opinionClock is unit's running opinion clock on meeting: a unit invited
+// to several meetings on the dispute owes each its opinion on a clock of
+// its own. A clock stored before clocks named their meeting times any.
+func (t *Tracker) opinionClock(unit, meeting string) *Clock {
 	for i := range t.Clocks {
-		if k := &t.Clocks[i]; k.Stage == StageOpinion && k.Department == unit && k.Running() {
+		if k := &t.Clocks[i]; k.Stage == StageOpinion && k.Department == unit && k.Running() &&
+			(k.Meeting == meeting || k.Meeting == "") {
 			return k
 		}
 	}
@@ -240,7 +244,7 @@ func (t *Tracker) ReceiveOpinion(unit, meeting string, at time.Time) (inv Invita
 	if i < 0 {
 		return Invitation{}, false
 	}
-	if k := t.opinionClock(unit); k != nil {
+	if k := t.opinionClock(unit, t.Invitations[i].Meeting); k != nil {
 		t.Invitations[i].Late = at.After(k.Due)
 		k.Stop = at
 	}

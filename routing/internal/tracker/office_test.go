@@ -173,7 +173,7 @@ func TestOpinionClocksAndReaders(t *testing.T) {
 	if _, ok := tr.RunningClock(); ok {
 		t.Fatal("a holder clock runs in joint handling")
 	}
-	due := tr.OpinionDue("finance")
+	due := tr.OpinionDue("finance", meeting)
 	if want := time.Date(2026, 3, 9, 23, 59, 59, 0, clock.China); !due.Equal(want) {
 		t.Fatalf("opinion due %v, want %v", due, want)
 	}

@@ -125,7 +125,11 @@ func (t *Tracker) Views() []ViewEntry {
 		}
 		for _, i := range t.Invitations {
 			if i.Owed() {
-				add(ViewOpinionsOwed, i.Unit, t.clockOf(StageOpinion, i.Unit))
+				var k Clock
+				if c := t.opinionClock(i.Unit, i.Meeting); c != nil {
+					k = *c
+				}
+				add(ViewOpinionsOwed, i.Unit, k)
 			}
 		}
 	case AwaitingApproval:
