@@ -60,7 +60,8 @@ type Service struct {
 type Config struct {
 	// Server is the gRPC and admin server's part.
 	Server server.Config
-	// RedisAddr is the service's Redis (host:port).
+	// RedisAddr is the service's Redis: one host:port, or a comma-separated
+	// list of a Redis Cluster's nodes (docs/ARCHITECTURE.md, "Scale").
 	RedisAddr string
 	// RedisUser is the Redis ACL user ("default" when empty) and
 	// RedisPasswordFile the file holding its password (none when empty).
@@ -84,8 +85,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Server is the gRPC server (not yet serving while Setup runs).
 	Server *server.Server
-	// Redis is the one Redis client of the process.
-	Redis *redis.Client
+	// Redis is the one Redis client of the process: a single server's
+	// client for one address, a cluster client for several.
+	Redis redis.UniversalClient
 	// Etcd is the one etcd client of the process.
 	Etcd *clientv3.Client
 	// Roster holds the last valid roster of every region.
@@ -153,7 +155,7 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 	etcdEnv := server.EnvName(s.Name, "etcd-endpoints")
 	fs.StringVar(&cfg.RedisAddr, "redis-addr",
 		server.EnvOr(redisEnv, server.EnvOr("DISPUTES_REDIS_ADDR", DefaultRedisAddr)),
-		"Redis address (env "+redisEnv+" or DISPUTES_REDIS_ADDR)")
+		"Redis address, or comma-separated Redis Cluster nodes (env "+redisEnv+" or DISPUTES_REDIS_ADDR)")
 	fs.StringVar(&cfg.EtcdEndpoints, "etcd-endpoints",
 		server.EnvOr(etcdEnv, server.EnvOr("DISPUTES_ETCD_ENDPOINTS", DefaultEtcdEndpoints)),
 		"comma-separated etcd endpoints (env "+etcdEnv+" or DISPUTES_ETCD_ENDPOINTS)")
@@ -194,7 +196,7 @@ func (c Config) Validate() error {
 	if c.EventRetention < 0 || (c.EventRetention > 0 && c.EventRetention >= events.MarkerTTL) {
 		errs = append(errs, fmt.Errorf("event retention %s must be shorter than the apply-once markers' %s", c.EventRetention, events.MarkerTTL))
 	}
-	if c.RedisAddr == "" {
+	if len(c.RedisAddrs()) == 0 {
 		errs = append(errs, errors.New("redis address is required"))
 	}
 	if len(c.endpoints()) == 0 {
@@ -209,14 +211,37 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) endpoints() []string {
-	var eps []string
-	for _, e := range strings.Split(c.EtcdEndpoints, ",") {
+func (c Config) endpoints() []string { return splitList(c.EtcdEndpoints) }
+
+// RedisAddrs returns the Redis addresses: one for a single server, several
+// for the nodes of a Redis Cluster.
+func (c Config) RedisAddrs() []string { return splitList(c.RedisAddr) }
+
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
 		if e = strings.TrimSpace(e); e != "" {
-			eps = append(eps, e)
+			out = append(out, e)
 		}
 	}
-	return eps
+	return out
+}
+
+// NewRedis returns the client of addrs: a single server's for one address,
+// a Redis Cluster's for several (the nodes it starts from; it learns the
+// others). Every multi-key command of the platform stays in one hash slot,
+// the {region} tag of events.Key, so both serve the same code.
+func NewRedis(addrs []string, user, password string) redis.UniversalClient {
+	if len(addrs) == 1 {
+		return redis.NewClient(&redis.Options{
+			Addr: addrs[0], Username: user, Password: password,
+			DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
+		})
+	}
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, Username: user, Password: password,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
+	})
 }
 
 func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started Started) error {
@@ -237,10 +262,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	if err != nil {
 		return fmt.Errorf("etcd password: %w", err)
 	}
-	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.RedisAddr, Username: cfg.RedisUser, Password: redisPassword,
-		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
-	})
+	rdb := NewRedis(cfg.RedisAddrs(), cfg.RedisUser, redisPassword)
 	defer rdb.Close()
 	etcd, err := etcdclient.New(clientv3.Config{
 		Endpoints: cfg.endpoints(), Username: cfg.EtcdUser, Password: etcdPassword,
