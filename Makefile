@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short test-faults deps run bench-intake bench-lifecycle bench-events bench-archive clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run run-cluster test-cluster bench-intake bench-lifecycle bench-events bench-archive clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -97,6 +97,11 @@ fuzz:
 ## run: start Redis, etcd, the four services and the gateway (Ctrl-C stops all)
 run: deps build $(TOOLS)/grpcurl
 	@scripts/run.sh
+
+## run-cluster: the same on a Redis Cluster (3 masters, 3 replicas), a three-member etcd cluster and two
+## replicas of intake, routing and meeting behind the gateway (data under ./var-cluster; Ctrl-C stops all)
+run-cluster: deps build $(TOOLS)/grpcurl
+	@scripts/run-cluster.sh
 
 ## bench-intake: RegisterDispute over gRPC (50 clients, Redis appendfsync always) beside a bare gRPC echo
 bench-intake: deps
