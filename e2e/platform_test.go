@@ -99,6 +99,9 @@ func (p *platform) run(args ...string) string {
 
 func startPlatform(t *testing.T) *platform {
 	t.Helper()
+	if clusterTopology() {
+		return startClusterPlatform(t)
+	}
 	p := &platform{t: t, bin: binaries(t), dir: t.TempDir(), grpc: map[string]string{}, admin: map[string]string{}}
 	p.redis = testenv.StartRedis(t)
 	p.etcd = testenv.StartEtcd(t)
@@ -138,7 +141,13 @@ func startPlatform(t *testing.T) *platform {
 
 func (p *platform) start(name string, env []string, args ...string) {
 	p.t.Helper()
-	logf, err := os.Create(filepath.Join(p.dir, name+".log"))
+	p.startAs(name, name, env, args...)
+}
+
+// startAs runs the binary name as the process called as (its log's name).
+func (p *platform) startAs(name, as string, env []string, args ...string) {
+	p.t.Helper()
+	logf, err := os.Create(filepath.Join(p.dir, as+".log"))
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -161,7 +170,7 @@ func (p *platform) start(name string, env []string, args ...string) {
 		logf.Close()
 		if p.t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
-			p.t.Logf("--- %s log (tail) ---\n%s", name, tail(b, 3000))
+			p.t.Logf("--- %s log (tail) ---\n%s", as, tail(b, 3000))
 		}
 	})
 }

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
+)
+
+// ClusterEnv names the environment variable that runs the end-to-end
+// tests on the scaled topology (make test-cluster): a Redis Cluster of
+// three masters and three replicas, a three-member etcd cluster, two
+// replicas of intake, routing and meeting, one archive, and the gateway
+// calling the replicas in turn.
+const ClusterEnv = "DISPUTES_E2E_CLUSTER"
+
+// clusterTopology reports whether the tests run on that topology.
+func clusterTopology() bool { return os.Getenv(ClusterEnv) == "1" }
+
+// replicasOf is how many processes of each service the cluster topology runs.
+var replicasOf = map[string]int{"meeting": 2, "intake": 2, "routing": 2, "archive": 1}
+
+// startClusterPlatform is startPlatform on the cluster topology. p.redis
+// and p.etcd are nil (tests that reach into them run on the single
+// topology only); p.grpc and p.admin name each service's first replica.
+func startClusterPlatform(t *testing.T) *platform {
+	t.Helper()
+	p := &platform{t: t, bin: binaries(t), dir: t.TempDir(), grpc: map[string]string{}, admin: map[string]string{}}
+	rc := testenv.StartRedisCluster(t)
+	ec := testenv.StartEtcdCluster(t)
+	var secure []string
+	p.certs, secure = secureEnv(t, p.dir,
+		&testenv.Redis{User: rc.User, PasswordFile: rc.PasswordFile},
+		&testenv.Etcd{User: ec.User, PasswordFile: ec.PasswordFile})
+	keys := filepath.Join(p.dir, "keys")
+	p.run("keygen", "--dir", keys)
+	p.run("keygen", "--dir", filepath.Join(p.dir, "archive-key"), "--name", "checkpoint")
+	p.key = filepath.Join(keys, "dev-key.pem")
+	env := append(append(os.Environ(), secure...),
+		"DISPUTES_PUBLIC_KEY="+keys,
+		"DISPUTES_REDIS_ADDR="+rc.Addr(),
+		"DISPUTES_ETCD_ENDPOINTS="+ec.Endpoint(),
+		"ARCHIVE_DATA_DIR="+filepath.Join(p.dir, "archive"),
+		"ARCHIVE_SIGNING_KEY="+filepath.Join(p.dir, "archive-key", "checkpoint.pem"),
+	)
+	p.env = env
+	one := ec.Members[0].Endpoint
+	p.run("roster", "init", "--file", "../deploy/roster/"+region+".json", "--etcd", one)
+	p.run("config", "init", "--dir", "../deploy/config", "--etcd", one)
+	standInCalendars(t, p.dir, one, p.run)
+	addrs := map[string][]string{}
+	var ready []string
+	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
+		for i := range replicasOf[svc] {
+			grpcAddr, admin := freeAddr(t), freeAddr(t)
+			if i == 0 {
+				p.grpc[svc], p.admin[svc] = grpcAddr, admin
+			}
+			addrs[svc] = append(addrs[svc], grpcAddr)
+			ready = append(ready, admin)
+			p.startAs(svc, svc+"-"+string(rune('a'+i)), env, "-grpc-addr", grpcAddr, "-admin-addr", admin, "-drain-delay", "0s")
+		}
+	}
+	for _, admin := range ready {
+		p.waitHTTP(admin, "http://"+admin+"/readyz")
+	}
+	gw := freeAddr(t)
+	p.gateway = "http://" + gw
+	p.admin["gateway"] = freeAddr(t)
+	p.start("gateway", env, "-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s",
+		"-intake-addr", strings.Join(addrs["intake"], ","), "-routing-addr", strings.Join(addrs["routing"], ","),
+		"-meeting-addr", strings.Join(addrs["meeting"], ","), "-archive-addr", strings.Join(addrs["archive"], ","))
+	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
+	return p
+}
