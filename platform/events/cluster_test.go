@@ -114,6 +114,24 @@ func TestSubscriptionOverRegionsOnSingleAndCluster(t *testing.T) {
 			n, err := rdb.XLen(ctx, events.ParkedStream(events.Stream("intake", broken), "archive")).Result()
 			return err == nil && n == 1
 		})
+		// The parked stream is found where its region's keys are, on
+		// whichever master holds the slot; the other regions have none.
+		for _, r := range clusterRegions {
+			parked, err := events.ParkedStreams(ctx, rdb, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := r == broken; (len(parked) == 1) != want || len(parked) > 1 {
+				t.Fatalf("region %s: parked streams %v, want one: %v", r, parked, want)
+			}
+		}
+		all, err := events.ScanAll(ctx, rdb, "intake:{*}:events", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != len(clusterRegions) {
+			t.Fatalf("streams found on every node: %v, want one per region", all)
+		}
 		got, n := read()
 		if n != total {
 			t.Fatalf("applied %d events, want %d", n, total)
