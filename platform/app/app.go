@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/discovery"
 	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
@@ -71,6 +72,10 @@ type Config struct {
 	// EtcdUser and EtcdPasswordFile authenticate to etcd (no
 	// authentication when EtcdUser is empty).
 	EtcdUser, EtcdPasswordFile string
+	// AdvertiseAddr is the gRPC address the process registers in etcd for
+	// the gateway to find it (platform/discovery); when empty, its listen
+	// address when that names a host.
+	AdvertiseAddr string
 	// EventRetention is how long the service's event streams keep entries
 	// every consumer group has acknowledged (docs/ARCHITECTURE.md,
 	// "Retention").
@@ -172,6 +177,9 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 		env := server.EnvName(s.Name, f.name)
 		fs.StringVar(f.p, f.name, server.EnvOr(env, server.EnvOr(f.shared, "")), f.help+" (env "+env+" or "+f.shared+")")
 	}
+	advertiseEnv := server.EnvName(s.Name, "advertise-addr")
+	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", server.EnvOr(advertiseEnv, ""),
+		"gRPC address registered in etcd for the gateway to find this replica (default: -grpc-addr when it names a host; env "+advertiseEnv+")")
 	retention, rerr := server.EnvDuration(RetentionEnv, events.DefaultRetention)
 	fs.DurationVar(&cfg.EventRetention, "event-retention", retention,
 		"how long the service's event streams keep acknowledged entries (env "+RetentionEnv+")")
@@ -244,6 +252,40 @@ func NewRedis(addrs []string, user, password string) redis.UniversalClient {
 	})
 }
 
+// register keeps addr in etcd under the service's name while ctx lasts
+// (platform/discovery), trying again until etcd takes it, and takes it out
+// as soon as ctx ends: the process is then draining, and the gateway stops
+// sending it calls. An empty addr registers nothing.
+func register(ctx context.Context, etcd *clientv3.Client, service, addr string, log *slog.Logger) {
+	if addr == "" {
+		log.Info("discovery: no address to register (listening on every interface without -advertise-addr)")
+		return
+	}
+	var reg *discovery.Registration
+	for reg == nil {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		r, err := discovery.Register(rctx, etcd, service, addr, log)
+		cancel()
+		if err == nil {
+			reg = r
+			break
+		}
+		log.Warn("discovery: register failed; trying again", "addr", addr, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	log.Info("discovery: registered", "addr", addr)
+	<-ctx.Done()
+	lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := reg.Leave(lctx); err != nil {
+		log.Warn("discovery: leave failed; the address goes when its lease ends", "addr", addr, "error", err)
+	}
+}
+
 func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started Started) error {
 	verifier, err := cfg.Server.Verifier()
 	if err != nil {
@@ -300,6 +342,11 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	serveCtx, stopServing := context.WithCancelCause(ctx)
 	defer stopServing(nil)
 	var wg sync.WaitGroup
+	// The address leaves etcd when shutdown starts (serveCtx), or at the
+	// latest when the loops stop (serving failed on its own).
+	regCtx, regCancel := context.WithCancel(serveCtx)
+	defer context.AfterFunc(loopCtx, regCancel)()
+	wg.Go(func() { register(regCtx, etcd, s.Name, discovery.Advertised(cfg.AdvertiseAddr, srv.Addr()), log) })
 	for _, loop := range append([]func(context.Context) error{watcher.Run, limits.Run, calendars.Run}, loops...) {
 		wg.Go(func() {
 			err := loop(loopCtx)
