@@ -37,6 +37,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/proto/openapi"
 
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
+	"github.com/xiaoyi-disputes/disputes/platform/discovery"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
@@ -53,6 +54,9 @@ type Backends struct {
 	// InsecurePlaintext dials the services without TLS, for development
 	// only; TLS must then be empty.
 	InsecurePlaintext bool
+	// Discovery, when set, finds every service's replicas in etcd
+	// (platform/discovery) instead of the addresses above.
+	Discovery resolver.Builder
 }
 
 func (b Backends) transport(service string) (grpc.DialOption, error) {
@@ -153,6 +157,9 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		target, opts := dialTarget(name, addr)
+		if b.Discovery != nil {
+			target, opts = discovery.Target(b.Discovery, name)
+		}
 		conn, err := grpc.NewClient(target, append(opts, creds)...)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)

@@ -2,14 +2,19 @@ package gateway
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/xiaoyi-disputes/disputes/platform/discovery"
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 	intakev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1"
 )
 
@@ -75,5 +80,76 @@ func TestReplicasTakeCallsInTurn(t *testing.T) {
 	}
 	if got := fakes[1].calls.Load() - before; got != 20 {
 		t.Fatalf("the replica left took %d of 20 calls", got)
+	}
+}
+
+// TestReplicasFoundThroughEtcd: with discovery the gateway calls the intake
+// replicas registered in etcd, and stops calling one once it leaves.
+func TestReplicasFoundThroughEtcd(t *testing.T) {
+	e := testenv.StartEtcd(t)
+	cli := e.Client(t)
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var fakes [2]*countingIntake
+	var regs [2]*discovery.Registration
+	for i := range fakes {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fakes[i] = &countingIntake{}
+		gs := grpc.NewServer()
+		intakev1.RegisterIntakeServiceServer(gs, fakes[i])
+		go gs.Serve(lis)
+		t.Cleanup(gs.Stop)
+		if regs[i], err = discovery.Register(ctx, cli, "intake", lis.Addr().String(), log); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := discovery.Resolver(e.Client(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := closedAddr(t)
+	g, err := New(ctx, Backends{Intake: down, Routing: down, Meeting: down, Archive: down, InsecurePlaintext: true, Discovery: res},
+		http.NotFoundHandler(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	get := func() int {
+		req := httptest.NewRequest(http.MethodGet, registerPath+"/2026-1", nil)
+		req.Header.Set("Authorization", "Bearer x")
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for n := 0; fakes[0].calls.Load() == 0 || fakes[1].calls.Load() == 0; n++ {
+		if n == 1000 {
+			t.Fatalf("1000 calls, replicas took %d and %d: want both to take calls", fakes[0].calls.Load(), fakes[1].calls.Load())
+		}
+		if code := get(); code != http.StatusOK {
+			t.Fatalf("call %d: HTTP %d", n, code)
+		}
+	}
+	if err := regs[0].Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Once the gateway's watch has seen the leaving, a round of calls all
+	// go to the replica left, though the other still serves.
+	for n := 0; ; n++ {
+		if n == 500 {
+			t.Fatal("the replica that left still takes calls")
+		}
+		before := fakes[0].calls.Load()
+		for range 10 {
+			if code := get(); code != http.StatusOK {
+				t.Fatalf("HTTP %d after a replica left", code)
+			}
+		}
+		if fakes[0].calls.Load() == before {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
