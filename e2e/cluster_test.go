@@ -13,7 +13,7 @@ import (
 // tests on the scaled topology (make test-cluster): a Redis Cluster of
 // three masters and three replicas, a three-member etcd cluster, two
 // replicas of intake, routing and meeting, one archive, and the gateway
-// calling the replicas in turn.
+// finding the replicas in etcd and calling them in turn.
 const ClusterEnv = "DISPUTES_E2E_CLUSTER"
 
 // clusterTopology reports whether the tests run on that topology.
@@ -69,9 +69,16 @@ func startClusterPlatform(t *testing.T) *platform {
 	gw := freeAddr(t)
 	p.gateway = "http://" + gw
 	p.admin["gateway"] = freeAddr(t)
-	p.start("gateway", env, "-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s",
-		"-intake-addr", strings.Join(addrs["intake"], ","), "-routing-addr", strings.Join(addrs["routing"], ","),
-		"-meeting-addr", strings.Join(addrs["meeting"], ","), "-archive-addr", strings.Join(addrs["archive"], ","))
+	// The gateway finds the replicas in etcd, where each registered its
+	// address; the lists are for CLUSTER_DISCOVERY=0.
+	gwArgs := []string{"-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s"}
+	if os.Getenv("CLUSTER_DISCOVERY") == "0" {
+		gwArgs = append(gwArgs, "-intake-addr", strings.Join(addrs["intake"], ","), "-routing-addr", strings.Join(addrs["routing"], ","),
+			"-meeting-addr", strings.Join(addrs["meeting"], ","), "-archive-addr", strings.Join(addrs["archive"], ","))
+	} else {
+		gwArgs = append(gwArgs, "-discovery")
+	}
+	p.start("gateway", env, gwArgs...)
 	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
 	return p
 }
