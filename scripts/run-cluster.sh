@@ -2,8 +2,10 @@
 # Runs the platform on this machine as it runs across several: a Redis
 # Cluster of three masters and three replicas (7001-7006), a three-member
 # etcd cluster (2490, 2492, 2494), two replicas of intake, routing and
-# meeting, one archive, and the gateway in front of them (data under
-# ./var-cluster). Ctrl-C stops everything, services first, then the servers.
+# meeting, one archive, and the gateway in front of them, finding the
+# replicas through etcd (data under ./var-cluster). Ctrl-C stops everything,
+# services first, then the servers; a replica or server that dies meanwhile
+# is reported and the rest go on.
 # docs/ARCHITECTURE.md ("Scale") and deploy/README.md say what each part is.
 #
 # Everything listens on 127.0.0.1 only, with the same mutual TLS, Redis ACL
@@ -179,9 +181,9 @@ if [[ ${HTTPS:-} == 1 ]]; then
   SCHEME=https
   https=(-https-cert "$CERTS/gateway.pem" -https-key "$CERTS/gateway-key.pem")
 fi
-start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr 127.0.0.1:8080 -admin-addr 127.0.0.1:9200 \
-  -intake-addr "${ADDRS[intake]}" -routing-addr "${ADDRS[routing]}" -meeting-addr "${ADDRS[meeting]}" \
-  -archive-addr "${ADDRS[archive]}" \
+# Each replica registered its gRPC address in etcd under a lease; the
+# gateway finds them there (-discovery) and calls them in turn.
+start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr 127.0.0.1:8080 -admin-addr 127.0.0.1:9200 -discovery \
   -tls-cert "$CERTS/gateway.pem" -tls-key "$CERTS/gateway-key.pem" "${https[@]}"
 gateway_pid=${pids[-1]}
 wait_for "gateway" curl -fsS http://127.0.0.1:9200/readyz
@@ -204,7 +206,7 @@ cat <<EOT
   OpenAPI                 $GW/openapi.json
   gRPC (mutual TLS)       intake ${ADDRS[intake]}  routing ${ADDRS[routing]}
                           meeting ${ADDRS[meeting]}  archive ${ADDRS[archive]}
-                          the gateway calls each service's replicas in turn (round robin)
+                          registered in etcd under /disputes/_services/; the gateway finds them there, round robin
                           CA and client certificate in var-cluster/certs (ca.pem, client.pem, client-key.pem)
   Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204 and 9211-9213 (plain HTTP)
   Redis Cluster           $DISPUTES_REDIS_ADDR
@@ -230,12 +232,22 @@ Try:
 Press Ctrl-C to stop.
 EOT
 
-# Stop everything when any process exits on its own.
+# A replica, a Redis node or an etcd member that exits is reported and the
+# rest go on (the others take over its work: try killing one); the whole
+# stops when the gateway exits, or on Ctrl-C.
 set +e
-wait -n "${pids[@]}"
-for i in "${!pids[@]}"; do
-  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-    echo "${names[$i]} exited; see $VAR/log/${names[$i]}.log" >&2
-  fi
+declare -A reported=()
+while kill -0 "$gateway_pid" 2>/dev/null; do
+  live=()
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      live+=("${pids[$i]}")
+    elif [[ -z ${reported[$i]:-} ]]; then
+      reported[$i]=1
+      echo "${names[$i]} exited; see $VAR/log/${names[$i]}.log" >&2
+    fi
+  done
+  wait -n "${live[@]}"
 done
+echo "gateway exited; see $VAR/log/gateway.log" >&2
 exit 1
