@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
@@ -30,6 +33,7 @@ func startClusterPlatform(t *testing.T) *platform {
 	p := &platform{t: t, bin: binaries(t), dir: t.TempDir(), grpc: map[string]string{}, admin: map[string]string{}}
 	rc := testenv.StartRedisCluster(t)
 	ec := testenv.StartEtcdCluster(t)
+	p.redisCluster, p.etcdCluster = rc, ec
 	var secure []string
 	p.certs, secure = secureEnv(t, p.dir,
 		&testenv.Redis{User: rc.User, PasswordFile: rc.PasswordFile},
@@ -81,4 +85,65 @@ func startClusterPlatform(t *testing.T) *platform {
 	p.start("gateway", env, gwArgs...)
 	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
 	return p
+}
+
+// TestClusterOutlivesReplicasAndAnEtcdMember registers disputes through the
+// gateway while, one after another, an intake replica, an etcd member and
+// a routing replica are killed (SIGKILL). A client retries a call that
+// failed with the same request id, as the API asks. Afterwards every
+// registration acknowledged is there, numbered 1..N without a gap, each
+// with one tracker and one dossier. Killing a Redis master is left out:
+// its failover may lose acknowledged writes (docs/ARCHITECTURE.md,
+// "Durability on a cluster").
+func TestClusterOutlivesReplicasAndAnEtcdMember(t *testing.T) {
+	if !clusterTopology() {
+		t.Skip("the cluster topology only (make test-cluster)")
+	}
+	p := startPlatform(t)
+	clerk := p.token("tax", "wang", "clerk", "handler")
+	const n = 60
+	kills := map[int]func(){
+		15: func() { p.named["intake-b"].Process.Kill() },
+		30: func() { p.etcdCluster.Kill(0) },
+		45: func() { p.named["routing-b"].Process.Kill() },
+	}
+	names := map[string]string{} // number -> dispute name
+	for i := range n {
+		if kill, ok := kills[i]; ok {
+			kill()
+		}
+		req := registration(fmt.Sprintf("cluster-%d", i), fmt.Sprintf("1380000%04d", i))
+		var name, number string
+		eventually(t, fmt.Sprintf("registration %d acknowledged", i), 60*time.Second, func() error {
+			code, resp := p.httpJSON("POST", "/v1/regions/"+region+"/disputes", clerk, req)
+			if code != http.StatusOK {
+				return fmt.Errorf("HTTP %d: %v", code, resp)
+			}
+			d, _ := resp["dispute"].(map[string]any)
+			name, _ = d["name"].(string)
+			number, _ = d["number"].(string)
+			return nil
+		})
+		if prev, ok := names[number]; ok && prev != name {
+			t.Fatalf("number %s given to %s and %s", number, prev, name)
+		}
+		names[number] = name
+	}
+	year := time.Now().In(time.FixedZone("CST", 8*3600)).Year()
+	for k := 1; k <= n; k++ {
+		number := fmt.Sprintf("%d年第%d号", year, k)
+		name, ok := names[number]
+		if !ok {
+			t.Fatalf("number %s missing: numbers are not 1..%d (%d given)", number, n, len(names))
+		}
+		eventually(t, name+" tracked and filed", 60*time.Second, func() error {
+			if code, resp := p.httpJSON("GET", "/v1/"+name+"/tracking", clerk, nil); code != http.StatusOK {
+				return fmt.Errorf("tracking: HTTP %d: %v", code, resp)
+			}
+			if code, resp := p.httpJSON("GET", "/v1/"+name+"/dossier", clerk, nil); code != http.StatusOK {
+				return fmt.Errorf("dossier: HTTP %d: %v", code, resp)
+			}
+			return nil
+		})
+	}
 }

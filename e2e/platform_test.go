@@ -56,6 +56,12 @@ type platform struct {
 	redis    *testenv.Redis
 	etcd     *testenv.Etcd
 	services []*exec.Cmd
+	// named are the processes by the name of their log ("intake",
+	// "intake-b", ...); redisCluster and etcdCluster are the cluster
+	// topology's servers (nil on the single one).
+	named        map[string]*exec.Cmd
+	redisCluster *testenv.RedisCluster
+	etcdCluster  *testenv.EtcdCluster
 }
 
 // binaries returns the folder holding the platform's binaries: $DISPUTES_BIN
@@ -157,6 +163,10 @@ func (p *platform) startAs(name, as string, env []string, args ...string) {
 		p.t.Fatalf("start %s: %v", name, err)
 	}
 	p.services = append(p.services, cmd)
+	if p.named == nil {
+		p.named = map[string]*exec.Cmd{}
+	}
+	p.named[as] = cmd
 	p.t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
