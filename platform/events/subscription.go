@@ -272,26 +272,54 @@ func (s *Subscription) read(ctx context.Context, streams []string) error {
 	}
 	// A Redis Cluster refuses one XREADGROUP over streams of several hash
 	// slots (CROSSSLOT), so each region's streams are read on their own:
-	// first all without waiting; when none had anything, all at once,
-	// each waiting at most clusterBlock so that an entry of one region is
-	// not held back by another's long wait.
-	var mu sync.Mutex
-	var got int
-	readAll := func(block time.Duration) error {
-		errs := make([]error, len(groups))
-		var wg sync.WaitGroup
-		for i, g := range groups {
-			wg.Go(func() {
-				errs[i] = s.readGroupLocked(ctx, &mu, g, block, &got)
-			})
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
-	if err := readAll(-1); err != nil || got > 0 || block == -1 {
+	// first all without waiting, in one pipeline (one round trip per
+	// master); when none had anything, all at once, each waiting at most
+	// clusterBlock so that an entry of one region is not held back by
+	// another's long wait.
+	if got, err := s.readPipelined(ctx, groups); err != nil || got > 0 || block == -1 {
 		return err
 	}
-	return readAll(min(block, clusterBlock))
+	var mu sync.Mutex
+	var got int
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() { errs[i] = s.readGroupLocked(ctx, &mu, g, min(block, clusterBlock), &got) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// readPipelined reads every group of streams without waiting, in one
+// pipeline, holds what it got and returns how many entries that was.
+func (s *Subscription) readPipelined(ctx context.Context, groups [][]string) (int, error) {
+	cmds := make([]*redis.XStreamSliceCmd, len(groups))
+	// The pipeline's own error is its first command's; each is read below.
+	_, _ = s.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, g := range groups {
+			cmds[i] = p.XReadGroup(ctx, s.readArgs(g, -1))
+		}
+		return nil
+	})
+	got := 0
+	var errs []error
+	for _, c := range cmds {
+		res, err := c.Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, s.readFailed(err))
+			continue
+		}
+		for _, st := range res {
+			for _, msg := range st.Messages {
+				s.hold(st.Stream, msg)
+				got++
+			}
+		}
+	}
+	return got, errors.Join(errs...)
 }
 
 // clusterBlock is the longest wait of one region's read when a cluster's
@@ -349,15 +377,17 @@ func (s *Subscription) readGroup(ctx context.Context, streams []string, block ti
 	return nil
 }
 
-func (s *Subscription) xreadgroup(ctx context.Context, streams []string, block time.Duration) ([]redis.XStream, error) {
+func (s *Subscription) readArgs(streams []string, block time.Duration) *redis.XReadGroupArgs {
 	args := make([]string, 0, 2*len(streams))
 	args = append(args, streams...)
 	for range streams {
 		args = append(args, ">")
 	}
-	res, err := s.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: s.Group, Consumer: s.Name, Streams: args, Count: s.Batch, Block: block,
-	}).Result()
+	return &redis.XReadGroupArgs{Group: s.Group, Consumer: s.Name, Streams: args, Count: s.Batch, Block: block}
+}
+
+func (s *Subscription) xreadgroup(ctx context.Context, streams []string, block time.Duration) ([]redis.XStream, error) {
+	res, err := s.Redis.XReadGroup(ctx, s.readArgs(streams, block)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
