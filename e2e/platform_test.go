@@ -57,6 +57,12 @@ type platform struct {
 	redis    *testenv.Redis
 	etcd     *testenv.Etcd
 	services []*exec.Cmd
+	// named are the processes by the name of their log ("intake",
+	// "intake-b", ...); redisCluster and etcdCluster are the cluster
+	// topology's servers (nil on the single one).
+	named        map[string]*exec.Cmd
+	redisCluster *testenv.RedisCluster
+	etcdCluster  *testenv.EtcdCluster
 }
 
 // binaries returns the folder holding the platform's binaries: $DISPUTES_BIN
@@ -100,6 +106,9 @@ func (p *platform) run(args ...string) string {
 
 func startPlatform(t *testing.T) *platform {
 	t.Helper()
+	if clusterTopology() {
+		return startClusterPlatform(t)
+	}
 	p := &platform{t: t, bin: binaries(t), dir: t.TempDir(), grpc: map[string]string{}, admin: map[string]string{}}
 	p.redis = testenv.StartRedis(t)
 	p.etcd = testenv.StartEtcd(t)
@@ -144,7 +153,13 @@ func startPlatform(t *testing.T) *platform {
 
 func (p *platform) start(name string, env []string, args ...string) {
 	p.t.Helper()
-	logf, err := os.Create(filepath.Join(p.dir, name+".log"))
+	p.startAs(name, name, env, args...)
+}
+
+// startAs runs the binary name as the process called as (its log's name).
+func (p *platform) startAs(name, as string, env []string, args ...string) {
+	p.t.Helper()
+	logf, err := os.Create(filepath.Join(p.dir, as+".log"))
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -154,6 +169,10 @@ func (p *platform) start(name string, env []string, args ...string) {
 		p.t.Fatalf("start %s: %v", name, err)
 	}
 	p.services = append(p.services, cmd)
+	if p.named == nil {
+		p.named = map[string]*exec.Cmd{}
+	}
+	p.named[as] = cmd
 	p.t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -167,7 +186,7 @@ func (p *platform) start(name string, env []string, args ...string) {
 		logf.Close()
 		if p.t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
-			p.t.Logf("--- %s log (tail) ---\n%s", name, tail(b, 3000))
+			p.t.Logf("--- %s log (tail) ---\n%s", as, tail(b, 3000))
 		}
 	})
 }

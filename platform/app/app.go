@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/discovery"
 	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
@@ -60,7 +61,8 @@ type Service struct {
 type Config struct {
 	// Server is the gRPC and admin server's part.
 	Server server.Config
-	// RedisAddr is the service's Redis (host:port).
+	// RedisAddr is the service's Redis: one host:port, or a comma-separated
+	// list of a Redis Cluster's nodes (docs/ARCHITECTURE.md, "Scale").
 	RedisAddr string
 	// RedisUser is the Redis ACL user ("default" when empty) and
 	// RedisPasswordFile the file holding its password (none when empty).
@@ -70,6 +72,10 @@ type Config struct {
 	// EtcdUser and EtcdPasswordFile authenticate to etcd (no
 	// authentication when EtcdUser is empty).
 	EtcdUser, EtcdPasswordFile string
+	// AdvertiseAddr is the gRPC address the process registers in etcd for
+	// the gateway to find it (platform/discovery); when empty, its listen
+	// address when that names a host.
+	AdvertiseAddr string
 	// EventRetention is how long the service's event streams keep entries
 	// every consumer group has acknowledged (docs/ARCHITECTURE.md,
 	// "Retention").
@@ -84,8 +90,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Server is the gRPC server (not yet serving while Setup runs).
 	Server *server.Server
-	// Redis is the one Redis client of the process.
-	Redis *redis.Client
+	// Redis is the one Redis client of the process: a single server's
+	// client for one address, a cluster client for several.
+	Redis redis.UniversalClient
 	// Etcd is the one etcd client of the process.
 	Etcd *clientv3.Client
 	// Roster holds the last valid roster of every region.
@@ -153,7 +160,7 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 	etcdEnv := server.EnvName(s.Name, "etcd-endpoints")
 	fs.StringVar(&cfg.RedisAddr, "redis-addr",
 		server.EnvOr(redisEnv, server.EnvOr("DISPUTES_REDIS_ADDR", DefaultRedisAddr)),
-		"Redis address (env "+redisEnv+" or DISPUTES_REDIS_ADDR)")
+		"Redis address, or comma-separated Redis Cluster nodes (env "+redisEnv+" or DISPUTES_REDIS_ADDR)")
 	fs.StringVar(&cfg.EtcdEndpoints, "etcd-endpoints",
 		server.EnvOr(etcdEnv, server.EnvOr("DISPUTES_ETCD_ENDPOINTS", DefaultEtcdEndpoints)),
 		"comma-separated etcd endpoints (env "+etcdEnv+" or DISPUTES_ETCD_ENDPOINTS)")
@@ -170,6 +177,9 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 		env := server.EnvName(s.Name, f.name)
 		fs.StringVar(f.p, f.name, server.EnvOr(env, server.EnvOr(f.shared, "")), f.help+" (env "+env+" or "+f.shared+")")
 	}
+	advertiseEnv := server.EnvName(s.Name, "advertise-addr")
+	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", server.EnvOr(advertiseEnv, ""),
+		"gRPC address registered in etcd for the gateway to find this replica (default: -grpc-addr when it names a host; env "+advertiseEnv+")")
 	retention, rerr := server.EnvDuration(RetentionEnv, events.DefaultRetention)
 	fs.DurationVar(&cfg.EventRetention, "event-retention", retention,
 		"how long the service's event streams keep acknowledged entries (env "+RetentionEnv+")")
@@ -194,7 +204,7 @@ func (c Config) Validate() error {
 	if c.EventRetention < 0 || (c.EventRetention > 0 && c.EventRetention >= events.MarkerTTL) {
 		errs = append(errs, fmt.Errorf("event retention %s must be shorter than the apply-once markers' %s", c.EventRetention, events.MarkerTTL))
 	}
-	if c.RedisAddr == "" {
+	if len(c.RedisAddrs()) == 0 {
 		errs = append(errs, errors.New("redis address is required"))
 	}
 	if len(c.endpoints()) == 0 {
@@ -209,14 +219,71 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) endpoints() []string {
-	var eps []string
-	for _, e := range strings.Split(c.EtcdEndpoints, ",") {
+func (c Config) endpoints() []string { return splitList(c.EtcdEndpoints) }
+
+// RedisAddrs returns the Redis addresses: one for a single server, several
+// for the nodes of a Redis Cluster.
+func (c Config) RedisAddrs() []string { return splitList(c.RedisAddr) }
+
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
 		if e = strings.TrimSpace(e); e != "" {
-			eps = append(eps, e)
+			out = append(out, e)
 		}
 	}
-	return eps
+	return out
+}
+
+// NewRedis returns the client of addrs: a single server's for one address,
+// a Redis Cluster's for several (the nodes it starts from; it learns the
+// others). Every multi-key command of the platform stays in one hash slot,
+// the {region} tag of events.Key, so both serve the same code.
+func NewRedis(addrs []string, user, password string) redis.UniversalClient {
+	if len(addrs) == 1 {
+		return redis.NewClient(&redis.Options{
+			Addr: addrs[0], Username: user, Password: password,
+			DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
+		})
+	}
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, Username: user, Password: password,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
+	})
+}
+
+// register keeps addr in etcd under the service's name while ctx lasts
+// (platform/discovery), trying again until etcd takes it, and takes it out
+// as soon as ctx ends: the process is then draining, and the gateway stops
+// sending it calls. An empty addr registers nothing.
+func register(ctx context.Context, etcd *clientv3.Client, service, addr string, log *slog.Logger) {
+	if addr == "" {
+		log.Info("discovery: no address to register (listening on every interface without -advertise-addr)")
+		return
+	}
+	var reg *discovery.Registration
+	for reg == nil {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		r, err := discovery.Register(rctx, etcd, service, addr, log)
+		cancel()
+		if err == nil {
+			reg = r
+			break
+		}
+		log.Warn("discovery: register failed; trying again", "addr", addr, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	log.Info("discovery: registered", "addr", addr)
+	<-ctx.Done()
+	lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := reg.Leave(lctx); err != nil {
+		log.Warn("discovery: leave failed; the address goes when its lease ends", "addr", addr, "error", err)
+	}
 }
 
 func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started Started) error {
@@ -237,10 +304,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	if err != nil {
 		return fmt.Errorf("etcd password: %w", err)
 	}
-	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.RedisAddr, Username: cfg.RedisUser, Password: redisPassword,
-		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
-	})
+	rdb := NewRedis(cfg.RedisAddrs(), cfg.RedisUser, redisPassword)
 	defer rdb.Close()
 	etcd, err := etcdclient.New(clientv3.Config{
 		Endpoints: cfg.endpoints(), Username: cfg.EtcdUser, Password: etcdPassword,
@@ -286,6 +350,11 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	serveCtx, stopServing := context.WithCancelCause(ctx)
 	defer stopServing(nil)
 	var wg sync.WaitGroup
+	// The address leaves etcd when shutdown starts (serveCtx), or at the
+	// latest when the loops stop (serving failed on its own).
+	regCtx, regCancel := context.WithCancel(serveCtx)
+	defer context.AfterFunc(loopCtx, regCancel)()
+	wg.Go(func() { register(regCtx, etcd, s.Name, discovery.Advertised(cfg.AdvertiseAddr, srv.Addr()), log) })
 	for _, loop := range append([]func(context.Context) error{watcher.Run, limits.Run, calendars.Run}, loops...) {
 		wg.Go(func() {
 			err := loop(loopCtx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -103,19 +102,17 @@ func ParkedStreams(ctx context.Context, rdb redis.UniversalClient, region string
 	// The region becomes part of a glob pattern: escape what SCAN would
 	// read as pattern syntax.
 	pattern := "*:{" + globEscape(region) + "}:events" + parkedInfix + "*"
-	var keys []string
-	iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
-	for iter.Next(ctx) {
-		if _, _, ok := SplitParkedStream(iter.Val()); ok {
-			keys = append(keys, iter.Val())
-		}
-	}
-	if err := iter.Err(); err != nil {
+	found, err := ScanRegion(ctx, rdb, region, pattern, 500)
+	if err != nil {
 		return nil, fmt.Errorf("scan parked streams of region %s: %w", region, err)
 	}
-	sort.Strings(keys)
-	// SCAN may return a key more than once.
-	return compactStrings(keys), nil
+	var keys []string
+	for _, k := range found {
+		if _, _, ok := SplitParkedStream(k); ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
 }
 
 func globEscape(s string) string {

@@ -266,22 +266,108 @@ func (s *Subscription) read(ctx context.Context, streams []string) error {
 			block = max(wait, time.Millisecond)
 		}
 	}
-	args := make([]string, 0, 2*len(streams))
-	args = append(args, streams...)
-	for range streams {
-		args = append(args, ">")
+	groups := slotGroups(streams)
+	if _, cluster := s.Redis.(*redis.ClusterClient); !cluster || len(groups) == 1 {
+		return s.readGroup(ctx, streams, block)
 	}
-	res, err := s.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: s.Group, Consumer: s.Name, Streams: args, Count: s.Batch, Block: block,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil
+	// A Redis Cluster refuses one XREADGROUP over streams of several hash
+	// slots (CROSSSLOT), so each region's streams are read on their own:
+	// first all without waiting, in one pipeline (one round trip per
+	// master); when none had anything, all at once, each waiting at most
+	// clusterBlock so that an entry of one region is not held back by
+	// another's long wait.
+	if got, err := s.readPipelined(ctx, groups); err != nil || got > 0 || block == -1 {
+		return err
 	}
-	if err != nil {
-		if strings.HasPrefix(err.Error(), "NOGROUP") {
-			s.groups = map[string]bool{}
+	var mu sync.Mutex
+	var got int
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() { errs[i] = s.readGroupLocked(ctx, &mu, g, min(block, clusterBlock), &got) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// readPipelined reads every group of streams without waiting, in one
+// pipeline, holds what it got and returns how many entries that was.
+func (s *Subscription) readPipelined(ctx context.Context, groups [][]string) (int, error) {
+	cmds := make([]*redis.XStreamSliceCmd, len(groups))
+	// The pipeline's own error is its first command's; each is read below.
+	_, _ = s.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, g := range groups {
+			cmds[i] = p.XReadGroup(ctx, s.readArgs(g, -1))
 		}
-		return fmt.Errorf("xreadgroup: %w", err)
+		return nil
+	})
+	got := 0
+	var errs []error
+	for _, c := range cmds {
+		res, err := c.Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, s.readFailed(err))
+			continue
+		}
+		for _, st := range res {
+			for _, msg := range st.Messages {
+				s.hold(st.Stream, msg)
+				got++
+			}
+		}
+	}
+	return got, errors.Join(errs...)
+}
+
+// clusterBlock is the longest wait of one region's read when a cluster's
+// streams span several hash slots.
+const clusterBlock = 100 * time.Millisecond
+
+// slotGroups splits streams by their hash tag (the region), in order of
+// first appearance: the streams of one group share a hash slot.
+func slotGroups(streams []string) [][]string {
+	var order []string
+	by := map[string][]string{}
+	for _, st := range streams {
+		tag := regionOf(st)
+		if _, ok := by[tag]; !ok {
+			order = append(order, tag)
+		}
+		by[tag] = append(by[tag], st)
+	}
+	out := make([][]string, len(order))
+	for i, tag := range order {
+		out[i] = by[tag]
+	}
+	return out
+}
+
+// readGroupLocked reads streams of one hash slot and holds what it got
+// under mu, adding the count of entries to got.
+func (s *Subscription) readGroupLocked(ctx context.Context, mu *sync.Mutex, streams []string, block time.Duration, got *int) error {
+	res, err := s.xreadgroup(ctx, streams, block)
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		return s.readFailed(err)
+	}
+	for _, st := range res {
+		for _, msg := range st.Messages {
+			s.hold(st.Stream, msg)
+			*got++
+		}
+	}
+	return nil
+}
+
+// readGroup reads streams that share one connection's XREADGROUP.
+func (s *Subscription) readGroup(ctx context.Context, streams []string, block time.Duration) error {
+	res, err := s.xreadgroup(ctx, streams, block)
+	if err != nil {
+		return s.readFailed(err)
 	}
 	for _, st := range res {
 		for _, msg := range st.Messages {
@@ -289,6 +375,30 @@ func (s *Subscription) read(ctx context.Context, streams []string) error {
 		}
 	}
 	return nil
+}
+
+func (s *Subscription) readArgs(streams []string, block time.Duration) *redis.XReadGroupArgs {
+	args := make([]string, 0, 2*len(streams))
+	args = append(args, streams...)
+	for range streams {
+		args = append(args, ">")
+	}
+	return &redis.XReadGroupArgs{Group: s.Group, Consumer: s.Name, Streams: args, Count: s.Batch, Block: block}
+}
+
+func (s *Subscription) xreadgroup(ctx context.Context, streams []string, block time.Duration) ([]redis.XStream, error) {
+	res, err := s.Redis.XReadGroup(ctx, s.readArgs(streams, block)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return res, err
+}
+
+func (s *Subscription) readFailed(err error) error {
+	if strings.HasPrefix(err.Error(), "NOGROUP") {
+		s.groups = map[string]bool{}
+	}
+	return fmt.Errorf("xreadgroup: %w", err)
 }
 
 func (s *Subscription) hold(stream string, msg redis.XMessage) {

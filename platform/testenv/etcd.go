@@ -38,8 +38,11 @@ type Etcd struct {
 	RootPassword string
 
 	bin, dir, peerURL string
-	authOn            bool
-	proc              *process
+	// name and initialCluster are the member's in a cluster ("default"
+	// and only itself when empty); state is its --initial-cluster-state.
+	name, initialCluster string
+	authOn               bool
+	proc                 *process
 }
 
 // StartEtcd starts etcd for t in a temp dir and kills it in t.Cleanup. It
@@ -123,23 +126,45 @@ func (e *Etcd) enableAuth() error {
 }
 
 func (e *Etcd) start() error {
-	log := logPath(e.dir, "etcd")
-	p, err := startProcess(e.bin, log,
-		"--name", "default",
+	if err := e.launch(); err != nil {
+		return err
+	}
+	return e.waitReady(15 * time.Second)
+}
+
+// launch starts the process without waiting for it to serve: the members
+// of a cluster serve only once a majority of them runs.
+func (e *Etcd) launch() error {
+	name, initial := e.name, e.initialCluster
+	// A single member elects itself fast; a cluster's members on a loaded
+	// host need slack before they call an election.
+	heartbeat, election := "100", "1000"
+	if name == "" {
+		name, initial = "default", "default="+e.peerURL
+		heartbeat, election = "10", "100"
+	}
+	p, err := startProcess(e.bin, logPath(e.dir, "etcd"),
+		"--name", name,
 		"--data-dir", e.dir+"/data",
 		"--listen-client-urls", e.Endpoint,
 		"--advertise-client-urls", e.Endpoint,
 		"--listen-peer-urls", e.peerURL,
 		"--initial-advertise-peer-urls", e.peerURL,
-		"--initial-cluster", "default="+e.peerURL,
-		"--heartbeat-interval", "10",
-		"--election-timeout", "100",
+		"--initial-cluster", initial,
+		"--heartbeat-interval", heartbeat,
+		"--election-timeout", election,
 		"--logger", "zap",
 		"--log-level", "warn")
 	if err != nil {
 		return err
 	}
 	e.proc = p
+	return nil
+}
+
+// waitReady waits until the member answers a read.
+func (e *Etcd) waitReady(timeout time.Duration) error {
+	log, p := logPath(e.dir, "etcd"), e.proc
 	// The client is made only once the port accepts: a gRPC client that
 	// dials too early backs off for a second before trying again.
 	var c *clientv3.Client
@@ -149,7 +174,7 @@ func (e *Etcd) start() error {
 		}
 	}()
 	host := strings.TrimPrefix(e.Endpoint, "http://")
-	return p.waitReady("etcd", log, 15*time.Second, func() error {
+	return p.waitReady("etcd", log, timeout, func() error {
 		if c == nil {
 			conn, err := net.DialTimeout("tcp", host, 200*time.Millisecond)
 			if err != nil {

@@ -54,6 +54,7 @@ type Redis struct {
 	adminPassword string
 	bin, dir      string
 	port          int
+	extra         []string
 	proc          *process
 }
 
@@ -72,18 +73,24 @@ func StartRedis(t testing.TB) *Redis {
 // NewRedis starts a redis-server keeping its data and log in dir, for
 // TestMain and benchmarks. Call Close when done.
 func NewRedis(dir string) (*Redis, error) {
-	bin, err := lookPath("redis-server", "redis-server")
-	if err != nil {
-		return nil, err
-	}
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
 	}
+	return newRedis(dir, ports[0], randomSecret(), randomSecret(), nil)
+}
+
+// newRedis starts a redis-server on port with the platform's user and the
+// admin user of these passwords; extra are further server arguments.
+func newRedis(dir string, port int, password, adminPassword string, extra []string) (*Redis, error) {
+	bin, err := lookPath("redis-server", "redis-server")
+	if err != nil {
+		return nil, err
+	}
 	r := &Redis{
-		bin: bin, dir: dir, port: ports[0], Addr: "127.0.0.1:" + strconv.Itoa(ports[0]),
-		User: RedisUser, Password: randomSecret(), adminPassword: randomSecret(),
-		PasswordFile: filepath.Join(dir, "redis-password"),
+		bin: bin, dir: dir, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port),
+		User: RedisUser, Password: password, adminPassword: adminPassword,
+		PasswordFile: filepath.Join(dir, "redis-password"), extra: extra,
 	}
 	if err := os.WriteFile(r.PasswordFile, []byte(r.Password+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("redis password file: %w", err)
@@ -102,10 +109,10 @@ func NewRedis(dir string) (*Redis, error) {
 
 func (r *Redis) start() error {
 	log := logPath(r.dir, "redis")
-	p, err := startProcess(r.bin, log,
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--protected-mode", "no", "--aclfile", r.aclFile())
+		"--daemonize", "no", "--protected-mode", "no", "--aclfile", r.aclFile()}
+	p, err := startProcess(r.bin, log, append(args, r.extra...)...)
 	if err != nil {
 		return err
 	}

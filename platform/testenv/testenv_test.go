@@ -122,3 +122,30 @@ func TestCredentialsRequired(t *testing.T) {
 		t.Errorf("Put outside /disputes/ as %s succeeded", e.User)
 	}
 }
+
+func TestRedisClusterServesThePlatformUser(t *testing.T) {
+	c := StartRedisCluster(t)
+	rdb := c.Client(t)
+	ctx := context.Background()
+	// Keys of one hash tag go together; keys of two tags in one command are
+	// refused, as they would be in production.
+	if err := rdb.MSet(ctx, "a:{r1}:x", "1", "a:{r1}:y", "2").Err(); err != nil {
+		t.Fatalf("mset in one slot: %v", err)
+	}
+	err := rdb.Eval(ctx, "return redis.call('MGET', KEYS[1], KEYS[2])", []string{"a:{r1}:x", "a:{r2}:x"}).Err()
+	if err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Fatalf("script over two slots: got %v, want CROSSSLOT", err)
+	}
+	// The platform's user may not flush; the admin may.
+	if err := rdb.FlushAll(ctx).Err(); err == nil {
+		t.Fatal("platform user could FLUSHALL")
+	}
+	if err := c.AdminClient(t).ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		return m.FlushAll(ctx).Err()
+	}); err != nil {
+		t.Fatalf("admin flush: %v", err)
+	}
+	if n, err := rdb.Exists(ctx, "a:{r1}:x").Result(); err != nil || n != 0 {
+		t.Fatalf("after flush: %d, %v", n, err)
+	}
+}

@@ -320,13 +320,9 @@ func (s *Store) EnsureDerived(ctx context.Context, region string) (bool, error) 
 		return false, fmt.Errorf("read derived version of %s: %w", region, err)
 	}
 	for _, pattern := range []string{idxKey(region, "*"), statsKey(region, "*", "*"), monthsKey(region)} {
-		iter := s.rdb.Scan(ctx, 0, pattern, 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			return false, fmt.Errorf("scan %s: %w", pattern, err)
+		keys, err := events.ScanRegion(ctx, s.rdb, region, pattern, 500)
+		if err != nil {
+			return false, err
 		}
 		for i := 0; i < len(keys); i += 500 {
 			if err := s.rdb.Del(ctx, keys[i:min(i+500, len(keys))]...).Err(); err != nil {
@@ -368,19 +364,18 @@ func (s *Store) EnsureDerived(ctx context.Context, region string) (bool, error) 
 }
 
 // Regions lists the regions Redis holds dossiers of. It scans the key
-// space, so it runs once, at start.
+// space (every master of a Redis Cluster), so it runs once, at start.
 func (s *Store) Regions(ctx context.Context) ([]string, error) {
 	var out []string
-	iter := s.rdb.Scan(ctx, 0, Service+":{*}:dossiers", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	keys, err := events.ScanAll(ctx, s.rdb, Service+":{*}:dossiers", 1000)
+	if err != nil {
+		return nil, fmt.Errorf("scan regions: %w", err)
+	}
+	for _, k := range keys {
 		i, j := strings.IndexByte(k, '{'), strings.IndexByte(k, '}')
 		if i >= 0 && j > i && k == indexKey(k[i+1:j]) {
 			out = append(out, k[i+1:j])
 		}
-	}
-	if err := iter.Err(); err != nil {
-		return nil, fmt.Errorf("scan regions: %w", err)
 	}
 	return out, nil
 }

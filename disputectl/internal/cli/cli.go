@@ -101,6 +101,7 @@ commands:
   events parked drop (--id PARKED_ID --group G --source S | --all [--group G] [--source S]) --reason "..."
       delete parked entries for good and print what was dropped
       events flags: [--region 141181] [--redis-addr localhost:6390 | env DISPUTES_REDIS_ADDR]
+                    (a Redis Cluster: its nodes, comma-separated)
                     [--redis-user disputes --redis-password-file var/secrets/redis-password
                      | env DISPUTES_REDIS_USER, DISPUTES_REDIS_PASSWORD_FILE]
   archive key --key var/archive-key/archive-key.pem [--region 141181]

@@ -45,7 +45,7 @@ func (c *EventsConn) register(fs *flag.FlagSet, getenv func(string) string) {
 	if def == "" {
 		def = DefaultRedis
 	}
-	fs.StringVar(&c.Redis, "redis-addr", def, "Redis address (default env "+RedisEnv+", else "+DefaultRedis+")")
+	fs.StringVar(&c.Redis, "redis-addr", def, "Redis address, or a Redis Cluster's nodes comma-separated (default env "+RedisEnv+", else "+DefaultRedis+")")
 	fs.StringVar(&c.Region, "region", DefaultRegion, "region (6 digits)")
 	fs.StringVar(&c.User, "redis-user", getenv(RedisUserEnv), "Redis ACL user (env "+RedisUserEnv+")")
 	fs.StringVar(&c.PasswordFile, "redis-password-file", getenv(RedisPasswordEnv), "file holding the Redis user's password (env "+RedisPasswordEnv+")")
@@ -67,11 +67,23 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
-func (c *EventsConn) dial() (*redis.Client, error) {
+// dial returns a client of c's Redis: a single server's for one address, a
+// Redis Cluster's for several, comma-separated (as the services take them).
+func (c *EventsConn) dial() (redis.UniversalClient, error) {
 	redis.SetLogger(quietRedis{})
 	opts, err := c.redisOptions()
 	if err != nil {
 		return nil, err
+	}
+	var addrs []string
+	for _, a := range strings.Split(c.Redis, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) > 1 {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Username: opts.Username, Password: opts.Password,
+			DialTimeout: opts.DialTimeout, MaxRetries: opts.MaxRetries}), nil
 	}
 	return redis.NewClient(opts), nil
 }
@@ -217,7 +229,7 @@ func parseEvents(args []string, getenv func(string) string) (command, error) {
 }
 
 // parkedStreams returns the region's parked streams that sel matches.
-func parkedStreams(ctx context.Context, rdb *redis.Client, region string, sel ParkedSelection) ([]string, error) {
+func parkedStreams(ctx context.Context, rdb redis.UniversalClient, region string, sel ParkedSelection) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	all, err := events.ParkedStreams(ctx, rdb, region)
@@ -296,7 +308,7 @@ func (c *ParkedListCmd) run(ctx context.Context, stdout io.Writer) error {
 
 // targets returns the parked entries sel picks: the one named by --id
 // (which must exist), or every one of the matching streams.
-func (s ParkedSelection) targets(ctx context.Context, rdb *redis.Client, region string) ([]events.Parked, error) {
+func (s ParkedSelection) targets(ctx context.Context, rdb redis.UniversalClient, region string) ([]events.Parked, error) {
 	if !s.All {
 		key := events.ParkedStream(events.Stream(s.Source, region), s.Group)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)

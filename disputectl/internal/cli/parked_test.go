@@ -89,7 +89,7 @@ func TestParseEventsErrors(t *testing.T) {
 
 // parkEvent writes an event to the source service's stream of region and
 // parks it for group in the format the consumers write.
-func parkEvent(t *testing.T, rdb *redis.Client, source, region, group, dispute string) (*eventv1.Event, string) {
+func parkEvent(t *testing.T, rdb redis.UniversalClient, source, region, group, dispute string) (*eventv1.Event, string) {
 	t.Helper()
 	ctx := context.Background()
 	ev, err := events.New(source, region, dispute, &typesv1.Actor{Department: "tax"}, "",
@@ -117,11 +117,20 @@ func parkEvent(t *testing.T, rdb *redis.Client, source, region, group, dispute s
 	return ev, id
 }
 
+// On a Redis Cluster too, given its nodes comma-separated.
 func TestEventsParked(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
+	t.Run("single", func(t *testing.T) {
+		srv := testenv.StartRedis(t)
+		eventsParked(t, srv.Client(t), []string{"--redis-addr", srv.Addr, "--redis-user", srv.User, "--redis-password-file", srv.PasswordFile})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := testenv.StartRedisCluster(t)
+		eventsParked(t, c.Client(t), []string{"--redis-addr", c.Addr(), "--redis-user", c.User, "--redis-password-file", c.PasswordFile})
+	})
+}
+
+func eventsParked(t *testing.T, rdb redis.UniversalClient, addr []string) {
 	ctx := context.Background()
-	addr := []string{"--redis-addr", srv.Addr, "--redis-user", srv.User, "--redis-password-file", srv.PasswordFile}
 	cmd := func(args ...string) []string { return append(append([]string{"events", "parked"}, args...), addr...) }
 
 	ev1, id1 := parkEvent(t, rdb, "routing", "141181", "intake", "regions/141181/disputes/2026-1")

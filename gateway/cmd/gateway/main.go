@@ -15,10 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/console"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/gateway"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
+	"github.com/xiaoyi-disputes/disputes/platform/discovery"
+	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
@@ -41,14 +46,22 @@ func realMain(ctx context.Context, args []string) error {
 	httpAddr := fs.String("http-addr", env("http-addr", ":8080"), "HTTP listen address (env GATEWAY_HTTP_ADDR)")
 	adminAddr := fs.String("admin-addr", env("admin-addr", ":9200"), "admin HTTP listen address for /metrics, /healthz, /readyz (env GATEWAY_ADMIN_ADDR)")
 	var b gateway.Backends
-	fs.StringVar(&b.Intake, "intake-addr", env("intake-addr", "127.0.0.1:9101"), "intake gRPC address (env GATEWAY_INTAKE_ADDR)")
-	fs.StringVar(&b.Routing, "routing-addr", env("routing-addr", "127.0.0.1:9102"), "routing gRPC address (env GATEWAY_ROUTING_ADDR)")
-	fs.StringVar(&b.Meeting, "meeting-addr", env("meeting-addr", "127.0.0.1:9103"), "meeting gRPC address (env GATEWAY_MEETING_ADDR)")
-	fs.StringVar(&b.Archive, "archive-addr", env("archive-addr", "127.0.0.1:9104"), "archive gRPC address (env GATEWAY_ARCHIVE_ADDR)")
+	fs.StringVar(&b.Intake, "intake-addr", env("intake-addr", "127.0.0.1:9101"), "intake gRPC address, or its replicas' comma-separated (env GATEWAY_INTAKE_ADDR)")
+	fs.StringVar(&b.Routing, "routing-addr", env("routing-addr", "127.0.0.1:9102"), "routing gRPC address, or its replicas' comma-separated (env GATEWAY_ROUTING_ADDR)")
+	fs.StringVar(&b.Meeting, "meeting-addr", env("meeting-addr", "127.0.0.1:9103"), "meeting gRPC address, or its replicas' comma-separated (env GATEWAY_MEETING_ADDR)")
+	fs.StringVar(&b.Archive, "archive-addr", env("archive-addr", "127.0.0.1:9104"), "archive gRPC address, or its replicas' comma-separated (env GATEWAY_ARCHIVE_ADDR)")
 	fs.StringVar(&b.TLS.Cert, "tls-cert", env("tls-cert", ""), "PEM client certificate the gateway presents to the services (env GATEWAY_TLS_CERT)")
 	fs.StringVar(&b.TLS.Key, "tls-key", env("tls-key", ""), "PEM private key of -tls-cert (env GATEWAY_TLS_KEY)")
 	fs.StringVar(&b.TLS.CA, "tls-ca", env("tls-ca", server.EnvOr(server.TLSCAEnv, "")), "PEM CA certificate the services' certificates chain to (env GATEWAY_TLS_CA or "+server.TLSCAEnv+")")
 	fs.BoolVar(&b.InsecurePlaintext, "insecure-plaintext", false, "development only: call the services without TLS (flag only, no env)")
+	useDiscovery := fs.Bool("discovery", server.EnvOr("GATEWAY_DISCOVERY", "") == "true",
+		"find the services' replicas in etcd instead of -intake-addr ... (env GATEWAY_DISCOVERY=true)")
+	etcdEndpoints := fs.String("etcd-endpoints", env("etcd-endpoints", server.EnvOr("DISPUTES_ETCD_ENDPOINTS", "127.0.0.1:2390")),
+		"comma-separated etcd endpoints, with -discovery (env GATEWAY_ETCD_ENDPOINTS or DISPUTES_ETCD_ENDPOINTS)")
+	etcdUser := fs.String("etcd-user", env("etcd-user", server.EnvOr("DISPUTES_ETCD_USER", "")),
+		"etcd user, with -discovery (env GATEWAY_ETCD_USER or DISPUTES_ETCD_USER)")
+	etcdPasswordFile := fs.String("etcd-password-file", env("etcd-password-file", server.EnvOr("DISPUTES_ETCD_PASSWORD_FILE", "")),
+		"file holding the etcd user's password (env GATEWAY_ETCD_PASSWORD_FILE or DISPUTES_ETCD_PASSWORD_FILE)")
 	httpsCert := fs.String("https-cert", env("https-cert", ""), "PEM certificate to serve HTTPS with on -http-addr (env GATEWAY_HTTPS_CERT); plain HTTP without it")
 	httpsKey := fs.String("https-key", env("https-key", ""), "PEM private key of -https-cert (env GATEWAY_HTTPS_KEY)")
 	// Console sign-in (docs/SECURITY.md, "Console sign-in and sessions").
@@ -81,6 +94,17 @@ func realMain(ctx context.Context, args []string) error {
 	log, err := logging.New(out, "gateway", *logLevel)
 	if err != nil {
 		return err
+	}
+	if *useDiscovery {
+		cli, err := discoveryClient(*etcdEndpoints, *etcdUser, *etcdPasswordFile)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		if b.Discovery, err = discovery.Resolver(cli); err != nil {
+			return err
+		}
+		log.Info("finding the services' replicas in etcd", "prefix", discovery.Prefix)
 	}
 	var opts []gateway.Option
 	if *signingKey != "" {
@@ -190,4 +214,31 @@ func realMain(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// discoveryClient returns the etcd client the gateway resolves the
+// services' replicas through.
+func discoveryClient(endpoints, user, passwordFile string) (*clientv3.Client, error) {
+	password, err := server.ReadSecretFile(passwordFile)
+	if err != nil {
+		return nil, fmt.Errorf("etcd password: %w", err)
+	}
+	var eps []string
+	for _, e := range strings.Split(endpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			eps = append(eps, e)
+		}
+	}
+	if len(eps) == 0 {
+		return nil, errors.New("-discovery needs -etcd-endpoints")
+	}
+	if (user == "") != (password == "") {
+		return nil, errors.New("-etcd-user and -etcd-password-file go together")
+	}
+	cli, err := etcdclient.New(clientv3.Config{Endpoints: eps, Username: user, Password: password,
+		DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("etcd client: %w", err)
+	}
+	return cli, nil
 }

@@ -26,6 +26,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
@@ -38,11 +40,15 @@ import (
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/lookup"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/printing"
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
+	"github.com/xiaoyi-disputes/disputes/platform/discovery"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
 )
 
 // Backends are the gRPC addresses of the services and how to reach them.
 type Backends struct {
+	// Each is one host:port, or a comma-separated list of the addresses of
+	// a service's replicas, called in turn (round robin) among those that
+	// accept connections.
 	Intake, Routing, Meeting, Archive string
 	// TLS is the gateway's client certificate and key and the CA the
 	// services' certificates chain to. Each service's certificate must
@@ -51,6 +57,9 @@ type Backends struct {
 	// InsecurePlaintext dials the services without TLS, for development
 	// only; TLS must then be empty.
 	InsecurePlaintext bool
+	// Discovery, when set, finds every service's replicas in etcd
+	// (platform/discovery) instead of the addresses above.
+	Discovery resolver.Builder
 }
 
 func (b Backends) transport(service string) (grpc.DialOption, error) {
@@ -73,6 +82,29 @@ func (b Backends) validate() error {
 		return fmt.Errorf("backends: tls: missing %v (-tls-cert, -tls-key, -tls-ca); plaintext to the services needs the development flag -insecure-plaintext", b.TLS.Missing())
 	}
 	return nil
+}
+
+// roundRobin is the service config of a service with several replicas:
+// each call goes to the next replica whose connection is ready, so one that
+// stops or drains takes no more calls.
+const roundRobin = `{"loadBalancingConfig":[{"round_robin":{}}]}`
+
+// dialTarget returns the gRPC target of addr: itself for one address; for
+// a comma-separated list, a resolver of its own that holds the list, with
+// round robin among them.
+func dialTarget(service, addr string) (string, []grpc.DialOption) {
+	var addrs []resolver.Address
+	for _, a := range strings.Split(addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, resolver.Address{Addr: a})
+		}
+	}
+	if len(addrs) < 2 {
+		return strings.TrimSpace(addr), nil
+	}
+	r := manual.NewBuilderWithScheme("disputes-" + service)
+	r.InitialState(resolver.State{Addresses: addrs})
+	return r.Scheme() + ":///" + service, []grpc.DialOption{grpc.WithResolvers(r), grpc.WithDefaultServiceConfig(roundRobin)}
 }
 
 // Gateway is the HTTP face of the platform.
@@ -145,7 +177,11 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		conn, err := grpc.NewClient(addr, creds)
+		target, opts := dialTarget(name, addr)
+		if b.Discovery != nil {
+			target, opts = discovery.Target(b.Discovery, name)
+		}
+		conn, err := grpc.NewClient(target, append(opts, creds)...)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
 		}

@@ -75,6 +75,14 @@
 -- dispute to the episode's warning; one that finds fewer ends the episode,
 -- and so does a window without registrations (the key expires).
 --
+-- Keys not in KEYS: the disputes (ARGV[1] .. id) and their link sets
+-- (ARGV[4] .. "links:" .. id). Their names depend on the number this
+-- script allocates, or on what it reads (a replayed request's dispute, the
+-- claimant's open disputes), so no caller can name them beforehand. Both
+-- prefixes carry KEYS[1]'s hash tag, the region, which the script checks
+-- first: in a Redis Cluster every key it touches is in the one slot it runs
+-- on (docs/ARCHITECTURE.md, "Scale").
+--
 -- Returns one reply per registration, in order: {"replayed", id, dispute
 -- bytes}, {"reused", ""} (the request id was used for another form),
 -- {"duplicate", id}, {"created", id, number, trigger, employer count,
@@ -120,6 +128,27 @@ local function publish(stream, id, type, typeURL, shared, name, payload)
 end
 
 local seqKey, timeIndex, stream = KEYS[1], KEYS[2], KEYS[3]
+
+-- tag returns a key's hash tag as Redis Cluster reads it: between the
+-- first '{' and the next '}', when not empty.
+local function tag(key)
+  local t = string.match(key, '^[^{]*{([^}]*)}')
+  if t == '' then
+    return nil
+  end
+  return t
+end
+
+local slot = tag(KEYS[1])
+for i = 2, #KEYS do
+  if tag(KEYS[i]) ~= slot then
+    return redis.error_reply('register: key ' .. KEYS[i] .. ' outside the hash slot of ' .. KEYS[1])
+  end
+end
+if slot == nil or tag(ARGV[1]) ~= slot or tag(ARGV[4]) ~= slot then
+  return redis.error_reply('register: key prefixes outside the hash slot of ' .. KEYS[1])
+end
+
 local prefix, region, year, setPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local maxLinks, count = tonumber(ARGV[5]), tonumber(ARGV[6])
 local registeredType, registeredURL = ARGV[7], ARGV[8]

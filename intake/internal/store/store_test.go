@@ -263,91 +263,92 @@ func TestListPagesNewestFirst(t *testing.T) {
 // employer counts are exactly 1..n, each raising at most one warning event,
 // all of one warning that names each dispute once.
 func TestLinksAndCountsUnderConcurrency(t *testing.T) {
-	ctx := context.Background()
-	rdb := testenv.StartRedis(t).Client(t)
-	now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
-	const n = 40
-	rule := dispute.NewMassRule(0, 3, 30, []string{"petition"}, "tax")
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		r := registration(t, now, fmt.Sprint("req-", i), "")
-		r.Dispute.EmployerCreditCode = "91350100M000100Y43"
-		r.Employer, r.Mass = "credit:91350100M000100Y43", rule
-		go func() {
-			_, _, err := New(rdb).Register(ctx, r)
-			errs <- err
-		}()
-	}
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+	testenv.ForEachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		now := time.Date(2026, 5, 4, 9, 30, 0, 0, dispute.Shanghai)
+		const n = 40
+		rule := dispute.NewMassRule(0, 3, 30, []string{"petition"}, "tax")
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			r := registration(t, now, fmt.Sprint("req-", i), "")
+			r.Dispute.EmployerCreditCode = "91350100M000100Y43"
+			r.Employer, r.Mass = "credit:91350100M000100Y43", rule
+			go func() {
+				_, _, err := New(rdb).Register(ctx, r)
+				errs <- err
+			}()
 		}
-	}
-	s := New(rdb)
-	for i := 1; i <= n; i++ {
-		id := fmt.Sprintf("2026-%d", i)
-		d, err := s.Get(ctx, region, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(d.GetLinkedDisputes()) != n-1 {
-			t.Errorf("%s linked to %d disputes, want %d", id, len(d.GetLinkedDisputes()), n-1)
-		}
-		for _, other := range d.GetLinkedDisputes() {
-			back, err := rdb.SIsMember(ctx, LinksKey(region, idOfName(other)), d.GetName()).Result()
-			if err != nil || !back {
-				t.Errorf("%s links to %s but not back", d.GetName(), other)
+		for i := 0; i < n; i++ {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
-	msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[int32]int{}
-	warningIDs := map[string]bool{}
-	named := map[string]int{}
-	for _, m := range msgs {
-		ev, err := events.Decode(m)
+		s := New(rdb)
+		for i := 1; i <= n; i++ {
+			id := fmt.Sprintf("2026-%d", i)
+			d, err := s.Get(ctx, region, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.GetLinkedDisputes()) != n-1 {
+				t.Errorf("%s linked to %d disputes, want %d", id, len(d.GetLinkedDisputes()), n-1)
+			}
+			for _, other := range d.GetLinkedDisputes() {
+				back, err := rdb.SIsMember(ctx, LinksKey(region, idOfName(other)), d.GetName()).Result()
+				if err != nil || !back {
+					t.Errorf("%s links to %s but not back", d.GetName(), other)
+				}
+			}
+		}
+		msgs, err := rdb.XRange(ctx, events.Stream(Service, region), "-", "+").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !events.Is(ev, &intakev1.MassDisputeWarning{}) {
-			continue
+		counts := map[int32]int{}
+		warningIDs := map[string]bool{}
+		named := map[string]int{}
+		for _, m := range msgs {
+			ev, err := events.Decode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !events.Is(ev, &intakev1.MassDisputeWarning{}) {
+				continue
+			}
+			w, err := events.Payload[*intakev1.MassDisputeWarning](ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts[w.GetOpenDisputesSameEmployer()]++
+			warningIDs[w.GetWarningId()] = true
+			for _, d := range w.GetDisputes() {
+				named[d]++
+			}
+			if w.GetWarningDisputes() != w.GetOpenDisputesSameEmployer() {
+				t.Errorf("warning event %s: the warning names %d, the employer has %d open", ev.GetId(), w.GetWarningDisputes(), w.GetOpenDisputesSameEmployer())
+			}
+			d, err := s.Get(ctx, region, idOfName(ev.GetDispute()))
+			if err != nil || !d.GetMassDispute() {
+				t.Errorf("%s raised a warning but is not marked (err %v)", ev.GetDispute(), err)
+			}
 		}
-		w, err := events.Payload[*intakev1.MassDisputeWarning](ev)
-		if err != nil {
-			t.Fatal(err)
+		for c := int32(3); c <= n; c++ {
+			if counts[c] != 1 {
+				t.Errorf("count %d warned %d times, want once", c, counts[c])
+			}
 		}
-		counts[w.GetOpenDisputesSameEmployer()]++
-		warningIDs[w.GetWarningId()] = true
-		for _, d := range w.GetDisputes() {
-			named[d]++
+		if len(counts) != n-2 {
+			t.Errorf("warnings for %d distinct counts, want %d", len(counts), n-2)
 		}
-		if w.GetWarningDisputes() != w.GetOpenDisputesSameEmployer() {
-			t.Errorf("warning event %s: the warning names %d, the employer has %d open", ev.GetId(), w.GetWarningDisputes(), w.GetOpenDisputesSameEmployer())
+		if len(warningIDs) != 1 {
+			t.Errorf("warning events of %d warnings, want one: %v", len(warningIDs), warningIDs)
 		}
-		d, err := s.Get(ctx, region, idOfName(ev.GetDispute()))
-		if err != nil || !d.GetMassDispute() {
-			t.Errorf("%s raised a warning but is not marked (err %v)", ev.GetDispute(), err)
+		for i := 1; i <= n; i++ {
+			if d := fmt.Sprintf("regions/%s/disputes/2026-%d", region, i); named[d] != 1 {
+				t.Errorf("%s named by %d warning events, want 1", d, named[d])
+			}
 		}
-	}
-	for c := int32(3); c <= n; c++ {
-		if counts[c] != 1 {
-			t.Errorf("count %d warned %d times, want once", c, counts[c])
-		}
-	}
-	if len(counts) != n-2 {
-		t.Errorf("warnings for %d distinct counts, want %d", len(counts), n-2)
-	}
-	if len(warningIDs) != 1 {
-		t.Errorf("warning events of %d warnings, want one: %v", len(warningIDs), warningIDs)
-	}
-	for i := 1; i <= n; i++ {
-		if d := fmt.Sprintf("regions/%s/disputes/2026-%d", region, i); named[d] != 1 {
-			t.Errorf("%s named by %d warning events, want 1", d, named[d])
-		}
-	}
+	})
 }
 
 // TestClosingLeavesOpenIndexes closes and withdraws disputes of one claimant

@@ -31,7 +31,13 @@ import (
 // intake's streams, as Setup wires it.
 func startOffice(t *testing.T) *fixture {
 	t.Helper()
-	f := start(t)
+	return startOfficeOn(t, false)
+}
+
+// startOfficeOn is startOffice on a Redis Cluster when cluster is true.
+func startOfficeOn(t *testing.T, cluster bool) *fixture {
+	t.Helper()
+	f := startOn(t, cluster)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := &events.Subscription{
 		Redis: f.rdb, Group: "meeting", Name: "test", Block: 50 * time.Millisecond, ClaimIdle: time.Second,
@@ -158,7 +164,11 @@ func refused(t *testing.T, what string, err error, code codes.Code, texts ...str
 }
 
 func TestGeneralMatterJointHandling(t *testing.T) {
-	f := startOffice(t)
+	t.Run("single", func(t *testing.T) { generalMatter(t, startOffice(t)) })
+	t.Run("cluster", func(t *testing.T) { generalMatter(t, startOfficeOn(t, true)) })
+}
+
+func generalMatter(t *testing.T, f *fixture) {
 	name, _ := f.toOffice(t, 11)
 	office := f.as(t, region, "tax", authn.RoleOffice, authn.RoleHandler)
 	hrss := f.as(t, region, "hrss", authn.RoleHandler)

@@ -38,7 +38,7 @@ type fixture struct {
 	etcd    *testenv.Etcd
 	cli     *clientv3.Client
 	redis   *testenv.Redis
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	priv    ed25519.PrivateKey
 	roster  rosterv1.RosterServiceClient
 	meeting meetingv1.MeetingServiceClient
@@ -69,10 +69,20 @@ func seed(t *testing.T) *rosterv1.Roster {
 // (seeded with the 141181 roster) and Redis.
 func start(t *testing.T) *fixture {
 	t.Helper()
+	return startOn(t, false)
+}
+
+// startOn is start on a Redis Cluster when cluster is true (f.redis nil).
+func startOn(t *testing.T, cluster bool) *fixture {
+	t.Helper()
 	f := &fixture{etcd: testenv.StartEtcd(t)}
 	f.cli = f.etcd.Client(t)
-	f.redis = testenv.StartRedis(t)
-	f.rdb = f.redis.Client(t)
+	if cluster {
+		f.rdb = testenv.StartRedisCluster(t).Client(t)
+	} else {
+		f.redis = testenv.StartRedis(t)
+		f.rdb = f.redis.Client(t)
+	}
 	if err := roster.Put(testCtx(t), f.cli, seed(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -207,6 +207,12 @@ func stale(err error) bool {
 // wrong state.
 func (s *Store) AwaitRouting(fn func(ctx context.Context, region string) error) { s.awaitRouting = fn }
 
+// regionAnchor is a key of the region's hash slot that nothing writes: an
+// update watches it first, so a Redis Cluster client knows the node of the
+// transaction before the Reader names the keys it reads (a cluster's WATCH
+// needs a key; docs/ARCHITECTURE.md, "Scale").
+func regionAnchor(region string) string { return events.Key(Service, region, "tx") }
+
 func (s *Store) update(ctx context.Context, region string, fn func(r *Reader) (*Writes, error)) error {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -218,7 +224,7 @@ func (s *Store) update(ctx context.Context, region string, fn func(r *Reader) (*
 				return w.queue(ctx, pipe, region)
 			})
 			return err
-		})
+		}, regionAnchor(region))
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}

@@ -49,7 +49,7 @@ var weekdays = clock.Weekends()
 type fixture struct {
 	etcd   *clientv3.Client
 	redis  *testenv.Redis
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	client routingv1.RoutingServiceClient
 	tokens map[string]string
 }
@@ -71,10 +71,22 @@ func startAt(t *testing.T, now func() time.Time) *fixture {
 // (nil: the defaults on weekends only, in every region).
 func startWith(t *testing.T, now func() time.Time, rules func(ctx context.Context, cli *clientv3.Client) tracker.Calendar) *fixture {
 	t.Helper()
+	rs := testenv.StartRedis(t)
+	return startOn(t, rs, rs.Client(t), now, rules)
+}
+
+// startCluster is start on a Redis Cluster (f.redis is nil).
+func startCluster(t *testing.T) *fixture {
+	t.Helper()
+	return startOn(t, nil, testenv.StartRedisCluster(t).Client(t), time.Now, nil)
+}
+
+// startOn is startWith on the Redis of rdb (rs, when a single server).
+func startOn(t *testing.T, rs *testenv.Redis, rdb redis.UniversalClient, now func() time.Time,
+	rules func(ctx context.Context, cli *clientv3.Client) tracker.Calendar) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	rs := testenv.StartRedis(t)
-	rdb := rs.Client(t)
 	cli := testenv.StartEtcd(t).Client(t)
 	r, err := roster.LoadFile("../../../deploy/roster/141181.json")
 	if err != nil {
@@ -482,7 +494,11 @@ func TestReceiveAndWithdraw(t *testing.T) {
 }
 
 func TestConcurrentRoutingOneWins(t *testing.T) {
-	f := start(t)
+	t.Run("single", func(t *testing.T) { concurrentRouting(t, start(t)) })
+	t.Run("cluster", func(t *testing.T) { concurrentRouting(t, startCluster(t)) })
+}
+
+func concurrentRouting(t *testing.T, f *fixture) {
 	ev := registered(t, 40, "tax")
 	f.publish(t, ev)
 	name := ev.GetDispute()
@@ -525,7 +541,11 @@ func TestConcurrentRoutingOneWins(t *testing.T) {
 // Transfers of many disputes at once, some raced by a second transfer of
 // the same dispute, number their slips 1..n with no gap and no repeat.
 func TestConcurrentTransfersNumberSlipsWithoutGaps(t *testing.T) {
-	f := start(t)
+	t.Run("single", func(t *testing.T) { concurrentTransfers(t, start(t)) })
+	t.Run("cluster", func(t *testing.T) { concurrentTransfers(t, startCluster(t)) })
+}
+
+func concurrentTransfers(t *testing.T, f *fixture) {
 	const n = 30
 	var disputes []string
 	for i := range n {
