@@ -31,6 +31,7 @@ const STATES = {
 const STAGES = {
   STAGE_ROUTING: "分类流转", STAGE_TRANSFER_RECEIPT: "签收", STAGE_HANDLING: "办理",
   STAGE_OPINION: "会办意见", STAGE_APPROVAL: "召集人审批",
+  STAGE_TRIAGE: "梳理分类", STAGE_PLATFORM: "平台调处", STAGE_REPLY: "答复时限",
 };
 const REMEDIES = [
   ["REMEDY_MEDIATION", "调解"],
@@ -38,6 +39,11 @@ const REMEDIES = [
   ["REMEDY_ARBITRATION", "仲裁"],
   ["REMEDY_ADMINISTRATIVE_LITIGATION", "行政诉讼"],
   ["REMEDY_REVIEW_REQUEST", "信访复查"],
+];
+// Delivery methods of the written reply (送达方式).
+const DELIVERY_METHODS = [
+  ["DELIVERY_METHOD_DIRECT", "直接送达"], ["DELIVERY_METHOD_MAIL", "邮寄送达"], ["DELIVERY_METHOD_ELECTRONIC", "电子送达"],
+  ["DELIVERY_METHOD_LEFT", "留置送达"], ["DELIVERY_METHOD_ENTRUSTED", "委托送达"], ["DELIVERY_METHOD_PUBLIC_NOTICE", "公告送达"],
 ];
 const ROUTE_REASONS = {
   OWN_DUTY: "本单位职责", OTHER_DUTY: "属其他部门职责", SEVERAL_DEPARTMENTS: "需多部门共同办理", DUTY_UNCLEAR: "职责不清",
@@ -68,7 +74,8 @@ const REASONS = {
   REQUEST_ID_REUSED: "该登记已提交过，请勿重复提交。", RETURN_WINDOW_CLOSED: "已超过可退回的期限。",
   LIMIT_REACHED: "已达到次数上限。", NO_DISSATISFIED_FOLLOW_UP: "诉求人回访满意，无需发回重办。",
   OPINIONS_MISSING: "尚有成员单位未提交书面意见。", NO_MEETING: "尚未召开联席会议。", NO_OFFICE: "名册未设置联席会议办公室。",
-  MASS_WARNING_ALREADY_ACKNOWLEDGED: "该预警已签收。", CALENDAR_MISSING: "所涉年度的工作日历尚未载入，请联系管理员。",
+  MASS_WARNING_ALREADY_ACKNOWLEDGED: "该预警已签收。", OFFICE_RECEIPT_PENDING: "联席会议办公室尚未签收流转单，请先签收。",
+  OFFICE_RECEIPT_DONE: "联席会议办公室已签收流转单。", CALENDAR_MISSING: "所涉年度的工作日历尚未载入，请联系管理员。",
   NO_ROSTER: "成员单位名册尚未建立，请联系管理员。", ROSTER_NOT_FOUND: "成员单位名册尚未建立，请联系管理员。",
   ROSTER_UNAVAILABLE: "成员单位名册暂时无法读取，请稍后再试。", SEARCH_TOO_BROAD: "查询条件过宽，请增加条件。",
   BACKEND_UNAVAILABLE: "服务暂不可用，请稍后再试。", CATCHING_UP: "数据正在同步，请稍后再试。",
@@ -92,6 +99,7 @@ const FIELDS = {
   externalRef: "渠道编号", jurisdiction: "所属乡镇（街道）", peopleInvolved: "涉及人数", registeringDepartment: "登记部门",
   proposedDepartment: "拟处理部门", requestId: "登记请求", body: "提交的内容", approve: "审批意见", satisfied: "是否满意",
   employerName: "用人单位名称", employerCreditCode: "用人单位统一社会信用代码", address: "送达地址", visitTime: "来访时间",
+  deliveryAddress: "送达地址", method: "送达方式", deliveryDate: "送达日期", recipient: "签收人",
 };
 const camel = f => f.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 const fieldKey = f => camel(String(f || "").split(".").pop().replace(/\[.*\]$/, ""));
@@ -115,6 +123,8 @@ const fmtTime = t => {
     day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(t)).map(x => [x.type, x.value]));
   return `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}`;
 };
+// today is the date in Beijing, "YYYY-MM-DD".
+const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const fmtDate = d => { const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d || ""); return m ? `${m[1]}年${Number(m[2])}月${Number(m[3])}日` : (d || ""); };
 // Dossier events and history reasons in the seed's words.
 const EVENTS = {
@@ -321,6 +331,8 @@ function clearAll() {
   $("#staff-edit").hidden = true;
   nextToken = "";
   wlNext = "";
+  wlView = "WORKLIST_VIEW_UNSPECIFIED";
+  wlBucket = "BUCKET_UNSPECIFIED";
 }
 
 function sessionEnded(message) {
@@ -360,6 +372,7 @@ function signedIn(session) {
   history.replaceState(null, "", "/");
   showError($("#login-message"), "");
   refreshWho();
+  offerViews();
   loadRosterOptions();
   show(hasRole("convenor") ? "approvals" : hasRole("clerk", "handler", "office", "platform") ? "worklist" : "roster");
 }
@@ -398,7 +411,10 @@ $("#register-form").addEventListener("submit", async ev => {
     complaint: f.get("complaint"), category: f.get("category"), channel: f.get("channel"), externalRef: f.get("externalRef"),
     registeringDepartment: (me || {}).unit, proposedDepartment: f.get("proposedDepartment"),
     jurisdiction: f.get("jurisdiction"), peopleInvolved: Number(f.get("peopleInvolved") || 0),
+    employerName: f.get("employerName"), employerCreditCode: f.get("employerCreditCode"), deliveryAddress: f.get("deliveryAddress"),
   };
+  // datetime-local is the browser's local time; the API takes an instant.
+  if (f.get("visitTime")) dispute.visitTime = new Date(f.get("visitTime")).toISOString();
   const out = $("#register-result");
   try {
     const res = await api("POST", `/v1/regions/${region()}/disputes`, { requestId: crypto.randomUUID(), dispute });
@@ -485,7 +501,20 @@ for (const sel of ["#list tbody", "#worklist tbody"]) {
 // Worklist (待办)
 
 let wlBucket = "BUCKET_UNSPECIFIED"; // 全部
+let wlView = "WORKLIST_VIEW_UNSPECIFIED"; // the department's own holdings
 let wlNext = "";
+
+// The views offered by role: each its tab; the first the person's own work.
+function offerViews() {
+  let first = "";
+  document.querySelectorAll("#wl-views button").forEach(b => {
+    b.hidden = !me || !hasRole(...b.dataset.roles.split(" "));
+    if (!b.hidden && !first) first = b.dataset.view;
+  });
+  const preferred = hasRole("convenor") ? "WORKLIST_VIEW_APPROVALS_PENDING" : hasRole("platform") ? "WORKLIST_VIEW_PLATFORM" : "WORKLIST_VIEW_UNSPECIFIED";
+  const b = $(`#wl-views button[data-view="${preferred}"]`);
+  wlView = b && !b.hidden ? preferred : first || "WORKLIST_VIEW_UNSPECIFIED";
+}
 
 // fillWorklistDepartments offers the caller's own department, or every
 // member unit to the office and the convenor, who see the whole region.
@@ -518,13 +547,20 @@ function remainingCell(days, hasClock) {
 }
 
 async function loadWorklist(token) {
-  const dept = $("#wl-dept").value || (claims() || {}).dept;
+  // A view is the signed-in unit's own work; the department choice is for
+  // the holdings by bucket.
+  const own = wlView !== "WORKLIST_VIEW_UNSPECIFIED";
+  const dept = own ? (claims() || {}).dept : $("#wl-dept").value || (claims() || {}).dept;
+  $("#wl-tabs").hidden = own;
+  $("#wl-dept").closest("label").hidden = own;
+  document.querySelectorAll("#wl-views button").forEach(b => b.classList.toggle("active", b.dataset.view === wlView));
   const tbody = $("#worklist tbody");
   const err = $("#wl-error");
   showError(err, "");
   if (!dept) { showError(err, "请先登录。"); return; }
   const q = new URLSearchParams({ pageSize: "50" });
-  if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
+  if (own) q.set("view", wlView);
+  else if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
   const within = $("#wl-within").value;
   if (within) q.set("dueWithinDays", within);
   if (token) q.set("pageToken", token);
@@ -534,7 +570,8 @@ async function loadWorklist(token) {
     for (const it of res.items || []) {
       const who = span(""), what = span("");
       const tr = cells(tbody.insertRow(), [numberText(shortId(it.dispute)), who, label(CATEGORIES, it.category), what,
-        STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime), remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
+        STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime),
+        it.overdue ? span("已超期", "overdue") : remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
       tr.dataset.id = shortId(it.dispute);
       // The claimant (as the API shows it to this department) and a summary.
       api("GET", `/v1/${it.dispute}`).then(({ dispute: d }) => {
@@ -553,6 +590,10 @@ async function loadWorklist(token) {
 }
 document.querySelectorAll("#wl-tabs button").forEach(b => b.addEventListener("click", () => {
   wlBucket = b.dataset.bucket;
+  loadWorklist("");
+}));
+document.querySelectorAll("#wl-views button").forEach(b => b.addEventListener("click", () => {
+  wlView = b.dataset.view;
   loadWorklist("");
 }));
 $("#wl-refresh").addEventListener("click", () => loadWorklist(""));
@@ -616,10 +657,12 @@ function renderTracking(t) {
   if (r) {
     definitions($("#reply-summary"), [
       ["告知时间", fmtTime(r.replyTime)], ["告知人", actorText(r.actor)], ["办理结果", r.outcome], ["告知书正文", r.text],
+      ["送达", r.delivery ? `${fmtDate(r.delivery.deliveryDate)}（${label(DELIVERY_METHODS, r.delivery.method)}${r.delivery.recipient ? "，签收人：" + r.delivery.recipient : ""}）`
+        : "尚未记录送达：救济期限暂自告知之日起算"],
     ]);
     const tb = $("#remedies tbody");
     tb.replaceChildren();
-    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), fmtDate(d.lastDate) || "无固定期限", d.basis]);
+    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.authority || "", fmtDate(d.lastDate) || "无固定期限", d.basis]);
   }
 
   const e = t.extension;
@@ -749,6 +792,7 @@ async function loadDispute() {
       ["所属乡镇（街道）", jurisdictionName(d.jurisdiction)], ["涉及人数", d.peopleInvolved],
       ["登记部门", deptName(d.registeringDepartment)], ["登记人员", staffName(d.registeringStaff)],
       ["拟处理部门", d.proposedDepartment ? deptName(d.proposedDepartment) : ""], ["登记时间", fmtTime(d.registerTime)],
+      ["来访时间", fmtTime(d.visitTime)], ["送达地址", d.deliveryAddress],
       ["群体性争议", d.massDispute ? "是（已预警）" : ""], ["撤回时间", fmtTime(d.withdrawTime)], ["撤回理由", d.withdrawReason],
     ]);
     for (const a of d.attachments || []) {
@@ -795,6 +839,8 @@ $("#lookup-form").addEventListener("submit", ev => { ev.preventDefault(); lookup
 const OPEN = ["DISPUTE_STATE_REGISTERED", "DISPUTE_STATE_TRANSFERRED", "DISPUTE_STATE_HANDLING", "DISPUTE_STATE_AT_OFFICE",
   "DISPUTE_STATE_JOINT_HANDLING", "DISPUTE_STATE_AWAITING_APPROVAL", "DISPUTE_STATE_AT_PLATFORM", "DISPUTE_STATE_REPLIED"];
 const is = (t, ...states) => states.includes(t.state);
+// officeSlip: the dispute is at the office, its slip not yet signed.
+const officeSlip = t => is(t, "DISPUTE_STATE_AT_OFFICE") && !!t.officeReceiptPending;
 const bool = v => v === "true";
 
 // Each action: its form, the button label, when it is offered, the path
@@ -811,8 +857,9 @@ const ACTIONS = [
       };
     },
   },
-  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: () => ({}) },
-  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: f => ({ reason: f.get("reason") }) },
+  // A transfer's slip, or the office's slip before its triage.
+  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || officeSlip(t), body: () => ({}) },
+  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || officeSlip(t), body: f => ({ reason: f.get("reason") }) },
   {
     form: "note", label: "办理进展", verb: "addNote",
     when: t => is(t, "DISPUTE_STATE_HANDLING", "DISPUTE_STATE_AT_OFFICE", "DISPUTE_STATE_JOINT_HANDLING"),
@@ -836,6 +883,11 @@ const ACTIONS = [
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
   },
   {
+    form: "deliver", label: "送达", verb: "recordDelivery", etag: true,
+    when: t => is(t, "DISPUTE_STATE_REPLIED") && !!t.reply && !t.reply.delivery,
+    body: f => ({ method: f.get("method"), deliveryDate: f.get("deliveryDate"), recipient: f.get("recipient"), note: f.get("note") }),
+  },
+  {
     form: "followup", label: "回访", verb: "followUp", when: t => is(t, "DISPUTE_STATE_REPLIED"),
     body: f => ({ satisfied: bool(f.get("satisfied")), note: f.get("note") }),
   },
@@ -848,7 +900,7 @@ const ACTIONS = [
   { form: "withdraw", label: "撤回", verb: "withdraw", when: t => is(t, ...OPEN), body: f => ({ reason: f.get("reason") }) },
   // The office, the invited units and the platform (joint handling).
   {
-    form: "triage", label: "分类", verb: "triage", when: t => is(t, "DISPUTE_STATE_AT_OFFICE"),
+    form: "triage", label: "分类", verb: "triage", when: t => is(t, "DISPUTE_STATE_AT_OFFICE") && !t.officeReceiptPending,
     body: f => ({ class: f.get("class"), note: f.get("note") }),
   },
   {
@@ -894,14 +946,15 @@ const holds = t => !!me && t.holder === me.unit;
 const receiving = t => !!me && ((t.transferSlips || []).filter(s => !s.receiveTime && !s.returnReason).pop() || {}).receivingDepartment === me.unit;
 const WHO = {
   route: t => holds(t) && hasRole("clerk", "handler", "office"),
-  receive: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
-  return: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  receive: t => officeSlip(t) ? hasRole("office") : (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  return: t => officeSlip(t) ? hasRole("office") : (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
   note: t => holds(t) && hasRole("clerk", "handler", "office"),
   pause: t => holds(t) && hasRole("clerk", "handler", "office"),
   resume: t => holds(t) && hasRole("clerk", "handler", "office"),
   extend: t => holds(t) && hasRole("clerk", "handler", "office"),
   decide: () => hasRole("office"),
   reply: t => holds(t) && hasRole("clerk", "handler", "office"),
+  deliver: t => (holds(t) && hasRole("clerk", "handler", "office", "platform")) || hasRole("office"),
   followup: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
   redo: () => hasRole("office"),
   object: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
@@ -953,6 +1006,7 @@ function openAction(a) {
   if (a.form === "opinion" && owedMeeting) {
     form.querySelector(".meeting-info").textContent = meetingText(owedMeeting);
   }
+  if (a.form === "deliver") form.elements.deliveryDate.value = today();
   if (a.form === "officedecide") showOpinions(form.querySelector(".opinions-view"));
   if (a.form === "decide" && tracking?.extension) {
     const e = tracking.extension;
