@@ -406,12 +406,32 @@ func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
 		b.check("reply-form")
 	})
 	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知"`)
+	b.waitJS("no delivery yet", `document.querySelector("#reply-summary").innerText.includes("尚未记录送达")`)
 	b.check("replied")
+	// The reply is handed over; the remedies' last dates count from it.
+	b.act("送达", func() {
+		var date string
+		b.eval("delivery date", `document.querySelector("#act-deliver [name=deliveryDate]").value`, &date)
+		if !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(date) {
+			t.Errorf("delivery date not prefilled with today: %q", date)
+		}
+		b.setValue(`#act-deliver [name=method]`, "DELIVERY_METHOD_DIRECT")
+		b.setValue(`#act-deliver [name=recipient]`, "张三丰")
+		b.check("delivery-form")
+	})
+	b.waitJS("delivery shown", `document.querySelector("#reply-summary").innerText.includes("直接送达") &&
+		document.querySelector("#reply-summary").innerText.includes("签收人：张三丰")`)
+	var remedies string
+	b.eval("remedies", `document.querySelector("#remedies tbody").innerText`, &remedies)
+	if !regexp.MustCompile(`\d{4}年\d{1,2}月\d{1,2}日`).MatchString(remedies) || !strings.Contains(remedies, "行政复议") {
+		t.Errorf("remedies after delivery lack their last dates:\n%s", remedies)
+	}
+	b.check("delivered")
 	b.act("办结", func() { b.setValue(`#act-close [name=reason]`, "诉求已解决") })
 	b.waitJS("closed", `document.querySelector("#tracking-summary .state").textContent === "已办结"`)
 	var history string
 	b.eval("history", `document.querySelector("#history").innerText + document.querySelector("#dossier").innerText`, &history)
-	for _, want := range []string{"登记", "流转", "签收", "书面告知", "办结", "王小明", "刘建平"} {
+	for _, want := range []string{"登记", "流转", "签收", "书面告知", "送达", "办结", "王小明", "刘建平"} {
 		if !strings.Contains(history, want) {
 			t.Errorf("history and dossier lack %q:\n%s", want, history)
 		}
@@ -615,7 +635,13 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 
 	// The office triages it as general and convenes a meeting with hrss and finance.
 	b.signIn("tax", "zhou", "周丽萍")
+	// The office's tab of slips to sign lists it, with its due date.
+	b.click("office receipt tab", `#wl-views button[data-view="WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT"]`)
+	b.waitJS("awaiting the office's receipt", `[...document.querySelectorAll("#worklist tbody tr")].some(r => r.innerText.includes("周大年") && /\d{4}年/.test(r.cells[6].innerText))`)
+	b.check("office-awaiting-receipt")
 	b.open(id)
+	b.act("签收", nil) // the office signs its slip first
+	b.check("office-signed")
 	b.expected["POST 409 :triage"] = true // while the meeting service has not yet heard of it
 	b.triageWhenKnown(id, "MATTER_CLASS_GENERAL")
 	b.expected = map[string]bool{}
@@ -670,6 +696,7 @@ func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
 
 	b.signIn("tax", "zhou", "周丽萍")
 	b.open(id)
+	b.act("签收", nil)
 	b.expected["POST 409 :triage"] = true
 	b.triageWhenKnown(id, "MATTER_CLASS_MAJOR")
 	b.expected = map[string]bool{}
