@@ -66,7 +66,7 @@ var authzRows = []authzRow{
 		want: "OK PD PD PD PD PD PD PD",
 		req:  func(m *matrix, _ fixture) proto.Message { return registrationRequest(m.next()) }},
 	{rpc: "intake.v1.IntakeService/GetDispute", on: registered, actor: authn.RoleClerk,
-		want: "OK OK OK OK PD PD NF PD",
+		want: "OK OK OK OK OK PD NF PD",
 		req:  func(_ *matrix, f fixture) proto.Message { return &intakev1.GetDisputeRequest{Name: f.dispute} }},
 	// A list names the fixture only to those who may read it: a page as
 	// long as the run's disputes shows every dispute the caller may read.

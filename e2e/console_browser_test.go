@@ -633,7 +633,7 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 	b := newBrowser(t, p)
 	id := b.registerAndSendToOffice("周大年", "13812340101", "单位按最低基数申报，与实际工资不符")
 
-	// The office triages it as general and convenes a meeting with hrss and finance.
+	// The office triages it as general and convenes a meeting with hrss, finance and justice.
 	b.signIn("tax", "zhou", "周丽萍")
 	// The office's tab of slips to sign lists it, with its due date.
 	b.click("office receipt tab", `#wl-views button[data-view="WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT"]`)
@@ -649,7 +649,7 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 	b.open(id)
 	b.act("召开联席会议", func() {
 		var ok bool
-		b.eval("invite", `(() => { for (const v of ["hrss", "finance"]) document.querySelector('#act-convene [name=invited][value="' + v + '"]').checked = true; return true; })()`, &ok)
+		b.eval("invite", `(() => { for (const v of ["hrss", "finance", "justice"]) document.querySelector('#act-convene [name=invited][value="' + v + '"]').checked = true; return true; })()`, &ok)
 		b.setValue(`#act-convene [name=place]`, "市税务局三楼会议室")
 		b.setValue(`#act-convene [name=startTime]`, "2026-12-10T09:30")
 		b.setValue(`#act-convene [name=agenda]`, "缴费基数争议联合办理")
@@ -658,9 +658,7 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 	b.check("convened")
 	b.signOut()
 
-	// Each invited unit gives its opinion from its queue of opinions owed.
-	// (The dispute's own page offers it too once invited units may read the
-	// dispute, issue #14.)
+	// Two invited units give their opinions from their queue of opinions owed.
 	for _, u := range []struct{ unit, staff, name, text string }{
 		{"hrss", "liu", "刘建平", "人社部门意见：工资口径无异议"},
 		{"finance", "zhao", "赵红梅", "财政部门意见：无异议"},
@@ -674,13 +672,36 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 		b.check("opinion-" + u.unit)
 		b.signOut()
 	}
+	// The third gives it from the dispute's page, which it reads (numbers
+	// masked, no dossier) while the matter is in joint handling.
+	justice := p.token("justice", "sun", "handler")
+	eventually(t, "justice reads "+id, 60*time.Second, func() error {
+		if code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id, justice, nil); code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		return nil
+	})
+	b.signIn("justice", "sun", "孙志刚")
+	b.open(id)
+	var guest string
+	b.eval("guest view", `document.querySelector("#dispute-summary").innerText + "|" + document.querySelector("#dossier").innerText`, &guest)
+	if !strings.Contains(guest, "周大年") || strings.Contains(guest, "13812340101") || !strings.Contains(guest, "案卷由") {
+		t.Errorf("an invited unit's view of the dispute (name shown, phone masked, no dossier):\n%s", guest)
+	}
+	b.act("提交书面意见", func() {
+		b.waitJS("meeting named", `document.querySelector("#act-opinion .meeting-info").textContent.includes("市税务局三楼会议室")`)
+		b.setValue(`#act-opinion [name=text]`, "司法部门意见：符合调解条件")
+	})
+	b.check("opinion-justice-from-dispute")
+	b.signOut()
 
 	// The office reads the opinions and decides.
 	b.signIn("tax", "zhou", "周丽萍")
 	b.open(id)
 	b.act("出具处理意见", func() {
 		b.waitJS("opinions shown", `document.querySelector("#act-officedecide .opinions-view").innerText.includes("工资口径无异议") &&
-			document.querySelector("#act-officedecide .opinions-view").innerText.includes("赵红梅")`)
+			document.querySelector("#act-officedecide .opinions-view").innerText.includes("赵红梅") &&
+			document.querySelector("#act-officedecide .opinions-view").innerText.includes("符合调解条件")`)
 		b.setValue(`#act-officedecide [name=outcome]`, "责令补缴")
 		b.setValue(`#act-officedecide [name=text]`, "经联席会议研究，单位应按实际工资补申报缴费基数。")
 		b.check("decision-form")
@@ -720,8 +741,44 @@ func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
 	b.signOut()
 	waitState(t, p, id, "DISPUTE_STATE_AT_PLATFORM")
 
-	// The platform's part (reading the matter, recording the outcome) waits
-	// for the platform's read access to disputes at the platform (issue #14).
+	// The platform (政法委) finds the matter on its tab, reads it there and
+	// records the outcome, which is the written reply. (Intake learns from
+	// routing's events that the platform reads the matter now.)
+	plc := p.token("plc", "hao", "platform")
+	eventually(t, "the platform reads "+id, 60*time.Second, func() error {
+		if code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id, plc, nil); code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		return nil
+	})
+	b.signIn("plc", "hao", "郝建军")
+	b.waitJS("matter at the platform", `!document.querySelector('#wl-views button[data-view="WORKLIST_VIEW_PLATFORM"]').hidden &&
+		[...document.querySelectorAll("#worklist tbody tr")].some(r => r.innerText.includes("吴二宝") && /\d{4}年/.test(r.cells[6].innerText))`)
+	b.check("platform-worklist")
+	b.click("open the matter", `#worklist tbody tr`)
+	b.waitJS("matter shown", `!document.querySelector("#tracking-view").hidden && document.querySelector("#dispute-summary").innerText.includes("多家单位集体欠缴社会保险费")`)
+	var atPlatform string
+	b.eval("the platform's view", `document.querySelector("#dispute-summary").innerText`, &atPlatform)
+	if strings.Contains(atPlatform, "13812340102") {
+		t.Errorf("the platform reads the claimant's phone unmasked:\n%s", atPlatform)
+	}
+	b.act("记录调处结果", func() {
+		b.setValue(`#act-platform [name=outcome]`, "调解成功")
+		b.setValue(`#act-platform [name=text]`, "经一站式平台调解，双方达成分期补缴协议。")
+		b.check("platform-outcome-form")
+	})
+	b.waitJS("the platform's part ends", `document.querySelector("#action-result").textContent.includes("离开一站式调处平台") &&
+		document.querySelector("#action-buttons").children.length === 0`)
+	b.check("platform-outcome")
+	b.signOut()
+	waitState(t, p, id, "DISPUTE_STATE_REPLIED")
+
+	// The office sees the reply the platform issued.
+	b.signIn("tax", "zhou", "周丽萍")
+	b.open(id)
+	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知" &&
+		document.querySelector("#reply-summary").innerText.includes("调解成功")`)
+	b.check("platform-replied")
 }
 
 func TestConsoleMassWarningAcknowledged(t *testing.T) {

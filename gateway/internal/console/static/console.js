@@ -151,6 +151,8 @@ function reasonText(r) {
   if (!r) return "";
   return String(r).split(/:\s*/).map(part => {
     const w = part.trim();
+    const delivered = /^delivered (\d{4}-\d{2}-\d{2})$/.exec(w);
+    if (delivered) return `送达日期 ${fmtDate(delivered[1])}`;
     if (!/^[A-Za-z_ -]+$/.test(w)) return w;
     return REASON_WORDS[w] || label(REMEDIES, w) !== w && label(REMEDIES, w) || STATES[w] || "";
   }).filter(Boolean).join("：");
@@ -826,10 +828,22 @@ async function lookup() {
   $("#dossier").replaceChildren();
   // Names as the roster has them now: an edit shows on the next look.
   try { ({ roster } = await api("GET", `/v1/regions/${region()}/roster`)); } catch (e) { /* the cached copy serves */ }
-  loadTracking();
   loadDispute();
+  await loadTracking();
+  if (tracking && !readsDossier(tracking)) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "案卷由登记单位、承办单位和联席会议办公室查阅。";
+    $("#dossier").replaceChildren(li);
+    return;
+  }
   loadDossier();
 }
+// readsDossier: the dossier is read by the region-wide roles and the
+// dispute's parties (its registering unit, holder and past holders), not by
+// the units that read the dispute for one stage of the office path.
+const readsDossier = t => hasRole("office", "convenor") ||
+  [t.registeringDepartment, t.holder, ...(t.pastHolders || [])].includes((me || {}).unit);
 $("#lookup-form").addEventListener("submit", ev => { ev.preventDefault(); lookup(); });
 
 // ---------------------------------------------------------------------------
@@ -929,6 +943,9 @@ const ACTIONS = [
     body: (f, name) => ({ dispute: name, summary: f.get("summary") }),
   },
   {
+    // The platform reads the matter only while it is there: after the
+    // outcome the page says so instead of reading it again.
+    leaves: "书面告知已出具，本事项离开一站式调处平台，由联席会议办公室跟踪送达和回访。",
     form: "platform", label: "记录调处结果", verb: "platformOutcome", when: t => is(t, "DISPUTE_STATE_AT_PLATFORM"),
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
   },
@@ -1073,6 +1090,12 @@ async function submitAction(a, form) {
     out.textContent = a.verb === "withdraw" ? `${a.label}已受理，办理进度随后更新。` : `${a.label}已办理。`;
     out.hidden = false;
     form.hidden = true;
+    if (a.leaves) {
+      out.textContent += a.leaves;
+      $("#action-buttons").replaceChildren();
+      $("#no-actions").hidden = false;
+      return;
+    }
   } catch (e) {
     out.className = "result error";
     out.textContent = `${a.label}失败：${describe(e)}`;
@@ -1085,7 +1108,7 @@ async function submitAction(a, form) {
   const keep = out.textContent;
   const keepClass = out.className;
   await loadTracking();
-  loadDossier();
+  if (tracking && readsDossier(tracking)) loadDossier();
   out.className = keepClass;
   showError(out, keep);
 }
