@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -779,6 +780,57 @@ func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
 	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知" &&
 		document.querySelector("#reply-summary").innerText.includes("调解成功")`)
 	b.check("platform-replied")
+
+	// Statistics after the flow, as the office: the region's counters.
+	b.statistics(1, 1)
+}
+
+// statistics opens the statistics page as the person signed in, once the
+// archive counts registered disputes of which replied have a reply, and
+// checks the table, the charts and the CSV.
+func (b *browser) statistics(registered, replied int) {
+	b.t.Helper()
+	office := b.p.token("tax", "zhou", "office")
+	eventually(b.t, "the archive counts the replies", 60*time.Second, func() error {
+		code, body := b.p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/statistics", office, nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		var reg, rep int
+		for _, r := range body["rows"].([]any) {
+			row := r.(map[string]any)
+			if row["dimension"] == "total" {
+				n, _ := strconv.Atoi(fmt.Sprint(row["registered"]))
+				m, _ := strconv.Atoi(fmt.Sprint(row["replied"]))
+				reg, rep = reg+n, rep+m
+			}
+		}
+		if reg != registered || rep != replied {
+			return fmt.Errorf("registered %d replied %d", reg, rep)
+		}
+		return nil
+	})
+	b.click("statistics page", `nav button[data-page="stats"]`)
+	b.waitJS("statistics shown", `document.querySelector("#stats-table tfoot").innerText.startsWith("合计") &&
+		document.querySelectorAll("#stats-chart-keys canvas").length > 0 && document.querySelectorAll("#stats-chart-months canvas").length > 0`)
+	var foot, scope string
+	b.eval("totals", `[...document.querySelector("#stats-table tfoot tr").cells].map(c => c.textContent).join("|")`, &foot)
+	b.eval("scope", `document.querySelector("#stats-scope").textContent`, &scope)
+	if want := fmt.Sprintf("合计|%d|", registered); !strings.HasPrefix(foot, want) || !strings.Contains(scope, "孝义市全部") {
+		b.t.Errorf("statistics totals %q (want %s…), scope %q", foot, want, scope)
+	}
+	if cells := strings.Split(foot, "|"); len(cells) < 4 || cells[3] != strconv.Itoa(replied) {
+		b.t.Errorf("statistics: replied in %q, want %d", foot, replied)
+	}
+	b.check("statistics")
+	b.setValue("#stats-dim", "registering_department")
+	b.waitJS("by registering department", `[...document.querySelectorAll("#stats-table tbody tr")].some(r => r.cells[0].textContent === "市税务局")`)
+	var csv string
+	b.eval("csv", `statsCSV()`, &csv)
+	if !strings.HasPrefix(csv, "\ufeff登记部门,登记,办结,书面告知") || !strings.Contains(csv, "\r\n市税务局,"+strconv.Itoa(registered)+",") {
+		b.t.Errorf("CSV export:\n%q", csv)
+	}
+	b.check("statistics-by-department")
 }
 
 func TestConsoleMassWarningAcknowledged(t *testing.T) {

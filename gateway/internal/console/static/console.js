@@ -252,6 +252,7 @@ function show(page) {
   if (page === "approvals") loadApprovals();
   if (page === "opinions") loadOpinionsOwed();
   if (page === "warnings") loadWarnings();
+  if (page === "stats") loadStats();
 }
 document.querySelectorAll("nav button").forEach(b => b.addEventListener("click", () => show(b.dataset.page)));
 
@@ -331,6 +332,7 @@ function clearAll() {
   disputeMeetings = [];
   document.querySelectorAll("#approvals, #opinions, #warnings").forEach(el => el.replaceChildren());
   $("#staff-edit").hidden = true;
+  clearStats();
   nextToken = "";
   wlNext = "";
   wlView = "WORKLIST_VIEW_UNSPECIFIED";
@@ -1276,6 +1278,164 @@ async function loadWarnings() {
     $("#warnings-empty").hidden = (res.massWarnings || []).length > 0;
   } catch (e) { showError($("#warnings-error"), "加载失败：" + describe(e)); }
 }
+
+// ---------------------------------------------------------------------------
+// Statistics (统计): the archive's counters (GetStatistics), by one
+// dimension over the months chosen; the office, the convenor and the
+// platform (政法委) read the region's, a unit its own disputes'. Tables
+// with totals and averages, charts (ECharts, served with the console) and
+// the table as CSV.
+
+const STATS_MEASURES = [
+  ["registered", "登记"], ["closed", "办结"], ["replied", "书面告知"], ["repliedOnTime", "按期告知"],
+  ["overdue", "超期"], ["returned", "退回"], ["extended", "延期"], ["followUps", "回访"], ["satisfied", "满意"],
+];
+const STATS_COLUMNS = ["登记", "办结", "书面告知", "按期告知", "按期告知率", "超期", "退回", "延期", "平均告知用时（工作日）", "回访", "满意", "满意率"];
+const monthText = m => { const x = /^(\d{4})-(\d{2})$/.exec(m || ""); return x ? `${x[1]}年${Number(x[2])}月` : m; };
+let statsTable = null; // {dimLabel, keyHeader, rows: [[label, ...values]], total}
+let statsCharts = [];
+
+function statsKeyLabel(dim, key) {
+  if (dim === "month") return monthText(key);
+  if (!key) return "（未记录）";
+  if (dim === "category") return label(CATEGORIES, key);
+  if (dim === "channel") return label(CHANNELS, key);
+  if (dim === "state") return STATES[key] || "（其他状态）";
+  if (dim === "jurisdiction") return jurisdictionName(key) || "（名册外乡镇）";
+  return deptName(key);
+}
+const pct = (a, b) => b ? `${(100 * a / b).toFixed(1)}%` : "—";
+const avg = (a, b) => b ? (a / b).toFixed(1) : "—";
+// statsLine is one row's cells: the measures, rates and the average.
+function statsLine(m) {
+  return [m.registered, m.closed, m.replied, m.repliedOnTime, pct(m.repliedOnTime, m.replied), m.overdue, m.returned, m.extended,
+    avg(m.replyWorkingDays, m.replied), m.followUps, m.satisfied, pct(m.satisfied, m.followUps)];
+}
+function addMeasures(into, r) {
+  for (const [k] of STATS_MEASURES) into[k] = (into[k] || 0) + Number(r[k] || 0);
+  into.replyWorkingDays = (into.replyWorkingDays || 0) + Number(r.replyWorkingDays || 0);
+  return into;
+}
+// monthStart is the instant a month ("2026-03") begins in Beijing.
+const monthStart = m => new Date(`${m}-01T00:00:00+08:00`);
+const nextMonth = m => { const [y, mo] = m.split("-").map(Number); return mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, "0")}`; };
+
+function clearStats() {
+  for (const c of statsCharts) c.dispose();
+  statsCharts = [];
+  statsTable = null;
+  $("#stats-table thead tr").replaceChildren();
+  $("#stats-table tfoot").replaceChildren();
+  $("#stats-csv").disabled = true;
+  $("#stats-scope").textContent = "";
+  $("#stats-from").value = "";
+  $("#stats-to").value = "";
+}
+
+async function loadStats() {
+  const err = $("#stats-error");
+  showError(err, "");
+  const now = today().slice(0, 7);
+  if (!$("#stats-to").value) $("#stats-to").value = now;
+  if (!$("#stats-from").value) $("#stats-from").value = `${now.slice(0, 4)}-01`;
+  const from = $("#stats-from").value, to = $("#stats-to").value;
+  if (from > to) { showError(err, "起始月份不能晚于截止月份。"); return; }
+  const dim = $("#stats-dim").value;
+  $("#stats-scope").textContent = hasRole("office", "convenor", "platform")
+    ? `统计范围：${(me || {}).regionName || ""}全部争议事项。` : `统计范围：${(me || {}).unitName || ""}登记、承办或曾承办的争议事项。`;
+  const q = new URLSearchParams({ startTime: monthStart(from).toISOString(), endTime: monthStart(nextMonth(to)).toISOString() });
+  let res;
+  try {
+    res = await api("GET", `/v1/regions/${region()}/statistics?${q}`);
+  } catch (e) { showError(err, "统计失败：" + describe(e)); return; }
+  const rows = res.rows || [];
+  // By key of the dimension (or by month of the totals), summed over months.
+  const byKey = new Map();
+  const byMonth = new Map();
+  for (const r of rows) {
+    if (r.dimension === "total") addMeasures(byMonth.get(r.month) || byMonth.set(r.month, {}).get(r.month), r);
+    const k = dim === "month" ? (r.dimension === "total" ? r.month : null) : (r.dimension === dim ? r.key || "" : null);
+    if (k === null) continue;
+    addMeasures(byKey.get(k) || byKey.set(k, {}).get(k), r);
+  }
+  const keys = [...byKey.keys()].sort((a, b) => dim === "month" ? a.localeCompare(b) : byKey.get(b).registered - byKey.get(a).registered);
+  const total = [...byMonth.values()].reduce((t, m) => addMeasures(t, m), {});
+  const dimLabel = $("#stats-dim").selectedOptions[0].textContent;
+  statsTable = {
+    dimLabel, from, to,
+    rows: keys.map(k => [statsKeyLabel(dim, k), ...statsLine(byKey.get(k))]),
+    total: ["合计", ...statsLine(total)],
+  };
+  const head = $("#stats-table thead tr");
+  head.replaceChildren();
+  headCells(head, [dimLabel, ...STATS_COLUMNS]);
+  [...head.children].slice(1).forEach(th => th.classList.add("num"));
+  const tb = $("#stats-table tbody");
+  tb.replaceChildren();
+  for (const r of statsTable.rows) numberCells(tb.insertRow(), r);
+  const foot = $("#stats-table tfoot");
+  foot.replaceChildren();
+  if (keys.length) numberCells(foot.insertRow(), statsTable.total);
+  $("#stats-empty").hidden = keys.length > 0;
+  $("#stats-csv").disabled = false;
+  drawStats(dim, keys, byKey, byMonth);
+}
+function numberCells(tr, values) {
+  cells(tr, values);
+  [...tr.cells].slice(1).forEach(td => td.classList.add("num"));
+}
+
+// drawStats draws the dimension's bars and the months' lines. Tooltips are
+// drawn on the canvas (richText), never as HTML.
+function drawStats(dim, keys, byKey, byMonth) {
+  for (const c of statsCharts) c.dispose();
+  statsCharts = [];
+  if (typeof echarts === "undefined") return;
+  const base = { animation: false, textStyle: { fontFamily: "sans-serif" }, tooltip: { trigger: "axis", renderMode: "richText" },
+    legend: { top: 0 }, grid: { left: 48, right: 16, top: 40, bottom: 72 } };
+  const bars = echarts.init($("#stats-chart-keys"));
+  bars.setOption({
+    ...base,
+    title: { text: "", show: false },
+    xAxis: { type: "category", data: keys.map(k => statsKeyLabel(dim, k)), axisLabel: { interval: 0, rotate: keys.length > 4 ? 30 : 0 } },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [["registered", "登记"], ["closed", "办结"], ["replied", "书面告知"], ["overdue", "超期"]].map(([k, n]) =>
+      ({ name: n, type: "bar", data: keys.map(x => byKey.get(x)[k] || 0) })),
+  });
+  const months = [...byMonth.keys()].sort();
+  const lines = echarts.init($("#stats-chart-months"));
+  lines.setOption({
+    ...base,
+    xAxis: { type: "category", data: months.map(monthText) },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [["registered", "登记"], ["closed", "办结"], ["repliedOnTime", "按期告知"], ["overdue", "超期"]].map(([k, n]) =>
+      ({ name: n, type: "line", data: months.map(m => byMonth.get(m)[k] || 0) })),
+  });
+  statsCharts = [bars, lines];
+}
+
+// statsCSV is the table on screen as CSV: UTF-8 with a byte-order mark, so
+// spreadsheet programs read the Chinese.
+function statsCSV() {
+  if (!statsTable) return "";
+  const q = v => { const t = String(v == null ? "" : v); return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
+  const lines = [[statsTable.dimLabel, ...STATS_COLUMNS], ...statsTable.rows, statsTable.total].map(r => r.map(q).join(","));
+  return "\ufeff" + lines.join("\r\n") + "\r\n";
+}
+$("#stats-csv").addEventListener("click", () => {
+  const csv = statsCSV();
+  if (!csv) return;
+  const url = URL.createObjectURL(new Blob([csv], { type: "text/csv;charset=utf-8" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `争议事项统计_${statsTable.dimLabel}_${statsTable.from}至${statsTable.to}.csv`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+});
+$("#stats-form").addEventListener("submit", ev => { ev.preventDefault(); loadStats(); });
+$("#stats-dim").addEventListener("change", () => loadStats());
 
 // ---------------------------------------------------------------------------
 // Roster page
