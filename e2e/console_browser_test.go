@@ -121,6 +121,17 @@ func (b *browser) isExpected(key string) bool {
 	return false
 }
 
+// evalAsync evaluates expr, a promise of a string, into out.
+func (b *browser) evalAsync(what, expr string, out *string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	var err error
+	if *out, err = chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise)); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // run runs actions with a generous deadline (the machine is shared).
 func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
@@ -438,6 +449,26 @@ func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
 		}
 	}
 	b.check("closed")
+
+	// Once sealed, the dispute's page says 已归档 and checks the seal: the
+	// inclusion proof against the archive's checkpoint, and the bundle.
+	hrss := p.token("hrss", "liu", "clerk", "handler")
+	eventually(t, "the closed dossier is sealed", 60*time.Second, func() error {
+		code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id+"/dossier", hrss, nil)
+		if code != http.StatusOK || body["dossier"].(map[string]any)["sealed"] != true {
+			return fmt.Errorf("HTTP %d, not sealed yet", code)
+		}
+		return nil
+	})
+	b.open(seq)
+	b.waitJS("seal verified", `!document.querySelector("#seal-block").hidden && document.querySelector("#archived").textContent === "已归档" &&
+		document.querySelector("#seal-summary").innerText.includes("已验证")`)
+	var bundle string
+	b.evalAsync("proof bundle", `proofBundle()`, &bundle)
+	if !strings.Contains(bundle, "regions/"+region+"/disputes/"+id) || !strings.Contains(bundle, "checkpoint") {
+		t.Errorf("the proof bundle lacks the dossier or its checkpoint: %.300s", bundle)
+	}
+	b.check("archived")
 
 	// The session ends on the server (as at its idle timeout); the next
 	// request returns the page to sign-in with a Chinese message.

@@ -317,6 +317,8 @@ function clearAll() {
   });
   document.querySelectorAll(".invalid").forEach(el => el.classList.remove("invalid"));
   $("#tracking-view").hidden = true;
+  $("#seal-block").hidden = true;
+  sealedName = "";
   $("#lookup-id").value = "";
   document.querySelectorAll("#wl-tabs .count").forEach(el => { el.textContent = ""; });
   $("#wl-dept").replaceChildren();
@@ -762,15 +764,90 @@ async function loadTracking() {
 async function loadDossier() {
   const ol = $("#dossier");
   ol.replaceChildren();
+  $("#seal-block").hidden = true;
   try {
     const { dossier } = await api("GET", `/v1/${disputeName()}/dossier`);
-    for (const e of dossier.events || []) {
+    for (const e of [...(dossier.events || []), ...(dossier.addendum || [])]) {
       const li = document.createElement("li");
       li.textContent = `${fmtTime(e.time)} ${EVENTS[String(e.type || "").split(".").pop()] || "其他记录"} ${actorText(e.actor)} ${reasonText(e.reason)}`;
       ol.appendChild(li);
     }
+    if (dossier.sealed) showSeal(dossier);
   } catch (e) { ol.replaceChildren(); ol.appendChild(document.createElement("li")).textContent = "案卷查询失败：" + describe(e); }
 }
+
+// ---------------------------------------------------------------------------
+// The seal: a closed dossier sealed into the region's transparency log
+// (RFC 6962). The page checks the inclusion proof against the archive's
+// latest checkpoint itself, and offers the export bundle, which verifies
+// offline (disputectl archive verify).
+
+const b64bytes = s => Uint8Array.from(atob(s || ""), c => c.charCodeAt(0));
+const hex = b => [...b].map(x => x.toString(16).padStart(2, "0")).join("");
+async function nodeHash(left, right) {
+  const buf = new Uint8Array(1 + left.length + right.length);
+  buf[0] = 1;
+  buf.set(left, 1);
+  buf.set(right, 1 + left.length);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+}
+// verifyInclusion is RFC 9162 §2.1.3.2: the root a leaf hash and its audit
+// path give, compared with the checkpoint's root.
+async function verifyInclusion(index, size, leafHash, path, root) {
+  if (index >= size) return false;
+  let fn = index, sn = size - 1, r = leafHash;
+  for (const p of path) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await nodeHash(p, r);
+      while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && hex(r) === hex(root);
+}
+
+let sealedName = "";
+async function showSeal(dossier) {
+  sealedName = dossier.name;
+  const err = $("#seal-error");
+  showError(err, "");
+  const pairs = [["日志序号", String(Number(dossier.leafIndex || 0))]];
+  try {
+    const cp = await api("GET", `/v1/regions/${region()}/checkpoint`);
+    const size = Number(cp.treeSize || 0);
+    const proof = await api("GET", `/v1/${dossier.name}/dossier/proof?treeSize=${size}`);
+    const ok = await verifyInclusion(Number(proof.leafIndex || 0), Number(proof.treeSize || 0), b64bytes(proof.leafHash),
+      (proof.hashes || []).map(b64bytes), b64bytes(cp.rootHash));
+    pairs.push(["检查点", `日志共 ${size} 份案卷`], ["检查点根哈希", hex(b64bytes(cp.rootHash))],
+      ["包含性证明", ok ? "已验证：本案卷在检查点所记录的日志中" : "验证未通过，请联系管理员"]);
+  } catch (e) { showError(err, "封存证明读取失败：" + describe(e)); }
+  definitions($("#seal-summary"), pairs);
+  $("#seal-block").hidden = false;
+}
+
+// proofBundle is the export bundle's text (JSON: the dossier, its leaf,
+// the checkpoint and the inclusion proof).
+async function proofBundle() {
+  const res = await api("GET", `/v1/${sealedName}/dossier:export`);
+  return new TextDecoder().decode(b64bytes(res.content));
+}
+$("#proof-download").addEventListener("click", async () => {
+  try {
+    const text = await proofBundle();
+    const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `案卷证明包_${shortId(sealedName)}.json`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (e) { showError($("#seal-error"), "下载失败：" + describe(e)); }
+});
 
 // The dispute itself: claimant (numbers as the API gives them: masked
 // unless this department holds the dispute), complaint, attachments and
@@ -828,6 +905,7 @@ async function lookup() {
   $("#tracking-view").hidden = true;
   $("#dispute-summary").replaceChildren();
   $("#dossier").replaceChildren();
+  $("#seal-block").hidden = true;
   // Names as the roster has them now: an edit shows on the next look.
   try { ({ roster } = await api("GET", `/v1/regions/${region()}/roster`)); } catch (e) { /* the cached copy serves */ }
   loadDispute();
