@@ -1406,16 +1406,27 @@ function clearStats() {
   $("#stats-table tfoot").replaceChildren();
   $("#stats-csv").disabled = true;
   $("#stats-scope").textContent = "";
-  $("#stats-from").value = "";
-  $("#stats-to").value = "";
+  $("#stats-from").replaceChildren();
+  $("#stats-to").replaceChildren();
+}
+// fillMonths offers the months of the last five years, in Chinese; the
+// range starts as this year to this month.
+function fillMonths() {
+  if ($("#stats-to").options.length) return;
+  const now = today().slice(0, 7);
+  const months = [];
+  for (let m = `${Number(now.slice(0, 4)) - 4}-01`; m <= now; m = nextMonth(m)) months.push([m, monthText(m)]);
+  months.reverse();
+  fillSelect($("#stats-from"), months, false);
+  fillSelect($("#stats-to"), months, false);
+  $("#stats-from").value = `${now.slice(0, 4)}-01`;
+  $("#stats-to").value = now;
 }
 
 async function loadStats() {
   const err = $("#stats-error");
   showError(err, "");
-  const now = today().slice(0, 7);
-  if (!$("#stats-to").value) $("#stats-to").value = now;
-  if (!$("#stats-from").value) $("#stats-from").value = `${now.slice(0, 4)}-01`;
+  fillMonths();
   const from = $("#stats-from").value, to = $("#stats-to").value;
   if (from > to) { showError(err, "起始月份不能晚于截止月份。"); return; }
   const dim = $("#stats-dim").value;
@@ -1514,6 +1525,8 @@ $("#stats-csv").addEventListener("click", () => {
 });
 $("#stats-form").addEventListener("submit", ev => { ev.preventDefault(); loadStats(); });
 $("#stats-dim").addEventListener("change", () => loadStats());
+$("#stats-from").addEventListener("change", () => loadStats());
+$("#stats-to").addEventListener("change", () => loadStats());
 
 // ---------------------------------------------------------------------------
 // Roster page
