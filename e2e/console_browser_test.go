@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -118,6 +119,17 @@ func (b *browser) isExpected(key string) bool {
 		}
 	}
 	return false
+}
+
+// evalAsync evaluates expr, a promise of a string, into out.
+func (b *browser) evalAsync(what, expr string, out *string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	var err error
+	if *out, err = chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise)); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
 }
 
 // run runs actions with a generous deadline (the machine is shared).
@@ -406,17 +418,57 @@ func TestConsoleTransferFromRegistrationToClosing(t *testing.T) {
 		b.check("reply-form")
 	})
 	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知"`)
+	b.waitJS("no delivery yet", `document.querySelector("#reply-summary").innerText.includes("尚未记录送达")`)
 	b.check("replied")
+	// The reply is handed over; the remedies' last dates count from it.
+	b.act("送达", func() {
+		var date string
+		b.eval("delivery date", `document.querySelector("#act-deliver [name=deliveryDate]").value`, &date)
+		if !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(date) {
+			t.Errorf("delivery date not prefilled with today: %q", date)
+		}
+		b.setValue(`#act-deliver [name=method]`, "DELIVERY_METHOD_DIRECT")
+		b.setValue(`#act-deliver [name=recipient]`, "张三丰")
+		b.check("delivery-form")
+	})
+	b.waitJS("delivery shown", `document.querySelector("#reply-summary").innerText.includes("直接送达") &&
+		document.querySelector("#reply-summary").innerText.includes("签收人：张三丰")`)
+	var remedies string
+	b.eval("remedies", `document.querySelector("#remedies tbody").innerText`, &remedies)
+	if !regexp.MustCompile(`\d{4}年\d{1,2}月\d{1,2}日`).MatchString(remedies) || !strings.Contains(remedies, "行政复议") {
+		t.Errorf("remedies after delivery lack their last dates:\n%s", remedies)
+	}
+	b.check("delivered")
 	b.act("办结", func() { b.setValue(`#act-close [name=reason]`, "诉求已解决") })
 	b.waitJS("closed", `document.querySelector("#tracking-summary .state").textContent === "已办结"`)
 	var history string
 	b.eval("history", `document.querySelector("#history").innerText + document.querySelector("#dossier").innerText`, &history)
-	for _, want := range []string{"登记", "流转", "签收", "书面告知", "办结", "王小明", "刘建平"} {
+	for _, want := range []string{"登记", "流转", "签收", "书面告知", "送达", "办结", "王小明", "刘建平"} {
 		if !strings.Contains(history, want) {
 			t.Errorf("history and dossier lack %q:\n%s", want, history)
 		}
 	}
 	b.check("closed")
+
+	// Once sealed, the dispute's page says 已归档 and checks the seal: the
+	// inclusion proof against the archive's checkpoint, and the bundle.
+	hrss := p.token("hrss", "liu", "clerk", "handler")
+	eventually(t, "the closed dossier is sealed", 60*time.Second, func() error {
+		code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id+"/dossier", hrss, nil)
+		if code != http.StatusOK || body["dossier"].(map[string]any)["sealed"] != true {
+			return fmt.Errorf("HTTP %d, not sealed yet", code)
+		}
+		return nil
+	})
+	b.open(seq)
+	b.waitJS("seal verified", `!document.querySelector("#seal-block").hidden && document.querySelector("#archived").textContent === "已归档" &&
+		document.querySelector("#seal-summary").innerText.includes("已验证")`)
+	var bundle string
+	b.evalAsync("proof bundle", `proofBundle()`, &bundle)
+	if !strings.Contains(bundle, "regions/"+region+"/disputes/"+id) || !strings.Contains(bundle, "checkpoint") {
+		t.Errorf("the proof bundle lacks the dossier or its checkpoint: %.300s", bundle)
+	}
+	b.check("archived")
 
 	// The session ends on the server (as at its idle timeout); the next
 	// request returns the page to sign-in with a Chinese message.
@@ -613,9 +665,15 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 	b := newBrowser(t, p)
 	id := b.registerAndSendToOffice("周大年", "13812340101", "单位按最低基数申报，与实际工资不符")
 
-	// The office triages it as general and convenes a meeting with hrss and finance.
+	// The office triages it as general and convenes a meeting with hrss, finance and justice.
 	b.signIn("tax", "zhou", "周丽萍")
+	// The office's tab of slips to sign lists it, with its due date.
+	b.click("office receipt tab", `#wl-views button[data-view="WORKLIST_VIEW_OFFICE_AWAITING_RECEIPT"]`)
+	b.waitJS("awaiting the office's receipt", `[...document.querySelectorAll("#worklist tbody tr")].some(r => r.innerText.includes("周大年") && /\d{4}年/.test(r.cells[6].innerText))`)
+	b.check("office-awaiting-receipt")
 	b.open(id)
+	b.act("签收", nil) // the office signs its slip first
+	b.check("office-signed")
 	b.expected["POST 409 :triage"] = true // while the meeting service has not yet heard of it
 	b.triageWhenKnown(id, "MATTER_CLASS_GENERAL")
 	b.expected = map[string]bool{}
@@ -623,7 +681,7 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 	b.open(id)
 	b.act("召开联席会议", func() {
 		var ok bool
-		b.eval("invite", `(() => { for (const v of ["hrss", "finance"]) document.querySelector('#act-convene [name=invited][value="' + v + '"]').checked = true; return true; })()`, &ok)
+		b.eval("invite", `(() => { for (const v of ["hrss", "finance", "justice"]) document.querySelector('#act-convene [name=invited][value="' + v + '"]').checked = true; return true; })()`, &ok)
 		b.setValue(`#act-convene [name=place]`, "市税务局三楼会议室")
 		b.setValue(`#act-convene [name=startTime]`, "2026-12-10T09:30")
 		b.setValue(`#act-convene [name=agenda]`, "缴费基数争议联合办理")
@@ -632,9 +690,7 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 	b.check("convened")
 	b.signOut()
 
-	// Each invited unit gives its opinion from its queue of opinions owed.
-	// (The dispute's own page offers it too once invited units may read the
-	// dispute, issue #14.)
+	// Two invited units give their opinions from their queue of opinions owed.
 	for _, u := range []struct{ unit, staff, name, text string }{
 		{"hrss", "liu", "刘建平", "人社部门意见：工资口径无异议"},
 		{"finance", "zhao", "赵红梅", "财政部门意见：无异议"},
@@ -648,13 +704,36 @@ func TestConsoleOfficeGeneralMatter(t *testing.T) {
 		b.check("opinion-" + u.unit)
 		b.signOut()
 	}
+	// The third gives it from the dispute's page, which it reads (numbers
+	// masked, no dossier) while the matter is in joint handling.
+	justice := p.token("justice", "sun", "handler")
+	eventually(t, "justice reads "+id, 60*time.Second, func() error {
+		if code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id, justice, nil); code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		return nil
+	})
+	b.signIn("justice", "sun", "孙志刚")
+	b.open(id)
+	var guest string
+	b.eval("guest view", `document.querySelector("#dispute-summary").innerText + "|" + document.querySelector("#dossier").innerText`, &guest)
+	if !strings.Contains(guest, "周大年") || strings.Contains(guest, "13812340101") || !strings.Contains(guest, "案卷由") {
+		t.Errorf("an invited unit's view of the dispute (name shown, phone masked, no dossier):\n%s", guest)
+	}
+	b.act("提交书面意见", func() {
+		b.waitJS("meeting named", `document.querySelector("#act-opinion .meeting-info").textContent.includes("市税务局三楼会议室")`)
+		b.setValue(`#act-opinion [name=text]`, "司法部门意见：符合调解条件")
+	})
+	b.check("opinion-justice-from-dispute")
+	b.signOut()
 
 	// The office reads the opinions and decides.
 	b.signIn("tax", "zhou", "周丽萍")
 	b.open(id)
 	b.act("出具处理意见", func() {
 		b.waitJS("opinions shown", `document.querySelector("#act-officedecide .opinions-view").innerText.includes("工资口径无异议") &&
-			document.querySelector("#act-officedecide .opinions-view").innerText.includes("赵红梅")`)
+			document.querySelector("#act-officedecide .opinions-view").innerText.includes("赵红梅") &&
+			document.querySelector("#act-officedecide .opinions-view").innerText.includes("符合调解条件")`)
 		b.setValue(`#act-officedecide [name=outcome]`, "责令补缴")
 		b.setValue(`#act-officedecide [name=text]`, "经联席会议研究，单位应按实际工资补申报缴费基数。")
 		b.check("decision-form")
@@ -670,6 +749,7 @@ func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
 
 	b.signIn("tax", "zhou", "周丽萍")
 	b.open(id)
+	b.act("签收", nil)
 	b.expected["POST 409 :triage"] = true
 	b.triageWhenKnown(id, "MATTER_CLASS_MAJOR")
 	b.expected = map[string]bool{}
@@ -693,8 +773,95 @@ func TestConsoleMajorMatterThroughConvenor(t *testing.T) {
 	b.signOut()
 	waitState(t, p, id, "DISPUTE_STATE_AT_PLATFORM")
 
-	// The platform's part (reading the matter, recording the outcome) waits
-	// for the platform's read access to disputes at the platform (issue #14).
+	// The platform (政法委) finds the matter on its tab, reads it there and
+	// records the outcome, which is the written reply. (Intake learns from
+	// routing's events that the platform reads the matter now.)
+	plc := p.token("plc", "hao", "platform")
+	eventually(t, "the platform reads "+id, 60*time.Second, func() error {
+		if code, body := p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/disputes/"+id, plc, nil); code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		return nil
+	})
+	b.signIn("plc", "hao", "郝建军")
+	b.waitJS("matter at the platform", `!document.querySelector('#wl-views button[data-view="WORKLIST_VIEW_PLATFORM"]').hidden &&
+		[...document.querySelectorAll("#worklist tbody tr")].some(r => r.innerText.includes("吴二宝") && /\d{4}年/.test(r.cells[6].innerText))`)
+	b.check("platform-worklist")
+	b.click("open the matter", `#worklist tbody tr`)
+	b.waitJS("matter shown", `!document.querySelector("#tracking-view").hidden && document.querySelector("#dispute-summary").innerText.includes("多家单位集体欠缴社会保险费")`)
+	var atPlatform string
+	b.eval("the platform's view", `document.querySelector("#dispute-summary").innerText`, &atPlatform)
+	if strings.Contains(atPlatform, "13812340102") {
+		t.Errorf("the platform reads the claimant's phone unmasked:\n%s", atPlatform)
+	}
+	b.act("记录调处结果", func() {
+		b.setValue(`#act-platform [name=outcome]`, "调解成功")
+		b.setValue(`#act-platform [name=text]`, "经一站式平台调解，双方达成分期补缴协议。")
+		b.check("platform-outcome-form")
+	})
+	b.waitJS("the platform's part ends", `document.querySelector("#action-result").textContent.includes("离开一站式调处平台") &&
+		document.querySelector("#action-buttons").children.length === 0`)
+	b.check("platform-outcome")
+	b.signOut()
+	waitState(t, p, id, "DISPUTE_STATE_REPLIED")
+
+	// The office sees the reply the platform issued.
+	b.signIn("tax", "zhou", "周丽萍")
+	b.open(id)
+	b.waitJS("replied", `document.querySelector("#tracking-summary .state").textContent === "已书面告知" &&
+		document.querySelector("#reply-summary").innerText.includes("调解成功")`)
+	b.check("platform-replied")
+
+	// Statistics after the flow, as the office: the region's counters.
+	b.statistics(1, 1)
+}
+
+// statistics opens the statistics page as the person signed in, once the
+// archive counts registered disputes of which replied have a reply, and
+// checks the table, the charts and the CSV.
+func (b *browser) statistics(registered, replied int) {
+	b.t.Helper()
+	office := b.p.token("tax", "zhou", "office")
+	eventually(b.t, "the archive counts the replies", 60*time.Second, func() error {
+		code, body := b.p.httpJSON(http.MethodGet, "/v1/regions/"+region+"/statistics", office, nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v", code, body)
+		}
+		var reg, rep int
+		for _, r := range body["rows"].([]any) {
+			row := r.(map[string]any)
+			if row["dimension"] == "total" {
+				n, _ := strconv.Atoi(fmt.Sprint(row["registered"]))
+				m, _ := strconv.Atoi(fmt.Sprint(row["replied"]))
+				reg, rep = reg+n, rep+m
+			}
+		}
+		if reg != registered || rep != replied {
+			return fmt.Errorf("registered %d replied %d", reg, rep)
+		}
+		return nil
+	})
+	b.click("statistics page", `nav button[data-page="stats"]`)
+	b.waitJS("statistics shown", `document.querySelector("#stats-table tfoot").innerText.startsWith("合计") &&
+		document.querySelectorAll("#stats-chart-keys canvas").length > 0 && document.querySelectorAll("#stats-chart-months canvas").length > 0`)
+	var foot, scope string
+	b.eval("totals", `[...document.querySelector("#stats-table tfoot tr").cells].map(c => c.textContent).join("|")`, &foot)
+	b.eval("scope", `document.querySelector("#stats-scope").textContent`, &scope)
+	if want := fmt.Sprintf("合计|%d|", registered); !strings.HasPrefix(foot, want) || !strings.Contains(scope, "孝义市全部") {
+		b.t.Errorf("statistics totals %q (want %s…), scope %q", foot, want, scope)
+	}
+	if cells := strings.Split(foot, "|"); len(cells) < 4 || cells[3] != strconv.Itoa(replied) {
+		b.t.Errorf("statistics: replied in %q, want %d", foot, replied)
+	}
+	b.check("statistics")
+	b.setValue("#stats-dim", "registering_department")
+	b.waitJS("by registering department", `[...document.querySelectorAll("#stats-table tbody tr")].some(r => r.cells[0].textContent === "市税务局")`)
+	var csv string
+	b.eval("csv", `statsCSV()`, &csv)
+	if !strings.HasPrefix(csv, "\ufeff登记部门,登记,办结,书面告知") || !strings.Contains(csv, "\r\n市税务局,"+strconv.Itoa(registered)+",") {
+		b.t.Errorf("CSV export:\n%q", csv)
+	}
+	b.check("statistics-by-department")
 }
 
 func TestConsoleMassWarningAcknowledged(t *testing.T) {

@@ -106,6 +106,7 @@ func start(t *testing.T) *fixture {
 		"justice":      {Region: region, Department: "justice", Staff: "qian_yu", Roles: []string{authn.RoleHandler}},
 		"finance":      {Region: region, Department: "finance", Staff: "zhao_lei", Roles: []string{authn.RoleHandler}},
 		"office":       {Region: region, Department: "gov_office", Staff: "chen_jie", Roles: []string{authn.RoleOffice}},
+		"platform":     {Region: region, Department: "plc", Staff: "hao", Roles: []string{authn.RolePlatform}},
 		"other_region": {Region: "110105", Department: "tax", Staff: "sun_li", Roles: []string{authn.RoleConvenor}},
 	} {
 		tok, err := authn.Issue(priv, id, time.Hour)
@@ -419,6 +420,15 @@ func TestAccess(t *testing.T) {
 		if diff := cmp.Diff(want, resp, protocmp.Transform(),
 			protocmp.IgnoreFields(&archivev1.GetStatisticsResponse{}, "rows", "start_month", "end_month")); diff != "" {
 			t.Fatalf("statistics (-want +got):\n%s", diff)
+		}
+		// The platform (政法委) counts the region's disputes, as the office does,
+		// though it reads neither dossier.
+		if plc, err := f.client.GetStatistics(f.as(t, "platform"), &archivev1.GetStatisticsRequest{Parent: "regions/141181"}); err != nil ||
+			!proto.Equal(plc, resp) {
+			t.Fatalf("platform statistics = %v, %v; want the office's %v", plc, err, resp)
+		}
+		if _, err := f.client.GetDossier(f.as(t, "platform"), &archivev1.GetDossierRequest{Name: name(1)}); status.Code(err) == codes.OK {
+			t.Fatal("the platform reads a dossier it took no part in")
 		}
 		resp, err = f.client.GetStatistics(f.as(t, "hrss"), &archivev1.GetStatisticsRequest{Parent: "regions/141181",
 			StartTime: timestamppb.New(t0.Add(-time.Minute)), EndTime: timestamppb.New(t0.Add(time.Hour))})

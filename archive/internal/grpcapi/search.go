@@ -13,6 +13,7 @@ import (
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	archivev1 "github.com/xiaoyi-disputes/disputes/proto/disputes/archive/v1"
 )
 
@@ -112,6 +113,18 @@ func timeRange(start, end *timestamppb.Timestamp) (from, to time.Time, err error
 	return from, to, nil
 }
 
+// statisticsScope is whose counters a caller reads: the region's for the
+// office and convenor, and for the platform (市委政法委), which oversees the
+// region's disputes in numbers though it reads a dispute itself only while
+// the dispute is at the platform; a department's own otherwise. Counters
+// carry no personal data.
+func statisticsScope(ctx context.Context, c dossier.Caller) string {
+	if id, ok := authn.FromContext(ctx); ok && id.HasAnyRole(authn.RolePlatform) {
+		return dossier.ScopeRegion
+	}
+	return dossier.ScopeOf(c)
+}
+
 // GetStatistics counts the disputes a caller may see by month of
 // registration, from counters the consumer keeps per reader: the region's
 // for the office and convenor, else those of the caller's department. It
@@ -136,7 +149,7 @@ func (s *Server) GetStatistics(ctx context.Context, req *archivev1.GetStatistics
 	if !to.IsZero() {
 		toMonth = dossier.MonthOf(to.Add(-time.Nanosecond))
 	}
-	rows, months, err := s.store.Statistics(ctx, region, dossier.ScopeOf(c), fromMonth, toMonth)
+	rows, months, err := s.store.Statistics(ctx, region, statisticsScope(ctx, c), fromMonth, toMonth)
 	if err != nil {
 		return nil, s.toStatus(err)
 	}

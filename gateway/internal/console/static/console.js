@@ -31,6 +31,7 @@ const STATES = {
 const STAGES = {
   STAGE_ROUTING: "分类流转", STAGE_TRANSFER_RECEIPT: "签收", STAGE_HANDLING: "办理",
   STAGE_OPINION: "会办意见", STAGE_APPROVAL: "召集人审批",
+  STAGE_TRIAGE: "梳理分类", STAGE_PLATFORM: "平台调处", STAGE_REPLY: "答复时限",
 };
 const REMEDIES = [
   ["REMEDY_MEDIATION", "调解"],
@@ -38,6 +39,11 @@ const REMEDIES = [
   ["REMEDY_ARBITRATION", "仲裁"],
   ["REMEDY_ADMINISTRATIVE_LITIGATION", "行政诉讼"],
   ["REMEDY_REVIEW_REQUEST", "信访复查"],
+];
+// Delivery methods of the written reply (送达方式).
+const DELIVERY_METHODS = [
+  ["DELIVERY_METHOD_DIRECT", "直接送达"], ["DELIVERY_METHOD_MAIL", "邮寄送达"], ["DELIVERY_METHOD_ELECTRONIC", "电子送达"],
+  ["DELIVERY_METHOD_LEFT", "留置送达"], ["DELIVERY_METHOD_ENTRUSTED", "委托送达"], ["DELIVERY_METHOD_PUBLIC_NOTICE", "公告送达"],
 ];
 const ROUTE_REASONS = {
   OWN_DUTY: "本单位职责", OTHER_DUTY: "属其他部门职责", SEVERAL_DEPARTMENTS: "需多部门共同办理", DUTY_UNCLEAR: "职责不清",
@@ -68,7 +74,8 @@ const REASONS = {
   REQUEST_ID_REUSED: "该登记已提交过，请勿重复提交。", RETURN_WINDOW_CLOSED: "已超过可退回的期限。",
   LIMIT_REACHED: "已达到次数上限。", NO_DISSATISFIED_FOLLOW_UP: "诉求人回访满意，无需发回重办。",
   OPINIONS_MISSING: "尚有成员单位未提交书面意见。", NO_MEETING: "尚未召开联席会议。", NO_OFFICE: "名册未设置联席会议办公室。",
-  MASS_WARNING_ALREADY_ACKNOWLEDGED: "该预警已签收。", CALENDAR_MISSING: "所涉年度的工作日历尚未载入，请联系管理员。",
+  MASS_WARNING_ALREADY_ACKNOWLEDGED: "该预警已签收。", OFFICE_RECEIPT_PENDING: "联席会议办公室尚未签收流转单，请先签收。",
+  OFFICE_RECEIPT_DONE: "联席会议办公室已签收流转单。", CALENDAR_MISSING: "所涉年度的工作日历尚未载入，请联系管理员。",
   NO_ROSTER: "成员单位名册尚未建立，请联系管理员。", ROSTER_NOT_FOUND: "成员单位名册尚未建立，请联系管理员。",
   ROSTER_UNAVAILABLE: "成员单位名册暂时无法读取，请稍后再试。", SEARCH_TOO_BROAD: "查询条件过宽，请增加条件。",
   BACKEND_UNAVAILABLE: "服务暂不可用，请稍后再试。", CATCHING_UP: "数据正在同步，请稍后再试。",
@@ -92,6 +99,7 @@ const FIELDS = {
   externalRef: "渠道编号", jurisdiction: "所属乡镇（街道）", peopleInvolved: "涉及人数", registeringDepartment: "登记部门",
   proposedDepartment: "拟处理部门", requestId: "登记请求", body: "提交的内容", approve: "审批意见", satisfied: "是否满意",
   employerName: "用人单位名称", employerCreditCode: "用人单位统一社会信用代码", address: "送达地址", visitTime: "来访时间",
+  deliveryAddress: "送达地址", method: "送达方式", deliveryDate: "送达日期", recipient: "签收人",
 };
 const camel = f => f.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 const fieldKey = f => camel(String(f || "").split(".").pop().replace(/\[.*\]$/, ""));
@@ -115,6 +123,8 @@ const fmtTime = t => {
     day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(t)).map(x => [x.type, x.value]));
   return `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}`;
 };
+// today is the date in Beijing, "YYYY-MM-DD".
+const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const fmtDate = d => { const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d || ""); return m ? `${m[1]}年${Number(m[2])}月${Number(m[3])}日` : (d || ""); };
 // Dossier events and history reasons in the seed's words.
 const EVENTS = {
@@ -141,6 +151,8 @@ function reasonText(r) {
   if (!r) return "";
   return String(r).split(/:\s*/).map(part => {
     const w = part.trim();
+    const delivered = /^delivered (\d{4}-\d{2}-\d{2})$/.exec(w);
+    if (delivered) return `送达日期 ${fmtDate(delivered[1])}`;
     if (!/^[A-Za-z_ -]+$/.test(w)) return w;
     return REASON_WORDS[w] || label(REMEDIES, w) !== w && label(REMEDIES, w) || STATES[w] || "";
   }).filter(Boolean).join("：");
@@ -240,6 +252,7 @@ function show(page) {
   if (page === "approvals") loadApprovals();
   if (page === "opinions") loadOpinionsOwed();
   if (page === "warnings") loadWarnings();
+  if (page === "stats") loadStats();
 }
 document.querySelectorAll("nav button").forEach(b => b.addEventListener("click", () => show(b.dataset.page)));
 
@@ -304,6 +317,8 @@ function clearAll() {
   });
   document.querySelectorAll(".invalid").forEach(el => el.classList.remove("invalid"));
   $("#tracking-view").hidden = true;
+  $("#seal-block").hidden = true;
+  sealedName = "";
   $("#lookup-id").value = "";
   document.querySelectorAll("#wl-tabs .count").forEach(el => { el.textContent = ""; });
   $("#wl-dept").replaceChildren();
@@ -319,8 +334,11 @@ function clearAll() {
   disputeMeetings = [];
   document.querySelectorAll("#approvals, #opinions, #warnings").forEach(el => el.replaceChildren());
   $("#staff-edit").hidden = true;
+  clearStats();
   nextToken = "";
   wlNext = "";
+  wlView = "WORKLIST_VIEW_UNSPECIFIED";
+  wlBucket = "BUCKET_UNSPECIFIED";
 }
 
 function sessionEnded(message) {
@@ -360,6 +378,7 @@ function signedIn(session) {
   history.replaceState(null, "", "/");
   showError($("#login-message"), "");
   refreshWho();
+  offerViews();
   loadRosterOptions();
   show(hasRole("convenor") ? "approvals" : hasRole("clerk", "handler", "office", "platform") ? "worklist" : "roster");
 }
@@ -398,7 +417,10 @@ $("#register-form").addEventListener("submit", async ev => {
     complaint: f.get("complaint"), category: f.get("category"), channel: f.get("channel"), externalRef: f.get("externalRef"),
     registeringDepartment: (me || {}).unit, proposedDepartment: f.get("proposedDepartment"),
     jurisdiction: f.get("jurisdiction"), peopleInvolved: Number(f.get("peopleInvolved") || 0),
+    employerName: f.get("employerName"), employerCreditCode: f.get("employerCreditCode"), deliveryAddress: f.get("deliveryAddress"),
   };
+  // datetime-local is the browser's local time; the API takes an instant.
+  if (f.get("visitTime")) dispute.visitTime = new Date(f.get("visitTime")).toISOString();
   const out = $("#register-result");
   try {
     const res = await api("POST", `/v1/regions/${region()}/disputes`, { requestId: crypto.randomUUID(), dispute });
@@ -485,7 +507,20 @@ for (const sel of ["#list tbody", "#worklist tbody"]) {
 // Worklist (待办)
 
 let wlBucket = "BUCKET_UNSPECIFIED"; // 全部
+let wlView = "WORKLIST_VIEW_UNSPECIFIED"; // the department's own holdings
 let wlNext = "";
+
+// The views offered by role: each its tab; the first the person's own work.
+function offerViews() {
+  let first = "";
+  document.querySelectorAll("#wl-views button").forEach(b => {
+    b.hidden = !me || !hasRole(...b.dataset.roles.split(" "));
+    if (!b.hidden && !first) first = b.dataset.view;
+  });
+  const preferred = hasRole("convenor") ? "WORKLIST_VIEW_APPROVALS_PENDING" : hasRole("platform") ? "WORKLIST_VIEW_PLATFORM" : "WORKLIST_VIEW_UNSPECIFIED";
+  const b = $(`#wl-views button[data-view="${preferred}"]`);
+  wlView = b && !b.hidden ? preferred : first || "WORKLIST_VIEW_UNSPECIFIED";
+}
 
 // fillWorklistDepartments offers the caller's own department, or every
 // member unit to the office and the convenor, who see the whole region.
@@ -518,13 +553,20 @@ function remainingCell(days, hasClock) {
 }
 
 async function loadWorklist(token) {
-  const dept = $("#wl-dept").value || (claims() || {}).dept;
+  // A view is the signed-in unit's own work; the department choice is for
+  // the holdings by bucket.
+  const own = wlView !== "WORKLIST_VIEW_UNSPECIFIED";
+  const dept = own ? (claims() || {}).dept : $("#wl-dept").value || (claims() || {}).dept;
+  $("#wl-tabs").hidden = own;
+  $("#wl-dept").closest("label").hidden = own;
+  document.querySelectorAll("#wl-views button").forEach(b => b.classList.toggle("active", b.dataset.view === wlView));
   const tbody = $("#worklist tbody");
   const err = $("#wl-error");
   showError(err, "");
   if (!dept) { showError(err, "请先登录。"); return; }
   const q = new URLSearchParams({ pageSize: "50" });
-  if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
+  if (own) q.set("view", wlView);
+  else if (wlBucket !== "BUCKET_UNSPECIFIED") q.set("bucket", wlBucket);
   const within = $("#wl-within").value;
   if (within) q.set("dueWithinDays", within);
   if (token) q.set("pageToken", token);
@@ -534,7 +576,8 @@ async function loadWorklist(token) {
     for (const it of res.items || []) {
       const who = span(""), what = span("");
       const tr = cells(tbody.insertRow(), [numberText(shortId(it.dispute)), who, label(CATEGORIES, it.category), what,
-        STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime), remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
+        STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime),
+        it.overdue ? span("已超期", "overdue") : remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
       tr.dataset.id = shortId(it.dispute);
       // The claimant (as the API shows it to this department) and a summary.
       api("GET", `/v1/${it.dispute}`).then(({ dispute: d }) => {
@@ -553,6 +596,10 @@ async function loadWorklist(token) {
 }
 document.querySelectorAll("#wl-tabs button").forEach(b => b.addEventListener("click", () => {
   wlBucket = b.dataset.bucket;
+  loadWorklist("");
+}));
+document.querySelectorAll("#wl-views button").forEach(b => b.addEventListener("click", () => {
+  wlView = b.dataset.view;
   loadWorklist("");
 }));
 $("#wl-refresh").addEventListener("click", () => loadWorklist(""));
@@ -616,10 +663,12 @@ function renderTracking(t) {
   if (r) {
     definitions($("#reply-summary"), [
       ["告知时间", fmtTime(r.replyTime)], ["告知人", actorText(r.actor)], ["办理结果", r.outcome], ["告知书正文", r.text],
+      ["送达", r.delivery ? `${fmtDate(r.delivery.deliveryDate)}（${label(DELIVERY_METHODS, r.delivery.method)}${r.delivery.recipient ? "，签收人：" + r.delivery.recipient : ""}）`
+        : "尚未记录送达：救济期限暂自告知之日起算"],
     ]);
     const tb = $("#remedies tbody");
     tb.replaceChildren();
-    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), fmtDate(d.lastDate) || "无固定期限", d.basis]);
+    for (const d of r.remedies || []) cells(tb.insertRow(), [label(REMEDIES, d.remedy), d.authority || "", fmtDate(d.lastDate) || "无固定期限", d.basis]);
   }
 
   const e = t.extension;
@@ -715,15 +764,90 @@ async function loadTracking() {
 async function loadDossier() {
   const ol = $("#dossier");
   ol.replaceChildren();
+  $("#seal-block").hidden = true;
   try {
     const { dossier } = await api("GET", `/v1/${disputeName()}/dossier`);
-    for (const e of dossier.events || []) {
+    for (const e of [...(dossier.events || []), ...(dossier.addendum || [])]) {
       const li = document.createElement("li");
       li.textContent = `${fmtTime(e.time)} ${EVENTS[String(e.type || "").split(".").pop()] || "其他记录"} ${actorText(e.actor)} ${reasonText(e.reason)}`;
       ol.appendChild(li);
     }
+    if (dossier.sealed) showSeal(dossier);
   } catch (e) { ol.replaceChildren(); ol.appendChild(document.createElement("li")).textContent = "案卷查询失败：" + describe(e); }
 }
+
+// ---------------------------------------------------------------------------
+// The seal: a closed dossier sealed into the region's transparency log
+// (RFC 6962). The page checks the inclusion proof against the archive's
+// latest checkpoint itself, and offers the export bundle, which verifies
+// offline (disputectl archive verify).
+
+const b64bytes = s => Uint8Array.from(atob(s || ""), c => c.charCodeAt(0));
+const hex = b => [...b].map(x => x.toString(16).padStart(2, "0")).join("");
+async function nodeHash(left, right) {
+  const buf = new Uint8Array(1 + left.length + right.length);
+  buf[0] = 1;
+  buf.set(left, 1);
+  buf.set(right, 1 + left.length);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+}
+// verifyInclusion is RFC 9162 §2.1.3.2: the root a leaf hash and its audit
+// path give, compared with the checkpoint's root.
+async function verifyInclusion(index, size, leafHash, path, root) {
+  if (index >= size) return false;
+  let fn = index, sn = size - 1, r = leafHash;
+  for (const p of path) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await nodeHash(p, r);
+      while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && hex(r) === hex(root);
+}
+
+let sealedName = "";
+async function showSeal(dossier) {
+  sealedName = dossier.name;
+  const err = $("#seal-error");
+  showError(err, "");
+  const pairs = [["日志序号", String(Number(dossier.leafIndex || 0))]];
+  try {
+    const cp = await api("GET", `/v1/regions/${region()}/checkpoint`);
+    const size = Number(cp.treeSize || 0);
+    const proof = await api("GET", `/v1/${dossier.name}/dossier/proof?treeSize=${size}`);
+    const ok = await verifyInclusion(Number(proof.leafIndex || 0), Number(proof.treeSize || 0), b64bytes(proof.leafHash),
+      (proof.hashes || []).map(b64bytes), b64bytes(cp.rootHash));
+    pairs.push(["检查点", `日志共 ${size} 份案卷`], ["检查点根哈希", hex(b64bytes(cp.rootHash))],
+      ["包含性证明", ok ? "已验证：本案卷在检查点所记录的日志中" : "验证未通过，请联系管理员"]);
+  } catch (e) { showError(err, "封存证明读取失败：" + describe(e)); }
+  definitions($("#seal-summary"), pairs);
+  $("#seal-block").hidden = false;
+}
+
+// proofBundle is the export bundle's text (JSON: the dossier, its leaf,
+// the checkpoint and the inclusion proof).
+async function proofBundle() {
+  const res = await api("GET", `/v1/${sealedName}/dossier:export`);
+  return new TextDecoder().decode(b64bytes(res.content));
+}
+$("#proof-download").addEventListener("click", async () => {
+  try {
+    const text = await proofBundle();
+    const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `案卷证明包_${shortId(sealedName)}.json`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (e) { showError($("#seal-error"), "下载失败：" + describe(e)); }
+});
 
 // The dispute itself: claimant (numbers as the API gives them: masked
 // unless this department holds the dispute), complaint, attachments and
@@ -749,6 +873,7 @@ async function loadDispute() {
       ["所属乡镇（街道）", jurisdictionName(d.jurisdiction)], ["涉及人数", d.peopleInvolved],
       ["登记部门", deptName(d.registeringDepartment)], ["登记人员", staffName(d.registeringStaff)],
       ["拟处理部门", d.proposedDepartment ? deptName(d.proposedDepartment) : ""], ["登记时间", fmtTime(d.registerTime)],
+      ["来访时间", fmtTime(d.visitTime)], ["送达地址", d.deliveryAddress],
       ["群体性争议", d.massDispute ? "是（已预警）" : ""], ["撤回时间", fmtTime(d.withdrawTime)], ["撤回理由", d.withdrawReason],
     ]);
     for (const a of d.attachments || []) {
@@ -780,12 +905,25 @@ async function lookup() {
   $("#tracking-view").hidden = true;
   $("#dispute-summary").replaceChildren();
   $("#dossier").replaceChildren();
+  $("#seal-block").hidden = true;
   // Names as the roster has them now: an edit shows on the next look.
   try { ({ roster } = await api("GET", `/v1/regions/${region()}/roster`)); } catch (e) { /* the cached copy serves */ }
-  loadTracking();
   loadDispute();
+  await loadTracking();
+  if (tracking && !readsDossier(tracking)) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "案卷由登记单位、承办单位和联席会议办公室查阅。";
+    $("#dossier").replaceChildren(li);
+    return;
+  }
   loadDossier();
 }
+// readsDossier: the dossier is read by the region-wide roles and the
+// dispute's parties (its registering unit, holder and past holders), not by
+// the units that read the dispute for one stage of the office path.
+const readsDossier = t => hasRole("office", "convenor") ||
+  [t.registeringDepartment, t.holder, ...(t.pastHolders || [])].includes((me || {}).unit);
 $("#lookup-form").addEventListener("submit", ev => { ev.preventDefault(); lookup(); });
 
 // ---------------------------------------------------------------------------
@@ -795,6 +933,8 @@ $("#lookup-form").addEventListener("submit", ev => { ev.preventDefault(); lookup
 const OPEN = ["DISPUTE_STATE_REGISTERED", "DISPUTE_STATE_TRANSFERRED", "DISPUTE_STATE_HANDLING", "DISPUTE_STATE_AT_OFFICE",
   "DISPUTE_STATE_JOINT_HANDLING", "DISPUTE_STATE_AWAITING_APPROVAL", "DISPUTE_STATE_AT_PLATFORM", "DISPUTE_STATE_REPLIED"];
 const is = (t, ...states) => states.includes(t.state);
+// officeSlip: the dispute is at the office, its slip not yet signed.
+const officeSlip = t => is(t, "DISPUTE_STATE_AT_OFFICE") && !!t.officeReceiptPending;
 const bool = v => v === "true";
 
 // Each action: its form, the button label, when it is offered, the path
@@ -811,8 +951,9 @@ const ACTIONS = [
       };
     },
   },
-  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: () => ({}) },
-  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED"), body: f => ({ reason: f.get("reason") }) },
+  // A transfer's slip, or the office's slip before its triage.
+  { form: "receive", label: "签收", verb: "receive", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || officeSlip(t), body: () => ({}) },
+  { form: "return", label: "退回", verb: "return", etag: true, when: t => is(t, "DISPUTE_STATE_TRANSFERRED") || officeSlip(t), body: f => ({ reason: f.get("reason") }) },
   {
     form: "note", label: "办理进展", verb: "addNote",
     when: t => is(t, "DISPUTE_STATE_HANDLING", "DISPUTE_STATE_AT_OFFICE", "DISPUTE_STATE_JOINT_HANDLING"),
@@ -836,6 +977,11 @@ const ACTIONS = [
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
   },
   {
+    form: "deliver", label: "送达", verb: "recordDelivery", etag: true,
+    when: t => is(t, "DISPUTE_STATE_REPLIED") && !!t.reply && !t.reply.delivery,
+    body: f => ({ method: f.get("method"), deliveryDate: f.get("deliveryDate"), recipient: f.get("recipient"), note: f.get("note") }),
+  },
+  {
     form: "followup", label: "回访", verb: "followUp", when: t => is(t, "DISPUTE_STATE_REPLIED"),
     body: f => ({ satisfied: bool(f.get("satisfied")), note: f.get("note") }),
   },
@@ -848,7 +994,7 @@ const ACTIONS = [
   { form: "withdraw", label: "撤回", verb: "withdraw", when: t => is(t, ...OPEN), body: f => ({ reason: f.get("reason") }) },
   // The office, the invited units and the platform (joint handling).
   {
-    form: "triage", label: "分类", verb: "triage", when: t => is(t, "DISPUTE_STATE_AT_OFFICE"),
+    form: "triage", label: "分类", verb: "triage", when: t => is(t, "DISPUTE_STATE_AT_OFFICE") && !t.officeReceiptPending,
     body: f => ({ class: f.get("class"), note: f.get("note") }),
   },
   {
@@ -877,6 +1023,9 @@ const ACTIONS = [
     body: (f, name) => ({ dispute: name, summary: f.get("summary") }),
   },
   {
+    // The platform reads the matter only while it is there: after the
+    // outcome the page says so instead of reading it again.
+    leaves: "书面告知已出具，本事项离开一站式调处平台，由联席会议办公室跟踪送达和回访。",
     form: "platform", label: "记录调处结果", verb: "platformOutcome", when: t => is(t, "DISPUTE_STATE_AT_PLATFORM"),
     body: f => ({ outcome: f.get("outcome"), text: f.get("text"), remedies: f.getAll("remedies") }),
   },
@@ -894,14 +1043,15 @@ const holds = t => !!me && t.holder === me.unit;
 const receiving = t => !!me && ((t.transferSlips || []).filter(s => !s.receiveTime && !s.returnReason).pop() || {}).receivingDepartment === me.unit;
 const WHO = {
   route: t => holds(t) && hasRole("clerk", "handler", "office"),
-  receive: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
-  return: t => (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  receive: t => officeSlip(t) ? hasRole("office") : (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
+  return: t => officeSlip(t) ? hasRole("office") : (holds(t) || receiving(t)) && hasRole("clerk", "handler", "office"),
   note: t => holds(t) && hasRole("clerk", "handler", "office"),
   pause: t => holds(t) && hasRole("clerk", "handler", "office"),
   resume: t => holds(t) && hasRole("clerk", "handler", "office"),
   extend: t => holds(t) && hasRole("clerk", "handler", "office"),
   decide: () => hasRole("office"),
   reply: t => holds(t) && hasRole("clerk", "handler", "office"),
+  deliver: t => (holds(t) && hasRole("clerk", "handler", "office", "platform")) || hasRole("office"),
   followup: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
   redo: () => hasRole("office"),
   object: t => (holds(t) || t.registeringDepartment === me?.unit) && hasRole("clerk", "handler", "office"),
@@ -953,6 +1103,7 @@ function openAction(a) {
   if (a.form === "opinion" && owedMeeting) {
     form.querySelector(".meeting-info").textContent = meetingText(owedMeeting);
   }
+  if (a.form === "deliver") form.elements.deliveryDate.value = today();
   if (a.form === "officedecide") showOpinions(form.querySelector(".opinions-view"));
   if (a.form === "decide" && tracking?.extension) {
     const e = tracking.extension;
@@ -1019,6 +1170,12 @@ async function submitAction(a, form) {
     out.textContent = a.verb === "withdraw" ? `${a.label}已受理，办理进度随后更新。` : `${a.label}已办理。`;
     out.hidden = false;
     form.hidden = true;
+    if (a.leaves) {
+      out.textContent += a.leaves;
+      $("#action-buttons").replaceChildren();
+      $("#no-actions").hidden = false;
+      return;
+    }
   } catch (e) {
     out.className = "result error";
     out.textContent = `${a.label}失败：${describe(e)}`;
@@ -1031,7 +1188,7 @@ async function submitAction(a, form) {
   const keep = out.textContent;
   const keepClass = out.className;
   await loadTracking();
-  loadDossier();
+  if (tracking && readsDossier(tracking)) loadDossier();
   out.className = keepClass;
   showError(out, keep);
 }
@@ -1199,6 +1356,177 @@ async function loadWarnings() {
     $("#warnings-empty").hidden = (res.massWarnings || []).length > 0;
   } catch (e) { showError($("#warnings-error"), "加载失败：" + describe(e)); }
 }
+
+// ---------------------------------------------------------------------------
+// Statistics (统计): the archive's counters (GetStatistics), by one
+// dimension over the months chosen; the office, the convenor and the
+// platform (政法委) read the region's, a unit its own disputes'. Tables
+// with totals and averages, charts (ECharts, served with the console) and
+// the table as CSV.
+
+const STATS_MEASURES = [
+  ["registered", "登记"], ["closed", "办结"], ["replied", "书面告知"], ["repliedOnTime", "按期告知"],
+  ["overdue", "超期"], ["returned", "退回"], ["extended", "延期"], ["followUps", "回访"], ["satisfied", "满意"],
+];
+const STATS_COLUMNS = ["登记", "办结", "书面告知", "按期告知", "按期告知率", "超期", "退回", "延期", "平均告知用时（工作日）", "回访", "满意", "满意率"];
+const monthText = m => { const x = /^(\d{4})-(\d{2})$/.exec(m || ""); return x ? `${x[1]}年${Number(x[2])}月` : m; };
+let statsTable = null; // {dimLabel, keyHeader, rows: [[label, ...values]], total}
+let statsCharts = [];
+
+function statsKeyLabel(dim, key) {
+  if (dim === "month") return monthText(key);
+  if (!key) return "（未记录）";
+  if (dim === "category") return label(CATEGORIES, key);
+  if (dim === "channel") return label(CHANNELS, key);
+  if (dim === "state") return STATES[key] || "（其他状态）";
+  if (dim === "jurisdiction") return jurisdictionName(key) || "（名册外乡镇）";
+  return deptName(key);
+}
+const pct = (a, b) => b ? `${(100 * a / b).toFixed(1)}%` : "—";
+const avg = (a, b) => b ? (a / b).toFixed(1) : "—";
+// statsLine is one row's cells: the measures, rates and the average.
+function statsLine(m) {
+  return [m.registered, m.closed, m.replied, m.repliedOnTime, pct(m.repliedOnTime, m.replied), m.overdue, m.returned, m.extended,
+    avg(m.replyWorkingDays, m.replied), m.followUps, m.satisfied, pct(m.satisfied, m.followUps)];
+}
+function addMeasures(into, r) {
+  for (const [k] of STATS_MEASURES) into[k] = (into[k] || 0) + Number(r[k] || 0);
+  into.replyWorkingDays = (into.replyWorkingDays || 0) + Number(r.replyWorkingDays || 0);
+  return into;
+}
+// monthStart is the instant a month ("2026-03") begins in Beijing.
+const monthStart = m => new Date(`${m}-01T00:00:00+08:00`);
+const nextMonth = m => { const [y, mo] = m.split("-").map(Number); return mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, "0")}`; };
+
+function clearStats() {
+  for (const c of statsCharts) c.dispose();
+  statsCharts = [];
+  statsTable = null;
+  $("#stats-table thead tr").replaceChildren();
+  $("#stats-table tfoot").replaceChildren();
+  $("#stats-csv").disabled = true;
+  $("#stats-scope").textContent = "";
+  $("#stats-from").replaceChildren();
+  $("#stats-to").replaceChildren();
+}
+// fillMonths offers the months of the last five years, in Chinese; the
+// range starts as this year to this month.
+function fillMonths() {
+  if ($("#stats-to").options.length) return;
+  const now = today().slice(0, 7);
+  const months = [];
+  for (let m = `${Number(now.slice(0, 4)) - 4}-01`; m <= now; m = nextMonth(m)) months.push([m, monthText(m)]);
+  months.reverse();
+  fillSelect($("#stats-from"), months, false);
+  fillSelect($("#stats-to"), months, false);
+  $("#stats-from").value = `${now.slice(0, 4)}-01`;
+  $("#stats-to").value = now;
+}
+
+async function loadStats() {
+  const err = $("#stats-error");
+  showError(err, "");
+  fillMonths();
+  const from = $("#stats-from").value, to = $("#stats-to").value;
+  if (from > to) { showError(err, "起始月份不能晚于截止月份。"); return; }
+  const dim = $("#stats-dim").value;
+  $("#stats-scope").textContent = hasRole("office", "convenor", "platform")
+    ? `统计范围：${(me || {}).regionName || ""}全部争议事项。` : `统计范围：${(me || {}).unitName || ""}登记、承办或曾承办的争议事项。`;
+  const q = new URLSearchParams({ startTime: monthStart(from).toISOString(), endTime: monthStart(nextMonth(to)).toISOString() });
+  let res;
+  try {
+    res = await api("GET", `/v1/regions/${region()}/statistics?${q}`);
+  } catch (e) { showError(err, "统计失败：" + describe(e)); return; }
+  const rows = res.rows || [];
+  // By key of the dimension (or by month of the totals), summed over months.
+  const byKey = new Map();
+  const byMonth = new Map();
+  for (const r of rows) {
+    if (r.dimension === "total") addMeasures(byMonth.get(r.month) || byMonth.set(r.month, {}).get(r.month), r);
+    const k = dim === "month" ? (r.dimension === "total" ? r.month : null) : (r.dimension === dim ? r.key || "" : null);
+    if (k === null) continue;
+    addMeasures(byKey.get(k) || byKey.set(k, {}).get(k), r);
+  }
+  const keys = [...byKey.keys()].sort((a, b) => dim === "month" ? a.localeCompare(b) : byKey.get(b).registered - byKey.get(a).registered);
+  const total = [...byMonth.values()].reduce((t, m) => addMeasures(t, m), {});
+  const dimLabel = $("#stats-dim").selectedOptions[0].textContent;
+  statsTable = {
+    dimLabel, from, to,
+    rows: keys.map(k => [statsKeyLabel(dim, k), ...statsLine(byKey.get(k))]),
+    total: ["合计", ...statsLine(total)],
+  };
+  const head = $("#stats-table thead tr");
+  head.replaceChildren();
+  headCells(head, [dimLabel, ...STATS_COLUMNS]);
+  [...head.children].slice(1).forEach(th => th.classList.add("num"));
+  const tb = $("#stats-table tbody");
+  tb.replaceChildren();
+  for (const r of statsTable.rows) numberCells(tb.insertRow(), r);
+  const foot = $("#stats-table tfoot");
+  foot.replaceChildren();
+  if (keys.length) numberCells(foot.insertRow(), statsTable.total);
+  $("#stats-empty").hidden = keys.length > 0;
+  $("#stats-csv").disabled = false;
+  drawStats(dim, keys, byKey, byMonth);
+}
+function numberCells(tr, values) {
+  cells(tr, values);
+  [...tr.cells].slice(1).forEach(td => td.classList.add("num"));
+}
+
+// drawStats draws the dimension's bars and the months' lines. Tooltips are
+// drawn on the canvas (richText), never as HTML.
+function drawStats(dim, keys, byKey, byMonth) {
+  for (const c of statsCharts) c.dispose();
+  statsCharts = [];
+  if (typeof echarts === "undefined") return;
+  const base = { animation: false, textStyle: { fontFamily: "sans-serif" }, tooltip: { trigger: "axis", renderMode: "richText" },
+    legend: { top: 0 }, grid: { left: 48, right: 16, top: 40, bottom: 72 } };
+  const bars = echarts.init($("#stats-chart-keys"));
+  bars.setOption({
+    ...base,
+    title: { text: "", show: false },
+    xAxis: { type: "category", data: keys.map(k => statsKeyLabel(dim, k)), axisLabel: { interval: 0, rotate: keys.length > 4 ? 30 : 0 } },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [["registered", "登记"], ["closed", "办结"], ["replied", "书面告知"], ["overdue", "超期"]].map(([k, n]) =>
+      ({ name: n, type: "bar", data: keys.map(x => byKey.get(x)[k] || 0) })),
+  });
+  const months = [...byMonth.keys()].sort();
+  const lines = echarts.init($("#stats-chart-months"));
+  lines.setOption({
+    ...base,
+    xAxis: { type: "category", data: months.map(monthText) },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [["registered", "登记"], ["closed", "办结"], ["repliedOnTime", "按期告知"], ["overdue", "超期"]].map(([k, n]) =>
+      ({ name: n, type: "line", data: months.map(m => byMonth.get(m)[k] || 0) })),
+  });
+  statsCharts = [bars, lines];
+}
+
+// statsCSV is the table on screen as CSV: UTF-8 with a byte-order mark, so
+// spreadsheet programs read the Chinese.
+function statsCSV() {
+  if (!statsTable) return "";
+  const q = v => { const t = String(v == null ? "" : v); return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
+  const lines = [[statsTable.dimLabel, ...STATS_COLUMNS], ...statsTable.rows, statsTable.total].map(r => r.map(q).join(","));
+  return "\ufeff" + lines.join("\r\n") + "\r\n";
+}
+$("#stats-csv").addEventListener("click", () => {
+  const csv = statsCSV();
+  if (!csv) return;
+  const url = URL.createObjectURL(new Blob([csv], { type: "text/csv;charset=utf-8" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `争议事项统计_${statsTable.dimLabel}_${statsTable.from}至${statsTable.to}.csv`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+});
+$("#stats-form").addEventListener("submit", ev => { ev.preventDefault(); loadStats(); });
+$("#stats-dim").addEventListener("change", () => loadStats());
+$("#stats-from").addEventListener("change", () => loadStats());
+$("#stats-to").addEventListener("change", () => loadStats());
 
 // ---------------------------------------------------------------------------
 // Roster page
