@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -84,6 +86,19 @@ type Batch struct {
 	journal map[string]*string
 	keys    map[string]bool
 	now     time.Time
+	// counters sums the HIncrBy deltas of the batch per hash and field,
+	// written as one HINCRBY each when the batch is: many events of a batch
+	// move the same counters. counted lists, during one Apply, the deltas
+	// added, so a failed delivery's are taken back.
+	counters map[counterKey]int64
+	counted  []counted
+}
+
+type counterKey struct{ key, field string }
+
+type counted struct {
+	k     counterKey
+	delta int64
 }
 
 // Context returns the batch's context.
@@ -141,6 +156,43 @@ func (b *Batch) Do(fn func(ctx context.Context, p redis.Pipeliner)) {
 	b.writes = append(b.writes, func(p redis.Pipeliner) { fn(b.ctx, p) })
 }
 
+// HIncrBy adds delta to field of hash key. The deltas of the whole batch
+// are summed per hash and field and written as one HINCRBY each in the
+// batch's MULTI, after the writes queued with Do, Set and Publish.
+func (b *Batch) HIncrBy(key, field string, delta int64) {
+	if delta == 0 {
+		return
+	}
+	if b.counters == nil {
+		b.counters = map[counterKey]int64{}
+	}
+	k := counterKey{key, field}
+	b.counters[k] += delta
+	if b.journal != nil {
+		b.counted = append(b.counted, counted{k, delta})
+	}
+}
+
+// flushCounters queues one HINCRBY per counter the batch changed, in a
+// fixed order.
+func (b *Batch) flushCounters(p redis.Pipeliner) {
+	ks := make([]counterKey, 0, len(b.counters))
+	for k, v := range b.counters {
+		if v != 0 {
+			ks = append(ks, k)
+		}
+	}
+	slices.SortFunc(ks, func(x, y counterKey) int {
+		if c := strings.Compare(x.key, y.key); c != 0 {
+			return c
+		}
+		return strings.Compare(x.field, y.field)
+	})
+	for _, k := range ks {
+		p.HIncrBy(b.ctx, k.key, k.field, b.counters[k])
+	}
+}
+
 // Publish queues the XADD of ev to stream, so an effect and the events that
 // publish it are written together.
 func (b *Batch) Publish(stream string, ev *eventv1.Event) error {
@@ -158,6 +210,7 @@ func (b *Batch) AfterCommit(fn func()) { b.after = append(b.after, fn) }
 // begin starts one delivery's changes; rollback undoes them.
 func (b *Batch) begin() (nWrites, nAfter int) {
 	b.journal = map[string]*string{}
+	b.counted = b.counted[:0]
 	return len(b.writes), len(b.after)
 }
 
@@ -167,7 +220,11 @@ func (b *Batch) rollback(nWrites, nAfter int) {
 	}
 	b.writes = b.writes[:nWrites]
 	b.after = b.after[:nAfter]
+	for _, c := range b.counted {
+		b.counters[c.k] -= c.delta
+	}
+	b.counted = b.counted[:0]
 	b.journal = nil
 }
 
-func (b *Batch) commit() { b.journal = nil }
+func (b *Batch) commit() { b.journal = nil; b.counted = b.counted[:0] }

@@ -640,6 +640,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 			for _, w := range b.writes {
 				w(p)
 			}
+			b.flushCounters(p)
 			acks := map[string][]string{}
 			for i, it := range items {
 				switch outs[i] {

@@ -383,3 +383,81 @@ func TestLostGroupDoesNotReplayHistory(t *testing.T) {
 		}
 	}
 }
+
+func cmdCalls(t *testing.T, rdb *redis.Client, cmd string) int {
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := "cmdstat_" + cmd + ":calls="
+	for _, line := range strings.Split(info, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			var n int
+			fmt.Sscanf(strings.TrimPrefix(line, prefix), "%d", &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// TestBatchSumsCounters: counters a batch's events move are written as one
+// HINCRBY per counter, and a delivery that fails takes its deltas back.
+func TestBatchSumsCounters(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 20, 25) // 500 events
+	var broken sync.Map
+	n := 0
+	for _, ids := range want {
+		for _, id := range ids {
+			if n%10 == 0 {
+				broken.Store(id, true)
+			}
+			n++
+		}
+	}
+	key := "{" + region + "}counters"
+	h := events.HandlerFuncs{
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			b.HIncrBy(key, "all", 1)
+			b.HIncrBy(key, "by:"+d.Event.GetDispute(), 2)
+			if _, ok := broken.Load(d.Event.GetId()); ok {
+				return events.Permanent(errors.New("broken on purpose"))
+			}
+			return nil
+		},
+	}
+	before := cmdCalls(t, rdb, "hincrby")
+	stop := run(t, newSub(rdb, "c1", h))
+	waitFor(t, "every event handled", func() bool {
+		p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
+		all, _ := rdb.HGet(context.Background(), key, "all").Int()
+		return err == nil && p.Count == 0 && all == 450
+	})
+	stop()
+	got, err := rdb.HGetAll(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["all"] != "450" {
+		t.Errorf("all = %s, want 450: the 50 broken deliveries' deltas taken back", got["all"])
+	}
+	for name, ids := range want {
+		ok := 0
+		for _, id := range ids {
+			if _, b := broken.Load(id); !b {
+				ok++
+			}
+		}
+		if got["by:"+name] != fmt.Sprint(2*ok) {
+			t.Errorf("by:%s = %s, want %d", name, got["by:"+name], 2*ok)
+		}
+	}
+	// 450 deliveries touching 21 counters: one HINCRBY per counter and
+	// batch, far fewer than two per delivery.
+	if calls := cmdCalls(t, rdb, "hincrby") - before; calls >= 900 || calls < 21 {
+		t.Errorf("%d HINCRBY for 450 deliveries of 21 counters; want them summed per batch", calls)
+	} else {
+		t.Logf("%d HINCRBY for 450 deliveries of 21 counters", calls)
+	}
+}

@@ -384,6 +384,8 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 		fut       tessera.IndexFuture
 	}
 	var todo []pending
+	var last tessera.Index
+	var integrated bool
 	first := map[[2]string]int{}
 	dups := map[int]int{}
 	for j, d := range ds {
@@ -394,7 +396,13 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 		}
 		reg, _ := sealproof.RegistrationEventID(d)
 		if i, ok := rl.find(d.GetName(), reg); ok {
+			// Found in the tree, perhaps integrated by a writer killed
+			// before a checkpoint covered it: it too is sealed only once a
+			// published checkpoint covers it (below).
 			out[j] = Result{Index: i}
+			if !integrated || uint64(i) > last.Index {
+				last, integrated = tessera.Index{Index: uint64(i)}, true
+			}
 			continue
 		}
 		key := [2]string{d.GetName(), reg}
@@ -405,8 +413,6 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 		first[key] = j
 		todo = append(todo, pending{j: j, name: d.GetName(), reg: reg, fut: rl.appender.Add(ctx, tessera.NewEntry(leaf))})
 	}
-	var last tessera.Index
-	var integrated bool
 	for _, p := range todo {
 		idx, err := p.fut()
 		if err != nil {
@@ -440,9 +446,9 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 		return nil
 	}()
 	if err != nil {
-		for _, p := range todo {
-			if out[p.j].Err == nil {
-				out[p.j] = Result{Err: err}
+		for j := range out {
+			if out[j].Err == nil {
+				out[j] = Result{Err: err}
 			}
 		}
 	}

@@ -41,9 +41,49 @@ func derivedKey(region string) string { return events.Key(Service, region, "deri
 // the archive rebuilds them at its next start.
 const derivedVersion = "1"
 
+// counterDelta is one change of a statistics counter.
+type counterDelta struct {
+	key, field string
+	delta      int64
+}
+
+// derived is what moves a dossier from one summary's indexes and counters
+// to another's: index writes, and counter deltas (which a batch sums over
+// its events before writing: docs/PERFORMANCE.md).
+type derived struct {
+	index  func(ctx context.Context, p redis.Pipeliner)
+	counts []counterDelta
+}
+
+// toBatch queues w on an event batch.
+func (w *derived) toBatch(b *events.Batch) {
+	if w == nil {
+		return
+	}
+	if w.index != nil {
+		b.Do(w.index)
+	}
+	for _, c := range w.counts {
+		b.HIncrBy(c.key, c.field, c.delta)
+	}
+}
+
+// toPipe queues w on a pipeline.
+func (w *derived) toPipe(ctx context.Context, p redis.Pipeliner) {
+	if w == nil {
+		return
+	}
+	if w.index != nil {
+		w.index(ctx, p)
+	}
+	for _, c := range w.counts {
+		p.HIncrBy(ctx, c.key, c.field, c.delta)
+	}
+}
+
 // derive returns the writes that move dispute id of region from prev's
-// indexes and counters to cur's (prev nil: a new dossier).
-func derive(region, id string, prev, cur *dossier.Dossier) func(ctx context.Context, p redis.Pipeliner) {
+// indexes and counters to cur's (prev nil: a new dossier), nil when none.
+func derive(region, id string, prev, cur *dossier.Dossier) *derived {
 	if prev != nil && dossier.SameDerived(prev, cur) {
 		return nil
 	}
@@ -77,20 +117,24 @@ func derive(region, id string, prev, cur *dossier.Dossier) func(ctx context.Cont
 		return nil
 	}
 	score := cur.Score()
-	return func(ctx context.Context, p redis.Pipeliner) {
-		for _, k := range rem {
-			p.ZRem(ctx, idxKey(region, k), id)
-		}
-		for _, k := range add {
-			p.ZAdd(ctx, idxKey(region, k), redis.Z{Score: score, Member: id})
-		}
-		for c, v := range delta {
-			p.HIncrBy(ctx, statsKey(region, c.Scope, c.Month), c.Field(), v)
-		}
-		if month != "" {
-			p.ZAdd(ctx, monthsKey(region), redis.Z{Score: dossier.MonthScore(month), Member: month})
+	w := &derived{}
+	for c, v := range delta {
+		w.counts = append(w.counts, counterDelta{statsKey(region, c.Scope, c.Month), c.Field(), v})
+	}
+	if len(add) > 0 || len(rem) > 0 || month != "" {
+		w.index = func(ctx context.Context, p redis.Pipeliner) {
+			for _, k := range rem {
+				p.ZRem(ctx, idxKey(region, k), id)
+			}
+			for _, k := range add {
+				p.ZAdd(ctx, idxKey(region, k), redis.Z{Score: score, Member: id})
+			}
+			if month != "" {
+				p.ZAdd(ctx, monthsKey(region), redis.Z{Score: dossier.MonthScore(month), Member: month})
+			}
 		}
 	}
+	return w
 }
 
 // Cursor is where a search page ends: the score and id of the last index
@@ -343,9 +387,7 @@ func (s *Store) EnsureDerived(ctx context.Context, region string) (bool, error) 
 		_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for i, d := range ds {
 				if d != nil {
-					if w := derive(region, ids[i], nil, d); w != nil {
-						w(ctx, p)
-					}
+					derive(region, ids[i], nil, d).toPipe(ctx, p)
 				}
 			}
 			return nil

@@ -7,6 +7,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,9 +158,7 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 							return fmt.Errorf("encode dossier: %w", err)
 						}
 						b.Set(metaKey(region, t.id), out, 0)
-						if w := derive(region, t.id, prev, d); w != nil {
-							b.Do(w)
-						}
+						derive(region, t.id, prev, d).toBatch(b)
 					}
 					continue
 				}
@@ -174,9 +173,7 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 				}
 				b.Set(metaKey(region, t.id), out, 0)
 				indexScore := d.Score()
-				if w := derive(region, t.id, prev, d); w != nil {
-					b.Do(w)
-				}
+				derive(region, t.id, prev, d).toBatch(b)
 				b.Do(func(ctx context.Context, p redis.Pipeliner) {
 					p.ZAdd(ctx, orderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
 					p.HSet(ctx, eventsKey(region, t.id), ev.GetId(), raw)
@@ -198,18 +195,40 @@ func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*even
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := s.rdb.Get(ctx, metaKey(region, id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil, fmt.Errorf("%w: %s", dossier.ErrNotFound, name)
+	meta := func() ([]byte, error) {
+		b, err := s.rdb.Get(ctx, metaKey(region, id)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("%w: %s", dossier.ErrNotFound, name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read dossier %s: %w", name, err)
+		}
+		return b, nil
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("read dossier %s: %w", name, err)
-	}
-	d, err := decodeMeta(b)
+	b, err := meta()
 	if err != nil {
 		return nil, nil, err
 	}
-	evs, err := s.ordered(ctx, name, orderKey(region, id), eventsKey(region, id))
+	// The account and its events are written in one transaction but read
+	// in two steps: read the account again after the events, and once more
+	// when a batch landed in between, so the account shown is the one of
+	// the events listed.
+	var evs []*eventv1.Event
+	for attempt := 0; ; attempt++ {
+		if evs, err = s.ordered(ctx, name, orderKey(region, id), eventsKey(region, id)); err != nil {
+			return nil, nil, err
+		}
+		again, err := meta()
+		if err != nil {
+			return nil, nil, err
+		}
+		if bytes.Equal(again, b) || attempt == 4 {
+			b = again
+			break
+		}
+		b = again
+	}
+	d, err := decodeMeta(b)
 	if err != nil {
 		return nil, nil, err
 	}
