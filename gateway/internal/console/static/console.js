@@ -1832,7 +1832,9 @@ async function loadRosterChanges(token) {
       if ((c.unitsRemoved || []).length) what.push("移除单位：" + c.unitsRemoved.length + "个");
       if ((c.staffAdded || []).length) what.push("新增或调整人员：" + c.staffAdded.map(x => staffName(x.split("/")[1])).join("、"));
       if ((c.staffRemoved || []).length) what.push("移除或调整人员：" + c.staffRemoved.length + "人");
-      const who = [deptName(c.actorDepartment), c.actorDisplayName || "（名册外人员）"].join(" ");
+      // A change made outside the roster's staff (disputectl's service
+      // identity, or a person since removed) names no one.
+      const who = c.actorDisplayName ? `${deptName(c.actorDepartment)} ${c.actorDisplayName}` : "名册外人员（如管理命令行）";
       cells(tbody.insertRow(), [fmtTime(c.changeTime), who, what.join("\n"), c.reason]);
     }
     rosterChangesNext = res.nextPageToken || "";
