@@ -68,6 +68,13 @@ var authzRows = []authzRow{
 	{rpc: "intake.v1.IntakeService/GetDispute", on: registered, actor: authn.RoleClerk,
 		want: "OK OK OK OK OK PD OK NF PD",
 		req:  func(_ *matrix, f fixture) proto.Message { return &intakev1.GetDisputeRequest{Name: f.dispute} }},
+	// A batch leaves out what the caller may not read: the other
+	// department's answer is empty, not a refusal.
+	{rpc: "intake.v1.IntakeService/BatchGetDisputes", on: registered, actor: authn.RoleClerk,
+		want: "OK OK OK OK OK PD OK OK PD",
+		req: func(_ *matrix, f fixture) proto.Message {
+			return &intakev1.BatchGetDisputesRequest{Parent: parent, Names: []string{f.dispute}}
+		}},
 	// A list names the fixture only to those who may read it: a page as
 	// long as the run's disputes shows every dispute the caller may read.
 	{rpc: "intake.v1.IntakeService/ListDisputes", on: registered, actor: authn.RoleClerk,
@@ -119,6 +126,12 @@ var authzRows = []authzRow{
 	{rpc: "routing.v1.RoutingService/GetTracking", on: registered, actor: authn.RoleClerk,
 		want: "OK OK OK OK OK PD OK NF PD",
 		req:  func(_ *matrix, f fixture) proto.Message { return &routingv1.GetTrackingRequest{Name: f.dispute} }},
+	// Every staff role learns which calendar years are missing.
+	{rpc: "routing.v1.RoutingService/GetCalendarStatus", actor: authn.RoleClerk,
+		want: "OK OK OK OK OK OK OK OK PD",
+		req: func(*matrix, fixture) proto.Message {
+			return &routingv1.GetCalendarStatusRequest{Name: parent + "/calendarStatus"}
+		}},
 	{rpc: "routing.v1.RoutingService/AddProgressNote", on: handling, actor: authn.RoleHandler,
 		want: "OK OK OK PD PD PD PD NF PD",
 		req: func(_ *matrix, f fixture) proto.Message {
@@ -264,6 +277,12 @@ var authzRows = []authzRow{
 				Roster:     &rosterv1.Roster{Name: r.GetName(), RegionName: r.GetRegionName(), Etag: r.GetEtag()},
 				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"region_name"}}, Reason: "核对地区名称",
 			}
+		}},
+
+	{rpc: "roster.v1.RosterService/ListRosterChanges", actor: authn.RoleAdmin,
+		want: "PD PD OK PD PD OK PD OK PD",
+		req: func(*matrix, fixture) proto.Message {
+			return &rosterv1.ListRosterChangesRequest{Parent: parent + "/roster", PageSize: 20}
 		}},
 
 	// archive

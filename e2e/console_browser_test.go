@@ -39,6 +39,7 @@ type browser struct {
 	problems []string
 	expected map[string]bool // "METHOD status path-suffix" of refusals a step expects
 	methods  map[network.RequestID]string
+	requests []string // "METHOD URL" of every request the page sent, in order
 }
 
 func chromiumPath(t *testing.T) string {
@@ -98,6 +99,7 @@ func (b *browser) listen(ev any) {
 		}
 	case *network.EventRequestWillBeSent:
 		b.methods[e.RequestID] = e.Request.Method
+		b.requests = append(b.requests, e.Request.Method+" "+e.Request.URL)
 	case *network.EventResponseReceived:
 		if e.Response.Status >= 400 {
 			key := fmt.Sprintf("%s %d %s", b.methods[e.RequestID], e.Response.Status, e.Response.URL)
@@ -153,7 +155,10 @@ func (b *browser) waitJS(what, expr string) {
 		b.shot("failed-" + what)
 		var page string
 		b.eval("page on failure", `document.body.innerText`, &page)
-		b.t.Fatalf("%s: %v\npage:\n%s", what, err, page)
+		b.mu.Lock()
+		problems := strings.Join(b.problems, "\n")
+		b.mu.Unlock()
+		b.t.Fatalf("%s: %v\npage:\n%s\nproblems:\n%s", what, err, page, problems)
 	}
 }
 

@@ -710,3 +710,31 @@ func HasJurisdiction(r *rosterv1.Roster, code string) bool {
 
 // OfficeHost returns the id of the unit hosting the joint-meeting office.
 func OfficeHost(r *rosterv1.Roster) string { return r.GetLeadership().GetOfficeHostUnit() }
+
+// ChangesBefore returns up to limit of region's audit records made before
+// the record with id before (from the newest when before is ""), newest
+// first: how the audit trail is read a page at a time.
+func ChangesBefore(ctx context.Context, cli *clientv3.Client, region, before string, limit int64) ([]ChangeRecord, error) {
+	p := ChangesPrefix(region)
+	end := clientv3.GetPrefixRangeEnd(p)
+	if before != "" {
+		end = p + before
+	}
+	opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend)}
+	if limit > 0 {
+		opts = append(opts, clientv3.WithLimit(limit))
+	}
+	resp, err := cli.Get(ctx, p, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("roster changes %s: %w", region, err)
+	}
+	out := make([]ChangeRecord, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		c, err := decodeChange(kv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -15,6 +15,9 @@ var Policy = authn.Policy{
 	// decides concern those disputes.
 	intakev1.IntakeService_GetDispute_FullMethodName: {AnyRole: []string{
 		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleHead}},
+	// A batch of reads, each checked as GetDispute checks it.
+	intakev1.IntakeService_BatchGetDisputes_FullMethodName: {AnyRole: []string{
+		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleHead}},
 	intakev1.IntakeService_ListDisputes_FullMethodName: {AnyRole: []string{
 		authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor}},
 	intakev1.IntakeService_WithdrawDispute_FullMethodName: {AnyRole: []string{

@@ -27,6 +27,9 @@ var Policy = authn.Policy{
 	// Every member unit reads the roster; only administrators change it.
 	rosterv1.RosterService_GetRoster_FullMethodName:    {AnyRole: anyStaff},
 	rosterv1.RosterService_UpdateRoster_FullMethodName: {AnyRole: []string{authn.RoleAdmin}},
+	// The roster's audit trail: administrators and the office, which keeps
+	// the joint meeting's records.
+	rosterv1.RosterService_ListRosterChanges_FullMethodName: {AnyRole: []string{authn.RoleAdmin, authn.RoleOffice}},
 
 	// The joint-meeting office triages, convenes, decides and asks for approval.
 	meetingv1.MeetingService_TriageMatter_FullMethodName:    {AnyRole: []string{authn.RoleOffice}},

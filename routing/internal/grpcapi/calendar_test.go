@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -149,5 +150,55 @@ func TestDeadlineIntoMissingYearRefused(t *testing.T) {
 		if c.GetStage() == routingv1.Stage_STAGE_HANDLING && !c.GetDueTime().AsTime().Equal(due) {
 			t.Errorf("handling due moved to %v", c.GetDueTime().AsTime())
 		}
+	}
+}
+
+// TestGetCalendarStatus: on 2 December 2026 with only 2026 loaded, 2027 is
+// reported missing (within 60 days of its start) to every staff role of the
+// region; once loaded it is not; another region's caller is refused.
+func TestGetCalendarStatus(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, clock.China)
+	y2026 := &configv1.BusinessCalendar{Year: 2026, Holidays: []string{"2026-10-01"}}
+	f := startWith(t, func() time.Time { return now }, etcdRules(t, y2026))
+	name := "regions/" + region + "/calendarStatus"
+	for _, who := range []string{"tax", "hrss", "office", "convenor", "plc", "tax_head"} {
+		resp, err := f.client.GetCalendarStatus(f.as(t, who), &routingv1.GetCalendarStatusRequest{Name: name})
+		if err != nil {
+			t.Fatalf("%s: %v", who, err)
+		}
+		st := resp.GetCalendarStatus()
+		if fmt.Sprint(st.GetMissingYears()) != "[2027]" || fmt.Sprint(st.GetLoadedYears()) != "[2026]" {
+			t.Errorf("%s: missing %v, loaded %v; want [2027] and [2026]", who, st.GetMissingYears(), st.GetLoadedYears())
+		}
+	}
+	_, err := f.client.GetCalendarStatus(f.as(t, "other_region"), &routingv1.GetCalendarStatusRequest{Name: name})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("another region's caller: %v, want PERMISSION_DENIED", err)
+	}
+	_, err = f.client.GetCalendarStatus(f.as(t, "tax"), &routingv1.GetCalendarStatusRequest{Name: "regions/" + region + "/calendar"})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a bad name: %v, want INVALID_ARGUMENT", err)
+	}
+
+	y2027 := &configv1.BusinessCalendar{Year: 2027, Holidays: []string{"2027-01-01"}}
+	if err := regionconfig.Put(f.as(t, "tax"), f.etcd, regionconfig.CalendarSpec, region, "2027", y2027); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := f.client.GetCalendarStatus(f.as(t, "tax"), &routingv1.GetCalendarStatusRequest{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetCalendarStatus().GetMissingYears()) == 0 {
+			if fmt.Sprint(resp.GetCalendarStatus().GetLoadedYears()) != "[2026 2027]" {
+				t.Errorf("loaded %v, want [2026 2027]", resp.GetCalendarStatus().GetLoadedYears())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("2027 still missing after it was loaded: %v", resp.GetCalendarStatus())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/routing/internal/intakefeed"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/meetingfeed"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/store"
+	"github.com/xiaoyi-disputes/disputes/routing/internal/timerules"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/tracker"
 )
 
@@ -118,7 +119,11 @@ func startOn(t *testing.T, rs *testenv.Redis, rdb redis.UniversalClient, now fun
 	if rules != nil {
 		cal = rules(ctx, cli)
 	}
-	routingv1.RegisterRoutingServiceServer(srv.GRPC(), grpcapi.New(st, w, cal, now, log))
+	api := grpcapi.New(st, w, cal, now, log)
+	if src, ok := cal.(*timerules.Source); ok {
+		api.SetCalendars(src.Calendars)
+	}
+	routingv1.RegisterRoutingServiceServer(srv.GRPC(), api)
 	routes := (&intakefeed.Feed{Calendar: cal, Now: now, Log: log, OfficeHost: func(region string) string {
 		r, _ := w.Get(region)
 		return roster.OfficeHost(r)

@@ -1,6 +1,8 @@
 package grpcapi
 
 import (
+	"slices"
+
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 )
@@ -10,7 +12,7 @@ func method(name string) string {
 }
 
 var (
-	staff   = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}
+	staff = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice}
 	// viewers read trackings and worklists; the head of a unit reads its
 	// unit's, which hold the extensions it decides.
 	viewers = []string{authn.RoleClerk, authn.RoleHandler, authn.RoleOffice, authn.RoleConvenor, authn.RolePlatform, authn.RoleHead}
@@ -35,4 +37,7 @@ var Policy = authn.Policy{
 	method("RecordDelivery"):   {AnyRole: staff},
 	method("ListWorklist"):     {AnyRole: viewers},
 	method("GetTracking"):      {AnyRole: viewers},
+	// Every staff role learns a missing calendar year: the console shows
+	// it to all, so the administrator hears of it from anyone.
+	method("GetCalendarStatus"): {AnyRole: append(slices.Clone(viewers), authn.RoleAdmin)},
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
+	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
+	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	"github.com/xiaoyi-disputes/disputes/routing/internal/legal"
@@ -37,6 +39,8 @@ type Server struct {
 	now      func() time.Time
 	log      *slog.Logger
 	legal    *legal.Source
+	// calendars is what GetCalendarStatus reads (SetCalendars).
+	calendars *regionconfig.Watcher[*configv1.BusinessCalendar]
 }
 
 // New returns the service.

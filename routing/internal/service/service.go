@@ -65,6 +65,7 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		d.Server.AddReadinessInfo("legal", legalData.Watcher.ReadinessInfo)
 		srv := grpcapi.New(st, d.Roster, rules, now, d.Log)
 		srv.SetLegal(legalData)
+		srv.SetCalendars(rules.Calendars)
 		routingv1.RegisterRoutingServiceServer(d.Server.GRPC(), srv)
 		feed := &intakefeed.Feed{Calendar: rules, Now: now, Log: d.Log, OfficeHost: func(region string) string {
 			r, _ := d.Roster.Get(region)

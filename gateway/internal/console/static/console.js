@@ -99,7 +99,8 @@ const FIELDS = {
   externalRef: "渠道编号", jurisdiction: "所属乡镇（街道）", peopleInvolved: "涉及人数", registeringDepartment: "登记部门",
   proposedDepartment: "拟处理部门", requestId: "登记请求", body: "提交的内容", approve: "审批意见", satisfied: "是否满意",
   employerName: "用人单位名称", employerCreditCode: "用人单位统一社会信用代码", address: "送达地址", visitTime: "来访时间",
-  deliveryAddress: "送达地址", method: "送达方式", deliveryDate: "送达日期", recipient: "签收人",
+  deliveryAddress: "送达地址", head: "单位负责人", duties: "部门职责", code: "区划代码", title: "职务",
+  method: "送达方式", deliveryDate: "送达日期", recipient: "签收人",
 };
 const camel = f => f.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 const fieldKey = f => camel(String(f || "").split(".").pop().replace(/\[.*\]$/, ""));
@@ -164,7 +165,7 @@ function reasonText(r) {
 // forgets both on sign-out.
 
 let me = null; // {region, regionName, unit, unitName, staff, displayName, roles, csrfToken}
-const ROLES = { clerk: "受理登记", handler: "承办", office: "联席会议办公室", convenor: "召集人", platform: "一站式调处平台", admin: "名册管理" };
+const ROLES = { clerk: "受理登记", handler: "承办", office: "联席会议办公室", convenor: "召集人", platform: "一站式调处平台", admin: "名册管理", head: "单位负责人" };
 const region = () => (me || {}).region || "";
 const hasRole = (...roles) => ((me || {}).roles || []).some(r => roles.includes(r));
 const claims = () => me && { region: me.region, dept: me.unit, sub: me.staff, roles: me.roles };
@@ -308,7 +309,7 @@ function refreshWho() {
 // results, the dispute on screen and the cached roster.
 function clearAll() {
   document.querySelectorAll("main form").forEach(f => f.reset());
-  document.querySelectorAll("main tbody, #dossier, #roster, #attachments, #related").forEach(el => el.replaceChildren());
+  document.querySelectorAll("main tbody, #dossier, #roster, #attachments, #related, #roster-changes tbody").forEach(el => el.replaceChildren());
   document.querySelectorAll("main dl").forEach(el => el.replaceChildren());
   document.querySelectorAll("main .result, .field-error").forEach(el => {
     if (el.classList.contains("field-error")) { el.remove(); return; }
@@ -334,6 +335,11 @@ function clearAll() {
   disputeMeetings = [];
   document.querySelectorAll("#approvals, #opinions, #warnings").forEach(el => el.replaceChildren());
   $("#staff-edit").hidden = true;
+  for (const id of ["#unit-edit", "#leadership-edit", "#jurisdiction-edit"]) { $(id).hidden = true; delete $(id).dataset.dirty; }
+  $("#roster-changes-block").hidden = true;
+  $("#calendar-banner").hidden = true;
+  $("#calendar-banner").textContent = "";
+  rosterShownEtag = "";
   clearStats();
   nextToken = "";
   wlNext = "";
@@ -380,6 +386,7 @@ function signedIn(session) {
   refreshWho();
   offerViews();
   loadRosterOptions();
+  checkCalendar();
   show(hasRole("convenor") ? "approvals" : hasRole("clerk", "handler", "office", "platform") ? "worklist" : "roster");
 }
 
@@ -571,19 +578,33 @@ async function loadWorklist(token) {
   if (within) q.set("dueWithinDays", within);
   if (token) q.set("pageToken", token);
   if (!token) tbody.replaceChildren();
+  delete $("#worklist").dataset.details;
   try {
     const res = await api("GET", `/v1/regions/${region()}/departments/${encodeURIComponent(dept)}/worklist?${q}`);
+    const shown = new Map(); // dispute name -> [claimant cell, summary cell]
     for (const it of res.items || []) {
       const who = span(""), what = span("");
       const tr = cells(tbody.insertRow(), [numberText(shortId(it.dispute)), who, label(CATEGORIES, it.category), what,
         STATES[it.state] || "", STAGES[it.stage] || "", fmtTime(it.dueTime),
         it.overdue ? span("已超期", "overdue") : remainingCell(it.remainingWorkingDays, !!it.dueTime)]);
       tr.dataset.id = shortId(it.dispute);
-      // The claimant (as the API shows it to this department) and a summary.
-      api("GET", `/v1/${it.dispute}`).then(({ dispute: d }) => {
-        who.textContent = d.claimant?.name || "";
-        what.textContent = summary(d.complaint);
-      }).catch(() => { what.textContent = "—"; });
+      if (!shown.has(it.dispute)) shown.set(it.dispute, []);
+      shown.get(it.dispute).push([who, what]);
+    }
+    // The claimants (numbers masked) and summaries of the whole page in one
+    // call, not one per row; a dispute this unit may not read stays "—".
+    if (shown.size) {
+      const bq = new URLSearchParams();
+      for (const n of shown.keys()) bq.append("names", n);
+      api("GET", `/v1/regions/${region()}/disputes:batchGet?${bq}`).then(({ disputes }) => {
+        for (const d of disputes || []) for (const [who, what] of shown.get(d.name) || []) {
+          who.textContent = d.claimant?.name || "";
+          what.textContent = summary(d.complaint);
+        }
+      }).catch(() => { /* the cells stay "—" */ }).finally(() => {
+        for (const pairs of shown.values()) for (const [, what] of pairs) if (!what.textContent) what.textContent = "—";
+        $("#worklist").dataset.details = "loaded";
+      });
     }
     renderCounts(res.counts);
     wlNext = res.nextPageToken || "";
@@ -1549,10 +1570,20 @@ async function loadRosterPage() {
       cells(tb.insertRow(), [u.name, u.head, u.intakePoint ? "是" : "否", staff]);
     }
     div.appendChild(table);
+    const jt = document.createElement("table");
+    headCells(jt.createTHead().insertRow(), ["乡镇（街道）", "类别"]);
+    const jb = jt.createTBody();
+    for (const j of r.jurisdictions || []) cells(jb.insertRow(), [j.name, j.kind]);
+    div.appendChild(jt);
     const edit = $("#staff-edit");
     edit.hidden = !hasRole("admin");
     const unitSel = edit.elements.unit;
-    if (unitSel.options.length !== (r.units || []).length) fillSelect(unitSel, (r.units || []).map(u => [u.id, u.name]), false);
+    const keep = unitSel.value;
+    fillSelect(unitSel, (r.units || []).map(u => [u.id, u.name]), false);
+    if (keep) unitSel.value = keep;
+    fillRosterForms(r);
+    rosterShownEtag = r.etag;
+    if (hasRole("admin", "office")) loadRosterChanges("");
   } catch (e) { div.textContent = "加载失败：" + describe(e); }
 }
 $("#load-roster").addEventListener("click", loadRosterPage);
@@ -1606,6 +1637,242 @@ async function editStaff(remove) {
 }
 $("#staff-edit").addEventListener("submit", ev => { ev.preventDefault(); editStaff(false); });
 $("#staff-remove").addEventListener("click", () => editStaff(true));
+
+// ---------------------------------------------------------------------------
+// Roster administration: units, leadership and jurisdictions, each edit
+// with a reason. A form keeps the etag of the roster it was filled from: an
+// edit made on a roster someone else has changed since is refused
+// (ETAG_MISMATCH) and the page asks to reload.
+
+let rosterShownEtag = "";
+const formEtag = {}; // form id -> etag of the roster the form was filled from
+
+for (const [v, l] of CATEGORIES) {
+  const lab = document.createElement("label");
+  lab.className = "inline";
+  const c = document.createElement("input");
+  c.type = "checkbox";
+  c.name = "defaultCategories";
+  c.value = v;
+  lab.append(c, " " + l);
+  $("#unit-edit .categories").appendChild(lab);
+}
+
+function fillRosterForms(r) {
+  const admin = hasRole("admin");
+  for (const id of ["#unit-edit", "#leadership-edit", "#jurisdiction-edit"]) $(id).hidden = !admin;
+  if (!admin) return;
+  const uf = $("#unit-edit"), jf = $("#jurisdiction-edit"), lf = $("#leadership-edit");
+  const keepUnit = uf.elements.pick.value, keepJ = jf.elements.pick.value;
+  fillSelect(uf.elements.pick, (r.units || []).map(u => [u.id, u.name]), true);
+  uf.elements.pick.value = (r.units || []).some(u => u.id === keepUnit) ? keepUnit : "";
+  fillSelect(jf.elements.pick, (r.jurisdictions || []).map(j => [j.code, j.name]), true);
+  jf.elements.pick.value = (r.jurisdictions || []).some(j => j.code === keepJ) ? keepJ : "";
+  fillSelect(lf.elements.officeHostUnit, (r.units || []).map(u => [u.id, u.name]), false);
+  // A form being typed into is left alone; the others show the roster now.
+  if (!uf.dataset.dirty) pickUnit(r);
+  if (!jf.dataset.dirty) pickJurisdiction(r);
+  if (!lf.dataset.dirty) fillLeadership(r);
+}
+for (const id of ["#unit-edit", "#leadership-edit", "#jurisdiction-edit"]) {
+  $(id).addEventListener("input", ev => { if (ev.target.name !== "pick") $(id).dataset.dirty = "1"; });
+}
+
+function pickUnit(r) {
+  const f = $("#unit-edit");
+  const u = (r.units || []).find(u => u.id === f.elements.pick.value);
+  f.elements.id.value = u ? u.id : "";
+  f.elements.id.disabled = !!u;
+  f.elements.name.value = u ? u.name : "";
+  f.elements.duties.value = u ? (u.duties || []).join("\n") : "";
+  f.elements.intakePoint.checked = !!(u && u.intakePoint);
+  for (const c of f.querySelectorAll("[name=defaultCategories]")) c.checked = !!(u && (u.defaultCategories || []).includes(c.value));
+  f.elements.head.value = u ? u.head || "" : "";
+  f.elements.reason.value = "";
+  delete f.dataset.dirty;
+  formEtag["unit-edit"] = r.etag;
+}
+function pickJurisdiction(r) {
+  const f = $("#jurisdiction-edit");
+  const j = (r.jurisdictions || []).find(j => j.code === f.elements.pick.value);
+  f.elements.code.value = j ? j.code : "";
+  f.elements.code.disabled = !!j;
+  f.elements.name.value = j ? j.name : "";
+  f.elements.kind.value = j ? j.kind || "乡镇" : "乡镇";
+  f.elements.reason.value = "";
+  delete f.dataset.dirty;
+  formEtag["jurisdiction-edit"] = r.etag;
+}
+function fillLeadership(r) {
+  const f = $("#leadership-edit");
+  const l = r.leadership || {};
+  f.elements.convenorName.value = l.convenor?.name || "";
+  f.elements.convenorTitle.value = l.convenor?.title || "";
+  f.elements.deputies.value = (l.deputyConvenors || []).map(p => [p.name, p.title].filter(Boolean).join(" ")).join("\n");
+  f.elements.officeHostUnit.value = l.officeHostUnit || "";
+  f.elements.directorName.value = l.officeDirector?.name || "";
+  f.elements.directorTitle.value = l.officeDirector?.title || "";
+  f.elements.reason.value = "";
+  delete f.dataset.dirty;
+  formEtag["leadership-edit"] = r.etag;
+}
+$("#unit-edit [name=pick]").addEventListener("change", () => roster && pickUnit(roster));
+$("#jurisdiction-edit [name=pick]").addEventListener("change", () => roster && pickJurisdiction(roster));
+
+const lines = v => String(v || "").split("\n").map(x => x.trim()).filter(Boolean);
+
+// saveRoster sends one field of the roster (built by change from a copy of
+// the roster the form was filled from) with the form's reason.
+async function saveRoster(form, field, change) {
+  // The attribute, not form.id: a control named "id" shadows that property.
+  const fid = form.getAttribute("id");
+  const out = $("#" + fid.replace("-edit", "-result"));
+  clearFieldErrors(form);
+  const reason = form.elements.reason.value.trim();
+  if (!reason) { out.className = "result error"; showError(out, "请填写变更原因。"); markInvalid(form, [{ field: "reason", description: "required" }]); return; }
+  const r = JSON.parse(JSON.stringify(roster));
+  const problem = change(r);
+  if (problem) { out.className = "result error"; showError(out, problem); return; }
+  const body = { roster: { name: r.name, etag: formEtag[fid] || r.etag, [camel(field)]: r[camel(field)] }, updateMask: field, reason };
+  try {
+    const res = await api("PATCH", `/v1/${r.name}`, body);
+    roster = res.roster;
+    delete form.dataset.dirty;
+    out.className = "result";
+    showError(out, "已保存。");
+    await loadRosterPage();
+    loadRosterOptions();
+  } catch (e) {
+    out.className = "result error";
+    if (e instanceof ApiError && (e.code === 10 || e.reason === "ETAG_MISMATCH")) {
+      showError(out, "名册已被他人修改，您的修改未保存。请点击「刷新」重新加载名册，核对后再修改。");
+      return;
+    }
+    showError(out, "保存失败：" + describe(e));
+    if (e instanceof ApiError) markInvalid(form, e.violations);
+  }
+}
+
+$("#unit-edit").addEventListener("submit", ev => {
+  ev.preventDefault();
+  const f = ev.target;
+  saveRoster(f, "units", r => {
+    const pick = f.elements.pick.value;
+    let u = (r.units || []).find(u => u.id === pick);
+    if (!u) {
+      const id = f.elements.id.value.trim();
+      if (!id) return "请填写新增单位的单位代码。";
+      if ((r.units || []).some(u => u.id === id)) return "该单位代码已在名册中。";
+      u = { id, staff: [] };
+      r.units = [...(r.units || []), u];
+    }
+    if (!f.elements.name.value.trim()) return "请填写单位名称。";
+    u.name = f.elements.name.value.trim();
+    u.duties = lines(f.elements.duties.value);
+    u.intakePoint = f.elements.intakePoint.checked;
+    u.defaultCategories = [...f.querySelectorAll("[name=defaultCategories]:checked")].map(c => c.value);
+    u.head = f.elements.head.value.trim();
+    return "";
+  });
+});
+$("#leadership-edit").addEventListener("submit", ev => {
+  ev.preventDefault();
+  const f = ev.target;
+  saveRoster(f, "leadership", r => {
+    const l = r.leadership || {};
+    if (!f.elements.convenorName.value.trim()) return "请填写召集人姓名。";
+    l.convenor = { ...(l.convenor || {}), name: f.elements.convenorName.value.trim(), title: f.elements.convenorTitle.value.trim() };
+    l.deputyConvenors = lines(f.elements.deputies.value).map(x => {
+      const [name, ...title] = x.split(/\s+/);
+      return { name, title: title.join(" ") };
+    });
+    l.officeHostUnit = f.elements.officeHostUnit.value;
+    l.officeDirector = { ...(l.officeDirector || {}), name: f.elements.directorName.value.trim(), title: f.elements.directorTitle.value.trim() };
+    if (!l.officeDirector.name) delete l.officeDirector;
+    r.leadership = l;
+    return "";
+  });
+});
+$("#jurisdiction-edit").addEventListener("submit", ev => {
+  ev.preventDefault();
+  const f = ev.target;
+  saveRoster(f, "jurisdictions", r => {
+    const pick = f.elements.pick.value;
+    let j = (r.jurisdictions || []).find(j => j.code === pick);
+    if (!j) {
+      const code = f.elements.code.value.trim();
+      if (!code) return "请填写新增乡镇（街道）的区划代码。";
+      if ((r.jurisdictions || []).some(j => j.code === code)) return "该区划代码已在名册中。";
+      j = { code };
+      r.jurisdictions = [...(r.jurisdictions || []), j];
+    }
+    if (!f.elements.name.value.trim()) return "请填写乡镇（街道）名称。";
+    j.name = f.elements.name.value.trim();
+    j.kind = f.elements.kind.value;
+    return "";
+  });
+});
+
+// The audit trail: who changed what, when and why (administrators and the
+// office).
+const ROSTER_FIELDS = { region_name: "地区名称", units: "成员单位及工作人员", leadership: "召集人、副召集人和办公室", jurisdictions: "乡镇（街道）" };
+let rosterChangesNext = "";
+async function loadRosterChanges(token) {
+  const block = $("#roster-changes-block");
+  block.hidden = false;
+  const tbody = $("#roster-changes tbody");
+  const q = new URLSearchParams({ pageSize: "20" });
+  if (token) q.set("pageToken", token);
+  try {
+    const res = await api("GET", `/v1/regions/${region()}/roster/changes?${q}`);
+    if (!token) tbody.replaceChildren();
+    for (const c of res.changes || []) {
+      const what = [(c.fields || []).map(f => ROSTER_FIELDS[f] || "其他").join("、")];
+      if ((c.unitsAdded || []).length) what.push("新增单位：" + c.unitsAdded.map(deptName).join("、"));
+      if ((c.unitsRemoved || []).length) what.push("移除单位：" + c.unitsRemoved.length + "个");
+      if ((c.staffAdded || []).length) what.push("新增或调整人员：" + c.staffAdded.map(x => staffName(x.split("/")[1])).join("、"));
+      if ((c.staffRemoved || []).length) what.push("移除或调整人员：" + c.staffRemoved.length + "人");
+      // A change made outside the roster's staff (disputectl's service
+      // identity, or a person since removed) names no one.
+      const who = c.actorDisplayName ? `${deptName(c.actorDepartment)} ${c.actorDisplayName}` : "名册外人员（如管理命令行）";
+      cells(tbody.insertRow(), [fmtTime(c.changeTime), who, what.join("\n"), c.reason]);
+    }
+    rosterChangesNext = res.nextPageToken || "";
+    $("#roster-changes-more").hidden = !rosterChangesNext;
+  } catch (e) {
+    if (!token) tbody.replaceChildren();
+    tbody.insertRow().insertCell().textContent = "变更记录加载失败：" + describe(e);
+  }
+}
+$("#roster-changes-more").addEventListener("click", () => loadRosterChanges(rosterChangesNext));
+
+// Live: while the roster page is open it looks for a newer roster every few
+// seconds and shows it, so an edit made elsewhere appears without 刷新.
+setInterval(async () => {
+  if (!me || $("#page-roster").hidden || document.hidden) return;
+  try {
+    const { roster: r } = await api("GET", `/v1/regions/${region()}/roster`);
+    if (r.etag !== rosterShownEtag) loadRosterPage();
+  } catch (e) { /* the next look tries again */ }
+}, 3000);
+
+// ---------------------------------------------------------------------------
+// A missing calendar year: every signed-in person sees it, so the
+// administrator hears of it; deadlines reaching into it are refused.
+
+async function checkCalendar() {
+  const banner = $("#calendar-banner");
+  if (!me) { banner.hidden = true; return; }
+  try {
+    const { calendarStatus: st } = await api("GET", `/v1/regions/${region()}/calendarStatus`);
+    const years = st.missingYears || [];
+    banner.textContent = years.length
+      ? `${years.map(y => y + "年").join("、")}工作日历尚未载入：期限跨入该年的操作将被拒绝，请管理员载入国务院放假安排。`
+      : "";
+    banner.hidden = !years.length;
+  } catch (e) { /* no banner rather than a wrong one */ }
+}
+setInterval(checkCalendar, 10 * 60 * 1000);
 
 // At start: the session the cookie holds, if any, else the sign-in page.
 (async () => {

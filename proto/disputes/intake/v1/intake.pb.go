@@ -671,6 +671,108 @@ func (x *GetDisputeResponse) GetDispute() *Dispute {
 	return nil
 }
 
+// BatchGetDisputesRequest names the disputes to read.
+type BatchGetDisputesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>: every name must be of this region.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// regions/<region>/disputes/<id>, at most 500.
+	Names         []string `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetDisputesRequest) Reset() {
+	*x = BatchGetDisputesRequest{}
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetDisputesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetDisputesRequest) ProtoMessage() {}
+
+func (x *BatchGetDisputesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetDisputesRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetDisputesRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchGetDisputesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *BatchGetDisputesRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+// BatchGetDisputesResponse carries the disputes found.
+type BatchGetDisputesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The disputes the caller may read, in the order named, personal numbers
+	// masked.
+	Disputes      []*Dispute `protobuf:"bytes,1,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetDisputesResponse) Reset() {
+	*x = BatchGetDisputesResponse{}
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetDisputesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetDisputesResponse) ProtoMessage() {}
+
+func (x *BatchGetDisputesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetDisputesResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetDisputesResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BatchGetDisputesResponse) GetDisputes() []*Dispute {
+	if x != nil {
+		return x.Disputes
+	}
+	return nil
+}
+
 // ListDisputesRequest filters and pages disputes.
 type ListDisputesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -704,7 +806,7 @@ type ListDisputesRequest struct {
 
 func (x *ListDisputesRequest) Reset() {
 	*x = ListDisputesRequest{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +818,7 @@ func (x *ListDisputesRequest) String() string {
 func (*ListDisputesRequest) ProtoMessage() {}
 
 func (x *ListDisputesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +831,7 @@ func (x *ListDisputesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDisputesRequest.ProtoReflect.Descriptor instead.
 func (*ListDisputesRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListDisputesRequest) GetParent() string {
@@ -829,7 +931,7 @@ type ListDisputesResponse struct {
 
 func (x *ListDisputesResponse) Reset() {
 	*x = ListDisputesResponse{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +943,7 @@ func (x *ListDisputesResponse) String() string {
 func (*ListDisputesResponse) ProtoMessage() {}
 
 func (x *ListDisputesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +956,7 @@ func (x *ListDisputesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDisputesResponse.ProtoReflect.Descriptor instead.
 func (*ListDisputesResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListDisputesResponse) GetDisputes() []*Dispute {
@@ -884,7 +986,7 @@ type WithdrawDisputeRequest struct {
 
 func (x *WithdrawDisputeRequest) Reset() {
 	*x = WithdrawDisputeRequest{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +998,7 @@ func (x *WithdrawDisputeRequest) String() string {
 func (*WithdrawDisputeRequest) ProtoMessage() {}
 
 func (x *WithdrawDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1011,7 @@ func (x *WithdrawDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawDisputeRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WithdrawDisputeRequest) GetName() string {
@@ -937,7 +1039,7 @@ type WithdrawDisputeResponse struct {
 
 func (x *WithdrawDisputeResponse) Reset() {
 	*x = WithdrawDisputeResponse{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1051,7 @@ func (x *WithdrawDisputeResponse) String() string {
 func (*WithdrawDisputeResponse) ProtoMessage() {}
 
 func (x *WithdrawDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1064,7 @@ func (x *WithdrawDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawDisputeResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WithdrawDisputeResponse) GetDispute() *Dispute {
@@ -984,7 +1086,7 @@ type DisputeRegistered struct {
 
 func (x *DisputeRegistered) Reset() {
 	*x = DisputeRegistered{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1098,7 @@ func (x *DisputeRegistered) String() string {
 func (*DisputeRegistered) ProtoMessage() {}
 
 func (x *DisputeRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1111,7 @@ func (x *DisputeRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRegistered.ProtoReflect.Descriptor instead.
 func (*DisputeRegistered) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DisputeRegistered) GetDispute() *Dispute {
@@ -1030,7 +1132,7 @@ type DisputeWithdrawn struct {
 
 func (x *DisputeWithdrawn) Reset() {
 	*x = DisputeWithdrawn{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1144,7 @@ func (x *DisputeWithdrawn) String() string {
 func (*DisputeWithdrawn) ProtoMessage() {}
 
 func (x *DisputeWithdrawn) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1157,7 @@ func (x *DisputeWithdrawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeWithdrawn.ProtoReflect.Descriptor instead.
 func (*DisputeWithdrawn) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DisputeWithdrawn) GetReason() string {
@@ -1104,7 +1206,7 @@ type MassDisputeWarning struct {
 
 func (x *MassDisputeWarning) Reset() {
 	*x = MassDisputeWarning{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1218,7 @@ func (x *MassDisputeWarning) String() string {
 func (*MassDisputeWarning) ProtoMessage() {}
 
 func (x *MassDisputeWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1231,7 @@ func (x *MassDisputeWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MassDisputeWarning.ProtoReflect.Descriptor instead.
 func (*MassDisputeWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MassDisputeWarning) GetTrigger() string {
@@ -1207,7 +1309,7 @@ type DisputesLinked struct {
 
 func (x *DisputesLinked) Reset() {
 	*x = DisputesLinked{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1321,7 @@ func (x *DisputesLinked) String() string {
 func (*DisputesLinked) ProtoMessage() {}
 
 func (x *DisputesLinked) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1334,7 @@ func (x *DisputesLinked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputesLinked.ProtoReflect.Descriptor instead.
 func (*DisputesLinked) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DisputesLinked) GetLinkedDisputes() []string {
@@ -1255,7 +1357,7 @@ type LookupDisputeRequest struct {
 
 func (x *LookupDisputeRequest) Reset() {
 	*x = LookupDisputeRequest{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1369,7 @@ func (x *LookupDisputeRequest) String() string {
 func (*LookupDisputeRequest) ProtoMessage() {}
 
 func (x *LookupDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1382,7 @@ func (x *LookupDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupDisputeRequest.ProtoReflect.Descriptor instead.
 func (*LookupDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LookupDisputeRequest) GetName() string {
@@ -1310,7 +1412,7 @@ type StageDate struct {
 
 func (x *StageDate) Reset() {
 	*x = StageDate{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1424,7 @@ func (x *StageDate) String() string {
 func (*StageDate) ProtoMessage() {}
 
 func (x *StageDate) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1437,7 @@ func (x *StageDate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StageDate.ProtoReflect.Descriptor instead.
 func (*StageDate) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StageDate) GetState() v1.DisputeState {
@@ -1371,7 +1473,7 @@ type LookupDisputeResponse struct {
 
 func (x *LookupDisputeResponse) Reset() {
 	*x = LookupDisputeResponse{}
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1485,7 @@ func (x *LookupDisputeResponse) String() string {
 func (*LookupDisputeResponse) ProtoMessage() {}
 
 func (x *LookupDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_disputes_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1498,7 @@ func (x *LookupDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupDisputeResponse.ProtoReflect.Descriptor instead.
 func (*LookupDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_disputes_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LookupDisputeResponse) GetState() v1.DisputeState {
@@ -1495,7 +1597,12 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\x11GetDisputeRequest\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\x02\xbaH3r12/^regions/[0-9]{6}/disputes/[0-9]{4}-[0-9]{1,9}$R\x04name\"K\n" +
 	"\x12GetDisputeResponse\x125\n" +
-	"\adispute\x18\x01 \x01(\v2\x1b.disputes.intake.v1.DisputeR\adispute\"\xbf\x05\n" +
+	"\adispute\x18\x01 \x01(\v2\x1b.disputes.intake.v1.DisputeR\adispute\"\xaf\x01\n" +
+	"\x17BatchGetDisputesRequest\x124\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12^\n" +
+	"\x05names\x18\x02 \x03(\tBH\xe0A\x02\xbaHB\x92\x01?\b\x01\x10\xf4\x03\"8r624^regions/[0-9]{6}/disputes/[0-9]{4}-[1-9][0-9]{0,8}$R\x05names\"S\n" +
+	"\x18BatchGetDisputesResponse\x127\n" +
+	"\bdisputes\x18\x01 \x03(\v2\x1b.disputes.intake.v1.DisputeR\bdisputes\"\xbf\x05\n" +
 	"\x13ListDisputesRequest\x124\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1c\xe0A\x02\xbaH\x16r\x142\x12^regions/[0-9]{6}$R\x06parent\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -1549,11 +1656,12 @@ const file_disputes_intake_v1_intake_proto_rawDesc = "" +
 	"\x05state\x18\x01 \x01(\x0e2\x1f.disputes.types.v1.DisputeStateR\x05state\x12?\n" +
 	"\rregister_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisterTime\x125\n" +
 	"\x06stages\x18\x03 \x03(\v2\x1d.disputes.intake.v1.StageDateR\x06stages\x125\n" +
-	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\xf1\x05\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\x93\a\n" +
 	"\rIntakeService\x12\x96\x01\n" +
 	"\x0fRegisterDispute\x12*.disputes.intake.v1.RegisterDisputeRequest\x1a+.disputes.intake.v1.RegisterDisputeResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{parent=regions/*}/disputes\x12\x84\x01\n" +
 	"\n" +
-	"GetDispute\x12%.disputes.intake.v1.GetDisputeRequest\x1a&.disputes.intake.v1.GetDisputeResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=regions/*/disputes/*}\x12\xb7\x01\n" +
+	"GetDispute\x12%.disputes.intake.v1.GetDisputeRequest\x1a&.disputes.intake.v1.GetDisputeResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=regions/*/disputes/*}\x12\x9f\x01\n" +
+	"\x10BatchGetDisputes\x12+.disputes.intake.v1.BatchGetDisputesRequest\x1a,.disputes.intake.v1.BatchGetDisputesResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{parent=regions/*}/disputes:batchGet\x12\xb7\x01\n" +
 	"\fListDisputes\x12'.disputes.intake.v1.ListDisputesRequest\x1a(.disputes.intake.v1.ListDisputesResponse\"T\x82\xd3\xe4\x93\x02NZ+:\x01*\"&/v1/{parent=regions/*}/disputes:search\x12\x1f/v1/{parent=regions/*}/disputes\x12\x9f\x01\n" +
 	"\x0fWithdrawDispute\x12*.disputes.intake.v1.WithdrawDisputeRequest\x1a+.disputes.intake.v1.WithdrawDisputeResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:withdraw\x12d\n" +
 	"\rLookupDispute\x12(.disputes.intake.v1.LookupDisputeRequest\x1a).disputes.intake.v1.LookupDisputeResponseBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/intake/v1;intakev1b\x06proto3"
@@ -1570,72 +1678,77 @@ func file_disputes_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_disputes_intake_v1_intake_proto_rawDescData
 }
 
-var file_disputes_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_disputes_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_disputes_intake_v1_intake_proto_goTypes = []any{
-	(*Claimant)(nil),                // 0: disputes.intake.v1.Claimant
-	(*Attachment)(nil),              // 1: disputes.intake.v1.Attachment
-	(*Dispute)(nil),                 // 2: disputes.intake.v1.Dispute
-	(*RegisterDisputeRequest)(nil),  // 3: disputes.intake.v1.RegisterDisputeRequest
-	(*RegisterDisputeResponse)(nil), // 4: disputes.intake.v1.RegisterDisputeResponse
-	(*GetDisputeRequest)(nil),       // 5: disputes.intake.v1.GetDisputeRequest
-	(*GetDisputeResponse)(nil),      // 6: disputes.intake.v1.GetDisputeResponse
-	(*ListDisputesRequest)(nil),     // 7: disputes.intake.v1.ListDisputesRequest
-	(*ListDisputesResponse)(nil),    // 8: disputes.intake.v1.ListDisputesResponse
-	(*WithdrawDisputeRequest)(nil),  // 9: disputes.intake.v1.WithdrawDisputeRequest
-	(*WithdrawDisputeResponse)(nil), // 10: disputes.intake.v1.WithdrawDisputeResponse
-	(*DisputeRegistered)(nil),       // 11: disputes.intake.v1.DisputeRegistered
-	(*DisputeWithdrawn)(nil),        // 12: disputes.intake.v1.DisputeWithdrawn
-	(*MassDisputeWarning)(nil),      // 13: disputes.intake.v1.MassDisputeWarning
-	(*DisputesLinked)(nil),          // 14: disputes.intake.v1.DisputesLinked
-	(*LookupDisputeRequest)(nil),    // 15: disputes.intake.v1.LookupDisputeRequest
-	(*StageDate)(nil),               // 16: disputes.intake.v1.StageDate
-	(*LookupDisputeResponse)(nil),   // 17: disputes.intake.v1.LookupDisputeResponse
-	(v1.ClaimantKind)(0),            // 18: disputes.types.v1.ClaimantKind
-	(v1.Category)(0),                // 19: disputes.types.v1.Category
-	(v1.Channel)(0),                 // 20: disputes.types.v1.Channel
-	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
-	(v1.DisputeState)(0),            // 22: disputes.types.v1.DisputeState
+	(*Claimant)(nil),                 // 0: disputes.intake.v1.Claimant
+	(*Attachment)(nil),               // 1: disputes.intake.v1.Attachment
+	(*Dispute)(nil),                  // 2: disputes.intake.v1.Dispute
+	(*RegisterDisputeRequest)(nil),   // 3: disputes.intake.v1.RegisterDisputeRequest
+	(*RegisterDisputeResponse)(nil),  // 4: disputes.intake.v1.RegisterDisputeResponse
+	(*GetDisputeRequest)(nil),        // 5: disputes.intake.v1.GetDisputeRequest
+	(*GetDisputeResponse)(nil),       // 6: disputes.intake.v1.GetDisputeResponse
+	(*BatchGetDisputesRequest)(nil),  // 7: disputes.intake.v1.BatchGetDisputesRequest
+	(*BatchGetDisputesResponse)(nil), // 8: disputes.intake.v1.BatchGetDisputesResponse
+	(*ListDisputesRequest)(nil),      // 9: disputes.intake.v1.ListDisputesRequest
+	(*ListDisputesResponse)(nil),     // 10: disputes.intake.v1.ListDisputesResponse
+	(*WithdrawDisputeRequest)(nil),   // 11: disputes.intake.v1.WithdrawDisputeRequest
+	(*WithdrawDisputeResponse)(nil),  // 12: disputes.intake.v1.WithdrawDisputeResponse
+	(*DisputeRegistered)(nil),        // 13: disputes.intake.v1.DisputeRegistered
+	(*DisputeWithdrawn)(nil),         // 14: disputes.intake.v1.DisputeWithdrawn
+	(*MassDisputeWarning)(nil),       // 15: disputes.intake.v1.MassDisputeWarning
+	(*DisputesLinked)(nil),           // 16: disputes.intake.v1.DisputesLinked
+	(*LookupDisputeRequest)(nil),     // 17: disputes.intake.v1.LookupDisputeRequest
+	(*StageDate)(nil),                // 18: disputes.intake.v1.StageDate
+	(*LookupDisputeResponse)(nil),    // 19: disputes.intake.v1.LookupDisputeResponse
+	(v1.ClaimantKind)(0),             // 20: disputes.types.v1.ClaimantKind
+	(v1.Category)(0),                 // 21: disputes.types.v1.Category
+	(v1.Channel)(0),                  // 22: disputes.types.v1.Channel
+	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	(v1.DisputeState)(0),             // 24: disputes.types.v1.DisputeState
 }
 var file_disputes_intake_v1_intake_proto_depIdxs = []int32{
-	18, // 0: disputes.intake.v1.Claimant.kind:type_name -> disputes.types.v1.ClaimantKind
+	20, // 0: disputes.intake.v1.Claimant.kind:type_name -> disputes.types.v1.ClaimantKind
 	0,  // 1: disputes.intake.v1.Dispute.claimant:type_name -> disputes.intake.v1.Claimant
-	19, // 2: disputes.intake.v1.Dispute.category:type_name -> disputes.types.v1.Category
-	20, // 3: disputes.intake.v1.Dispute.channel:type_name -> disputes.types.v1.Channel
-	21, // 4: disputes.intake.v1.Dispute.register_time:type_name -> google.protobuf.Timestamp
+	21, // 2: disputes.intake.v1.Dispute.category:type_name -> disputes.types.v1.Category
+	22, // 3: disputes.intake.v1.Dispute.channel:type_name -> disputes.types.v1.Channel
+	23, // 4: disputes.intake.v1.Dispute.register_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: disputes.intake.v1.Dispute.attachments:type_name -> disputes.intake.v1.Attachment
-	21, // 6: disputes.intake.v1.Dispute.withdraw_time:type_name -> google.protobuf.Timestamp
-	21, // 7: disputes.intake.v1.Dispute.visit_time:type_name -> google.protobuf.Timestamp
+	23, // 6: disputes.intake.v1.Dispute.withdraw_time:type_name -> google.protobuf.Timestamp
+	23, // 7: disputes.intake.v1.Dispute.visit_time:type_name -> google.protobuf.Timestamp
 	2,  // 8: disputes.intake.v1.RegisterDisputeRequest.dispute:type_name -> disputes.intake.v1.Dispute
 	2,  // 9: disputes.intake.v1.RegisterDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
 	2,  // 10: disputes.intake.v1.GetDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
-	19, // 11: disputes.intake.v1.ListDisputesRequest.category:type_name -> disputes.types.v1.Category
-	20, // 12: disputes.intake.v1.ListDisputesRequest.channel:type_name -> disputes.types.v1.Channel
-	21, // 13: disputes.intake.v1.ListDisputesRequest.register_time_from:type_name -> google.protobuf.Timestamp
-	21, // 14: disputes.intake.v1.ListDisputesRequest.register_time_to:type_name -> google.protobuf.Timestamp
-	2,  // 15: disputes.intake.v1.ListDisputesResponse.disputes:type_name -> disputes.intake.v1.Dispute
-	2,  // 16: disputes.intake.v1.WithdrawDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
-	2,  // 17: disputes.intake.v1.DisputeRegistered.dispute:type_name -> disputes.intake.v1.Dispute
-	22, // 18: disputes.intake.v1.StageDate.state:type_name -> disputes.types.v1.DisputeState
-	21, // 19: disputes.intake.v1.StageDate.time:type_name -> google.protobuf.Timestamp
-	22, // 20: disputes.intake.v1.LookupDisputeResponse.state:type_name -> disputes.types.v1.DisputeState
-	21, // 21: disputes.intake.v1.LookupDisputeResponse.register_time:type_name -> google.protobuf.Timestamp
-	16, // 22: disputes.intake.v1.LookupDisputeResponse.stages:type_name -> disputes.intake.v1.StageDate
-	21, // 23: disputes.intake.v1.LookupDisputeResponse.due_time:type_name -> google.protobuf.Timestamp
-	3,  // 24: disputes.intake.v1.IntakeService.RegisterDispute:input_type -> disputes.intake.v1.RegisterDisputeRequest
-	5,  // 25: disputes.intake.v1.IntakeService.GetDispute:input_type -> disputes.intake.v1.GetDisputeRequest
-	7,  // 26: disputes.intake.v1.IntakeService.ListDisputes:input_type -> disputes.intake.v1.ListDisputesRequest
-	9,  // 27: disputes.intake.v1.IntakeService.WithdrawDispute:input_type -> disputes.intake.v1.WithdrawDisputeRequest
-	15, // 28: disputes.intake.v1.IntakeService.LookupDispute:input_type -> disputes.intake.v1.LookupDisputeRequest
-	4,  // 29: disputes.intake.v1.IntakeService.RegisterDispute:output_type -> disputes.intake.v1.RegisterDisputeResponse
-	6,  // 30: disputes.intake.v1.IntakeService.GetDispute:output_type -> disputes.intake.v1.GetDisputeResponse
-	8,  // 31: disputes.intake.v1.IntakeService.ListDisputes:output_type -> disputes.intake.v1.ListDisputesResponse
-	10, // 32: disputes.intake.v1.IntakeService.WithdrawDispute:output_type -> disputes.intake.v1.WithdrawDisputeResponse
-	17, // 33: disputes.intake.v1.IntakeService.LookupDispute:output_type -> disputes.intake.v1.LookupDisputeResponse
-	29, // [29:34] is the sub-list for method output_type
-	24, // [24:29] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	2,  // 11: disputes.intake.v1.BatchGetDisputesResponse.disputes:type_name -> disputes.intake.v1.Dispute
+	21, // 12: disputes.intake.v1.ListDisputesRequest.category:type_name -> disputes.types.v1.Category
+	22, // 13: disputes.intake.v1.ListDisputesRequest.channel:type_name -> disputes.types.v1.Channel
+	23, // 14: disputes.intake.v1.ListDisputesRequest.register_time_from:type_name -> google.protobuf.Timestamp
+	23, // 15: disputes.intake.v1.ListDisputesRequest.register_time_to:type_name -> google.protobuf.Timestamp
+	2,  // 16: disputes.intake.v1.ListDisputesResponse.disputes:type_name -> disputes.intake.v1.Dispute
+	2,  // 17: disputes.intake.v1.WithdrawDisputeResponse.dispute:type_name -> disputes.intake.v1.Dispute
+	2,  // 18: disputes.intake.v1.DisputeRegistered.dispute:type_name -> disputes.intake.v1.Dispute
+	24, // 19: disputes.intake.v1.StageDate.state:type_name -> disputes.types.v1.DisputeState
+	23, // 20: disputes.intake.v1.StageDate.time:type_name -> google.protobuf.Timestamp
+	24, // 21: disputes.intake.v1.LookupDisputeResponse.state:type_name -> disputes.types.v1.DisputeState
+	23, // 22: disputes.intake.v1.LookupDisputeResponse.register_time:type_name -> google.protobuf.Timestamp
+	18, // 23: disputes.intake.v1.LookupDisputeResponse.stages:type_name -> disputes.intake.v1.StageDate
+	23, // 24: disputes.intake.v1.LookupDisputeResponse.due_time:type_name -> google.protobuf.Timestamp
+	3,  // 25: disputes.intake.v1.IntakeService.RegisterDispute:input_type -> disputes.intake.v1.RegisterDisputeRequest
+	5,  // 26: disputes.intake.v1.IntakeService.GetDispute:input_type -> disputes.intake.v1.GetDisputeRequest
+	7,  // 27: disputes.intake.v1.IntakeService.BatchGetDisputes:input_type -> disputes.intake.v1.BatchGetDisputesRequest
+	9,  // 28: disputes.intake.v1.IntakeService.ListDisputes:input_type -> disputes.intake.v1.ListDisputesRequest
+	11, // 29: disputes.intake.v1.IntakeService.WithdrawDispute:input_type -> disputes.intake.v1.WithdrawDisputeRequest
+	17, // 30: disputes.intake.v1.IntakeService.LookupDispute:input_type -> disputes.intake.v1.LookupDisputeRequest
+	4,  // 31: disputes.intake.v1.IntakeService.RegisterDispute:output_type -> disputes.intake.v1.RegisterDisputeResponse
+	6,  // 32: disputes.intake.v1.IntakeService.GetDispute:output_type -> disputes.intake.v1.GetDisputeResponse
+	8,  // 33: disputes.intake.v1.IntakeService.BatchGetDisputes:output_type -> disputes.intake.v1.BatchGetDisputesResponse
+	10, // 34: disputes.intake.v1.IntakeService.ListDisputes:output_type -> disputes.intake.v1.ListDisputesResponse
+	12, // 35: disputes.intake.v1.IntakeService.WithdrawDispute:output_type -> disputes.intake.v1.WithdrawDisputeResponse
+	19, // 36: disputes.intake.v1.IntakeService.LookupDispute:output_type -> disputes.intake.v1.LookupDisputeResponse
+	31, // [31:37] is the sub-list for method output_type
+	25, // [25:31] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_disputes_intake_v1_intake_proto_init() }
@@ -1649,7 +1762,7 @@ func file_disputes_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_intake_v1_intake_proto_rawDesc), len(file_disputes_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_RegisterDispute_FullMethodName = "/disputes.intake.v1.IntakeService/RegisterDispute"
-	IntakeService_GetDispute_FullMethodName      = "/disputes.intake.v1.IntakeService/GetDispute"
-	IntakeService_ListDisputes_FullMethodName    = "/disputes.intake.v1.IntakeService/ListDisputes"
-	IntakeService_WithdrawDispute_FullMethodName = "/disputes.intake.v1.IntakeService/WithdrawDispute"
-	IntakeService_LookupDispute_FullMethodName   = "/disputes.intake.v1.IntakeService/LookupDispute"
+	IntakeService_RegisterDispute_FullMethodName  = "/disputes.intake.v1.IntakeService/RegisterDispute"
+	IntakeService_GetDispute_FullMethodName       = "/disputes.intake.v1.IntakeService/GetDispute"
+	IntakeService_BatchGetDisputes_FullMethodName = "/disputes.intake.v1.IntakeService/BatchGetDisputes"
+	IntakeService_ListDisputes_FullMethodName     = "/disputes.intake.v1.IntakeService/ListDisputes"
+	IntakeService_WithdrawDispute_FullMethodName  = "/disputes.intake.v1.IntakeService/WithdrawDispute"
+	IntakeService_LookupDispute_FullMethodName    = "/disputes.intake.v1.IntakeService/LookupDispute"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -37,6 +38,11 @@ type IntakeServiceClient interface {
 	RegisterDispute(ctx context.Context, in *RegisterDisputeRequest, opts ...grpc.CallOption) (*RegisterDisputeResponse, error)
 	// GetDispute returns one dispute to the departments allowed to see it.
 	GetDispute(ctx context.Context, in *GetDisputeRequest, opts ...grpc.CallOption) (*GetDisputeResponse, error)
+	// BatchGetDisputes returns the named disputes the caller may read, personal
+	// numbers masked as in lists: one call for a page of a worklist. A name the
+	// caller may not read, or that does not exist, is left out (the same for
+	// both).
+	BatchGetDisputes(ctx context.Context, in *BatchGetDisputesRequest, opts ...grpc.CallOption) (*BatchGetDisputesResponse, error)
 	// ListDisputes lists disputes, newest first, with personal numbers masked.
 	ListDisputes(ctx context.Context, in *ListDisputesRequest, opts ...grpc.CallOption) (*ListDisputesResponse, error)
 	// WithdrawDispute records that the claimant withdrew (撤回); it closes the
@@ -72,6 +78,16 @@ func (c *intakeServiceClient) GetDispute(ctx context.Context, in *GetDisputeRequ
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetDisputeResponse)
 	err := c.cc.Invoke(ctx, IntakeService_GetDispute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) BatchGetDisputes(ctx context.Context, in *BatchGetDisputesRequest, opts ...grpc.CallOption) (*BatchGetDisputesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetDisputesResponse)
+	err := c.cc.Invoke(ctx, IntakeService_BatchGetDisputes_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +135,11 @@ type IntakeServiceServer interface {
 	RegisterDispute(context.Context, *RegisterDisputeRequest) (*RegisterDisputeResponse, error)
 	// GetDispute returns one dispute to the departments allowed to see it.
 	GetDispute(context.Context, *GetDisputeRequest) (*GetDisputeResponse, error)
+	// BatchGetDisputes returns the named disputes the caller may read, personal
+	// numbers masked as in lists: one call for a page of a worklist. A name the
+	// caller may not read, or that does not exist, is left out (the same for
+	// both).
+	BatchGetDisputes(context.Context, *BatchGetDisputesRequest) (*BatchGetDisputesResponse, error)
 	// ListDisputes lists disputes, newest first, with personal numbers masked.
 	ListDisputes(context.Context, *ListDisputesRequest) (*ListDisputesResponse, error)
 	// WithdrawDispute records that the claimant withdrew (撤回); it closes the
@@ -145,6 +166,9 @@ func (UnimplementedIntakeServiceServer) RegisterDispute(context.Context, *Regist
 }
 func (UnimplementedIntakeServiceServer) GetDispute(context.Context, *GetDisputeRequest) (*GetDisputeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDispute not implemented")
+}
+func (UnimplementedIntakeServiceServer) BatchGetDisputes(context.Context, *BatchGetDisputesRequest) (*BatchGetDisputesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetDisputes not implemented")
 }
 func (UnimplementedIntakeServiceServer) ListDisputes(context.Context, *ListDisputesRequest) (*ListDisputesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDisputes not implemented")
@@ -208,6 +232,24 @@ func _IntakeService_GetDispute_Handler(srv interface{}, ctx context.Context, dec
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IntakeServiceServer).GetDispute(ctx, req.(*GetDisputeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_BatchGetDisputes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetDisputesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).BatchGetDisputes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_BatchGetDisputes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).BatchGetDisputes(ctx, req.(*BatchGetDisputesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -280,6 +322,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDispute",
 			Handler:    _IntakeService_GetDispute_Handler,
+		},
+		{
+			MethodName: "BatchGetDisputes",
+			Handler:    _IntakeService_BatchGetDisputes_Handler,
 		},
 		{
 			MethodName: "ListDisputes",

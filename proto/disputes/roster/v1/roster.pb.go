@@ -13,6 +13,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -843,11 +844,294 @@ func (x *RosterUpdated) GetStaffRemoved() []string {
 	return nil
 }
 
+// RosterChange is one change of the roster as its audit record holds it.
+type RosterChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Record id, time-ordered.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When the change was made.
+	ChangeTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	// Member unit of the person who made it.
+	ActorDepartment string `protobuf:"bytes,3,opt,name=actor_department,json=actorDepartment,proto3" json:"actor_department,omitempty"`
+	// Staff id of the person who made it.
+	ActorStaff string `protobuf:"bytes,4,opt,name=actor_staff,json=actorStaff,proto3" json:"actor_staff,omitempty"`
+	// The person's display name as the roster has it now; empty when the
+	// roster no longer lists them.
+	ActorDisplayName string `protobuf:"bytes,5,opt,name=actor_display_name,json=actorDisplayName,proto3" json:"actor_display_name,omitempty"`
+	// Roles the person held.
+	ActorRoles []string `protobuf:"bytes,6,rep,name=actor_roles,json=actorRoles,proto3" json:"actor_roles,omitempty"`
+	// Why (the reason given with the change).
+	Reason string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Top-level fields replaced: region_name, units, leadership, jurisdictions.
+	Fields []string `protobuf:"bytes,8,rep,name=fields,proto3" json:"fields,omitempty"`
+	// Etag the change was made against.
+	OldEtag string `protobuf:"bytes,9,opt,name=old_etag,json=oldEtag,proto3" json:"old_etag,omitempty"`
+	// Etag of the roster after it.
+	NewEtag string `protobuf:"bytes,10,opt,name=new_etag,json=newEtag,proto3" json:"new_etag,omitempty"`
+	// Member unit ids added.
+	UnitsAdded []string `protobuf:"bytes,11,rep,name=units_added,json=unitsAdded,proto3" json:"units_added,omitempty"`
+	// Member unit ids removed.
+	UnitsRemoved []string `protobuf:"bytes,12,rep,name=units_removed,json=unitsRemoved,proto3" json:"units_removed,omitempty"`
+	// Staff added, as "<unit id>/<staff id>".
+	StaffAdded []string `protobuf:"bytes,13,rep,name=staff_added,json=staffAdded,proto3" json:"staff_added,omitempty"`
+	// Staff removed, as "<unit id>/<staff id>".
+	StaffRemoved  []string `protobuf:"bytes,14,rep,name=staff_removed,json=staffRemoved,proto3" json:"staff_removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RosterChange) Reset() {
+	*x = RosterChange{}
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RosterChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RosterChange) ProtoMessage() {}
+
+func (x *RosterChange) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RosterChange.ProtoReflect.Descriptor instead.
+func (*RosterChange) Descriptor() ([]byte, []int) {
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RosterChange) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RosterChange) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+func (x *RosterChange) GetActorDepartment() string {
+	if x != nil {
+		return x.ActorDepartment
+	}
+	return ""
+}
+
+func (x *RosterChange) GetActorStaff() string {
+	if x != nil {
+		return x.ActorStaff
+	}
+	return ""
+}
+
+func (x *RosterChange) GetActorDisplayName() string {
+	if x != nil {
+		return x.ActorDisplayName
+	}
+	return ""
+}
+
+func (x *RosterChange) GetActorRoles() []string {
+	if x != nil {
+		return x.ActorRoles
+	}
+	return nil
+}
+
+func (x *RosterChange) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RosterChange) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *RosterChange) GetOldEtag() string {
+	if x != nil {
+		return x.OldEtag
+	}
+	return ""
+}
+
+func (x *RosterChange) GetNewEtag() string {
+	if x != nil {
+		return x.NewEtag
+	}
+	return ""
+}
+
+func (x *RosterChange) GetUnitsAdded() []string {
+	if x != nil {
+		return x.UnitsAdded
+	}
+	return nil
+}
+
+func (x *RosterChange) GetUnitsRemoved() []string {
+	if x != nil {
+		return x.UnitsRemoved
+	}
+	return nil
+}
+
+func (x *RosterChange) GetStaffAdded() []string {
+	if x != nil {
+		return x.StaffAdded
+	}
+	return nil
+}
+
+func (x *RosterChange) GetStaffRemoved() []string {
+	if x != nil {
+		return x.StaffRemoved
+	}
+	return nil
+}
+
+// ListRosterChangesRequest pages a region's roster audit trail.
+type ListRosterChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/roster.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many changes (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRosterChangesRequest) Reset() {
+	*x = ListRosterChangesRequest{}
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRosterChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRosterChangesRequest) ProtoMessage() {}
+
+func (x *ListRosterChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRosterChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListRosterChangesRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListRosterChangesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListRosterChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRosterChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRosterChangesResponse is one page of changes, newest first.
+type ListRosterChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes, newest first.
+	Changes []*RosterChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRosterChangesResponse) Reset() {
+	*x = ListRosterChangesResponse{}
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRosterChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRosterChangesResponse) ProtoMessage() {}
+
+func (x *ListRosterChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_roster_v1_roster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRosterChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListRosterChangesResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_roster_v1_roster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListRosterChangesResponse) GetChanges() []*RosterChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListRosterChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_disputes_roster_v1_roster_proto protoreflect.FileDescriptor
 
 const file_disputes_roster_v1_roster_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdisputes/roster/v1/roster.proto\x12\x12disputes.roster.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\xe3\x02\n" +
+	"\x1fdisputes/roster/v1/roster.proto\x12\x12disputes.roster.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x02\n" +
 	"\n" +
 	"MemberUnit\x12.\n" +
 	"\x02id\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{0,31}$R\x02id\x12\x1d\n" +
@@ -911,10 +1195,41 @@ const file_disputes_roster_v1_roster_proto_rawDesc = "" +
 	"\runits_removed\x18\x05 \x03(\tR\funitsRemoved\x12\x1f\n" +
 	"\vstaff_added\x18\x06 \x03(\tR\n" +
 	"staffAdded\x12#\n" +
-	"\rstaff_removed\x18\a \x03(\tR\fstaffRemoved2\xa1\x02\n" +
+	"\rstaff_removed\x18\a \x03(\tR\fstaffRemoved\"\xe8\x03\n" +
+	"\fRosterChange\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12;\n" +
+	"\vchange_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\x12)\n" +
+	"\x10actor_department\x18\x03 \x01(\tR\x0factorDepartment\x12\x1f\n" +
+	"\vactor_staff\x18\x04 \x01(\tR\n" +
+	"actorStaff\x12,\n" +
+	"\x12actor_display_name\x18\x05 \x01(\tR\x10actorDisplayName\x12\x1f\n" +
+	"\vactor_roles\x18\x06 \x03(\tR\n" +
+	"actorRoles\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12\x16\n" +
+	"\x06fields\x18\b \x03(\tR\x06fields\x12\x19\n" +
+	"\bold_etag\x18\t \x01(\tR\aoldEtag\x12\x19\n" +
+	"\bnew_etag\x18\n" +
+	" \x01(\tR\anewEtag\x12\x1f\n" +
+	"\vunits_added\x18\v \x03(\tR\n" +
+	"unitsAdded\x12#\n" +
+	"\runits_removed\x18\f \x03(\tR\funitsRemoved\x12\x1f\n" +
+	"\vstaff_added\x18\r \x03(\tR\n" +
+	"staffAdded\x12#\n" +
+	"\rstaff_removed\x18\x0e \x03(\tR\fstaffRemoved\"\xa9\x01\n" +
+	"\x18ListRosterChangesRequest\x12;\n" +
+	"\x06parent\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^regions/[0-9]{6}/roster$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x7f\n" +
+	"\x19ListRosterChangesResponse\x12:\n" +
+	"\achanges\x18\x01 \x03(\v2 .disputes.roster.v1.RosterChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc3\x03\n" +
 	"\rRosterService\x12}\n" +
 	"\tGetRoster\x12$.disputes.roster.v1.GetRosterRequest\x1a%.disputes.roster.v1.GetRosterResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{name=regions/*/roster}\x12\x90\x01\n" +
-	"\fUpdateRoster\x12'.disputes.roster.v1.UpdateRosterRequest\x1a(.disputes.roster.v1.UpdateRosterResponse\"-\x82\xd3\xe4\x93\x02':\x01*2\"/v1/{roster.name=regions/*/roster}BGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1;rosterv1b\x06proto3"
+	"\fUpdateRoster\x12'.disputes.roster.v1.UpdateRosterRequest\x1a(.disputes.roster.v1.UpdateRosterResponse\"-\x82\xd3\xe4\x93\x02':\x01*2\"/v1/{roster.name=regions/*/roster}\x12\x9f\x01\n" +
+	"\x11ListRosterChanges\x12,.disputes.roster.v1.ListRosterChangesRequest\x1a-.disputes.roster.v1.ListRosterChangesResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/{parent=regions/*/roster}/changesBGZEgithub.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1;rosterv1b\x06proto3"
 
 var (
 	file_disputes_roster_v1_roster_proto_rawDescOnce sync.Once
@@ -928,25 +1243,29 @@ func file_disputes_roster_v1_roster_proto_rawDescGZIP() []byte {
 	return file_disputes_roster_v1_roster_proto_rawDescData
 }
 
-var file_disputes_roster_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_disputes_roster_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_disputes_roster_v1_roster_proto_goTypes = []any{
-	(*MemberUnit)(nil),            // 0: disputes.roster.v1.MemberUnit
-	(*StaffMember)(nil),           // 1: disputes.roster.v1.StaffMember
-	(*Person)(nil),                // 2: disputes.roster.v1.Person
-	(*Leadership)(nil),            // 3: disputes.roster.v1.Leadership
-	(*Jurisdiction)(nil),          // 4: disputes.roster.v1.Jurisdiction
-	(*RegionInfo)(nil),            // 5: disputes.roster.v1.RegionInfo
-	(*Roster)(nil),                // 6: disputes.roster.v1.Roster
-	(*GetRosterRequest)(nil),      // 7: disputes.roster.v1.GetRosterRequest
-	(*GetRosterResponse)(nil),     // 8: disputes.roster.v1.GetRosterResponse
-	(*UpdateRosterRequest)(nil),   // 9: disputes.roster.v1.UpdateRosterRequest
-	(*UpdateRosterResponse)(nil),  // 10: disputes.roster.v1.UpdateRosterResponse
-	(*RosterUpdated)(nil),         // 11: disputes.roster.v1.RosterUpdated
-	(v1.Category)(0),              // 12: disputes.types.v1.Category
-	(*fieldmaskpb.FieldMask)(nil), // 13: google.protobuf.FieldMask
+	(*MemberUnit)(nil),                // 0: disputes.roster.v1.MemberUnit
+	(*StaffMember)(nil),               // 1: disputes.roster.v1.StaffMember
+	(*Person)(nil),                    // 2: disputes.roster.v1.Person
+	(*Leadership)(nil),                // 3: disputes.roster.v1.Leadership
+	(*Jurisdiction)(nil),              // 4: disputes.roster.v1.Jurisdiction
+	(*RegionInfo)(nil),                // 5: disputes.roster.v1.RegionInfo
+	(*Roster)(nil),                    // 6: disputes.roster.v1.Roster
+	(*GetRosterRequest)(nil),          // 7: disputes.roster.v1.GetRosterRequest
+	(*GetRosterResponse)(nil),         // 8: disputes.roster.v1.GetRosterResponse
+	(*UpdateRosterRequest)(nil),       // 9: disputes.roster.v1.UpdateRosterRequest
+	(*UpdateRosterResponse)(nil),      // 10: disputes.roster.v1.UpdateRosterResponse
+	(*RosterUpdated)(nil),             // 11: disputes.roster.v1.RosterUpdated
+	(*RosterChange)(nil),              // 12: disputes.roster.v1.RosterChange
+	(*ListRosterChangesRequest)(nil),  // 13: disputes.roster.v1.ListRosterChangesRequest
+	(*ListRosterChangesResponse)(nil), // 14: disputes.roster.v1.ListRosterChangesResponse
+	(v1.Category)(0),                  // 15: disputes.types.v1.Category
+	(*fieldmaskpb.FieldMask)(nil),     // 16: google.protobuf.FieldMask
+	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
 }
 var file_disputes_roster_v1_roster_proto_depIdxs = []int32{
-	12, // 0: disputes.roster.v1.MemberUnit.default_categories:type_name -> disputes.types.v1.Category
+	15, // 0: disputes.roster.v1.MemberUnit.default_categories:type_name -> disputes.types.v1.Category
 	1,  // 1: disputes.roster.v1.MemberUnit.staff:type_name -> disputes.roster.v1.StaffMember
 	2,  // 2: disputes.roster.v1.Leadership.convenor:type_name -> disputes.roster.v1.Person
 	2,  // 3: disputes.roster.v1.Leadership.deputy_convenors:type_name -> disputes.roster.v1.Person
@@ -956,17 +1275,21 @@ var file_disputes_roster_v1_roster_proto_depIdxs = []int32{
 	4,  // 7: disputes.roster.v1.Roster.jurisdictions:type_name -> disputes.roster.v1.Jurisdiction
 	6,  // 8: disputes.roster.v1.GetRosterResponse.roster:type_name -> disputes.roster.v1.Roster
 	6,  // 9: disputes.roster.v1.UpdateRosterRequest.roster:type_name -> disputes.roster.v1.Roster
-	13, // 10: disputes.roster.v1.UpdateRosterRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16, // 10: disputes.roster.v1.UpdateRosterRequest.update_mask:type_name -> google.protobuf.FieldMask
 	6,  // 11: disputes.roster.v1.UpdateRosterResponse.roster:type_name -> disputes.roster.v1.Roster
-	7,  // 12: disputes.roster.v1.RosterService.GetRoster:input_type -> disputes.roster.v1.GetRosterRequest
-	9,  // 13: disputes.roster.v1.RosterService.UpdateRoster:input_type -> disputes.roster.v1.UpdateRosterRequest
-	8,  // 14: disputes.roster.v1.RosterService.GetRoster:output_type -> disputes.roster.v1.GetRosterResponse
-	10, // 15: disputes.roster.v1.RosterService.UpdateRoster:output_type -> disputes.roster.v1.UpdateRosterResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	17, // 12: disputes.roster.v1.RosterChange.change_time:type_name -> google.protobuf.Timestamp
+	12, // 13: disputes.roster.v1.ListRosterChangesResponse.changes:type_name -> disputes.roster.v1.RosterChange
+	7,  // 14: disputes.roster.v1.RosterService.GetRoster:input_type -> disputes.roster.v1.GetRosterRequest
+	9,  // 15: disputes.roster.v1.RosterService.UpdateRoster:input_type -> disputes.roster.v1.UpdateRosterRequest
+	13, // 16: disputes.roster.v1.RosterService.ListRosterChanges:input_type -> disputes.roster.v1.ListRosterChangesRequest
+	8,  // 17: disputes.roster.v1.RosterService.GetRoster:output_type -> disputes.roster.v1.GetRosterResponse
+	10, // 18: disputes.roster.v1.RosterService.UpdateRoster:output_type -> disputes.roster.v1.UpdateRosterResponse
+	14, // 19: disputes.roster.v1.RosterService.ListRosterChanges:output_type -> disputes.roster.v1.ListRosterChangesResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_disputes_roster_v1_roster_proto_init() }
@@ -980,7 +1303,7 @@ func file_disputes_roster_v1_roster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_roster_v1_roster_proto_rawDesc), len(file_disputes_roster_v1_roster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

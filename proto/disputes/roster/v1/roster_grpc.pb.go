@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RosterService_GetRoster_FullMethodName    = "/disputes.roster.v1.RosterService/GetRoster"
-	RosterService_UpdateRoster_FullMethodName = "/disputes.roster.v1.RosterService/UpdateRoster"
+	RosterService_GetRoster_FullMethodName         = "/disputes.roster.v1.RosterService/GetRoster"
+	RosterService_UpdateRoster_FullMethodName      = "/disputes.roster.v1.RosterService/UpdateRoster"
+	RosterService_ListRosterChanges_FullMethodName = "/disputes.roster.v1.RosterService/ListRosterChanges"
 )
 
 // RosterServiceClient is the client API for RosterService service.
@@ -36,6 +37,10 @@ type RosterServiceClient interface {
 	// UpdateRoster replaces the fields named in update_mask (all when empty).
 	// Admin role only; a stale etag is ABORTED.
 	UpdateRoster(ctx context.Context, in *UpdateRosterRequest, opts ...grpc.CallOption) (*UpdateRosterResponse, error)
+	// ListRosterChanges lists the roster's audit trail, newest first: who
+	// changed which fields, when and why. Administrators and the joint-meeting
+	// office only.
+	ListRosterChanges(ctx context.Context, in *ListRosterChangesRequest, opts ...grpc.CallOption) (*ListRosterChangesResponse, error)
 }
 
 type rosterServiceClient struct {
@@ -66,6 +71,16 @@ func (c *rosterServiceClient) UpdateRoster(ctx context.Context, in *UpdateRoster
 	return out, nil
 }
 
+func (c *rosterServiceClient) ListRosterChanges(ctx context.Context, in *ListRosterChangesRequest, opts ...grpc.CallOption) (*ListRosterChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRosterChangesResponse)
+	err := c.cc.Invoke(ctx, RosterService_ListRosterChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RosterServiceServer is the server API for RosterService service.
 // All implementations must embed UnimplementedRosterServiceServer
 // for forward compatibility.
@@ -79,6 +94,10 @@ type RosterServiceServer interface {
 	// UpdateRoster replaces the fields named in update_mask (all when empty).
 	// Admin role only; a stale etag is ABORTED.
 	UpdateRoster(context.Context, *UpdateRosterRequest) (*UpdateRosterResponse, error)
+	// ListRosterChanges lists the roster's audit trail, newest first: who
+	// changed which fields, when and why. Administrators and the joint-meeting
+	// office only.
+	ListRosterChanges(context.Context, *ListRosterChangesRequest) (*ListRosterChangesResponse, error)
 	mustEmbedUnimplementedRosterServiceServer()
 }
 
@@ -94,6 +113,9 @@ func (UnimplementedRosterServiceServer) GetRoster(context.Context, *GetRosterReq
 }
 func (UnimplementedRosterServiceServer) UpdateRoster(context.Context, *UpdateRosterRequest) (*UpdateRosterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateRoster not implemented")
+}
+func (UnimplementedRosterServiceServer) ListRosterChanges(context.Context, *ListRosterChangesRequest) (*ListRosterChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRosterChanges not implemented")
 }
 func (UnimplementedRosterServiceServer) mustEmbedUnimplementedRosterServiceServer() {}
 func (UnimplementedRosterServiceServer) testEmbeddedByValue()                       {}
@@ -152,6 +174,24 @@ func _RosterService_UpdateRoster_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RosterService_ListRosterChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRosterChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RosterServiceServer).ListRosterChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RosterService_ListRosterChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RosterServiceServer).ListRosterChanges(ctx, req.(*ListRosterChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RosterService_ServiceDesc is the grpc.ServiceDesc for RosterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -166,6 +206,10 @@ var RosterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateRoster",
 			Handler:    _RosterService_UpdateRoster_Handler,
+		},
+		{
+			MethodName: "ListRosterChanges",
+			Handler:    _RosterService_ListRosterChanges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -428,6 +428,165 @@ func (WorklistView) EnumDescriptor() ([]byte, []int) {
 	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
+// CalendarStatus is which years of business calendar (工作日历) a region
+// holds, among those deadlines are counted in now.
+type CalendarStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/calendarStatus.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Years in use now (the current one; the next from 60 days before it
+	// starts) with no calendar: a change whose deadline falls into one is
+	// refused (CALENDAR_MISSING) until an administrator loads it.
+	MissingYears []int32 `protobuf:"varint,2,rep,packed,name=missing_years,json=missingYears,proto3" json:"missing_years,omitempty"`
+	// Years the region has a calendar for.
+	LoadedYears   []int32 `protobuf:"varint,3,rep,packed,name=loaded_years,json=loadedYears,proto3" json:"loaded_years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CalendarStatus) Reset() {
+	*x = CalendarStatus{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CalendarStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CalendarStatus) ProtoMessage() {}
+
+func (x *CalendarStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CalendarStatus.ProtoReflect.Descriptor instead.
+func (*CalendarStatus) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CalendarStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CalendarStatus) GetMissingYears() []int32 {
+	if x != nil {
+		return x.MissingYears
+	}
+	return nil
+}
+
+func (x *CalendarStatus) GetLoadedYears() []int32 {
+	if x != nil {
+		return x.LoadedYears
+	}
+	return nil
+}
+
+// GetCalendarStatusRequest names the region.
+type GetCalendarStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/<region>/calendarStatus.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCalendarStatusRequest) Reset() {
+	*x = GetCalendarStatusRequest{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCalendarStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCalendarStatusRequest) ProtoMessage() {}
+
+func (x *GetCalendarStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCalendarStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetCalendarStatusRequest) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetCalendarStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetCalendarStatusResponse carries the status.
+type GetCalendarStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The region's calendar years.
+	CalendarStatus *CalendarStatus `protobuf:"bytes,1,opt,name=calendar_status,json=calendarStatus,proto3" json:"calendar_status,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetCalendarStatusResponse) Reset() {
+	*x = GetCalendarStatusResponse{}
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCalendarStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCalendarStatusResponse) ProtoMessage() {}
+
+func (x *GetCalendarStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCalendarStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetCalendarStatusResponse) Descriptor() ([]byte, []int) {
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetCalendarStatusResponse) GetCalendarStatus() *CalendarStatus {
+	if x != nil {
+		return x.CalendarStatus
+	}
+	return nil
+}
+
 // Pause is a stretch during which a clock stood still.
 type Pause struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -445,7 +604,7 @@ type Pause struct {
 
 func (x *Pause) Reset() {
 	*x = Pause{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[0]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +616,7 @@ func (x *Pause) String() string {
 func (*Pause) ProtoMessage() {}
 
 func (x *Pause) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[0]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +629,7 @@ func (x *Pause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pause.ProtoReflect.Descriptor instead.
 func (*Pause) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{0}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Pause) GetStartTime() *timestamppb.Timestamp {
@@ -533,7 +692,7 @@ type Clock struct {
 
 func (x *Clock) Reset() {
 	*x = Clock{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[1]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +704,7 @@ func (x *Clock) String() string {
 func (*Clock) ProtoMessage() {}
 
 func (x *Clock) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[1]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +717,7 @@ func (x *Clock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Clock.ProtoReflect.Descriptor instead.
 func (*Clock) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{1}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Clock) GetStage() Stage {
@@ -659,7 +818,7 @@ type Transition struct {
 
 func (x *Transition) Reset() {
 	*x = Transition{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[2]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +830,7 @@ func (x *Transition) String() string {
 func (*Transition) ProtoMessage() {}
 
 func (x *Transition) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[2]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +843,7 @@ func (x *Transition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transition.ProtoReflect.Descriptor instead.
 func (*Transition) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Transition) GetFrom() v1.DisputeState {
@@ -760,7 +919,7 @@ type TransferSlip struct {
 
 func (x *TransferSlip) Reset() {
 	*x = TransferSlip{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[3]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +931,7 @@ func (x *TransferSlip) String() string {
 func (*TransferSlip) ProtoMessage() {}
 
 func (x *TransferSlip) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[3]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +944,7 @@ func (x *TransferSlip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSlip.ProtoReflect.Descriptor instead.
 func (*TransferSlip) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TransferSlip) GetName() string {
@@ -887,7 +1046,7 @@ type RemedyDeadline struct {
 
 func (x *RemedyDeadline) Reset() {
 	*x = RemedyDeadline{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[4]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1058,7 @@ func (x *RemedyDeadline) String() string {
 func (*RemedyDeadline) ProtoMessage() {}
 
 func (x *RemedyDeadline) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[4]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1071,7 @@ func (x *RemedyDeadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemedyDeadline.ProtoReflect.Descriptor instead.
 func (*RemedyDeadline) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{4}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RemedyDeadline) GetRemedy() v1.Remedy {
@@ -978,7 +1137,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[5]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1149,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[5]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1162,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{5}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reply) GetOutcome() string {
@@ -1083,7 +1242,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1254,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1267,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Delivery) GetMethod() DeliveryMethod {
@@ -1210,7 +1369,7 @@ type Tracking struct {
 
 func (x *Tracking) Reset() {
 	*x = Tracking{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1381,7 @@ func (x *Tracking) String() string {
 func (*Tracking) ProtoMessage() {}
 
 func (x *Tracking) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1394,7 @@ func (x *Tracking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tracking.ProtoReflect.Descriptor instead.
 func (*Tracking) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Tracking) GetName() string {
@@ -1423,7 +1582,7 @@ type Invitation struct {
 
 func (x *Invitation) Reset() {
 	*x = Invitation{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1594,7 @@ func (x *Invitation) String() string {
 func (*Invitation) ProtoMessage() {}
 
 func (x *Invitation) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1607,7 @@ func (x *Invitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
 func (*Invitation) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Invitation) GetUnit() string {
@@ -1494,7 +1653,7 @@ type ProgressNote struct {
 
 func (x *ProgressNote) Reset() {
 	*x = ProgressNote{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1665,7 @@ func (x *ProgressNote) String() string {
 func (*ProgressNote) ProtoMessage() {}
 
 func (x *ProgressNote) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1678,7 @@ func (x *ProgressNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNote.ProtoReflect.Descriptor instead.
 func (*ProgressNote) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ProgressNote) GetText() string {
@@ -1570,7 +1729,7 @@ type Extension struct {
 
 func (x *Extension) Reset() {
 	*x = Extension{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1741,7 @@ func (x *Extension) String() string {
 func (*Extension) ProtoMessage() {}
 
 func (x *Extension) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1754,7 @@ func (x *Extension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extension.ProtoReflect.Descriptor instead.
 func (*Extension) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Extension) GetDays() int32 {
@@ -1678,7 +1837,7 @@ type FollowUp struct {
 
 func (x *FollowUp) Reset() {
 	*x = FollowUp{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1849,7 @@ func (x *FollowUp) String() string {
 func (*FollowUp) ProtoMessage() {}
 
 func (x *FollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1862,7 @@ func (x *FollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
 func (*FollowUp) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FollowUp) GetSatisfied() bool {
@@ -1755,7 +1914,7 @@ type RouteDisputeRequest struct {
 
 func (x *RouteDisputeRequest) Reset() {
 	*x = RouteDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1926,7 @@ func (x *RouteDisputeRequest) String() string {
 func (*RouteDisputeRequest) ProtoMessage() {}
 
 func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1939,7 @@ func (x *RouteDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RouteDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RouteDisputeRequest) GetName() string {
@@ -1838,7 +1997,7 @@ type RouteDisputeResponse struct {
 
 func (x *RouteDisputeResponse) Reset() {
 	*x = RouteDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +2009,7 @@ func (x *RouteDisputeResponse) String() string {
 func (*RouteDisputeResponse) ProtoMessage() {}
 
 func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +2022,7 @@ func (x *RouteDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RouteDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RouteDisputeResponse) GetTracking() *Tracking {
@@ -1893,7 +2052,7 @@ type ReceiveTransferRequest struct {
 
 func (x *ReceiveTransferRequest) Reset() {
 	*x = ReceiveTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1905,7 +2064,7 @@ func (x *ReceiveTransferRequest) String() string {
 func (*ReceiveTransferRequest) ProtoMessage() {}
 
 func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1918,7 +2077,7 @@ func (x *ReceiveTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReceiveTransferRequest) GetName() string {
@@ -1946,7 +2105,7 @@ type ReceiveTransferResponse struct {
 
 func (x *ReceiveTransferResponse) Reset() {
 	*x = ReceiveTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2117,7 @@ func (x *ReceiveTransferResponse) String() string {
 func (*ReceiveTransferResponse) ProtoMessage() {}
 
 func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2130,7 @@ func (x *ReceiveTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReceiveTransferResponse) GetTracking() *Tracking {
@@ -1996,7 +2155,7 @@ type ReturnTransferRequest struct {
 
 func (x *ReturnTransferRequest) Reset() {
 	*x = ReturnTransferRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2167,7 @@ func (x *ReturnTransferRequest) String() string {
 func (*ReturnTransferRequest) ProtoMessage() {}
 
 func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2180,7 @@ func (x *ReturnTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTransferRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReturnTransferRequest) GetName() string {
@@ -2056,7 +2215,7 @@ type ReturnTransferResponse struct {
 
 func (x *ReturnTransferResponse) Reset() {
 	*x = ReturnTransferResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2227,7 @@ func (x *ReturnTransferResponse) String() string {
 func (*ReturnTransferResponse) ProtoMessage() {}
 
 func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2240,7 @@ func (x *ReturnTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTransferResponse.ProtoReflect.Descriptor instead.
 func (*ReturnTransferResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReturnTransferResponse) GetTracking() *Tracking {
@@ -2112,7 +2271,7 @@ type ListWorklistRequest struct {
 
 func (x *ListWorklistRequest) Reset() {
 	*x = ListWorklistRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2283,7 @@ func (x *ListWorklistRequest) String() string {
 func (*ListWorklistRequest) ProtoMessage() {}
 
 func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2296,7 @@ func (x *ListWorklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistRequest.ProtoReflect.Descriptor instead.
 func (*ListWorklistRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListWorklistRequest) GetParent() string {
@@ -2209,7 +2368,7 @@ type WorklistItem struct {
 
 func (x *WorklistItem) Reset() {
 	*x = WorklistItem{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2380,7 @@ func (x *WorklistItem) String() string {
 func (*WorklistItem) ProtoMessage() {}
 
 func (x *WorklistItem) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2393,7 @@ func (x *WorklistItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorklistItem.ProtoReflect.Descriptor instead.
 func (*WorklistItem) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WorklistItem) GetDispute() string {
@@ -2313,7 +2472,7 @@ type BucketCount struct {
 
 func (x *BucketCount) Reset() {
 	*x = BucketCount{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2484,7 @@ func (x *BucketCount) String() string {
 func (*BucketCount) ProtoMessage() {}
 
 func (x *BucketCount) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2497,7 @@ func (x *BucketCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCount.ProtoReflect.Descriptor instead.
 func (*BucketCount) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BucketCount) GetBucket() Bucket {
@@ -2370,7 +2529,7 @@ type ListWorklistResponse struct {
 
 func (x *ListWorklistResponse) Reset() {
 	*x = ListWorklistResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2541,7 @@ func (x *ListWorklistResponse) String() string {
 func (*ListWorklistResponse) ProtoMessage() {}
 
 func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2554,7 @@ func (x *ListWorklistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorklistResponse.ProtoReflect.Descriptor instead.
 func (*ListWorklistResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListWorklistResponse) GetItems() []*WorklistItem {
@@ -2438,7 +2597,7 @@ type RecordReplyRequest struct {
 
 func (x *RecordReplyRequest) Reset() {
 	*x = RecordReplyRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2609,7 @@ func (x *RecordReplyRequest) String() string {
 func (*RecordReplyRequest) ProtoMessage() {}
 
 func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2622,7 @@ func (x *RecordReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyRequest.ProtoReflect.Descriptor instead.
 func (*RecordReplyRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecordReplyRequest) GetName() string {
@@ -2512,7 +2671,7 @@ type RecordReplyResponse struct {
 
 func (x *RecordReplyResponse) Reset() {
 	*x = RecordReplyResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2683,7 @@ func (x *RecordReplyResponse) String() string {
 func (*RecordReplyResponse) ProtoMessage() {}
 
 func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2696,7 @@ func (x *RecordReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReplyResponse.ProtoReflect.Descriptor instead.
 func (*RecordReplyResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RecordReplyResponse) GetTracking() *Tracking {
@@ -2562,7 +2721,7 @@ type RecordObjectionRequest struct {
 
 func (x *RecordObjectionRequest) Reset() {
 	*x = RecordObjectionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2733,7 @@ func (x *RecordObjectionRequest) String() string {
 func (*RecordObjectionRequest) ProtoMessage() {}
 
 func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2746,7 @@ func (x *RecordObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecordObjectionRequest) GetName() string {
@@ -2622,7 +2781,7 @@ type RecordObjectionResponse struct {
 
 func (x *RecordObjectionResponse) Reset() {
 	*x = RecordObjectionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2634,7 +2793,7 @@ func (x *RecordObjectionResponse) String() string {
 func (*RecordObjectionResponse) ProtoMessage() {}
 
 func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2647,7 +2806,7 @@ func (x *RecordObjectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordObjectionResponse.ProtoReflect.Descriptor instead.
 func (*RecordObjectionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecordObjectionResponse) GetTracking() *Tracking {
@@ -2668,7 +2827,7 @@ type GetTrackingRequest struct {
 
 func (x *GetTrackingRequest) Reset() {
 	*x = GetTrackingRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2680,7 +2839,7 @@ func (x *GetTrackingRequest) String() string {
 func (*GetTrackingRequest) ProtoMessage() {}
 
 func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2693,7 +2852,7 @@ func (x *GetTrackingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingRequest.ProtoReflect.Descriptor instead.
 func (*GetTrackingRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetTrackingRequest) GetName() string {
@@ -2714,7 +2873,7 @@ type GetTrackingResponse struct {
 
 func (x *GetTrackingResponse) Reset() {
 	*x = GetTrackingResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +2885,7 @@ func (x *GetTrackingResponse) String() string {
 func (*GetTrackingResponse) ProtoMessage() {}
 
 func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +2898,7 @@ func (x *GetTrackingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrackingResponse.ProtoReflect.Descriptor instead.
 func (*GetTrackingResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetTrackingResponse) GetTracking() *Tracking {
@@ -2760,7 +2919,7 @@ type TrackingOpened struct {
 
 func (x *TrackingOpened) Reset() {
 	*x = TrackingOpened{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +2931,7 @@ func (x *TrackingOpened) String() string {
 func (*TrackingOpened) ProtoMessage() {}
 
 func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +2944,7 @@ func (x *TrackingOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackingOpened.ProtoReflect.Descriptor instead.
 func (*TrackingOpened) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TrackingOpened) GetTracking() *Tracking {
@@ -2816,7 +2975,7 @@ type DisputeRouted struct {
 
 func (x *DisputeRouted) Reset() {
 	*x = DisputeRouted{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +2987,7 @@ func (x *DisputeRouted) String() string {
 func (*DisputeRouted) ProtoMessage() {}
 
 func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +3000,7 @@ func (x *DisputeRouted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRouted.ProtoReflect.Descriptor instead.
 func (*DisputeRouted) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DisputeRouted) GetKind() RouteKind {
@@ -2897,7 +3056,7 @@ type TransferReceived struct {
 
 func (x *TransferReceived) Reset() {
 	*x = TransferReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2909,7 +3068,7 @@ func (x *TransferReceived) String() string {
 func (*TransferReceived) ProtoMessage() {}
 
 func (x *TransferReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2922,7 +3081,7 @@ func (x *TransferReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReceived.ProtoReflect.Descriptor instead.
 func (*TransferReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TransferReceived) GetSlip() *TransferSlip {
@@ -2947,7 +3106,7 @@ type TransferReturned struct {
 
 func (x *TransferReturned) Reset() {
 	*x = TransferReturned{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3118,7 @@ func (x *TransferReturned) String() string {
 func (*TransferReturned) ProtoMessage() {}
 
 func (x *TransferReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3131,7 @@ func (x *TransferReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReturned.ProtoReflect.Descriptor instead.
 func (*TransferReturned) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TransferReturned) GetSlip() *TransferSlip {
@@ -3007,7 +3166,7 @@ type ReplyRecorded struct {
 
 func (x *ReplyRecorded) Reset() {
 	*x = ReplyRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3019,7 +3178,7 @@ func (x *ReplyRecorded) String() string {
 func (*ReplyRecorded) ProtoMessage() {}
 
 func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3032,7 +3191,7 @@ func (x *ReplyRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRecorded.ProtoReflect.Descriptor instead.
 func (*ReplyRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReplyRecorded) GetReply() *Reply {
@@ -3055,7 +3214,7 @@ type ObjectionRecorded struct {
 
 func (x *ObjectionRecorded) Reset() {
 	*x = ObjectionRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3226,7 @@ func (x *ObjectionRecorded) String() string {
 func (*ObjectionRecorded) ProtoMessage() {}
 
 func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3239,7 @@ func (x *ObjectionRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectionRecorded.ProtoReflect.Descriptor instead.
 func (*ObjectionRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ObjectionRecorded) GetRemedy() v1.Remedy {
@@ -3114,7 +3273,7 @@ type DisputeTriaged struct {
 
 func (x *DisputeTriaged) Reset() {
 	*x = DisputeTriaged{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3126,7 +3285,7 @@ func (x *DisputeTriaged) String() string {
 func (*DisputeTriaged) ProtoMessage() {}
 
 func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3139,7 +3298,7 @@ func (x *DisputeTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeTriaged.ProtoReflect.Descriptor instead.
 func (*DisputeTriaged) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DisputeTriaged) GetMajor() bool {
@@ -3180,7 +3339,7 @@ type ApprovalApplied struct {
 
 func (x *ApprovalApplied) Reset() {
 	*x = ApprovalApplied{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3351,7 @@ func (x *ApprovalApplied) String() string {
 func (*ApprovalApplied) ProtoMessage() {}
 
 func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3364,7 @@ func (x *ApprovalApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalApplied.ProtoReflect.Descriptor instead.
 func (*ApprovalApplied) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ApprovalApplied) GetApproved() bool {
@@ -3240,7 +3399,7 @@ type DisputeClosed struct {
 
 func (x *DisputeClosed) Reset() {
 	*x = DisputeClosed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3252,7 +3411,7 @@ func (x *DisputeClosed) String() string {
 func (*DisputeClosed) ProtoMessage() {}
 
 func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3265,7 +3424,7 @@ func (x *DisputeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeClosed.ProtoReflect.Descriptor instead.
 func (*DisputeClosed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DisputeClosed) GetCause() string {
@@ -3290,7 +3449,7 @@ type DeadlineWarning struct {
 
 func (x *DeadlineWarning) Reset() {
 	*x = DeadlineWarning{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3302,7 +3461,7 @@ func (x *DeadlineWarning) String() string {
 func (*DeadlineWarning) ProtoMessage() {}
 
 func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +3474,7 @@ func (x *DeadlineWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarning.ProtoReflect.Descriptor instead.
 func (*DeadlineWarning) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeadlineWarning) GetStage() Stage {
@@ -3354,7 +3513,7 @@ type Overdue struct {
 
 func (x *Overdue) Reset() {
 	*x = Overdue{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3366,7 +3525,7 @@ func (x *Overdue) String() string {
 func (*Overdue) ProtoMessage() {}
 
 func (x *Overdue) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3379,7 +3538,7 @@ func (x *Overdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overdue.ProtoReflect.Descriptor instead.
 func (*Overdue) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Overdue) GetStage() Stage {
@@ -3416,7 +3575,7 @@ type AddProgressNoteRequest struct {
 
 func (x *AddProgressNoteRequest) Reset() {
 	*x = AddProgressNoteRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3587,7 @@ func (x *AddProgressNoteRequest) String() string {
 func (*AddProgressNoteRequest) ProtoMessage() {}
 
 func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3600,7 @@ func (x *AddProgressNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AddProgressNoteRequest) GetName() string {
@@ -3469,7 +3628,7 @@ type AddProgressNoteResponse struct {
 
 func (x *AddProgressNoteResponse) Reset() {
 	*x = AddProgressNoteResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3481,7 +3640,7 @@ func (x *AddProgressNoteResponse) String() string {
 func (*AddProgressNoteResponse) ProtoMessage() {}
 
 func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[40]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3494,7 +3653,7 @@ func (x *AddProgressNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddProgressNoteResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{40}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AddProgressNoteResponse) GetTracking() *Tracking {
@@ -3517,7 +3676,7 @@ type PauseClockRequest struct {
 
 func (x *PauseClockRequest) Reset() {
 	*x = PauseClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3529,7 +3688,7 @@ func (x *PauseClockRequest) String() string {
 func (*PauseClockRequest) ProtoMessage() {}
 
 func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[41]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3542,7 +3701,7 @@ func (x *PauseClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockRequest.ProtoReflect.Descriptor instead.
 func (*PauseClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{41}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PauseClockRequest) GetName() string {
@@ -3570,7 +3729,7 @@ type PauseClockResponse struct {
 
 func (x *PauseClockResponse) Reset() {
 	*x = PauseClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3582,7 +3741,7 @@ func (x *PauseClockResponse) String() string {
 func (*PauseClockResponse) ProtoMessage() {}
 
 func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[42]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3595,7 +3754,7 @@ func (x *PauseClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseClockResponse.ProtoReflect.Descriptor instead.
 func (*PauseClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{42}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PauseClockResponse) GetTracking() *Tracking {
@@ -3616,7 +3775,7 @@ type ResumeClockRequest struct {
 
 func (x *ResumeClockRequest) Reset() {
 	*x = ResumeClockRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3628,7 +3787,7 @@ func (x *ResumeClockRequest) String() string {
 func (*ResumeClockRequest) ProtoMessage() {}
 
 func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[43]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3641,7 +3800,7 @@ func (x *ResumeClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockRequest.ProtoReflect.Descriptor instead.
 func (*ResumeClockRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{43}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ResumeClockRequest) GetName() string {
@@ -3662,7 +3821,7 @@ type ResumeClockResponse struct {
 
 func (x *ResumeClockResponse) Reset() {
 	*x = ResumeClockResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3674,7 +3833,7 @@ func (x *ResumeClockResponse) String() string {
 func (*ResumeClockResponse) ProtoMessage() {}
 
 func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[44]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3687,7 +3846,7 @@ func (x *ResumeClockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeClockResponse.ProtoReflect.Descriptor instead.
 func (*ResumeClockResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{44}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ResumeClockResponse) GetTracking() *Tracking {
@@ -3712,7 +3871,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3724,7 +3883,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[45]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3737,7 +3896,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{45}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RequestExtensionRequest) GetName() string {
@@ -3772,7 +3931,7 @@ type RequestExtensionResponse struct {
 
 func (x *RequestExtensionResponse) Reset() {
 	*x = RequestExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3784,7 +3943,7 @@ func (x *RequestExtensionResponse) String() string {
 func (*RequestExtensionResponse) ProtoMessage() {}
 
 func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[46]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3797,7 +3956,7 @@ func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{46}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RequestExtensionResponse) GetTracking() *Tracking {
@@ -3822,7 +3981,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +3993,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[47]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +4006,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{47}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DecideExtensionRequest) GetName() string {
@@ -3882,7 +4041,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3894,7 +4053,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[48]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3907,7 +4066,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{48}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DecideExtensionResponse) GetTracking() *Tracking {
@@ -3932,7 +4091,7 @@ type RecordFollowUpRequest struct {
 
 func (x *RecordFollowUpRequest) Reset() {
 	*x = RecordFollowUpRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3944,7 +4103,7 @@ func (x *RecordFollowUpRequest) String() string {
 func (*RecordFollowUpRequest) ProtoMessage() {}
 
 func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[49]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3957,7 +4116,7 @@ func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{49}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RecordFollowUpRequest) GetName() string {
@@ -3992,7 +4151,7 @@ type RecordFollowUpResponse struct {
 
 func (x *RecordFollowUpResponse) Reset() {
 	*x = RecordFollowUpResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4004,7 +4163,7 @@ func (x *RecordFollowUpResponse) String() string {
 func (*RecordFollowUpResponse) ProtoMessage() {}
 
 func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[50]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4017,7 +4176,7 @@ func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{50}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RecordFollowUpResponse) GetTracking() *Tracking {
@@ -4040,7 +4199,7 @@ type RedoDisputeRequest struct {
 
 func (x *RedoDisputeRequest) Reset() {
 	*x = RedoDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4052,7 +4211,7 @@ func (x *RedoDisputeRequest) String() string {
 func (*RedoDisputeRequest) ProtoMessage() {}
 
 func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[51]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4065,7 +4224,7 @@ func (x *RedoDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeRequest.ProtoReflect.Descriptor instead.
 func (*RedoDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{51}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RedoDisputeRequest) GetName() string {
@@ -4093,7 +4252,7 @@ type RedoDisputeResponse struct {
 
 func (x *RedoDisputeResponse) Reset() {
 	*x = RedoDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4105,7 +4264,7 @@ func (x *RedoDisputeResponse) String() string {
 func (*RedoDisputeResponse) ProtoMessage() {}
 
 func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[52]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4118,7 +4277,7 @@ func (x *RedoDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedoDisputeResponse.ProtoReflect.Descriptor instead.
 func (*RedoDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{52}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RedoDisputeResponse) GetTracking() *Tracking {
@@ -4141,7 +4300,7 @@ type CloseDisputeRequest struct {
 
 func (x *CloseDisputeRequest) Reset() {
 	*x = CloseDisputeRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4153,7 +4312,7 @@ func (x *CloseDisputeRequest) String() string {
 func (*CloseDisputeRequest) ProtoMessage() {}
 
 func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[53]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4166,7 +4325,7 @@ func (x *CloseDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeRequest.ProtoReflect.Descriptor instead.
 func (*CloseDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{53}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CloseDisputeRequest) GetName() string {
@@ -4194,7 +4353,7 @@ type CloseDisputeResponse struct {
 
 func (x *CloseDisputeResponse) Reset() {
 	*x = CloseDisputeResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4206,7 +4365,7 @@ func (x *CloseDisputeResponse) String() string {
 func (*CloseDisputeResponse) ProtoMessage() {}
 
 func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[54]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4219,7 +4378,7 @@ func (x *CloseDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDisputeResponse.ProtoReflect.Descriptor instead.
 func (*CloseDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{54}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CloseDisputeResponse) GetTracking() *Tracking {
@@ -4240,7 +4399,7 @@ type ProgressNoteAdded struct {
 
 func (x *ProgressNoteAdded) Reset() {
 	*x = ProgressNoteAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4252,7 +4411,7 @@ func (x *ProgressNoteAdded) String() string {
 func (*ProgressNoteAdded) ProtoMessage() {}
 
 func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[55]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4265,7 +4424,7 @@ func (x *ProgressNoteAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressNoteAdded.ProtoReflect.Descriptor instead.
 func (*ProgressNoteAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{55}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ProgressNoteAdded) GetText() string {
@@ -4288,7 +4447,7 @@ type ClockPaused struct {
 
 func (x *ClockPaused) Reset() {
 	*x = ClockPaused{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4300,7 +4459,7 @@ func (x *ClockPaused) String() string {
 func (*ClockPaused) ProtoMessage() {}
 
 func (x *ClockPaused) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[56]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4313,7 +4472,7 @@ func (x *ClockPaused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockPaused.ProtoReflect.Descriptor instead.
 func (*ClockPaused) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{56}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ClockPaused) GetStage() Stage {
@@ -4343,7 +4502,7 @@ type ClockResumed struct {
 
 func (x *ClockResumed) Reset() {
 	*x = ClockResumed{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4355,7 +4514,7 @@ func (x *ClockResumed) String() string {
 func (*ClockResumed) ProtoMessage() {}
 
 func (x *ClockResumed) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[57]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4368,7 +4527,7 @@ func (x *ClockResumed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockResumed.ProtoReflect.Descriptor instead.
 func (*ClockResumed) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{57}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ClockResumed) GetStage() Stage {
@@ -4396,7 +4555,7 @@ type ExtensionRequested struct {
 
 func (x *ExtensionRequested) Reset() {
 	*x = ExtensionRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4408,7 +4567,7 @@ func (x *ExtensionRequested) String() string {
 func (*ExtensionRequested) ProtoMessage() {}
 
 func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[58]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4421,7 +4580,7 @@ func (x *ExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionRequested.ProtoReflect.Descriptor instead.
 func (*ExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{58}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ExtensionRequested) GetExtension() *Extension {
@@ -4444,7 +4603,7 @@ type ExtensionDecided struct {
 
 func (x *ExtensionDecided) Reset() {
 	*x = ExtensionDecided{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4456,7 +4615,7 @@ func (x *ExtensionDecided) String() string {
 func (*ExtensionDecided) ProtoMessage() {}
 
 func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[59]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4469,7 +4628,7 @@ func (x *ExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionDecided.ProtoReflect.Descriptor instead.
 func (*ExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{59}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ExtensionDecided) GetExtension() *Extension {
@@ -4497,7 +4656,7 @@ type FollowUpRecorded struct {
 
 func (x *FollowUpRecorded) Reset() {
 	*x = FollowUpRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4509,7 +4668,7 @@ func (x *FollowUpRecorded) String() string {
 func (*FollowUpRecorded) ProtoMessage() {}
 
 func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[60]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4522,7 +4681,7 @@ func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
 func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{60}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *FollowUpRecorded) GetFollowUp() *FollowUp {
@@ -4545,7 +4704,7 @@ type DisputeRedone struct {
 
 func (x *DisputeRedone) Reset() {
 	*x = DisputeRedone{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4557,7 +4716,7 @@ func (x *DisputeRedone) String() string {
 func (*DisputeRedone) ProtoMessage() {}
 
 func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[61]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4570,7 +4729,7 @@ func (x *DisputeRedone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRedone.ProtoReflect.Descriptor instead.
 func (*DisputeRedone) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{61}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DisputeRedone) GetReason() string {
@@ -4606,7 +4765,7 @@ type OpinionsRequested struct {
 
 func (x *OpinionsRequested) Reset() {
 	*x = OpinionsRequested{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4618,7 +4777,7 @@ func (x *OpinionsRequested) String() string {
 func (*OpinionsRequested) ProtoMessage() {}
 
 func (x *OpinionsRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[62]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4631,7 +4790,7 @@ func (x *OpinionsRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpinionsRequested.ProtoReflect.Descriptor instead.
 func (*OpinionsRequested) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{62}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *OpinionsRequested) GetMeeting() string {
@@ -4680,7 +4839,7 @@ type OpinionReceived struct {
 
 func (x *OpinionReceived) Reset() {
 	*x = OpinionReceived{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4692,7 +4851,7 @@ func (x *OpinionReceived) String() string {
 func (*OpinionReceived) ProtoMessage() {}
 
 func (x *OpinionReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[63]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4705,7 +4864,7 @@ func (x *OpinionReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpinionReceived.ProtoReflect.Descriptor instead.
 func (*OpinionReceived) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{63}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *OpinionReceived) GetUnit() string {
@@ -4752,7 +4911,7 @@ type ApprovalPending struct {
 
 func (x *ApprovalPending) Reset() {
 	*x = ApprovalPending{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4764,7 +4923,7 @@ func (x *ApprovalPending) String() string {
 func (*ApprovalPending) ProtoMessage() {}
 
 func (x *ApprovalPending) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[64]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4777,7 +4936,7 @@ func (x *ApprovalPending) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalPending.ProtoReflect.Descriptor instead.
 func (*ApprovalPending) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{64}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ApprovalPending) GetApproval() string {
@@ -4817,7 +4976,7 @@ type WarningReadersAdded struct {
 
 func (x *WarningReadersAdded) Reset() {
 	*x = WarningReadersAdded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4829,7 +4988,7 @@ func (x *WarningReadersAdded) String() string {
 func (*WarningReadersAdded) ProtoMessage() {}
 
 func (x *WarningReadersAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[65]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4842,7 +5001,7 @@ func (x *WarningReadersAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WarningReadersAdded.ProtoReflect.Descriptor instead.
 func (*WarningReadersAdded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{65}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *WarningReadersAdded) GetDepartments() []string {
@@ -4882,7 +5041,7 @@ type WarningReadersRemoved struct {
 
 func (x *WarningReadersRemoved) Reset() {
 	*x = WarningReadersRemoved{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[66]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4894,7 +5053,7 @@ func (x *WarningReadersRemoved) String() string {
 func (*WarningReadersRemoved) ProtoMessage() {}
 
 func (x *WarningReadersRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[66]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4907,7 +5066,7 @@ func (x *WarningReadersRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WarningReadersRemoved.ProtoReflect.Descriptor instead.
 func (*WarningReadersRemoved) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{66}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *WarningReadersRemoved) GetDepartments() []string {
@@ -4945,7 +5104,7 @@ type RecordDeliveryRequest struct {
 
 func (x *RecordDeliveryRequest) Reset() {
 	*x = RecordDeliveryRequest{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[67]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4957,7 +5116,7 @@ func (x *RecordDeliveryRequest) String() string {
 func (*RecordDeliveryRequest) ProtoMessage() {}
 
 func (x *RecordDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[67]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4970,7 +5129,7 @@ func (x *RecordDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*RecordDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{67}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *RecordDeliveryRequest) GetName() string {
@@ -5026,7 +5185,7 @@ type RecordDeliveryResponse struct {
 
 func (x *RecordDeliveryResponse) Reset() {
 	*x = RecordDeliveryResponse{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[68]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5038,7 +5197,7 @@ func (x *RecordDeliveryResponse) String() string {
 func (*RecordDeliveryResponse) ProtoMessage() {}
 
 func (x *RecordDeliveryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[68]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5051,7 +5210,7 @@ func (x *RecordDeliveryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDeliveryResponse.ProtoReflect.Descriptor instead.
 func (*RecordDeliveryResponse) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{68}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *RecordDeliveryResponse) GetTracking() *Tracking {
@@ -5076,7 +5235,7 @@ type DeliveryRecorded struct {
 
 func (x *DeliveryRecorded) Reset() {
 	*x = DeliveryRecorded{}
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[69]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5088,7 +5247,7 @@ func (x *DeliveryRecorded) String() string {
 func (*DeliveryRecorded) ProtoMessage() {}
 
 func (x *DeliveryRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_disputes_routing_v1_routing_proto_msgTypes[69]
+	mi := &file_disputes_routing_v1_routing_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5101,7 +5260,7 @@ func (x *DeliveryRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryRecorded.ProtoReflect.Descriptor instead.
 func (*DeliveryRecorded) Descriptor() ([]byte, []int) {
-	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{69}
+	return file_disputes_routing_v1_routing_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *DeliveryRecorded) GetDelivery() *Delivery {
@@ -5129,7 +5288,15 @@ var File_disputes_routing_v1_routing_proto protoreflect.FileDescriptor
 
 const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"!disputes/routing/v1/routing.proto\x12\x13disputes.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x01\n" +
+	"!disputes/routing/v1/routing.proto\x12\x13disputes.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddisputes/types/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n" +
+	"\x0eCalendarStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rmissing_years\x18\x02 \x03(\x05R\fmissingYears\x12!\n" +
+	"\floaded_years\x18\x03 \x03(\x05R\vloadedYears\"[\n" +
+	"\x18GetCalendarStatusRequest\x12?\n" +
+	"\x04name\x18\x01 \x01(\tB+\xe0A\x02\xbaH%r#2!^regions/[0-9]{6}/calendarStatus$R\x04name\"i\n" +
+	"\x19GetCalendarStatusResponse\x12L\n" +
+	"\x0fcalendar_status\x18\x01 \x01(\v2#.disputes.routing.v1.CalendarStatusR\x0ecalendarStatus\"\xc1\x01\n" +
 	"\x05Pause\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -5516,7 +5683,7 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x1eWORKLIST_VIEW_OPINIONS_OVERDUE\x10\x06\x12#\n" +
 	"\x1fWORKLIST_VIEW_APPROVALS_PENDING\x10\a\x12\x1a\n" +
 	"\x16WORKLIST_VIEW_PLATFORM\x10\b\x12\x1c\n" +
-	"\x18WORKLIST_VIEW_REGISTERED\x10\t2\xf6\x13\n" +
+	"\x18WORKLIST_VIEW_REGISTERED\x10\t2\x98\x15\n" +
 	"\x0eRoutingService\x12\x95\x01\n" +
 	"\fRouteDispute\x12(.disputes.routing.v1.RouteDisputeRequest\x1a).disputes.routing.v1.RouteDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:route\x12\xa0\x01\n" +
 	"\x0fReceiveTransfer\x12+.disputes.routing.v1.ReceiveTransferRequest\x1a,.disputes.routing.v1.ReceiveTransferResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=regions/*/disputes/*}:receive\x12\x9c\x01\n" +
@@ -5534,7 +5701,8 @@ const file_disputes_routing_v1_routing_proto_rawDesc = "" +
 	"\x0eRecordFollowUp\x12*.disputes.routing.v1.RecordFollowUpRequest\x1a+.disputes.routing.v1.RecordFollowUpResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=regions/*/disputes/*}:followUp\x12\x91\x01\n" +
 	"\vRedoDispute\x12'.disputes.routing.v1.RedoDisputeRequest\x1a(.disputes.routing.v1.RedoDisputeResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/{name=regions/*/disputes/*}:redo\x12\x95\x01\n" +
 	"\fCloseDispute\x12(.disputes.routing.v1.CloseDisputeRequest\x1a).disputes.routing.v1.CloseDisputeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=regions/*/disputes/*}:close\x12\xa4\x01\n" +
-	"\x0eRecordDelivery\x12*.disputes.routing.v1.RecordDeliveryRequest\x1a+.disputes.routing.v1.RecordDeliveryResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/{name=regions/*/disputes/*}:recordDeliveryBIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
+	"\x0eRecordDelivery\x12*.disputes.routing.v1.RecordDeliveryRequest\x1a+.disputes.routing.v1.RecordDeliveryResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/{name=regions/*/disputes/*}:recordDelivery\x12\x9f\x01\n" +
+	"\x11GetCalendarStatus\x12-.disputes.routing.v1.GetCalendarStatusRequest\x1a..disputes.routing.v1.GetCalendarStatusResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{name=regions/*/calendarStatus}BIZGgithub.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_disputes_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -5549,225 +5717,231 @@ func file_disputes_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_disputes_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
+var file_disputes_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_disputes_routing_v1_routing_proto_goTypes = []any{
-	(RouteKind)(0),                   // 0: disputes.routing.v1.RouteKind
-	(Stage)(0),                       // 1: disputes.routing.v1.Stage
-	(ReplyIssuer)(0),                 // 2: disputes.routing.v1.ReplyIssuer
-	(DeliveryMethod)(0),              // 3: disputes.routing.v1.DeliveryMethod
-	(Bucket)(0),                      // 4: disputes.routing.v1.Bucket
-	(WorklistView)(0),                // 5: disputes.routing.v1.WorklistView
-	(*Pause)(nil),                    // 6: disputes.routing.v1.Pause
-	(*Clock)(nil),                    // 7: disputes.routing.v1.Clock
-	(*Transition)(nil),               // 8: disputes.routing.v1.Transition
-	(*TransferSlip)(nil),             // 9: disputes.routing.v1.TransferSlip
-	(*RemedyDeadline)(nil),           // 10: disputes.routing.v1.RemedyDeadline
-	(*Reply)(nil),                    // 11: disputes.routing.v1.Reply
-	(*Delivery)(nil),                 // 12: disputes.routing.v1.Delivery
-	(*Tracking)(nil),                 // 13: disputes.routing.v1.Tracking
-	(*Invitation)(nil),               // 14: disputes.routing.v1.Invitation
-	(*ProgressNote)(nil),             // 15: disputes.routing.v1.ProgressNote
-	(*Extension)(nil),                // 16: disputes.routing.v1.Extension
-	(*FollowUp)(nil),                 // 17: disputes.routing.v1.FollowUp
-	(*RouteDisputeRequest)(nil),      // 18: disputes.routing.v1.RouteDisputeRequest
-	(*RouteDisputeResponse)(nil),     // 19: disputes.routing.v1.RouteDisputeResponse
-	(*ReceiveTransferRequest)(nil),   // 20: disputes.routing.v1.ReceiveTransferRequest
-	(*ReceiveTransferResponse)(nil),  // 21: disputes.routing.v1.ReceiveTransferResponse
-	(*ReturnTransferRequest)(nil),    // 22: disputes.routing.v1.ReturnTransferRequest
-	(*ReturnTransferResponse)(nil),   // 23: disputes.routing.v1.ReturnTransferResponse
-	(*ListWorklistRequest)(nil),      // 24: disputes.routing.v1.ListWorklistRequest
-	(*WorklistItem)(nil),             // 25: disputes.routing.v1.WorklistItem
-	(*BucketCount)(nil),              // 26: disputes.routing.v1.BucketCount
-	(*ListWorklistResponse)(nil),     // 27: disputes.routing.v1.ListWorklistResponse
-	(*RecordReplyRequest)(nil),       // 28: disputes.routing.v1.RecordReplyRequest
-	(*RecordReplyResponse)(nil),      // 29: disputes.routing.v1.RecordReplyResponse
-	(*RecordObjectionRequest)(nil),   // 30: disputes.routing.v1.RecordObjectionRequest
-	(*RecordObjectionResponse)(nil),  // 31: disputes.routing.v1.RecordObjectionResponse
-	(*GetTrackingRequest)(nil),       // 32: disputes.routing.v1.GetTrackingRequest
-	(*GetTrackingResponse)(nil),      // 33: disputes.routing.v1.GetTrackingResponse
-	(*TrackingOpened)(nil),           // 34: disputes.routing.v1.TrackingOpened
-	(*DisputeRouted)(nil),            // 35: disputes.routing.v1.DisputeRouted
-	(*TransferReceived)(nil),         // 36: disputes.routing.v1.TransferReceived
-	(*TransferReturned)(nil),         // 37: disputes.routing.v1.TransferReturned
-	(*ReplyRecorded)(nil),            // 38: disputes.routing.v1.ReplyRecorded
-	(*ObjectionRecorded)(nil),        // 39: disputes.routing.v1.ObjectionRecorded
-	(*DisputeTriaged)(nil),           // 40: disputes.routing.v1.DisputeTriaged
-	(*ApprovalApplied)(nil),          // 41: disputes.routing.v1.ApprovalApplied
-	(*DisputeClosed)(nil),            // 42: disputes.routing.v1.DisputeClosed
-	(*DeadlineWarning)(nil),          // 43: disputes.routing.v1.DeadlineWarning
-	(*Overdue)(nil),                  // 44: disputes.routing.v1.Overdue
-	(*AddProgressNoteRequest)(nil),   // 45: disputes.routing.v1.AddProgressNoteRequest
-	(*AddProgressNoteResponse)(nil),  // 46: disputes.routing.v1.AddProgressNoteResponse
-	(*PauseClockRequest)(nil),        // 47: disputes.routing.v1.PauseClockRequest
-	(*PauseClockResponse)(nil),       // 48: disputes.routing.v1.PauseClockResponse
-	(*ResumeClockRequest)(nil),       // 49: disputes.routing.v1.ResumeClockRequest
-	(*ResumeClockResponse)(nil),      // 50: disputes.routing.v1.ResumeClockResponse
-	(*RequestExtensionRequest)(nil),  // 51: disputes.routing.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 52: disputes.routing.v1.RequestExtensionResponse
-	(*DecideExtensionRequest)(nil),   // 53: disputes.routing.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil),  // 54: disputes.routing.v1.DecideExtensionResponse
-	(*RecordFollowUpRequest)(nil),    // 55: disputes.routing.v1.RecordFollowUpRequest
-	(*RecordFollowUpResponse)(nil),   // 56: disputes.routing.v1.RecordFollowUpResponse
-	(*RedoDisputeRequest)(nil),       // 57: disputes.routing.v1.RedoDisputeRequest
-	(*RedoDisputeResponse)(nil),      // 58: disputes.routing.v1.RedoDisputeResponse
-	(*CloseDisputeRequest)(nil),      // 59: disputes.routing.v1.CloseDisputeRequest
-	(*CloseDisputeResponse)(nil),     // 60: disputes.routing.v1.CloseDisputeResponse
-	(*ProgressNoteAdded)(nil),        // 61: disputes.routing.v1.ProgressNoteAdded
-	(*ClockPaused)(nil),              // 62: disputes.routing.v1.ClockPaused
-	(*ClockResumed)(nil),             // 63: disputes.routing.v1.ClockResumed
-	(*ExtensionRequested)(nil),       // 64: disputes.routing.v1.ExtensionRequested
-	(*ExtensionDecided)(nil),         // 65: disputes.routing.v1.ExtensionDecided
-	(*FollowUpRecorded)(nil),         // 66: disputes.routing.v1.FollowUpRecorded
-	(*DisputeRedone)(nil),            // 67: disputes.routing.v1.DisputeRedone
-	(*OpinionsRequested)(nil),        // 68: disputes.routing.v1.OpinionsRequested
-	(*OpinionReceived)(nil),          // 69: disputes.routing.v1.OpinionReceived
-	(*ApprovalPending)(nil),          // 70: disputes.routing.v1.ApprovalPending
-	(*WarningReadersAdded)(nil),      // 71: disputes.routing.v1.WarningReadersAdded
-	(*WarningReadersRemoved)(nil),    // 72: disputes.routing.v1.WarningReadersRemoved
-	(*RecordDeliveryRequest)(nil),    // 73: disputes.routing.v1.RecordDeliveryRequest
-	(*RecordDeliveryResponse)(nil),   // 74: disputes.routing.v1.RecordDeliveryResponse
-	(*DeliveryRecorded)(nil),         // 75: disputes.routing.v1.DeliveryRecorded
-	(*timestamppb.Timestamp)(nil),    // 76: google.protobuf.Timestamp
-	(*v1.Actor)(nil),                 // 77: disputes.types.v1.Actor
-	(v1.DisputeState)(0),             // 78: disputes.types.v1.DisputeState
-	(v1.Remedy)(0),                   // 79: disputes.types.v1.Remedy
-	(v1.Category)(0),                 // 80: disputes.types.v1.Category
+	(RouteKind)(0),                    // 0: disputes.routing.v1.RouteKind
+	(Stage)(0),                        // 1: disputes.routing.v1.Stage
+	(ReplyIssuer)(0),                  // 2: disputes.routing.v1.ReplyIssuer
+	(DeliveryMethod)(0),               // 3: disputes.routing.v1.DeliveryMethod
+	(Bucket)(0),                       // 4: disputes.routing.v1.Bucket
+	(WorklistView)(0),                 // 5: disputes.routing.v1.WorklistView
+	(*CalendarStatus)(nil),            // 6: disputes.routing.v1.CalendarStatus
+	(*GetCalendarStatusRequest)(nil),  // 7: disputes.routing.v1.GetCalendarStatusRequest
+	(*GetCalendarStatusResponse)(nil), // 8: disputes.routing.v1.GetCalendarStatusResponse
+	(*Pause)(nil),                     // 9: disputes.routing.v1.Pause
+	(*Clock)(nil),                     // 10: disputes.routing.v1.Clock
+	(*Transition)(nil),                // 11: disputes.routing.v1.Transition
+	(*TransferSlip)(nil),              // 12: disputes.routing.v1.TransferSlip
+	(*RemedyDeadline)(nil),            // 13: disputes.routing.v1.RemedyDeadline
+	(*Reply)(nil),                     // 14: disputes.routing.v1.Reply
+	(*Delivery)(nil),                  // 15: disputes.routing.v1.Delivery
+	(*Tracking)(nil),                  // 16: disputes.routing.v1.Tracking
+	(*Invitation)(nil),                // 17: disputes.routing.v1.Invitation
+	(*ProgressNote)(nil),              // 18: disputes.routing.v1.ProgressNote
+	(*Extension)(nil),                 // 19: disputes.routing.v1.Extension
+	(*FollowUp)(nil),                  // 20: disputes.routing.v1.FollowUp
+	(*RouteDisputeRequest)(nil),       // 21: disputes.routing.v1.RouteDisputeRequest
+	(*RouteDisputeResponse)(nil),      // 22: disputes.routing.v1.RouteDisputeResponse
+	(*ReceiveTransferRequest)(nil),    // 23: disputes.routing.v1.ReceiveTransferRequest
+	(*ReceiveTransferResponse)(nil),   // 24: disputes.routing.v1.ReceiveTransferResponse
+	(*ReturnTransferRequest)(nil),     // 25: disputes.routing.v1.ReturnTransferRequest
+	(*ReturnTransferResponse)(nil),    // 26: disputes.routing.v1.ReturnTransferResponse
+	(*ListWorklistRequest)(nil),       // 27: disputes.routing.v1.ListWorklistRequest
+	(*WorklistItem)(nil),              // 28: disputes.routing.v1.WorklistItem
+	(*BucketCount)(nil),               // 29: disputes.routing.v1.BucketCount
+	(*ListWorklistResponse)(nil),      // 30: disputes.routing.v1.ListWorklistResponse
+	(*RecordReplyRequest)(nil),        // 31: disputes.routing.v1.RecordReplyRequest
+	(*RecordReplyResponse)(nil),       // 32: disputes.routing.v1.RecordReplyResponse
+	(*RecordObjectionRequest)(nil),    // 33: disputes.routing.v1.RecordObjectionRequest
+	(*RecordObjectionResponse)(nil),   // 34: disputes.routing.v1.RecordObjectionResponse
+	(*GetTrackingRequest)(nil),        // 35: disputes.routing.v1.GetTrackingRequest
+	(*GetTrackingResponse)(nil),       // 36: disputes.routing.v1.GetTrackingResponse
+	(*TrackingOpened)(nil),            // 37: disputes.routing.v1.TrackingOpened
+	(*DisputeRouted)(nil),             // 38: disputes.routing.v1.DisputeRouted
+	(*TransferReceived)(nil),          // 39: disputes.routing.v1.TransferReceived
+	(*TransferReturned)(nil),          // 40: disputes.routing.v1.TransferReturned
+	(*ReplyRecorded)(nil),             // 41: disputes.routing.v1.ReplyRecorded
+	(*ObjectionRecorded)(nil),         // 42: disputes.routing.v1.ObjectionRecorded
+	(*DisputeTriaged)(nil),            // 43: disputes.routing.v1.DisputeTriaged
+	(*ApprovalApplied)(nil),           // 44: disputes.routing.v1.ApprovalApplied
+	(*DisputeClosed)(nil),             // 45: disputes.routing.v1.DisputeClosed
+	(*DeadlineWarning)(nil),           // 46: disputes.routing.v1.DeadlineWarning
+	(*Overdue)(nil),                   // 47: disputes.routing.v1.Overdue
+	(*AddProgressNoteRequest)(nil),    // 48: disputes.routing.v1.AddProgressNoteRequest
+	(*AddProgressNoteResponse)(nil),   // 49: disputes.routing.v1.AddProgressNoteResponse
+	(*PauseClockRequest)(nil),         // 50: disputes.routing.v1.PauseClockRequest
+	(*PauseClockResponse)(nil),        // 51: disputes.routing.v1.PauseClockResponse
+	(*ResumeClockRequest)(nil),        // 52: disputes.routing.v1.ResumeClockRequest
+	(*ResumeClockResponse)(nil),       // 53: disputes.routing.v1.ResumeClockResponse
+	(*RequestExtensionRequest)(nil),   // 54: disputes.routing.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil),  // 55: disputes.routing.v1.RequestExtensionResponse
+	(*DecideExtensionRequest)(nil),    // 56: disputes.routing.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),   // 57: disputes.routing.v1.DecideExtensionResponse
+	(*RecordFollowUpRequest)(nil),     // 58: disputes.routing.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),    // 59: disputes.routing.v1.RecordFollowUpResponse
+	(*RedoDisputeRequest)(nil),        // 60: disputes.routing.v1.RedoDisputeRequest
+	(*RedoDisputeResponse)(nil),       // 61: disputes.routing.v1.RedoDisputeResponse
+	(*CloseDisputeRequest)(nil),       // 62: disputes.routing.v1.CloseDisputeRequest
+	(*CloseDisputeResponse)(nil),      // 63: disputes.routing.v1.CloseDisputeResponse
+	(*ProgressNoteAdded)(nil),         // 64: disputes.routing.v1.ProgressNoteAdded
+	(*ClockPaused)(nil),               // 65: disputes.routing.v1.ClockPaused
+	(*ClockResumed)(nil),              // 66: disputes.routing.v1.ClockResumed
+	(*ExtensionRequested)(nil),        // 67: disputes.routing.v1.ExtensionRequested
+	(*ExtensionDecided)(nil),          // 68: disputes.routing.v1.ExtensionDecided
+	(*FollowUpRecorded)(nil),          // 69: disputes.routing.v1.FollowUpRecorded
+	(*DisputeRedone)(nil),             // 70: disputes.routing.v1.DisputeRedone
+	(*OpinionsRequested)(nil),         // 71: disputes.routing.v1.OpinionsRequested
+	(*OpinionReceived)(nil),           // 72: disputes.routing.v1.OpinionReceived
+	(*ApprovalPending)(nil),           // 73: disputes.routing.v1.ApprovalPending
+	(*WarningReadersAdded)(nil),       // 74: disputes.routing.v1.WarningReadersAdded
+	(*WarningReadersRemoved)(nil),     // 75: disputes.routing.v1.WarningReadersRemoved
+	(*RecordDeliveryRequest)(nil),     // 76: disputes.routing.v1.RecordDeliveryRequest
+	(*RecordDeliveryResponse)(nil),    // 77: disputes.routing.v1.RecordDeliveryResponse
+	(*DeliveryRecorded)(nil),          // 78: disputes.routing.v1.DeliveryRecorded
+	(*timestamppb.Timestamp)(nil),     // 79: google.protobuf.Timestamp
+	(*v1.Actor)(nil),                  // 80: disputes.types.v1.Actor
+	(v1.DisputeState)(0),              // 81: disputes.types.v1.DisputeState
+	(v1.Remedy)(0),                    // 82: disputes.types.v1.Remedy
+	(v1.Category)(0),                  // 83: disputes.types.v1.Category
 }
 var file_disputes_routing_v1_routing_proto_depIdxs = []int32{
-	76,  // 0: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
-	76,  // 1: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
-	77,  // 2: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
-	1,   // 3: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
-	76,  // 4: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
-	76,  // 5: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
-	76,  // 6: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
-	6,   // 7: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
-	77,  // 8: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
-	78,  // 9: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
-	78,  // 10: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
-	77,  // 11: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
-	76,  // 12: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	76,  // 13: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
-	76,  // 14: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
-	79,  // 15: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
-	10,  // 16: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	76,  // 17: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	77,  // 18: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
-	2,   // 19: disputes.routing.v1.Reply.issuer:type_name -> disputes.routing.v1.ReplyIssuer
-	12,  // 20: disputes.routing.v1.Reply.delivery:type_name -> disputes.routing.v1.Delivery
-	3,   // 21: disputes.routing.v1.Delivery.method:type_name -> disputes.routing.v1.DeliveryMethod
-	77,  // 22: disputes.routing.v1.Delivery.actor:type_name -> disputes.types.v1.Actor
-	76,  // 23: disputes.routing.v1.Delivery.record_time:type_name -> google.protobuf.Timestamp
-	78,  // 24: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
-	80,  // 25: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
-	7,   // 26: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
-	8,   // 27: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
-	9,   // 28: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
-	11,  // 29: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
-	79,  // 30: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
-	15,  // 31: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
-	16,  // 32: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
-	17,  // 33: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
-	14,  // 34: disputes.routing.v1.Tracking.invitations:type_name -> disputes.routing.v1.Invitation
-	76,  // 35: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
-	77,  // 36: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
-	76,  // 37: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
-	77,  // 38: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
-	76,  // 39: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	77,  // 40: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
-	76,  // 41: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	77,  // 42: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
-	76,  // 43: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
-	0,   // 44: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
-	13,  // 45: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	9,   // 46: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
-	13,  // 47: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 48: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	4,   // 49: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
-	5,   // 50: disputes.routing.v1.ListWorklistRequest.view:type_name -> disputes.routing.v1.WorklistView
-	78,  // 51: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
-	80,  // 52: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
-	1,   // 53: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
-	76,  // 54: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
-	4,   // 55: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
-	25,  // 56: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
-	26,  // 57: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
-	79,  // 58: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
-	13,  // 59: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	79,  // 60: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
-	13,  // 61: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 62: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 63: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
-	0,   // 64: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
-	9,   // 65: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
-	78,  // 66: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
-	9,   // 67: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
-	9,   // 68: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
-	11,  // 69: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
-	79,  // 70: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
-	1,   // 71: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
-	76,  // 72: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
-	1,   // 73: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
-	76,  // 74: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
-	13,  // 75: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 76: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 77: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 78: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 79: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 80: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 81: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	13,  // 82: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	1,   // 83: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
-	1,   // 84: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
-	76,  // 85: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
-	16,  // 86: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
-	16,  // 87: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
-	76,  // 88: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
-	17,  // 89: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
-	76,  // 90: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
-	76,  // 91: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
-	3,   // 92: disputes.routing.v1.RecordDeliveryRequest.method:type_name -> disputes.routing.v1.DeliveryMethod
-	13,  // 93: disputes.routing.v1.RecordDeliveryResponse.tracking:type_name -> disputes.routing.v1.Tracking
-	12,  // 94: disputes.routing.v1.DeliveryRecorded.delivery:type_name -> disputes.routing.v1.Delivery
-	10,  // 95: disputes.routing.v1.DeliveryRecorded.remedies:type_name -> disputes.routing.v1.RemedyDeadline
-	76,  // 96: disputes.routing.v1.DeliveryRecorded.objection_window_end:type_name -> google.protobuf.Timestamp
-	18,  // 97: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
-	20,  // 98: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
-	22,  // 99: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
-	24,  // 100: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
-	28,  // 101: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
-	30,  // 102: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
-	32,  // 103: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
-	45,  // 104: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
-	47,  // 105: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
-	49,  // 106: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
-	51,  // 107: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
-	53,  // 108: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
-	55,  // 109: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
-	57,  // 110: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
-	59,  // 111: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
-	73,  // 112: disputes.routing.v1.RoutingService.RecordDelivery:input_type -> disputes.routing.v1.RecordDeliveryRequest
-	19,  // 113: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
-	21,  // 114: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
-	23,  // 115: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
-	27,  // 116: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
-	29,  // 117: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
-	31,  // 118: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
-	33,  // 119: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
-	46,  // 120: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
-	48,  // 121: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
-	50,  // 122: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
-	52,  // 123: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
-	54,  // 124: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
-	56,  // 125: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
-	58,  // 126: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
-	60,  // 127: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
-	74,  // 128: disputes.routing.v1.RoutingService.RecordDelivery:output_type -> disputes.routing.v1.RecordDeliveryResponse
-	113, // [113:129] is the sub-list for method output_type
-	97,  // [97:113] is the sub-list for method input_type
-	97,  // [97:97] is the sub-list for extension type_name
-	97,  // [97:97] is the sub-list for extension extendee
-	0,   // [0:97] is the sub-list for field type_name
+	6,   // 0: disputes.routing.v1.GetCalendarStatusResponse.calendar_status:type_name -> disputes.routing.v1.CalendarStatus
+	79,  // 1: disputes.routing.v1.Pause.start_time:type_name -> google.protobuf.Timestamp
+	79,  // 2: disputes.routing.v1.Pause.end_time:type_name -> google.protobuf.Timestamp
+	80,  // 3: disputes.routing.v1.Pause.actor:type_name -> disputes.types.v1.Actor
+	1,   // 4: disputes.routing.v1.Clock.stage:type_name -> disputes.routing.v1.Stage
+	79,  // 5: disputes.routing.v1.Clock.start_time:type_name -> google.protobuf.Timestamp
+	79,  // 6: disputes.routing.v1.Clock.due_time:type_name -> google.protobuf.Timestamp
+	79,  // 7: disputes.routing.v1.Clock.stop_time:type_name -> google.protobuf.Timestamp
+	9,   // 8: disputes.routing.v1.Clock.pauses:type_name -> disputes.routing.v1.Pause
+	80,  // 9: disputes.routing.v1.Clock.extension_approver:type_name -> disputes.types.v1.Actor
+	81,  // 10: disputes.routing.v1.Transition.from:type_name -> disputes.types.v1.DisputeState
+	81,  // 11: disputes.routing.v1.Transition.to:type_name -> disputes.types.v1.DisputeState
+	80,  // 12: disputes.routing.v1.Transition.actor:type_name -> disputes.types.v1.Actor
+	79,  // 13: disputes.routing.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	79,  // 14: disputes.routing.v1.TransferSlip.receive_time:type_name -> google.protobuf.Timestamp
+	79,  // 15: disputes.routing.v1.TransferSlip.create_time:type_name -> google.protobuf.Timestamp
+	82,  // 16: disputes.routing.v1.RemedyDeadline.remedy:type_name -> disputes.types.v1.Remedy
+	13,  // 17: disputes.routing.v1.Reply.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	79,  // 18: disputes.routing.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	80,  // 19: disputes.routing.v1.Reply.actor:type_name -> disputes.types.v1.Actor
+	2,   // 20: disputes.routing.v1.Reply.issuer:type_name -> disputes.routing.v1.ReplyIssuer
+	15,  // 21: disputes.routing.v1.Reply.delivery:type_name -> disputes.routing.v1.Delivery
+	3,   // 22: disputes.routing.v1.Delivery.method:type_name -> disputes.routing.v1.DeliveryMethod
+	80,  // 23: disputes.routing.v1.Delivery.actor:type_name -> disputes.types.v1.Actor
+	79,  // 24: disputes.routing.v1.Delivery.record_time:type_name -> google.protobuf.Timestamp
+	81,  // 25: disputes.routing.v1.Tracking.state:type_name -> disputes.types.v1.DisputeState
+	83,  // 26: disputes.routing.v1.Tracking.category:type_name -> disputes.types.v1.Category
+	10,  // 27: disputes.routing.v1.Tracking.clocks:type_name -> disputes.routing.v1.Clock
+	11,  // 28: disputes.routing.v1.Tracking.history:type_name -> disputes.routing.v1.Transition
+	12,  // 29: disputes.routing.v1.Tracking.transfer_slips:type_name -> disputes.routing.v1.TransferSlip
+	14,  // 30: disputes.routing.v1.Tracking.reply:type_name -> disputes.routing.v1.Reply
+	82,  // 31: disputes.routing.v1.Tracking.objection_remedy:type_name -> disputes.types.v1.Remedy
+	18,  // 32: disputes.routing.v1.Tracking.notes:type_name -> disputes.routing.v1.ProgressNote
+	19,  // 33: disputes.routing.v1.Tracking.extension:type_name -> disputes.routing.v1.Extension
+	20,  // 34: disputes.routing.v1.Tracking.follow_ups:type_name -> disputes.routing.v1.FollowUp
+	17,  // 35: disputes.routing.v1.Tracking.invitations:type_name -> disputes.routing.v1.Invitation
+	79,  // 36: disputes.routing.v1.Invitation.submit_time:type_name -> google.protobuf.Timestamp
+	80,  // 37: disputes.routing.v1.ProgressNote.actor:type_name -> disputes.types.v1.Actor
+	79,  // 38: disputes.routing.v1.ProgressNote.time:type_name -> google.protobuf.Timestamp
+	80,  // 39: disputes.routing.v1.Extension.requested_by:type_name -> disputes.types.v1.Actor
+	79,  // 40: disputes.routing.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	80,  // 41: disputes.routing.v1.Extension.decided_by:type_name -> disputes.types.v1.Actor
+	79,  // 42: disputes.routing.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	80,  // 43: disputes.routing.v1.FollowUp.actor:type_name -> disputes.types.v1.Actor
+	79,  // 44: disputes.routing.v1.FollowUp.time:type_name -> google.protobuf.Timestamp
+	0,   // 45: disputes.routing.v1.RouteDisputeRequest.kind:type_name -> disputes.routing.v1.RouteKind
+	16,  // 46: disputes.routing.v1.RouteDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	12,  // 47: disputes.routing.v1.RouteDisputeResponse.slip:type_name -> disputes.routing.v1.TransferSlip
+	16,  // 48: disputes.routing.v1.ReceiveTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 49: disputes.routing.v1.ReturnTransferResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	4,   // 50: disputes.routing.v1.ListWorklistRequest.bucket:type_name -> disputes.routing.v1.Bucket
+	5,   // 51: disputes.routing.v1.ListWorklistRequest.view:type_name -> disputes.routing.v1.WorklistView
+	81,  // 52: disputes.routing.v1.WorklistItem.state:type_name -> disputes.types.v1.DisputeState
+	83,  // 53: disputes.routing.v1.WorklistItem.category:type_name -> disputes.types.v1.Category
+	1,   // 54: disputes.routing.v1.WorklistItem.stage:type_name -> disputes.routing.v1.Stage
+	79,  // 55: disputes.routing.v1.WorklistItem.due_time:type_name -> google.protobuf.Timestamp
+	4,   // 56: disputes.routing.v1.BucketCount.bucket:type_name -> disputes.routing.v1.Bucket
+	28,  // 57: disputes.routing.v1.ListWorklistResponse.items:type_name -> disputes.routing.v1.WorklistItem
+	29,  // 58: disputes.routing.v1.ListWorklistResponse.counts:type_name -> disputes.routing.v1.BucketCount
+	82,  // 59: disputes.routing.v1.RecordReplyRequest.remedies:type_name -> disputes.types.v1.Remedy
+	16,  // 60: disputes.routing.v1.RecordReplyResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	82,  // 61: disputes.routing.v1.RecordObjectionRequest.remedy:type_name -> disputes.types.v1.Remedy
+	16,  // 62: disputes.routing.v1.RecordObjectionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 63: disputes.routing.v1.GetTrackingResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 64: disputes.routing.v1.TrackingOpened.tracking:type_name -> disputes.routing.v1.Tracking
+	0,   // 65: disputes.routing.v1.DisputeRouted.kind:type_name -> disputes.routing.v1.RouteKind
+	12,  // 66: disputes.routing.v1.DisputeRouted.slip:type_name -> disputes.routing.v1.TransferSlip
+	81,  // 67: disputes.routing.v1.DisputeRouted.state:type_name -> disputes.types.v1.DisputeState
+	12,  // 68: disputes.routing.v1.TransferReceived.slip:type_name -> disputes.routing.v1.TransferSlip
+	12,  // 69: disputes.routing.v1.TransferReturned.slip:type_name -> disputes.routing.v1.TransferSlip
+	14,  // 70: disputes.routing.v1.ReplyRecorded.reply:type_name -> disputes.routing.v1.Reply
+	82,  // 71: disputes.routing.v1.ObjectionRecorded.remedy:type_name -> disputes.types.v1.Remedy
+	1,   // 72: disputes.routing.v1.DeadlineWarning.stage:type_name -> disputes.routing.v1.Stage
+	79,  // 73: disputes.routing.v1.DeadlineWarning.due_time:type_name -> google.protobuf.Timestamp
+	1,   // 74: disputes.routing.v1.Overdue.stage:type_name -> disputes.routing.v1.Stage
+	79,  // 75: disputes.routing.v1.Overdue.due_time:type_name -> google.protobuf.Timestamp
+	16,  // 76: disputes.routing.v1.AddProgressNoteResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 77: disputes.routing.v1.PauseClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 78: disputes.routing.v1.ResumeClockResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 79: disputes.routing.v1.RequestExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 80: disputes.routing.v1.DecideExtensionResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 81: disputes.routing.v1.RecordFollowUpResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 82: disputes.routing.v1.RedoDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	16,  // 83: disputes.routing.v1.CloseDisputeResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	1,   // 84: disputes.routing.v1.ClockPaused.stage:type_name -> disputes.routing.v1.Stage
+	1,   // 85: disputes.routing.v1.ClockResumed.stage:type_name -> disputes.routing.v1.Stage
+	79,  // 86: disputes.routing.v1.ClockResumed.due_time:type_name -> google.protobuf.Timestamp
+	19,  // 87: disputes.routing.v1.ExtensionRequested.extension:type_name -> disputes.routing.v1.Extension
+	19,  // 88: disputes.routing.v1.ExtensionDecided.extension:type_name -> disputes.routing.v1.Extension
+	79,  // 89: disputes.routing.v1.ExtensionDecided.due_time:type_name -> google.protobuf.Timestamp
+	20,  // 90: disputes.routing.v1.FollowUpRecorded.follow_up:type_name -> disputes.routing.v1.FollowUp
+	79,  // 91: disputes.routing.v1.OpinionsRequested.due_time:type_name -> google.protobuf.Timestamp
+	79,  // 92: disputes.routing.v1.ApprovalPending.due_time:type_name -> google.protobuf.Timestamp
+	3,   // 93: disputes.routing.v1.RecordDeliveryRequest.method:type_name -> disputes.routing.v1.DeliveryMethod
+	16,  // 94: disputes.routing.v1.RecordDeliveryResponse.tracking:type_name -> disputes.routing.v1.Tracking
+	15,  // 95: disputes.routing.v1.DeliveryRecorded.delivery:type_name -> disputes.routing.v1.Delivery
+	13,  // 96: disputes.routing.v1.DeliveryRecorded.remedies:type_name -> disputes.routing.v1.RemedyDeadline
+	79,  // 97: disputes.routing.v1.DeliveryRecorded.objection_window_end:type_name -> google.protobuf.Timestamp
+	21,  // 98: disputes.routing.v1.RoutingService.RouteDispute:input_type -> disputes.routing.v1.RouteDisputeRequest
+	23,  // 99: disputes.routing.v1.RoutingService.ReceiveTransfer:input_type -> disputes.routing.v1.ReceiveTransferRequest
+	25,  // 100: disputes.routing.v1.RoutingService.ReturnTransfer:input_type -> disputes.routing.v1.ReturnTransferRequest
+	27,  // 101: disputes.routing.v1.RoutingService.ListWorklist:input_type -> disputes.routing.v1.ListWorklistRequest
+	31,  // 102: disputes.routing.v1.RoutingService.RecordReply:input_type -> disputes.routing.v1.RecordReplyRequest
+	33,  // 103: disputes.routing.v1.RoutingService.RecordObjection:input_type -> disputes.routing.v1.RecordObjectionRequest
+	35,  // 104: disputes.routing.v1.RoutingService.GetTracking:input_type -> disputes.routing.v1.GetTrackingRequest
+	48,  // 105: disputes.routing.v1.RoutingService.AddProgressNote:input_type -> disputes.routing.v1.AddProgressNoteRequest
+	50,  // 106: disputes.routing.v1.RoutingService.PauseClock:input_type -> disputes.routing.v1.PauseClockRequest
+	52,  // 107: disputes.routing.v1.RoutingService.ResumeClock:input_type -> disputes.routing.v1.ResumeClockRequest
+	54,  // 108: disputes.routing.v1.RoutingService.RequestExtension:input_type -> disputes.routing.v1.RequestExtensionRequest
+	56,  // 109: disputes.routing.v1.RoutingService.DecideExtension:input_type -> disputes.routing.v1.DecideExtensionRequest
+	58,  // 110: disputes.routing.v1.RoutingService.RecordFollowUp:input_type -> disputes.routing.v1.RecordFollowUpRequest
+	60,  // 111: disputes.routing.v1.RoutingService.RedoDispute:input_type -> disputes.routing.v1.RedoDisputeRequest
+	62,  // 112: disputes.routing.v1.RoutingService.CloseDispute:input_type -> disputes.routing.v1.CloseDisputeRequest
+	76,  // 113: disputes.routing.v1.RoutingService.RecordDelivery:input_type -> disputes.routing.v1.RecordDeliveryRequest
+	7,   // 114: disputes.routing.v1.RoutingService.GetCalendarStatus:input_type -> disputes.routing.v1.GetCalendarStatusRequest
+	22,  // 115: disputes.routing.v1.RoutingService.RouteDispute:output_type -> disputes.routing.v1.RouteDisputeResponse
+	24,  // 116: disputes.routing.v1.RoutingService.ReceiveTransfer:output_type -> disputes.routing.v1.ReceiveTransferResponse
+	26,  // 117: disputes.routing.v1.RoutingService.ReturnTransfer:output_type -> disputes.routing.v1.ReturnTransferResponse
+	30,  // 118: disputes.routing.v1.RoutingService.ListWorklist:output_type -> disputes.routing.v1.ListWorklistResponse
+	32,  // 119: disputes.routing.v1.RoutingService.RecordReply:output_type -> disputes.routing.v1.RecordReplyResponse
+	34,  // 120: disputes.routing.v1.RoutingService.RecordObjection:output_type -> disputes.routing.v1.RecordObjectionResponse
+	36,  // 121: disputes.routing.v1.RoutingService.GetTracking:output_type -> disputes.routing.v1.GetTrackingResponse
+	49,  // 122: disputes.routing.v1.RoutingService.AddProgressNote:output_type -> disputes.routing.v1.AddProgressNoteResponse
+	51,  // 123: disputes.routing.v1.RoutingService.PauseClock:output_type -> disputes.routing.v1.PauseClockResponse
+	53,  // 124: disputes.routing.v1.RoutingService.ResumeClock:output_type -> disputes.routing.v1.ResumeClockResponse
+	55,  // 125: disputes.routing.v1.RoutingService.RequestExtension:output_type -> disputes.routing.v1.RequestExtensionResponse
+	57,  // 126: disputes.routing.v1.RoutingService.DecideExtension:output_type -> disputes.routing.v1.DecideExtensionResponse
+	59,  // 127: disputes.routing.v1.RoutingService.RecordFollowUp:output_type -> disputes.routing.v1.RecordFollowUpResponse
+	61,  // 128: disputes.routing.v1.RoutingService.RedoDispute:output_type -> disputes.routing.v1.RedoDisputeResponse
+	63,  // 129: disputes.routing.v1.RoutingService.CloseDispute:output_type -> disputes.routing.v1.CloseDisputeResponse
+	77,  // 130: disputes.routing.v1.RoutingService.RecordDelivery:output_type -> disputes.routing.v1.RecordDeliveryResponse
+	8,   // 131: disputes.routing.v1.RoutingService.GetCalendarStatus:output_type -> disputes.routing.v1.GetCalendarStatusResponse
+	115, // [115:132] is the sub-list for method output_type
+	98,  // [98:115] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_disputes_routing_v1_routing_proto_init() }
@@ -5781,7 +5955,7 @@ func file_disputes_routing_v1_routing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_disputes_routing_v1_routing_proto_rawDesc), len(file_disputes_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   70,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -757,6 +757,45 @@ func local_request_RoutingService_RecordDelivery_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+func request_RoutingService_GetCalendarStatus_0(ctx context.Context, marshaler runtime.Marshaler, client RoutingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetCalendarStatusRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetCalendarStatus(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_RoutingService_GetCalendarStatus_0(ctx context.Context, marshaler runtime.Marshaler, server RoutingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetCalendarStatusRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetCalendarStatus(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterRoutingServiceHandlerServer registers the http handlers for service RoutingService to "mux".
 // UnaryRPC     :call RoutingServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1083,6 +1122,26 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_RoutingService_RecordDelivery_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_RoutingService_GetCalendarStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/disputes.routing.v1.RoutingService/GetCalendarStatus", runtime.WithHTTPPathPattern("/v1/{name=regions/*/calendarStatus}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_RoutingService_GetCalendarStatus_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_RoutingService_GetCalendarStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1395,43 +1454,62 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_RoutingService_RecordDelivery_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_RoutingService_GetCalendarStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/disputes.routing.v1.RoutingService/GetCalendarStatus", runtime.WithHTTPPathPattern("/v1/{name=regions/*/calendarStatus}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_RoutingService_GetCalendarStatus_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_RoutingService_GetCalendarStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_RoutingService_RouteDispute_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "route"))
-	pattern_RoutingService_ReceiveTransfer_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "receive"))
-	pattern_RoutingService_ReturnTransfer_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "return"))
-	pattern_RoutingService_ListWorklist_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "regions", "departments", "parent", "worklist"}, ""))
-	pattern_RoutingService_RecordReply_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "reply"))
-	pattern_RoutingService_RecordObjection_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "object"))
-	pattern_RoutingService_GetTracking_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "regions", "disputes", "name", "tracking"}, ""))
-	pattern_RoutingService_AddProgressNote_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "addNote"))
-	pattern_RoutingService_PauseClock_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "pauseClock"))
-	pattern_RoutingService_ResumeClock_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "resumeClock"))
-	pattern_RoutingService_RequestExtension_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "requestExtension"))
-	pattern_RoutingService_DecideExtension_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "decideExtension"))
-	pattern_RoutingService_RecordFollowUp_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "followUp"))
-	pattern_RoutingService_RedoDispute_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "redo"))
-	pattern_RoutingService_CloseDispute_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "close"))
-	pattern_RoutingService_RecordDelivery_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "recordDelivery"))
+	pattern_RoutingService_RouteDispute_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "route"))
+	pattern_RoutingService_ReceiveTransfer_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "receive"))
+	pattern_RoutingService_ReturnTransfer_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "return"))
+	pattern_RoutingService_ListWorklist_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "regions", "departments", "parent", "worklist"}, ""))
+	pattern_RoutingService_RecordReply_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "reply"))
+	pattern_RoutingService_RecordObjection_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "object"))
+	pattern_RoutingService_GetTracking_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "regions", "disputes", "name", "tracking"}, ""))
+	pattern_RoutingService_AddProgressNote_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "addNote"))
+	pattern_RoutingService_PauseClock_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "pauseClock"))
+	pattern_RoutingService_ResumeClock_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "resumeClock"))
+	pattern_RoutingService_RequestExtension_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "requestExtension"))
+	pattern_RoutingService_DecideExtension_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "decideExtension"))
+	pattern_RoutingService_RecordFollowUp_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "followUp"))
+	pattern_RoutingService_RedoDispute_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "redo"))
+	pattern_RoutingService_CloseDispute_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "close"))
+	pattern_RoutingService_RecordDelivery_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "regions", "disputes", "name"}, "recordDelivery"))
+	pattern_RoutingService_GetCalendarStatus_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "regions", "calendarStatus", "name"}, ""))
 )
 
 var (
-	forward_RoutingService_RouteDispute_0     = runtime.ForwardResponseMessage
-	forward_RoutingService_ReceiveTransfer_0  = runtime.ForwardResponseMessage
-	forward_RoutingService_ReturnTransfer_0   = runtime.ForwardResponseMessage
-	forward_RoutingService_ListWorklist_0     = runtime.ForwardResponseMessage
-	forward_RoutingService_RecordReply_0      = runtime.ForwardResponseMessage
-	forward_RoutingService_RecordObjection_0  = runtime.ForwardResponseMessage
-	forward_RoutingService_GetTracking_0      = runtime.ForwardResponseMessage
-	forward_RoutingService_AddProgressNote_0  = runtime.ForwardResponseMessage
-	forward_RoutingService_PauseClock_0       = runtime.ForwardResponseMessage
-	forward_RoutingService_ResumeClock_0      = runtime.ForwardResponseMessage
-	forward_RoutingService_RequestExtension_0 = runtime.ForwardResponseMessage
-	forward_RoutingService_DecideExtension_0  = runtime.ForwardResponseMessage
-	forward_RoutingService_RecordFollowUp_0   = runtime.ForwardResponseMessage
-	forward_RoutingService_RedoDispute_0      = runtime.ForwardResponseMessage
-	forward_RoutingService_CloseDispute_0     = runtime.ForwardResponseMessage
-	forward_RoutingService_RecordDelivery_0   = runtime.ForwardResponseMessage
+	forward_RoutingService_RouteDispute_0      = runtime.ForwardResponseMessage
+	forward_RoutingService_ReceiveTransfer_0   = runtime.ForwardResponseMessage
+	forward_RoutingService_ReturnTransfer_0    = runtime.ForwardResponseMessage
+	forward_RoutingService_ListWorklist_0      = runtime.ForwardResponseMessage
+	forward_RoutingService_RecordReply_0       = runtime.ForwardResponseMessage
+	forward_RoutingService_RecordObjection_0   = runtime.ForwardResponseMessage
+	forward_RoutingService_GetTracking_0       = runtime.ForwardResponseMessage
+	forward_RoutingService_AddProgressNote_0   = runtime.ForwardResponseMessage
+	forward_RoutingService_PauseClock_0        = runtime.ForwardResponseMessage
+	forward_RoutingService_ResumeClock_0       = runtime.ForwardResponseMessage
+	forward_RoutingService_RequestExtension_0  = runtime.ForwardResponseMessage
+	forward_RoutingService_DecideExtension_0   = runtime.ForwardResponseMessage
+	forward_RoutingService_RecordFollowUp_0    = runtime.ForwardResponseMessage
+	forward_RoutingService_RedoDispute_0       = runtime.ForwardResponseMessage
+	forward_RoutingService_CloseDispute_0      = runtime.ForwardResponseMessage
+	forward_RoutingService_RecordDelivery_0    = runtime.ForwardResponseMessage
+	forward_RoutingService_GetCalendarStatus_0 = runtime.ForwardResponseMessage
 )

@@ -19,22 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RoutingService_RouteDispute_FullMethodName     = "/disputes.routing.v1.RoutingService/RouteDispute"
-	RoutingService_ReceiveTransfer_FullMethodName  = "/disputes.routing.v1.RoutingService/ReceiveTransfer"
-	RoutingService_ReturnTransfer_FullMethodName   = "/disputes.routing.v1.RoutingService/ReturnTransfer"
-	RoutingService_ListWorklist_FullMethodName     = "/disputes.routing.v1.RoutingService/ListWorklist"
-	RoutingService_RecordReply_FullMethodName      = "/disputes.routing.v1.RoutingService/RecordReply"
-	RoutingService_RecordObjection_FullMethodName  = "/disputes.routing.v1.RoutingService/RecordObjection"
-	RoutingService_GetTracking_FullMethodName      = "/disputes.routing.v1.RoutingService/GetTracking"
-	RoutingService_AddProgressNote_FullMethodName  = "/disputes.routing.v1.RoutingService/AddProgressNote"
-	RoutingService_PauseClock_FullMethodName       = "/disputes.routing.v1.RoutingService/PauseClock"
-	RoutingService_ResumeClock_FullMethodName      = "/disputes.routing.v1.RoutingService/ResumeClock"
-	RoutingService_RequestExtension_FullMethodName = "/disputes.routing.v1.RoutingService/RequestExtension"
-	RoutingService_DecideExtension_FullMethodName  = "/disputes.routing.v1.RoutingService/DecideExtension"
-	RoutingService_RecordFollowUp_FullMethodName   = "/disputes.routing.v1.RoutingService/RecordFollowUp"
-	RoutingService_RedoDispute_FullMethodName      = "/disputes.routing.v1.RoutingService/RedoDispute"
-	RoutingService_CloseDispute_FullMethodName     = "/disputes.routing.v1.RoutingService/CloseDispute"
-	RoutingService_RecordDelivery_FullMethodName   = "/disputes.routing.v1.RoutingService/RecordDelivery"
+	RoutingService_RouteDispute_FullMethodName      = "/disputes.routing.v1.RoutingService/RouteDispute"
+	RoutingService_ReceiveTransfer_FullMethodName   = "/disputes.routing.v1.RoutingService/ReceiveTransfer"
+	RoutingService_ReturnTransfer_FullMethodName    = "/disputes.routing.v1.RoutingService/ReturnTransfer"
+	RoutingService_ListWorklist_FullMethodName      = "/disputes.routing.v1.RoutingService/ListWorklist"
+	RoutingService_RecordReply_FullMethodName       = "/disputes.routing.v1.RoutingService/RecordReply"
+	RoutingService_RecordObjection_FullMethodName   = "/disputes.routing.v1.RoutingService/RecordObjection"
+	RoutingService_GetTracking_FullMethodName       = "/disputes.routing.v1.RoutingService/GetTracking"
+	RoutingService_AddProgressNote_FullMethodName   = "/disputes.routing.v1.RoutingService/AddProgressNote"
+	RoutingService_PauseClock_FullMethodName        = "/disputes.routing.v1.RoutingService/PauseClock"
+	RoutingService_ResumeClock_FullMethodName       = "/disputes.routing.v1.RoutingService/ResumeClock"
+	RoutingService_RequestExtension_FullMethodName  = "/disputes.routing.v1.RoutingService/RequestExtension"
+	RoutingService_DecideExtension_FullMethodName   = "/disputes.routing.v1.RoutingService/DecideExtension"
+	RoutingService_RecordFollowUp_FullMethodName    = "/disputes.routing.v1.RoutingService/RecordFollowUp"
+	RoutingService_RedoDispute_FullMethodName       = "/disputes.routing.v1.RoutingService/RedoDispute"
+	RoutingService_CloseDispute_FullMethodName      = "/disputes.routing.v1.RoutingService/CloseDispute"
+	RoutingService_RecordDelivery_FullMethodName    = "/disputes.routing.v1.RoutingService/RecordDelivery"
+	RoutingService_GetCalendarStatus_FullMethodName = "/disputes.routing.v1.RoutingService/GetCalendarStatus"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -84,6 +85,10 @@ type RoutingServiceClient interface {
 	// claimant (送达), by the holder after RecordReply; the remedies' last dates
 	// and the objection window are counted again from the delivery date.
 	RecordDelivery(ctx context.Context, in *RecordDeliveryRequest, opts ...grpc.CallOption) (*RecordDeliveryResponse, error)
+	// GetCalendarStatus reports which years of business calendar the region
+	// holds and which in use now it lacks: the console's banner asking an
+	// administrator to load a year.
+	GetCalendarStatus(ctx context.Context, in *GetCalendarStatusRequest, opts ...grpc.CallOption) (*GetCalendarStatusResponse, error)
 }
 
 type routingServiceClient struct {
@@ -254,6 +259,16 @@ func (c *routingServiceClient) RecordDelivery(ctx context.Context, in *RecordDel
 	return out, nil
 }
 
+func (c *routingServiceClient) GetCalendarStatus(ctx context.Context, in *GetCalendarStatusRequest, opts ...grpc.CallOption) (*GetCalendarStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCalendarStatusResponse)
+	err := c.cc.Invoke(ctx, RoutingService_GetCalendarStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RoutingServiceServer is the server API for RoutingService service.
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
@@ -301,6 +316,10 @@ type RoutingServiceServer interface {
 	// claimant (送达), by the holder after RecordReply; the remedies' last dates
 	// and the objection window are counted again from the delivery date.
 	RecordDelivery(context.Context, *RecordDeliveryRequest) (*RecordDeliveryResponse, error)
+	// GetCalendarStatus reports which years of business calendar the region
+	// holds and which in use now it lacks: the console's banner asking an
+	// administrator to load a year.
+	GetCalendarStatus(context.Context, *GetCalendarStatusRequest) (*GetCalendarStatusResponse, error)
 	mustEmbedUnimplementedRoutingServiceServer()
 }
 
@@ -358,6 +377,9 @@ func (UnimplementedRoutingServiceServer) CloseDispute(context.Context, *CloseDis
 }
 func (UnimplementedRoutingServiceServer) RecordDelivery(context.Context, *RecordDeliveryRequest) (*RecordDeliveryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordDelivery not implemented")
+}
+func (UnimplementedRoutingServiceServer) GetCalendarStatus(context.Context, *GetCalendarStatusRequest) (*GetCalendarStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCalendarStatus not implemented")
 }
 func (UnimplementedRoutingServiceServer) mustEmbedUnimplementedRoutingServiceServer() {}
 func (UnimplementedRoutingServiceServer) testEmbeddedByValue()                        {}
@@ -668,6 +690,24 @@ func _RoutingService_RecordDelivery_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_GetCalendarStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCalendarStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).GetCalendarStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_GetCalendarStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).GetCalendarStatus(ctx, req.(*GetCalendarStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RoutingService_ServiceDesc is the grpc.ServiceDesc for RoutingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -738,6 +778,10 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordDelivery",
 			Handler:    _RoutingService_RecordDelivery_Handler,
+		},
+		{
+			MethodName: "GetCalendarStatus",
+			Handler:    _RoutingService_GetCalendarStatus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
