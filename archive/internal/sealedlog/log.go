@@ -4,7 +4,12 @@
 // layout and checkpointed with C2SP tlog-checkpoints signed by the region's
 // note key (sealproof.Origin names both).
 //
-// One process writes a data directory at a time (a file lock). Dossiers are
+// One process writes a data directory at a time (a file lock); Open takes
+// it. A standby opens the directory with OpenReader: it serves what the
+// writer kept (checkpoints, proofs, tiles, leaves) as of its last Refresh,
+// and Lead makes it the writer once it won the election (archive/internal/
+// writer). Every batch a writer led in is fenced: it appends nothing, and
+// keeps no checkpoint, once its fence says another leads. Dossiers are
 // sealed in batches: one tessera integration and one published checkpoint
 // per batch. Every checkpoint the archive hands out is kept first, so any
 // of them can be asked for again and proven consistent with the latest.
@@ -20,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +54,8 @@ var (
 	ErrMismatch = errors.New("sealed leaf does not match the dossier")
 	// ErrNoCheckpoint: no checkpoint was issued for the tree size asked for.
 	ErrNoCheckpoint = errors.New("no checkpoint issued for that tree size")
+	// ErrNotLeader: this process does not write the log (now).
+	ErrNotLeader = errors.New("this archive process does not write the sealed log")
 )
 
 // LockFile is the name of the lock file in the data directory.
@@ -83,9 +91,14 @@ type Log struct {
 	key  ed25519.PrivateKey
 	log  *slog.Logger
 	opts Options
-	lock *os.File
 
-	mu      sync.Mutex
+	mu   sync.Mutex
+	lock *os.File // held while writing
+	// writer: the regions are open for writing (Open, Lead); fence checks
+	// before every batch that this process still leads (nil: always).
+	writer  bool
+	fence   func(context.Context) error
+	closed  bool
 	regions map[string]*regionLog
 }
 
@@ -94,38 +107,202 @@ type Log struct {
 // (<region>.log) into it. Checkpoints are signed with key under each
 // region's note name. A directory another process holds is refused.
 func Open(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("sealed log dir: %w", err)
-	}
-	lock, err := lockDir(dir)
+	l, err := newLog(dir, key, log, opts)
 	if err != nil {
 		return nil, err
 	}
+	if err := l.Lead(nil); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// OpenReader opens the log under dir for reading only, without its lock:
+// a standby's view of what the writer kept. It serves the kept checkpoints
+// and the leaves they cover as of the last Refresh; SealBatch refuses with
+// ErrNotLeader until Lead.
+func OpenReader(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
+	l, err := newLog(dir, key, log, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Refresh(context.Background()); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func newLog(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sealed log dir: %w", err)
+	}
 	// tessera logs through klog: send it to the service's log.
 	klog.SetSlogLogger(log.With("component", "tessera"))
-	l := &Log{dir: dir, key: key, log: log, opts: opts.withDefaults(), lock: lock, regions: map[string]*regionLog{}}
-	entries, err := os.ReadDir(dir)
+	return &Log{dir: dir, key: key, log: log, opts: opts.withDefaults(), regions: map[string]*regionLog{}}, nil
+}
+
+// regionDirs lists the regions with a directory under dir.
+func (l *Log) regionDirs() ([]string, error) {
+	entries, err := os.ReadDir(l.dir)
 	if err != nil {
-		l.Close()
 		return nil, fmt.Errorf("list sealed logs: %w", err)
 	}
+	var out []string
 	for _, e := range entries {
 		if e.IsDir() && names.IsRegion(e.Name()) {
-			if _, err := l.region(e.Name(), true); err != nil {
-				l.Close()
-				return nil, err
-			}
+			out = append(out, e.Name())
 		}
+	}
+	return out, nil
+}
+
+// Lead makes l the writer of its directory: it takes the directory's lock
+// (ErrLocked while another process holds it), opens and checks every
+// region's log for writing, from what is on disk, and migrates legacy
+// logs. fence is asked before every batch is appended and before its
+// checkpoint is kept; its error fails the batch. Reads go on meanwhile.
+func (l *Log) Lead(fence func(context.Context) error) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return errors.New("sealed log closed")
+	}
+	if l.writer {
+		l.fence = fence
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	lock, err := lockDir(l.dir)
+	if err != nil {
+		return err
+	}
+	regions, err := l.regionDirs()
+	if err != nil {
+		lock.Close()
+		return err
+	}
+	opened := map[string]*regionLog{}
+	abandon := func() {
+		for _, rl := range opened {
+			rl.close()
+		}
+		lock.Close()
+	}
+	for _, r := range regions {
+		rl, err := openRegion(filepath.Join(l.dir, r), r, l.key, l.log, l.opts, fence)
+		if err != nil {
+			abandon()
+			return err
+		}
+		opened[r] = rl
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		abandon()
+		return errors.New("sealed log closed")
+	}
+	l.regions, l.lock, l.writer, l.fence = opened, lock, true, fence
+	l.mu.Unlock()
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("list sealed logs: %w", err)
 	}
 	for _, e := range entries {
 		if region, ok := strings.CutSuffix(e.Name(), legacySuffix); ok && names.IsRegion(region) && !e.IsDir() {
-			if err := l.migrate(region, filepath.Join(dir, e.Name())); err != nil {
-				l.Close()
-				return nil, err
+			if err := l.migrate(region, filepath.Join(l.dir, e.Name())); err != nil {
+				return err
 			}
 		}
 	}
-	return l, nil
+	return nil
+}
+
+// Follow stops writing: no batch is appended from now on, every region's
+// appender is shut down, the log is opened for reading again and the
+// directory's lock released.
+func (l *Log) Follow(ctx context.Context) error {
+	l.mu.Lock()
+	if !l.writer {
+		l.mu.Unlock()
+		return nil
+	}
+	l.writer, l.fence = false, nil
+	writing := l.regions
+	lock := l.lock
+	l.lock = nil
+	l.mu.Unlock()
+	var errs []error
+	for _, rl := range writing {
+		// A batch under way fails its fence or finds the appender gone.
+		errs = append(errs, rl.close())
+	}
+	readers := map[string]*regionLog{}
+	if regions, err := l.regionDirs(); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, r := range regions {
+			rl, err := openReaderRegion(ctx, filepath.Join(l.dir, r), r, l.key, l.log)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			readers[r] = rl
+		}
+	}
+	l.mu.Lock()
+	if !l.closed && !l.writer {
+		l.regions = readers
+	}
+	l.mu.Unlock()
+	if lock != nil {
+		errs = append(errs, lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Writing reports whether l writes its directory now.
+func (l *Log) Writing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writer
+}
+
+// Refresh reads, while l does not write, what the writer kept since the
+// last Refresh: new regions, their checkpoints and the leaves these cover,
+// each checked against the tiles.
+func (l *Log) Refresh(ctx context.Context) error {
+	l.mu.Lock()
+	if l.writer || l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	known := maps.Clone(l.regions)
+	l.mu.Unlock()
+	regions, err := l.regionDirs()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range regions {
+		if rl, ok := known[r]; ok {
+			errs = append(errs, rl.refresh(ctx))
+			continue
+		}
+		rl, err := openReaderRegion(ctx, filepath.Join(l.dir, r), r, l.key, l.log)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		l.mu.Lock()
+		if _, ok := l.regions[r]; !ok && !l.writer && !l.closed {
+			l.regions[r] = rl
+		}
+		l.mu.Unlock()
+	}
+	return errors.Join(errs...)
 }
 
 // lockDir takes the data directory's lock, or says who holds it.
@@ -159,6 +336,7 @@ func (l *Log) Close() error {
 		errs = append(errs, rl.close())
 	}
 	l.regions = map[string]*regionLog{}
+	l.writer, l.fence, l.closed = false, nil, true
 	if l.lock != nil {
 		errs = append(errs, l.lock.Close())
 		l.lock = nil
@@ -195,10 +373,10 @@ func (l *Log) region(region string, create bool) (*regionLog, error) {
 	if !create {
 		return nil, nil
 	}
-	if l.lock == nil {
-		return nil, errors.New("sealed log closed")
+	if !l.writer {
+		return nil, ErrNotLeader
 	}
-	rl, err := openRegion(filepath.Join(l.dir, region), region, l.key, l.log, l.opts)
+	rl, err := openRegion(filepath.Join(l.dir, region), region, l.key, l.log, l.opts, l.fence)
 	if err != nil {
 		return nil, err
 	}
