@@ -443,9 +443,9 @@ func (l *Log) Seal(ctx context.Context, d *archivev1.Dossier) (index int64, appe
 	return r.Index, r.Appended, r.Err
 }
 
-// Lookup returns the latest sealed dossier named name with sealed and
+// lookup returns the latest sealed dossier named name with sealed and
 // leaf_index set, or ErrNotSealed.
-func (l *Log) Lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
+func (l *Log) lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
 	rl, err := l.regionOfName(name)
 	if err != nil {
 		return nil, err
@@ -474,10 +474,10 @@ func (l *Log) LookupRegistration(name, reg string) (int64, error) {
 	return 0, fmt.Errorf("%w: %s", ErrNotSealed, name)
 }
 
-// Leaf returns the dossier sealed at index of name's region, checked to be
+// leaf returns the dossier sealed at index of name's region, checked to be
 // the dossier named name registered by event reg: a leaf that is another
 // dossier is ErrMismatch, never served for it.
-func (l *Log) Leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
+func (l *Log) leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
 	rl, err := l.regionOfName(name)
 	if err != nil {
 		return nil, nil, err
@@ -544,9 +544,9 @@ type RangeError struct{ Err error }
 func (e *RangeError) Error() string { return e.Err.Error() }
 func (e *RangeError) Unwrap() error { return e.Err }
 
-// InclusionProof proves leaf index of region is in the tree of an issued
+// inclusionProof proves leaf index of region is in the tree of an issued
 // checkpoint of treeSize leaves (0: the latest checkpoint).
-func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
+func (l *Log) inclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return Proof{}, err
@@ -557,10 +557,10 @@ func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize
 	return rl.inclusionProof(ctx, index, treeSize)
 }
 
-// ConsistencyProof proves the tree of from leaves is a prefix of the tree
+// consistencyProof proves the tree of from leaves is a prefix of the tree
 // of to leaves (0: the latest checkpoint), both sizes of issued checkpoints
 // or smaller.
-func (l *Log) ConsistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
+func (l *Log) consistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return 0, nil, err
@@ -585,10 +585,10 @@ type Checkpoint struct {
 	Origin    string
 }
 
-// Checkpoint returns the signed checkpoint of region's tree of treeSize
+// checkpoint returns the signed checkpoint of region's tree of treeSize
 // leaves, or the latest with 0; it is kept before it is returned. An empty
 // tree for a region that sealed nothing yet.
-func (l *Log) Checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
+func (l *Log) checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return Checkpoint{}, err
@@ -625,4 +625,71 @@ func (l *Log) Tile(ctx context.Context, region string, level, index uint64, widt
 		return nil, fmt.Errorf("%w: %w", ErrNoTile, os.ErrNotExist)
 	}
 	return rl.servedTile(ctx, level, index, width)
+}
+
+// lagging reports whether err may only mean that l, a reader, has not yet
+// read what the writer kept since its last Refresh; if so it reads it.
+func (l *Log) lagging(ctx context.Context, err error) bool {
+	var re *RangeError
+	if err == nil || !(errors.Is(err, ErrNotSealed) || errors.Is(err, ErrMismatch) || errors.Is(err, ErrNoCheckpoint) || errors.As(err, &re)) {
+		return false
+	}
+	l.mu.Lock()
+	reader := !l.writer && !l.closed
+	l.mu.Unlock()
+	return reader && l.Refresh(ctx) == nil
+}
+
+// Lookup returns the latest sealed dossier named name with sealed and
+// leaf_index set, or ErrNotSealed.
+func (l *Log) Lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
+	d, err := l.lookup(ctx, name)
+	if l.lagging(ctx, err) {
+		d, err = l.lookup(ctx, name)
+	}
+	return d, err
+}
+
+// Leaf returns the dossier sealed at index of name's region, checked to be
+// the dossier named name registered by event reg: a leaf that is another
+// dossier is ErrMismatch, never served for it.
+func (l *Log) Leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
+	d, raw, err := l.leaf(ctx, name, reg, index)
+	if l.lagging(ctx, err) {
+		d, raw, err = l.leaf(ctx, name, reg, index)
+	}
+	return d, raw, err
+}
+
+// InclusionProof proves leaf index of region is in the tree of an issued
+// checkpoint of treeSize leaves (0: the latest checkpoint).
+func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
+	p, err := l.inclusionProof(ctx, region, index, treeSize)
+	if l.lagging(ctx, err) {
+		p, err = l.inclusionProof(ctx, region, index, treeSize)
+	}
+	return p, err
+}
+
+// ConsistencyProof proves the tree of from leaves is a prefix of the tree
+// of to leaves (0: the latest checkpoint), both sizes of issued checkpoints
+// or smaller.
+func (l *Log) ConsistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
+	n, hashes, err := l.consistencyProof(ctx, region, from, to)
+	if l.lagging(ctx, err) {
+		n, hashes, err = l.consistencyProof(ctx, region, from, to)
+	}
+	return n, hashes, err
+}
+
+// Checkpoint returns the signed checkpoint of region's tree of treeSize
+// leaves, or the latest with 0; it is kept before it is returned. An empty
+// tree for a region that sealed nothing yet. A reader returns the latest
+// the writer kept.
+func (l *Log) Checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
+	cp, err := l.checkpoint(ctx, region, treeSize)
+	if l.lagging(ctx, err) {
+		cp, err = l.checkpoint(ctx, region, treeSize)
+	}
+	return cp, err
 }

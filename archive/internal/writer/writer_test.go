@@ -331,3 +331,48 @@ func TestLeadNeedsTheDirectoryLock(t *testing.T) {
 		}
 	}
 }
+
+// A standby asked for what the writer kept since its last refresh (a
+// dossier Redis already marks sealed, a checkpoint another replica handed
+// out) reads the directory again rather than answering "not sealed".
+func TestStandbyCatchesUpOnAMiss(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := newKey(t)
+	w, err := sealedlog.Open(dir, key, discard, sealedlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r, err := sealedlog.OpenReader(dir, key, discard, sealedlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Lookup(ctx, name(1)); !errors.Is(err, sealedlog.ErrNotSealed) {
+		t.Fatalf("before any seal: %v, want not sealed", err)
+	}
+	sealAll(t, w, 1, 6)
+	sealAll(t, w, 6, 9)
+	cp, err := w.Checkpoint(ctx, region, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := r.Lookup(ctx, name(7)); err != nil || d.GetLeafIndex() != 6 {
+		t.Fatalf("standby lookup of a dossier sealed since: leaf %d, %v", d.GetLeafIndex(), err)
+	}
+	got, err := r.Checkpoint(ctx, region, cp.TreeSize)
+	if err != nil || string(got.RootHash) != string(cp.RootHash) {
+		t.Fatalf("standby checkpoint of %d leaves: %x %v, want %x", cp.TreeSize, got.RootHash, err, cp.RootHash)
+	}
+	p, err := r.InclusionProof(ctx, region, 7, cp.TreeSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, 7, uint64(cp.TreeSize), p.LeafHash, p.Hashes, cp.RootHash); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Leaf(ctx, name(8), regOf(8), 7); err != nil {
+		t.Fatal(err)
+	}
+}
