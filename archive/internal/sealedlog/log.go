@@ -614,9 +614,9 @@ func (l *Log) Checkpoints(region string) ([]Checkpoint, error) {
 	return rl.cps.list(), nil
 }
 
-// Tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
+// tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
 // a full tile, as of the latest checkpoint.
-func (l *Log) Tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
+func (l *Log) tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return nil, err
@@ -631,7 +631,7 @@ func (l *Log) Tile(ctx context.Context, region string, level, index uint64, widt
 // read what the writer kept since its last Refresh; if so it reads it.
 func (l *Log) lagging(ctx context.Context, err error) bool {
 	var re *RangeError
-	if err == nil || !(errors.Is(err, ErrNotSealed) || errors.Is(err, ErrMismatch) || errors.Is(err, ErrNoCheckpoint) || errors.As(err, &re)) {
+	if err == nil || !(errors.Is(err, ErrNotSealed) || errors.Is(err, ErrMismatch) || errors.Is(err, ErrNoCheckpoint) || errors.Is(err, ErrNoTile) || errors.As(err, &re)) {
 		return false
 	}
 	l.mu.Lock()
@@ -692,4 +692,14 @@ func (l *Log) Checkpoint(ctx context.Context, region string, treeSize int64) (Ch
 		cp, err = l.checkpoint(ctx, region, treeSize)
 	}
 	return cp, err
+}
+
+// Tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
+// a full tile, as of the latest checkpoint.
+func (l *Log) Tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
+	b, err := l.tile(ctx, region, level, index, width)
+	if l.lagging(ctx, err) {
+		b, err = l.tile(ctx, region, level, index, width)
+	}
+	return b, err
 }

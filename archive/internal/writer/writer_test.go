@@ -375,4 +375,8 @@ func TestStandbyCatchesUpOnAMiss(t *testing.T) {
 	if _, _, err := r.Leaf(ctx, name(8), regOf(8), 7); err != nil {
 		t.Fatal(err)
 	}
+	sealAll(t, w, 9, 12)
+	if tile, err := r.Tile(ctx, region, 0, 0, 11); err != nil || len(tile) != 11*32 {
+		t.Fatalf("standby tile of 11 leaves: %d bytes, %v", len(tile), err)
+	}
 }
