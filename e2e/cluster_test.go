@@ -15,7 +15,8 @@ import (
 // ClusterEnv names the environment variable that runs the end-to-end
 // tests on the scaled topology (make test-cluster): a Redis Cluster of
 // three masters and three replicas, a three-member etcd cluster, two
-// replicas of intake, routing and meeting, one archive, and the gateway
+// replicas of intake, routing, meeting and the archive (the archive's on one
+// data directory, one elected to write the sealed log), and the gateway
 // finding the replicas in etcd and calling them in turn.
 const ClusterEnv = "DISPUTES_E2E_CLUSTER"
 
@@ -23,7 +24,7 @@ const ClusterEnv = "DISPUTES_E2E_CLUSTER"
 func clusterTopology() bool { return os.Getenv(ClusterEnv) == "1" }
 
 // replicasOf is how many processes of each service the cluster topology runs.
-var replicasOf = map[string]int{"meeting": 2, "intake": 2, "routing": 2, "archive": 1}
+var replicasOf = map[string]int{"meeting": 2, "intake": 2, "routing": 2, "archive": 2}
 
 // startClusterPlatform is startPlatform on the cluster topology. p.redis
 // and p.etcd are nil (tests that reach into them run on the single
