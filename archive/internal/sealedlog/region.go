@@ -571,11 +571,16 @@ func (rl *regionLog) leads(ctx context.Context) error {
 // keepPublished is keep for the published checkpoint, once per content:
 // the root comes from the note, never from the tiles, so serving the latest
 // checkpoint costs one small file read whatever the log's size.
-func (rl *regionLog) keepPublished(raw []byte) (Checkpoint, error) {
+func (rl *regionLog) keepPublished(ctx context.Context, raw []byte) (Checkpoint, error) {
 	rl.pubMu.Lock()
 	defer rl.pubMu.Unlock()
 	if rl.pubRaw != nil && bytes.Equal(raw, rl.pubRaw) {
 		return rl.published, nil
+	}
+	// Fenced like a batch: only the writer that leads keeps (and so hands
+	// out) a checkpoint.
+	if err := rl.leads(ctx); err != nil {
+		return Checkpoint{}, err
 	}
 	cp, err := rl.keep(raw)
 	if err != nil {
@@ -607,7 +612,13 @@ func (rl *regionLog) latestCheckpoint(ctx context.Context) (Checkpoint, error) {
 		err = os.ErrNotExist
 	}
 	if err == nil {
-		cp, err := rl.keepPublished(raw)
+		cp, err := rl.keepPublished(ctx, raw)
+		if errors.Is(err, ErrNotLeader) {
+			// No longer leading: what was kept.
+			if last, ok := rl.cps.last(); ok {
+				return last, nil
+			}
+		}
 		if err != nil {
 			return Checkpoint{}, err
 		}
