@@ -64,6 +64,7 @@ func startClusterPlatform(t *testing.T) *platform {
 				p.grpc[svc], p.admin[svc] = grpcAddr, admin
 			}
 			addrs[svc] = append(addrs[svc], grpcAddr)
+			p.admin[svc+"-"+string(rune('a'+i))] = admin
 			ready = append(ready, admin)
 			p.startAs(svc, svc+"-"+string(rune('a'+i)), env, "-grpc-addr", grpcAddr, "-admin-addr", admin, "-drain-delay", "0s")
 		}
@@ -89,8 +90,9 @@ func startClusterPlatform(t *testing.T) *platform {
 }
 
 // TestClusterOutlivesReplicasAndAnEtcdMember registers disputes through the
-// gateway while, one after another, an intake replica, an etcd member and
-// a routing replica are killed (SIGKILL). A client retries a call that
+// gateway while, one after another, an intake replica, an etcd member,
+// a routing replica and the archive replica writing the sealed log are
+// killed (SIGKILL). A client retries a call that
 // failed with the same request id, as the API asks. Afterwards every
 // registration acknowledged is there, numbered 1..N without a gap, each
 // with one tracker and one dossier. Killing a Redis master is left out:
@@ -107,6 +109,7 @@ func TestClusterOutlivesReplicasAndAnEtcdMember(t *testing.T) {
 		15: func() { p.named["intake-b"].Process.Kill() },
 		30: func() { p.etcdCluster.Kill(0) },
 		45: func() { p.named["routing-b"].Process.Kill() },
+		52: func() { p.named[p.sealedLogWriter(t)].Process.Kill() },
 	}
 	names := map[string]string{} // number -> dispute name
 	for i := range n {
@@ -147,4 +150,29 @@ func TestClusterOutlivesReplicasAndAnEtcdMember(t *testing.T) {
 			return nil
 		})
 	}
+}
+
+// sealedLogWriter returns the name of the archive replica that writes the
+// sealed log ("archive-a", ...), waiting until one does.
+func (p *platform) sealedLogWriter(t *testing.T) string {
+	t.Helper()
+	var writer string
+	eventually(t, "an archive replica writing the sealed log", 60*time.Second, func() error {
+		var seen []string
+		for i := range replicasOf["archive"] {
+			name := "archive-" + string(rune('a'+i))
+			info, err := readyInfo(p.admin[name])
+			if err != nil {
+				seen = append(seen, name+": "+err.Error())
+				continue
+			}
+			if info["sealed_log"] == "writer" {
+				writer = name
+				return nil
+			}
+			seen = append(seen, name+": "+info["sealed_log"])
+		}
+		return fmt.Errorf("none: %s", strings.Join(seen, ", "))
+	})
+	return writer
 }
