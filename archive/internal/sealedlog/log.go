@@ -208,12 +208,13 @@ func (l *Log) Lead(fence func(context.Context) error) error {
 	l.mu.Unlock()
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
-		return fmt.Errorf("list sealed logs: %w", err)
+		return errors.Join(fmt.Errorf("list sealed logs: %w", err), l.Follow(context.Background()))
 	}
 	for _, e := range entries {
 		if region, ok := strings.CutSuffix(e.Name(), legacySuffix); ok && names.IsRegion(region) && !e.IsDir() {
 			if err := l.migrate(region, filepath.Join(l.dir, e.Name())); err != nil {
-				return err
+				// Not a writer with half its work undone: give the log up.
+				return errors.Join(err, l.Follow(context.Background()))
 			}
 		}
 	}
