@@ -75,8 +75,8 @@ test-faults: deps build
 	DISPUTES_BIN=$(CURDIR)/bin go test -tags faults -count=1 -timeout 15m -v -run '$(RUN)' ./e2e/
 
 ## test-cluster: the end-to-end lifecycle tests on the scaled topology (a Redis Cluster of three masters and three
-## replicas, a three-member etcd cluster, two replicas of intake, routing and meeting behind the gateway), and one run
-## killing an intake replica, an etcd member and a routing replica under registrations; not in
+## replicas, a three-member etcd cluster, two replicas of intake, routing, meeting and the archive behind the gateway), and one run
+## killing an intake replica, an etcd member, a routing replica and the archive's writer under registrations; not in
 ## make test yet (CLUSTER_RUN=<regexp> picks the tests)
 CLUSTER_RUN ?= ^Test(DisputeLifecycleOverGateway|JointMeetingOfficeOverGateway|MeetingReadsOverGateway|ArchiveStatisticsOverGateway|ClusterOutlivesReplicasAndAnEtcdMember)$$
 test-cluster: deps build

@@ -15,7 +15,8 @@ import (
 // ClusterEnv names the environment variable that runs the end-to-end
 // tests on the scaled topology (make test-cluster): a Redis Cluster of
 // three masters and three replicas, a three-member etcd cluster, two
-// replicas of intake, routing and meeting, one archive, and the gateway
+// replicas of intake, routing, meeting and the archive (the archive's on one
+// data directory, one elected to write the sealed log), and the gateway
 // finding the replicas in etcd and calling them in turn.
 const ClusterEnv = "DISPUTES_E2E_CLUSTER"
 
@@ -23,7 +24,7 @@ const ClusterEnv = "DISPUTES_E2E_CLUSTER"
 func clusterTopology() bool { return os.Getenv(ClusterEnv) == "1" }
 
 // replicasOf is how many processes of each service the cluster topology runs.
-var replicasOf = map[string]int{"meeting": 2, "intake": 2, "routing": 2, "archive": 1}
+var replicasOf = map[string]int{"meeting": 2, "intake": 2, "routing": 2, "archive": 2}
 
 // startClusterPlatform is startPlatform on the cluster topology. p.redis
 // and p.etcd are nil (tests that reach into them run on the single
@@ -63,6 +64,7 @@ func startClusterPlatform(t *testing.T) *platform {
 				p.grpc[svc], p.admin[svc] = grpcAddr, admin
 			}
 			addrs[svc] = append(addrs[svc], grpcAddr)
+			p.admin[svc+"-"+string(rune('a'+i))] = admin
 			ready = append(ready, admin)
 			p.startAs(svc, svc+"-"+string(rune('a'+i)), env, "-grpc-addr", grpcAddr, "-admin-addr", admin, "-drain-delay", "0s")
 		}
@@ -88,8 +90,9 @@ func startClusterPlatform(t *testing.T) *platform {
 }
 
 // TestClusterOutlivesReplicasAndAnEtcdMember registers disputes through the
-// gateway while, one after another, an intake replica, an etcd member and
-// a routing replica are killed (SIGKILL). A client retries a call that
+// gateway while, one after another, an intake replica, an etcd member,
+// a routing replica and the archive replica writing the sealed log are
+// killed (SIGKILL). A client retries a call that
 // failed with the same request id, as the API asks. Afterwards every
 // registration acknowledged is there, numbered 1..N without a gap, each
 // with one tracker and one dossier. Killing a Redis master is left out:
@@ -106,6 +109,7 @@ func TestClusterOutlivesReplicasAndAnEtcdMember(t *testing.T) {
 		15: func() { p.named["intake-b"].Process.Kill() },
 		30: func() { p.etcdCluster.Kill(0) },
 		45: func() { p.named["routing-b"].Process.Kill() },
+		52: func() { p.named[p.sealedLogWriter(t)].Process.Kill() },
 	}
 	names := map[string]string{} // number -> dispute name
 	for i := range n {
@@ -146,4 +150,29 @@ func TestClusterOutlivesReplicasAndAnEtcdMember(t *testing.T) {
 			return nil
 		})
 	}
+}
+
+// sealedLogWriter returns the name of the archive replica that writes the
+// sealed log ("archive-a", ...), waiting until one does.
+func (p *platform) sealedLogWriter(t *testing.T) string {
+	t.Helper()
+	var writer string
+	eventually(t, "an archive replica writing the sealed log", 60*time.Second, func() error {
+		var seen []string
+		for i := range replicasOf["archive"] {
+			name := "archive-" + string(rune('a'+i))
+			info, err := readyInfo(p.admin[name])
+			if err != nil {
+				seen = append(seen, name+": "+err.Error())
+				continue
+			}
+			if info["sealed_log"] == "writer" {
+				writer = name
+				return nil
+			}
+			seen = append(seen, name+": "+info["sealed_log"])
+		}
+		return fmt.Errorf("none: %s", strings.Join(seen, ", "))
+	})
+	return writer
 }

@@ -2,7 +2,9 @@
 # Runs the platform on this machine as it runs across several: a Redis
 # Cluster of three masters and three replicas (7001-7006), a three-member
 # etcd cluster (2490, 2492, 2494), two replicas of intake, routing and
-# meeting, one archive, and the gateway in front of them, finding the
+# meeting, two of the archive (one elected through etcd writes the sealed
+# log in ./var-cluster/archive, the other serves reads and takes over when
+# it dies), and the gateway in front of them, finding the
 # replicas through etcd (data under ./var-cluster). Ctrl-C stops everything,
 # services first, then the servers; a replica or server that dies meanwhile
 # is reported and the rest go on.
@@ -26,9 +28,9 @@ mkdir -p -m 0700 "$SECRETS"
 
 # Replica a of each service has run.sh's ports; replica b the next ten up.
 declare -A GRPC=([intake]=9101 [routing]=9102 [meeting]=9103 [archive]=9104)
-declare -A REPLICAS=([intake]="a b" [routing]="a b" [meeting]="a b" [archive]="a")
+declare -A REPLICAS=([intake]="a b" [routing]="a b" [meeting]="a b" [archive]="a b")
 for port in "${REDIS_PORTS[@]}" "${ETCD_PORTS[@]}" 8080 9200 9101 9102 9103 9104 9111 9112 9113 \
-  9201 9202 9203 9204 9211 9212 9213; do
+  9114 9201 9202 9203 9204 9211 9212 9213 9214; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: is 'make run' or 'make run-cluster' still running?" >&2
     exit 1
@@ -208,11 +210,13 @@ cat <<EOT
                           meeting ${ADDRS[meeting]}  archive ${ADDRS[archive]}
                           registered in etcd under /disputes/_services/; the gateway finds them there, round robin
                           CA and client certificate in var-cluster/certs (ca.pem, client.pem, client-key.pem)
-  Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204 and 9211-9213 (plain HTTP)
+  Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204 and 9211-9214 (plain HTTP;
+                          an archive's /readyz says sealed_log writer or standby)
   Redis Cluster           $DISPUTES_REDIS_ADDR
                           (3 masters, 3 replicas; AOF, appendfsync always; user disputes, password var-cluster/secrets/redis-password)
   etcd cluster            $ETCD_ENDPOINTS (users root and disputes, passwords in var-cluster/secrets)
-  Sealed log ($REGION)     $GW/tlog/$REGION/checkpoint  (tiles under /tlog/$REGION/tile/; data in $VAR/archive)
+  Sealed log ($REGION)     $GW/tlog/$REGION/checkpoint  (tiles under /tlog/$REGION/tile/; data in $VAR/archive,
+                          written by the archive replica elected in etcd, read by both)
   Its note key            $NOTE_KEY
   Logs                    $VAR/log/
 

@@ -61,6 +61,49 @@ func openCheckpoints(dir string, v note.Verifier) (*checkpointStore, error) {
 	return s, nil
 }
 
+// reload adds the checkpoints another process kept since.
+func (s *checkpointStore) reload() error {
+	ents, err := os.ReadDir(s.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list checkpoints: %w", err)
+	}
+	for _, e := range ents {
+		size, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || len(e.Name()) != 20 {
+			continue
+		}
+		s.mu.RLock()
+		_, ok := s.byN[size]
+		s.mu.RUnlock()
+		if ok {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("read checkpoint %s: %w", e.Name(), err)
+		}
+		cp, n, err := sealproof.OpenCheckpoint(raw, s.verifier)
+		if err != nil {
+			return fmt.Errorf("kept checkpoint %s: %w", e.Name(), err)
+		}
+		if int64(cp.Size) != size {
+			return fmt.Errorf("kept checkpoint %s is for %d leaves", e.Name(), cp.Size)
+		}
+		s.mu.Lock()
+		if _, ok := s.byN[size]; !ok {
+			s.byN[size] = Checkpoint{TreeSize: size, RootHash: cp.Root, Note: string(raw),
+				Signature: sealproof.SignatureOf(n, s.verifier), Origin: cp.Origin}
+			i, _ := slices.BinarySearch(s.sizes, size)
+			s.sizes = slices.Insert(s.sizes, i, size)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
 func (s *checkpointStore) count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -4,7 +4,12 @@
 // layout and checkpointed with C2SP tlog-checkpoints signed by the region's
 // note key (sealproof.Origin names both).
 //
-// One process writes a data directory at a time (a file lock). Dossiers are
+// One process writes a data directory at a time (a file lock); Open takes
+// it. A standby opens the directory with OpenReader: it serves what the
+// writer kept (checkpoints, proofs, tiles, leaves) as of its last Refresh,
+// and Lead makes it the writer once it won the election (archive/internal/
+// writer). Every batch a writer led in is fenced: it appends nothing, and
+// keeps no checkpoint, once its fence says another leads. Dossiers are
 // sealed in batches: one tessera integration and one published checkpoint
 // per batch. Every checkpoint the archive hands out is kept first, so any
 // of them can be asked for again and proven consistent with the latest.
@@ -20,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +54,8 @@ var (
 	ErrMismatch = errors.New("sealed leaf does not match the dossier")
 	// ErrNoCheckpoint: no checkpoint was issued for the tree size asked for.
 	ErrNoCheckpoint = errors.New("no checkpoint issued for that tree size")
+	// ErrNotLeader: this process does not write the log (now).
+	ErrNotLeader = errors.New("this archive process does not write the sealed log")
 )
 
 // LockFile is the name of the lock file in the data directory.
@@ -83,9 +91,14 @@ type Log struct {
 	key  ed25519.PrivateKey
 	log  *slog.Logger
 	opts Options
-	lock *os.File
 
-	mu      sync.Mutex
+	mu   sync.Mutex
+	lock *os.File // held while writing
+	// writer: the regions are open for writing (Open, Lead); fence checks
+	// before every batch that this process still leads (nil: always).
+	writer  bool
+	fence   func(context.Context) error
+	closed  bool
 	regions map[string]*regionLog
 }
 
@@ -94,38 +107,203 @@ type Log struct {
 // (<region>.log) into it. Checkpoints are signed with key under each
 // region's note name. A directory another process holds is refused.
 func Open(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("sealed log dir: %w", err)
-	}
-	lock, err := lockDir(dir)
+	l, err := newLog(dir, key, log, opts)
 	if err != nil {
 		return nil, err
 	}
+	if err := l.Lead(nil); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// OpenReader opens the log under dir for reading only, without its lock:
+// a standby's view of what the writer kept. It serves the kept checkpoints
+// and the leaves they cover as of the last Refresh; SealBatch refuses with
+// ErrNotLeader until Lead.
+func OpenReader(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
+	l, err := newLog(dir, key, log, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Refresh(context.Background()); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func newLog(dir string, key ed25519.PrivateKey, log *slog.Logger, opts Options) (*Log, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sealed log dir: %w", err)
+	}
 	// tessera logs through klog: send it to the service's log.
 	klog.SetSlogLogger(log.With("component", "tessera"))
-	l := &Log{dir: dir, key: key, log: log, opts: opts.withDefaults(), lock: lock, regions: map[string]*regionLog{}}
-	entries, err := os.ReadDir(dir)
+	return &Log{dir: dir, key: key, log: log, opts: opts.withDefaults(), regions: map[string]*regionLog{}}, nil
+}
+
+// regionDirs lists the regions with a directory under dir.
+func (l *Log) regionDirs() ([]string, error) {
+	entries, err := os.ReadDir(l.dir)
 	if err != nil {
-		l.Close()
 		return nil, fmt.Errorf("list sealed logs: %w", err)
 	}
+	var out []string
 	for _, e := range entries {
 		if e.IsDir() && names.IsRegion(e.Name()) {
-			if _, err := l.region(e.Name(), true); err != nil {
-				l.Close()
-				return nil, err
-			}
+			out = append(out, e.Name())
 		}
+	}
+	return out, nil
+}
+
+// Lead makes l the writer of its directory: it takes the directory's lock
+// (ErrLocked while another process holds it), opens and checks every
+// region's log for writing, from what is on disk, and migrates legacy
+// logs. fence is asked before every batch is appended and before its
+// checkpoint is kept; its error fails the batch. Reads go on meanwhile.
+func (l *Log) Lead(fence func(context.Context) error) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return errors.New("sealed log closed")
+	}
+	if l.writer {
+		l.fence = fence
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	lock, err := lockDir(l.dir)
+	if err != nil {
+		return err
+	}
+	regions, err := l.regionDirs()
+	if err != nil {
+		lock.Close()
+		return err
+	}
+	opened := map[string]*regionLog{}
+	abandon := func() {
+		for _, rl := range opened {
+			rl.close()
+		}
+		lock.Close()
+	}
+	for _, r := range regions {
+		rl, err := openRegion(filepath.Join(l.dir, r), r, l.key, l.log, l.opts, fence)
+		if err != nil {
+			abandon()
+			return err
+		}
+		opened[r] = rl
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		abandon()
+		return errors.New("sealed log closed")
+	}
+	l.regions, l.lock, l.writer, l.fence = opened, lock, true, fence
+	l.mu.Unlock()
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return errors.Join(fmt.Errorf("list sealed logs: %w", err), l.Follow(context.Background()))
 	}
 	for _, e := range entries {
 		if region, ok := strings.CutSuffix(e.Name(), legacySuffix); ok && names.IsRegion(region) && !e.IsDir() {
-			if err := l.migrate(region, filepath.Join(dir, e.Name())); err != nil {
-				l.Close()
-				return nil, err
+			if err := l.migrate(region, filepath.Join(l.dir, e.Name())); err != nil {
+				// Not a writer with half its work undone: give the log up.
+				return errors.Join(err, l.Follow(context.Background()))
 			}
 		}
 	}
-	return l, nil
+	return nil
+}
+
+// Follow stops writing: no batch is appended from now on, every region's
+// appender is shut down, the log is opened for reading again and the
+// directory's lock released.
+func (l *Log) Follow(ctx context.Context) error {
+	l.mu.Lock()
+	if !l.writer {
+		l.mu.Unlock()
+		return nil
+	}
+	l.writer, l.fence = false, nil
+	writing := l.regions
+	lock := l.lock
+	l.lock = nil
+	l.mu.Unlock()
+	var errs []error
+	for _, rl := range writing {
+		// A batch under way fails its fence or finds the appender gone.
+		errs = append(errs, rl.close())
+	}
+	readers := map[string]*regionLog{}
+	if regions, err := l.regionDirs(); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, r := range regions {
+			rl, err := openReaderRegion(ctx, filepath.Join(l.dir, r), r, l.key, l.log)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			readers[r] = rl
+		}
+	}
+	l.mu.Lock()
+	if !l.closed && !l.writer {
+		l.regions = readers
+	}
+	l.mu.Unlock()
+	if lock != nil {
+		errs = append(errs, lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Writing reports whether l writes its directory now.
+func (l *Log) Writing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writer
+}
+
+// Refresh reads, while l does not write, what the writer kept since the
+// last Refresh: new regions, their checkpoints and the leaves these cover,
+// each checked against the tiles.
+func (l *Log) Refresh(ctx context.Context) error {
+	l.mu.Lock()
+	if l.writer || l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	known := maps.Clone(l.regions)
+	l.mu.Unlock()
+	regions, err := l.regionDirs()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range regions {
+		if rl, ok := known[r]; ok {
+			errs = append(errs, rl.refresh(ctx))
+			continue
+		}
+		rl, err := openReaderRegion(ctx, filepath.Join(l.dir, r), r, l.key, l.log)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		l.mu.Lock()
+		if _, ok := l.regions[r]; !ok && !l.writer && !l.closed {
+			l.regions[r] = rl
+		}
+		l.mu.Unlock()
+	}
+	return errors.Join(errs...)
 }
 
 // lockDir takes the data directory's lock, or says who holds it.
@@ -159,6 +337,7 @@ func (l *Log) Close() error {
 		errs = append(errs, rl.close())
 	}
 	l.regions = map[string]*regionLog{}
+	l.writer, l.fence, l.closed = false, nil, true
 	if l.lock != nil {
 		errs = append(errs, l.lock.Close())
 		l.lock = nil
@@ -195,10 +374,10 @@ func (l *Log) region(region string, create bool) (*regionLog, error) {
 	if !create {
 		return nil, nil
 	}
-	if l.lock == nil {
-		return nil, errors.New("sealed log closed")
+	if !l.writer {
+		return nil, ErrNotLeader
 	}
-	rl, err := openRegion(filepath.Join(l.dir, region), region, l.key, l.log, l.opts)
+	rl, err := openRegion(filepath.Join(l.dir, region), region, l.key, l.log, l.opts, l.fence)
 	if err != nil {
 		return nil, err
 	}
@@ -265,9 +444,9 @@ func (l *Log) Seal(ctx context.Context, d *archivev1.Dossier) (index int64, appe
 	return r.Index, r.Appended, r.Err
 }
 
-// Lookup returns the latest sealed dossier named name with sealed and
+// lookup returns the latest sealed dossier named name with sealed and
 // leaf_index set, or ErrNotSealed.
-func (l *Log) Lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
+func (l *Log) lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
 	rl, err := l.regionOfName(name)
 	if err != nil {
 		return nil, err
@@ -296,10 +475,10 @@ func (l *Log) LookupRegistration(name, reg string) (int64, error) {
 	return 0, fmt.Errorf("%w: %s", ErrNotSealed, name)
 }
 
-// Leaf returns the dossier sealed at index of name's region, checked to be
+// leaf returns the dossier sealed at index of name's region, checked to be
 // the dossier named name registered by event reg: a leaf that is another
 // dossier is ErrMismatch, never served for it.
-func (l *Log) Leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
+func (l *Log) leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
 	rl, err := l.regionOfName(name)
 	if err != nil {
 		return nil, nil, err
@@ -366,9 +545,9 @@ type RangeError struct{ Err error }
 func (e *RangeError) Error() string { return e.Err.Error() }
 func (e *RangeError) Unwrap() error { return e.Err }
 
-// InclusionProof proves leaf index of region is in the tree of an issued
+// inclusionProof proves leaf index of region is in the tree of an issued
 // checkpoint of treeSize leaves (0: the latest checkpoint).
-func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
+func (l *Log) inclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return Proof{}, err
@@ -379,10 +558,10 @@ func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize
 	return rl.inclusionProof(ctx, index, treeSize)
 }
 
-// ConsistencyProof proves the tree of from leaves is a prefix of the tree
+// consistencyProof proves the tree of from leaves is a prefix of the tree
 // of to leaves (0: the latest checkpoint), both sizes of issued checkpoints
 // or smaller.
-func (l *Log) ConsistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
+func (l *Log) consistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return 0, nil, err
@@ -407,10 +586,10 @@ type Checkpoint struct {
 	Origin    string
 }
 
-// Checkpoint returns the signed checkpoint of region's tree of treeSize
+// checkpoint returns the signed checkpoint of region's tree of treeSize
 // leaves, or the latest with 0; it is kept before it is returned. An empty
 // tree for a region that sealed nothing yet.
-func (l *Log) Checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
+func (l *Log) checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return Checkpoint{}, err
@@ -436,9 +615,9 @@ func (l *Log) Checkpoints(region string) ([]Checkpoint, error) {
 	return rl.cps.list(), nil
 }
 
-// Tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
+// tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
 // a full tile, as of the latest checkpoint.
-func (l *Log) Tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
+func (l *Log) tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
 	rl, err := l.region(region, false)
 	if err != nil {
 		return nil, err
@@ -447,4 +626,81 @@ func (l *Log) Tile(ctx context.Context, region string, level, index uint64, widt
 		return nil, fmt.Errorf("%w: %w", ErrNoTile, os.ErrNotExist)
 	}
 	return rl.servedTile(ctx, level, index, width)
+}
+
+// lagging reports whether err may only mean that l, a reader, has not yet
+// read what the writer kept since its last Refresh; if so it reads it.
+func (l *Log) lagging(ctx context.Context, err error) bool {
+	var re *RangeError
+	if err == nil || !(errors.Is(err, ErrNotSealed) || errors.Is(err, ErrMismatch) || errors.Is(err, ErrNoCheckpoint) || errors.Is(err, ErrNoTile) || errors.As(err, &re)) {
+		return false
+	}
+	l.mu.Lock()
+	reader := !l.writer && !l.closed
+	l.mu.Unlock()
+	return reader && l.Refresh(ctx) == nil
+}
+
+// Lookup returns the latest sealed dossier named name with sealed and
+// leaf_index set, or ErrNotSealed.
+func (l *Log) Lookup(ctx context.Context, name string) (*archivev1.Dossier, error) {
+	d, err := l.lookup(ctx, name)
+	if l.lagging(ctx, err) {
+		d, err = l.lookup(ctx, name)
+	}
+	return d, err
+}
+
+// Leaf returns the dossier sealed at index of name's region, checked to be
+// the dossier named name registered by event reg: a leaf that is another
+// dossier is ErrMismatch, never served for it.
+func (l *Log) Leaf(ctx context.Context, name, reg string, index int64) (*archivev1.Dossier, []byte, error) {
+	d, raw, err := l.leaf(ctx, name, reg, index)
+	if l.lagging(ctx, err) {
+		d, raw, err = l.leaf(ctx, name, reg, index)
+	}
+	return d, raw, err
+}
+
+// InclusionProof proves leaf index of region is in the tree of an issued
+// checkpoint of treeSize leaves (0: the latest checkpoint).
+func (l *Log) InclusionProof(ctx context.Context, region string, index, treeSize int64) (Proof, error) {
+	p, err := l.inclusionProof(ctx, region, index, treeSize)
+	if l.lagging(ctx, err) {
+		p, err = l.inclusionProof(ctx, region, index, treeSize)
+	}
+	return p, err
+}
+
+// ConsistencyProof proves the tree of from leaves is a prefix of the tree
+// of to leaves (0: the latest checkpoint), both sizes of issued checkpoints
+// or smaller.
+func (l *Log) ConsistencyProof(ctx context.Context, region string, from, to int64) (int64, [][]byte, error) {
+	n, hashes, err := l.consistencyProof(ctx, region, from, to)
+	if l.lagging(ctx, err) {
+		n, hashes, err = l.consistencyProof(ctx, region, from, to)
+	}
+	return n, hashes, err
+}
+
+// Checkpoint returns the signed checkpoint of region's tree of treeSize
+// leaves, or the latest with 0; it is kept before it is returned. An empty
+// tree for a region that sealed nothing yet. A reader returns the latest
+// the writer kept.
+func (l *Log) Checkpoint(ctx context.Context, region string, treeSize int64) (Checkpoint, error) {
+	cp, err := l.checkpoint(ctx, region, treeSize)
+	if l.lagging(ctx, err) {
+		cp, err = l.checkpoint(ctx, region, treeSize)
+	}
+	return cp, err
+}
+
+// Tile returns a hash tile of region's log (C2SP tlog-tiles), width 0 for
+// a full tile, as of the latest checkpoint.
+func (l *Log) Tile(ctx context.Context, region string, level, index uint64, width uint8) ([]byte, error) {
+	b, err := l.tile(ctx, region, level, index, width)
+	if l.lagging(ctx, err) {
+		b, err = l.tile(ctx, region, level, index, width)
+	}
+	return b, err
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -49,6 +50,14 @@ type regionLog struct {
 	signer   note.Signer
 	verifier note.Verifier
 
+	// readOnly: a standby's view (OpenReader), no appender; it serves
+	// the kept checkpoints and the leaves they cover.
+	readOnly bool
+	// fence is asked before a batch is appended and before its
+	// checkpoint is kept (nil: always leads); stopped is set once the
+	// appender shuts down.
+	fence    func(context.Context) error
+	stopped  atomic.Bool
 	cancel   context.CancelFunc
 	appender *tessera.Appender
 	shutdown func(context.Context) error
@@ -69,7 +78,7 @@ type regionLog struct {
 	published Checkpoint
 }
 
-func openRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger, opts Options) (*regionLog, error) {
+func newRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger) (*regionLog, error) {
 	origin := sealproof.Origin(region)
 	signer, err := sealproof.NewSigner(origin, key)
 	if err != nil {
@@ -84,6 +93,66 @@ func openRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger,
 	if rl.cps, err = openCheckpoints(filepath.Join(dir, "checkpoints"), verifier); err != nil {
 		return nil, fmt.Errorf("%w: region %s: %v", ErrCorrupt, region, err)
 	}
+	return rl, nil
+}
+
+// openReaderRegion opens region's log for reading only: the leaves its
+// last kept checkpoint covers, checked against the tiles. Nothing is
+// written.
+func openReaderRegion(ctx context.Context, dir, region string, key ed25519.PrivateKey, logger *slog.Logger) (*regionLog, error) {
+	rl, err := newRegion(dir, region, key, logger)
+	if err != nil {
+		return nil, err
+	}
+	rl.readOnly = true
+	rl.stopped.Store(true)
+	if err := rl.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return rl, nil
+}
+
+// refresh reads, for a reader, the checkpoints the writer kept since and
+// indexes the leaves the latest covers, each checked against its hash in
+// the tiles and the tiles against the checkpoint's root.
+func (rl *regionLog) refresh(ctx context.Context) error {
+	if !rl.readOnly {
+		return nil
+	}
+	if err := rl.cps.reload(); err != nil {
+		return fmt.Errorf("%w: region %s: %v", ErrCorrupt, rl.region, err)
+	}
+	last, ok := rl.cps.last()
+	from := uint64(rl.size())
+	if !ok || uint64(last.TreeSize) <= from {
+		return nil
+	}
+	size := uint64(last.TreeSize)
+	fetch := rl.tileFetcher()
+	root, err := rootFromTiles(ctx, size, fetch)
+	if err != nil {
+		return rl.corrupt("tiles of the kept checkpoint of %d leaves: %v", size, err)
+	}
+	if !bytes.Equal(root, last.RootHash) {
+		return rl.corrupt("tiles give root %x for %d leaves, the kept checkpoint %x", root, size, last.RootHash)
+	}
+	for b := from / layout.EntryBundleWidth; b*layout.EntryBundleWidth < size; b++ {
+		if err := rl.checkBundle(ctx, b, from, size, fetch); err != nil {
+			return err
+		}
+	}
+	rl.mu.Lock()
+	rl.n = max(rl.n, int64(size))
+	rl.mu.Unlock()
+	return nil
+}
+
+func openRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger, opts Options, fence func(context.Context) error) (*regionLog, error) {
+	rl, err := newRegion(dir, region, key, logger)
+	if err != nil {
+		return nil, err
+	}
+	rl.fence = fence
 	if err := rl.recover(context.Background()); err != nil {
 		return nil, err
 	}
@@ -94,7 +163,7 @@ func openRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger,
 		return nil, fmt.Errorf("open log of %s: %w", region, err)
 	}
 	aopts := tessera.NewAppendOptions().
-		WithCheckpointSigner(signer).
+		WithCheckpointSigner(rl.signer).
 		WithBatching(uint(opts.MaxBatch), 10*time.Millisecond).
 		WithPushback(uint(2 * opts.MaxBatch)).
 		WithCheckpointInterval(opts.CheckpointInterval).
@@ -111,6 +180,9 @@ func openRegion(dir, region string, key ed25519.PrivateKey, logger *slog.Logger,
 }
 
 func (rl *regionLog) close() error {
+	if rl.stopped.Swap(true) || rl.shutdown == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := rl.shutdown(ctx)
@@ -204,7 +276,7 @@ func (rl *regionLog) recover(ctx context.Context) error {
 		return err
 	}
 	for b := uint64(0); b*layout.EntryBundleWidth < size; b++ {
-		if err := rl.checkBundle(ctx, b, size, fetch); err != nil {
+		if err := rl.checkBundle(ctx, b, 0, size, fetch); err != nil {
 			return err
 		}
 	}
@@ -237,9 +309,10 @@ func (rl *regionLog) checkPublished() error {
 }
 
 // checkBundle checks entry bundle b of a tree of size leaves against the
-// level-0 tile and indexes its leaves. A zero-filled tail after the
-// bundle's entries is cut and reported; any other damage refuses the log.
-func (rl *regionLog) checkBundle(ctx context.Context, b, size uint64, fetch client.TileFetcherFunc) error {
+// level-0 tile and indexes its leaves from leaf from on. A zero-filled
+// tail after the bundle's entries is cut (by a writer; a reader leaves it)
+// and reported; any other damage refuses the log.
+func (rl *regionLog) checkBundle(ctx context.Context, b, from, size uint64, fetch client.TileFetcherFunc) error {
 	width := min(layout.EntryBundleWidth, size-b*layout.EntryBundleWidth)
 	p := uint8(width % layout.EntryBundleWidth)
 	rel := layout.EntriesPath(b, p)
@@ -270,12 +343,19 @@ func (rl *regionLog) checkBundle(ctx context.Context, b, size uint64, fetch clie
 		if err != nil {
 			return rl.corrupt("entry bundle %s: leaf %d: %v", rel, i, err)
 		}
-		rl.add(name, reg, int64(i))
+		if i >= from {
+			rl.mu.Lock()
+			rl.add(name, reg, int64(i))
+			rl.mu.Unlock()
+		}
 		off += 2 + n
 	}
 	if tail := raw[off:]; len(tail) > 0 {
 		if !allZero(tail) {
 			return rl.corrupt("entry bundle %s holds %d unexplained bytes after its %d entries", rel, len(tail), width)
+		}
+		if rl.readOnly {
+			return nil
 		}
 		rl.logger.Warn("sealed log: cutting a zero-filled tail off an entry bundle", "region", rl.region,
 			"bundle", rel, "entries", width, "zero_bytes", len(tail))
@@ -378,16 +458,29 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 	rl.sealMu.Lock()
 	defer rl.sealMu.Unlock()
 	out := make([]Result, len(ds))
+	// Fenced: a process that no longer leads appends nothing.
+	if err := rl.leads(ctx); err != nil {
+		for j := range out {
+			out[j].Err = err
+		}
+		return out
+	}
 	type pending struct {
 		j         int
 		name, reg string
 		fut       tessera.IndexFuture
 	}
 	var todo []pending
-	var last tessera.Index
-	var integrated bool
 	first := map[[2]string]int{}
 	dups := map[int]int{}
+	var last tessera.Index
+	var integrated bool
+	// A dossier found in the log (appended by a writer cut short) is
+	// sealed only once a kept checkpoint covers its leaf too.
+	covered := int64(0)
+	if cp, ok := rl.cps.last(); ok {
+		covered = cp.TreeSize
+	}
 	for j, d := range ds {
 		leaf, err := sealproof.EncodeLeaf(d)
 		if err != nil {
@@ -396,11 +489,8 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 		}
 		reg, _ := sealproof.RegistrationEventID(d)
 		if i, ok := rl.find(d.GetName(), reg); ok {
-			// Found in the tree, perhaps integrated by a writer killed
-			// before a checkpoint covered it: it too is sealed only once a
-			// published checkpoint covers it (below).
 			out[j] = Result{Index: i}
-			if !integrated || uint64(i) > last.Index {
+			if i >= covered && (!integrated || uint64(i) > last.Index) {
 				last, integrated = tessera.Index{Index: uint64(i)}, true
 			}
 			continue
@@ -440,14 +530,20 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 		if err != nil {
 			return fmt.Errorf("await checkpoint: %w", err)
 		}
+		// Fenced again: a checkpoint is kept, and handed out, only while
+		// this process leads.
+		if err := rl.leads(ctx); err != nil {
+			return err
+		}
 		if _, err := rl.keep(raw); err != nil {
 			return err
 		}
 		return nil
 	}()
 	if err != nil {
+		// Nothing past the kept checkpoint counts as sealed.
 		for j := range out {
-			if out[j].Err == nil {
+			if out[j].Err == nil && out[j].Index >= covered {
 				out[j] = Result{Err: err}
 			}
 		}
@@ -455,14 +551,36 @@ func (rl *regionLog) sealBatch(ctx context.Context, ds []*archivev1.Dossier) []R
 	return out
 }
 
+// leads says whether this region's log may be written now: it is open
+// for writing and its fence passes.
+func (rl *regionLog) leads(ctx context.Context) error {
+	if rl.readOnly || rl.stopped.Load() {
+		return ErrNotLeader
+	}
+	if rl.fence != nil {
+		if err := rl.fence(ctx); err != nil {
+			if errors.Is(err, ErrNotLeader) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+	}
+	return nil
+}
+
 // keepPublished is keep for the published checkpoint, once per content:
 // the root comes from the note, never from the tiles, so serving the latest
 // checkpoint costs one small file read whatever the log's size.
-func (rl *regionLog) keepPublished(raw []byte) (Checkpoint, error) {
+func (rl *regionLog) keepPublished(ctx context.Context, raw []byte) (Checkpoint, error) {
 	rl.pubMu.Lock()
 	defer rl.pubMu.Unlock()
 	if rl.pubRaw != nil && bytes.Equal(raw, rl.pubRaw) {
 		return rl.published, nil
+	}
+	// Fenced like a batch: only the writer that leads keeps (and so hands
+	// out) a checkpoint.
+	if err := rl.leads(ctx); err != nil {
+		return Checkpoint{}, err
 	}
 	cp, err := rl.keep(raw)
 	if err != nil {
@@ -489,8 +607,18 @@ func (rl *regionLog) keep(raw []byte) (Checkpoint, error) {
 // latestCheckpoint returns the latest checkpoint, keeping it first.
 func (rl *regionLog) latestCheckpoint(ctx context.Context) (Checkpoint, error) {
 	raw, err := os.ReadFile(filepath.Join(rl.root, layout.CheckpointPath))
+	if rl.readOnly {
+		// A reader hands out only what the writer kept.
+		err = os.ErrNotExist
+	}
 	if err == nil {
-		cp, err := rl.keepPublished(raw)
+		cp, err := rl.keepPublished(ctx, raw)
+		if errors.Is(err, ErrNotLeader) {
+			// No longer leading: what was kept.
+			if last, ok := rl.cps.last(); ok {
+				return last, nil
+			}
+		}
 		if err != nil {
 			return Checkpoint{}, err
 		}

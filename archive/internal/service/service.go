@@ -6,7 +6,11 @@
 //
 //	ARCHIVE_DATA_DIR     directory of the sealed log, one transparency log
 //	                     per region (default ./var/archive); it must outlive
-//	                     Redis, and one archive process writes it at a time.
+//	                     Redis, and one archive process writes it at a time:
+//	                     the replicas elect it through etcd
+//	                     (archive/internal/writer); the others serve reads
+//	                     from the directory, so each replica must see it
+//	                     (docs/ARCHITECTURE.md, "Scale").
 //	ARCHIVE_SIGNING_KEY  PEM Ed25519 private key (PKCS#8) of the note keys
 //	                     that sign each region's checkpoints; without it an
 //	                     ephemeral key is used and checkpoints do not
@@ -17,16 +21,18 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/feed"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/grpcapi"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealing"
 	"github.com/xiaoyi-disputes/disputes/archive/internal/store"
+	"github.com/xiaoyi-disputes/disputes/archive/internal/writer"
 	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
@@ -56,11 +62,12 @@ func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, err
 		d.Log.Warn("no checkpoint signing key: using an ephemeral one; checkpoints will not verify after a restart", "env", SigningKeyEnv)
 	}
 	dir := server.EnvOr(DataDirEnv, "./var/archive")
-	sealed, err := sealedlog.Open(dir, key, d.Log, sealedlog.Options{})
+	// Every replica reads the log; the elected one writes it.
+	sealed, err := sealedlog.OpenReader(dir, key, d.Log, sealedlog.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open sealed log %s: %w", dir, err)
 	}
-	d.Log.Info("sealed log open", "dir", dir, "regions", sealed.Regions())
+	d.Log.Info("sealed log open for reading", "dir", dir, "regions", sealed.Regions())
 	for _, r := range sealed.Regions() {
 		d.Log.Info("sealed log note key", "region", r, "verifier_key", sealed.VerifierKey(r))
 	}
@@ -69,8 +76,9 @@ func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, err
 	st.Now = d.Now
 	// Search and statistics read indexes and counters the consumer keeps;
 	// dossiers filed before they existed are added once, before the
-	// consumer starts.
-	if err := ensureDerived(ctx, st, d); err != nil {
+	// consumer starts, by one replica at a time (an etcd lock): the others
+	// then find them built.
+	if err := lockedEnsureDerived(ctx, st, d); err != nil {
 		return nil, err
 	}
 	archivev1.RegisterArchiveServiceServer(d.Server.GRPC(), grpcapi.New(st, sealed, d.Log))
@@ -79,14 +87,45 @@ func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, err
 		Default: feed.Handler(st), Log: d.Log, Registerer: d.Server.Registry(),
 	}
 	d.Server.AddReadinessInfo("events", sub.ParkedInfo)
+	// Every replica files events (the consumer group hands each entry to
+	// one); only the elected writer of the sealed log seals.
 	sealer := &sealing.Sealer{Store: st, Log: sealed, Redis: d.Redis, Group: feed.Group, Sources: feed.Sources,
 		Interval: time.Second, Regions: d.Roster.Regions, Logger: d.Log}
-	seal := func(ctx context.Context) error {
-		err := sealer.Run(ctx)
-		// The sealer is the log's one writer: close the log once it stopped.
-		return errors.Join(err, sealed.Close())
+	w := &writer.Writer{Etcd: d.Etcd, Log: sealed, Lead: sealer.Run, Logger: d.Log, ID: events.UniqueName()}
+	if err := w.Register(d.Server.Registry()); err != nil {
+		return nil, err
 	}
-	return []func(context.Context) error{sub.Run, seal}, nil
+	d.Server.AddReadinessInfo("sealed_log", func() string {
+		if sealed.Writing() {
+			return "writer"
+		}
+		return "standby"
+	})
+	return []func(context.Context) error{sub.Run, w.Run}, nil
+}
+
+// derivedLock is the etcd lock under which a replica builds the indexes.
+const derivedLock = "/disputes/_locks/archive-derived"
+
+// lockedEnsureDerived is ensureDerived under derivedLock.
+func lockedEnsureDerived(ctx context.Context, st *store.Store, d *app.Deps) error {
+	sess, err := concurrency.NewSession(d.Etcd, concurrency.WithTTL(10), concurrency.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("archive indexes: etcd session: %w", err)
+	}
+	defer sess.Close()
+	mu := concurrency.NewMutex(sess, derivedLock)
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if err := mu.Lock(lctx); err != nil {
+		return fmt.Errorf("archive indexes: lock: %w", err)
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = mu.Unlock(uctx)
+	}()
+	return ensureDerived(ctx, st, d)
 }
 
 // ensureDerived builds the indexes and counters of every region that has
