@@ -281,28 +281,15 @@ func (s *Store) List(ctx context.Context, region string) ([]*dossier.Dossier, er
 	if err != nil {
 		return nil, fmt.Errorf("read index of %s: %w", region, err)
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = metaKey(region, id)
-	}
-	raws, err := s.rdb.MGet(ctx, keys...).Result()
+	all, err := s.summaries(ctx, region, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read dossiers of %s: %w", region, err)
+		return nil, err
 	}
-	out := make([]*dossier.Dossier, 0, len(raws))
-	for _, r := range raws {
-		str, ok := r.(string)
-		if !ok {
-			continue
+	out := make([]*dossier.Dossier, 0, len(all))
+	for _, d := range all {
+		if d != nil {
+			out = append(out, d)
 		}
-		d, err := decodeMeta([]byte(str))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
 	}
 	return out, nil
 }
