@@ -51,31 +51,12 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
-start() { # name logfile cmd...
-  local name=$1 log=$2
-  shift 2
-  "$@" >>"$log" 2>&1 &
-  pids+=($!)
-  names+=("$name")
-}
-
-wait_for() { # what command...
-  local what=$1
-  shift
-  for _ in $(seq 1 100); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  echo "$what did not come up; see $VAR/log" >&2
-  exit 1
-}
+# shellcheck source=scripts/run-lib.sh
+source scripts/run-lib.sh
 
 # The local CA and one certificate per service (kept when they exist), and
 # the passwords of Redis's and etcd's users, made once, readable by us only.
 "$BIN/disputectl" certs init --dir "$CERTS" >/dev/null
-secret() { # file
-  [[ -s $1 ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$1")
-}
 secret "$SECRETS/redis-password"
 secret "$SECRETS/etcd-password"
 secret "$SECRETS/etcd-root-password"
