@@ -10,6 +10,7 @@
 #   CLIENTS=20 DURATION=20s scripts/bench-lifecycle.sh
 #   LOG_LEVEL=warn scripts/bench-lifecycle.sh       # without the per-RPC log line
 #   PPROF=1 KEEP=1 scripts/bench-lifecycle.sh       # services serve /debug/pprof
+#   TOPOLOGY=cluster scripts/bench-lifecycle.sh     # as make run-cluster: Redis Cluster, 3 etcd, 2 replicas each
 source "$(dirname "$0")/bench-platform.sh"
 CLIENTS=${CLIENTS:-50}
 DURATION=${DURATION:-60s}
@@ -18,16 +19,14 @@ OFFICE_EVERY=${OFFICE_EVERY:-10}
 
 build_platform
 start_servers
-echo "== starting ${SERVICES[*]}"
-for s in "${SERVICES[@]}"; do start_service "$s"; done
+start_services
 machine
-cpu="redis=$REDIS_PID,etcd=$ETCD_PID"
-for s in "${SERVICES[@]}"; do cpu+=",$s=${SVC_PID[$s]}"; done
+cpu=$(cpu_list)
 
 status=0
 # shellcheck disable=SC2046
 "$BIN/benchlifecycle" $(driver_addrs) -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" \
   -office-every "$OFFICE_EVERY" -cpu "$cpu" ${BENCH_ARGS:-} || status=$?
-echo "== logs: $(for s in "${SERVICES[@]}"; do printf '%s %s lines; ' "$s" "$(wc -l <"$TMP/$s.log")"; done)"
+echo "== logs: $(for s in $(instances); do printf '%s %s lines; ' "$s" "$(wc -l <"$TMP/$s.log")"; done)"
 grep -h '"level":"\(WARN\|ERROR\)"' "$TMP"/*.log | cut -c1-300 | sort | uniq -c | sort -rn | head -5 || true
 exit $status
