@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short test-faults deps run run-cluster test-cluster bench-intake bench-lifecycle bench-events bench-archive clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run run-cluster test-cluster bench-intake bench-lifecycle bench-cluster bench-events bench-archive clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -119,6 +119,11 @@ bench-intake: deps
 ## CPU and Redis commands per lifecycle, consumer lag, close -> sealed; non-zero exit when a target is missed
 bench-lifecycle: deps
 	@scripts/bench-lifecycle.sh
+
+## bench-cluster: the same through the topology of make run-cluster (a Redis Cluster of 3 masters and 3 replicas,
+## 3 etcd members, 2 replicas of each service called in turn); Redis commands summed over the masters
+bench-cluster: deps
+	@TOPOLOGY=cluster scripts/bench-lifecycle.sh
 
 ## bench-events: each consumer group applying a backlog of real events (N disputes' worth); events/s per group
 bench-events: deps

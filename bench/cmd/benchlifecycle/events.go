@@ -108,7 +108,7 @@ func runAdvance(ctx context.Context, c config) error {
 
 // runDrain waits until group has applied everything on its streams and
 // prints events/s, CPU and Redis commands per event.
-func runDrain(ctx context.Context, c config, rdb *redis.Client) error {
+func runDrain(ctx context.Context, c config, rdb redis.UniversalClient) error {
 	if c.group == "" || len(c.streams) == 0 {
 		return fmt.Errorf("-mode drain needs -group and -streams")
 	}
@@ -130,7 +130,7 @@ func runDrain(ctx context.Context, c config, rdb *redis.Client) error {
 		return err
 	}
 	cpuBefore := load.CPUTimes(c.procs)
-	cmdBefore, err := commandStats(ctx, rdb)
+	cmdBefore, _, err := commandStats(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func runDrain(ctx context.Context, c config, rdb *redis.Client) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cpuAfter := load.CPUTimes(c.procs)
-	cmdAfter, _ := commandStats(ctx, rdb)
+	cmdAfter, nodes, _ := commandStats(ctx, rdb)
 	if done.IsZero() {
 		fmt.Printf("group %s: backlog %d not drained within %s\n", c.group, initial, c.drainTimeout)
 		return errTargetMissed
@@ -169,7 +169,7 @@ func runDrain(ctx context.Context, c config, rdb *redis.Client) error {
 		}
 	}
 	list, total := commandDelta(cmdBefore, cmdAfter)
-	total -= int64(polls*(1+len(c.streams)) + 2) // this driver's own polls, roughly
+	total -= int64(polls*(1+len(c.streams)) + 2*nodes) // this driver's own polls, roughly
 	var top []string
 	for i, cc := range list {
 		if i == 8 {

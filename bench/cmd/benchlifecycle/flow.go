@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -56,23 +58,31 @@ func dialAll(c config) (*clients, error) {
 	if cl.office, err = tok("tax", "bench-office", authn.RoleOffice, authn.RoleHandler); err != nil {
 		return nil, err
 	}
-	dial := func(addr string) (*grpc.ClientConn, error) {
-		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return nil, fmt.Errorf("dial %s: %w", addr, err)
+	// Several addresses of one service are its replicas, called in turn.
+	dial := func(addrs string) (grpc.ClientConnInterface, error) {
+		rr := &roundRobin{}
+		for _, addr := range strings.Split(addrs, ",") {
+			cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return nil, fmt.Errorf("dial %s: %w", addr, err)
+			}
+			cc.Connect()
+			cl.conns = append(cl.conns, cc)
+			rr.conns = append(rr.conns, cc)
 		}
-		cc.Connect()
-		cl.conns = append(cl.conns, cc)
-		return cc, nil
+		if len(rr.conns) == 1 {
+			return rr.conns[0], nil
+		}
+		return rr, nil
 	}
 	for _, d := range []struct {
 		addr string
-		set  func(*grpc.ClientConn)
+		set  func(grpc.ClientConnInterface)
 	}{
-		{c.intakeAddr, func(cc *grpc.ClientConn) { cl.intake = intakev1.NewIntakeServiceClient(cc) }},
-		{c.routingAddr, func(cc *grpc.ClientConn) { cl.routing = routingv1.NewRoutingServiceClient(cc) }},
-		{c.meetingAddr, func(cc *grpc.ClientConn) { cl.meeting = meetingv1.NewMeetingServiceClient(cc) }},
-		{c.archAddr, func(cc *grpc.ClientConn) { cl.archive = archivev1.NewArchiveServiceClient(cc) }},
+		{c.intakeAddr, func(cc grpc.ClientConnInterface) { cl.intake = intakev1.NewIntakeServiceClient(cc) }},
+		{c.routingAddr, func(cc grpc.ClientConnInterface) { cl.routing = routingv1.NewRoutingServiceClient(cc) }},
+		{c.meetingAddr, func(cc grpc.ClientConnInterface) { cl.meeting = meetingv1.NewMeetingServiceClient(cc) }},
+		{c.archAddr, func(cc grpc.ClientConnInterface) { cl.archive = archivev1.NewArchiveServiceClient(cc) }},
 	} {
 		cc, err := dial(d.addr)
 		if err != nil {
@@ -82,6 +92,25 @@ func dialAll(c config) (*clients, error) {
 		d.set(cc)
 	}
 	return cl, nil
+}
+
+// roundRobin sends each call to the next of several connections, one per
+// replica of a service, as the gateway's etcd resolver does.
+type roundRobin struct {
+	conns []*grpc.ClientConn
+	next  atomic.Uint64
+}
+
+func (r *roundRobin) pick() *grpc.ClientConn {
+	return r.conns[(r.next.Add(1)-1)%uint64(len(r.conns))]
+}
+
+func (r *roundRobin) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	return r.pick().Invoke(ctx, method, args, reply, opts...)
+}
+
+func (r *roundRobin) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return r.pick().NewStream(ctx, desc, method, opts...)
 }
 
 func (cl *clients) close() {

@@ -22,7 +22,7 @@ func streamsOf(region string) []string {
 
 // runLifecycles is make bench-lifecycle: idle lifecycles, then the load,
 // then the wait for the groups and the seals.
-func runLifecycles(ctx context.Context, c config, rdb *redis.Client) error {
+func runLifecycles(ctx context.Context, c config, rdb redis.UniversalClient) error {
 	cl, err := dialAll(c)
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func runLifecycles(ctx context.Context, c config, rdb *redis.Client) error {
 	sctx, stopSampler := context.WithCancel(ctx)
 	defer stopSampler()
 	sampler := &lagSampler{}
-	samplerRDB := redis.NewClient(&redis.Options{Addr: c.redisAddr, PoolSize: 1})
+	samplerRDB := newRedis(c.redisAddr, 1)
 	defer samplerRDB.Close()
 	go sampler.run(sctx, samplerRDB, streamsOf(c.region), 100*time.Millisecond)
 
@@ -86,14 +86,15 @@ func runLifecycles(ctx context.Context, c config, rdb *redis.Client) error {
 		tallies[i] = tally{calls: map[string][]time.Duration{}, errs: map[string]int{}}
 	}
 	var cmdBefore, cmdAfter map[string]int64
+	var infoNodes int
 	var samplerBefore, samplerAfter int
 	var statsWG sync.WaitGroup
 	statsWG.Go(func() {
 		time.Sleep(time.Until(measureFrom))
 		samplerBefore = sampler.commands()
-		cmdBefore, _ = commandStats(ctx, rdb)
+		cmdBefore, _, _ = commandStats(ctx, rdb)
 		time.Sleep(time.Until(measureTo))
-		cmdAfter, _ = commandStats(ctx, rdb)
+		cmdAfter, infoNodes, _ = commandStats(ctx, rdb)
 		samplerAfter = sampler.commands()
 	})
 	seals := &sealWatch{every: c.sealSample}
@@ -142,6 +143,9 @@ func runLifecycles(ctx context.Context, c config, rdb *redis.Client) error {
 	}
 	fmt.Println(res)
 	fmt.Println(res.CPUPerCall())
+	if line := cpuByName(res); line != "" {
+		fmt.Println(line)
+	}
 
 	// Per call.
 	calls := map[string][]time.Duration{}
@@ -194,7 +198,7 @@ func runLifecycles(ctx context.Context, c config, rdb *redis.Client) error {
 	// Redis commands per lifecycle.
 	list, total := commandDelta(cmdBefore, cmdAfter)
 	own := int64(samplerAfter - samplerBefore)
-	platformCmds := total - own - 2 // the two INFO commandstats
+	platformCmds := total - own - 2*int64(infoNodes) // the two INFO commandstats on each server
 	perCmd := float64(platformCmds) / float64(max(res.Requests, 1))
 	var top []string
 	for i, cc := range list {
@@ -375,4 +379,37 @@ func (s *sealWatch) open() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.waiting)
+}
+
+// cpuByName sums the CPU per lifecycle of processes sharing a name (the
+// replicas of one service); empty when no name repeats.
+func cpuByName(r load.Result) string {
+	if len(r.CPU) != len(r.Processes) || r.Requests == 0 {
+		return ""
+	}
+	sum := map[string]time.Duration{}
+	count := map[string]int{}
+	var names []string
+	for i, p := range r.Processes {
+		if r.CPU[i] < 0 {
+			continue
+		}
+		if count[p.Name] == 0 {
+			names = append(names, p.Name)
+		}
+		sum[p.Name] += r.CPU[i]
+		count[p.Name]++
+	}
+	if len(names) == len(r.Processes) {
+		return ""
+	}
+	var parts []string
+	for _, n := range names {
+		label := n
+		if count[n] > 1 {
+			label = fmt.Sprintf("%s(x%d)", n, count[n])
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0fµs", label, float64(sum[n].Microseconds())/float64(r.Requests)))
+	}
+	return "cpu     per lifecycle, summed per service over its processes: " + strings.Join(parts, ", ")
 }

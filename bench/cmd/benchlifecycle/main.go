@@ -69,11 +69,11 @@ func run(ctx context.Context, args []string) error {
 	var c config
 	fs := flag.NewFlagSet("benchlifecycle", flag.ContinueOnError)
 	fs.StringVar(&c.mode, "mode", "lifecycle", "lifecycle | register | advance | drain")
-	fs.StringVar(&c.intakeAddr, "intake-addr", "127.0.0.1:9101", "intake gRPC address")
-	fs.StringVar(&c.routingAddr, "routing-addr", "127.0.0.1:9102", "routing gRPC address")
-	fs.StringVar(&c.meetingAddr, "meeting-addr", "127.0.0.1:9103", "meeting gRPC address")
-	fs.StringVar(&c.archAddr, "archive-addr", "127.0.0.1:9104", "archive gRPC address")
-	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6390", "the platform's Redis (command counts and group lag)")
+	fs.StringVar(&c.intakeAddr, "intake-addr", "127.0.0.1:9101", "intake gRPC address; several, comma separated: replicas called in turn")
+	fs.StringVar(&c.routingAddr, "routing-addr", "127.0.0.1:9102", "routing gRPC address(es)")
+	fs.StringVar(&c.meetingAddr, "meeting-addr", "127.0.0.1:9103", "meeting gRPC address(es)")
+	fs.StringVar(&c.archAddr, "archive-addr", "127.0.0.1:9104", "archive gRPC address(es)")
+	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6390", "the platform's Redis (command counts and group lag); several, comma separated: the nodes of a Redis Cluster, its masters' counts summed")
 	fs.StringVar(&c.keyFile, "key", "var/keys/dev-key.pem", "private key that signs the staff tokens")
 	fs.StringVar(&c.region, "region", "141181", "region")
 	fs.IntVar(&c.opts.Concurrency, "c", 50, "concurrent clients, each with one lifecycle in flight")
@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: c.redisAddr, PoolSize: 4})
+	rdb := newRedis(c.redisAddr, 4)
 	defer rdb.Close()
 	switch c.mode {
 	case "lifecycle":
@@ -119,7 +119,18 @@ func run(ctx context.Context, args []string) error {
 	return fmt.Errorf("unknown -mode %q", c.mode)
 }
 
-// processes parses "name=pid,name=pid".
+// newRedis is a client of the platform's Redis: one server's for one
+// address, a Redis Cluster's for several (as platform/app.NewRedis).
+func newRedis(addrs string, pool int) redis.UniversalClient {
+	list := strings.Split(addrs, ",")
+	if len(list) == 1 {
+		return redis.NewClient(&redis.Options{Addr: list[0], PoolSize: pool})
+	}
+	return redis.NewClusterClient(&redis.ClusterOptions{Addrs: list, PoolSize: pool})
+}
+
+// processes parses "name=pid,name=pid"; a name may repeat (the replicas
+// of one service), their CPU is then also shown summed.
 func processes(v string) ([]load.Process, error) {
 	var out []load.Process
 	for _, part := range strings.Split(v, ",") {

@@ -12,13 +12,41 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// commandStats reads INFO commandstats: calls per command.
-func commandStats(ctx context.Context, rdb *redis.Client) (map[string]int64, error) {
-	s, err := rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
-		return nil, fmt.Errorf("info commandstats: %w", err)
+// commandStats reads INFO commandstats: calls per command, summed over
+// the masters of a Redis Cluster (the commands the platform sends; a
+// replica only repeats its master's writes). nodes is how many servers
+// answered, each of which counted the INFO itself.
+func commandStats(ctx context.Context, rdb redis.UniversalClient) (out map[string]int64, nodes int, err error) {
+	out = map[string]int64{}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		s, err := rdb.Info(ctx, "commandstats").Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("info commandstats: %w", err)
+		}
+		addCommandStats(out, s)
+		return out, 1, nil
 	}
-	out := map[string]int64{}
+	var mu sync.Mutex
+	err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		s, err := c.Info(ctx, "commandstats").Result()
+		if err != nil {
+			return fmt.Errorf("info commandstats on %s: %w", c.Options().Addr, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		addCommandStats(out, s)
+		nodes++
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, nodes, nil
+}
+
+// addCommandStats adds one server's INFO commandstats to out.
+func addCommandStats(out map[string]int64, s string) {
 	for _, line := range strings.Split(s, "\n") {
 		line = strings.TrimSpace(line)
 		name, rest, ok := strings.Cut(line, ":")
@@ -28,11 +56,10 @@ func commandStats(ctx context.Context, rdb *redis.Client) (map[string]int64, err
 		for _, kv := range strings.Split(rest, ",") {
 			if v, ok := strings.CutPrefix(kv, "calls="); ok {
 				n, _ := strconv.ParseInt(v, 10, 64)
-				out[strings.TrimPrefix(name, "cmdstat_")] = n
+				out[strings.TrimPrefix(name, "cmdstat_")] += n
 			}
 		}
 	}
-	return out, nil
 }
 
 // commandDelta is after-before per command, largest first.
@@ -65,7 +92,7 @@ func (g groupState) key() string { return g.group + "<-" + g.stream }
 // behind in time it is (the age of its oldest entry not yet acknowledged,
 // by the entry ids' milliseconds and Redis's clock). It returns how many
 // commands it sent.
-func sampleGroups(ctx context.Context, rdb *redis.Client, streams []string) ([]groupState, int, error) {
+func sampleGroups(ctx context.Context, rdb redis.UniversalClient, streams []string) ([]groupState, int, error) {
 	now, err := rdb.Time(ctx).Result()
 	if err != nil {
 		return nil, 1, err
@@ -122,7 +149,7 @@ type lagSample struct {
 	groups []groupState
 }
 
-func (l *lagSampler) run(ctx context.Context, rdb *redis.Client, streams []string, every time.Duration) {
+func (l *lagSampler) run(ctx context.Context, rdb redis.UniversalClient, streams []string, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
