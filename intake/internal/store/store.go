@@ -442,6 +442,39 @@ func (s *Store) Get(ctx context.Context, region, id string) (*intakev1.Dispute, 
 	return d, nil
 }
 
+// GetMany returns disputes ids of region with their linked disputes and
+// holders, in one MGET and one pipeline; a dispute that does not exist is
+// nil in its place.
+func (s *Store) GetMany(ctx context.Context, region string, ids []string) ([]*intakev1.Dispute, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = DisputeKey(region, id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get disputes of %s: %w", region, err)
+	}
+	out := make([]*intakev1.Dispute, len(ids))
+	var found []*intakev1.Dispute
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if out[i], err = decode(ids[i], []byte(str)); err != nil {
+			return nil, err
+		}
+		found = append(found, out[i])
+	}
+	if err := s.decorate(ctx, region, found); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InDepartment reports, for each dispute name in ns, whether it is in the
 // index of the disputes department registered, holds or held (the index a
 // department's list reads), in one command. A name of another region or a
