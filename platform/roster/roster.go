@@ -516,7 +516,13 @@ func ChangesAfter(ctx context.Context, cli *clientv3.Client, region, after strin
 	if limit > 0 {
 		opts = append(opts, clientv3.WithLimit(limit))
 	}
-	resp, err := cli.Get(ctx, from, opts...)
+	return readChanges(ctx, cli, region, from, opts...)
+}
+
+// readChanges reads and decodes the audit records of region from key with
+// opts.
+func readChanges(ctx context.Context, cli *clientv3.Client, region, key string, opts ...clientv3.OpOption) ([]ChangeRecord, error) {
+	resp, err := cli.Get(ctx, key, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("roster changes %s: %w", region, err)
 	}
@@ -724,17 +730,5 @@ func ChangesBefore(ctx context.Context, cli *clientv3.Client, region, before str
 	if limit > 0 {
 		opts = append(opts, clientv3.WithLimit(limit))
 	}
-	resp, err := cli.Get(ctx, p, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("roster changes %s: %w", region, err)
-	}
-	out := make([]ChangeRecord, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		c, err := decodeChange(kv)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return readChanges(ctx, cli, region, p, opts...)
 }
