@@ -12,6 +12,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/xiaoyi-disputes/disputes/platform/replicated"
 )
 
 // ErrorInfo reasons shared by every service. Services add their own domain
@@ -72,7 +74,8 @@ func IsTransient(err error) bool {
 		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
 		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted), errors.Is(err, redis.ErrClosed),
 		redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsMasterDownError(err),
-		redis.IsTryAgainError(err), redis.IsClusterDownError(err), redis.IsMaxClientsError(err):
+		redis.IsTryAgainError(err), redis.IsClusterDownError(err), redis.IsMaxClientsError(err),
+		errors.Is(err, replicated.ErrNotReplicated):
 		return true
 	}
 	var ne net.Error

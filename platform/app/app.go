@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -29,6 +30,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 	"github.com/xiaoyi-disputes/disputes/platform/regionconfig"
+	"github.com/xiaoyi-disputes/disputes/platform/replicated"
 	"github.com/xiaoyi-disputes/disputes/platform/roster"
 	"github.com/xiaoyi-disputes/disputes/platform/server"
 	configv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/config/v1"
@@ -238,18 +240,35 @@ func splitList(s string) []string {
 // NewRedis returns the client of addrs: a single server's for one address,
 // a Redis Cluster's for several (the nodes it starts from; it learns the
 // others). Every multi-key command of the platform stays in one hash slot,
-// the {region} tag of events.Key, so both serve the same code.
-func NewRedis(addrs []string, user, password string) redis.UniversalClient {
+// the {region} tag of events.Key, so both serve the same code. On a
+// cluster a write returns once a replica of its master holds it, and the
+// client reads the slots again after a failure, so a failover loses no
+// acknowledged write and moves callers to the promoted replica within a
+// second (platform/replicated; docs/ARCHITECTURE.md, "Durability on a
+// cluster"). reg may be nil.
+func NewRedis(addrs []string, user, password string, log *slog.Logger, reg prometheus.Registerer) redis.UniversalClient {
 	if len(addrs) == 1 {
 		return redis.NewClient(&redis.Options{
 			Addr: addrs[0], Username: user, Password: password,
 			DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
 		})
 	}
-	return redis.NewClusterClient(&redis.ClusterOptions{
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: addrs, Username: user, Password: password,
 		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, PoolSize: 128,
+		ClusterStateReloadInterval: time.Second,
 	})
+	unreplicated := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "redis_unreplicated_rounds_total",
+		Help: "Rounds of writes a Redis master acknowledged with fewer replicas connected than writes wait for.",
+	}, []string{"addr"})
+	if reg != nil {
+		reg.MustRegister(unreplicated)
+	}
+	replicated.Install(cc, replicated.Config{Log: log,
+		Unreplicated: func(addr string) { unreplicated.WithLabelValues(addr).Inc() }})
+	replicated.ReloadOnFailure(cc)
+	return cc
 }
 
 // register keeps addr in etcd under the service's name while ctx lasts
@@ -304,7 +323,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	if err != nil {
 		return fmt.Errorf("etcd password: %w", err)
 	}
-	rdb := NewRedis(cfg.RedisAddrs(), cfg.RedisUser, redisPassword)
+	rdb := NewRedis(cfg.RedisAddrs(), cfg.RedisUser, redisPassword, log, srv.Registry())
 	defer rdb.Close()
 	etcd, err := etcdclient.New(clientv3.Config{
 		Endpoints: cfg.endpoints(), Username: cfg.EtcdUser, Password: etcdPassword,

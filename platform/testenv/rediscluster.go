@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,9 @@ type RedisCluster struct {
 
 	adminPassword string
 	Nodes         []*Redis
+	// down are the nodes KillMaster killed and RestartNode has not
+	// started again; check leaves them out.
+	down map[*Redis]bool
 }
 
 // ClusterMasters and ClusterReplicas are the shape of the test cluster.
@@ -114,14 +118,38 @@ func (c *RedisCluster) check() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for _, n := range c.Nodes {
+		if c.down[n] {
+			continue
+		}
 		rdb := redis.NewClient(&redis.Options{Addr: n.Addr, Username: RedisAdminUser, Password: c.adminPassword, MaxRetries: -1})
 		info, err := rdb.ClusterInfo(ctx).Result()
+		if err == nil && !strings.Contains(info, "cluster_state:ok") {
+			err = errors.New("cluster state not ok")
+		}
+		// Every node that is up knows its replicas as replicas, and each
+		// replica's link to its master is up.
+		var nodes, repl string
+		if err == nil {
+			nodes, err = rdb.ClusterNodes(ctx).Result()
+		}
+		if err == nil {
+			repl, err = rdb.Info(ctx, "replication").Result()
+		}
 		rdb.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", n.Addr, err)
 		}
-		if !strings.Contains(info, "cluster_state:ok") {
-			return fmt.Errorf("%s: cluster state not ok", n.Addr)
+		replicas := 0
+		for _, l := range strings.Split(nodes, "\n") {
+			if f := strings.Fields(l); len(f) > 2 && strings.Contains(f[2], "slave") && !strings.Contains(f[2], "fail") {
+				replicas++
+			}
+		}
+		if want := ClusterReplicas - len(c.down); replicas < want {
+			return fmt.Errorf("%s sees %d replicas, want %d", n.Addr, replicas, want)
+		}
+		if strings.Contains(repl, "role:slave") && !strings.Contains(repl, "master_link_status:up") {
+			return fmt.Errorf("%s: replication link not up", n.Addr)
 		}
 	}
 	rdb := redis.NewClusterClient(c.adminOptions())
@@ -181,4 +209,111 @@ func ForEachRedis(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient))
 	t.Helper()
 	t.Run("single", func(t *testing.T) { f(t, StartRedis(t).Client(t)) })
 	t.Run("cluster", func(t *testing.T) { f(t, StartRedisCluster(t).Client(t)) })
+}
+
+// Shard returns the node that is master of key's hash slot and its
+// replicas, as the cluster sees them now.
+func (c *RedisCluster) Shard(t testing.TB, key string) (master *Redis, replicas []*Redis) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: c.liveNode().Addr, Username: RedisAdminUser, Password: c.adminPassword})
+	defer rdb.Close()
+	slot, err := rdb.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		t.Fatalf("CLUSTER KEYSLOT %s: %v", key, err)
+	}
+	nodes, err := rdb.ClusterNodes(ctx).Result()
+	if err != nil {
+		t.Fatalf("CLUSTER NODES: %v", err)
+	}
+	byAddr := map[string]*Redis{}
+	for _, n := range c.Nodes {
+		byAddr[n.Addr] = n
+	}
+	var masterID string
+	type line struct{ id, addr, flags, of string }
+	var lines []line
+	for _, l := range strings.Split(strings.TrimSpace(nodes), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 8 {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		lines = append(lines, line{f[0], addr, f[2], f[3]})
+		if !strings.Contains(f[2], "master") || strings.Contains(f[2], "fail") {
+			continue
+		}
+		for _, r := range f[8:] {
+			lo, hi, ok := strings.Cut(r, "-")
+			if !ok {
+				hi = lo
+			}
+			a, err1 := strconv.ParseInt(lo, 10, 64)
+			b, err2 := strconv.ParseInt(hi, 10, 64)
+			if err1 == nil && err2 == nil && a <= slot && slot <= b {
+				masterID, master = f[0], byAddr[addr]
+			}
+		}
+	}
+	if master == nil {
+		t.Fatalf("no master serves slot %d of %s:\n%s", slot, key, nodes)
+	}
+	for _, l := range lines {
+		if l.of == masterID && strings.Contains(l.flags, "slave") && !strings.Contains(l.flags, "fail") {
+			replicas = append(replicas, byAddr[l.addr])
+		}
+	}
+	return master, replicas
+}
+
+// liveNode returns a node that is not down.
+func (c *RedisCluster) liveNode() *Redis {
+	for _, n := range c.Nodes {
+		if !c.down[n] {
+			return n
+		}
+	}
+	return c.Nodes[0]
+}
+
+// KillMaster kills (SIGKILL) the master of key's slot and waits until one
+// of its replicas has taken its place and the cluster is whole again. It
+// returns the killed node, for Restart.
+func (c *RedisCluster) KillMaster(t testing.TB, key string) *Redis {
+	t.Helper()
+	master, replicas := c.Shard(t, key)
+	if len(replicas) == 0 {
+		t.Fatalf("the master of %s has no replica to take over", key)
+	}
+	master.Kill()
+	if c.down == nil {
+		c.down = map[*Redis]bool{}
+	}
+	c.down[master] = true
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.check()
+		if err == nil {
+			if m, _ := c.Shard(t, key); m != master {
+				return master
+			}
+			err = fmt.Errorf("%s still serves %s", master.Addr, key)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no replica took over from the killed master %s: %v", master.Addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// RestartNode starts a killed node again on its data and nodes.conf; it
+// rejoins the cluster (a former master as a replica of its successor).
+func (c *RedisCluster) RestartNode(t testing.TB, n *Redis) {
+	t.Helper()
+	n.Restart(t)
+	delete(c.down, n)
+	if err := c.waitOK(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
