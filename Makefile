@@ -78,7 +78,7 @@ test-faults: deps build
 ## replicas, a three-member etcd cluster, two replicas of intake, routing, meeting and the archive behind the gateway), and one run
 ## killing an intake replica, an etcd member, a routing replica and the archive's writer under registrations; not in
 ## make test yet (CLUSTER_RUN=<regexp> picks the tests)
-CLUSTER_RUN ?= ^Test(DisputeLifecycleOverGateway|JointMeetingOfficeOverGateway|MeetingReadsOverGateway|ArchiveStatisticsOverGateway|ClusterOutlivesReplicasAndAnEtcdMember)$$
+CLUSTER_RUN ?= ^Test(DisputeLifecycleOverGateway|JointMeetingOfficeOverGateway|MeetingReadsOverGateway|ArchiveStatisticsOverGateway|ClusterOutlivesFailures)$$
 test-cluster: deps build
 	DISPUTES_E2E_CLUSTER=1 DISPUTES_BIN=$(CURDIR)/bin go test -count=1 -timeout 15m -v -run '$(CLUSTER_RUN)' ./e2e/
 

@@ -1,13 +1,23 @@
 package e2e
 
 import (
+	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 )
@@ -86,70 +96,278 @@ func startClusterPlatform(t *testing.T) *platform {
 	}
 	p.start("gateway", env, gwArgs...)
 	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
+	// A second gateway, as a load balancer would put side by side with the
+	// first: both keep the console's sessions in the Redis Cluster.
+	gwB := freeAddr(t)
+	p.admin["gateway-b"] = freeAddr(t)
+	gwArgs[1], gwArgs[3] = gwB, p.admin["gateway-b"]
+	p.startAs("gateway", "gateway-b", env, gwArgs...)
+	p.waitHTTP("gateway-b", "http://"+p.admin["gateway-b"]+"/readyz")
+	p.gateways = []string{p.gateway, "http://" + gwB}
 	return p
 }
 
-// TestClusterOutlivesReplicasAndAnEtcdMember registers disputes through the
-// gateway while, one after another, an intake replica, an etcd member,
-// a routing replica and the archive replica writing the sealed log are
-// killed (SIGKILL). A client retries a call that
-// failed with the same request id, as the API asks. Afterwards every
-// registration acknowledged is there, numbered 1..N without a gap, each
-// with one tracker and one dossier. Killing a Redis master is left out:
-// its failover may lose acknowledged writes (docs/ARCHITECTURE.md,
-// "Durability on a cluster").
-func TestClusterOutlivesReplicasAndAnEtcdMember(t *testing.T) {
+// TestClusterOutlivesFailures drives whole lifecycles (register, route
+// TRANSFER to hrss, receive, reply, close) through both gateways with four
+// clients while, one after another, these are killed with SIGKILL: an
+// intake replica, the Redis master of the region's slot (its replica is
+// promoted; the killed node then rejoins as a replica), an etcd member, a
+// routing replica, a meeting replica, a gateway and the archive replica
+// writing the sealed log. A client retries a call that failed on the other
+// gateway, a registration with the same request id, and chooses each step
+// from the dispute's state. Afterwards: no state a call acknowledged was
+// ever seen undone, the numbers are 1..N without a gap, every dispute
+// closed is sealed once (one leaf each, the tree exactly that size), and
+// the log after the kills is consistent with the checkpoint before them.
+func TestClusterOutlivesFailures(t *testing.T) {
 	if !clusterTopology() {
 		t.Skip("the cluster topology only (make test-cluster)")
 	}
 	p := startPlatform(t)
-	clerk := p.token("tax", "wang", "clerk", "handler")
-	const n = 60
-	kills := map[int]func(){
-		15: func() { p.named["intake-b"].Process.Kill() },
-		30: func() { p.etcdCluster.Kill(0) },
-		45: func() { p.named["routing-b"].Process.Kill() },
-		52: func() { p.named[p.sealedLogWriter(t)].Process.Kill() },
-	}
-	names := map[string]string{} // number -> dispute name
-	for i := range n {
-		if kill, ok := kills[i]; ok {
-			kill()
-		}
-		req := registration(fmt.Sprintf("cluster-%d", i), fmt.Sprintf("1380000%04d", i))
-		var name, number string
-		eventually(t, fmt.Sprintf("registration %d acknowledged", i), 60*time.Second, func() error {
-			code, resp := p.httpJSON("POST", "/v1/regions/"+region+"/disputes", clerk, req)
-			if code != http.StatusOK {
-				return fmt.Errorf("HTTP %d: %v", code, resp)
+	d := &clusterDriver{p: p, clerk: p.token("tax", "wang", "clerk", "handler"), hrss: p.token("hrss", "liu", "handler"),
+		acked: map[string]int{}, numbers: map[string]string{}, failures: map[string]int{}}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				d.lifecycle(t, fmt.Sprintf("cluster-%d-%d", w, i), w*100_000+i)
 			}
-			d, _ := resp["dispute"].(map[string]any)
-			name, _ = d["name"].(string)
-			number, _ = d["number"].(string)
-			return nil
 		})
-		if prev, ok := names[number]; ok && prev != name {
-			t.Fatalf("number %s given to %s and %s", number, prev, name)
+	}
+	parent := "/v1/regions/" + region + "/checkpoint"
+	var before map[string]any
+	eventually(t, "a checkpoint of some sealed dossiers", 120*time.Second, func() error {
+		code, cp, err := d.call("GET", parent, d.clerk, nil)
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("HTTP %d %v %v", code, cp, err)
 		}
-		names[number] = name
+		if n, _ := strconv.Atoi(fmt.Sprint(cp["treeSize"])); n < 5 {
+			return fmt.Errorf("tree of %d leaves", n)
+		}
+		before = cp
+		return nil
+	})
+	kill := func(what string, f func()) {
+		time.Sleep(4 * time.Second)
+		f()
+		t.Logf("killed %s; %d lifecycles closed, failed calls so far %v", what, d.closedCount(), d.failureCounts())
+	}
+	kill("intake-b", func() { p.named["intake-b"].Process.Kill() })
+	kill("the Redis master of the region's slot", func() {
+		killed := p.redisCluster.KillMaster(t, "{"+region+"}")
+		p.redisCluster.RestartNode(t, killed)
+	})
+	kill("an etcd member", func() { p.etcdCluster.Kill(0) })
+	kill("routing-b", func() { p.named["routing-b"].Process.Kill() })
+	kill("meeting-b", func() { p.named["meeting-b"].Process.Kill() })
+	kill("gateway-b", func() { p.named["gateway-b"].Process.Kill() })
+	kill("the sealed log's writer", func() { p.named[p.sealedLogWriter(t)].Process.Kill() })
+	time.Sleep(5 * time.Second)
+	stop()
+	wg.Wait()
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t.Logf("%d lifecycles closed of %d registered; failed calls (retried) %v", len(d.closed), len(d.numbers), d.failures)
+	for _, v := range d.lost {
+		t.Error(v)
+	}
+	if len(d.closed) != len(d.numbers) || len(d.closed) < 20 {
+		t.Fatalf("%d of %d lifecycles closed", len(d.closed), len(d.numbers))
 	}
 	year := time.Now().In(time.FixedZone("CST", 8*3600)).Year()
-	for k := 1; k <= n; k++ {
-		number := fmt.Sprintf("%d年第%d号", year, k)
-		name, ok := names[number]
-		if !ok {
-			t.Fatalf("number %s missing: numbers are not 1..%d (%d given)", number, n, len(names))
+	for k := 1; k <= len(d.numbers); k++ {
+		if _, ok := d.numbers[fmt.Sprintf("%d年第%d号", year, k)]; !ok {
+			t.Fatalf("number %d missing: the %d registrations are not numbered 1..%d", k, len(d.numbers), len(d.numbers))
 		}
-		eventually(t, name+" tracked and filed", 60*time.Second, func() error {
-			if code, resp := p.httpJSON("GET", "/v1/"+name+"/tracking", clerk, nil); code != http.StatusOK {
-				return fmt.Errorf("tracking: HTTP %d: %v", code, resp)
+	}
+	leaves := map[string]string{}
+	for _, name := range d.closed {
+		eventually(t, name+" sealed", 120*time.Second, func() error {
+			code, resp, err := d.call("GET", "/v1/"+name+"/dossier", d.clerk, nil)
+			if err != nil || code != http.StatusOK {
+				return fmt.Errorf("HTTP %d %v %v", code, resp, err)
 			}
-			if code, resp := p.httpJSON("GET", "/v1/"+name+"/dossier", clerk, nil); code != http.StatusOK {
-				return fmt.Errorf("dossier: HTTP %d: %v", code, resp)
+			dossier, _ := resp["dossier"].(map[string]any)
+			if dossier["sealed"] != true {
+				return errors.New("not sealed")
 			}
+			leaf := fmt.Sprint(dossier["leafIndex"])
+			if other, ok := leaves[leaf]; ok && other != name {
+				t.Fatalf("leaf %s is both %s and %s", leaf, other, name)
+			}
+			leaves[leaf] = name
 			return nil
 		})
 	}
+	code, after, err := d.call("GET", parent, d.clerk, nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("checkpoint: HTTP %d %v %v", code, after, err)
+	}
+	if fmt.Sprint(after["treeSize"]) != strconv.Itoa(len(d.closed)) {
+		t.Fatalf("the log holds %v leaves for %d closed disputes", after["treeSize"], len(d.closed))
+	}
+	code, cons, err := d.call("GET", fmt.Sprintf("%s:consistency?fromSize=%v&toSize=%v", parent, before["treeSize"], after["treeSize"]), d.clerk, nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("consistency proof: HTTP %d %v %v", code, cons, err)
+	}
+	from, _ := strconv.ParseUint(fmt.Sprint(before["treeSize"]), 10, 64)
+	var hashes [][]byte
+	for _, h := range cons["hashes"].([]any) {
+		hashes = append(hashes, b64(t, h))
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, from, uint64(len(d.closed)), hashes,
+		b64(t, before["rootHash"]), b64(t, after["rootHash"])); err != nil {
+		t.Fatalf("the log after the kills does not extend the one before them: %v", err)
+	}
+}
+
+func b64(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(fmt.Sprint(v))
+	if err != nil {
+		t.Fatalf("%v: %v", v, err)
+	}
+	return b
+}
+
+// clusterDriver runs lifecycles over every gateway of the cluster topology
+// and remembers what each call acknowledged.
+type clusterDriver struct {
+	p           *platform
+	clerk, hrss string
+	next        atomic.Int64
+
+	mu       sync.Mutex
+	acked    map[string]int    // dispute -> highest state a call acknowledged (stateOrder)
+	numbers  map[string]string // number -> dispute
+	closed   []string
+	lost     []string // acknowledged states seen undone
+	failures map[string]int
+}
+
+// stateOrder orders the states of the transfer path.
+var stateOrder = map[string]int{"DISPUTE_STATE_REGISTERED": 1, "DISPUTE_STATE_TRANSFERRED": 2,
+	"DISPUTE_STATE_HANDLING": 3, "DISPUTE_STATE_REPLIED": 4, "DISPUTE_STATE_CLOSED": 5}
+
+// call sends one request to the next gateway, and to the other when that
+// one cannot be reached.
+func (d *clusterDriver) call(method, path, token string, body any) (int, map[string]any, error) {
+	n := int(d.next.Add(1))
+	var err error
+	for k := range d.p.gateways {
+		var code int
+		var resp map[string]any
+		code, resp, err = httpCall(d.p.gateways[(n+k)%len(d.p.gateways)], method, path, token, body)
+		if err == nil {
+			return code, resp, nil
+		}
+	}
+	return 0, nil, err
+}
+
+func (d *clusterDriver) failed(what string, code int, resp map[string]any, err error) {
+	key := fmt.Sprintf("%s HTTP %d", what, code)
+	if err != nil {
+		key = what + " unreachable"
+	} else if info, ok := resp["details"].([]any); ok && len(info) > 0 {
+		if m, ok := info[0].(map[string]any); ok && m["reason"] != nil {
+			key += " " + fmt.Sprint(m["reason"])
+		}
+	}
+	d.mu.Lock()
+	d.failures[key]++
+	d.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+}
+
+func (d *clusterDriver) closedCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.closed)
+}
+
+func (d *clusterDriver) failureCounts() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.failures)
+}
+
+// lifecycle takes one dispute from registration to closing, within two
+// minutes.
+func (d *clusterDriver) lifecycle(t *testing.T, requestID string, seq int) {
+	deadline := time.Now().Add(2 * time.Minute)
+	req := registration(requestID, fmt.Sprintf("139%08d", seq))
+	var name string
+	for {
+		code, resp, err := d.call("POST", "/v1/regions/"+region+"/disputes", d.clerk, req)
+		if err == nil && code == http.StatusOK {
+			dispute, _ := resp["dispute"].(map[string]any)
+			name = fmt.Sprint(dispute["name"])
+			number := fmt.Sprint(dispute["number"])
+			d.mu.Lock()
+			if prev, ok := d.numbers[number]; ok && prev != name {
+				d.lost = append(d.lost, fmt.Sprintf("number %s given to %s and %s", number, prev, name))
+			}
+			d.numbers[number] = name
+			d.acked[name] = max(d.acked[name], stateOrder["DISPUTE_STATE_REGISTERED"])
+			d.mu.Unlock()
+			break
+		}
+		d.failed("register", code, resp, err)
+		if time.Now().After(deadline) {
+			t.Errorf("registration %s not acknowledged within 2 minutes", requestID)
+			return
+		}
+	}
+	state := func(resp map[string]any) string {
+		tr, _ := resp["tracking"].(map[string]any)
+		return fmt.Sprint(tr["state"])
+	}
+	for time.Now().Before(deadline) {
+		code, resp, err := d.call("GET", "/v1/"+name+"/tracking", d.clerk, nil)
+		if err != nil || code != http.StatusOK {
+			d.failed("tracking", code, resp, err)
+			continue
+		}
+		st := state(resp)
+		d.mu.Lock()
+		if stateOrder[st] < d.acked[name] {
+			d.lost = append(d.lost, fmt.Sprintf("%s is %s after a call acknowledged state %d", name, st, d.acked[name]))
+		}
+		d.mu.Unlock()
+		token, verb, body := d.hrss, "", map[string]any{}
+		switch st {
+		case "DISPUTE_STATE_REGISTERED":
+			token, verb, body = d.clerk, "route", map[string]any{"kind": "ROUTE_KIND_TRANSFER", "targetDepartment": "hrss",
+				"opinion": "属人社部门待遇核定职责", "reasonCode": "OTHER_DUTY"}
+		case "DISPUTE_STATE_TRANSFERRED":
+			verb = "receive"
+		case "DISPUTE_STATE_HANDLING":
+			verb, body = "reply", map[string]any{"outcome": "已重新核定待遇", "text": "经核查，已按规定重新核定并补发。"}
+		case "DISPUTE_STATE_REPLIED":
+			verb, body = "close", map[string]any{"reason": "申请人对答复无异议"}
+		case "DISPUTE_STATE_CLOSED":
+			d.mu.Lock()
+			d.closed = append(d.closed, name)
+			d.mu.Unlock()
+			return
+		default:
+			t.Errorf("%s in state %s", name, st)
+			return
+		}
+		code, resp, err = d.call("POST", "/v1/"+name+":"+verb, token, body)
+		if err != nil || code != http.StatusOK {
+			d.failed(verb, code, resp, err)
+			continue
+		}
+		d.mu.Lock()
+		d.acked[name] = max(d.acked[name], stateOrder[state(resp)])
+		d.mu.Unlock()
+	}
+	t.Errorf("%s not closed within 2 minutes", name)
 }
 
 // sealedLogWriter returns the name of the archive replica that writes the

@@ -54,6 +54,7 @@ type platform struct {
 	grpc     map[string]string // service -> gRPC address
 	admin    map[string]string // service (and "gateway") -> admin address
 	gateway  string            // http://host:port
+	gateways []string          // every gateway's http://host:port (the cluster topology runs two)
 	redis    *testenv.Redis
 	etcd     *testenv.Etcd
 	services []*exec.Cmd
@@ -284,36 +285,52 @@ func (p *platform) conn(svc, token string) *grpc.ClientConn {
 // httpJSON calls the gateway and returns the status and decoded body.
 func (p *platform) httpJSON(method, path, token string, body any) (int, map[string]any) {
 	p.t.Helper()
+	code, out, err := httpCall(p.gateway, method, path, token, body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return code, out
+}
+
+// httpCall sends a JSON request to the gateway at base and decodes its
+// JSON answer; err is a request that got no answer or one not in JSON.
+func httpCall(base, method, path, token string, body any) (int, map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			p.t.Fatal(err)
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, p.gateway+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
-		p.t.Fatal(err)
+		return 0, nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
-		p.t.Fatal(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
-			p.t.Fatalf("%s %s: status %d, body not JSON: %s", method, path, resp.StatusCode, raw)
+			return 0, nil, fmt.Errorf("%s %s: status %d, body not JSON: %s", method, path, resp.StatusCode, raw)
 		}
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, nil
 }
+
+// httpClient bounds a call, so a gateway killed mid-call does not hang it.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 func registration(requestID, phone string) map[string]any {
 	return map[string]any{

@@ -23,6 +23,7 @@ import (
 	"github.com/xiaoyi-disputes/disputes/gateway/internal/signin"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 	"github.com/xiaoyi-disputes/disputes/platform/discovery"
+	"github.com/xiaoyi-disputes/disputes/platform/app"
 	"github.com/xiaoyi-disputes/disputes/platform/etcdclient"
 	"github.com/xiaoyi-disputes/disputes/platform/logging"
 	"github.com/xiaoyi-disputes/disputes/platform/mtls"
@@ -72,6 +73,11 @@ func realMain(ctx context.Context, args []string) error {
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "a console session not used for this long ends")
 	devSignIn := fs.Bool("dev-signin", false, "development only: sign in as any roster staff member without a password (flag only, no env)")
 	secureCookie := fs.Bool("secure-cookie", false, "mark the session cookie Secure on plain HTTP too, behind a TLS-terminating proxy")
+	redisAddr := fs.String("redis-addr", env("redis-addr", server.EnvOr("DISPUTES_REDIS_ADDR", "")),
+		"Redis (one address) or Redis Cluster (comma-separated nodes) holding the console's sessions, so every gateway serves them; this gateway's memory without it (env GATEWAY_REDIS_ADDR or DISPUTES_REDIS_ADDR)")
+	redisUser := fs.String("redis-user", env("redis-user", server.EnvOr("DISPUTES_REDIS_USER", "")), "Redis ACL user (env GATEWAY_REDIS_USER or DISPUTES_REDIS_USER)")
+	redisPasswordFile := fs.String("redis-password-file", env("redis-password-file", server.EnvOr("DISPUTES_REDIS_PASSWORD_FILE", "")),
+		"file holding the Redis user's password (env GATEWAY_REDIS_PASSWORD_FILE or DISPUTES_REDIS_PASSWORD_FILE)")
 	var oidc signin.OIDCConfig
 	fs.StringVar(&oidc.Issuer, "oidc-issuer", env("oidc-issuer", ""), "OpenID Connect issuer URL of the region's identity provider (env GATEWAY_OIDC_ISSUER)")
 	fs.StringVar(&oidc.ClientID, "oidc-client-id", env("oidc-client-id", ""), "the gateway's client id at the provider (env GATEWAY_OIDC_CLIENT_ID)")
@@ -117,6 +123,18 @@ func realMain(ctx context.Context, args []string) error {
 		}
 		cfg := signin.Config{Region: *signinRegion, Signer: authn.Signer{Key: key, Audience: *tokenAudience},
 			SessionTTL: *sessionTTL, IdleTimeout: *sessionIdle, Dev: *devSignIn, SecureCookie: *secureCookie, Log: log}
+		if *redisAddr != "" {
+			password, err := server.ReadSecretFile(*redisPasswordFile)
+			if err != nil {
+				return fmt.Errorf("-redis-password-file: %w", err)
+			}
+			rdb := app.NewRedis(app.Config{RedisAddr: *redisAddr}.RedisAddrs(), *redisUser, password, log, nil)
+			defer rdb.Close()
+			cfg.Store = signin.NewRedisStore(rdb)
+			log.Info("console sessions in Redis, shared by every gateway", "redis", *redisAddr)
+		} else {
+			log.Warn("console sessions in this gateway's memory: they end with it and serve no other gateway (-redis-addr)")
+		}
 		if oidc.Issuer != "" {
 			if *oidcSecretFile != "" {
 				b, err := os.ReadFile(*oidcSecretFile)

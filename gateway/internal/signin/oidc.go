@@ -58,8 +58,9 @@ type oidcMeta struct {
 // pendingLogin is an authorization request on its way: its PKCE verifier
 // and nonce, by its state.
 type pendingLogin struct {
-	verifier, nonce string
-	expires         time.Time
+	Verifier string    `json:"verifier"`
+	Nonce    string    `json:"nonce"`
+	Expires  time.Time `json:"expires"`
 }
 
 func newOIDCClient(cfg OIDCConfig) (*oidcClient, error) {
@@ -289,6 +290,9 @@ func (c *oidcClient) exchange(ctx context.Context, code, verifier, nonce string)
 
 const pendingCookie = "disputes-oidc"
 
+// pendingTTL is how long a sign-in at the provider may take.
+const pendingTTL = 10 * time.Minute
+
 func (s *Service) oidcStart(w http.ResponseWriter, r *http.Request) {
 	if s.oidc == nil {
 		writeError(w, http.StatusNotFound, 5, ReasonSignInDisabled, "OpenID Connect sign-in is not configured")
@@ -301,15 +305,12 @@ func (s *Service) oidcStart(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/?signin=unavailable", http.StatusSeeOther)
 		return
 	}
-	now := s.cfg.Now()
-	s.mu.Lock()
-	for k, p := range s.pending {
-		if now.After(p.expires) {
-			delete(s.pending, k)
-		}
+	p := pendingLogin{Verifier: verifier, Nonce: nonce, Expires: s.cfg.Now().Add(pendingTTL)}
+	if err := sealFor(state).put(r.Context(), s.cfg.Store, &p, pendingTTL); err != nil {
+		s.cfg.Log.Warn("oidc start", "error", err)
+		http.Redirect(w, r, "/?signin=unavailable", http.StatusSeeOther)
+		return
 	}
-	s.pending[hashID(state)] = pendingLogin{verifier: verifier, nonce: nonce, expires: now.Add(10 * time.Minute)}
-	s.mu.Unlock()
 	// The state also goes in a cookie of this browser (Lax: it must come
 	// back on the provider's redirect), so a callback from another browser
 	// is refused.
@@ -335,11 +336,13 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		fail("failed", errors.New("state does not match this browser"))
 		return
 	}
-	s.mu.Lock()
-	p, ok := s.pending[hashID(state)]
-	delete(s.pending, hashID(state))
-	s.mu.Unlock()
-	if !ok || s.cfg.Now().After(p.expires) {
+	var p pendingLogin
+	ok, err := sealFor(state).open(r.Context(), s.cfg.Store, true, &p)
+	if err != nil {
+		fail("unavailable", err)
+		return
+	}
+	if !ok || s.cfg.Now().After(p.Expires) {
 		fail("failed", errors.New("unknown or expired state"))
 		return
 	}
@@ -348,7 +351,7 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		fail("failed", fmt.Errorf("provider error %q", r.URL.Query().Get("error")))
 		return
 	}
-	staff, err := s.oidc.exchange(r.Context(), code, p.verifier, p.nonce)
+	staff, err := s.oidc.exchange(r.Context(), code, p.Verifier, p.Nonce)
 	if err != nil {
 		fail("failed", err)
 		return

@@ -20,11 +20,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	rosterv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/roster/v1"
 
+	"github.com/xiaoyi-disputes/disputes/platform/apierr"
 	"github.com/xiaoyi-disputes/disputes/platform/authn"
 )
 
@@ -66,8 +66,11 @@ type Config struct {
 	// SecureCookie marks the cookie Secure even on plain HTTP, for a
 	// gateway behind a TLS-terminating proxy.
 	SecureCookie bool
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Store keeps the sessions; several gateways serve the same sessions
+	// from a shared one (RedisStore). Default: this gateway's memory.
+	Store Store
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Person is who a session belongs to, as the console shows them.
@@ -81,23 +84,20 @@ type Person struct {
 	Roles       []string `json:"roles"`
 }
 
+// session is what a session's record holds.
 type session struct {
-	person   Person
-	token    string
-	csrf     string
-	expires  time.Time
-	lastUsed time.Time
+	Person   Person    `json:"person"`
+	Token    string    `json:"token"`
+	CSRF     string    `json:"csrf"`
+	Expires  time.Time `json:"expires"`
+	LastUsed time.Time `json:"lastUsed"`
 }
 
-// Service holds the sessions and answers /auth/.
+// Service answers /auth/ and keeps the sessions in its Store.
 type Service struct {
 	cfg    Config
 	roster rosterv1.RosterServiceClient
 	oidc   *oidcClient
-
-	mu       sync.Mutex
-	sessions map[string]*session // by SHA-256 of the cookie value
-	pending  map[string]pendingLogin
 }
 
 // New returns the sign-in service; roster reads the region's roster.
@@ -120,7 +120,10 @@ func New(cfg Config, roster rosterv1.RosterServiceClient) (*Service, error) {
 	if cfg.Signer.Key == nil {
 		return nil, errors.New("sign-in needs the signing key")
 	}
-	s := &Service{cfg: cfg, roster: roster, sessions: map[string]*session{}, pending: map[string]pendingLogin{}}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	s := &Service{cfg: cfg, roster: roster}
 	if cfg.OIDC != nil {
 		c, err := newOIDCClient(*cfg.OIDC)
 		if err != nil {
@@ -160,27 +163,47 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// lookup returns the live session of the request's cookie, touching it,
-// and whether a cookie was sent at all.
-func (s *Service) lookup(r *http.Request) (*session, bool) {
+// lookup returns the live session of the request's cookie and whether a
+// cookie was sent at all. Using a session keeps it from ending idle; its
+// record is written again at most every touchEvery.
+func (s *Service) lookup(r *http.Request) (*session, bool, error) {
 	c, err := r.Cookie(s.cookieName(r))
 	if err != nil || c.Value == "" {
-		return nil, false
+		return nil, false, nil
+	}
+	ctx, seal := r.Context(), sealFor(c.Value)
+	var sess session
+	ok, err := seal.open(ctx, s.cfg.Store, false, &sess)
+	if err != nil || !ok {
+		return nil, true, err
 	}
 	now := s.cfg.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := hashID(c.Value)
-	sess, ok := s.sessions[key]
-	if !ok {
-		return nil, true
+	if !now.Before(sess.Expires) || now.Sub(sess.LastUsed) > s.cfg.IdleTimeout {
+		return nil, true, s.cfg.Store.Del(ctx, seal.id)
 	}
-	if !now.Before(sess.expires) || now.Sub(sess.lastUsed) > s.cfg.IdleTimeout {
-		delete(s.sessions, key)
-		return nil, true
+	if now.Sub(sess.LastUsed) >= s.touchEvery() {
+		sess.LastUsed = now
+		if err := seal.put(ctx, s.cfg.Store, &sess, s.ttl(&sess, now)); err != nil {
+			return nil, true, err
+		}
 	}
-	sess.lastUsed = now
-	return sess, true
+	return &sess, true, nil
+}
+
+// touchEvery is how often a session in use is written again: a
+// thirtieth of the idle timeout, at most a minute.
+func (s *Service) touchEvery() time.Duration { return min(s.cfg.IdleTimeout/30, time.Minute) }
+
+// ttl is how long the store keeps sess from now: until it would end
+// idle, or expire.
+func (s *Service) ttl(sess *session, now time.Time) time.Duration {
+	return max(min(sess.Expires.Sub(now), s.cfg.IdleTimeout), time.Millisecond)
+}
+
+// unavailable answers a request whose session could not be read.
+func (s *Service) unavailable(w http.ResponseWriter, err error) {
+	s.cfg.Log.Error("session store", "error", err)
+	writeError(w, http.StatusServiceUnavailable, 14, apierr.ReasonBackendUnavailable, "sessions unavailable: try again")
 }
 
 func safeMethod(m string) bool {
@@ -197,7 +220,11 @@ func (s *Service) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sess, sent := s.lookup(r)
+		sess, sent, err := s.lookup(r)
+		if err != nil {
+			s.unavailable(w, err)
+			return
+		}
 		if !sent {
 			next.ServeHTTP(w, r)
 			return
@@ -212,14 +239,14 @@ func (s *Service) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+sess.token)
+		r.Header.Set("Authorization", "Bearer "+sess.Token)
 		next.ServeHTTP(w, r)
 	})
 }
 
 func (s *Service) csrfOK(r *http.Request, sess *session) bool {
 	got := r.Header.Get(CSRFHeader)
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) == 1
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) == 1
 }
 
 // writeError answers like the gateway's API refusals: a google.rpc.Status
@@ -256,7 +283,11 @@ type sessionView struct {
 func (s *Service) current(w http.ResponseWriter, r *http.Request) {
 	// Not being signed in is an answer, not a refusal: the console asks
 	// this on every start. Expired says a cookie came whose session ended.
-	sess, sent := s.lookup(r)
+	sess, sent, err := s.lookup(r)
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
 	if sess == nil {
 		if sent {
 			s.clearCookie(w, r)
@@ -264,17 +295,24 @@ func (s *Service) current(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"signedIn": false, "expired": sent})
 		return
 	}
-	writeJSON(w, sessionView{SignedIn: true, Person: sess.person, CSRFToken: sess.csrf, ExpireTime: sess.expires})
+	writeJSON(w, sessionView{SignedIn: true, Person: sess.Person, CSRFToken: sess.CSRF, ExpireTime: sess.Expires})
 }
 
 func (s *Service) signOut(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.lookup(r)
+	sess, _, err := s.lookup(r)
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
 	if sess != nil {
 		if !s.csrfOK(r, sess) {
 			writeError(w, http.StatusForbidden, 7, ReasonCSRF, "missing or wrong "+CSRFHeader+" header")
 			return
 		}
-		s.end(r)
+		if err := s.end(r); err != nil {
+			s.unavailable(w, err)
+			return
+		}
 	}
 	s.clearCookie(w, r)
 	w.Header().Set("Cache-Control", "no-store")
@@ -283,14 +321,12 @@ func (s *Service) signOut(w http.ResponseWriter, r *http.Request) {
 }
 
 // end drops the request's session, if any.
-func (s *Service) end(r *http.Request) {
+func (s *Service) end(r *http.Request) error {
 	c, err := r.Cookie(s.cookieName(r))
 	if err != nil {
-		return
+		return nil
 	}
-	s.mu.Lock()
-	delete(s.sessions, hashID(c.Value))
-	s.mu.Unlock()
+	return s.cfg.Store.Del(r.Context(), hashID(c.Value))
 }
 
 func (s *Service) clearCookie(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +336,9 @@ func (s *Service) clearCookie(w http.ResponseWriter, r *http.Request) {
 
 // start ends the request's old session, opens one for p and sets its cookie.
 func (s *Service) start(w http.ResponseWriter, r *http.Request, p Person) (*session, error) {
-	s.end(r)
+	if err := s.end(r); err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now()
 	signer := s.cfg.Signer
 	signer.Now = s.cfg.Now
@@ -309,18 +347,13 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request, p Person) (*sess
 		return nil, err
 	}
 	id := randomToken()
-	sess := &session{person: p, token: token, csrf: randomToken(), expires: now.Add(s.cfg.SessionTTL), lastUsed: now}
-	s.mu.Lock()
-	s.sessions[hashID(id)] = sess
-	for k, o := range s.sessions { // drop ended sessions as new ones start
-		if !now.Before(o.expires) || now.Sub(o.lastUsed) > s.cfg.IdleTimeout {
-			delete(s.sessions, k)
-		}
+	sess := &session{Person: p, Token: token, CSRF: randomToken(), Expires: now.Add(s.cfg.SessionTTL), LastUsed: now}
+	if err := sealFor(id).put(r.Context(), s.cfg.Store, sess, s.ttl(sess, now)); err != nil {
+		return nil, err
 	}
-	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: id, Path: "/", HttpOnly: true,
 		Secure: r.TLS != nil || s.cfg.SecureCookie, SameSite: http.SameSiteStrictMode,
-		Expires: sess.expires})
+		Expires: sess.Expires})
 	s.cfg.Log.Info("signed in", "region", p.Region, "department", p.Unit, "staff", p.Staff)
 	return sess, nil
 }
@@ -434,7 +467,7 @@ func (s *Service) devSignIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, 13, ReasonSignInFailed, "could not sign in")
 		return
 	}
-	writeJSON(w, sessionView{SignedIn: true, Person: sess.person, CSRFToken: sess.csrf, ExpireTime: sess.expires})
+	writeJSON(w, sessionView{SignedIn: true, Person: sess.Person, CSRFToken: sess.CSRF, ExpireTime: sess.Expires})
 }
 
 func constantEqual(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
