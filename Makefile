@@ -75,9 +75,10 @@ test-faults: deps build
 	DISPUTES_BIN=$(CURDIR)/bin go test -tags faults -count=1 -timeout 15m -v -run '$(RUN)' ./e2e/
 
 ## test-cluster: the end-to-end lifecycle tests on the scaled topology (a Redis Cluster of three masters and three
-## replicas, a three-member etcd cluster, two replicas of intake, routing, meeting and the archive behind the gateway), and one run
-## killing an intake replica, an etcd member, a routing replica and the archive's writer under registrations; not in
-## make test yet (CLUSTER_RUN=<regexp> picks the tests)
+## replicas, a three-member etcd cluster, two replicas of intake, routing, meeting and the archive behind two gateways),
+## and whole lifecycles through both gateways while an intake replica, the region's Redis master, an etcd member, a
+## routing replica, a meeting replica, a gateway and the archive's writer are killed in turn (CLUSTER_RUN=<regexp>
+## picks the tests; .ci/run runs it after make test)
 CLUSTER_RUN ?= ^Test(DisputeLifecycleOverGateway|JointMeetingOfficeOverGateway|MeetingReadsOverGateway|ArchiveStatisticsOverGateway|ClusterOutlivesFailures)$$
 test-cluster: deps build
 	DISPUTES_E2E_CLUSTER=1 DISPUTES_BIN=$(CURDIR)/bin go test -count=1 -timeout 15m -v -run '$(CLUSTER_RUN)' ./e2e/

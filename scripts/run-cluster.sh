@@ -40,14 +40,17 @@ done
 servers=() # Redis and etcd
 services=()
 gateway_pid=
+gateway_b_pid=
 names=()
 pids=()
 stop_all() {
   trap - EXIT INT TERM
   echo
   echo "stopping..."
-  # The gateway, then every service replica together, then etcd and Redis.
-  if [[ -n $gateway_pid ]]; then kill -TERM "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true; fi
+  # The gateways, then every service replica together, then etcd and Redis.
+  local p
+  for p in $gateway_pid $gateway_b_pid; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $gateway_pid $gateway_b_pid; do wait "$p" 2>/dev/null || true; done
   local p
   for p in "${services[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${services[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -166,11 +169,18 @@ if [[ ${HTTPS:-} == 1 ]]; then
   https=(-https-cert "$CERTS/gateway.pem" -https-key "$CERTS/gateway-key.pem")
 fi
 # Each replica registered its gRPC address in etcd under a lease; the
-# gateway finds them there (-discovery) and calls them in turn.
-start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr 127.0.0.1:8080 -admin-addr 127.0.0.1:9200 -discovery \
-  -tls-cert "$CERTS/gateway.pem" -tls-key "$CERTS/gateway-key.pem" "${https[@]}"
+# gateways find them there (-discovery) and call them in turn. The two
+# gateways keep the console's sessions in the Redis Cluster, so a browser
+# signed in on one is signed in on the other (development sign-in, as in
+# make run).
+gateway_args=(-discovery -tls-cert "$CERTS/gateway.pem" -tls-key "$CERTS/gateway-key.pem" "${https[@]}"
+  -signing-key "$VAR/keys/dev-key.pem" -signin-region "$REGION" -dev-signin)
+start gateway "$VAR/log/gateway.log" "$BIN/gateway" -http-addr 127.0.0.1:8080 -admin-addr 127.0.0.1:9200 "${gateway_args[@]}"
 gateway_pid=${pids[-1]}
+start gateway-b "$VAR/log/gateway-b.log" "$BIN/gateway" -http-addr 127.0.0.1:8081 -admin-addr 127.0.0.1:9210 "${gateway_args[@]}"
+gateway_b_pid=${pids[-1]}
 wait_for "gateway" curl -fsS http://127.0.0.1:9200/readyz
+wait_for "gateway-b" curl -fsS http://127.0.0.1:9210/readyz
 
 TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff wang --role clerk --role handler --ttl 12h)
 ADMIN_TOKEN=$("$BIN/disputectl" token --key "$VAR/keys/dev-key.pem" --region "$REGION" --dept tax --staff admin --role admin --ttl 12h)
@@ -186,13 +196,14 @@ cat <<EOT
 
 社会保险费征缴争议联合处置平台 is running as a cluster.
 
-  Staff console (工作台)  $GW/        (paste the token below to log in)
+  Staff console (工作台)  $GW/  and  $SCHEME://localhost:8081/  (two gateways sharing the sessions;
+                          development sign-in: pick a unit and a person)
   OpenAPI                 $GW/openapi.json
   gRPC (mutual TLS)       intake ${ADDRS[intake]}  routing ${ADDRS[routing]}
                           meeting ${ADDRS[meeting]}  archive ${ADDRS[archive]}
                           registered in etcd under /disputes/_services/; the gateway finds them there, round robin
                           CA and client certificate in var-cluster/certs (ca.pem, client.pem, client-key.pem)
-  Admin (metrics/health)  gateway localhost:9200, services localhost:9201-9204 and 9211-9214 (plain HTTP;
+  Admin (metrics/health)  gateways localhost:9200 and 9210, services localhost:9201-9204 and 9211-9214 (plain HTTP;
                           an archive's /readyz says sealed_log writer or standby)
   Redis Cluster           $DISPUTES_REDIS_ADDR
                           (3 masters, 3 replicas; AOF, appendfsync always; user disputes, password var-cluster/secrets/redis-password)
