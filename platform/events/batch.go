@@ -92,6 +92,25 @@ type Batch struct {
 	// added, so a failed delivery's are taken back.
 	counters map[counterKey]int64
 	counted  []counted
+	// zsets holds the batch's coalesced sorted-set writes: per key and
+	// member the last ZAdd or ZRem queued. zundo lists, during one Apply,
+	// what each of its ZAdd and ZRem replaced, so a failed delivery's are
+	// taken back.
+	zsets map[string]map[string]zop
+	zundo []zundo
+}
+
+// zop is the last sorted-set operation queued on a member: an add with its
+// score, or a removal.
+type zop struct {
+	score  float64
+	remove bool
+}
+
+type zundo struct {
+	key, member string
+	prev        zop
+	had         bool
 }
 
 type counterKey struct{ key, field string }
@@ -150,8 +169,12 @@ func (b *Batch) Del(key string) {
 	b.writes = append(b.writes, func(p redis.Pipeliner) { p.Del(b.ctx, key) })
 }
 
-// Do queues writes that read nothing back (ZADD, SADD, HINCRBY, ...). They
-// run in the batch's MULTI in the order queued.
+// Do queues writes that read nothing back (SADD, RPUSH, HSET, ...). They
+// run in the batch's MULTI in the order queued, with the writes of Set,
+// Del and Publish, before the coalesced writes of HIncrBy, ZAdd and ZRem.
+// A handler must not write a key both with Do (or Set, Del) and with a
+// coalesced write in one batch: the coalesced writes come last, whatever
+// the order they were queued in.
 func (b *Batch) Do(fn func(ctx context.Context, p redis.Pipeliner)) {
 	b.writes = append(b.writes, func(p redis.Pipeliner) { fn(b.ctx, p) })
 }
@@ -193,6 +216,71 @@ func (b *Batch) flushCounters(p redis.Pipeliner) {
 	}
 }
 
+// ZAdd adds member to sorted set key with score (or moves it to score).
+// ZAdd and ZRem are coalesced over the whole batch: per key and member
+// only the last one queued is written, and per key all the adds go in one
+// ZADD and all the removals in one ZREM, after the writes queued with Do,
+// Set and Publish. A sorted set many disputes share (an index) is moved by
+// many events of a batch: this writes it once per batch.
+func (b *Batch) ZAdd(key string, score float64, member string) {
+	b.zset(key, member, zop{score: score})
+}
+
+// ZRem removes member from sorted set key, coalesced as ZAdd is.
+func (b *Batch) ZRem(key, member string) { b.zset(key, member, zop{remove: true}) }
+
+func (b *Batch) zset(key, member string, op zop) {
+	if b.zsets == nil {
+		b.zsets = map[string]map[string]zop{}
+	}
+	ms := b.zsets[key]
+	if ms == nil {
+		ms = map[string]zop{}
+		b.zsets[key] = ms
+	}
+	if b.journal != nil {
+		prev, had := ms[member]
+		b.zundo = append(b.zundo, zundo{key, member, prev, had})
+	}
+	ms[member] = op
+}
+
+// flushSortedSets queues, per sorted set the batch changed and in the
+// order of the keys, one ZADD of its added members and one ZREM of its
+// removed ones, members in order.
+func (b *Batch) flushSortedSets(p redis.Pipeliner) {
+	keys := make([]string, 0, len(b.zsets))
+	for k, ms := range b.zsets {
+		if len(ms) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ms := b.zsets[k]
+		members := make([]string, 0, len(ms))
+		for m := range ms {
+			members = append(members, m)
+		}
+		slices.Sort(members)
+		var adds []redis.Z
+		var rems []any
+		for _, m := range members {
+			if op := ms[m]; op.remove {
+				rems = append(rems, m)
+			} else {
+				adds = append(adds, redis.Z{Score: op.score, Member: m})
+			}
+		}
+		if len(adds) > 0 {
+			p.ZAdd(b.ctx, k, adds...)
+		}
+		if len(rems) > 0 {
+			p.ZRem(b.ctx, k, rems...)
+		}
+	}
+}
+
 // Publish queues the XADD of ev to stream, so an effect and the events that
 // publish it are written together.
 func (b *Batch) Publish(stream string, ev *eventv1.Event) error {
@@ -211,6 +299,7 @@ func (b *Batch) AfterCommit(fn func()) { b.after = append(b.after, fn) }
 func (b *Batch) begin() (nWrites, nAfter int) {
 	b.journal = map[string]*string{}
 	b.counted = b.counted[:0]
+	b.zundo = b.zundo[:0]
 	return len(b.writes), len(b.after)
 }
 
@@ -224,7 +313,16 @@ func (b *Batch) rollback(nWrites, nAfter int) {
 		b.counters[c.k] -= c.delta
 	}
 	b.counted = b.counted[:0]
+	for i := len(b.zundo) - 1; i >= 0; i-- {
+		u := b.zundo[i]
+		if u.had {
+			b.zsets[u.key][u.member] = u.prev
+		} else {
+			delete(b.zsets[u.key], u.member)
+		}
+	}
+	b.zundo = b.zundo[:0]
 	b.journal = nil
 }
 
-func (b *Batch) commit() { b.journal = nil; b.counted = b.counted[:0] }
+func (b *Batch) commit() { b.journal = nil; b.counted = b.counted[:0]; b.zundo = b.zundo[:0] }

@@ -641,6 +641,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 				w(p)
 			}
 			b.flushCounters(p)
+			b.flushSortedSets(p)
 			acks := map[string][]string{}
 			for i, it := range items {
 				switch outs[i] {

@@ -461,3 +461,72 @@ func TestBatchSumsCounters(t *testing.T) {
 		t.Logf("%d HINCRBY for 450 deliveries of 21 counters", calls)
 	}
 }
+
+// TestBatchCoalescesSortedSets: sorted-set writes through a subscription's
+// batches leave each set as the events applied one by one would, without
+// the deliveries that failed, in fewer ZADD than deliveries.
+func TestBatchCoalescesSortedSets(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 20, 25) // 500 events
+	pos := map[string]int{}
+	broken := map[string]bool{}
+	latest := map[string]float64{} // dispute -> position of its last event applied
+	applied := map[string]float64{}
+	for name, ids := range want {
+		for i, id := range ids {
+			pos[id] = i
+			if (i+len(name))%7 == 0 {
+				broken[id] = true
+				continue
+			}
+			latest[name] = float64(i)
+			applied[id] = 0
+		}
+	}
+	latestKey, appliedKey := "{"+region+"}latest", "{"+region+"}applied"
+	h := events.HandlerFuncs{
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			id := d.Event.GetId()
+			b.ZAdd(appliedKey, 0, id)
+			b.ZRem(latestKey, d.Event.GetDispute())
+			b.ZAdd(latestKey, float64(pos[id]), d.Event.GetDispute())
+			if broken[id] {
+				return events.Permanent(errors.New("broken on purpose"))
+			}
+			return nil
+		},
+	}
+	before := cmdCalls(t, rdb, "zadd")
+	stop := run(t, newSub(rdb, "c1", h))
+	waitFor(t, "every event handled", func() bool {
+		p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
+		return err == nil && p.Count == 0 && rdb.ZCard(context.Background(), appliedKey).Val() == int64(len(applied))
+	})
+	stop()
+	for key, want := range map[string]map[string]float64{latestKey: latest, appliedKey: applied} {
+		zs, err := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, z := range zs {
+			got[z.Member.(string)] = z.Score
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s has %d members, want %d", key, len(got), len(want))
+		}
+		for m, s := range want {
+			if g, ok := got[m]; !ok || g != s {
+				t.Errorf("%s: %s scored %v (held %v), want %v", key, m, g, ok, s)
+			}
+		}
+	}
+	// Two sorted sets written by each of the 500 deliveries: one ZADD per
+	// set and batch.
+	if calls := cmdCalls(t, rdb, "zadd") - before; calls >= 500 || calls < 2 {
+		t.Errorf("%d ZADD for 500 deliveries writing 2 sorted sets; want them coalesced per batch", calls)
+	} else {
+		t.Logf("%d ZADD for 500 deliveries writing 2 sorted sets", calls)
+	}
+}

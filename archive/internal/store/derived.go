@@ -38,8 +38,10 @@ func monthsKey(region string) string { return events.Key(Service, region, "stats
 func derivedKey(region string) string { return events.Key(Service, region, "derived") }
 
 // derivedVersion changes whenever what a dossier contributes changes, so
-// the archive rebuilds them at its next start.
-const derivedVersion = "1"
+// the archive rebuilds them at its next start. Version 2 also drops the
+// per-dossier sorted sets of event ids ("...:order") the archive kept
+// before: the events' hash alone orders them (store.go, ordered).
+const derivedVersion = "2"
 
 // counterDelta is one change of a statistics counter.
 type counterDelta struct {
@@ -47,11 +49,18 @@ type counterDelta struct {
 	delta      int64
 }
 
+// indexWrite adds member to sorted set key with score, or removes it.
+type indexWrite struct {
+	key, member string
+	score       float64
+	remove      bool
+}
+
 // derived is what moves a dossier from one summary's indexes and counters
-// to another's: index writes, and counter deltas (which a batch sums over
-// its events before writing: docs/PERFORMANCE.md).
+// to another's: index writes and counter deltas, both of which a batch
+// coalesces over its events before writing (docs/PERFORMANCE.md).
 type derived struct {
-	index  func(ctx context.Context, p redis.Pipeliner)
+	index  []indexWrite
 	counts []counterDelta
 }
 
@@ -60,8 +69,12 @@ func (w *derived) toBatch(b *events.Batch) {
 	if w == nil {
 		return
 	}
-	if w.index != nil {
-		b.Do(w.index)
+	for _, x := range w.index {
+		if x.remove {
+			b.ZRem(x.key, x.member)
+		} else {
+			b.ZAdd(x.key, x.score, x.member)
+		}
 	}
 	for _, c := range w.counts {
 		b.HIncrBy(c.key, c.field, c.delta)
@@ -73,8 +86,12 @@ func (w *derived) toPipe(ctx context.Context, p redis.Pipeliner) {
 	if w == nil {
 		return
 	}
-	if w.index != nil {
-		w.index(ctx, p)
+	for _, x := range w.index {
+		if x.remove {
+			p.ZRem(ctx, x.key, x.member)
+		} else {
+			p.ZAdd(ctx, x.key, redis.Z{Score: x.score, Member: x.member})
+		}
 	}
 	for _, c := range w.counts {
 		p.HIncrBy(ctx, c.key, c.field, c.delta)
@@ -121,18 +138,14 @@ func derive(region, id string, prev, cur *dossier.Dossier) *derived {
 	for c, v := range delta {
 		w.counts = append(w.counts, counterDelta{statsKey(region, c.Scope, c.Month), c.Field(), v})
 	}
-	if len(add) > 0 || len(rem) > 0 || month != "" {
-		w.index = func(ctx context.Context, p redis.Pipeliner) {
-			for _, k := range rem {
-				p.ZRem(ctx, idxKey(region, k), id)
-			}
-			for _, k := range add {
-				p.ZAdd(ctx, idxKey(region, k), redis.Z{Score: score, Member: id})
-			}
-			if month != "" {
-				p.ZAdd(ctx, monthsKey(region), redis.Z{Score: dossier.MonthScore(month), Member: month})
-			}
-		}
+	for _, k := range rem {
+		w.index = append(w.index, indexWrite{key: idxKey(region, k), member: id, remove: true})
+	}
+	for _, k := range add {
+		w.index = append(w.index, indexWrite{key: idxKey(region, k), member: id, score: score})
+	}
+	if month != "" {
+		w.index = append(w.index, indexWrite{key: monthsKey(region), member: month, score: dossier.MonthScore(month)})
 	}
 	return w
 }
@@ -363,7 +376,9 @@ func (s *Store) EnsureDerived(ctx context.Context, region string) (bool, error) 
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("read derived version of %s: %w", region, err)
 	}
-	for _, pattern := range []string{idxKey(region, "*"), statsKey(region, "*", "*"), monthsKey(region)} {
+	// The order sets of dossiers and of their addenda.
+	orderSets := events.Key(Service, region, "dossier", "*", "order")
+	for _, pattern := range []string{idxKey(region, "*"), statsKey(region, "*", "*"), monthsKey(region), orderSets} {
 		keys, err := events.ScanRegion(ctx, s.rdb, region, pattern, 500)
 		if err != nil {
 			return false, err

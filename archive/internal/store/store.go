@@ -1,6 +1,6 @@
 // Package store keeps the archive's dossiers in Redis: per dispute a summary
-// (JSON), its events ordered by time then id (a sorted set of event ids with
-// the event bytes in a hash), a region index, a region log for events
+// (JSON), its events (a hash of the event bytes by event id, read in order
+// of time then id), a region index, a region log for events
 // about no dispute, the closed dossiers waiting to be sealed, and the late
 // events that arrived for dossiers already sealed. Each event is applied
 // once, atomically, by its id.
@@ -8,12 +8,14 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,7 +42,6 @@ type Store struct {
 func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb, Now: time.Now} }
 
 func metaKey(region, id string) string   { return events.Key(Service, region, "dossier", id) }
-func orderKey(region, id string) string  { return events.Key(Service, region, "dossier", id, "order") }
 func eventsKey(region, id string) string { return events.Key(Service, region, "dossier", id, "events") }
 func indexKey(region string) string      { return events.Key(Service, region, "dossiers") }
 
@@ -49,9 +50,6 @@ func indexKey(region string) string      { return events.Key(Service, region, "d
 // published.
 func PendingKey(region string) string { return events.Key(Service, region, "sealing") }
 
-func addendumOrderKey(region, id string) string {
-	return events.Key(Service, region, "dossier", id, "addendum", "order")
-}
 func addendumEventsKey(region, id string) string {
 	return events.Key(Service, region, "dossier", id, "addendum", "events")
 }
@@ -124,7 +122,6 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 				b.Do(func(ctx context.Context, p redis.Pipeliner) { p.RPush(ctx, LogKey(region), raw) })
 				return nil
 			}
-			score := float64(ev.GetTime().AsTime().UnixMicro())
 			published := events.IDMillis(dl.EntryID)
 			for _, t := range ts {
 				d, err := dossier.New(t.name)
@@ -146,7 +143,6 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 				}
 				if d.Sealed || (d.CloseMs != 0 && published > d.CloseMs) {
 					b.Do(func(ctx context.Context, p redis.Pipeliner) {
-						p.ZAdd(ctx, addendumOrderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
 						p.HSet(ctx, addendumEventsKey(region, t.id), ev.GetId(), raw)
 					})
 					// A follow-up after the close still counts in the
@@ -172,16 +168,16 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 					return fmt.Errorf("encode dossier: %w", err)
 				}
 				b.Set(metaKey(region, t.id), out, 0)
-				indexScore := d.Score()
 				derive(region, t.id, prev, d).toBatch(b)
 				b.Do(func(ctx context.Context, p redis.Pipeliner) {
-					p.ZAdd(ctx, orderKey(region, t.id), redis.Z{Score: score, Member: ev.GetId()})
 					p.HSet(ctx, eventsKey(region, t.id), ev.GetId(), raw)
-					p.ZAdd(ctx, indexKey(region), redis.Z{Score: indexScore, Member: t.id})
-					if closes {
-						p.ZAdd(ctx, PendingKey(region), redis.Z{Score: float64(published), Member: t.name})
-					}
 				})
+				// The region's sorted sets, shared by every dossier, are
+				// written once per batch (events.Batch.ZAdd).
+				b.ZAdd(indexKey(region), d.Score(), t.id)
+				if closes {
+					b.ZAdd(PendingKey(region), float64(published), t.name)
+				}
 			}
 			return nil
 		},
@@ -215,7 +211,7 @@ func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*even
 	// the events listed.
 	var evs []*eventv1.Event
 	for attempt := 0; ; attempt++ {
-		if evs, err = s.ordered(ctx, name, orderKey(region, id), eventsKey(region, id)); err != nil {
+		if evs, err = s.ordered(ctx, name, eventsKey(region, id)); err != nil {
 			return nil, nil, err
 		}
 		again, err := meta()
@@ -242,36 +238,51 @@ func (s *Store) Addendum(ctx context.Context, name string) ([]*eventv1.Event, er
 	if err != nil {
 		return nil, err
 	}
-	return s.ordered(ctx, name, addendumOrderKey(region, id), addendumEventsKey(region, id))
+	return s.ordered(ctx, name, addendumEventsKey(region, id))
 }
 
-// ordered reads the events listed in the sorted set order from the hash events.
-func (s *Store) ordered(ctx context.Context, name, order, events string) ([]*eventv1.Event, error) {
-	ids, err := s.rdb.ZRange(ctx, order, 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read order of %s: %w", name, err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	raws, err := s.rdb.HMGet(ctx, events, ids...).Result()
+// ordered reads the events of hash key, ordered by time (to the
+// microsecond) then id: the order a sorted set of event ids scored by
+// their time in microseconds kept before, kept the same so a sealed
+// dossier reads back byte for byte.
+func (s *Store) ordered(ctx context.Context, name, key string) ([]*eventv1.Event, error) {
+	raws, err := s.rdb.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", name, err)
 	}
-	evs := make([]*eventv1.Event, 0, len(raws))
-	for i, r := range raws {
-		str, ok := r.(string)
-		if !ok {
-			return nil, fmt.Errorf("dossier %s: event %s missing", name, ids[i])
-		}
+	if len(raws) == 0 {
+		return nil, nil
+	}
+	type timed struct {
+		ev    *eventv1.Event
+		id    string
+		score float64
+	}
+	all := make([]timed, 0, len(raws))
+	for id, r := range raws {
 		ev := &eventv1.Event{}
-		if err := proto.Unmarshal([]byte(str), ev); err != nil {
-			return nil, fmt.Errorf("dossier %s: event %s: %w", name, ids[i], err)
+		if err := proto.Unmarshal([]byte(r), ev); err != nil {
+			return nil, fmt.Errorf("dossier %s: event %s: %w", name, id, err)
 		}
-		evs = append(evs, ev)
+		all = append(all, timed{ev, id, eventScore(ev)})
+	}
+	slices.SortFunc(all, func(x, y timed) int {
+		if c := cmp.Compare(x.score, y.score); c != 0 {
+			return c
+		}
+		return strings.Compare(x.id, y.id)
+	})
+	evs := make([]*eventv1.Event, len(all))
+	for i, t := range all {
+		evs[i] = t.ev
 	}
 	return evs, nil
 }
+
+// eventScore is where ev goes in a dossier's order: its time in
+// microseconds as a float64, as the sorted set that kept the order
+// before scored it (same float, same ties broken by id).
+func eventScore(ev *eventv1.Event) float64 { return float64(ev.GetTime().AsTime().UnixMicro()) }
 
 // List returns every dossier of region, latest registered first. It reads
 // the whole region: no RPC calls it (search and statistics read the

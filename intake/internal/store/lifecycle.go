@@ -123,26 +123,39 @@ func (s *Store) LifecycleHandler() events.Handler {
 			score := float64(dp.GetRegisterTime().AsTime().UnixMilli())
 			member := indexMember(id)
 			closes := lc.GetState() == typesv1.DisputeState_DISPUTE_STATE_CLOSED && old.State != typesv1.DisputeState_DISPUTE_STATE_CLOSED
-			b.Do(func(ctx context.Context, p redis.Pipeliner) {
-				for _, dep := range old.Readers {
-					if !slices.Contains(now.Readers, dep) {
+			// The holders set is the dispute's own; the department and
+			// open-dispute indexes are shared by the region's disputes, so
+			// they are written once per batch (events.Batch.ZAdd).
+			var gone, added []string
+			for _, dep := range old.Readers {
+				if !slices.Contains(now.Readers, dep) {
+					gone = append(gone, dep)
+					b.ZRem(DepartmentIndexKey(region, dep), member)
+				}
+			}
+			for _, dep := range now.Readers {
+				// A reader the last applied event already had is in both
+				// indexes: they were written with its record.
+				if !slices.Contains(old.Readers, dep) {
+					added = append(added, dep)
+					b.ZAdd(DepartmentIndexKey(region, dep), score, member)
+				}
+			}
+			if len(gone) > 0 || len(added) > 0 {
+				b.Do(func(ctx context.Context, p redis.Pipeliner) {
+					for _, dep := range gone {
 						p.SRem(ctx, HoldersKey(region, id), dep)
-						p.ZRem(ctx, DepartmentIndexKey(region, dep), member)
 					}
-				}
-				for _, dep := range now.Readers {
-					// A reader the last applied event already had is in both
-					// indexes: they were written with its record.
-					if slices.Contains(old.Readers, dep) {
-						continue
+					for _, dep := range added {
+						p.SAdd(ctx, HoldersKey(region, id), dep)
 					}
-					p.SAdd(ctx, HoldersKey(region, id), dep)
-					p.ZAdd(ctx, DepartmentIndexKey(region, dep), redis.Z{Score: score, Member: member})
+				})
+			}
+			if closes {
+				for _, k := range openIndexes(region, dp) {
+					b.ZRem(k, id)
 				}
-				if closes {
-					leaveOpen(ctx, p, openIndexes(region, dp), id)
-				}
-			})
+			}
 			return nil
 		},
 	}

@@ -99,17 +99,35 @@ func indexApproval(ctx context.Context, p redis.Pipeliner, region string, a *off
 // indexWarning puts the warning in the lists of its state, region-wide and
 // for each unit addressed, and out of those of the other state: disputes
 // added after an acknowledgement move it back to pending.
-func indexWarning(ctx context.Context, p redis.Pipeliner, region string, w *office.MassWarning) {
+func indexWarning(z sortedSets, region string, w *office.MassWarning) {
 	in, out := WarningAcknowledged, WarningPending
 	if w.Pending() {
 		in, out = out, in
 	}
 	for _, unit := range append([]string{""}, w.AddressedTo...) {
-		zadd(ctx, p, warningIndex(region, unit, WarningAny), w.ID)
-		p.ZRem(ctx, warningIndex(region, unit, out), w.ID)
-		zadd(ctx, p, warningIndex(region, unit, in), w.ID)
+		z.ZAdd(warningIndex(region, unit, WarningAny), 0, w.ID)
+		z.ZRem(warningIndex(region, unit, out), w.ID)
+		z.ZAdd(warningIndex(region, unit, in), 0, w.ID)
 	}
 }
+
+// sortedSets queues sorted-set writes: *events.Batch (the event consumer's
+// batch, which writes each index once per batch) or pipeSets.
+type sortedSets interface {
+	ZAdd(key string, score float64, member string)
+	ZRem(key, member string)
+}
+
+// pipeSets queues sorted-set writes on a pipeline.
+type pipeSets struct {
+	ctx  context.Context
+	pipe redis.Pipeliner
+}
+
+func (p pipeSets) ZAdd(key string, score float64, member string) {
+	p.pipe.ZAdd(p.ctx, key, redis.Z{Score: score, Member: member})
+}
+func (p pipeSets) ZRem(key, member string) { p.pipe.ZRem(p.ctx, key, member) }
 
 // MeetingFilter selects meetings; zero fields select all.
 type MeetingFilter struct {

@@ -160,7 +160,7 @@ func (w *Writes) queue(ctx context.Context, pipe redis.Pipeliner, region string)
 		if err := set(ctx, pipe, warningKey(region, w.ID), w); err != nil {
 			return err
 		}
-		indexWarning(ctx, pipe, region, w)
+		indexWarning(pipeSets{ctx, pipe}, region, w)
 	}
 	if w.Request != nil {
 		if err := set(ctx, pipe, requestKey(region, w.Request.ID), w.Request.Meeting); err != nil {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/xiaoyi-disputes/disputes/meeting/internal/office"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
@@ -81,7 +79,7 @@ func (s *Store) MassWarningHandler() events.Handler {
 				return err
 			}
 			b.Set(key, enc, 0)
-			b.Do(func(ctx context.Context, p redis.Pipeliner) { indexWarning(ctx, p, d.Region, w) })
+			indexWarning(b, d.Region, w)
 			return nil
 		},
 	}

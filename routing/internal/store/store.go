@@ -226,11 +226,8 @@ func applyTo(b *events.Batch, key string, fn ApplyFunc) error {
 	}
 	b.Set(key, enc, 0)
 	after := indexOf(next)
-	b.Do(func(ctx context.Context, p redis.Pipeliner) {
-		pw := pipeIndex{ctx, p}
-		reindex(pw, before, after)
-		indexDeadline(pw, next)
-	})
+	reindex(batchIndex{b}, before, after)
+	indexDeadline(batchIndex{b}, next)
 	stream := events.Stream(Service, next.Region)
 	for _, ev := range out {
 		ev.Lifecycle = Lifecycle(next)

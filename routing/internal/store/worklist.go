@@ -92,23 +92,20 @@ func viewKey(region, dept string, v tracker.View) string {
 	return worklistKey(region, dept, "view", strconv.Itoa(int(v)))
 }
 
-// indexWriter queues changes of the sorted-set indexes: on a MULTI/EXEC
-// pipeline (the event consumer's batch) or in a run of the write script.
+// indexWriter queues changes of the sorted-set indexes: on the event
+// consumer's batch or in a run of the write script.
 type indexWriter interface {
 	zadd(key string, score float64, member string)
 	zrem(key, member string)
 }
 
-// pipeIndex queues index changes on a pipeline.
-type pipeIndex struct {
-	ctx  context.Context
-	pipe redis.Pipeliner
-}
+// batchIndex queues index changes on an event batch, which writes each
+// index once per batch (events.Batch.ZAdd): many trackers of a batch move
+// the same worklists and the region's deadline index.
+type batchIndex struct{ b *events.Batch }
 
-func (p pipeIndex) zadd(key string, score float64, member string) {
-	p.pipe.ZAdd(p.ctx, key, redis.Z{Score: score, Member: member})
-}
-func (p pipeIndex) zrem(key, member string) { p.pipe.ZRem(p.ctx, key, member) }
+func (w batchIndex) zadd(key string, score float64, member string) { w.b.ZAdd(key, score, member) }
+func (w batchIndex) zrem(key, member string)                       { w.b.ZRem(key, member) }
 
 // reindex queues the removal of the entries a tracker no longer has and
 // the addition of its new ones.
