@@ -25,6 +25,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/xiaoyi-disputes/disputes/archive/internal/sealedlog"
+	"github.com/xiaoyi-disputes/disputes/platform/election"
 )
 
 // Defaults.
@@ -106,39 +107,28 @@ func Fence(cli *clientv3.Client, sess *concurrency.Session, key string, rev int6
 // not, it keeps the log's reads fresh. It returns when ctx is done, after
 // closing the log.
 func (w *Writer) Run(ctx context.Context) error {
-	prefix, ttl := w.Election, w.SessionTTL
+	prefix, ttl, every := w.Election, w.SessionTTL, w.Refresh
 	if prefix == "" {
 		prefix = DefaultElection
 	}
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
-	g := w.gauge()
-	defer w.Log.Close()
-	for ctx.Err() == nil {
-		sess, err := concurrency.NewSession(w.Etcd, concurrency.WithTTL(ttl), concurrency.WithContext(ctx))
-		if err != nil {
-			if ctx.Err() == nil {
-				w.Logger.Warn("sealed log writer: no etcd session; retrying", "error", err)
-			}
-			w.refresh(ctx, 500*time.Millisecond)
-			continue
-		}
-		el := concurrency.NewElection(sess, prefix)
-		if w.campaign(ctx, sess, el) {
-			g.Set(1)
-			w.lead(ctx, sess, el)
-			g.Set(0)
-			// Hand over at once when shutting down or stepping down; when
-			// etcd cannot be reached the lease simply expires.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			if err := el.Resign(rctx); err != nil && ctx.Err() == nil {
-				w.Logger.Warn("sealed log writer: resign failed", "error", err)
-			}
-			cancel()
-		}
-		sess.Close()
+	if every <= 0 {
+		every = DefaultRefresh
 	}
+	defer w.Log.Close()
+	c := &election.Campaign{Etcd: w.Etcd, Prefix: prefix, ID: w.ID, TTL: ttl, What: "sealed log writer", Log: w.Logger,
+		Leading: w.gauge(),
+		Wait: func(wctx context.Context) {
+			for wctx.Err() == nil {
+				w.refresh(wctx, every)
+			}
+		},
+		Lead: func(lctx context.Context, sess *concurrency.Session, el *concurrency.Election) {
+			w.lead(ctx, lctx, sess, el)
+		}}
+	c.Run(ctx)
 	return nil
 }
 
@@ -153,52 +143,10 @@ func (w *Writer) refresh(ctx context.Context, d time.Duration) {
 	}
 }
 
-// campaign blocks until this replica leads (true), or ctx ends or the
-// session is lost (false), refreshing the log's reads meanwhile.
-func (w *Writer) campaign(ctx context.Context, sess *concurrency.Session, el *concurrency.Election) bool {
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	every := w.Refresh
-	if every <= 0 {
-		every = DefaultRefresh
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for cctx.Err() == nil {
-			select {
-			case <-sess.Done():
-				cancel()
-				return
-			default:
-			}
-			w.refresh(cctx, every)
-		}
-	}()
-	err := el.Campaign(cctx, w.ID)
-	won := err == nil && cctx.Err() == nil
-	cancel()
-	<-done
-	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-		w.Logger.Warn("sealed log writer: campaign failed", "error", err)
-	}
-	return won
-}
-
 // lead takes the directory (its lock may still be held by a writer that is
-// shutting down), runs Lead until the session ends or ctx does, and stops
-// writing.
-func (w *Writer) lead(ctx context.Context, sess *concurrency.Session, el *concurrency.Election) {
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done():
-			w.Logger.Warn("sealed log writer: etcd session lost; writing stops")
-			cancel()
-		case <-lctx.Done():
-		}
-	}()
+// shutting down), runs Lead until lctx ends (the session or ctx did), and
+// stops writing.
+func (w *Writer) lead(ctx, lctx context.Context, sess *concurrency.Session, el *concurrency.Election) {
 	fence := Fence(w.Etcd, sess, el.Key(), el.Rev())
 	for {
 		err := w.Log.Lead(fence)
@@ -223,9 +171,7 @@ func (w *Writer) lead(ctx context.Context, sess *concurrency.Session, el *concur
 	if failed {
 		w.Logger.Error("sealed log writer: leader's work failed; stepping down", "error", err)
 	}
-	cancel()
 	w.stop(ctx)
-	w.Logger.Info("sealed log writer: no longer writing", "replica", w.ID)
 	if failed {
 		// Another replica may fare better; this one campaigns again later.
 		select {

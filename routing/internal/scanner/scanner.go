@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/xiaoyi-disputes/disputes/platform/election"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
@@ -90,58 +91,16 @@ func (s *Scanner) Run(ctx context.Context) error {
 	if prefix == "" {
 		prefix = DefaultElection
 	}
-	g := s.gauge()
-	for ctx.Err() == nil {
-		sess, err := concurrency.NewSession(s.Etcd, concurrency.WithTTL(ttl), concurrency.WithContext(ctx))
-		if err != nil {
-			if ctx.Err() == nil {
-				s.Log.Warn("deadline scanner: no etcd session; retrying", "error", err)
-			}
-			sleep(ctx, 500*time.Millisecond)
-			continue
-		}
-		el := concurrency.NewElection(sess, prefix)
-		if s.campaign(ctx, sess, el) {
-			g.Set(1)
-			s.Log.Info("deadline scanner: leading", "replica", s.ID)
-			s.lead(ctx, sess, interval)
-			g.Set(0)
-			// Hand over at once when shutting down; when etcd cannot be
-			// reached the lease simply expires.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			if err := el.Resign(rctx); err != nil && ctx.Err() == nil {
-				s.Log.Warn("deadline scanner: resign failed", "error", err)
-			}
-			cancel()
-			s.Log.Info("deadline scanner: no longer leading", "replica", s.ID)
-		}
-		sess.Close()
-	}
+	c := &election.Campaign{Etcd: s.Etcd, Prefix: prefix, ID: s.ID, TTL: ttl, What: "deadline scanner", Log: s.Log,
+		Leading: s.gauge(), Lead: func(ctx context.Context, _ *concurrency.Session, _ *concurrency.Election) {
+			s.lead(ctx, interval)
+		}}
+	c.Run(ctx)
 	return nil
 }
 
-// campaign blocks until this replica leads (true), or ctx ends or the
-// session is lost (false).
-func (s *Scanner) campaign(ctx context.Context, sess *concurrency.Session, el *concurrency.Election) bool {
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done():
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
-	if err := el.Campaign(cctx, s.ID); err != nil {
-		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-			s.Log.Warn("deadline scanner: campaign failed", "error", err)
-		}
-		return false
-	}
-	return cctx.Err() == nil
-}
-
-func (s *Scanner) lead(ctx context.Context, sess *concurrency.Session, interval time.Duration) {
+// lead scans every interval until ctx ends.
+func (s *Scanner) lead(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -150,9 +109,6 @@ func (s *Scanner) lead(ctx context.Context, sess *concurrency.Session, interval 
 		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-sess.Done():
-			s.Log.Warn("deadline scanner: etcd session lost")
 			return
 		case <-t.C:
 		}
