@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,6 +70,10 @@ type Config struct {
 	// RedisUser is the Redis ACL user ("default" when empty) and
 	// RedisPasswordFile the file holding its password (none when empty).
 	RedisUser, RedisPasswordFile string
+	// RedisWaitReplicas is how many replicas of its master must hold a
+	// write before it is answered, on a Redis Cluster (default 1; 0 answers
+	// once the master has it, and a failover may lose it).
+	RedisWaitReplicas int
 	// EtcdEndpoints is a comma-separated list of etcd client endpoints.
 	EtcdEndpoints string
 	// EtcdUser and EtcdPasswordFile authenticate to etcd (no
@@ -179,6 +184,13 @@ func parse(s Service, args []string, stderr io.Writer) (Config, error) {
 		env := server.EnvName(s.Name, f.name)
 		fs.StringVar(f.p, f.name, server.EnvOr(env, server.EnvOr(f.shared, "")), f.help+" (env "+env+" or "+f.shared+")")
 	}
+	waitEnv := server.EnvName(s.Name, "redis-wait-replicas")
+	wait, werr := strconv.Atoi(server.EnvOr(waitEnv, server.EnvOr("DISPUTES_REDIS_WAIT_REPLICAS", "1")))
+	if werr != nil {
+		return Config{}, fmt.Errorf("%s: %w", waitEnv, werr)
+	}
+	fs.IntVar(&cfg.RedisWaitReplicas, "redis-wait-replicas", wait,
+		"on a Redis Cluster, replicas that must hold a write before it is answered; 0: none (env "+waitEnv+" or DISPUTES_REDIS_WAIT_REPLICAS)")
 	advertiseEnv := server.EnvName(s.Name, "advertise-addr")
 	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", server.EnvOr(advertiseEnv, ""),
 		"gRPC address registered in etcd for the gateway to find this replica (default: -grpc-addr when it names a host; env "+advertiseEnv+")")
@@ -205,6 +217,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventRetention < 0 || (c.EventRetention > 0 && c.EventRetention >= events.MarkerTTL) {
 		errs = append(errs, fmt.Errorf("event retention %s must be shorter than the apply-once markers' %s", c.EventRetention, events.MarkerTTL))
+	}
+	if c.RedisWaitReplicas < 0 {
+		errs = append(errs, fmt.Errorf("-redis-wait-replicas %d: must be 0 or more", c.RedisWaitReplicas))
 	}
 	if len(c.RedisAddrs()) == 0 {
 		errs = append(errs, errors.New("redis address is required"))
@@ -245,8 +260,9 @@ func splitList(s string) []string {
 // client reads the slots again after a failure, so a failover loses no
 // acknowledged write and moves callers to the promoted replica within a
 // second (platform/replicated; docs/ARCHITECTURE.md, "Durability on a
-// cluster"). reg may be nil.
-func NewRedis(addrs []string, user, password string, log *slog.Logger, reg prometheus.Registerer) redis.UniversalClient {
+// cluster"); waitReplicas 0 leaves writes unreplicated when answered. reg
+// may be nil.
+func NewRedis(addrs []string, user, password string, waitReplicas int, log *slog.Logger, reg prometheus.Registerer) redis.UniversalClient {
 	if len(addrs) == 1 {
 		return redis.NewClient(&redis.Options{
 			Addr: addrs[0], Username: user, Password: password,
@@ -260,13 +276,15 @@ func NewRedis(addrs []string, user, password string, log *slog.Logger, reg prome
 	})
 	unreplicated := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "redis_unreplicated_rounds_total",
-		Help: "Rounds of writes a Redis master acknowledged with fewer replicas connected than writes wait for.",
+		Help: "Rounds of writes a Redis master acknowledged with fewer replicas online than writes wait for.",
 	}, []string{"addr"})
 	if reg != nil {
 		reg.MustRegister(unreplicated)
 	}
-	replicated.Install(cc, replicated.Config{Log: log,
-		Unreplicated: func(addr string) { unreplicated.WithLabelValues(addr).Inc() }})
+	if waitReplicas > 0 {
+		replicated.Install(cc, replicated.Config{Replicas: waitReplicas, Log: log,
+			Unreplicated: func(addr string) { unreplicated.WithLabelValues(addr).Inc() }})
+	}
 	replicated.ReloadOnFailure(cc)
 	return cc
 }
@@ -323,7 +341,7 @@ func serve(ctx context.Context, s Service, cfg Config, log *slog.Logger, started
 	if err != nil {
 		return fmt.Errorf("etcd password: %w", err)
 	}
-	rdb := NewRedis(cfg.RedisAddrs(), cfg.RedisUser, redisPassword, log, srv.Registry())
+	rdb := NewRedis(cfg.RedisAddrs(), cfg.RedisUser, redisPassword, cfg.RedisWaitReplicas, log, srv.Registry())
 	defer rdb.Close()
 	etcd, err := etcdclient.New(clientv3.Config{
 		Endpoints: cfg.endpoints(), Username: cfg.EtcdUser, Password: etcdPassword,

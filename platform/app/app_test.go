@@ -190,11 +190,12 @@ func TestFailingLoopStopsTheProcess(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	cfg := config(t, "", " , ")
 	cfg.Server.PublicKeyFile = ""
+	cfg.RedisWaitReplicas = -1
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a config without redis, etcd and key")
 	}
-	for _, want := range []string{"public key", "redis address", "etcd endpoint"} {
+	for _, want := range []string{"public key", "redis address", "etcd endpoint", "-redis-wait-replicas -1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %q does not mention %q", err, want)
 		}

@@ -11,7 +11,7 @@ func TestRedisAddressesPickTheClient(t *testing.T) {
 	if got := one.RedisAddrs(); len(got) != 1 || got[0] != "127.0.0.1:6390" {
 		t.Fatalf("one address parsed as %q", got)
 	}
-	c := NewRedis(one.RedisAddrs(), "", "", nil, nil)
+	c := NewRedis(one.RedisAddrs(), "", "", 1, nil, nil)
 	defer c.Close()
 	if _, ok := c.(*redis.Client); !ok {
 		t.Fatalf("one address made a %T, want a single server's client", c)
@@ -20,7 +20,7 @@ func TestRedisAddressesPickTheClient(t *testing.T) {
 	if got := several.RedisAddrs(); len(got) != 3 {
 		t.Fatalf("three addresses parsed as %q", got)
 	}
-	cc := NewRedis(several.RedisAddrs(), "", "", nil, nil)
+	cc := NewRedis(several.RedisAddrs(), "", "", 1, nil, nil)
 	defer cc.Close()
 	if _, ok := cc.(*redis.ClusterClient); !ok {
 		t.Fatalf("three addresses made a %T, want a cluster client", cc)

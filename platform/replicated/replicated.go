@@ -14,10 +14,11 @@
 // serves every caller waiting, however many.
 //
 // A round asks for as many replicas as wanted, at most as many as the
-// master has connected (INFO replication, read again every second). A
-// master with no replica left (its replica was just promoted, or is down)
-// acknowledges writes unreplicated until one reconnects; that is counted
-// and logged, since a second failure then loses them.
+// master has online (INFO replication, read again every second). A master
+// with no replica online (its replica was just promoted, is down, or is
+// still copying the master's data) acknowledges writes unreplicated until
+// one is; that is counted and logged, since a second failure then loses
+// them.
 package replicated
 
 import (
@@ -25,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,14 +41,14 @@ var ErrNotReplicated = errors.New("write not acknowledged by a replica")
 // Config says how many replicas must hold a write and how long to wait.
 type Config struct {
 	// Replicas is how many replicas must acknowledge a write (default 1;
-	// never more than the master has connected).
+	// never more than the master has online).
 	Replicas int
 	// Timeout bounds one round's WAIT (default 1s).
 	Timeout time.Duration
 	// Log receives a line when a master has no replica to wait for.
 	Log *slog.Logger
 	// Unreplicated, when set, is called for each round a master
-	// acknowledged with fewer replicas connected than wanted.
+	// acknowledged with fewer replicas online than wanted.
 	Unreplicated func(addr string)
 }
 
@@ -83,7 +83,7 @@ type waiter struct {
 	mu      sync.Mutex
 	next    *round // the round callers join; nil when none waits
 	running bool
-	// replicas is the node's connected replicas as last read, at checked.
+	// replicas is the node's online replicas as last read, at checked.
 	replicas int
 	checked  time.Time
 }
@@ -189,7 +189,7 @@ func (w *waiter) round(ctx context.Context, r *round) error {
 }
 
 // wanted returns how many replicas a round waits for: Config.Replicas, at
-// most the node's connected replicas, read again every second.
+// most the node's online replicas, read again every second.
 func (w *waiter) wanted(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	n, at := w.replicas, w.checked
@@ -211,15 +211,19 @@ func (w *waiter) wanted(ctx context.Context) (int, error) {
 	return min(n, w.cfg.Replicas), nil
 }
 
-// connectedReplicas reads connected_slaves from INFO replication.
+// connectedReplicas counts the replicas INFO replication lists as online:
+// a replica still loading its first copy (state wait_bgsave or
+// send_bulk) acknowledges nothing, and waiting for it would refuse every
+// write until it is in step.
 func connectedReplicas(info string) int {
+	n := 0
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
-			n, _ := strconv.Atoi(v)
-			return n
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, ":ip=") && strings.Contains(line, ",state=online,") {
+			n++
 		}
 	}
-	return 0
+	return n
 }
 
 // DialHook leaves dialling alone.

@@ -47,9 +47,13 @@ func TestWriteTag(t *testing.T) {
 }
 
 func TestConnectedReplicas(t *testing.T) {
-	info := "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=127.0.0.1\r\n"
+	info := "# Replication\r\nrole:master\r\nconnected_slaves:3\r\n" +
+		"slave0:ip=127.0.0.1,port=7001,state=online,offset=1042,lag=0\r\n" +
+		"slave1:ip=127.0.0.1,port=7002,state=wait_bgsave,offset=0,lag=0\r\n" +
+		"slave2:ip=127.0.0.1,port=7003,state=online,offset=1042,lag=1\r\n" +
+		"master_failover_state:no-failover\r\n"
 	if n := connectedReplicas(info); n != 2 {
-		t.Fatalf("connectedReplicas = %d, want 2", n)
+		t.Fatalf("connectedReplicas = %d, want the 2 online", n)
 	}
 	if n := connectedReplicas("role:master\r\n"); n != 0 {
 		t.Fatalf("connectedReplicas without the field = %d, want 0", n)

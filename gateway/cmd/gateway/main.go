@@ -128,7 +128,7 @@ func realMain(ctx context.Context, args []string) error {
 			if err != nil {
 				return fmt.Errorf("-redis-password-file: %w", err)
 			}
-			rdb := app.NewRedis(app.Config{RedisAddr: *redisAddr}.RedisAddrs(), *redisUser, password, log, nil)
+			rdb := app.NewRedis(app.Config{RedisAddr: *redisAddr}.RedisAddrs(), *redisUser, password, 1, log, nil)
 			defer rdb.Close()
 			cfg.Store = signin.NewRedisStore(rdb)
 			log.Info("console sessions in Redis, shared by every gateway", "redis", *redisAddr)
