@@ -115,6 +115,10 @@ type Gateway struct {
 	registry *prometheus.Registry
 	stopping chan struct{}
 	stopOnce sync.Once
+	// sessions, when the console's sessions are in a shared store, is
+	// checked by /readyz: a gateway that cannot read them serves no one
+	// signed in.
+	sessions interface{ Ping(context.Context) error }
 }
 
 // forwardedHeader allows only Authorization through to the services: no
@@ -219,6 +223,9 @@ func New(ctx context.Context, b Backends, console http.Handler, log *slog.Logger
 		if cfg.Log == nil {
 			cfg.Log = log
 		}
+		if p, ok := cfg.Store.(interface{ Ping(context.Context) error }); ok {
+			g.sessions = p
+		}
 		svc, err := signin.New(cfg, rosterv1.NewRosterServiceClient(g.conns["meeting"]))
 		if err != nil {
 			g.Close()
@@ -300,8 +307,8 @@ func (g *Gateway) AdminHandler() http.Handler { return g.admin }
 // Stopping makes /readyz answer 503 from now on (first shutdown step).
 func (g *Gateway) Stopping() { g.stopOnce.Do(func() { close(g.stopping) }) }
 
-// readyz reports each backend's gRPC health; 503 when one is not serving or
-// shutdown has started.
+// readyz reports each backend's gRPC health and, when shared, the session
+// store's; 503 when one is not serving or shutdown has started.
 func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	res := map[string]string{}
 	ok := true
@@ -313,6 +320,22 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	if g.sessions != nil {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+			defer cancel()
+			st := "ok"
+			if err := g.sessions.Ping(ctx); err != nil {
+				st = err.Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res["sessions"] = st
+			if st != "ok" {
+				ok = false
+			}
+		})
+	}
 	for name, conn := range g.conns {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(r.Context(), time.Second)

@@ -117,6 +117,9 @@ func (s *RedisStore) Take(ctx context.Context, key string) ([]byte, bool, error)
 	return found(s.rdb.GetDel(ctx, redisKey(key)).Bytes())
 }
 
+// Ping checks that Redis answers, for the gateway's readiness.
+func (s *RedisStore) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
 // Del deletes the record of key.
 func (s *RedisStore) Del(ctx context.Context, key string) error {
 	return s.rdb.Del(ctx, redisKey(key)).Err()
