@@ -318,35 +318,28 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		res["gateway"] = "shutting down"
 	default:
 	}
+	checks := map[string]func(context.Context) error{}
+	for name, conn := range g.conns {
+		checks[name] = func(ctx context.Context) error {
+			resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+			if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				err = errors.New(strings.ToLower(resp.GetStatus().String()))
+			}
+			return err
+		}
+	}
+	if g.sessions != nil {
+		checks["sessions"] = g.sessions.Ping
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	if g.sessions != nil {
+	for name, check := range checks {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 			defer cancel()
 			st := "ok"
-			if err := g.sessions.Ping(ctx); err != nil {
+			if err := check(ctx); err != nil {
 				st = err.Error()
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			res["sessions"] = st
-			if st != "ok" {
-				ok = false
-			}
-		})
-	}
-	for name, conn := range g.conns {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-			defer cancel()
-			st := "ok"
-			resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-			switch {
-			case err != nil:
-				st = err.Error()
-			case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
-				st = strings.ToLower(resp.GetStatus().String())
 			}
 			mu.Lock()
 			defer mu.Unlock()
