@@ -69,7 +69,7 @@ func startClusterPlatform(t *testing.T) *platform {
 	var ready []string
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
 		for i := range replicasOf[svc] {
-			grpcAddr, admin := freeAddr(t), freeAddr(t)
+			grpcAddr, admin := testenv.FreeAddr(t), testenv.FreeAddr(t)
 			if i == 0 {
 				p.grpc[svc], p.admin[svc] = grpcAddr, admin
 			}
@@ -82,9 +82,9 @@ func startClusterPlatform(t *testing.T) *platform {
 	for _, admin := range ready {
 		p.waitHTTP(admin, "http://"+admin+"/readyz")
 	}
-	gw := freeAddr(t)
+	gw := testenv.FreeAddr(t)
 	p.gateway = "http://" + gw
-	p.admin["gateway"] = freeAddr(t)
+	p.admin["gateway"] = testenv.FreeAddr(t)
 	// The gateway finds the replicas in etcd, where each registered its
 	// address; the lists are for CLUSTER_DISCOVERY=0.
 	gwArgs := []string{"-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s"}
@@ -98,8 +98,8 @@ func startClusterPlatform(t *testing.T) *platform {
 	p.waitHTTP("gateway", "http://"+p.admin["gateway"]+"/readyz")
 	// A second gateway, as a load balancer would put side by side with the
 	// first: both keep the console's sessions in the Redis Cluster.
-	gwB := freeAddr(t)
-	p.admin["gateway-b"] = freeAddr(t)
+	gwB := testenv.FreeAddr(t)
+	p.admin["gateway-b"] = testenv.FreeAddr(t)
 	gwArgs[1], gwArgs[3] = gwB, p.admin["gateway-b"]
 	p.startAs("gateway", "gateway-b", env, gwArgs...)
 	p.waitHTTP("gateway-b", "http://"+p.admin["gateway-b"]+"/readyz")

@@ -148,7 +148,7 @@ func (c *cluster) startService(svc string, extraEnv ...string) *proc {
 	c.t.Helper()
 	c.mu.Lock()
 	n := len(c.procs[svc]) + 1
-	p := &proc{c: c, svc: svc, name: fmt.Sprintf("%s-%d", svc, n), grpc: freeAddr(c.t), admin: freeAddr(c.t),
+	p := &proc{c: c, svc: svc, name: fmt.Sprintf("%s-%d", svc, n), grpc: testenv.FreeAddr(c.t), admin: testenv.FreeAddr(c.t),
 		env: append(append([]string{}, c.env...), extraEnv...)}
 	c.procs[svc] = append(c.procs[svc], p)
 	c.mu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,16 +83,6 @@ func binaries(t *testing.T) string {
 	return dir
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func (p *platform) run(args ...string) string {
 	p.t.Helper()
 	cmd := exec.Command(filepath.Join(p.bin, "disputectl"), args...)
@@ -131,7 +120,7 @@ func startPlatform(t *testing.T) *platform {
 	p.run("config", "init", "--dir", "../deploy/config", "--etcd", p.etcd.Endpoint)
 	standInCalendars(t, p.dir, p.etcd.Endpoint, p.run)
 	for _, svc := range []string{"meeting", "intake", "routing", "archive"} {
-		p.grpc[svc], p.admin[svc] = freeAddr(t), freeAddr(t)
+		p.grpc[svc], p.admin[svc] = testenv.FreeAddr(t), testenv.FreeAddr(t)
 		p.start(svc, env, "-grpc-addr", p.grpc[svc], "-admin-addr", p.admin[svc], "-drain-delay", "0s")
 	}
 	for svc, addr := range p.admin {
@@ -140,9 +129,9 @@ func startPlatform(t *testing.T) *platform {
 			p.t.Fatalf("%s: %v", svc, err)
 		}
 	}
-	gw := freeAddr(t)
+	gw := testenv.FreeAddr(t)
 	p.gateway = "http://" + gw
-	p.admin["gateway"] = freeAddr(t)
+	p.admin["gateway"] = testenv.FreeAddr(t)
 	p.start("gateway", env, "-http-addr", gw, "-admin-addr", p.admin["gateway"], "-drain-delay", "0s",
 		"-intake-addr", p.grpc["intake"], "-routing-addr", p.grpc["routing"],
 		"-meeting-addr", p.grpc["meeting"], "-archive-addr", p.grpc["archive"],

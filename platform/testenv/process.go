@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -105,9 +107,22 @@ func tail(path string, n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1. They are free
-// when returned; a server started right after will almost always get them.
+// handedOut holds every port freePorts has returned in this process. A
+// port closed by freePorts is free again for the kernel, which may give it
+// to the next caller before the first server binds it; two servers of one
+// test would then race for one port. Never returning a port twice closes
+// that race within the test binary.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1, none returned
+// before in this process. They are free when returned; a server started
+// right after will almost always get them.
 func freePorts(n int) ([]int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	ports := make([]int, 0, n)
 	var ls []net.Listener
 	defer func() {
@@ -115,15 +130,32 @@ func freePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
-	for range n {
+	for len(ports) < n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("find free port: %w", err)
 		}
+		// Held open until return, so the kernel gives each try a new port.
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port := l.Addr().(*net.TCPAddr).Port
+		if handedOut.ports[port] {
+			continue
+		}
+		handedOut.ports[port] = true
+		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+// FreeAddr returns a free 127.0.0.1:port address for a server a test is
+// about to start, never one returned before in this process (see freePorts).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", ports[0])
 }
 
 func logPath(dir, name string) string { return filepath.Join(dir, name+".log") }
