@@ -62,6 +62,9 @@ type Subscription struct {
 	MaxAttempts int
 	// MaxBackoff caps the wait between retries of one dispute (default 5 s).
 	MaxBackoff time.Duration
+	// Acknowledged, when set, is called after entries of stream were
+	// acknowledged (applied, skipped or parked), e.g. Progress.Kick.
+	Acknowledged func(stream string)
 	// Log receives retries and parked entries.
 	Log *slog.Logger
 	// Registerer, when set, receives the metrics.
@@ -636,13 +639,13 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 				blocked[it.key] = true
 			}
 		}
+		acks := map[string][]string{}
 		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for _, w := range b.writes {
 				w(p)
 			}
 			b.flushCounters(p)
 			b.flushSortedSets(p)
-			acks := map[string][]string{}
 			for i, it := range items {
 				switch outs[i] {
 				case outPark:
@@ -667,6 +670,11 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		}
 		for _, fn := range b.after {
 			fn()
+		}
+		if s.Acknowledged != nil {
+			for st := range acks {
+				s.Acknowledged(st)
+			}
 		}
 		n := 0
 		for i, it := range items {

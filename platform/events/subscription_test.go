@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -528,5 +529,94 @@ func TestBatchCoalescesSortedSets(t *testing.T) {
 		t.Errorf("%d ZADD for 500 deliveries writing 2 sorted sets; want them coalesced per batch", calls)
 	} else {
 		t.Logf("%d ZADD for 500 deliveries writing 2 sorted sets", calls)
+	}
+}
+
+// xinfoCalls is how many XINFO GROUPS Redis has run: one per Progress look.
+func xinfoCalls(t *testing.T, rdb *redis.Client) int64 {
+	t.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\r\n") {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_xinfo|groups:calls="); ok {
+			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// One look answers every caller waiting on a stream; a caller waits for
+// the entries the stream held when it asked, not for later ones; a Kick
+// looks at once.
+func TestProgressAnswersWaitersTogether(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	stream := events.Stream("intake", region)
+	if err := rdb.XGroupCreateMkStream(ctx, stream, "archive", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, rdb, 1, 3)
+	// No poll within the test: looks come from arrivals and Kicks only.
+	p := &events.Progress{Redis: rdb, Group: "archive", Poll: time.Hour}
+	const waiters = 40
+	done := make(chan error, waiters)
+	for range waiters {
+		go func() { done <- p.Wait(ctx, stream) }()
+	}
+	waitFor(t, "a first look", func() bool { return xinfoCalls(t, rdb) > 0 })
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("a waiter returned (%v) before the group read anything", err)
+	default:
+	}
+
+	// The group takes the three entries; an entry added afterwards is not
+	// what the waiters wait for.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "archive", Consumer: "c", Streams: []string{stream, ">"}, Count: 3}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, rdb, 1, 1)
+	msgs := res[0].Messages
+	if err := rdb.XAck(ctx, stream, "archive", msgs[0].ID, msgs[1].ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.Kick(stream)
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("a waiter returned (%v) with one entry it waits for still pending", err)
+	default:
+	}
+	before := xinfoCalls(t, rdb)
+	if err := rdb.XAck(ctx, stream, "archive", msgs[2].ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.Kick(stream)
+	for range waiters {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("waiter: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a Kick after the last acknowledgement did not answer the waiters")
+		}
+	}
+	if n := xinfoCalls(t, rdb) - before; n != 1 {
+		t.Fatalf("%d looks answered %d waiters, want 1", n, waiters)
+	}
+
+	// A caller arriving now waits for the entry added above, and gives up
+	// with ErrBehind when its context ends first.
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := p.Wait(short, stream); !errors.Is(err, events.ErrBehind) {
+		t.Fatalf("Wait with an unread entry = %v, want ErrBehind", err)
 	}
 }

@@ -41,10 +41,12 @@ func Setup(_ context.Context, d *app.Deps) ([]func(context.Context) error, error
 	// An office action on a dispute routed to the office a moment ago
 	// waits (at most 3 s) for the office's view to catch up before it is
 	// refused.
+	progress := &events.Progress{Redis: d.Redis, Group: Group}
+	sub.Acknowledged = progress.Kick
 	st.AwaitRouting(func(ctx context.Context, region string) error {
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		return events.WaitConsumed(ctx, d.Redis, events.Stream("routing", region), Group, 0)
+		return progress.Wait(ctx, events.Stream("routing", region))
 	})
 	trim := &events.Trimmer{Redis: d.Redis, Log: d.Log, Retention: d.Config.EventRetention, Streams: func() []string {
 		var ss []string

@@ -81,13 +81,18 @@ func SetupWith(opts Options) func(context.Context, *app.Deps) ([]func(context.Co
 		}
 		d.Server.AddReadinessInfo("events", sub.ParkedInfo)
 		// A dispute registered a moment ago is found: a lookup that misses
-		// waits up to AwaitTimeout for this group to apply intake's events,
-		// looking every 2 ms: a call right after a registration (the usual
-		// case) waits for one consumer batch, not for a coarse poll.
+		// waits up to AwaitTimeout for this group to apply intake's events.
+		// One look answers every call waiting at the time; this process's
+		// consumer asks for one after each batch it acknowledges, so a call
+		// right after a registration (the usual case) waits for one
+		// consumer batch, and the 5 ms poll serves entries another replica
+		// holds.
+		progress := &events.Progress{Redis: d.Redis, Group: intakefeed.Group, Poll: 5 * time.Millisecond}
+		sub.Acknowledged = progress.Kick
 		st.AwaitMissing(func(ctx context.Context, region string) error {
 			ctx, cancel := context.WithTimeout(ctx, opts.awaitTimeout())
 			defer cancel()
-			return events.WaitConsumed(ctx, d.Redis, events.Stream("intake", region), intakefeed.Group, 2*time.Millisecond)
+			return progress.Wait(ctx, events.Stream("intake", region))
 		})
 		trim := &events.Trimmer{Redis: d.Redis, Log: d.Log, Retention: d.Config.EventRetention, Streams: func() []string {
 			var ss []string
