@@ -37,11 +37,26 @@ type Handler interface {
 	Apply(b *Batch, d *Delivery) error
 }
 
+// Versioned is implemented by handlers that recognize an event already
+// applied themselves: the record they write keeps the version of the last
+// event applied, and Apply changes nothing for an event whose version is
+// not newer. Their events are applied without apply-once markers (one SET
+// per event and group fewer, docs/ARCHITECTURE.md "Consuming events").
+type Versioned interface {
+	Versioned() bool
+}
+
 // HandlerFuncs adapts two functions to a Handler.
 type HandlerFuncs struct {
 	KeysFunc  func(d *Delivery) ([]string, error)
 	ApplyFunc func(b *Batch, d *Delivery) error
+	// ByVersion says ApplyFunc skips events not newer than the version its
+	// record holds (Versioned).
+	ByVersion bool
 }
+
+// Versioned returns ByVersion.
+func (h HandlerFuncs) Versioned() bool { return h.ByVersion }
 
 // Keys calls KeysFunc, or returns no keys when it is nil.
 func (h HandlerFuncs) Keys(d *Delivery) ([]string, error) {

@@ -565,8 +565,10 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		if it.badEntry != nil {
 			continue
 		}
-		add(Marker(s.Group, region, it.d.Event.GetId()))
 		h := s.handler(it.d.Event.GetType())
+		if !versioned(h) {
+			add(Marker(s.Group, region, it.d.Event.GetId()))
+		}
 		if h == nil {
 			continue
 		}
@@ -610,15 +612,19 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 				continue
 			}
 			ev := it.d.Event
-			marker := Marker(s.Group, region, ev.GetId())
-			if seen[ev.GetId()] || b.vals[marker] != nil {
+			h := s.handler(ev.GetType())
+			marker := ""
+			if !versioned(h) {
+				marker = Marker(s.Group, region, ev.GetId())
+			}
+			if seen[ev.GetId()] || (marker != "" && b.vals[marker] != nil) {
 				outs[i] = outDone
 				continue
 			}
 			if err, ok := keyErr[it]; ok {
 				outs[i], why[i] = s.judge(it, err)
 				failed[i] = err
-			} else if h := s.handler(ev.GetType()); h == nil {
+			} else if h == nil {
 				outs[i] = outDone
 				continue
 			} else {
@@ -626,7 +632,9 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 				err := s.safeApply(h, b, it.d)
 				if err == nil {
 					b.commit()
-					b.Set(marker, []byte{'1'}, MarkerTTL)
+					if marker != "" {
+						b.Set(marker, []byte{'1'}, MarkerTTL)
+					}
 					seen[ev.GetId()] = true
 					outs[i] = outDone
 					continue
@@ -711,6 +719,13 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		return nil, err
 	}
 	return finished, nil
+}
+
+// versioned reports whether h recognizes events already applied itself
+// (Versioned), so that its events need no apply-once marker.
+func versioned(h Handler) bool {
+	v, ok := h.(Versioned)
+	return ok && v.Versioned()
 }
 
 // judge decides what becomes of an item whose handler failed with err:

@@ -620,3 +620,31 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 		t.Fatalf("Wait with an unread entry = %v, want ErrBehind", err)
 	}
 }
+
+// A Versioned handler's events are applied without apply-once markers:
+// none is written, and an entry delivered again reaches the handler, whose
+// own version rule must make it harmless.
+func TestVersionedHandlerIsAppliedWithoutMarkers(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	want := publishN(t, rdb, 5, 4)
+	h := appendHandler(nil).(events.HandlerFuncs)
+	h.ByVersion = true
+	stop := run(t, newSub(rdb, "c1", h))
+	waitFor(t, "20 events applied", func() bool { _, n := lists(t, rdb, want); return n == 20 })
+	stop()
+	for _, ids := range want {
+		for _, id := range ids {
+			if n, err := rdb.Exists(ctx, events.Marker("archive", region, id)).Result(); err != nil || n != 0 {
+				t.Fatalf("marker of %s: exists=%d err=%v; a versioned handler's events need none", id, n, err)
+			}
+		}
+	}
+	stream := events.Stream("intake", region)
+	if err := rdb.XGroupDestroy(ctx, stream, "archive").Err(); err != nil {
+		t.Fatal(err)
+	}
+	run(t, newSub(rdb, "c2", h))
+	waitFor(t, "the 20 events delivered again", func() bool { _, n := lists(t, rdb, want); return n == 40 })
+}

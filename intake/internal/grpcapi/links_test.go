@@ -1,6 +1,7 @@
 package grpcapi_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func countEvents(t *testing.T, e *env, m proto.Message) int { return len(streamE
 
 // routingEvent publishes a routing event about dispute on routing's stream,
 // carrying routing's account lc of the dispute as routing does, and waits
-// until intake has applied it (its marker is set).
+// until intake has applied it (acknowledged it).
 func (e *env) routingEvent(t *testing.T, disputeName string, payload proto.Message, lc *eventv1.Lifecycle) {
 	t.Helper()
 	ev, err := events.New("routing", region, disputeName, &typesv1.Actor{Region: region, Department: "tax", StaffId: "h1"},
@@ -65,14 +66,10 @@ func (e *env) routingEvent(t *testing.T, disputeName string, payload proto.Messa
 	if err := e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: events.Stream("routing", region), Values: vals}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	marker := events.Marker(store.Service, region, ev.GetId())
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if n, _ := e.rdb.Exists(ctx, marker).Result(); n == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("intake did not apply routing's %s of %s", ev.GetType(), disputeName)
-		}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := events.WaitConsumed(wait, e.rdb, events.Stream("routing", region), store.Service, 0); err != nil {
+		t.Fatalf("intake did not apply routing's %s of %s: %v", ev.GetType(), disputeName, err)
 	}
 }
 

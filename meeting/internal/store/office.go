@@ -253,6 +253,9 @@ func (s *Store) LifecycleHandler() events.Handler {
 		return name, key, nil
 	}
 	return events.HandlerFuncs{
+		// The record keeps the Lifecycle's version and an event not newer
+		// changes nothing: no apply-once marker is needed.
+		ByVersion: true,
 		KeysFunc: func(d *events.Delivery) ([]string, error) {
 			if d.Event.GetLifecycle() == nil {
 				return nil, nil
