@@ -107,6 +107,9 @@ type Batch struct {
 	// added, so a failed delivery's are taken back.
 	counters map[counterKey]int64
 	counted  []counted
+	// counterLog, when set, is the list the summed counters are written
+	// to as one entry (counterlog.go) instead of one HINCRBY each.
+	counterLog string
 	// zsets holds the batch's coalesced sorted-set writes: per key and
 	// member the last ZAdd or ZRem queued. zundo lists, during one Apply,
 	// what each of its ZAdd and ZRem replaced, so a failed delivery's are
@@ -226,6 +229,13 @@ func (b *Batch) flushCounters(p redis.Pipeliner) {
 		}
 		return strings.Compare(x.field, y.field)
 	})
+	if b.counterLog != "" {
+		logged := slices.DeleteFunc(slices.Clone(ks), func(k counterKey) bool { return !loggable(k) })
+		if len(logged) > 0 {
+			p.RPush(b.ctx, b.counterLog, encodeCounters(logged, b.counters))
+		}
+		ks = slices.DeleteFunc(ks, loggable)
+	}
 	for _, k := range ks {
 		p.HIncrBy(b.ctx, k.key, k.field, b.counters[k])
 	}

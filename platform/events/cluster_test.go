@@ -149,3 +149,33 @@ func TestSubscriptionOverRegionsOnSingleAndCluster(t *testing.T) {
 		}
 	})
 }
+
+// The fold of a counter log writes hashes its script does not name as keys:
+// they share the log's hash slot (the region's tag), which a Redis Cluster
+// allows.
+func TestFoldCountersOnSingleAndCluster(t *testing.T) {
+	testenv.ForEachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		for _, r := range clusterRegions {
+			logKey := events.Key("archive", r, "stats-log")
+			hash := events.Key("archive", r, "stats", "*", "2026-12")
+			for i := 1; i <= 3; i++ {
+				entry := fmt.Sprintf("%s\x1ftotal|all|registered\x1f%d\x1e%s\x1fstate|X|closed\x1f-1\x1e", hash, i, hash)
+				if err := rdb.RPush(ctx, logKey, entry).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, err := events.FoldCounters(ctx, rdb, logKey)
+			if err != nil || n != 3 {
+				t.Fatalf("%s: FoldCounters = %d, %v; want 3 entries", r, n, err)
+			}
+			got, err := rdb.HGetAll(ctx, hash).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["total|all|registered"] != "6" || got["state|X|closed"] != "-3" {
+				t.Fatalf("%s: counters after the fold %v, want 6 and -3", r, got)
+			}
+		}
+	})
+}

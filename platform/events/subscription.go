@@ -62,6 +62,10 @@ type Subscription struct {
 	MaxAttempts int
 	// MaxBackoff caps the wait between retries of one dispute (default 5 s).
 	MaxBackoff time.Duration
+	// CounterLog, when set, names the region's counter log: a batch's
+	// summed HIncrBy deltas are written to it as one entry, and are in the
+	// counters once FoldCounters has run (counterlog.go).
+	CounterLog func(region string) string
 	// Acknowledged, when set, is called after entries of stream were
 	// acknowledged (applied, skipped or parked), e.g. Progress.Kick.
 	Acknowledged func(stream string)
@@ -586,6 +590,9 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 	txf := func(tx *redis.Tx) error {
 		finished, retry = finished[:0], retry[:0]
 		b := &Batch{ctx: ctx, vals: map[string]*string{}, keys: keys, now: time.Now()}
+		if s.CounterLog != nil {
+			b.counterLog = s.CounterLog(region)
+		}
 		if len(keyList) > 0 {
 			vs, err := tx.MGet(ctx, keyList...).Result()
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -532,22 +531,6 @@ func TestBatchCoalescesSortedSets(t *testing.T) {
 	}
 }
 
-// xinfoCalls is how many XINFO GROUPS Redis has run: one per Progress look.
-func xinfoCalls(t *testing.T, rdb *redis.Client) int64 {
-	t.Helper()
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.SplitSeq(info, "\r\n") {
-		if rest, ok := strings.CutPrefix(line, "cmdstat_xinfo|groups:calls="); ok {
-			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
 // One look answers every caller waiting on a stream; a caller waits for
 // the entries the stream held when it asked, not for later ones; a Kick
 // looks at once.
@@ -567,7 +550,7 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 	for range waiters {
 		go func() { done <- p.Wait(ctx, stream) }()
 	}
-	waitFor(t, "a first look", func() bool { return xinfoCalls(t, rdb) > 0 })
+	waitFor(t, "a first look", func() bool { return cmdCalls(t, rdb, "xinfo|groups") > 0 })
 	time.Sleep(50 * time.Millisecond)
 	select {
 	case err := <-done:
@@ -593,7 +576,7 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 		t.Fatalf("a waiter returned (%v) with one entry it waits for still pending", err)
 	default:
 	}
-	before := xinfoCalls(t, rdb)
+	before := cmdCalls(t, rdb, "xinfo|groups")
 	if err := rdb.XAck(ctx, stream, "archive", msgs[2].ID).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +591,7 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 			t.Fatal("a Kick after the last acknowledgement did not answer the waiters")
 		}
 	}
-	if n := xinfoCalls(t, rdb) - before; n != 1 {
+	if n := cmdCalls(t, rdb, "xinfo|groups") - before; n != 1 {
 		t.Fatalf("%d looks answered %d waiters, want 1", n, waiters)
 	}
 
@@ -647,4 +630,96 @@ func TestVersionedHandlerIsAppliedWithoutMarkers(t *testing.T) {
 	}
 	run(t, newSub(rdb, "c2", h))
 	waitFor(t, "the 20 events delivered again", func() bool { _, n := lists(t, rdb, want); return n == 40 })
+}
+
+// With a counter log, a batch's summed counters are one list entry; a fold
+// adds each entry once, whoever folds at the same time, each counter once
+// per fold; a delivery that fails takes its deltas back as before; a
+// counter whose name holds a separator of the log is written directly.
+func TestCounterLogFoldsEachBatchOnce(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	want := publishN(t, rdb, 20, 25) // 500 events
+	broken := map[string]bool{}
+	n := 0
+	for _, ids := range want {
+		for _, id := range ids {
+			if n%10 == 0 {
+				broken[id] = true
+			}
+			n++
+		}
+	}
+	key := "{" + region + "}counters"
+	logKey := "{" + region + "}counter-log"
+	odd := "odd\x1ffield"
+	h := events.HandlerFuncs{
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			b.HIncrBy(key, "all", 1)
+			b.HIncrBy(key, "by:"+d.Event.GetDispute(), 2)
+			b.HIncrBy(key, odd, 1)
+			if broken[d.Event.GetId()] {
+				return events.Permanent(errors.New("broken on purpose"))
+			}
+			return nil
+		},
+	}
+	sub := newSub(rdb, "c1", h)
+	sub.CounterLog = func(r string) string { return "{" + r + "}counter-log" }
+	stop := run(t, sub)
+	waitFor(t, "every event handled", func() bool {
+		p, err := rdb.XPending(ctx, events.Stream("intake", region), "archive").Result()
+		odd, _ := rdb.HGet(ctx, key, odd).Int()
+		return err == nil && p.Count == 0 && odd == 450
+	})
+	stop()
+	if all, err := rdb.HGet(ctx, key, "all").Result(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("all = %q (%v) before a fold; the log holds the deltas", all, err)
+	}
+	entries, err := rdb.LLen(ctx, logKey).Result()
+	if err != nil || entries == 0 {
+		t.Fatalf("counter log holds %d entries (%v)", entries, err)
+	}
+	before := cmdCalls(t, rdb, "hincrby")
+	var wg sync.WaitGroup
+	folded := make([]int, 4)
+	for i := range folded {
+		wg.Go(func() {
+			n, err := events.FoldCounters(ctx, rdb, logKey)
+			if err != nil {
+				t.Error(err)
+			}
+			folded[i] = n
+		})
+	}
+	wg.Wait()
+	if sum := folded[0] + folded[1] + folded[2] + folded[3]; sum != int(entries) {
+		t.Fatalf("folds took %v entries, want %d in all", folded, entries)
+	}
+	if n, _ := rdb.LLen(ctx, logKey).Result(); n != 0 {
+		t.Fatalf("%d entries left after the folds", n)
+	}
+	// At most one HINCRBY per counter (21) per fold that found entries.
+	if calls := cmdCalls(t, rdb, "hincrby") - before; calls > 4*21 {
+		t.Fatalf("folds ran %d HINCRBY for 21 counters", calls)
+	}
+	got, err := rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["all"] != "450" {
+		t.Errorf("all = %s, want 450: the 50 broken deliveries' deltas taken back", got["all"])
+	}
+	for name, ids := range want {
+		ok := 0
+		for _, id := range ids {
+			if !broken[id] {
+				ok++
+			}
+		}
+		if got["by:"+name] != fmt.Sprint(2*ok) {
+			t.Errorf("by:%s = %s, want %d", name, got["by:"+name], 2*ok)
+		}
+	}
 }

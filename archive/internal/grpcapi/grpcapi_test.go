@@ -87,7 +87,7 @@ func start(t *testing.T) *fixture {
 	sealer := &sealing.Sealer{Store: st, Log: sealed, Interval: 20 * time.Millisecond, Logger: log, Regions: regions,
 		Redis: rdb, Group: feed.Group, Sources: feed.Sources}
 	consumer := &events.Subscription{Redis: rdb, Group: feed.Group, Name: "t", Default: feed.Handler(st), Log: log,
-		Block: 100 * time.Millisecond, Sources: feed.Sources, Regions: regions}
+		Block: 100 * time.Millisecond, Sources: feed.Sources, Regions: regions, CounterLog: store.StatsLogKey}
 	done := make(chan struct{}, 3)
 	go func() { consumer.Run(ctx); done <- struct{}{} }()
 	go func() { srv.Run(ctx); done <- struct{}{} }()

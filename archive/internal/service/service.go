@@ -85,6 +85,9 @@ func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, err
 	sub := &events.Subscription{
 		Redis: d.Redis, Group: feed.Group, Sources: feed.Sources, Regions: d.Roster.Regions,
 		Default: feed.Handler(st), Log: d.Log, Registerer: d.Server.Registry(),
+		// The statistics counters a batch moves are logged as one entry
+		// and folded every second and before each statistics read.
+		CounterLog: store.StatsLogKey,
 	}
 	d.Server.AddReadinessInfo("events", sub.ParkedInfo)
 	// Every replica files events (the consumer group hands each entry to
@@ -101,7 +104,29 @@ func Setup(ctx context.Context, d *app.Deps) ([]func(context.Context) error, err
 		}
 		return "standby"
 	})
-	return []func(context.Context) error{sub.Run, w.Run}, nil
+	return []func(context.Context) error{sub.Run, w.Run, foldStatistics(st, d)}, nil
+}
+
+// foldStatistics folds every region's logged counter deltas into the
+// statistics counters once a second, in every replica (a fold is atomic,
+// so replicas folding at once add each entry once).
+func foldStatistics(st *store.Store, d *app.Deps) func(context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+			for _, region := range d.Roster.Regions() {
+				if err := st.FoldStatistics(ctx, region); err != nil && ctx.Err() == nil {
+					d.Log.Warn("statistics: fold of the counter log failed; will retry", "region", region, "error", err)
+				}
+			}
+		}
+	}
 }
 
 // derivedLock is the etcd lock under which a replica builds the indexes.

@@ -29,6 +29,16 @@ func statsKey(region, scope, month string) string {
 	return events.Key(Service, region, "stats", scope, month)
 }
 
+// StatsLogKey is the region's counter log: the statistics deltas of event
+// batches not yet folded into the counters (events.FoldCounters).
+func StatsLogKey(region string) string { return events.Key(Service, region, "stats-log") }
+
+// FoldStatistics adds region's logged counter deltas to its counters.
+func (s *Store) FoldStatistics(ctx context.Context, region string) error {
+	_, err := events.FoldCounters(ctx, s.rdb, StatsLogKey(region))
+	return err
+}
+
 // monthsKey is the sorted set of the months any counter of a region has,
 // scored 202603 for "2026-03".
 func monthsKey(region string) string { return events.Key(Service, region, "stats-months") }
@@ -312,9 +322,14 @@ func (s *Store) summaries(ctx context.Context, region string, ids []string) ([]*
 
 // Statistics returns the counters of scope in region for the months of
 // registration from fromMonth to toMonth ("2026-03"; empty: unbounded), and
-// the months they cover. It reads one hash per month, whatever the number
-// of dossiers.
+// the months they cover. It folds the region's counter log, then reads one
+// hash per month, whatever the number of dossiers.
 func (s *Store) Statistics(ctx context.Context, region, scope, fromMonth, toMonth string) ([]dossier.Row, []string, error) {
+	// The counters hold every batch applied before this read once the
+	// region's counter log is folded.
+	if err := s.FoldStatistics(ctx, region); err != nil {
+		return nil, nil, err
+	}
 	lo, hi := "-inf", "+inf"
 	if fromMonth != "" {
 		lo = micros(dossier.MonthScore(fromMonth))
@@ -378,7 +393,7 @@ func (s *Store) EnsureDerived(ctx context.Context, region string) (bool, error) 
 	}
 	// The order sets of dossiers and of their addenda.
 	orderSets := events.Key(Service, region, "dossier", "*", "order")
-	for _, pattern := range []string{idxKey(region, "*"), statsKey(region, "*", "*"), monthsKey(region), orderSets} {
+	for _, pattern := range []string{idxKey(region, "*"), statsKey(region, "*", "*"), monthsKey(region), StatsLogKey(region), orderSets} {
 		keys, err := events.ScanRegion(ctx, s.rdb, region, pattern, 500)
 		if err != nil {
 			return false, err

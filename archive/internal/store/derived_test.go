@@ -53,7 +53,8 @@ func startOn(t *testing.T, rdb redis.UniversalClient) *env {
 	st := store.New(rdb)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sub := &events.Subscription{Redis: rdb, Group: feed.Group, Name: "t", Default: feed.Handler(st), Log: log,
-		Block: 50 * time.Millisecond, Sources: feed.Sources, Regions: func() []string { return []string{region} }}
+		Block: 50 * time.Millisecond, Sources: feed.Sources, Regions: func() []string { return []string{region} },
+		CounterLog: store.StatsLogKey}
 	done := make(chan struct{})
 	go func() { sub.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -300,6 +301,9 @@ func countersEqualRecount(t *testing.T, e *env) {
 func dump(t *testing.T, rdb redis.UniversalClient) map[string]string {
 	t.Helper()
 	ctx := context.Background()
+	if _, err := events.FoldCounters(ctx, rdb, store.StatsLogKey(region)); err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]string{}
 	for _, pattern := range []string{"archive:{" + region + "}:idx:*", "archive:{" + region + "}:stats:*"} {
 		keys, err := events.ScanRegion(ctx, rdb, region, pattern, 1000)
