@@ -40,7 +40,12 @@ const (
 // The braces make the region a hash tag, so every key of one region lives in
 // one Redis Cluster slot and a region's atomic operations stay possible.
 func Key(service, region string, parts ...string) string {
+	n := len(service) + len(region) + 3 + len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(service)
 	b.WriteString(":{")
 	b.WriteString(region)

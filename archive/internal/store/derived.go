@@ -145,8 +145,15 @@ func derive(region, id string, prev, cur *dossier.Dossier) *derived {
 	}
 	score := cur.Score()
 	w := &derived{}
+	// Most cells of a change share a few (scope, month) hashes.
+	keys := map[[2]string]string{}
 	for c, v := range delta {
-		w.counts = append(w.counts, counterDelta{statsKey(region, c.Scope, c.Month), c.Field(), v})
+		k, ok := keys[[2]string{c.Scope, c.Month}]
+		if !ok {
+			k = statsKey(region, c.Scope, c.Month)
+			keys[[2]string{c.Scope, c.Month}] = k
+		}
+		w.counts = append(w.counts, counterDelta{k, c.Field(), v})
 	}
 	for _, k := range rem {
 		w.index = append(w.index, indexWrite{key: idxKey(region, k), member: id, remove: true})
