@@ -269,14 +269,21 @@ func TestSubscriptionRidesOutAPausedRedis(t *testing.T) {
 	}
 }
 
-func TestWaitConsumedAndWatermark(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
-	ctx := context.Background()
+// archiveGroup starts Redis and creates the group "archive" on intake's
+// stream of region, which it returns.
+func archiveGroup(t *testing.T) (*redis.Client, string) {
+	t.Helper()
+	rdb := testenv.StartRedis(t).Client(t)
 	stream := events.Stream("intake", region)
-	if err := rdb.XGroupCreateMkStream(ctx, stream, "archive", "0").Err(); err != nil {
+	if err := rdb.XGroupCreateMkStream(context.Background(), stream, "archive", "0").Err(); err != nil {
 		t.Fatal(err)
 	}
+	return rdb, stream
+}
+
+func TestWaitConsumedAndWatermark(t *testing.T) {
+	rdb, stream := archiveGroup(t)
+	ctx := context.Background()
 	want := publishN(t, rdb, 3, 3)
 	last, _ := rdb.XRevRangeN(ctx, stream, "+", "-", 1).Result()
 
@@ -313,13 +320,8 @@ func TestWaitConsumedAndWatermark(t *testing.T) {
 }
 
 func TestTrimmerKeepsWhatAGroupHasNotAcknowledged(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
+	rdb, stream := archiveGroup(t)
 	ctx := context.Background()
-	stream := events.Stream("intake", region)
-	if err := rdb.XGroupCreateMkStream(ctx, stream, "archive", "0").Err(); err != nil {
-		t.Fatal(err)
-	}
 	publishN(t, rdb, 1, 10)
 	// The group reads 4 entries and acknowledges 3 of them.
 	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "archive", Consumer: "c", Streams: []string{stream, ">"}, Count: 4}).Result()
@@ -402,26 +404,57 @@ func cmdCalls(t *testing.T, rdb *redis.Client, cmd string) int {
 
 // TestBatchSumsCounters: counters a batch's events move are written as one
 // HINCRBY per counter, and a delivery that fails takes its deltas back.
-func TestBatchSumsCounters(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
-	want := publishN(t, rdb, 20, 25) // 500 events
-	var broken sync.Map
+// everyTenth returns the ids of every tenth event of want, the deliveries
+// the counter tests' handler fails.
+func everyTenth(want map[string][]string) map[string]bool {
+	out := map[string]bool{}
 	n := 0
 	for _, ids := range want {
 		for _, id := range ids {
 			if n%10 == 0 {
-				broken.Store(id, true)
+				out[id] = true
 			}
 			n++
 		}
 	}
+	return out
+}
+
+// checkCounters checks the hash key the counter tests' handler moves: "all"
+// and "by:<dispute>" (2 each) counted for every delivery not broken.
+func checkCounters(t *testing.T, rdb *redis.Client, key string, want map[string][]string, broken map[string]bool) {
+	t.Helper()
+	got, err := rdb.HGetAll(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["all"] != "450" {
+		t.Errorf("all = %s, want 450: the 50 broken deliveries' deltas taken back", got["all"])
+	}
+	for name, ids := range want {
+		ok := 0
+		for _, id := range ids {
+			if !broken[id] {
+				ok++
+			}
+		}
+		if got["by:"+name] != fmt.Sprint(2*ok) {
+			t.Errorf("by:%s = %s, want %d", name, got["by:"+name], 2*ok)
+		}
+	}
+}
+
+func TestBatchSumsCounters(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 20, 25) // 500 events
+	broken := everyTenth(want)
 	key := "{" + region + "}counters"
 	h := events.HandlerFuncs{
 		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
 			b.HIncrBy(key, "all", 1)
 			b.HIncrBy(key, "by:"+d.Event.GetDispute(), 2)
-			if _, ok := broken.Load(d.Event.GetId()); ok {
+			if broken[d.Event.GetId()] {
 				return events.Permanent(errors.New("broken on purpose"))
 			}
 			return nil
@@ -435,24 +468,7 @@ func TestBatchSumsCounters(t *testing.T) {
 		return err == nil && p.Count == 0 && all == 450
 	})
 	stop()
-	got, err := rdb.HGetAll(context.Background(), key).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["all"] != "450" {
-		t.Errorf("all = %s, want 450: the 50 broken deliveries' deltas taken back", got["all"])
-	}
-	for name, ids := range want {
-		ok := 0
-		for _, id := range ids {
-			if _, b := broken.Load(id); !b {
-				ok++
-			}
-		}
-		if got["by:"+name] != fmt.Sprint(2*ok) {
-			t.Errorf("by:%s = %s, want %d", name, got["by:"+name], 2*ok)
-		}
-	}
+	checkCounters(t, rdb, key, want, broken)
 	// 450 deliveries touching 21 counters: one HINCRBY per counter and
 	// batch, far fewer than two per delivery.
 	if calls := cmdCalls(t, rdb, "hincrby") - before; calls >= 900 || calls < 21 {
@@ -535,13 +551,8 @@ func TestBatchCoalescesSortedSets(t *testing.T) {
 // the entries the stream held when it asked, not for later ones; a Kick
 // looks at once.
 func TestProgressAnswersWaitersTogether(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	rdb := srv.Client(t)
+	rdb, stream := archiveGroup(t)
 	ctx := context.Background()
-	stream := events.Stream("intake", region)
-	if err := rdb.XGroupCreateMkStream(ctx, stream, "archive", "0").Err(); err != nil {
-		t.Fatal(err)
-	}
 	publishN(t, rdb, 1, 3)
 	// No poll within the test: looks come from arrivals and Kicks only.
 	p := &events.Progress{Redis: rdb, Group: "archive", Poll: time.Hour}
@@ -641,16 +652,7 @@ func TestCounterLogFoldsEachBatchOnce(t *testing.T) {
 	rdb := srv.Client(t)
 	ctx := context.Background()
 	want := publishN(t, rdb, 20, 25) // 500 events
-	broken := map[string]bool{}
-	n := 0
-	for _, ids := range want {
-		for _, id := range ids {
-			if n%10 == 0 {
-				broken[id] = true
-			}
-			n++
-		}
-	}
+	broken := everyTenth(want)
 	key := "{" + region + "}counters"
 	logKey := "{" + region + "}counter-log"
 	odd := "odd\x1ffield"
@@ -704,22 +706,5 @@ func TestCounterLogFoldsEachBatchOnce(t *testing.T) {
 	if calls := cmdCalls(t, rdb, "hincrby") - before; calls > 4*21 {
 		t.Fatalf("folds ran %d HINCRBY for 21 counters", calls)
 	}
-	got, err := rdb.HGetAll(ctx, key).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["all"] != "450" {
-		t.Errorf("all = %s, want 450: the 50 broken deliveries' deltas taken back", got["all"])
-	}
-	for name, ids := range want {
-		ok := 0
-		for _, id := range ids {
-			if !broken[id] {
-				ok++
-			}
-		}
-		if got["by:"+name] != fmt.Sprint(2*ok) {
-			t.Errorf("by:%s = %s, want %d", name, got["by:"+name], 2*ok)
-		}
-	}
+	checkCounters(t, rdb, key, want, broken)
 }
