@@ -230,11 +230,18 @@ func (b *Batch) flushCounters(p redis.Pipeliner) {
 		return strings.Compare(x.field, y.field)
 	})
 	if b.counterLog != "" {
-		logged := slices.DeleteFunc(slices.Clone(ks), func(k counterKey) bool { return !loggable(k) })
+		var logged, direct []counterKey
+		for _, k := range ks {
+			if loggable(k) {
+				logged = append(logged, k)
+			} else {
+				direct = append(direct, k)
+			}
+		}
 		if len(logged) > 0 {
 			p.RPush(b.ctx, b.counterLog, encodeCounters(logged, b.counters))
 		}
-		ks = slices.DeleteFunc(ks, loggable)
+		ks = direct
 	}
 	for _, k := range ks {
 		p.HIncrBy(b.ctx, k.key, k.field, b.counters[k])

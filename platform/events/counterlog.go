@@ -20,8 +20,9 @@ import (
 // of counters are names and ids, which never hold the two separators.
 
 const (
-	unitSep   = '\x1f'
-	recordSep = '\x1e'
+	unitSep    = '\x1f'
+	recordSep  = '\x1e'
+	separators = "\x1f\x1e"
 )
 
 // encodeCounters writes the deltas of ks (in their order) as one entry.
@@ -43,7 +44,7 @@ func encodeCounters(ks []counterKey, sums map[counterKey]int64) string {
 // own HINCRBY).
 func loggable(k counterKey) bool {
 	return k.key != "" && k.field != "" &&
-		!strings.ContainsAny(k.key, "\x1f\x1e") && !strings.ContainsAny(k.field, "\x1f\x1e")
+		!strings.ContainsAny(k.key, separators) && !strings.ContainsAny(k.field, separators)
 }
 
 // foldScript adds up to ARGV[1] entries of the log KEYS[1] to their hashes,

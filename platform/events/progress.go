@@ -141,21 +141,18 @@ func (p *Progress) loop(stream string, pw *progressWatch) {
 
 		p.mu.Lock()
 		for w := range pw.waiters {
-			var answer *error
-			switch {
-			case err != nil:
-				answer = &err
-			case w.target == nil && w.after < seq:
+			if err == nil && w.target == nil && w.after < seq {
 				w.target = &pos.last
 			}
-			if answer == nil && w.target != nil && pos.through(*w.target) {
-				var none error
-				answer = &none
+			switch {
+			case err != nil:
+				w.done <- err
+			case w.target != nil && pos.through(*w.target):
+				w.done <- nil
+			default:
+				continue
 			}
-			if answer != nil {
-				w.done <- *answer
-				delete(pw.waiters, w)
-			}
+			delete(pw.waiters, w)
 		}
 		p.mu.Unlock()
 

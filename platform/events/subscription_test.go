@@ -420,6 +420,25 @@ func everyTenth(want map[string][]string) map[string]bool {
 	return out
 }
 
+// countingHandler moves counters of hash key for each delivery: "all" by 1,
+// "by:<dispute>" by 2 and each of extra by 1, and then fails the broken
+// ones, whose changes are taken back.
+func countingHandler(key string, broken map[string]bool, extra ...string) events.Handler {
+	return events.HandlerFuncs{
+		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
+			b.HIncrBy(key, "all", 1)
+			b.HIncrBy(key, "by:"+d.Event.GetDispute(), 2)
+			for _, f := range extra {
+				b.HIncrBy(key, f, 1)
+			}
+			if broken[d.Event.GetId()] {
+				return events.Permanent(errors.New("broken on purpose"))
+			}
+			return nil
+		},
+	}
+}
+
 // checkCounters checks the hash key the counter tests' handler moves: "all"
 // and "by:<dispute>" (2 each) counted for every delivery not broken.
 func checkCounters(t *testing.T, rdb *redis.Client, key string, want map[string][]string, broken map[string]bool) {
@@ -450,16 +469,7 @@ func TestBatchSumsCounters(t *testing.T) {
 	want := publishN(t, rdb, 20, 25) // 500 events
 	broken := everyTenth(want)
 	key := "{" + region + "}counters"
-	h := events.HandlerFuncs{
-		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
-			b.HIncrBy(key, "all", 1)
-			b.HIncrBy(key, "by:"+d.Event.GetDispute(), 2)
-			if broken[d.Event.GetId()] {
-				return events.Permanent(errors.New("broken on purpose"))
-			}
-			return nil
-		},
-	}
+	h := countingHandler(key, broken)
 	before := cmdCalls(t, rdb, "hincrby")
 	stop := run(t, newSub(rdb, "c1", h))
 	waitFor(t, "every event handled", func() bool {
@@ -656,17 +666,7 @@ func TestCounterLogFoldsEachBatchOnce(t *testing.T) {
 	key := "{" + region + "}counters"
 	logKey := "{" + region + "}counter-log"
 	odd := "odd\x1ffield"
-	h := events.HandlerFuncs{
-		ApplyFunc: func(b *events.Batch, d *events.Delivery) error {
-			b.HIncrBy(key, "all", 1)
-			b.HIncrBy(key, "by:"+d.Event.GetDispute(), 2)
-			b.HIncrBy(key, odd, 1)
-			if broken[d.Event.GetId()] {
-				return events.Permanent(errors.New("broken on purpose"))
-			}
-			return nil
-		},
-	}
+	h := countingHandler(key, broken, odd)
 	sub := newSub(rdb, "c1", h)
 	sub.CounterLog = func(r string) string { return "{" + r + "}counter-log" }
 	stop := run(t, sub)
