@@ -13,7 +13,7 @@ BINARIES := intake routing meeting archive gateway disputectl
 PKG := github.com/xiaoyi-disputes/disputes
 MODULES := proto platform intake routing meeting archive gateway disputectl bench e2e
 
-.PHONY: build generate tools lint test test-short test-faults deps run run-cluster test-cluster bench-intake bench-lifecycle bench-cluster bench-events bench-archive clean fmt vet
+.PHONY: build generate tools lint test test-short test-faults deps run run-cluster test-cluster bench-intake bench-lifecycle bench-floor bench-cluster bench-events bench-archive clean fmt vet
 
 ## build: compile every binary into ./bin
 build:
@@ -120,6 +120,11 @@ bench-intake: deps
 ## CPU and Redis commands per lifecycle, consumer lag, close -> sealed; non-zero exit when a target is missed
 bench-lifecycle: deps
 	@scripts/bench-lifecycle.sh
+
+## bench-floor: the platform's shape with none of its work (gRPC, one durable Redis write per call, the consumer
+## groups applying one write per event) driven with a lifecycle's five calls: the floor under bench-lifecycle
+bench-floor: deps
+	@scripts/bench-floor.sh
 
 ## bench-cluster: the same through the topology of make run-cluster (a Redis Cluster of 3 masters and 3 replicas,
 ## 3 etcd members, 2 replicas of each service called in turn); Redis commands summed over the masters

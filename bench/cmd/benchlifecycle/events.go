@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xiaoyi-disputes/disputes/bench/internal/load"
+	"github.com/xiaoyi-disputes/disputes/bench/internal/rstats"
 )
 
 // The event backbone's benchmark (scripts/bench-events.sh) builds real
@@ -130,7 +131,7 @@ func runDrain(ctx context.Context, c config, rdb redis.UniversalClient) error {
 		return err
 	}
 	cpuBefore := load.CPUTimes(c.procs)
-	cmdBefore, _, err := commandStats(ctx, rdb)
+	cmdBefore, _, err := rstats.CommandStats(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func runDrain(ctx context.Context, c config, rdb redis.UniversalClient) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cpuAfter := load.CPUTimes(c.procs)
-	cmdAfter, nodes, _ := commandStats(ctx, rdb)
+	cmdAfter, nodes, _ := rstats.CommandStats(ctx, rdb)
 	if done.IsZero() {
 		fmt.Printf("group %s: backlog %d not drained within %s\n", c.group, initial, c.drainTimeout)
 		return errTargetMissed
@@ -168,14 +169,14 @@ func runDrain(ctx context.Context, c config, rdb redis.UniversalClient) error {
 			cpu = append(cpu, fmt.Sprintf("%s %.0fµs", p.Name, float64((cpuAfter[i]-cpuBefore[i]).Microseconds())/float64(initial)))
 		}
 	}
-	list, total := commandDelta(cmdBefore, cmdAfter)
+	list, total := rstats.Delta(cmdBefore, cmdAfter)
 	total -= int64(polls*(1+len(c.streams)) + 2*nodes) // this driver's own polls, roughly
 	var top []string
 	for i, cc := range list {
 		if i == 8 {
 			break
 		}
-		top = append(top, fmt.Sprintf("%s %.2f", cc.name, float64(cc.n)/float64(initial)))
+		top = append(top, fmt.Sprintf("%s %.2f", cc.Name, float64(cc.N)/float64(initial)))
 	}
 	fmt.Printf("group %-8s %7d events in %8s: %7.0f events/s; CPU per event: %s; Redis %.2f commands per event (%s)\n",
 		c.group, initial, ms(elapsed), rate, strings.Join(cpu, ", "), float64(total)/float64(initial), strings.Join(top, ", "))

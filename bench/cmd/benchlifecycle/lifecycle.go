@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xiaoyi-disputes/disputes/bench/internal/load"
+	"github.com/xiaoyi-disputes/disputes/bench/internal/rstats"
 )
 
 func streamsOf(region string) []string {
@@ -92,9 +93,9 @@ func runLifecycles(ctx context.Context, c config, rdb redis.UniversalClient) err
 	statsWG.Go(func() {
 		time.Sleep(time.Until(measureFrom))
 		samplerBefore = sampler.commands()
-		cmdBefore, _, _ = commandStats(ctx, rdb)
+		cmdBefore, _, _ = rstats.CommandStats(ctx, rdb)
 		time.Sleep(time.Until(measureTo))
-		cmdAfter, infoNodes, _ = commandStats(ctx, rdb)
+		cmdAfter, infoNodes, _ = rstats.CommandStats(ctx, rdb)
 		samplerAfter = sampler.commands()
 	})
 	seals := &sealWatch{every: c.sealSample}
@@ -196,7 +197,7 @@ func runLifecycles(ctx context.Context, c config, rdb redis.UniversalClient) err
 		us(perLife(platformCPU)), us(perLife(driverCPU)), us(perLife(platformCPU+driverCPU)))
 
 	// Redis commands per lifecycle.
-	list, total := commandDelta(cmdBefore, cmdAfter)
+	list, total := rstats.Delta(cmdBefore, cmdAfter)
 	own := int64(samplerAfter - samplerBefore)
 	platformCmds := total - own - 2*int64(infoNodes) // the two INFO commandstats on each server
 	perCmd := float64(platformCmds) / float64(max(res.Requests, 1))
@@ -205,7 +206,7 @@ func runLifecycles(ctx context.Context, c config, rdb redis.UniversalClient) err
 		if i == 14 {
 			break
 		}
-		top = append(top, fmt.Sprintf("%s %.1f", cc.name, float64(cc.n)/float64(max(res.Requests, 1))))
+		top = append(top, fmt.Sprintf("%s %.1f", cc.Name, float64(cc.N)/float64(max(res.Requests, 1))))
 	}
 	fmt.Printf("redis   %.1f commands per lifecycle (the lag sampler's %d left out): %s\n", perCmd, own, strings.Join(top, ", "))
 

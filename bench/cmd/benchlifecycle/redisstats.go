@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,73 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 )
-
-// commandStats reads INFO commandstats: calls per command, summed over
-// the masters of a Redis Cluster (the commands the platform sends; a
-// replica only repeats its master's writes). nodes is how many servers
-// answered, each of which counted the INFO itself.
-func commandStats(ctx context.Context, rdb redis.UniversalClient) (out map[string]int64, nodes int, err error) {
-	out = map[string]int64{}
-	cc, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		s, err := rdb.Info(ctx, "commandstats").Result()
-		if err != nil {
-			return nil, 0, fmt.Errorf("info commandstats: %w", err)
-		}
-		addCommandStats(out, s)
-		return out, 1, nil
-	}
-	var mu sync.Mutex
-	err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-		s, err := c.Info(ctx, "commandstats").Result()
-		if err != nil {
-			return fmt.Errorf("info commandstats on %s: %w", c.Options().Addr, err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		addCommandStats(out, s)
-		nodes++
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return out, nodes, nil
-}
-
-// addCommandStats adds one server's INFO commandstats to out.
-func addCommandStats(out map[string]int64, s string) {
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "calls="); ok {
-				n, _ := strconv.ParseInt(v, 10, 64)
-				out[strings.TrimPrefix(name, "cmdstat_")] += n
-			}
-		}
-	}
-}
-
-// commandDelta is after-before per command, largest first.
-type commandCount struct {
-	name string
-	n    int64
-}
-
-func commandDelta(before, after map[string]int64) (list []commandCount, total int64) {
-	for k, v := range after {
-		if d := v - before[k]; d > 0 {
-			list = append(list, commandCount{k, d})
-			total += d
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].n > list[j].n })
-	return list, total
-}
 
 // groupState is one consumer group on one stream at one moment.
 type groupState struct {

@@ -18,7 +18,9 @@ type Process struct {
 // Linux).
 const clockTick = 10 * time.Millisecond
 
-// processCPU returns the user and system CPU time process pid has used.
+// processCPU returns the user and system CPU time process pid has used,
+// with that of the children it has waited for: Redis's AOF rewrites run in
+// a forked child, and their work is Redis's.
 func processCPU(pid int) (time.Duration, error) {
 	path := "/proc/self/stat"
 	if pid != 0 {
@@ -32,11 +34,11 @@ func processCPU(pid int) (time.Duration, error) {
 	// closing parenthesis start with field 3.
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0, fmt.Errorf("%s: %d fields", path, len(f))
 	}
 	var ticks int64
-	for _, v := range f[11:13] { // utime, stime: fields 14 and 15
+	for _, v := range f[11:15] { // utime, stime, cutime, cstime: fields 14 to 17
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", path, err)
