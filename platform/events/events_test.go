@@ -69,7 +69,7 @@ func TestActorOf(t *testing.T) {
 	}
 }
 
-func newEvent(t *testing.T, dispute string) *eventv1.Event {
+func newEvent(t testing.TB, dispute string) *eventv1.Event {
 	t.Helper()
 	ev, err := events.New("intake", "141181", dispute, &typesv1.Actor{Department: "tax"}, "",
 		&intakev1.DisputeWithdrawn{Reason: "resolved"}, time.Now())

@@ -585,23 +585,55 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 			add(k)
 		}
 	}
+	watch := keyList
+	if len(watch) == 0 {
+		watch = []string{Marker(s.Group, region, "_")}
+	}
+	// On one Redis the WATCH is sent in one round trip with the reads, on
+	// the transaction's connection; a Redis Cluster client sends it itself,
+	// as it needs the keys to find the node.
+	_, single := s.Redis.(*redis.Client)
 	var finished []*item
 	var retry []*item
-	txf := func(tx *redis.Tx) error {
+	txf := func(tx *redis.Tx) (err error) {
 		finished, retry = finished[:0], retry[:0]
 		b := &Batch{ctx: ctx, vals: map[string]*string{}, keys: keys, now: time.Now()}
 		if s.CounterLog != nil {
 			b.counterLog = s.CounterLog(region)
 		}
-		if len(keyList) > 0 {
-			vs, err := tx.MGet(ctx, keyList...).Result()
-			if err != nil {
+		var vs []any
+		if single {
+			// EXEC ends the WATCH; when the attempt stops before it runs, the
+			// connection goes back to the pool unwatched.
+			execRan := false
+			defer func() {
+				if !execRan {
+					tx.Unwatch(ctx)
+				}
+			}()
+			defer func() {
+				execRan = err == nil || errors.Is(err, redis.TxFailedErr) || redis.IsExecAbortError(err)
+			}()
+			pipe := tx.Pipeline()
+			pipe.Do(ctx, append([]any{"watch"}, toAny(watch)...)...)
+			var mget *redis.SliceCmd
+			if len(keyList) > 0 {
+				mget = pipe.MGet(ctx, keyList...)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
 				return err
 			}
-			for i, v := range vs {
-				if sv, ok := v.(string); ok {
-					b.vals[keyList[i]] = &sv
-				}
+			if mget != nil {
+				vs = mget.Val()
+			}
+		} else if len(keyList) > 0 {
+			if vs, err = tx.MGet(ctx, keyList...).Result(); err != nil {
+				return err
+			}
+		}
+		for i, v := range vs {
+			if sv, ok := v.(string); ok {
+				b.vals[keyList[i]] = &sv
 			}
 		}
 		outs := make([]outcome, len(items))
@@ -655,7 +687,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 			}
 		}
 		acks := map[string][]string{}
-		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for _, w := range b.writes {
 				w(p)
 			}
@@ -717,15 +749,23 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		return nil
 	}
 	var err error
-	if len(keyList) > 0 {
-		err = s.Redis.Watch(ctx, txf, keyList...)
+	if single {
+		err = s.Redis.Watch(ctx, txf)
 	} else {
-		err = s.Redis.Watch(ctx, txf, Marker(s.Group, region, "_"))
+		err = s.Redis.Watch(ctx, txf, watch...)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return finished, nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // versioned reports whether h recognizes events already applied itself

@@ -51,7 +51,7 @@ func newSub(rdb redis.UniversalClient, name string, h events.Handler) *events.Su
 	}
 }
 
-func run(t *testing.T, subs ...*events.Subscription) func() {
+func run(t testing.TB, subs ...*events.Subscription) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, s := range subs {
@@ -136,6 +136,40 @@ func TestSubscriptionAppliesInBatchesKeepingEachDisputesOrder(t *testing.T) {
 	p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
 	if err != nil || p.Count != 0 {
 		t.Fatalf("pending after apply: %+v %v", p, err)
+	}
+}
+
+// A key the batch read and another client changed before the batch was
+// written makes the batch run again on the new value: nothing is lost.
+func TestBatchRunsAgainWhenWhatItReadChanged(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	other := srv.Client(t)
+	ctx := context.Background()
+	name := "regions/141181/disputes/2026-1"
+	key := "{" + region + "}list:" + name
+	var calls atomic.Int32
+	h := appendHandler(func(d *events.Delivery) error {
+		if calls.Add(1) == 1 {
+			// Between the batch's read and its write.
+			if err := other.Set(ctx, key, "outside,", 0).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ev := newEvent(t, name)
+	publish(t, rdb, events.Stream("intake", region), ev)
+	run(t, newSub(rdb, "c1", h))
+	waitFor(t, "the event applied", func() bool {
+		v, _ := rdb.Get(ctx, key).Result()
+		return strings.Contains(v, ev.GetId())
+	})
+	if v, _ := rdb.Get(ctx, key).Result(); v != "outside,"+ev.GetId()+"," {
+		t.Fatalf("%s = %q, want the outside write kept and the event appended after it", key, v)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("handler ran %d times, want 2 (once more after the conflict)", n)
 	}
 }
 
