@@ -53,6 +53,9 @@ type fixture struct {
 	rdb    redis.UniversalClient
 	client routingv1.RoutingServiceClient
 	tokens map[string]string
+	// replica serves another routing process on the same Redis and roster,
+	// without a consumer, and returns its client.
+	replica func(t *testing.T) routingv1.RoutingServiceClient
 }
 
 // start runs routing as the process does: roster watcher on a real etcd,
@@ -109,21 +112,34 @@ func startOn(t *testing.T, rs *testenv.Redis, rdb redis.UniversalClient, now fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Service: "routing", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		ShutdownTimeout: 5 * time.Second, InsecurePlaintext: true}, log, grpcapi.Policy, authn.NewVerifier(pub))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(rdb)
 	var cal tracker.Calendar = tracker.Everywhere(tracker.DefaultRules(weekdays))
 	if rules != nil {
 		cal = rules(ctx, cli)
 	}
-	api := grpcapi.New(st, w, cal, now, log)
-	if src, ok := cal.(*timerules.Source); ok {
-		api.SetCalendars(src.Calendars)
+	// serve starts a routing server on st; it stops with the test.
+	serve := func(t *testing.T, st *store.Store) *server.Server {
+		srv, err := server.New(server.Config{Service: "routing", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+			ShutdownTimeout: 5 * time.Second, InsecurePlaintext: true}, log, grpcapi.Policy, authn.NewVerifier(pub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := grpcapi.New(st, w, cal, now, log)
+		if src, ok := cal.(*timerules.Source); ok {
+			api.SetCalendars(src.Calendars)
+		}
+		routingv1.RegisterRoutingServiceServer(srv.GRPC(), api)
+		return srv
 	}
-	routingv1.RegisterRoutingServiceServer(srv.GRPC(), api)
+	dial := func(t *testing.T, addr string) routingv1.RoutingServiceClient {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return routingv1.NewRoutingServiceClient(conn)
+	}
+	st := store.New(rdb)
+	srv := serve(t, st)
 	routes := (&intakefeed.Feed{Calendar: cal, Now: now, Log: log, OfficeHost: func(region string) string {
 		r, _ := w.Get(region)
 		return roster.OfficeHost(r)
@@ -143,12 +159,15 @@ func startOn(t *testing.T, rs *testenv.Redis, rdb redis.UniversalClient, now fun
 	go func() { srv.Run(ctx); done <- struct{}{} }()
 	t.Cleanup(func() { cancel(); <-done; <-done })
 
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
+	f := &fixture{etcd: cli, redis: rs, rdb: rdb, client: dial(t, srv.Addr()), tokens: map[string]string{}}
+	f.replica = func(t *testing.T) routingv1.RoutingServiceClient {
+		srv := serve(t, store.New(rdb))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { srv.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return dial(t, srv.Addr())
 	}
-	t.Cleanup(func() { conn.Close() })
-	f := &fixture{etcd: cli, redis: rs, rdb: rdb, client: routingv1.NewRoutingServiceClient(conn), tokens: map[string]string{}}
 	for name, id := range map[string]authn.Identity{
 		"tax":          {Region: region, Department: "tax", Staff: "li_na", Roles: []string{authn.RoleClerk}},
 		"hrss":         {Region: region, Department: "hrss", Staff: "wang_fang", Roles: []string{authn.RoleHandler}},

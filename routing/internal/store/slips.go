@@ -170,6 +170,7 @@ func (s *Store) slipPass(region, year string, batch []*slipReq) (again []*slipRe
 		case err != nil:
 			p.r.done <- slipResult{err: err}
 		case n == writeDone:
+			s.recent.put(p.r.key, p.w.enc)
 			p.r.done <- slipResult{t: p.w.t}
 		default:
 			reload = reload || n == writeScriptNotLoaded

@@ -37,8 +37,9 @@ const maxAttempts = 20
 
 // Store is the Redis store of trackers.
 type Store struct {
-	rdb   redis.UniversalClient
-	slips slipQueues
+	rdb    redis.UniversalClient
+	slips  slipQueues
+	recent recent
 	// awaitMissing, when set, waits until routing has applied what other
 	// services published before a tracker was looked for and not found.
 	awaitMissing func(ctx context.Context, region string) error
@@ -152,7 +153,7 @@ func (s *Store) Handler(effect Effect) events.Handler {
 			if err != nil || fn == nil {
 				return err
 			}
-			return applyTo(b, key, fn)
+			return s.applyTo(b, key, fn)
 		},
 	}
 }
@@ -193,7 +194,7 @@ func (s *Store) MultiHandler(effect MultiEffect) events.Handler {
 				return err
 			}
 			for _, k := range keys {
-				if err := applyTo(b, k, byKey[k]); err != nil {
+				if err := s.applyTo(b, k, byKey[k]); err != nil {
 					return err
 				}
 			}
@@ -203,7 +204,7 @@ func (s *Store) MultiHandler(effect MultiEffect) events.Handler {
 }
 
 // applyTo applies fn to the tracker at key in batch b.
-func applyTo(b *events.Batch, key string, fn ApplyFunc) error {
+func (s *Store) applyTo(b *events.Batch, key string, fn ApplyFunc) error {
 	raw, ok, err := b.Get(key)
 	if err != nil {
 		return err
@@ -225,6 +226,8 @@ func applyTo(b *events.Batch, key string, fn ApplyFunc) error {
 		return fmt.Errorf("encode tracker: %w", err)
 	}
 	b.Set(key, enc, 0)
+	s.recent.drop(key)
+	b.AfterCommit(func() { s.recent.put(key, enc) })
 	after := indexOf(next)
 	reindex(batchIndex{b}, before, after)
 	indexDeadline(batchIndex{b}, next)
@@ -306,28 +309,50 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 	}
 	region, _, _ := names.DisputeID(name)
 	year := strconv.Itoa(now.In(China).Year())
+	// The first attempt starts from the tracker as this process last wrote
+	// or read it, when it remembers one; a refusal on it is not trusted, and
+	// the change is judged again on the tracker as read.
+	raw, remembered := s.recent.get(key)
 	for range maxAttempts {
-		raw, err := s.rdb.Get(ctx, key).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return nil, tracker.ErrNotFound
-		}
-		if err != nil {
-			return nil, fmt.Errorf("get %s: %w", key, err)
+		if raw == nil {
+			b, err := s.rdb.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return nil, tracker.ErrNotFound
+			}
+			if err != nil {
+				return nil, fmt.Errorf("get %s: %w", key, err)
+			}
+			raw = b
+			s.recent.put(key, raw)
 		}
 		w, err := prepare(key, raw, &Tx{region: region, year: year}, fn)
 		if errors.Is(err, errSlipNeeded) {
+			s.recent.drop(key)
 			return s.slips.mutate(ctx, s, key, region, year, fn)
+		}
+		if err != nil && remembered {
+			s.recent.drop(key)
+			raw, remembered = nil, false
+			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		res, err := w.run(ctx, s.rdb)
+		res, cur, err := w.run(ctx, s.rdb)
 		if err != nil {
+			s.recent.drop(key)
 			return nil, err
 		}
 		if res == writeDone {
+			s.recent.put(key, w.enc)
 			return w.t, nil
 		}
+		// Changed meanwhile: the script answered with the tracker as it is.
+		s.recent.drop(key)
+		if cur != nil {
+			s.recent.put(key, cur)
+		}
+		raw, remembered = cur, false
 	}
 	return nil, fmt.Errorf("mutate %s: too much contention", name)
 }

@@ -22,8 +22,9 @@ import (
 // and, when the change allocated transfer slips, that the region's slip
 // counter still holds the value the numbers were counted from; then it
 // writes the tracker and the counter, moves the tracker's index entries and
-// appends its events. It returns 1 when written, 0 when the tracker
-// changed meanwhile and -1 when the counter did (nothing written).
+// appends its events. It returns 1 when written, the tracker as it is now
+// when it changed meanwhile, 0 when it is gone and -1 when the counter
+// changed (nothing written).
 //
 //	KEYS: tracker, slip counter, then the index keys and the stream
 //	ARGV: tracker's SHA-1, counter expected ("" for none), counter new,
@@ -31,7 +32,8 @@ import (
 //	      "x" key# id type event
 var writeScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
-if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+if not cur then return 0 end
+if redis.sha1hex(cur) ~= ARGV[1] then return cur end
 if ARGV[2] ~= '' then
   if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then return -1 end
   redis.call('SET', KEYS[2], ARGV[3])
@@ -62,6 +64,7 @@ const (
 // write is one prepared run of the write script.
 type write struct {
 	t    *tracker.Tracker
+	enc  []byte // t as written
 	keys []string
 	args []any
 	pos  map[string]int
@@ -100,7 +103,7 @@ func prepare(key string, raw []byte, x *Tx, fn MutateFunc) (*write, error) {
 		return nil, fmt.Errorf("encode tracker: %w", err)
 	}
 	sum := sha1.Sum(raw)
-	w := &write{t: t, pos: map[string]int{}}
+	w := &write{t: t, enc: enc, pos: map[string]int{}}
 	w.key(key)
 	w.key(slipSeqKey(x.region, x.year))
 	expect, next := "", ""
@@ -129,13 +132,10 @@ func (w *write) event(stream string, t *tracker.Tracker, ev *eventv1.Event) erro
 	return nil
 }
 
-// run runs the script (loading it when Redis does not have it).
-func (w *write) run(ctx context.Context, rdb redis.Scripter) (int64, error) {
-	n, err := writeScript.Run(ctx, rdb, w.keys, w.args...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("write tracker: %w", err)
-	}
-	return n, nil
+// run runs the script (loading it when Redis does not have it). When the
+// tracker changed meanwhile, cur is the tracker as it is now.
+func (w *write) run(ctx context.Context, rdb redis.Scripter) (n int64, cur []byte, err error) {
+	return outcome(writeScript.Run(ctx, rdb, w.keys, w.args...))
 }
 
 // queue queues the script on a pipeline; result reads its outcome.
@@ -144,12 +144,27 @@ func (w *write) queue(ctx context.Context, p redis.Pipeliner) *redis.Cmd {
 }
 
 func result(c *redis.Cmd) (int64, error) {
-	n, err := c.Int64()
-	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 		return writeScriptNotLoaded, nil
 	}
+	n, _, err := outcome(c)
+	return n, err
+}
+
+// outcome reads a run of the write script: writeDone, writeCounterChanged,
+// or writeTrackerChanged with the tracker as it is now (nil when gone).
+func outcome(c *redis.Cmd) (n int64, cur []byte, err error) {
+	v, err := c.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("write tracker: %w", err)
+		return 0, nil, fmt.Errorf("write tracker: %w", err)
 	}
-	return n, nil
+	switch v := v.(type) {
+	case nil:
+		return writeTrackerChanged, nil, nil
+	case int64:
+		return v, nil, nil
+	case string:
+		return writeTrackerChanged, []byte(v), nil
+	}
+	return 0, nil, fmt.Errorf("write tracker: unexpected reply %T", v)
 }
