@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/xiaoyi-disputes/disputes/archive/internal/dossier"
 	"github.com/xiaoyi-disputes/disputes/platform/events"
 	"github.com/xiaoyi-disputes/disputes/platform/names"
 	eventv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/event/v1"
@@ -188,5 +190,50 @@ func TestDossierEventsReadInTimeThenIDOrder(t *testing.T) {
 	}
 	if diff := cmp.Diff(got, read()); diff != "" {
 		t.Errorf("dossiers read differently after the rebuild (-before +after):\n%s", diff)
+	}
+}
+
+// A dossier is read with the events of the same moment while batches keep
+// landing: its count of events is always the number of events listed.
+func TestDossierReadsWithItsOwnEvents(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	var evs []*eventv1.Event
+	for _, ev := range mixedRun(t, 40, rng) {
+		ev.Dispute = name(1)
+		evs = append(evs, ev)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < len(evs); i += 3 {
+			e.publish(t, evs[i:min(i+3, len(evs))]...)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	defer func() { <-done }() // a failed check ends the test after the publisher
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		d, got, err := e.st.Get(ctx, name(1))
+		if errors.Is(err, dossier.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Events != len(got) {
+			t.Fatalf("read %d: the dossier counts %d events and lists %d", reads, d.Events, len(got))
+		}
+	}
+	e.settle(t)
+	d, got, err := e.st.Get(ctx, name(1))
+	if err != nil || d.Events != len(got) || d.Events == 0 {
+		t.Fatalf("after the last batch: %v events counted, %d listed, %v", d.Events, len(got), err)
 	}
 }

@@ -7,7 +7,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -191,38 +190,26 @@ func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*even
 	if err != nil {
 		return nil, nil, err
 	}
-	meta := func() ([]byte, error) {
-		b, err := s.rdb.Get(ctx, metaKey(region, id)).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("%w: %s", dossier.ErrNotFound, name)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read dossier %s: %w", name, err)
-		}
-		return b, nil
+	// The account and its events are written in one transaction and read
+	// in one (one round trip): the account shown is the one of the events
+	// listed.
+	var get *redis.StringCmd
+	var hash *redis.MapStringStringCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, metaKey(region, id))
+		hash = p.HGetAll(ctx, eventsKey(region, id))
+		return nil
+	})
+	b, gerr := get.Bytes()
+	if errors.Is(gerr, redis.Nil) {
+		return nil, nil, fmt.Errorf("%w: %s", dossier.ErrNotFound, name)
 	}
-	b, err := meta()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read dossier %s: %w", name, err)
+	}
+	evs, err := ordered(name, hash.Val())
 	if err != nil {
 		return nil, nil, err
-	}
-	// The account and its events are written in one transaction but read
-	// in two steps: read the account again after the events, and once more
-	// when a batch landed in between, so the account shown is the one of
-	// the events listed.
-	var evs []*eventv1.Event
-	for attempt := 0; ; attempt++ {
-		if evs, err = s.ordered(ctx, name, eventsKey(region, id)); err != nil {
-			return nil, nil, err
-		}
-		again, err := meta()
-		if err != nil {
-			return nil, nil, err
-		}
-		if bytes.Equal(again, b) || attempt == 4 {
-			b = again
-			break
-		}
-		b = again
 	}
 	d, err := decodeMeta(b)
 	if err != nil {
@@ -238,18 +225,18 @@ func (s *Store) Addendum(ctx context.Context, name string) ([]*eventv1.Event, er
 	if err != nil {
 		return nil, err
 	}
-	return s.ordered(ctx, name, addendumEventsKey(region, id))
-}
-
-// ordered reads the events of hash key, ordered by time (to the
-// microsecond) then id: the order a sorted set of event ids scored by
-// their time in microseconds kept before, kept the same so a sealed
-// dossier reads back byte for byte.
-func (s *Store) ordered(ctx context.Context, name, key string) ([]*eventv1.Event, error) {
-	raws, err := s.rdb.HGetAll(ctx, key).Result()
+	raws, err := s.rdb.HGetAll(ctx, addendumEventsKey(region, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", name, err)
 	}
+	return ordered(name, raws)
+}
+
+// ordered decodes the events of a dossier's hash (raws, by id), ordered by
+// time (to the microsecond) then id: the order a sorted set of event ids
+// scored by their time in microseconds kept before, kept the same so a
+// sealed dossier reads back byte for byte.
+func ordered(name string, raws map[string]string) ([]*eventv1.Event, error) {
 	if len(raws) == 0 {
 		return nil, nil
 	}
