@@ -50,7 +50,8 @@ type Subscription struct {
 	Default Handler
 	// Batch is the most entries read at once (default 512).
 	Batch int64
-	// Lanes is how many parts of a batch are applied in parallel (default 4).
+	// Lanes is how many parts of a batch are applied in parallel (default
+	// 4), each of at least 16 events (laneItems).
 	Lanes int
 	// Block is how long a read waits for new entries (default 1 s).
 	Block time.Duration
@@ -462,6 +463,12 @@ func (s *Subscription) due(now time.Time) []*item {
 	return out
 }
 
+// laneItems is how many events a lane is worth: a batch is split into
+// lanes, each its own transaction, only when each gets about as many. The
+// small batches of a steady load (one to a few events) are one transaction
+// and two round trips; a backlog's are applied in Lanes parallel parts.
+const laneItems = 16
+
 // apply applies due items: one transaction per region and lane, the lanes
 // of a region in parallel.
 func (s *Subscription) apply(ctx context.Context, due []*item) {
@@ -469,12 +476,13 @@ func (s *Subscription) apply(ctx context.Context, due []*item) {
 		region string
 		lane   int
 	}
+	n := min(s.Lanes, max(1, len(due)/laneItems))
 	lanes := map[laneKey][]*item{}
 	var order []laneKey
 	for _, it := range due {
 		h := fnv.New32a()
 		h.Write([]byte(it.key))
-		k := laneKey{it.d.Region, int(h.Sum32() % uint32(s.Lanes))}
+		k := laneKey{it.d.Region, int(h.Sum32() % uint32(n))}
 		if _, ok := lanes[k]; !ok {
 			order = append(order, k)
 		}

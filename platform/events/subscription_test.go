@@ -173,6 +173,24 @@ func TestBatchRunsAgainWhenWhatItReadChanged(t *testing.T) {
 	}
 }
 
+// A few events of as many disputes, read together, are applied in one
+// transaction however many lanes the subscription has: lanes pay for
+// themselves only on batches of many events.
+func TestSmallBatchIsOneTransaction(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := srv.Client(t)
+	want := publishN(t, rdb, 8, 1)
+	before := execCalls(t, rdb)
+	sub := newSub(rdb, "c1", appendHandler(nil))
+	sub.Lanes = 4
+	stop := run(t, sub)
+	waitFor(t, "8 events applied", func() bool { _, n := lists(t, rdb, want); return n == 8 })
+	stop()
+	if n := execCalls(t, rdb) - before; n != 1 {
+		t.Fatalf("%d transactions for 8 events read at once, want 1", n)
+	}
+}
+
 func TestSubscriptionReplicasApplyEachEventOnce(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	rdb := srv.Client(t)
