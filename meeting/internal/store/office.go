@@ -41,10 +41,17 @@ type Reader struct {
 }
 
 func (r *Reader) load(key string, v any) (bool, error) {
-	if err := r.tx.Watch(r.ctx, key).Err(); err != nil {
+	// The WATCH goes with the read, in one round trip. The update watched
+	// its region's anchor first, so a connection it leaves without EXEC is
+	// unwatched, these keys too.
+	pipe := r.tx.Pipeline()
+	watch := pipe.Do(r.ctx, "watch", key)
+	get := pipe.Get(r.ctx, key)
+	_, _ = pipe.Exec(r.ctx) // each command's own error is read below
+	if err := watch.Err(); err != nil {
 		return false, fmt.Errorf("watch %s: %w", key, err)
 	}
-	b, err := r.tx.Get(r.ctx, key).Bytes()
+	b, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
