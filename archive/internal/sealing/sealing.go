@@ -160,10 +160,11 @@ func (s *Sealer) SealBatch(ctx context.Context, disputes []string) (int, error) 
 		err   error
 	}
 	items := make([]item, len(disputes))
+	reads := s.Store.GetMany(ctx, disputes) // a round trip per region
 	forEach(len(disputes), func(i int) {
 		it := &items[i]
 		name := disputes[i]
-		d, evs, err := s.Store.Get(ctx, name)
+		d, evs, err := reads[i].Dossier, reads[i].Events, reads[i].Err
 		if errors.Is(err, dossier.ErrNotFound) || (err == nil && !d.Closed()) {
 			it.err = s.Store.Unschedule(ctx, name)
 			return

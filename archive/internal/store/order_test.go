@@ -237,3 +237,33 @@ func TestDossierReadsWithItsOwnEvents(t *testing.T) {
 		t.Fatalf("after the last batch: %v events counted, %d listed, %v", d.Events, len(got), err)
 	}
 }
+
+// GetMany answers each dispute in its place, as Get would: found, not
+// found, or a name that is none.
+func TestGetManyAnswersEachAsGet(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.publish(t, mixedRun(t, 3, rand.New(rand.NewPCG(9, 10)))...)
+	e.settle(t)
+	asked := []string{name(2), name(99), "regions/141181/nothing", name(1), name(3)}
+	got := e.st.GetMany(ctx, asked)
+	if len(got) != len(asked) {
+		t.Fatalf("%d answers for %d disputes", len(got), len(asked))
+	}
+	for i, n := range asked {
+		d, evs, err := e.st.Get(ctx, n)
+		r := got[i]
+		if (err == nil) != (r.Err == nil) || (err != nil && err.Error() != r.Err.Error()) {
+			t.Fatalf("%s: GetMany error %v, Get error %v", n, r.Err, err)
+		}
+		if err != nil {
+			continue
+		}
+		if r.Dossier.Name != d.Name || r.Dossier.Events != d.Events || !slices.Equal(ids(r.Events), ids(evs)) || len(evs) == 0 {
+			t.Fatalf("%s: GetMany read %v with %v, Get %v with %v", n, r.Dossier, ids(r.Events), d, ids(evs))
+		}
+	}
+	if !errors.Is(got[1].Err, dossier.ErrNotFound) || got[2].Err == nil || errors.Is(got[2].Err, dossier.ErrNotFound) {
+		t.Fatalf("a missing dossier and a bad name: %v, %v", got[1].Err, got[2].Err)
+	}
+}

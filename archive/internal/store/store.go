@@ -186,36 +186,67 @@ func (s *Store) Handler(extract Extractor) events.Handler {
 // Get returns the dossier of dispute name and its events in order, or
 // dossier.ErrNotFound.
 func (s *Store) Get(ctx context.Context, name string) (*dossier.Dossier, []*eventv1.Event, error) {
-	region, id, err := names.DisputeID(name)
-	if err != nil {
-		return nil, nil, err
+	r := s.GetMany(ctx, []string{name})[0]
+	return r.Dossier, r.Events, r.Err
+}
+
+// Read is one dossier read by GetMany.
+type Read struct {
+	Dossier *dossier.Dossier
+	Events  []*eventv1.Event
+	Err     error // dossier.ErrNotFound when there is none
+}
+
+// GetMany reads the dossiers of disputes with their events in order, one
+// transaction per region: a dossier's account and its events are written
+// in one transaction and read in one, so the account read is the one of
+// the events listed; all of a region's in one round trip.
+func (s *Store) GetMany(ctx context.Context, disputes []string) []Read {
+	out := make([]Read, len(disputes))
+	type pending struct {
+		i    int
+		get  *redis.StringCmd
+		hash *redis.MapStringStringCmd
 	}
-	// The account and its events are written in one transaction and read
-	// in one (one round trip): the account shown is the one of the events
-	// listed.
-	var get *redis.StringCmd
-	var hash *redis.MapStringStringCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.Get(ctx, metaKey(region, id))
-		hash = p.HGetAll(ctx, eventsKey(region, id))
-		return nil
-	})
-	b, gerr := get.Bytes()
-	if errors.Is(gerr, redis.Nil) {
-		return nil, nil, fmt.Errorf("%w: %s", dossier.ErrNotFound, name)
+	byRegion := map[string][]int{}
+	var regions []string
+	for i, name := range disputes {
+		region, _, err := names.DisputeID(name)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		if _, ok := byRegion[region]; !ok {
+			regions = append(regions, region)
+		}
+		byRegion[region] = append(byRegion[region], i)
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("read dossier %s: %w", name, err)
+	for _, region := range regions {
+		var ps []pending
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range byRegion[region] {
+				_, id, _ := names.DisputeID(disputes[i])
+				ps = append(ps, pending{i, p.Get(ctx, metaKey(region, id)), p.HGetAll(ctx, eventsKey(region, id))})
+			}
+			return nil
+		})
+		for _, pd := range ps {
+			name := disputes[pd.i]
+			b, gerr := pd.get.Bytes()
+			switch {
+			case errors.Is(gerr, redis.Nil):
+				out[pd.i].Err = fmt.Errorf("%w: %s", dossier.ErrNotFound, name)
+			case gerr != nil || (err != nil && !errors.Is(err, redis.Nil)):
+				out[pd.i].Err = fmt.Errorf("read dossier %s: %w", name, cmp.Or(gerr, err))
+			default:
+				r := &out[pd.i]
+				if r.Events, r.Err = ordered(name, pd.hash.Val()); r.Err == nil {
+					r.Dossier, r.Err = decodeMeta(b)
+				}
+			}
+		}
 	}
-	evs, err := ordered(name, hash.Val())
-	if err != nil {
-		return nil, nil, err
-	}
-	d, err := decodeMeta(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	return d, evs, nil
+	return out
 }
 
 // Addendum returns the events that arrived for dispute name after it
