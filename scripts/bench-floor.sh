@@ -23,13 +23,8 @@ mkdir -p "$BIN"
 go build -o "$BIN/benchfloor" github.com/xiaoyi-disputes/disputes/bench/cmd/benchfloor
 
 free_port REDIS_PORT
-mkdir -p "$TMP/redis"
 echo "== starting redis (appendonly yes, appendfsync always) in $TMP"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
-  --appendonly yes --appendfsync always --save "" --protected-mode yes >"$TMP/redis.log" 2>&1 &
-REDIS_PID=$!
-pids+=($REDIS_PID)
-wait_for redis redis-cli -p "$REDIS_PORT" ping
+start_redis
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BIN/benchfloor" -redis-addr "127.0.0.1:$REDIS_PORT" -redis-pid "$REDIS_PID" \
   -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP"

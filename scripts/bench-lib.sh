@@ -46,3 +46,15 @@ wait_for() { # what command...
   KEEP=1
   exit 1
 }
+
+# start_redis starts a redis-server on REDIS_PORT with its data under
+# $TMP/redis, as make run starts it (appendonly, appendfsync always), with
+# any further arguments, sets REDIS_PID and waits until it answers.
+start_redis() { # extra redis-server arguments...
+  mkdir -p "$TMP/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
+    --appendonly yes --appendfsync always --save "" --protected-mode yes "$@" >"$TMP/redis.log" 2>&1 &
+  REDIS_PID=$!
+  pids+=($REDIS_PID)
+  wait_for redis redis-cli -p "$REDIS_PORT" ping
+}

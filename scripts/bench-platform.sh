@@ -78,11 +78,7 @@ start_single_servers() {
   done
   mkdir -p "$TMP/redis" "$TMP/etcd"
   echo "== starting redis (appendonly yes, appendfsync always) and etcd in $TMP"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
-    --appendonly yes --appendfsync always --save "" --protected-mode yes >"$TMP/redis.log" 2>&1 &
-  REDIS_PID=$!
-  pids+=($REDIS_PID)
-  wait_for redis redis-cli -p "$REDIS_PORT" ping
+  start_redis
   etcd --name bench --data-dir "$TMP/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
