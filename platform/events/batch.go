@@ -94,7 +94,7 @@ func NotYet(err error) error { return fmt.Errorf("%w: %w", ErrNotYet, err) }
 type Batch struct {
 	ctx    context.Context
 	vals   map[string]*string
-	writes []func(redis.Pipeliner)
+	writes []queued
 	after  []func()
 	// journal holds, during one Apply, each key's value before its first
 	// change, so a failed delivery's writes are rolled back.
@@ -116,6 +116,31 @@ type Batch struct {
 	// taken back.
 	zsets map[string]map[string]zop
 	zundo []zundo
+}
+
+// queued is one write of the batch; key is set for a Set or Del, which
+// replaces the whole value.
+type queued struct {
+	key string
+	fn  func(redis.Pipeliner)
+}
+
+// flushWrites queues the batch's writes in their order, leaving out a Set
+// or Del of a key that a later Set or Del of the batch replaces: a key
+// many events of a batch rewrite (a dossier, a copy of routing's account)
+// is written once.
+func (b *Batch) flushWrites(p redis.Pipeliner) {
+	last := map[string]int{}
+	for i, w := range b.writes {
+		if w.key != "" {
+			last[w.key] = i
+		}
+	}
+	for i, w := range b.writes {
+		if w.key == "" || last[w.key] == i {
+			w.fn(p)
+		}
+	}
 }
 
 // zop is the last sorted-set operation queued on a member: an add with its
@@ -176,7 +201,7 @@ func (b *Batch) Set(key string, val []byte, ttl time.Duration) {
 	s := string(val)
 	b.vals[key] = &s
 	b.keys[key] = true
-	b.writes = append(b.writes, func(p redis.Pipeliner) { p.Set(b.ctx, key, s, ttl) })
+	b.writes = append(b.writes, queued{key, func(p redis.Pipeliner) { p.Set(b.ctx, key, s, ttl) }})
 }
 
 // Del deletes key.
@@ -184,7 +209,7 @@ func (b *Batch) Del(key string) {
 	b.remember(key)
 	b.vals[key] = nil
 	b.keys[key] = true
-	b.writes = append(b.writes, func(p redis.Pipeliner) { p.Del(b.ctx, key) })
+	b.writes = append(b.writes, queued{key, func(p redis.Pipeliner) { p.Del(b.ctx, key) }})
 }
 
 // Do queues writes that read nothing back (SADD, RPUSH, HSET, ...). They
@@ -192,9 +217,10 @@ func (b *Batch) Del(key string) {
 // Del and Publish, before the coalesced writes of HIncrBy, ZAdd and ZRem.
 // A handler must not write a key both with Do (or Set, Del) and with a
 // coalesced write in one batch: the coalesced writes come last, whatever
-// the order they were queued in.
+// the order they were queued in; nor with both Do and Set or Del: of a
+// key's Sets and Dels only the last is written.
 func (b *Batch) Do(fn func(ctx context.Context, p redis.Pipeliner)) {
-	b.writes = append(b.writes, func(p redis.Pipeliner) { fn(b.ctx, p) })
+	b.writes = append(b.writes, queued{fn: func(p redis.Pipeliner) { fn(b.ctx, p) }})
 }
 
 // HIncrBy adds delta to field of hash key. The deltas of the whole batch
@@ -320,7 +346,7 @@ func (b *Batch) Publish(stream string, ev *eventv1.Event) error {
 	if err != nil {
 		return Permanent(err)
 	}
-	b.writes = append(b.writes, func(p redis.Pipeliner) { p.XAdd(b.ctx, &redis.XAddArgs{Stream: stream, Values: vals}) })
+	b.writes = append(b.writes, queued{fn: func(p redis.Pipeliner) { p.XAdd(b.ctx, &redis.XAddArgs{Stream: stream, Values: vals}) }})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -189,4 +190,54 @@ func commandCalls(t *testing.T, rdb *redis.Client) map[string]int {
 		out[name] = n
 	}
 	return out
+}
+
+// TestBatchWritesEachValueOnce: of a key's Sets and Dels in one batch only
+// the last reaches Redis, in its place among the other writes; a failed
+// delivery's Set is taken back and the one before it is written.
+func TestBatchWritesEachValueOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.StartRedis(t).Client(t)
+	b := &Batch{ctx: ctx, vals: map[string]*string{}, keys: map[string]bool{}}
+	step := func(fail bool, fn func()) {
+		nw, na := b.begin()
+		fn()
+		if fail {
+			b.rollback(nw, na)
+		} else {
+			b.commit()
+		}
+	}
+	step(false, func() { b.Set("{r}a", []byte("1"), 0); b.Set("{r}gone", []byte("x"), 0) })
+	step(false, func() {
+		b.Set("{r}a", []byte("2"), 0)
+		b.Do(func(ctx context.Context, p redis.Pipeliner) { p.RPush(ctx, "{r}log", "after a=2") })
+	})
+	step(false, func() { b.Set("{r}b", []byte("1"), 0); b.Del("{r}gone") })
+	step(true, func() { b.Set("{r}a", []byte("3"), 0); b.Set("{r}b", []byte("2"), 0) })
+	step(false, func() { b.Set("{r}a", []byte("4"), 0) })
+	before := commandCalls(t, rdb)
+	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error { b.flushWrites(p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	after := commandCalls(t, rdb)
+	if n := after["set"] - before["set"]; n != 2 {
+		t.Errorf("%d SET for two keys, want one each", n)
+	}
+	if n := after["del"] - before["del"]; n != 1 {
+		t.Errorf("%d DEL, want 1", n)
+	}
+	want := map[string]string{"{r}a": "4", "{r}b": "1", "{r}gone": ""}
+	for k, v := range want {
+		got, err := rdb.Get(ctx, k).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatal(err)
+		}
+		if got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if l, _ := rdb.LRange(ctx, "{r}log", 0, -1).Result(); len(l) != 1 || l[0] != "after a=2" {
+		t.Errorf("the other writes: %v", l)
+	}
 }

@@ -696,9 +696,7 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		}
 		acks := map[string][]string{}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, w := range b.writes {
-				w(p)
-			}
+			b.flushWrites(p)
 			b.flushCounters(p)
 			b.flushSortedSets(p)
 			for i, it := range items {
