@@ -613,17 +613,18 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		if single {
 			// EXEC ends the WATCH; when the attempt stops before it runs, the
 			// connection goes back to the pool unwatched.
-			execRan := false
 			defer func() {
-				if !execRan {
+				if err != nil && !errors.Is(err, redis.TxFailedErr) && !redis.IsExecAbortError(err) {
 					tx.Unwatch(ctx)
 				}
 			}()
-			defer func() {
-				execRan = err == nil || errors.Is(err, redis.TxFailedErr) || redis.IsExecAbortError(err)
-			}()
+			args := make([]any, 0, 1+len(watch))
+			args = append(args, "watch")
+			for _, k := range watch {
+				args = append(args, k)
+			}
 			pipe := tx.Pipeline()
-			pipe.Do(ctx, append([]any{"watch"}, toAny(watch)...)...)
+			pipe.Do(ctx, args...)
 			var mget *redis.SliceCmd
 			if len(keyList) > 0 {
 				mget = pipe.MGet(ctx, keyList...)
@@ -764,14 +765,6 @@ func (s *Subscription) tryLane(ctx context.Context, region string, items []*item
 		return nil, err
 	}
 	return finished, nil
-}
-
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // versioned reports whether h recognizes events already applied itself

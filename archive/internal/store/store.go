@@ -210,12 +210,14 @@ func (s *Store) GetMany(ctx context.Context, disputes []string) []Read {
 	}
 	byRegion := map[string][]int{}
 	var regions []string
+	ids := make([]string, len(disputes))
 	for i, name := range disputes {
-		region, _, err := names.DisputeID(name)
+		region, id, err := names.DisputeID(name)
 		if err != nil {
 			out[i].Err = err
 			continue
 		}
+		ids[i] = id
 		if _, ok := byRegion[region]; !ok {
 			regions = append(regions, region)
 		}
@@ -225,8 +227,7 @@ func (s *Store) GetMany(ctx context.Context, disputes []string) []Read {
 		var ps []pending
 		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for _, i := range byRegion[region] {
-				_, id, _ := names.DisputeID(disputes[i])
-				ps = append(ps, pending{i, p.Get(ctx, metaKey(region, id)), p.HGetAll(ctx, eventsKey(region, id))})
+				ps = append(ps, pending{i, p.Get(ctx, metaKey(region, ids[i])), p.HGetAll(ctx, eventsKey(region, ids[i]))})
 			}
 			return nil
 		})

@@ -6,9 +6,9 @@ import "sync"
 const recentLimit = 4096
 
 // recent remembers, per tracker key, the tracker as this process last
-// wrote or read it for a change, so that the next change of the tracker is computed on it and
-// written in one round trip instead of a read and a write. It is never
-// trusted: the write script checks the tracker is still the one the change
+// wrote or read it for a change, so that the next change of the tracker is
+// computed on it and written in one round trip instead of a read and a
+// write. It is never trusted: the write script checks the tracker is still the one the change
 // was computed on and answers with the current one when it is not (another
 // replica, routing's consumer), and a change the domain refuses is judged
 // again on the tracker as read (docs/ARCHITECTURE.md, "Routing's writes").

@@ -226,7 +226,6 @@ func (s *Store) applyTo(b *events.Batch, key string, fn ApplyFunc) error {
 		return fmt.Errorf("encode tracker: %w", err)
 	}
 	b.Set(key, enc, 0)
-	s.recent.drop(key)
 	b.AfterCommit(func() { s.recent.put(key, enc) })
 	after := indexOf(next)
 	reindex(batchIndex{b}, before, after)
@@ -347,10 +346,12 @@ func (s *Store) mutate(ctx context.Context, name string, now time.Time, fn Mutat
 			s.recent.put(key, w.enc)
 			return w.t, nil
 		}
-		// Changed meanwhile: the script answered with the tracker as it is.
-		s.recent.drop(key)
+		// Changed meanwhile: the script answered with the tracker as it is
+		// (nil when gone).
 		if cur != nil {
 			s.recent.put(key, cur)
+		} else {
+			s.recent.drop(key)
 		}
 		raw, remembered = cur, false
 	}
