@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -146,11 +145,11 @@ func TestBatchWritesOneZAddPerSortedSet(t *testing.T) {
 		}
 	}
 	b := applyAll(ds)
-	before := commandCalls(t, rdb)
+	before := testenv.CommandCalls(t, rdb)
 	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error { b.flushSortedSets(p); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	after := commandCalls(t, rdb)
+	after := testenv.CommandCalls(t, rdb)
 	if n := after["zadd"] - before["zadd"]; n != keys {
 		t.Errorf("%d ZADD for %d sorted sets, want one each", n, keys)
 	}
@@ -170,26 +169,6 @@ func TestBatchWritesOneZAddPerSortedSet(t *testing.T) {
 			t.Errorf("%s (-written one by one +coalesced):\n%s", key, diff)
 		}
 	}
-}
-
-// commandCalls reads Redis's calls per command (lower case).
-func commandCalls(t *testing.T, rdb *redis.Client) map[string]int {
-	t.Helper()
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
-		if !ok {
-			continue
-		}
-		var n int
-		fmt.Sscanf(rest, "%d", &n)
-		out[name] = n
-	}
-	return out
 }
 
 // TestBatchWritesEachValueOnce: of a key's Sets and Dels in one batch only
@@ -216,11 +195,11 @@ func TestBatchWritesEachValueOnce(t *testing.T) {
 	step(false, func() { b.Set("{r}b", []byte("1"), 0); b.Del("{r}gone") })
 	step(true, func() { b.Set("{r}a", []byte("3"), 0); b.Set("{r}b", []byte("2"), 0) })
 	step(false, func() { b.Set("{r}a", []byte("4"), 0) })
-	before := commandCalls(t, rdb)
+	before := testenv.CommandCalls(t, rdb)
 	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error { b.flushWrites(p); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	after := commandCalls(t, rdb)
+	after := testenv.CommandCalls(t, rdb)
 	if n := after["set"] - before["set"]; n != 2 {
 		t.Errorf("%d SET for two keys, want one each", n)
 	}

@@ -96,26 +96,11 @@ func lists(t *testing.T, rdb *redis.Client, want map[string][]string) (map[strin
 	return got, n
 }
 
-func execCalls(t *testing.T, rdb *redis.Client) int {
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if strings.HasPrefix(line, "cmdstat_exec:calls=") {
-			var n int
-			fmt.Sscanf(strings.TrimPrefix(line, "cmdstat_exec:calls="), "%d", &n)
-			return n
-		}
-	}
-	return 0
-}
-
 func TestSubscriptionAppliesInBatchesKeepingEachDisputesOrder(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	rdb := srv.Client(t)
 	want := publishN(t, rdb, 40, 50) // 2,000 events
-	before := execCalls(t, rdb)
+	before := testenv.CommandCalls(t, rdb)["exec"]
 
 	sub := newSub(rdb, "c1", appendHandler(nil))
 	sub.Lanes = 4
@@ -130,7 +115,7 @@ func TestSubscriptionAppliesInBatchesKeepingEachDisputesOrder(t *testing.T) {
 		}
 	}
 	// 2,000 events cost a handful of transactions, not one each.
-	if n := execCalls(t, rdb) - before; n > 200 {
+	if n := testenv.CommandCalls(t, rdb)["exec"] - before; n > 200 {
 		t.Errorf("%d MULTI/EXEC transactions for 2000 events; want them batched", n)
 	}
 	p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
@@ -180,13 +165,13 @@ func TestSmallBatchIsOneTransaction(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	rdb := srv.Client(t)
 	want := publishN(t, rdb, 8, 1)
-	before := execCalls(t, rdb)
+	before := testenv.CommandCalls(t, rdb)["exec"]
 	sub := newSub(rdb, "c1", appendHandler(nil))
 	sub.Lanes = 4
 	stop := run(t, sub)
 	waitFor(t, "8 events applied", func() bool { _, n := lists(t, rdb, want); return n == 8 })
 	stop()
-	if n := execCalls(t, rdb) - before; n != 1 {
+	if n := testenv.CommandCalls(t, rdb)["exec"] - before; n != 1 {
 		t.Fatalf("%d transactions for 8 events read at once, want 1", n)
 	}
 }
@@ -438,22 +423,6 @@ func TestLostGroupDoesNotReplayHistory(t *testing.T) {
 	}
 }
 
-func cmdCalls(t *testing.T, rdb *redis.Client, cmd string) int {
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := "cmdstat_" + cmd + ":calls="
-	for _, line := range strings.Split(info, "\n") {
-		if strings.HasPrefix(line, prefix) {
-			var n int
-			fmt.Sscanf(strings.TrimPrefix(line, prefix), "%d", &n)
-			return n
-		}
-	}
-	return 0
-}
-
 // TestBatchSumsCounters: counters a batch's events move are written as one
 // HINCRBY per counter, and a delivery that fails takes its deltas back.
 // everyTenth returns the ids of every tenth event of want, the deliveries
@@ -522,7 +491,7 @@ func TestBatchSumsCounters(t *testing.T) {
 	broken := everyTenth(want)
 	key := "{" + region + "}counters"
 	h := countingHandler(key, broken)
-	before := cmdCalls(t, rdb, "hincrby")
+	before := testenv.CommandCalls(t, rdb)["hincrby"]
 	stop := run(t, newSub(rdb, "c1", h))
 	waitFor(t, "every event handled", func() bool {
 		p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
@@ -533,7 +502,7 @@ func TestBatchSumsCounters(t *testing.T) {
 	checkCounters(t, rdb, key, want, broken)
 	// 450 deliveries touching 21 counters: one HINCRBY per counter and
 	// batch, far fewer than two per delivery.
-	if calls := cmdCalls(t, rdb, "hincrby") - before; calls >= 900 || calls < 21 {
+	if calls := testenv.CommandCalls(t, rdb)["hincrby"] - before; calls >= 900 || calls < 21 {
 		t.Errorf("%d HINCRBY for 450 deliveries of 21 counters; want them summed per batch", calls)
 	} else {
 		t.Logf("%d HINCRBY for 450 deliveries of 21 counters", calls)
@@ -575,7 +544,7 @@ func TestBatchCoalescesSortedSets(t *testing.T) {
 			return nil
 		},
 	}
-	before := cmdCalls(t, rdb, "zadd")
+	before := testenv.CommandCalls(t, rdb)["zadd"]
 	stop := run(t, newSub(rdb, "c1", h))
 	waitFor(t, "every event handled", func() bool {
 		p, err := rdb.XPending(context.Background(), events.Stream("intake", region), "archive").Result()
@@ -602,7 +571,7 @@ func TestBatchCoalescesSortedSets(t *testing.T) {
 	}
 	// Two sorted sets written by each of the 500 deliveries: one ZADD per
 	// set and batch.
-	if calls := cmdCalls(t, rdb, "zadd") - before; calls >= 500 || calls < 2 {
+	if calls := testenv.CommandCalls(t, rdb)["zadd"] - before; calls >= 500 || calls < 2 {
 		t.Errorf("%d ZADD for 500 deliveries writing 2 sorted sets; want them coalesced per batch", calls)
 	} else {
 		t.Logf("%d ZADD for 500 deliveries writing 2 sorted sets", calls)
@@ -623,7 +592,7 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 	for range waiters {
 		go func() { done <- p.Wait(ctx, stream) }()
 	}
-	waitFor(t, "a first look", func() bool { return cmdCalls(t, rdb, "xinfo|groups") > 0 })
+	waitFor(t, "a first look", func() bool { return testenv.CommandCalls(t, rdb)["xinfo|groups"] > 0 })
 	time.Sleep(50 * time.Millisecond)
 	select {
 	case err := <-done:
@@ -649,7 +618,7 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 		t.Fatalf("a waiter returned (%v) with one entry it waits for still pending", err)
 	default:
 	}
-	before := cmdCalls(t, rdb, "xinfo|groups")
+	before := testenv.CommandCalls(t, rdb)["xinfo|groups"]
 	if err := rdb.XAck(ctx, stream, "archive", msgs[2].ID).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -664,7 +633,7 @@ func TestProgressAnswersWaitersTogether(t *testing.T) {
 			t.Fatal("a Kick after the last acknowledgement did not answer the waiters")
 		}
 	}
-	if n := cmdCalls(t, rdb, "xinfo|groups") - before; n != 1 {
+	if n := testenv.CommandCalls(t, rdb)["xinfo|groups"] - before; n != 1 {
 		t.Fatalf("%d looks answered %d waiters, want 1", n, waiters)
 	}
 
@@ -735,7 +704,7 @@ func TestCounterLogFoldsEachBatchOnce(t *testing.T) {
 	if err != nil || entries == 0 {
 		t.Fatalf("counter log holds %d entries (%v)", entries, err)
 	}
-	before := cmdCalls(t, rdb, "hincrby")
+	before := testenv.CommandCalls(t, rdb)["hincrby"]
 	var wg sync.WaitGroup
 	folded := make([]int, 4)
 	for i := range folded {
@@ -755,7 +724,7 @@ func TestCounterLogFoldsEachBatchOnce(t *testing.T) {
 		t.Fatalf("%d entries left after the folds", n)
 	}
 	// At most one HINCRBY per counter (21) per fold that found entries.
-	if calls := cmdCalls(t, rdb, "hincrby") - before; calls > 4*21 {
+	if calls := testenv.CommandCalls(t, rdb)["hincrby"] - before; calls > 4*21 {
 		t.Fatalf("folds ran %d HINCRBY for 21 counters", calls)
 	}
 	checkCounters(t, rdb, key, want, broken)

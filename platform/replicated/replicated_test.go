@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,18 +64,7 @@ func waitCalls(t *testing.T, rc *testenv.RedisCluster, node *testenv.Redis) int6
 	t.Helper()
 	rdb := redis.NewClient(node.Options())
 	defer rdb.Close()
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(info, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_wait:calls="); ok {
-			var n int64
-			fmt.Sscan(strings.SplitN(rest, ",", 2)[0], &n)
-			return n
-		}
-	}
-	return 0
+	return testenv.CommandCalls(t, rdb)["wait"]
 }
 
 // TestWritesWaitForTheReplica runs on a real Redis Cluster of three

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -222,3 +223,24 @@ func (r *Redis) Pause() { r.proc.cmd.Process.Signal(syscall.SIGSTOP) }
 
 // Resume continues a paused server (SIGCONT).
 func (r *Redis) Resume() { r.proc.cmd.Process.Signal(syscall.SIGCONT) }
+
+// CommandCalls returns how many times the Redis server of rdb has run each
+// command (INFO commandstats, lower-case names such as "set" or
+// "xinfo|groups"), the commands scripts ran included.
+func CommandCalls(t testing.TB, rdb *redis.Client) map[string]int64 {
+	t.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.SplitN(rest, ",", 2)[0], 10, 64)
+		out[name] = n
+	}
+	return out
+}

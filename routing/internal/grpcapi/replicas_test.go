@@ -1,13 +1,13 @@
 package grpcapi_test
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
 
+	"github.com/xiaoyi-disputes/disputes/platform/testenv"
 	routingv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/routing/v1"
 	typesv1 "github.com/xiaoyi-disputes/disputes/proto/disputes/types/v1"
 )
@@ -63,35 +63,15 @@ func TestReplicasJudgeChangesOnTheStoredTracker(t *testing.T) {
 
 	// a moved the dispute last: its next change is one round trip, the
 	// script's run (whose own GET Redis counts), with no read before it.
-	before := commandCalls(t, f)
+	before := testenv.CommandCalls(t, f.rdb.(*redis.Client))
 	if _, err := a.AddProgressNote(f.as(t, "tax"), &routingv1.AddProgressNoteRequest{Name: name, Text: "已调取缴费记录"}); err != nil {
 		t.Fatal(err)
 	}
-	after := commandCalls(t, f)
+	after := testenv.CommandCalls(t, f.rdb.(*redis.Client))
 	if d := after["get"] - before["get"]; d != 1 {
 		t.Errorf("GET ran %d times for a change on the replica that wrote the tracker last, want 1 (the script's)", d)
 	}
 	if d := after["evalsha"] - before["evalsha"]; d != 1 {
 		t.Errorf("EVALSHA ran %d times, want 1", d)
 	}
-}
-
-// commandCalls reads Redis's count of each command it has run.
-func commandCalls(t *testing.T, f *fixture) map[string]int64 {
-	t.Helper()
-	info, err := f.rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") {
-			continue
-		}
-		var n int64
-		fmt.Sscanf(rest, "calls=%d", &n)
-		out[strings.TrimPrefix(name, "cmdstat_")] = n
-	}
-	return out
 }
